@@ -1,0 +1,48 @@
+/**
+ * How the master hands configuration to the processes it forks: one JSON value
+ * in one environment variable, checked on arrival like any other input.
+ */
+import type { LogLevel } from './options';
+
+export const CHILD_CONFIG_ENV = 'SWITCHYARD_CHILD_CONFIG';
+
+export interface IpcLimits {
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+}
+
+export interface WorkerConfig {
+  readonly role: 'worker';
+  readonly port: number;
+  readonly host: string;
+  readonly services: readonly string[];
+  readonly forwardHeaders: readonly string[];
+  readonly maxPayload: number;
+  readonly logLevel: LogLevel;
+  readonly ipc: IpcLimits;
+}
+
+export interface ServiceConfig {
+  readonly role: 'service';
+  readonly name: string;
+  readonly modulePath: string;
+  readonly logLevel: LogLevel;
+  readonly ipc: IpcLimits;
+}
+
+export type ChildConfig = WorkerConfig | ServiceConfig;
+
+export function encodeChildConfig(config: ChildConfig): string {
+  return JSON.stringify(config);
+}
+
+/** Reads this process's config; throws when it is missing or not of `role`. */
+export function readChildConfig<R extends ChildConfig['role']>(role: R): Extract<ChildConfig, { role: R }> {
+  const raw = process.env[CHILD_CONFIG_ENV];
+  if (raw === undefined) throw new Error(`${CHILD_CONFIG_ENV} is not set: this module is started by the Switchyard master`);
+  const config = JSON.parse(raw) as unknown;
+  if (typeof config !== 'object' || config === null || (config as { role?: unknown }).role !== role) {
+    throw new Error(`${CHILD_CONFIG_ENV} does not describe a ${role}`);
+  }
+  return config as Extract<ChildConfig, { role: R }>;
+}

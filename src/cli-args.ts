@@ -1,0 +1,100 @@
+/**
+ * Parses the command line into a command and options. Flags override the
+ * config file; both then go through `resolveOptions()`.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfigFile } from './config-file';
+import { SwitchyardError } from './errors';
+import type { LogLevel, SwitchyardOptions } from './options';
+
+export type CliCommand =
+  | { readonly command: 'help' }
+  | { readonly command: 'version' }
+  | { readonly command: 'start'; readonly options: SwitchyardOptions };
+
+export const HELP_TEXT = `Usage: switchyard <command> [flags]
+
+Commands:
+  start            start the server (the default when only flags are given)
+  help             show this text
+
+Flags for start:
+  --port <n>             port to listen on, 0 for any free port (default 8080)
+  --host <address>       address to bind (default 0.0.0.0)
+  --workers <n>          client-handling worker processes (default: number of CPUs)
+  --service <name=path>  run the service exported by the module at <path> on /<name>;
+                         repeat for more services (default: bundled echo and chat)
+  --config <file>        JSON file with options; flags override it
+  --log-level <level>    fatal, error, warn, info, debug, trace or silent (default info)
+  -h, --help             show this text
+  -v, --version          print the version
+
+Examples:
+  switchyard start --port 8080 --workers 4 --service chat=./services/chat.js
+  switchyard start --config switchyard.json --log-level warn
+
+Signals: SIGINT/SIGTERM stop gracefully (clients get close code 1001).
+Exit status: 0 after a clean stop, 1 when startup fails, 2 for bad flags or config.`;
+
+function integerFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `--${name} must be a whole number, got "${value}"`);
+  return Number(value);
+}
+
+function serviceFlags(values: readonly string[] | undefined): Record<string, string> | undefined {
+  if (values === undefined || values.length === 0) return undefined;
+  const services: Record<string, string> = {};
+  for (const value of values) {
+    const separator = value.indexOf('=');
+    if (separator <= 0 || separator === value.length - 1) {
+      throw new SwitchyardError('SY_ERR_INVALID_OPTION', `--service takes name=path, got "${value}"`);
+    }
+    const name = value.slice(0, separator);
+    if (name in services) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `--service ${name} is given twice`);
+    services[name] = value.slice(separator + 1);
+  }
+  return services;
+}
+
+export function parseCli(argv: readonly string[], cwd: string = process.cwd()): CliCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        workers: { type: 'string' },
+        service: { type: 'string', multiple: true },
+        config: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (cause) {
+    throw new SwitchyardError('SY_ERR_INVALID_OPTION', (cause as Error).message, { cause });
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) return { command: 'help' };
+  if (values.version === true) return { command: 'version' };
+  const [command = 'start', ...extra] = positionals;
+  if (command === 'help') return { command: 'help' };
+  if (command !== 'start') throw new SwitchyardError('SY_ERR_INVALID_OPTION', `unknown command "${command}"; try switchyard --help`);
+  if (extra.length > 0) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `unexpected argument "${extra[0]}"`);
+
+  const fromFile = values.config === undefined ? {} : loadConfigFile(values.config, cwd);
+  const flags: Record<string, unknown> = {
+    port: integerFlag('port', values.port),
+    host: values.host,
+    workers: integerFlag('workers', values.workers),
+    services: serviceFlags(values.service),
+    logLevel: values['log-level'] as LogLevel | undefined,
+  };
+  const options: Record<string, unknown> = { ...fromFile, cwd };
+  for (const [key, value] of Object.entries(flags)) if (value !== undefined) options[key] = value;
+  return { command: 'start', options: options as SwitchyardOptions };
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+/**
+ * The `switchyard` command. Exit status: 0 after a clean stop, 1 when startup
+ * fails, 2 for bad flags, config or options.
+ */
+import { parseCli, HELP_TEXT } from './cli-args';
+import { isSwitchyardError } from './errors';
+import { createServer, type SwitchyardServer } from './master/server';
+
+function version(): string {
+  return (require('../package.json') as { version: string }).version;
+}
+
+function fail(status: number, message: string): never {
+  process.stderr.write(`switchyard: ${message}\n`);
+  process.exit(status);
+}
+
+function installSignals(server: SwitchyardServer): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      process.stderr.write(`switchyard: ${signal} again; exiting without waiting\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => fail(1, `stop failed: ${(error as Error).message}`),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+async function main(): Promise<void> {
+  let command;
+  let server: SwitchyardServer;
+  try {
+    command = parseCli(process.argv.slice(2));
+    if (command.command === 'help') {
+      process.stdout.write(`${HELP_TEXT}\n`);
+      return;
+    }
+    if (command.command === 'version') {
+      process.stdout.write(`${version()}\n`);
+      return;
+    }
+    server = createServer(command.options);
+  } catch (error) {
+    if (isSwitchyardError(error)) fail(2, error.message);
+    throw error;
+  }
+  installSignals(server);
+  server.once('ready', (info) => {
+    const host = info.host === '0.0.0.0' || info.host === '::' ? 'localhost' : info.host;
+    const routes = Object.entries(info.services).map(([name, route]) => `${route} → ${name}`).join(', ');
+    process.stdout.write(`switchyard listening on http://${host}:${info.port} (bound to ${info.host}) with ${info.workers} workers; services: ${routes}\n`);
+  });
+  try {
+    await server.listen();
+  } catch (error) {
+    fail(1, (error as Error).message);
+  }
+}
+
+void main();

@@ -1,0 +1,36 @@
+/**
+ * Reads a JSON config file into options. Relative service paths in it resolve
+ * against the file's own folder, so a config works from any working directory.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { SwitchyardError } from './errors';
+import type { SwitchyardOptions } from './options';
+
+export function loadConfigFile(file: string, cwd: string = process.cwd()): SwitchyardOptions {
+  const absolute = path.resolve(cwd, file);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (cause) {
+    throw new SwitchyardError('SY_ERR_CONFIG_FILE', `cannot read config file ${absolute}: ${(cause as Error).message}`, { cause });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new SwitchyardError('SY_ERR_CONFIG_FILE', `config file ${absolute} is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SwitchyardError('SY_ERR_CONFIG_FILE', `config file ${absolute} must hold a JSON object`);
+  }
+  const options = { ...(value as Record<string, unknown>) } as Record<string, unknown>;
+  const services = options.services;
+  if (typeof services === 'object' && services !== null && !Array.isArray(services)) {
+    const folder = path.dirname(absolute);
+    options.services = Object.fromEntries(
+      Object.entries(services).map(([name, modulePath]) => [name, typeof modulePath === 'string' ? path.resolve(folder, modulePath) : modulePath]),
+    );
+  }
+  return options as SwitchyardOptions;
+}

@@ -1,0 +1,10 @@
+/** Public API of the `switchyard` package. */
+export { createServer, SwitchyardServer } from './master/server';
+export type { ServerEvents, ServerState, ServerStats, ReadyInfo, WorkerExitInfo, ServiceExitInfo, WorkerStats, ServiceStats } from './master/server';
+export { Service } from './services/service';
+export type { Client, OutgoingData, BroadcastOptions } from './services/service';
+export { resolveOptions } from './options';
+export type { SwitchyardOptions, ResolvedOptions, LogLevel } from './options';
+export { SwitchyardError, isSwitchyardError, ERROR_CODES, CLOSE_CODES } from './errors';
+export type { ErrorCode } from './errors';
+export type { ClientInfo } from './protocol';

@@ -1,0 +1,168 @@
+/**
+ * A bounded send queue for one IPC peer. Messages pushed within one turn of the
+ * event loop leave in one write (a JSON array). When the channel reports
+ * backpressure (`send()` returned false, which Node does once about 128 KiB are
+ * waiting), the queue stops writing until that write's callback fires, and
+ * holds what arrives meanwhile up to its bound. Past the bound `push()` refuses
+ * the message: the caller applies the policy (close the client, tell the
+ * sender), so nothing is dropped silently here.
+ */
+
+/** The part of `process`, a `ChildProcess` or a cluster `Worker` the queue uses. */
+export interface IpcEndpoint {
+  send(message: unknown, callback: (error: Error | null) => void): boolean;
+  readonly connected: boolean;
+}
+
+export interface BatchQueueOptions {
+  /** Most messages held while the channel is busy. */
+  readonly maxMessages: number;
+  /** Most payload bytes held while the channel is busy. */
+  readonly maxBytes: number;
+  /** Most messages written in one batch. */
+  readonly maxBatch?: number;
+  /** Called once per failed write (channel closed or broken). */
+  readonly onError?: (error: Error) => void;
+}
+
+const DEFAULT_MAX_BATCH = 4096;
+
+export class BatchQueue<M> {
+  private items: M[] = [];
+  private sizes: number[] = [];
+  private queuedBytes = 0;
+  private scheduled: NodeJS.Immediate | undefined;
+  private waitingForDrain = false;
+  private closed = false;
+  private writesInFlight = 0;
+  private drainWaiters: Array<() => void> = [];
+  private readonly maxBatch: number;
+  private readonly afterWrite = (error: Error | null): void => this.onWritten(error);
+  private readonly flushNow = (): void => {
+    this.scheduled = undefined;
+    this.flush();
+  };
+
+  /** Messages refused because the queue was full, since creation. */
+  dropped = 0;
+
+  constructor(
+    private readonly endpoint: IpcEndpoint,
+    private readonly options: BatchQueueOptions,
+  ) {
+    this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+  }
+
+  get depth(): number {
+    return this.items.length;
+  }
+
+  get bytes(): number {
+    return this.queuedBytes;
+  }
+
+  /** Whether a message of `size` bytes would be accepted now. */
+  hasRoom(size: number): boolean {
+    return this.items.length < this.options.maxMessages && this.queuedBytes + size <= this.options.maxBytes;
+  }
+
+  /**
+   * Queues `message` for the next write. Returns false, and keeps nothing, when
+   * the queue is at its bound or closed. `mustKeep` skips the bound: for the
+   * few control messages (a client's close) whose loss would corrupt state and
+   * whose number is bounded elsewhere (by the number of connections).
+   */
+  push(message: M, size: number, mustKeep = false): boolean {
+    if (this.closed || (!mustKeep && !this.hasRoom(size))) {
+      this.dropped++;
+      return false;
+    }
+    this.items.push(message);
+    this.sizes.push(size);
+    this.queuedBytes += size;
+    if (this.scheduled === undefined && !this.waitingForDrain) {
+      this.scheduled = setImmediate(this.flushNow);
+    }
+    return true;
+  }
+
+  /** Writes what is queued now, as far as the channel takes it. */
+  flush(): void {
+    while (this.items.length > 0 && !this.waitingForDrain && !this.closed) {
+      if (!this.endpoint.connected) {
+        this.fail(new Error('IPC channel is closed'));
+        return;
+      }
+      const count = Math.min(this.items.length, this.maxBatch);
+      const batch = count === this.items.length ? this.items : this.items.slice(0, count);
+      let bytes = 0;
+      for (let i = 0; i < count; i++) bytes += this.sizes[i] as number;
+      if (count === this.items.length) {
+        this.items = [];
+        this.sizes = [];
+      } else {
+        this.items = this.items.slice(count);
+        this.sizes = this.sizes.slice(count);
+      }
+      this.queuedBytes -= bytes;
+      let accepted: boolean;
+      try {
+        this.writesInFlight++;
+        accepted = this.endpoint.send(batch, this.afterWrite);
+      } catch (error) {
+        this.fail(error as Error);
+        return;
+      }
+      if (!accepted) this.waitingForDrain = true;
+    }
+  }
+
+  /** Resolves once everything queued has been written (or the queue closed). */
+  drained(): Promise<void> {
+    if (this.isDrained()) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Drops everything queued and refuses further pushes. */
+  close(): void {
+    this.closed = true;
+    this.items = [];
+    this.sizes = [];
+    this.queuedBytes = 0;
+    if (this.scheduled !== undefined) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    this.notifyDrained();
+  }
+
+  private isDrained(): boolean {
+    return this.closed || (this.items.length === 0 && this.writesInFlight === 0);
+  }
+
+  private notifyDrained(): void {
+    if (this.drainWaiters.length === 0 || !this.isDrained()) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private onWritten(error: Error | null): void {
+    this.writesInFlight--;
+    if (error) {
+      this.fail(error);
+      return;
+    }
+    if (this.waitingForDrain) {
+      this.waitingForDrain = false;
+      if (this.items.length > 0 && this.scheduled === undefined) {
+        this.scheduled = setImmediate(this.flushNow);
+      }
+    }
+    this.notifyDrained();
+  }
+
+  private fail(error: Error): void {
+    if (this.closed) return;
+    this.close();
+    this.options.onError?.(error);
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * The master: the public server object of the library and the CLI. It forks
+ * the services and the workers, wires them to the broker and runs the
+ * lifecycle `idle → starting → listening → closing → closed`.
+ */
+import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
+import { SwitchyardError } from '../errors';
+import { createLogger, type Logger } from '../logger';
+import { resolveOptions, type ResolvedOptions, type SwitchyardOptions } from '../options';
+import { Broker, type BrokerStats } from './broker';
+import type { ChildExit } from './child';
+import { ServiceSlot, type ServiceState } from './service-slot';
+import { WorkerPool } from './worker-pool';
+
+export type ServerState = 'idle' | 'starting' | 'listening' | 'closing' | 'closed';
+
+export interface ReadyInfo {
+  readonly port: number;
+  readonly host: string;
+  readonly workers: number;
+  /** Service name → URL path it answers on. */
+  readonly services: Readonly<Record<string, string>>;
+}
+
+export interface WorkerExitInfo extends ChildExit {
+  readonly workerId: number;
+  /** False when the worker crashed (a replacement is forked). */
+  readonly expected: boolean;
+}
+
+export interface ServiceExitInfo extends ChildExit {
+  readonly service: string;
+  /** False when the service crashed (it is restarted). */
+  readonly expected: boolean;
+}
+
+/** Events of a `SwitchyardServer`. */
+export interface ServerEvents {
+  ready: [info: ReadyInfo];
+  workerExit: [info: WorkerExitInfo];
+  serviceExit: [info: ServiceExitInfo];
+  close: [];
+}
+
+export interface WorkerStats {
+  readonly id: number;
+  readonly pid: number | undefined;
+  readonly ready: boolean;
+  readonly clients: number;
+  readonly ipcQueueDepth: number;
+}
+
+export interface ServiceStats {
+  readonly name: string;
+  readonly pid: number | undefined;
+  readonly state: ServiceState;
+  readonly restarts: number;
+  readonly uptimeMs: number;
+  readonly heldMessages: number;
+}
+
+export interface ServerStats {
+  readonly state: ServerState;
+  readonly clients: number;
+  readonly workerRestarts: number;
+  readonly workers: readonly WorkerStats[];
+  readonly services: readonly ServiceStats[];
+  readonly broker: Readonly<BrokerStats>;
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.once('error', reject);
+    probe.listen({ port: 0, host, exclusive: true }, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export class SwitchyardServer extends EventEmitter<ServerEvents> {
+  readonly options: ResolvedOptions;
+  readonly log: Logger;
+  private currentState: ServerState = 'idle';
+  private boundPort = 0;
+  private readonly broker: Broker;
+  private readonly pool: WorkerPool;
+  private readonly services = new Map<string, ServiceSlot>();
+  private starting: Promise<number> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: SwitchyardOptions = {}) {
+    super();
+    this.options = resolveOptions(options);
+    this.log = createLogger(this.options.logLevel, 'master');
+    this.broker = new Broker(
+      {
+        service: (name) => this.services.get(name),
+        worker: (id) => this.pool.link(id),
+        workers: () => this.pool.links(),
+      },
+      this.log,
+    );
+    this.pool = new WorkerPool(this.options, this.log, {
+      onRouted: (workerId, message) => this.broker.fromWorker(workerId, message),
+      onExit: (workerId, exit, expected) => this.onWorkerExit(workerId, exit, expected),
+    });
+    for (const [name, modulePath] of Object.entries(this.options.services)) {
+      this.services.set(
+        name,
+        new ServiceSlot(name, modulePath, this.options, this.log, {
+          onRouted: (service, message) => this.broker.fromService(service, message),
+          onExit: (service, exit, expected) => this.emit('serviceExit', { service, ...exit, expected }),
+          clientsOf: (service) => this.broker.clientsOf(service),
+        }),
+      );
+    }
+  }
+
+  get state(): ServerState {
+    return this.currentState;
+  }
+
+  /** The port the workers listen on; 0 before `listen()` resolved. */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /**
+   * Starts every service, then every worker. Resolves with the bound port once
+   * all of them are ready; rejects with a `SwitchyardError` (for example
+   * `SY_ERR_SERVICE_START_FAILED`) after stopping whatever had started.
+   */
+  listen(): Promise<number> {
+    if (this.currentState !== 'idle') {
+      throw new SwitchyardError('SY_ERR_INVALID_STATE', `listen() was called on a server that is ${this.currentState}`);
+    }
+    this.currentState = 'starting';
+    this.starting = this.start();
+    return this.starting;
+  }
+
+  /**
+   * Stops accepting, closes every client with 1001, lets services run
+   * `onClose` and `onStop`, and resolves once every child process has exited.
+   * Processes still running after `options.stopTimeout` are SIGKILLed.
+   */
+  close(): Promise<void> {
+    if (this.closing === undefined) this.closing = this.shutdown();
+    return this.closing;
+  }
+
+  stats(): ServerStats {
+    return {
+      state: this.currentState,
+      clients: this.broker.clientCount,
+      workerRestarts: this.pool.restarts,
+      workers: [...this.pool.entries.values()].map((entry) => ({
+        id: entry.id,
+        pid: entry.child.pid,
+        ready: entry.ready,
+        clients: this.broker.clientsOnWorker(entry.id),
+        ipcQueueDepth: entry.child.queueDepth,
+      })),
+      services: [...this.services.values()].map((slot) => ({
+        name: slot.name,
+        pid: slot.pid,
+        state: slot.state,
+        restarts: slot.restarts,
+        uptimeMs: slot.uptimeMs,
+        heldMessages: slot.heldCount,
+      })),
+      broker: { ...this.broker.stats },
+    };
+  }
+
+  private async start(): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new SwitchyardError('SY_ERR_START_TIMEOUT', `the cluster was not ready within ${this.options.startTimeout} ms`)),
+        this.options.startTimeout,
+      );
+    });
+    try {
+      await Promise.race([this.startProcesses(), timeout]);
+    } catch (error) {
+      this.log.error({ err: error }, 'startup failed');
+      await this.stopProcesses(Date.now() + Math.min(this.options.stopTimeout, 2000));
+      this.currentState = 'closed';
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.closing !== undefined) return this.boundPort;
+    this.currentState = 'listening';
+    const info: ReadyInfo = {
+      port: this.boundPort,
+      host: this.options.host,
+      workers: this.options.workers,
+      services: Object.fromEntries([...this.services.keys()].map((name) => [name, `/${name}`])),
+    };
+    this.log.info(info, 'switchyard is ready');
+    this.emit('ready', info);
+    return this.boundPort;
+  }
+
+  private async startProcesses(): Promise<void> {
+    this.boundPort = this.options.port === 0 ? await freePort(this.options.host) : this.options.port;
+    await Promise.all([...this.services.values()].map((slot) => slot.start()));
+    await this.pool.start(this.boundPort);
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.currentState === 'idle' || this.currentState === 'closed') {
+      this.currentState = 'closed';
+      return;
+    }
+    if (this.starting !== undefined) await this.starting.catch(() => undefined);
+    // A failed start has already stopped everything.
+    if (this.state === 'closed') return;
+    this.currentState = 'closing';
+    this.log.info('stopping');
+    await this.stopProcesses(Date.now() + this.options.stopTimeout);
+    this.currentState = 'closed';
+    this.log.info('stopped');
+    this.emit('close');
+  }
+
+  /** Workers first (their clients' closes reach the services), then services. */
+  private async stopProcesses(deadline: number): Promise<void> {
+    const now = Date.now();
+    await this.pool.stop(now + Math.ceil((deadline - now) * 0.6));
+    await Promise.all([...this.services.values()].map((slot) => slot.stop(deadline)));
+  }
+
+  private onWorkerExit(workerId: number, exit: ChildExit, expected: boolean): void {
+    const clients = this.broker.workerGone(workerId);
+    if (!expected) this.log.warn({ worker: workerId, clients }, 'worker exited; its clients were reported closed (1006)');
+    this.emit('workerExit', { workerId, ...exit, expected });
+  }
+}
+
+/** Creates a server; nothing starts until `listen()`. Throws `SY_ERR_INVALID_OPTION` on bad options. */
+export function createServer(options: SwitchyardOptions = {}): SwitchyardServer {
+  return new SwitchyardServer(options);
+}

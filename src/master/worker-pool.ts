@@ -1,0 +1,158 @@
+/**
+ * The client-handling workers, forked with node:cluster so that they share
+ * one listening socket. A worker that dies unexpectedly is replaced after a
+ * backoff delay; its clients are reported closed (1006) to their services.
+ */
+import cluster, { type Worker as ClusterWorker } from 'node:cluster';
+import { encodeChildConfig, CHILD_CONFIG_ENV, type IpcLimits, type WorkerConfig } from '../child-env';
+import { CLOSE_CODES, SwitchyardError } from '../errors';
+import type { Logger } from '../logger';
+import type { ResolvedOptions } from '../options';
+import { isWorkerToMaster, type MasterToWorker, type WorkerToMaster } from '../protocol';
+import { Backoff } from './backoff';
+import type { WorkerLink } from './broker';
+import { Child, type ChildExit } from './child';
+import { WORKER_ENTRY, forkSettings } from './entry-points';
+
+export interface WorkerEntry {
+  readonly id: number;
+  readonly child: Child<MasterToWorker, WorkerToMaster>;
+  ready: boolean;
+}
+
+export interface WorkerPoolHooks {
+  onRouted(workerId: number, message: Extract<WorkerToMaster, { type: 'connect' | 'message' | 'close' }>): void;
+  onExit(workerId: number, exit: ChildExit, expected: boolean): void;
+}
+
+let primaryConfigured = false;
+
+function setupPrimaryOnce(): void {
+  if (primaryConfigured) return;
+  primaryConfigured = true;
+  const settings = forkSettings(WORKER_ENTRY);
+  // cluster.fork() would otherwise re-run process.argv[1]: under jest or an
+  // embedding application that is not our worker.
+  cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], execArgv: settings.execArgv, serialization: 'json' });
+}
+
+export class WorkerPool {
+  readonly entries = new Map<number, WorkerEntry>();
+  restarts = 0;
+  private port = 0;
+  private started = false;
+  private stopping = false;
+  private readonly backoff: Backoff;
+  private readonly limits: IpcLimits;
+  private readonly restartTimers = new Set<NodeJS.Timeout>();
+  private readyWaiters = new Map<number, { resolve(port: number): void; reject(error: Error): void }>();
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly log: Logger,
+    private readonly hooks: WorkerPoolHooks,
+  ) {
+    this.backoff = new Backoff(options.restartDelay, options.maxRestartDelay);
+    this.limits = { maxMessages: options.ipcMaxQueuedMessages, maxBytes: options.ipcMaxQueuedBytes };
+  }
+
+  link(id: number): WorkerLink | undefined {
+    return this.entries.get(id)?.child;
+  }
+
+  *links(): IterableIterator<WorkerLink> {
+    for (const entry of this.entries.values()) yield entry.child;
+  }
+
+  /** Forks `options.workers` workers on `port`; resolves once all of them listen. */
+  async start(port: number): Promise<void> {
+    this.port = port;
+    const ready: Array<Promise<number>> = [];
+    for (let i = 0; i < this.options.workers; i++) ready.push(this.fork());
+    await Promise.all(ready);
+    this.started = true;
+  }
+
+  /** Stops every worker (clients closed with 1001), SIGKILL at `deadline`. */
+  async stop(deadline: number): Promise<void> {
+    this.stopping = true;
+    for (const timer of this.restartTimers) clearTimeout(timer);
+    this.restartTimers.clear();
+    const stop: MasterToWorker = { type: 'stop', code: CLOSE_CODES.GOING_AWAY, reason: 'server shutting down' };
+    await Promise.all([...this.entries.values()].map((entry) => entry.child.stop(stop, deadline)));
+  }
+
+  private fork(): Promise<number> {
+    setupPrimaryOnce();
+    const settings = forkSettings(WORKER_ENTRY);
+    const config: WorkerConfig = {
+      role: 'worker',
+      port: this.port,
+      host: this.options.host,
+      services: Object.keys(this.options.services),
+      forwardHeaders: this.options.forwardHeaders,
+      maxPayload: this.options.maxPayload,
+      logLevel: this.options.logLevel,
+      ipc: this.limits,
+    };
+    const worker: ClusterWorker = cluster.fork({ ...settings.env, [CHILD_CONFIG_ENV]: encodeChildConfig(config) });
+    const id = worker.id;
+    const child: Child<MasterToWorker, WorkerToMaster> = new Child(worker.process, this.limits, this.log, {
+      guard: isWorkerToMaster,
+      onMessage: (message) => this.onMessage(id, message),
+      onExit: (exit) => this.onExit(id, exit),
+    });
+    // node:cluster re-emits child errors on the Worker; without a listener they would throw.
+    worker.on('error', (error) => this.log.debug({ err: error, worker: id }, 'worker error'));
+    this.entries.set(id, { id, child, ready: false });
+    this.log.debug({ worker: id, pid: worker.process.pid }, 'worker forked');
+    return new Promise((resolve, reject) => this.readyWaiters.set(id, { resolve, reject }));
+  }
+
+  private onMessage(id: number, message: WorkerToMaster): void {
+    switch (message.type) {
+      case 'ready': {
+        const entry = this.entries.get(id);
+        if (entry === undefined) return;
+        entry.ready = true;
+        entry.child.state = 'online';
+        this.readyWaiters.get(id)?.resolve(message.port);
+        this.readyWaiters.delete(id);
+        return;
+      }
+      case 'connect':
+      case 'message':
+      case 'close':
+        this.hooks.onRouted(id, message);
+        return;
+      default: {
+        const unreachable: never = message;
+        throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  private onExit(id: number, exit: ChildExit): void {
+    const entry = this.entries.get(id);
+    this.entries.delete(id);
+    const expected = this.stopping;
+    this.hooks.onExit(id, exit, expected);
+    const waiter = this.readyWaiters.get(id);
+    if (waiter !== undefined) {
+      this.readyWaiters.delete(id);
+      waiter.reject(new SwitchyardError('SY_ERR_WORKER_START_FAILED', `worker ${id} exited before listening on port ${this.port} (code ${exit.code}, signal ${exit.signal})`));
+      // During startup listen() fails as a whole; later, a replacement that died early is retried.
+      if (!this.started) return;
+    }
+    if (expected || entry === undefined) return;
+    const delay = this.backoff.next(Date.now() - entry.child.startedAt);
+    this.restarts++;
+    this.log.error({ worker: id, code: exit.code, signal: exit.signal, delay }, 'worker exited; forking a replacement');
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(timer);
+      if (this.stopping) return;
+      this.fork().catch((error: unknown) => this.log.error({ err: error }, 'replacement worker failed to start'));
+    }, delay);
+    this.restartTimers.add(timer);
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Options, resolved and validated in one place. The CLI, the config file and
+ * the library API all end up in `resolveOptions()`.
+ */
+import { availableParallelism } from 'node:os';
+import * as path from 'node:path';
+import { SwitchyardError } from './errors';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface SwitchyardOptions {
+  /** TCP port to listen on; 0 picks a free one. Default `8080`. */
+  readonly port?: number;
+  /** Address to bind. Default `'0.0.0.0'`. */
+  readonly host?: string;
+  /** Number of client-handling worker processes. Default `os.availableParallelism()`. */
+  readonly workers?: number;
+  /**
+   * Services by name: the value is the path of a module whose default export
+   * extends `Service`. Relative paths resolve against `cwd`. Default: the
+   * bundled examples, `echo` and `chat`.
+   */
+  readonly services?: Readonly<Record<string, string>>;
+  /** Default `'info'`. */
+  readonly logLevel?: LogLevel;
+  /** Request headers passed to `onConnect`. Default `['origin', 'user-agent', 'accept-language']`. */
+  readonly forwardHeaders?: readonly string[];
+  /** Largest WebSocket message accepted, in bytes; larger ones close with 1009. Default 1 MiB. */
+  readonly maxPayload?: number;
+  /** How long `listen()` waits for every process to be ready, in ms. Default `30000`. */
+  readonly startTimeout?: number;
+  /** How long `close()` waits for processes to exit before SIGKILL, in ms. Default `10000`. */
+  readonly stopTimeout?: number;
+  /** First delay before restarting a crashed process, in ms; doubles per crash. Default `100`. */
+  readonly restartDelay?: number;
+  /** Longest delay between restarts, in ms. Default `10000`. */
+  readonly maxRestartDelay?: number;
+  /** Most messages one IPC queue holds while its channel is busy. Default `100000`. */
+  readonly ipcMaxQueuedMessages?: number;
+  /** Most payload bytes one IPC queue holds while its channel is busy. Default 64 MiB. */
+  readonly ipcMaxQueuedBytes?: number;
+  /** Directory relative service paths resolve against. Default `process.cwd()`. */
+  readonly cwd?: string;
+}
+
+export type ResolvedOptions = { readonly [K in keyof SwitchyardOptions]-?: NonNullable<SwitchyardOptions[K]> };
+
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_HOST = '0.0.0.0';
+export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+export const DEFAULT_FORWARD_HEADERS: readonly string[] = ['origin', 'user-agent', 'accept-language'];
+export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+export const DEFAULT_START_TIMEOUT = 30_000;
+export const DEFAULT_STOP_TIMEOUT = 10_000;
+export const DEFAULT_RESTART_DELAY = 100;
+export const DEFAULT_MAX_RESTART_DELAY = 10_000;
+export const DEFAULT_IPC_MAX_QUEUED_MESSAGES = 100_000;
+export const DEFAULT_IPC_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+export const MAX_WORKERS = 256;
+
+/** Service names are URL path segments: letters, digits, `_` and `-`. */
+export const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** The bundled example services, resolved next to this module (src or dist). */
+export function bundledServices(): Readonly<Record<string, string>> {
+  const extension = path.extname(__filename);
+  const folder = path.join(__dirname, 'services', 'examples');
+  return {
+    echo: path.join(folder, `echo${extension}`),
+    chat: path.join(folder, `chat${extension}`),
+  };
+}
+
+const KNOWN_KEYS: ReadonlySet<string> = new Set<keyof SwitchyardOptions>([
+  'port', 'host', 'workers', 'services', 'logLevel', 'forwardHeaders', 'maxPayload', 'startTimeout',
+  'stopTimeout', 'restartDelay', 'maxRestartDelay', 'ipcMaxQueuedMessages', 'ipcMaxQueuedBytes', 'cwd',
+]);
+
+function invalid(name: string, requirement: string, value: unknown): SwitchyardError {
+  let shown: string;
+  try {
+    shown = JSON.stringify(value) ?? String(value);
+  } catch {
+    shown = String(value);
+  }
+  return new SwitchyardError('SY_ERR_INVALID_OPTION', `options.${name} must be ${requirement}, got ${shown}`);
+}
+
+function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(name, `an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+function resolveServices(value: unknown, cwd: string): Readonly<Record<string, string>> {
+  if (value === undefined) return bundledServices();
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid('services', 'an object of name → module path', value);
+  }
+  const entries = Object.entries(value);
+  if (entries.length === 0) throw invalid('services', 'an object with at least one service', value);
+  const services: Record<string, string> = {};
+  for (const [name, modulePath] of entries) {
+    if (!SERVICE_NAME_PATTERN.test(name)) {
+      throw invalid(`services.${name}`, 'named with letters, digits, "_" or "-" (at most 64, not starting with "_" or "-")', name);
+    }
+    if (typeof modulePath !== 'string' || modulePath.length === 0) {
+      throw invalid(`services.${name}`, 'a module path', modulePath);
+    }
+    services[name] = path.resolve(cwd, modulePath);
+  }
+  return Object.freeze(services);
+}
+
+/** Merges `options` over the defaults, validates every field and freezes the result. */
+export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new SwitchyardError('SY_ERR_INVALID_OPTION', 'options must be an object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_KEYS.has(key)) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `options.${key} is not a known option`);
+  }
+  const cwd = options.cwd ?? process.cwd();
+  if (typeof cwd !== 'string' || !path.isAbsolute(cwd)) throw invalid('cwd', 'an absolute path', cwd);
+
+  const host = options.host ?? DEFAULT_HOST;
+  if (typeof host !== 'string' || host.length === 0) throw invalid('host', 'a non-empty string', host);
+
+  const logLevel = options.logLevel ?? DEFAULT_LOG_LEVEL;
+  if (!LOG_LEVELS.includes(logLevel)) throw invalid('logLevel', `one of ${LOG_LEVELS.join(', ')}`, logLevel);
+
+  const forwardHeaders = options.forwardHeaders ?? DEFAULT_FORWARD_HEADERS;
+  if (!Array.isArray(forwardHeaders) || !forwardHeaders.every((h) => typeof h === 'string' && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h))) {
+    throw invalid('forwardHeaders', 'an array of header names', forwardHeaders);
+  }
+
+  const restartDelay = integer('restartDelay', options.restartDelay, DEFAULT_RESTART_DELAY, 0, 3_600_000);
+  const maxRestartDelay = integer('maxRestartDelay', options.maxRestartDelay, DEFAULT_MAX_RESTART_DELAY, 0, 3_600_000);
+  if (maxRestartDelay < restartDelay) throw invalid('maxRestartDelay', `at least options.restartDelay (${restartDelay})`, maxRestartDelay);
+
+  return Object.freeze({
+    port: integer('port', options.port, DEFAULT_PORT, 0, 65535),
+    host,
+    workers: integer('workers', options.workers, availableParallelism(), 1, MAX_WORKERS),
+    services: resolveServices(options.services, cwd),
+    logLevel,
+    forwardHeaders: Object.freeze(forwardHeaders.map((h) => h.toLowerCase())),
+    maxPayload: integer('maxPayload', options.maxPayload, DEFAULT_MAX_PAYLOAD, 1, 256 * 1024 * 1024),
+    startTimeout: integer('startTimeout', options.startTimeout, DEFAULT_START_TIMEOUT, 1, 3_600_000),
+    stopTimeout: integer('stopTimeout', options.stopTimeout, DEFAULT_STOP_TIMEOUT, 1, 3_600_000),
+    restartDelay,
+    maxRestartDelay,
+    ipcMaxQueuedMessages: integer('ipcMaxQueuedMessages', options.ipcMaxQueuedMessages, DEFAULT_IPC_MAX_QUEUED_MESSAGES, 1, 100_000_000),
+    ipcMaxQueuedBytes: integer('ipcMaxQueuedBytes', options.ipcMaxQueuedBytes, DEFAULT_IPC_MAX_QUEUED_BYTES, 1024, 16 * 1024 * 1024 * 1024),
+    cwd,
+  });
+}

@@ -1,0 +1,198 @@
+/**
+ * The one protocol spoken between Switchyard processes. Every IPC write is a
+ * batch: a JSON array of the messages below, one union per direction. What
+ * arrives is `unknown` until the matching guard has accepted it.
+ *
+ * Payloads: a text frame travels as the string it is (never parsed by a worker
+ * or the master); a binary frame travels base64-encoded with `binary: true`.
+ */
+
+/** What a service learns about a client when it connects. */
+export interface ClientInfo {
+  /** Cluster-unique id; see `client-id.ts`. */
+  readonly id: string;
+  /** Name of the service the client is routed to. */
+  readonly service: string;
+  /** Request path, without the query string. */
+  readonly path: string;
+  /** Query string parameters (the last value wins for repeated keys). */
+  readonly query: Readonly<Record<string, string>>;
+  /** Request headers selected by `options.forwardHeaders`, lower-cased names. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly remoteAddress: string;
+}
+
+/** A payload as it crosses a process boundary. */
+export interface Payload {
+  readonly data: string;
+  readonly binary?: true;
+}
+
+// ---- worker → master -------------------------------------------------------
+
+export type WorkerToMaster =
+  | { readonly type: 'ready'; readonly port: number }
+  | { readonly type: 'connect'; readonly client: ClientInfo }
+  | ({ readonly type: 'message'; readonly service: string; readonly id: string } & Payload)
+  | { readonly type: 'close'; readonly service: string; readonly id: string; readonly code: number; readonly reason: string };
+
+// ---- master → worker -------------------------------------------------------
+
+export type MasterToWorker =
+  | ({ readonly type: 'send'; readonly id: string } & Payload)
+  | ({ readonly type: 'broadcast'; readonly service: string; readonly except?: readonly string[] } & Payload)
+  | { readonly type: 'close'; readonly id: string; readonly code: number; readonly reason: string }
+  | { readonly type: 'stop'; readonly code: number; readonly reason: string };
+
+// ---- service → master ------------------------------------------------------
+
+export type ServiceToMaster =
+  | { readonly type: 'started' }
+  | { readonly type: 'startFailed'; readonly error: { readonly message: string; readonly code?: string; readonly stack?: string } }
+  | ({ readonly type: 'send'; readonly id: string } & Payload)
+  | ({ readonly type: 'broadcast'; readonly except?: readonly string[] } & Payload)
+  | { readonly type: 'close'; readonly id: string; readonly code: number; readonly reason: string }
+  | { readonly type: 'stopped' };
+
+// ---- master → service ------------------------------------------------------
+
+export type MasterToService =
+  /** `resumed`: the client was connected before this service instance started (a restart). */
+  | { readonly type: 'connect'; readonly client: ClientInfo; readonly resumed?: true }
+  | ({ readonly type: 'message'; readonly id: string } & Payload)
+  | { readonly type: 'close'; readonly id: string; readonly code: number; readonly reason: string }
+  | { readonly type: 'stop' };
+
+export type AnyMessage = WorkerToMaster | MasterToWorker | ServiceToMaster | MasterToService;
+
+// ---- guards ------------------------------------------------------------------
+
+type Guard<T> = (value: unknown) => value is T;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  if (!isRecord(value)) return false;
+  for (const key in value) if (typeof value[key] !== 'string') return false;
+  return true;
+}
+
+function isPayload(m: Record<string, unknown>): boolean {
+  return typeof m.data === 'string' && (m.binary === undefined || m.binary === true);
+}
+
+function isCloseFields(m: Record<string, unknown>): boolean {
+  return typeof m.id === 'string' && Number.isInteger(m.code) && typeof m.reason === 'string';
+}
+
+function isExcept(value: unknown): boolean {
+  return value === undefined || (Array.isArray(value) && value.every((v) => typeof v === 'string'));
+}
+
+export function isClientInfo(value: unknown): value is ClientInfo {
+  return (
+    isRecord(value) &&
+    typeof value.id === 'string' &&
+    typeof value.service === 'string' &&
+    typeof value.path === 'string' &&
+    typeof value.remoteAddress === 'string' &&
+    isStringRecord(value.query) &&
+    isStringRecord(value.headers)
+  );
+}
+
+export const isWorkerToMaster: Guard<WorkerToMaster> = (value): value is WorkerToMaster => {
+  if (!isRecord(value)) return false;
+  switch (value.type) {
+    case 'ready':
+      return Number.isInteger(value.port);
+    case 'connect':
+      return isClientInfo(value.client);
+    case 'message':
+      return typeof value.service === 'string' && typeof value.id === 'string' && isPayload(value);
+    case 'close':
+      return typeof value.service === 'string' && isCloseFields(value);
+    default:
+      return false;
+  }
+};
+
+export const isMasterToWorker: Guard<MasterToWorker> = (value): value is MasterToWorker => {
+  if (!isRecord(value)) return false;
+  switch (value.type) {
+    case 'send':
+      return typeof value.id === 'string' && isPayload(value);
+    case 'broadcast':
+      return typeof value.service === 'string' && isExcept(value.except) && isPayload(value);
+    case 'close':
+      return isCloseFields(value);
+    case 'stop':
+      return Number.isInteger(value.code) && typeof value.reason === 'string';
+    default:
+      return false;
+  }
+};
+
+export const isServiceToMaster: Guard<ServiceToMaster> = (value): value is ServiceToMaster => {
+  if (!isRecord(value)) return false;
+  switch (value.type) {
+    case 'started':
+    case 'stopped':
+      return true;
+    case 'startFailed':
+      return isRecord(value.error) && typeof value.error.message === 'string';
+    case 'send':
+      return typeof value.id === 'string' && isPayload(value);
+    case 'broadcast':
+      return isExcept(value.except) && isPayload(value);
+    case 'close':
+      return isCloseFields(value);
+    default:
+      return false;
+  }
+};
+
+export const isMasterToService: Guard<MasterToService> = (value): value is MasterToService => {
+  if (!isRecord(value)) return false;
+  switch (value.type) {
+    case 'connect':
+      return isClientInfo(value.client) && (value.resumed === undefined || value.resumed === true);
+    case 'message':
+      return typeof value.id === 'string' && isPayload(value);
+    case 'close':
+      return isCloseFields(value);
+    case 'stop':
+      return true;
+    default:
+      return false;
+  }
+};
+
+/**
+ * Splits an IPC batch into the messages the guard accepts and a count of the
+ * ones it rejects. A non-array counts as one rejected message.
+ */
+export function readBatch<T>(value: unknown, guard: Guard<T>, onValid: (message: T) => void): number {
+  if (!Array.isArray(value)) return 1;
+  let rejected = 0;
+  for (const item of value) {
+    if (guard(item)) onValid(item);
+    else rejected++;
+  }
+  return rejected;
+}
+
+/** Bytes a message is expected to occupy in a queue; payloads dominate. */
+export function approximateSize(message: AnyMessage): number {
+  return 'data' in message ? message.data.length + 64 : 64;
+}
+
+export function encodePayload(data: string | Buffer): Payload {
+  return typeof data === 'string' ? { data } : { data: data.toString('base64'), binary: true };
+}
+
+export function decodePayload(payload: Payload): string | Buffer {
+  return payload.binary === true ? Buffer.from(payload.data, 'base64') : payload.data;
+}

@@ -1,0 +1,134 @@
+/**
+ * The base class application authors extend. A service runs in a process of
+ * its own; Switchyard calls its handlers and carries out its actions.
+ *
+ * ```ts
+ * import { Service, type Client } from 'switchyard';
+ * export default class Echo extends Service {
+ *   onMessage(client: Client, data: string | Buffer) { this.send(client.id, data); }
+ * }
+ * ```
+ */
+import type { ClientInfo, Payload } from '../protocol';
+import { encodePayload } from '../protocol';
+import { SwitchyardError, isSendableCloseCode, isSendableCloseReason } from '../errors';
+
+/** A connected client as a service sees it. */
+export interface Client extends ClientInfo {
+  /** True when the client connected before this service instance started (the service was restarted). */
+  readonly resumed: boolean;
+}
+
+/** What a service may send: text, bytes, or any other value (sent as JSON text). */
+export type OutgoingData = string | Buffer | Uint8Array | number | boolean | null | readonly unknown[] | { readonly [key: string]: unknown };
+
+export interface BroadcastOptions {
+  /** Client ids that do not receive this message. */
+  readonly except?: string | readonly string[];
+}
+
+/** How a service's actions leave the process; provided by the service host. */
+export interface ServiceTransport {
+  send(id: string, payload: Payload): void;
+  broadcast(payload: Payload, except: readonly string[] | undefined): void;
+  close(id: string, code: number, reason: string): void;
+}
+
+/** Marks service classes across copies of this package (duck-typing `instanceof`). */
+export const SERVICE_BRAND: unique symbol = Symbol.for('switchyard.service') as never;
+
+export function toPayload(data: OutgoingData): Payload {
+  if (typeof data === 'string') return { data };
+  if (Buffer.isBuffer(data)) return encodePayload(data);
+  if (data instanceof Uint8Array) return encodePayload(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  const text = JSON.stringify(data);
+  if (text === undefined) throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'data cannot be serialized as JSON');
+  return { data: text };
+}
+
+export abstract class Service {
+  static readonly [SERVICE_BRAND] = true;
+
+  #name = '';
+  #transport: ServiceTransport | undefined;
+  readonly #clients = new Map<string, Client>();
+
+  /** The name this service is configured under (its URL path). */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** Clients connected right now, by id. */
+  get clients(): ReadonlyMap<string, Client> {
+    return this.#clients;
+  }
+
+  /** Called once before any client is routed here. Startup fails if it throws. */
+  onStart(): void | Promise<void> {}
+
+  /** A client connected. Its later events wait until this handler settles. */
+  onConnect(_client: Client): void | Promise<void> {}
+
+  /** A client sent a message: text frames arrive as strings, binary as Buffers. */
+  onMessage(_client: Client, _data: string | Buffer): void | Promise<void> {}
+
+  /** A client is gone. `code` is the close code the client sent, or 1006 when the connection dropped. */
+  onClose(_client: Client, _code: number, _reason: string): void | Promise<void> {}
+
+  /** Called once when the server stops, after every client's `onClose`. */
+  onStop(): void | Promise<void> {}
+
+  /**
+   * Sends `data` to one client. Returns false, sending nothing, when that
+   * client is not connected to this service (it may have just left).
+   */
+  send(id: string, data: OutgoingData): boolean {
+    const transport = this.#attached();
+    if (!this.#clients.has(id)) return false;
+    transport.send(id, toPayload(data));
+    return true;
+  }
+
+  /** Sends `data` to every client of this service, once per worker over IPC. */
+  broadcast(data: OutgoingData, options: BroadcastOptions = {}): void {
+    const transport = this.#attached();
+    const except = options.except === undefined ? undefined : typeof options.except === 'string' ? [options.except] : [...options.except];
+    if (except !== undefined && !except.every((id) => typeof id === 'string')) {
+      throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'options.except must be a client id or an array of them');
+    }
+    transport.broadcast(toPayload(data), except);
+  }
+
+  /** Closes a client's connection. `code` is 1000 by default; 3000–4999 are yours. */
+  close(id: string, code = 1000, reason = ''): boolean {
+    const transport = this.#attached();
+    if (!isSendableCloseCode(code)) {
+      throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `close code ${String(code)} cannot be sent: use 1000 or 3000-4999`);
+    }
+    if (!isSendableCloseReason(reason)) {
+      throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'close reason must be a string of at most 123 bytes');
+    }
+    if (!this.#clients.has(id)) return false;
+    transport.close(id, code, reason);
+    return true;
+  }
+
+  #attached(): ServiceTransport {
+    if (this.#transport === undefined) {
+      throw new SwitchyardError('SY_ERR_SERVICE_NOT_ATTACHED', 'service actions work only inside a running service (after onStart begins)');
+    }
+    return this.#transport;
+  }
+
+  /** @internal Used by the service host; not part of the public API. */
+  static attach(service: Service, name: string, transport: ServiceTransport): Map<string, Client> {
+    service.#name = name;
+    service.#transport = transport;
+    return service.#clients;
+  }
+}
+
+/** Whether `value` is a class extending `Service` (from any copy of this package). */
+export function isServiceClass(value: unknown): value is new () => Service {
+  return typeof value === 'function' && (value as unknown as Record<symbol, unknown>)[SERVICE_BRAND] === true;
+}

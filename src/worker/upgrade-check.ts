@@ -1,0 +1,62 @@
+/**
+ * Decides what happens to an HTTP upgrade request before any WebSocket work is
+ * done: which service it goes to, or which HTTP error answers it. The path is
+ * compared with configured service names only; it is never used as a file path.
+ */
+import type { IncomingMessage } from 'node:http';
+
+export type UpgradeVerdict =
+  | { readonly ok: true; readonly service: string; readonly path: string; readonly query: Record<string, string> }
+  | { readonly ok: false; readonly status: number; readonly message: string; readonly headers?: Readonly<Record<string, string>> };
+
+const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
+
+export interface ParsedTarget {
+  readonly pathname: string;
+  readonly query: Record<string, string>;
+}
+
+/** Parses a request target (origin form); undefined when it is not a valid one. */
+export function parseTarget(url: string | undefined): ParsedTarget | undefined {
+  if (url === undefined || !url.startsWith('/')) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url, 'http://localhost');
+  } catch {
+    return undefined;
+  }
+  const query: Record<string, string> = {};
+  for (const [key, value] of parsed.searchParams) query[key] = value;
+  return { pathname: parsed.pathname, query };
+}
+
+/** The service a path names: `/<name>` or `/<name>/`, for configured names only. */
+export function serviceForPath(pathname: string, services: ReadonlySet<string>): string | undefined {
+  if (!pathname.startsWith('/')) return undefined;
+  const end = pathname.endsWith('/') && pathname.length > 1 ? pathname.length - 1 : pathname.length;
+  const name = pathname.slice(1, end);
+  return services.has(name) ? name : undefined;
+}
+
+export function checkUpgrade(request: IncomingMessage, services: ReadonlySet<string>): UpgradeVerdict {
+  if (request.method !== 'GET') {
+    return { ok: false, status: 405, message: 'WebSocket upgrades must use GET', headers: { Allow: 'GET' } };
+  }
+  const target = parseTarget(request.url);
+  if (target === undefined) return { ok: false, status: 400, message: 'Invalid request target' };
+  const service = serviceForPath(target.pathname, services);
+  if (service === undefined) return { ok: false, status: 404, message: 'No service at this path' };
+  const upgrade = request.headers.upgrade;
+  if (upgrade === undefined || upgrade.toLowerCase() !== 'websocket') {
+    return { ok: false, status: 400, message: 'Upgrade header must be "websocket"' };
+  }
+  const version = request.headers['sec-websocket-version'];
+  if (version !== '13') {
+    return { ok: false, status: 426, message: 'Unsupported WebSocket version', headers: { 'Sec-WebSocket-Version': '13' } };
+  }
+  const key = request.headers['sec-websocket-key'];
+  if (key === undefined || !KEY_PATTERN.test(key.trim())) {
+    return { ok: false, status: 400, message: 'Missing or invalid Sec-WebSocket-Key' };
+  }
+  return { ok: true, service, path: target.pathname, query: target.query };
+}
