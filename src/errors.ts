@@ -11,10 +11,9 @@ export const ERROR_CODES = {
   SY_ERR_SERVICE_LOAD_FAILED: 'A service module could not be loaded',
   SY_ERR_SERVICE_START_FAILED: 'A service failed to start (onStart threw or the process exited)',
   SY_ERR_WORKER_START_FAILED: 'A worker failed to start listening',
+  SY_ERR_ADDRESS_IN_USE: 'The port cannot be bound (in use, or not allowed)',
   SY_ERR_START_TIMEOUT: 'The cluster did not become ready within startTimeout',
   SY_ERR_SERVICE_NOT_ATTACHED: 'A service action was used outside a running service process',
-  SY_ERR_SERVICE_UNAVAILABLE: 'The service is down or failed',
-  SY_ERR_QUEUE_FULL: 'An IPC queue reached its bound',
   SY_ERR_TS_NODE_MISSING: 'A .ts module was given but ts-node is not installed',
 } as const;
 

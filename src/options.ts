@@ -67,10 +67,10 @@ export const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export function bundledServices(): Readonly<Record<string, string>> {
   const extension = path.extname(__filename);
   const folder = path.join(__dirname, 'services', 'examples');
-  return {
+  return Object.freeze({
     echo: path.join(folder, `echo${extension}`),
     chat: path.join(folder, `chat${extension}`),
-  };
+  });
 }
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set<keyof SwitchyardOptions>([

@@ -25,8 +25,10 @@ export interface BrokerLinks {
 }
 
 export interface BrokerStats {
-  /** Messages from services dropped because they addressed a client not theirs. */
+  /** Messages from services dropped because they addressed a client not theirs (or a malformed id). */
   foreignAddressDrops: number;
+  /** Messages from services dropped because the client had already gone (a benign race). */
+  goneClientDrops: number;
   /** Client messages refused because the service's queue was full; the client was closed with 1013. */
   serviceQueueFull: number;
   /** Messages to workers refused because the worker's queue was full. */
@@ -37,7 +39,7 @@ type ClientRoutedMessage = Extract<WorkerToMaster, { type: 'connect' | 'message'
 type ServiceRoutedMessage = Extract<ServiceToMaster, { type: 'send' | 'broadcast' | 'close' }>;
 
 export class Broker {
-  readonly stats: BrokerStats = { foreignAddressDrops: 0, serviceQueueFull: 0, workerQueueFull: 0 };
+  readonly stats: BrokerStats = { foreignAddressDrops: 0, goneClientDrops: 0, serviceQueueFull: 0, workerQueueFull: 0 };
   private readonly clients = new Map<string, ClientInfo>();
   private readonly clientsByWorker = new Map<number, Set<string>>();
 
@@ -154,6 +156,11 @@ export class Broker {
     const client = this.clients.get(id);
     const workerId = workerOfClientId(id);
     const worker = workerId === undefined ? undefined : this.links.worker(workerId);
+    if (client === undefined && workerId !== undefined) {
+      this.stats.goneClientDrops++;
+      this.log.debug({ service, client: id, action }, 'client already gone; dropped');
+      return undefined;
+    }
     if (client === undefined || client.service !== service || worker === undefined) {
       this.stats.foreignAddressDrops++;
       this.log.warn({ service, client: id, action }, 'service addressed a client that is not its own; dropped');

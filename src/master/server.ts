@@ -29,6 +29,11 @@ export interface WorkerExitInfo extends ChildExit {
   readonly expected: boolean;
 }
 
+export interface WorkerOnlineInfo {
+  readonly workerId: number;
+  readonly pid: number | undefined;
+}
+
 export interface ServiceExitInfo extends ChildExit {
   readonly service: string;
   /** False when the service crashed (it is restarted). */
@@ -38,6 +43,8 @@ export interface ServiceExitInfo extends ChildExit {
 /** Events of a `SwitchyardServer`. */
 export interface ServerEvents {
   ready: [info: ReadyInfo];
+  /** A worker listens: at startup and after each replacement. */
+  workerOnline: [info: WorkerOnlineInfo];
   workerExit: [info: WorkerExitInfo];
   serviceExit: [info: ServiceExitInfo];
   close: [];
@@ -69,12 +76,19 @@ export interface ServerStats {
   readonly broker: Readonly<BrokerStats>;
 }
 
-function freePort(host: string): Promise<number> {
+/**
+ * Checks that `port` (0: any free one) can be bound on `host` and returns it.
+ * node:cluster keys shared handles by address and port, so without this a
+ * second server on a port this process already serves would silently join it.
+ */
+function probePort(host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.unref();
-    probe.once('error', reject);
-    probe.listen({ port: 0, host, exclusive: true }, () => {
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new SwitchyardError('SY_ERR_ADDRESS_IN_USE', `cannot listen on ${host}:${port}: ${error.code ?? error.message}`, { cause: error })),
+    );
+    probe.listen({ port, host, exclusive: true }, () => {
       const address = probe.address();
       const port = typeof address === 'object' && address !== null ? address.port : 0;
       probe.close(() => resolve(port));
@@ -108,6 +122,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     this.pool = new WorkerPool(this.options, this.log, {
       onRouted: (workerId, message) => this.broker.fromWorker(workerId, message),
       onExit: (workerId, exit, expected) => this.onWorkerExit(workerId, exit, expected),
+      onReady: (workerId, pid) => this.emit('workerOnline', { workerId, pid }),
     });
     for (const [name, modulePath] of Object.entries(this.options.services)) {
       this.services.set(
@@ -210,7 +225,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   }
 
   private async startProcesses(): Promise<void> {
-    this.boundPort = this.options.port === 0 ? await freePort(this.options.host) : this.options.port;
+    this.boundPort = await probePort(this.options.host, this.options.port);
     await Promise.all([...this.services.values()].map((slot) => slot.start()));
     await this.pool.start(this.boundPort);
   }

@@ -23,6 +23,8 @@ export interface WorkerEntry {
 export interface WorkerPoolHooks {
   onRouted(workerId: number, message: Extract<WorkerToMaster, { type: 'connect' | 'message' | 'close' }>): void;
   onExit(workerId: number, exit: ChildExit, expected: boolean): void;
+  /** A worker (first start or replacement) listens. */
+  onReady(workerId: number, pid: number | undefined): void;
 }
 
 let primaryConfigured = false;
@@ -116,6 +118,7 @@ export class WorkerPool {
         if (entry === undefined) return;
         entry.ready = true;
         entry.child.state = 'online';
+        this.hooks.onReady(id, entry.child.pid);
         this.readyWaiters.get(id)?.resolve(message.port);
         this.readyWaiters.delete(id);
         return;

@@ -16,18 +16,20 @@ export interface ParsedTarget {
   readonly query: Record<string, string>;
 }
 
-/** Parses a request target (origin form); undefined when it is not a valid one. */
+/**
+ * Parses a request target (origin form); undefined when it is not a valid one.
+ * The path is kept exactly as sent — no dot-segment or percent decoding — so
+ * `/../echo` or `/%65cho` never match a service.
+ */
 export function parseTarget(url: string | undefined): ParsedTarget | undefined {
-  if (url === undefined || !url.startsWith('/')) return undefined;
-  let parsed: URL;
-  try {
-    parsed = new URL(url, 'http://localhost');
-  } catch {
-    return undefined;
-  }
+  if (url === undefined || !url.startsWith('/') || /[\s\u0000-\u001f\u007f]/.test(url)) return undefined;
+  const queryStart = url.indexOf('?');
+  const pathname = queryStart === -1 ? url : url.slice(0, queryStart);
   const query: Record<string, string> = {};
-  for (const [key, value] of parsed.searchParams) query[key] = value;
-  return { pathname: parsed.pathname, query };
+  if (queryStart !== -1) {
+    for (const [key, value] of new URLSearchParams(url.slice(queryStart + 1))) query[key] = value;
+  }
+  return { pathname, query };
 }
 
 /** The service a path names: `/<name>` or `/<name>/`, for configured names only. */

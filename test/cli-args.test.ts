@@ -1,0 +1,57 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parseCli } from '../src/cli-args';
+import { isSwitchyardError } from '../src/errors';
+
+const cwd = '/work/app';
+
+test('start flags become options', () => {
+  const parsed = parseCli(['start', '--port', '9000', '--host', '127.0.0.1', '--workers', '4', '--service', 'chat=./chat.js', '--service', 'echo=/abs/echo.js', '--log-level', 'warn'], cwd);
+  expect(parsed).toEqual({
+    command: 'start',
+    options: { cwd, port: 9000, host: '127.0.0.1', workers: 4, services: { chat: './chat.js', echo: '/abs/echo.js' }, logLevel: 'warn' },
+  });
+});
+
+test('help and version', () => {
+  expect(parseCli(['--help'], cwd)).toEqual({ command: 'help' });
+  expect(parseCli(['-h'], cwd)).toEqual({ command: 'help' });
+  expect(parseCli(['help'], cwd)).toEqual({ command: 'help' });
+  expect(parseCli(['--version'], cwd)).toEqual({ command: 'version' });
+  expect(parseCli([], cwd)).toEqual({ command: 'start', options: { cwd } });
+});
+
+test('flags override the config file; its service paths resolve against its folder', () => {
+  const folder = mkdtempSync(path.join(tmpdir(), 'sy-config-'));
+  const file = path.join(folder, 'switchyard.json');
+  writeFileSync(file, JSON.stringify({ port: 1234, workers: 3, services: { chat: './chat.js' } }));
+  const parsed = parseCli(['start', '--config', file, '--port', '5678'], cwd);
+  expect(parsed).toEqual({ command: 'start', options: { cwd, port: 5678, workers: 3, services: { chat: path.join(folder, 'chat.js') } } });
+});
+
+test.each([
+  [['start', '--port', 'abc'], '--port must be a whole number, got "abc"'],
+  [['start', '--service', 'chat'], '--service takes name=path, got "chat"'],
+  [['start', '--service', 'a=1', '--service', 'a=2'], '--service a is given twice'],
+  [['stop'], 'unknown command "stop"; try switchyard --help'],
+  [['start', '--bogus'], "Unknown option '--bogus'"],
+  [['start', '--config', '/nonexistent/switchyard.json'], 'cannot read config file'],
+])('%j is refused with a one-line reason', (argv, message) => {
+  let caught: unknown;
+  try {
+    parseCli(argv, cwd);
+  } catch (error) {
+    caught = error;
+  }
+  expect(isSwitchyardError(caught)).toBe(true);
+  expect((caught as Error).message).toContain(message);
+  expect((caught as Error).message).not.toContain('\n');
+});
+
+test('a config file that is not JSON is a SY_ERR_CONFIG_FILE', () => {
+  const folder = mkdtempSync(path.join(tmpdir(), 'sy-config-'));
+  const file = path.join(folder, 'bad.json');
+  writeFileSync(file, '{ port: 1');
+  expect(() => parseCli(['--config', file], cwd)).toThrow(expect.objectContaining({ code: 'SY_ERR_CONFIG_FILE' }));
+});

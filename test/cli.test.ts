@@ -1,0 +1,62 @@
+import { spawn, spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import WebSocket from 'ws';
+
+const ROOT = path.join(__dirname, '..');
+const CLI = path.join(ROOT, 'src', 'cli.ts');
+const NODE_ARGS = ['-r', 'ts-node/register/transpile-only', CLI];
+const env = { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' };
+
+function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [...NODE_ARGS, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 20000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('--help explains the command and exits 0', () => {
+  const { status, stdout } = run(['--help']);
+  expect(status).toBe(0);
+  for (const flag of ['--port', '--host', '--workers', '--service', '--config', '--log-level']) expect(stdout).toContain(flag);
+});
+
+test.each([
+  [['start', '--workers', 'many']],
+  [['start', '--port', '99999']],
+  [['start', '--nope']],
+  [['start', '--service', 'x=./a.js', '--service', '_bad=./b.js']],
+])('bad flags %j exit 2 with a one-line reason', (args) => {
+  const { status, stderr } = run(args);
+  expect(status).toBe(2);
+  expect(stderr.trim().split('\n')).toHaveLength(1);
+  expect(stderr).toMatch(/^switchyard: /);
+});
+
+test('start prints where it listens, serves, and stops cleanly on SIGTERM', async () => {
+  const child = spawn(process.execPath, [...NODE_ARGS, 'start', '--port', '0', '--host', '127.0.0.1', '--workers', '1', '--log-level', 'silent'], { cwd: ROOT, env });
+  let stdout = '';
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('\n')) resolve(stdout);
+    });
+    child.once('exit', (code) => reject(new Error(`exited early with ${code}`)));
+  });
+  expect(line).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+ .* with 1 workers; services: \/echo → echo, \/chat → chat/);
+  const port = Number(/:(\d+) /.exec(line)?.[1]);
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/echo`);
+  await new Promise((resolve) => socket.once('open', resolve));
+  socket.send('cli');
+  const reply = await new Promise<string>((resolve) => socket.once('message', (data: Buffer) => resolve(data.toString())));
+  expect(reply).toBe('cli');
+  const closed = new Promise<number>((resolve) => socket.once('close', resolve));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  expect(await closed).toBe(1001);
+  expect(await exited).toBe(0);
+});
+
+test('a service that fails to start makes the CLI exit 1 naming it', () => {
+  const { status, stderr } = run(['start', '--port', '0', '--workers', '1', '--log-level', 'silent', '--service', `broken=${path.join(__dirname, 'fixtures', 'failing-start.ts')}`]);
+  expect(status).toBe(1);
+  expect(stderr).toContain('"broken"');
+  expect(stderr).toContain('database unreachable');
+});

@@ -1,0 +1,24 @@
+import { ClientIdAllocator, formatClientId, workerOfClientId } from '../src/client-id';
+
+test('ids name their worker and are unique per worker', () => {
+  const allocator = new ClientIdAllocator(37);
+  const ids = new Set(Array.from({ length: 1000 }, () => allocator.next()));
+  expect(ids.size).toBe(1000);
+  for (const id of ids) expect(workerOfClientId(id)).toBe(37);
+});
+
+test('ids of different workers never collide', () => {
+  expect(formatClientId(1, 11)).not.toBe(formatClientId(11, 1));
+  expect(workerOfClientId(formatClientId(123456, 1))).toBe(123456);
+});
+
+test('malformed ids have no worker', () => {
+  for (const id of ['', '1', '1.', '.1', '1.1.1', 'A.1', '1-1', '../1.1', '1.1 ']) {
+    expect(workerOfClientId(id)).toBeUndefined();
+  }
+});
+
+test('a negative or fractional worker id is a caller bug', () => {
+  expect(() => new ClientIdAllocator(-1)).toThrow(RangeError);
+  expect(() => new ClientIdAllocator(1.5)).toThrow(RangeError);
+});

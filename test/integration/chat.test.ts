@@ -1,0 +1,59 @@
+import { workerOfClientId } from '../../src/client-id';
+import { closeAll, connect, startCluster, type TestClient } from '../helpers/cluster';
+
+afterEach(closeAll);
+
+async function chatter(port: number, name: string): Promise<{ client: TestClient; id: string }> {
+  const client = await connect(port, '/chat');
+  const welcome = await client.json<{ id: string }>((m) => m.type === 'welcome');
+  client.sendJson({ type: 'hello', name });
+  await client.json((m) => m.type === 'named');
+  return { client, id: welcome.id };
+}
+
+test('the chat demo works across clients on different workers', async () => {
+  const { port, server } = await startCluster();
+  // Round-robin scheduling spreads connections; open until two sit on different workers.
+  const ann = await chatter(port, 'ann');
+  let bob = await chatter(port, 'bob');
+  for (let tries = 0; workerOfClientId(bob.id) === workerOfClientId(ann.id) && tries < 10; tries++) {
+    bob.client.socket.close();
+    bob = await chatter(port, 'bob');
+  }
+  expect(workerOfClientId(bob.id)).not.toBe(workerOfClientId(ann.id));
+  const workers = server.stats().workers.filter((w) => w.clients > 0).map((w) => w.id);
+  expect(workers).toEqual(expect.arrayContaining([workerOfClientId(ann.id), workerOfClientId(bob.id)]));
+
+  ann.client.sendJson({ type: 'create', room: 'den' });
+  await ann.client.json((m) => m.type === 'joined' && m.room === 'den');
+  // Live counts reach everyone, including clients not in the room.
+  await bob.client.json((m) => m.type === 'rooms' && (m.rooms as Array<{ name: string; users: number }>).some((r) => r.name === 'den' && r.users === 1));
+
+  bob.client.sendJson({ type: 'join', room: 'den' });
+  const joined = await bob.client.json<{ users: string[] }>((m) => m.type === 'joined' && m.room === 'den');
+  expect(joined.users.sort()).toEqual(['ann', 'bob']);
+  await ann.client.json((m) => m.type === 'notice' && m.event === 'join' && m.name === 'bob');
+
+  bob.client.sendJson({ type: 'say', text: 'hi ann' });
+  ann.client.sendJson({ type: 'say', text: 'hi bob' });
+  await ann.client.json((m) => m.type === 'message' && m.from === 'bob' && m.text === 'hi ann');
+  await bob.client.json((m) => m.type === 'message' && m.from === 'ann' && m.text === 'hi bob');
+
+  bob.client.socket.close();
+  await ann.client.json((m) => m.type === 'notice' && m.event === 'leave' && m.name === 'bob');
+  await ann.client.json((m) => m.type === 'rooms' && (m.rooms as Array<{ name: string; users: number }>).some((r) => r.name === 'den' && r.users === 1) && ann.client.messages.length > 0);
+});
+
+test('the chat answers bad input with typed errors and keeps the connection', async () => {
+  const { port } = await startCluster();
+  const client = await connect(port, '/chat');
+  client.socket.send('not json');
+  await client.json((m) => m.type === 'error' && m.code === 'bad-message');
+  client.sendJson({ type: 'say', text: 'x' });
+  await client.json((m) => m.type === 'error' && m.code === 'not-in-room');
+  client.sendJson({ type: 'hello', name: 'x'.repeat(100) });
+  await client.json((m) => m.type === 'error' && m.code === 'bad-name');
+  client.sendJson({ type: 'hello', name: 'ok' });
+  client.sendJson({ type: 'join', room: '../../etc' });
+  await client.json((m) => m.type === 'error' && m.code === 'bad-room');
+});

@@ -1,0 +1,100 @@
+import { BatchQueue, type IpcEndpoint } from '../../src/ipc/batch-queue';
+
+class FakeEndpoint implements IpcEndpoint {
+  connected = true;
+  readonly writes: unknown[][] = [];
+  readonly callbacks: Array<(error: Error | null) => void> = [];
+  accept = true;
+
+  send(message: unknown, callback: (error: Error | null) => void): boolean {
+    this.writes.push(message as unknown[]);
+    this.callbacks.push(callback);
+    return this.accept;
+  }
+
+  completeAll(error: Error | null = null): void {
+    for (const callback of this.callbacks.splice(0)) callback(error);
+  }
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+test('messages pushed in one turn leave in one write, in order', async () => {
+  const endpoint = new FakeEndpoint();
+  const queue = new BatchQueue<number>(endpoint, { maxMessages: 100, maxBytes: 1000 });
+  for (let i = 0; i < 5; i++) queue.push(i, 1);
+  expect(endpoint.writes).toHaveLength(0);
+  await nextTurn();
+  expect(endpoint.writes).toEqual([[0, 1, 2, 3, 4]]);
+  queue.push(5, 1);
+  await nextTurn();
+  expect(endpoint.writes).toEqual([[0, 1, 2, 3, 4], [5]]);
+});
+
+test('backpressure pauses writing until the write completes, then resumes in order', async () => {
+  const endpoint = new FakeEndpoint();
+  endpoint.accept = false;
+  const queue = new BatchQueue<number>(endpoint, { maxMessages: 100, maxBytes: 1000 });
+  queue.push(1, 1);
+  await nextTurn();
+  queue.push(2, 1);
+  queue.push(3, 1);
+  await nextTurn();
+  expect(endpoint.writes).toEqual([[1]]);
+  expect(queue.depth).toBe(2);
+  endpoint.accept = true;
+  endpoint.completeAll();
+  await nextTurn();
+  expect(endpoint.writes).toEqual([[1], [2, 3]]);
+  expect(queue.depth).toBe(0);
+});
+
+test('the bound refuses messages (counted) instead of growing; mustKeep passes it', async () => {
+  const endpoint = new FakeEndpoint();
+  endpoint.accept = false;
+  const queue = new BatchQueue<string>(endpoint, { maxMessages: 2, maxBytes: 100 });
+  queue.push('a', 10);
+  await nextTurn();
+  expect(queue.push('b', 10)).toBe(true);
+  expect(queue.push('c', 10)).toBe(true);
+  expect(queue.push('d', 10)).toBe(false);
+  expect(queue.dropped).toBe(1);
+  expect(queue.push('close', 10, true)).toBe(true);
+  expect(queue.depth).toBe(3);
+  expect(new BatchQueue<string>(endpoint, { maxMessages: 10, maxBytes: 15 }).push('big', 16)).toBe(false);
+});
+
+test('large queues are split into batches of maxBatch', async () => {
+  const endpoint = new FakeEndpoint();
+  const queue = new BatchQueue<number>(endpoint, { maxMessages: 100, maxBytes: 1000, maxBatch: 3 });
+  for (let i = 0; i < 7; i++) queue.push(i, 1);
+  await nextTurn();
+  expect(endpoint.writes).toEqual([[0, 1, 2], [3, 4, 5], [6]]);
+});
+
+test('drained() waits for queued messages and writes in flight', async () => {
+  const endpoint = new FakeEndpoint();
+  const queue = new BatchQueue<number>(endpoint, { maxMessages: 10, maxBytes: 100 });
+  let drained = false;
+  queue.push(1, 1);
+  const done = queue.drained().then(() => {
+    drained = true;
+  });
+  await nextTurn();
+  expect(drained).toBe(false);
+  endpoint.completeAll();
+  await done;
+  expect(drained).toBe(true);
+});
+
+test('a closed channel fails the queue once and refuses further pushes', async () => {
+  const endpoint = new FakeEndpoint();
+  const errors: Error[] = [];
+  const queue = new BatchQueue<number>(endpoint, { maxMessages: 10, maxBytes: 100, onError: (e) => errors.push(e) });
+  endpoint.connected = false;
+  queue.push(1, 1);
+  await nextTurn();
+  expect(errors).toHaveLength(1);
+  expect(queue.push(2, 1)).toBe(false);
+  await queue.drained();
+});

@@ -1,0 +1,143 @@
+import pino from 'pino';
+import { Service, type Client } from '../../src/services/service';
+import { ServiceHost } from '../../src/services/service-host';
+import type { ClientInfo, ServiceToMaster } from '../../src/protocol';
+import { isSwitchyardError } from '../../src/errors';
+
+const silent = pino({ level: 'silent' });
+const info = (id: string): ClientInfo => ({ id, service: 'test', path: '/test', query: {}, headers: {}, remoteAddress: '127.0.0.1' });
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function host(service: Service): { host: ServiceHost; sent: ServiceToMaster[] } {
+  const sent: ServiceToMaster[] = [];
+  return { host: new ServiceHost(service, 'test', (m) => sent.push(m), silent), sent };
+}
+
+test('events of one client run in order, each waiting for the previous async handler', async () => {
+  const log: string[] = [];
+  const releases = new Map<string, () => void>();
+  class Slow extends Service {
+    override async onConnect(client: Client): Promise<void> {
+      log.push(`connect ${client.id}`);
+      await new Promise<void>((resolve) => releases.set(client.id, resolve));
+      log.push(`connected ${client.id}`);
+    }
+    override onMessage(client: Client, data: string | Buffer): void {
+      log.push(`message ${client.id} ${String(data)}`);
+    }
+    override onClose(client: Client, code: number): void {
+      log.push(`close ${client.id} ${code}`);
+    }
+  }
+  const { host: h } = host(new Slow());
+  h.handle({ type: 'connect', client: info('1.1') });
+  h.handle({ type: 'message', id: '1.1', data: 'a' });
+  h.handle({ type: 'connect', client: info('1.2') });
+  h.handle({ type: 'message', id: '1.2', data: 'x' });
+  h.handle({ type: 'message', id: '1.1', data: 'b' });
+  h.handle({ type: 'close', id: '1.1', code: 1000, reason: '' });
+  await tick();
+  // Client 1.2 is not held up by 1.1's pending onConnect.
+  expect(log).toEqual(['connect 1.1', 'connect 1.2']);
+  releases.get('1.1')?.();
+  releases.get('1.2')?.();
+  await h.whenIdle();
+  expect(log.filter((l) => l.includes('1.1'))).toEqual(['connect 1.1', 'connected 1.1', 'message 1.1 a', 'message 1.1 b', 'close 1.1 1000']);
+});
+
+test('a handler that throws or rejects is counted and the service keeps serving', async () => {
+  const seen: string[] = [];
+  class Faulty extends Service {
+    override onMessage(_client: Client, data: string | Buffer): Promise<void> | void {
+      if (data === 'throw') throw new Error('sync');
+      if (data === 'reject') return Promise.reject(new Error('async'));
+      seen.push(String(data));
+    }
+  }
+  const { host: h } = host(new Faulty());
+  h.handle({ type: 'connect', client: info('1.1') });
+  for (const data of ['throw', 'one', 'reject', 'two']) h.handle({ type: 'message', id: '1.1', data });
+  await h.whenIdle();
+  await tick();
+  expect(seen).toEqual(['one', 'two']);
+  expect(h.stats.handlerErrors).toBe(2);
+});
+
+test('actions become protocol messages; clients are tracked; binary arrives as Buffer', async () => {
+  let received: unknown;
+  class Actor extends Service {
+    override onMessage(client: Client, data: string | Buffer): void {
+      received = data;
+      this.send(client.id, { ok: true });
+      this.send(client.id, Buffer.from([1, 2]));
+      this.broadcast('all', { except: client.id });
+      this.close(client.id, 4000, 'bye');
+    }
+  }
+  const service = new Actor();
+  const { host: h, sent } = host(service);
+  h.handle({ type: 'connect', client: info('1.1'), resumed: true });
+  expect(service.clients.get('1.1')?.resumed).toBe(true);
+  h.handle({ type: 'message', id: '1.1', data: 'AQI=', binary: true });
+  await h.whenIdle();
+  expect(received).toEqual(Buffer.from([1, 2]));
+  expect(sent).toEqual([
+    { type: 'send', id: '1.1', data: '{"ok":true}' },
+    { type: 'send', id: '1.1', data: 'AQI=', binary: true },
+    { type: 'broadcast', except: ['1.1'], data: 'all' },
+    { type: 'close', id: '1.1', code: 4000, reason: 'bye' },
+  ]);
+  h.handle({ type: 'close', id: '1.1', code: 1000, reason: '' });
+  expect(service.clients.has('1.1')).toBe(false);
+  expect(service.send('1.1', 'late')).toBe(false);
+});
+
+test('caller bugs throw at once with a typed error', () => {
+  class Plain extends Service {}
+  const detached = new Plain();
+  expect(() => detached.send('1.1', 'x')).toThrow(expect.objectContaining({ code: 'SY_ERR_SERVICE_NOT_ATTACHED' }));
+  const service = new Plain();
+  const { host: h } = host(service);
+  h.handle({ type: 'connect', client: info('1.1') });
+  for (const bad of [() => service.close('1.1', 1005), () => service.close('1.1', 2000), () => service.close('1.1', 1000, 'x'.repeat(124))]) {
+    let caught: unknown;
+    try {
+      bad();
+    } catch (error) {
+      caught = error;
+    }
+    expect(isSwitchyardError(caught, 'SY_ERR_INVALID_ARGUMENT')).toBe(true);
+  }
+});
+
+test('stop waits for running handlers, then runs onStop, then reports stopped', async () => {
+  const order: string[] = [];
+  let release!: () => void;
+  class Stopper extends Service {
+    override async onMessage(): Promise<void> {
+      await new Promise<void>((resolve) => (release = resolve));
+      order.push('message done');
+    }
+    override onStop(): void {
+      order.push('onStop');
+    }
+  }
+  const { host: h, sent } = host(new Stopper());
+  h.handle({ type: 'connect', client: info('1.1') });
+  h.handle({ type: 'message', id: '1.1', data: 'x' });
+  const stopped = h.stop();
+  await tick();
+  expect(order).toEqual([]);
+  release();
+  await stopped;
+  expect(order).toEqual(['message done', 'onStop']);
+  expect(sent.at(-1)).toEqual({ type: 'stopped' });
+});
+
+test('events for unknown clients are ignored and counted', () => {
+  class Plain extends Service {}
+  const { host: h } = host(new Plain());
+  h.handle({ type: 'message', id: '9.9', data: 'x' });
+  h.handle({ type: 'close', id: '9.9', code: 1000, reason: '' });
+  expect(h.stats.unknownClientEvents).toBe(2);
+});

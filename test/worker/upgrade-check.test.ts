@@ -1,0 +1,69 @@
+import type { IncomingMessage } from 'node:http';
+import { checkUpgrade, parseTarget, serviceForPath } from '../../src/worker/upgrade-check';
+
+const services = new Set(['chat', 'echo']);
+
+function request(overrides: { method?: string; url?: string; headers?: Record<string, string | undefined> } = {}): IncomingMessage {
+  return {
+    method: overrides.method ?? 'GET',
+    url: overrides.url ?? '/chat',
+    headers: {
+      upgrade: 'websocket',
+      connection: 'Upgrade',
+      'sec-websocket-version': '13',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      ...overrides.headers,
+    },
+  } as unknown as IncomingMessage;
+}
+
+describe('serviceForPath matches configured names only', () => {
+  test.each([
+    ['/chat', 'chat'],
+    ['/chat/', 'chat'],
+    ['/echo', 'echo'],
+    ['/Chat', undefined],
+    ['/', undefined],
+    ['/chat/x', undefined],
+    ['/../chat', undefined],
+    ['/%63hat', undefined],
+    ['/./chat', undefined],
+    ['//chat', undefined],
+    ['/services', undefined],
+    ['chat', undefined],
+  ])('%s → %s', (pathname, expected) => {
+    expect(serviceForPath(pathname, services)).toBe(expected);
+  });
+});
+
+test('parseTarget splits path and query (last value wins) and rejects non-origin forms', () => {
+  expect(parseTarget('/chat?room=a&room=b&x=1')).toEqual({ pathname: '/chat', query: { room: 'b', x: '1' } });
+  expect(parseTarget('http://evil/chat')).toBeUndefined();
+  expect(parseTarget('*')).toBeUndefined();
+  expect(parseTarget(undefined)).toBeUndefined();
+});
+
+test('a valid upgrade is routed with its query', () => {
+  expect(checkUpgrade(request({ url: '/chat?name=ann' }), services)).toEqual({ ok: true, service: 'chat', path: '/chat', query: { name: 'ann' } });
+});
+
+test.each<[string, Parameters<typeof request>[0], number, Record<string, string> | undefined]>([
+  ['a POST', { method: 'POST' }, 405, { Allow: 'GET' }],
+  ['an unknown path', { url: '/nope' }, 404, undefined],
+  ['an upgrade to something else', { headers: { upgrade: 'h2c' } }, 400, undefined],
+  ['version 8', { headers: { 'sec-websocket-version': '8' } }, 426, { 'Sec-WebSocket-Version': '13' }],
+  ['no version', { headers: { 'sec-websocket-version': undefined } }, 426, { 'Sec-WebSocket-Version': '13' }],
+  ['a short key', { headers: { 'sec-websocket-key': 'abc' } }, 400, undefined],
+  ['a missing key', { headers: { 'sec-websocket-key': undefined } }, 400, undefined],
+])('%s is refused', (_name, overrides, status, headers) => {
+  const verdict = checkUpgrade(request(overrides), services);
+  expect(verdict.ok).toBe(false);
+  if (verdict.ok) return;
+  expect(verdict.status).toBe(status);
+  expect(verdict.headers).toEqual(headers);
+});
+
+test('the path is checked before the headers: an unknown path is 404 even with a bad key', () => {
+  const verdict = checkUpgrade(request({ url: '/etc/passwd', headers: { 'sec-websocket-key': 'x' } }), services);
+  expect(verdict).toMatchObject({ ok: false, status: 404 });
+});
