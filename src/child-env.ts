@@ -20,6 +20,12 @@ export interface WorkerConfig {
   readonly maxPayload: number;
   readonly logLevel: LogLevel;
   readonly ipc: IpcLimits;
+  /** Path of the health endpoint, or null when it is off. */
+  readonly healthPath: string | null;
+  /** Path of the metrics endpoint, or null when it is off. */
+  readonly metricsPath: string | null;
+  readonly requestTimeout: number;
+  readonly maxRequestBody: number;
 }
 
 export interface ServiceConfig {
@@ -28,6 +34,7 @@ export interface ServiceConfig {
   readonly modulePath: string;
   readonly logLevel: LogLevel;
   readonly ipc: IpcLimits;
+  readonly requestTimeout: number;
 }
 
 export type ChildConfig = WorkerConfig | ServiceConfig;

@@ -43,9 +43,17 @@ export interface SwitchyardOptions {
   readonly ipcMaxQueuedBytes?: number;
   /** Directory relative service paths resolve against. Default `process.cwd()`. */
   readonly cwd?: string;
+  /** Path of the health endpoint (plain GET), or `false` to turn it off. Default `'/healthz'`. */
+  readonly healthPath?: string | false;
+  /** Path of the Prometheus endpoint (plain GET), or `false` to turn it off. Default `'/metrics'`. */
+  readonly metricsPath?: string | false;
+  /** How long a request to a service may take, in ms: HTTP answers 504 after it, the envelope an error. Default `10000`. */
+  readonly requestTimeout?: number;
+  /** Largest HTTP request body for a service, in bytes; larger gets 413. Default 1 MiB. */
+  readonly maxRequestBody?: number;
 }
 
-export type ResolvedOptions = { readonly [K in keyof SwitchyardOptions]-?: NonNullable<SwitchyardOptions[K]> };
+export type ResolvedOptions = { readonly [K in keyof SwitchyardOptions]-?: Exclude<SwitchyardOptions[K], undefined> };
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '0.0.0.0';
@@ -59,6 +67,12 @@ export const DEFAULT_MAX_RESTART_DELAY = 10_000;
 export const DEFAULT_IPC_MAX_QUEUED_MESSAGES = 100_000;
 export const DEFAULT_IPC_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 export const MAX_WORKERS = 256;
+export const DEFAULT_HEALTH_PATH = '/healthz';
+export const DEFAULT_METRICS_PATH = '/metrics';
+export const DEFAULT_REQUEST_TIMEOUT = 10_000;
+export const DEFAULT_MAX_REQUEST_BODY = 1024 * 1024;
+/** HTTP requests below this prefix go to a service's `onRequest`: `/services/<name>[/...]`. */
+export const SERVICE_HTTP_PREFIX = '/services/';
 
 /** Service names are URL path segments: letters, digits, `_` and `-`. */
 export const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -76,7 +90,17 @@ export function bundledServices(): Readonly<Record<string, string>> {
 const KNOWN_KEYS: ReadonlySet<string> = new Set<keyof SwitchyardOptions>([
   'port', 'host', 'workers', 'services', 'logLevel', 'forwardHeaders', 'maxPayload', 'startTimeout',
   'stopTimeout', 'restartDelay', 'maxRestartDelay', 'ipcMaxQueuedMessages', 'ipcMaxQueuedBytes', 'cwd',
+  'healthPath', 'metricsPath', 'requestTimeout', 'maxRequestBody',
 ]);
+
+function endpointPath(name: string, value: unknown, fallback: string): string | false {
+  if (value === undefined) return fallback;
+  if (value === false) return false;
+  if (typeof value !== 'string' || !/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/.test(value) || value.startsWith(SERVICE_HTTP_PREFIX)) {
+    throw invalid(name, `false or a path starting with "/" (not below ${SERVICE_HTTP_PREFIX})`, value);
+  }
+  return value;
+}
 
 function invalid(name: string, requirement: string, value: unknown): SwitchyardError {
   let shown: string;
@@ -138,6 +162,10 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
     throw invalid('forwardHeaders', 'an array of header names', forwardHeaders);
   }
 
+  const healthPath = endpointPath('healthPath', options.healthPath, DEFAULT_HEALTH_PATH);
+  const metricsPath = endpointPath('metricsPath', options.metricsPath, DEFAULT_METRICS_PATH);
+  if (healthPath !== false && healthPath === metricsPath) throw invalid('metricsPath', 'different from options.healthPath', metricsPath);
+
   const restartDelay = integer('restartDelay', options.restartDelay, DEFAULT_RESTART_DELAY, 0, 3_600_000);
   const maxRestartDelay = integer('maxRestartDelay', options.maxRestartDelay, DEFAULT_MAX_RESTART_DELAY, 0, 3_600_000);
   if (maxRestartDelay < restartDelay) throw invalid('maxRestartDelay', `at least options.restartDelay (${restartDelay})`, maxRestartDelay);
@@ -157,5 +185,9 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
     ipcMaxQueuedMessages: integer('ipcMaxQueuedMessages', options.ipcMaxQueuedMessages, DEFAULT_IPC_MAX_QUEUED_MESSAGES, 1, 100_000_000),
     ipcMaxQueuedBytes: integer('ipcMaxQueuedBytes', options.ipcMaxQueuedBytes, DEFAULT_IPC_MAX_QUEUED_BYTES, 1024, 16 * 1024 * 1024 * 1024),
     cwd,
+    healthPath,
+    metricsPath,
+    requestTimeout: integer('requestTimeout', options.requestTimeout, DEFAULT_REQUEST_TIMEOUT, 1, 3_600_000),
+    maxRequestBody: integer('maxRequestBody', options.maxRequestBody, DEFAULT_MAX_REQUEST_BODY, 0, 1024 * 1024 * 1024),
   });
 }

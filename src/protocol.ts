@@ -28,13 +28,39 @@ export interface Payload {
   readonly binary?: true;
 }
 
+/** An HTTP request for a service's `onRequest`; `rid` is `<worker>.<seq>` like a client id. */
+export interface HttpRequestFields {
+  readonly rid: string;
+  readonly method: string;
+  readonly path: string;
+  readonly query: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A service's answer to an HTTP request. */
+export interface HttpResponseFields {
+  readonly rid: string;
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** What a worker may ask the master about the whole cluster. */
+export type ClusterQuery = 'health' | 'metrics';
+
+/** Metrics of one process, as prom-client's `getMetricsAsJSON()` returns them. */
+export type MetricsSnapshot = readonly unknown[];
+
 // ---- worker → master -------------------------------------------------------
 
 export type WorkerToMaster =
   | { readonly type: 'ready'; readonly port: number }
   | { readonly type: 'connect'; readonly client: ClientInfo }
-  | ({ readonly type: 'message'; readonly service: string; readonly id: string } & Payload)
-  | { readonly type: 'close'; readonly service: string; readonly id: string; readonly code: number; readonly reason: string };
+  /** `ts`: when the worker received it (epoch ms), on sampled messages only, for the delivery histogram. */
+  | ({ readonly type: 'message'; readonly service: string; readonly id: string; readonly ts?: number } & Payload)
+  | { readonly type: 'close'; readonly service: string; readonly id: string; readonly code: number; readonly reason: string }
+  | ({ readonly type: 'request'; readonly service: string } & HttpRequestFields & Payload)
+  | { readonly type: 'query'; readonly qid: number; readonly what: ClusterQuery }
+  | { readonly type: 'metrics'; readonly qid: number; readonly metrics: MetricsSnapshot };
 
 // ---- master → worker -------------------------------------------------------
 
@@ -42,7 +68,12 @@ export type MasterToWorker =
   | ({ readonly type: 'send'; readonly id: string } & Payload)
   | ({ readonly type: 'broadcast'; readonly service: string; readonly except?: readonly string[] } & Payload)
   | { readonly type: 'close'; readonly id: string; readonly code: number; readonly reason: string }
-  | { readonly type: 'stop'; readonly code: number; readonly reason: string };
+  | { readonly type: 'stop'; readonly code: number; readonly reason: string }
+  | { readonly type: 'subscribe' | 'unsubscribe'; readonly service: string; readonly topic: string; readonly id: string }
+  | ({ readonly type: 'publish'; readonly service: string; readonly topic: string; readonly except?: readonly string[] } & Payload)
+  | ({ readonly type: 'response' } & HttpResponseFields & Payload)
+  | { readonly type: 'queryResult'; readonly qid: number; readonly status: number; readonly contentType: string; readonly body: string }
+  | { readonly type: 'metricsRequest'; readonly qid: number };
 
 // ---- service → master ------------------------------------------------------
 
@@ -52,16 +83,22 @@ export type ServiceToMaster =
   | ({ readonly type: 'send'; readonly id: string } & Payload)
   | ({ readonly type: 'broadcast'; readonly except?: readonly string[] } & Payload)
   | { readonly type: 'close'; readonly id: string; readonly code: number; readonly reason: string }
-  | { readonly type: 'stopped' };
+  | { readonly type: 'stopped' }
+  | { readonly type: 'subscribe' | 'unsubscribe'; readonly id: string; readonly topic: string }
+  | ({ readonly type: 'publish'; readonly topic: string; readonly except?: readonly string[] } & Payload)
+  | ({ readonly type: 'response' } & HttpResponseFields & Payload)
+  | { readonly type: 'metrics'; readonly qid: number; readonly metrics: MetricsSnapshot };
 
 // ---- master → service ------------------------------------------------------
 
 export type MasterToService =
   /** `resumed`: the client was connected before this service instance started (a restart). */
   | { readonly type: 'connect'; readonly client: ClientInfo; readonly resumed?: true }
-  | ({ readonly type: 'message'; readonly id: string } & Payload)
+  | ({ readonly type: 'message'; readonly id: string; readonly ts?: number } & Payload)
   | { readonly type: 'close'; readonly id: string; readonly code: number; readonly reason: string }
-  | { readonly type: 'stop' };
+  | { readonly type: 'stop' }
+  | ({ readonly type: 'request' } & HttpRequestFields & Payload)
+  | { readonly type: 'metricsRequest'; readonly qid: number };
 
 export type AnyMessage = WorkerToMaster | MasterToWorker | ServiceToMaster | MasterToService;
 
@@ -85,6 +122,33 @@ function isPayload(m: Record<string, unknown>): boolean {
 
 function isCloseFields(m: Record<string, unknown>): boolean {
   return typeof m.id === 'string' && Number.isInteger(m.code) && typeof m.reason === 'string';
+}
+
+function isHttpRequest(m: Record<string, unknown>): boolean {
+  return (
+    typeof m.rid === 'string' &&
+    typeof m.method === 'string' &&
+    typeof m.path === 'string' &&
+    isStringRecord(m.query) &&
+    isStringRecord(m.headers) &&
+    isPayload(m)
+  );
+}
+
+function isHttpResponse(m: Record<string, unknown>): boolean {
+  return typeof m.rid === 'string' && Number.isInteger(m.status) && isStringRecord(m.headers) && isPayload(m);
+}
+
+function isTopicFields(m: Record<string, unknown>): boolean {
+  return typeof m.topic === 'string' && typeof m.id === 'string';
+}
+
+function isMetricsReply(m: Record<string, unknown>): boolean {
+  return Number.isInteger(m.qid) && Array.isArray(m.metrics);
+}
+
+function isTimestamp(value: unknown): boolean {
+  return value === undefined || (typeof value === 'number' && Number.isFinite(value));
 }
 
 function isExcept(value: unknown): boolean {
@@ -111,9 +175,15 @@ export const isWorkerToMaster: Guard<WorkerToMaster> = (value): value is WorkerT
     case 'connect':
       return isClientInfo(value.client);
     case 'message':
-      return typeof value.service === 'string' && typeof value.id === 'string' && isPayload(value);
+      return typeof value.service === 'string' && typeof value.id === 'string' && isPayload(value) && isTimestamp(value.ts);
     case 'close':
       return typeof value.service === 'string' && isCloseFields(value);
+    case 'request':
+      return typeof value.service === 'string' && isHttpRequest(value);
+    case 'query':
+      return Number.isInteger(value.qid) && (value.what === 'health' || value.what === 'metrics');
+    case 'metrics':
+      return isMetricsReply(value);
     default:
       return false;
   }
@@ -130,6 +200,17 @@ export const isMasterToWorker: Guard<MasterToWorker> = (value): value is MasterT
       return isCloseFields(value);
     case 'stop':
       return Number.isInteger(value.code) && typeof value.reason === 'string';
+    case 'subscribe':
+    case 'unsubscribe':
+      return typeof value.service === 'string' && isTopicFields(value);
+    case 'publish':
+      return typeof value.service === 'string' && typeof value.topic === 'string' && isExcept(value.except) && isPayload(value);
+    case 'response':
+      return isHttpResponse(value);
+    case 'queryResult':
+      return Number.isInteger(value.qid) && Number.isInteger(value.status) && typeof value.contentType === 'string' && typeof value.body === 'string';
+    case 'metricsRequest':
+      return Number.isInteger(value.qid);
     default:
       return false;
   }
@@ -149,6 +230,15 @@ export const isServiceToMaster: Guard<ServiceToMaster> = (value): value is Servi
       return isExcept(value.except) && isPayload(value);
     case 'close':
       return isCloseFields(value);
+    case 'subscribe':
+    case 'unsubscribe':
+      return isTopicFields(value);
+    case 'publish':
+      return typeof value.topic === 'string' && isExcept(value.except) && isPayload(value);
+    case 'response':
+      return isHttpResponse(value);
+    case 'metrics':
+      return isMetricsReply(value);
     default:
       return false;
   }
@@ -160,11 +250,15 @@ export const isMasterToService: Guard<MasterToService> = (value): value is Maste
     case 'connect':
       return isClientInfo(value.client) && (value.resumed === undefined || value.resumed === true);
     case 'message':
-      return typeof value.id === 'string' && isPayload(value);
+      return typeof value.id === 'string' && isPayload(value) && isTimestamp(value.ts);
     case 'close':
       return isCloseFields(value);
     case 'stop':
       return true;
+    case 'request':
+      return isHttpRequest(value);
+    case 'metricsRequest':
+      return Number.isInteger(value.qid);
     default:
       return false;
   }

@@ -8,10 +8,13 @@ import { workerOfClientId } from '../client-id';
 import { CLOSE_CODES } from '../errors';
 import type { Logger } from '../logger';
 import type { ClientInfo, MasterToService, MasterToWorker, ServiceToMaster, WorkerToMaster } from '../protocol';
+import { TopicRouter } from './topic-router';
 
 export interface ServiceLink {
   /** Queues (or holds, while the service restarts) a message; false past the bound. */
   deliver(message: MasterToService, mustKeep?: boolean): boolean;
+  /** Whether the service runs now (requests are answered 503 otherwise, not held). */
+  readonly available: boolean;
 }
 
 export interface WorkerLink {
@@ -33,13 +36,19 @@ export interface BrokerStats {
   serviceQueueFull: number;
   /** Messages to workers refused because the worker's queue was full. */
   workerQueueFull: number;
+  /** HTTP requests answered 503 because the service was down or its queue full. */
+  requestsRefused: number;
 }
 
-type ClientRoutedMessage = Extract<WorkerToMaster, { type: 'connect' | 'message' | 'close' }>;
-type ServiceRoutedMessage = Extract<ServiceToMaster, { type: 'send' | 'broadcast' | 'close' }>;
+export type ClientRoutedMessage = Extract<WorkerToMaster, { type: 'connect' | 'message' | 'close' | 'request' }>;
+export type ServiceRoutedMessage = Extract<ServiceToMaster, { type: 'send' | 'broadcast' | 'close' | 'subscribe' | 'unsubscribe' | 'publish' | 'response' }>;
+
+/** Seconds a client is told to wait before retrying a request to a service that is down. */
+const RETRY_AFTER_SECONDS = '1';
 
 export class Broker {
-  readonly stats: BrokerStats = { foreignAddressDrops: 0, goneClientDrops: 0, serviceQueueFull: 0, workerQueueFull: 0 };
+  readonly stats: BrokerStats = { foreignAddressDrops: 0, goneClientDrops: 0, serviceQueueFull: 0, workerQueueFull: 0, requestsRefused: 0 };
+  readonly topics = new TopicRouter();
   private readonly clients = new Map<string, ClientInfo>();
   private readonly clientsByWorker = new Map<number, Set<string>>();
 
@@ -82,9 +91,8 @@ export class Broker {
       case 'message': {
         const service = this.links.service(message.service);
         if (service === undefined) return;
-        const forwarded: MasterToService = message.binary === true
-          ? { type: 'message', id: message.id, data: message.data, binary: true }
-          : { type: 'message', id: message.id, data: message.data };
+        const { service: _service, ...rest } = message;
+        const forwarded: MasterToService = rest;
         if (!service.deliver(forwarded)) {
           this.stats.serviceQueueFull++;
           this.log.warn({ service: message.service, client: message.id }, 'service queue full; closing client with 1013');
@@ -95,8 +103,20 @@ export class Broker {
       case 'close': {
         const client = this.clients.get(message.id);
         if (client === undefined) return;
-        this.forget(workerId, message.id);
+        this.forget(workerId, client);
         this.links.service(client.service)?.deliver({ type: 'close', id: message.id, code: message.code, reason: message.reason }, true);
+        return;
+      }
+      case 'request': {
+        const { service: name, type: _type, ...request } = message;
+        const service = this.links.service(name);
+        if (service !== undefined && service.available && service.deliver({ type: 'request', ...request })) return;
+        this.stats.requestsRefused++;
+        const body = JSON.stringify({ error: 'SY_ERR_SERVICE_UNAVAILABLE', message: `service "${name}" is not available` });
+        this.links.worker(workerId)?.deliver(
+          { type: 'response', rid: message.rid, status: 503, headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': RETRY_AFTER_SECONDS }, data: body },
+          true,
+        );
         return;
       }
       default: {
@@ -108,24 +128,48 @@ export class Broker {
 
   fromService(service: string, message: ServiceRoutedMessage): void {
     switch (message.type) {
-      case 'send':
+      case 'send': {
+        const worker = this.ownWorker(service, message.id, message.type);
+        if (worker !== undefined) this.toWorker(worker, message, service);
+        return;
+      }
       case 'close': {
         const worker = this.ownWorker(service, message.id, message.type);
-        if (worker === undefined) return;
-        if (!worker.deliver(message, message.type === 'close')) {
-          this.stats.workerQueueFull++;
-          this.log.warn({ service, client: message.id }, 'worker queue full; message to client dropped');
-        }
+        worker?.deliver(message, true);
         return;
       }
       case 'broadcast': {
         const forwarded: MasterToWorker = { ...message, service };
-        for (const worker of this.links.workers()) {
-          if (!worker.deliver(forwarded)) {
-            this.stats.workerQueueFull++;
-            this.log.warn({ service }, 'worker queue full; broadcast to that worker dropped');
-          }
+        for (const worker of this.links.workers()) this.toWorker(worker, forwarded, service);
+        return;
+      }
+      case 'subscribe':
+      case 'unsubscribe': {
+        const worker = this.ownWorker(service, message.id, message.type);
+        if (worker === undefined) return;
+        const changed = message.type === 'subscribe'
+          ? this.topics.subscribe(service, message.id, message.topic)
+          : this.topics.unsubscribe(service, message.id, message.topic);
+        // Subscriptions are control state: losing one would silently stop deliveries.
+        if (changed) worker.deliver({ type: message.type, service, topic: message.topic, id: message.id }, true);
+        return;
+      }
+      case 'publish': {
+        const forwarded: MasterToWorker = { ...message, service };
+        for (const workerId of this.topics.workersFor(service, message.topic)) {
+          const worker = this.links.worker(workerId);
+          if (worker !== undefined) this.toWorker(worker, forwarded, service);
         }
+        return;
+      }
+      case 'response': {
+        const workerId = workerOfClientId(message.rid);
+        const worker = workerId === undefined ? undefined : this.links.worker(workerId);
+        if (worker === undefined) {
+          this.log.debug({ service, rid: message.rid }, 'response for a worker that is gone; dropped');
+          return;
+        }
+        worker.deliver(message, true);
         return;
       }
       default: {
@@ -147,6 +191,7 @@ export class Broker {
       const client = this.clients.get(id);
       this.clients.delete(id);
       if (client === undefined) continue;
+      this.topics.removeClient(client.service, id);
       this.links.service(client.service)?.deliver({ type: 'close', id, code: CLOSE_CODES.ABNORMAL, reason: 'worker exited' }, true);
     }
     return ids.size;
@@ -169,8 +214,15 @@ export class Broker {
     return worker;
   }
 
-  private forget(workerId: number, id: string): void {
-    this.clients.delete(id);
-    this.clientsByWorker.get(workerId)?.delete(id);
+  private toWorker(worker: WorkerLink, message: MasterToWorker, service: string): void {
+    if (worker.deliver(message)) return;
+    this.stats.workerQueueFull++;
+    this.log.warn({ service, type: message.type }, 'worker queue full; message to that worker dropped');
+  }
+
+  private forget(workerId: number, client: ClientInfo): void {
+    this.clients.delete(client.id);
+    this.clientsByWorker.get(workerId)?.delete(client.id);
+    this.topics.removeClient(client.service, client.id);
   }
 }

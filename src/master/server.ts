@@ -10,6 +10,8 @@ import { createLogger, type Logger } from '../logger';
 import { resolveOptions, type ResolvedOptions, type SwitchyardOptions } from '../options';
 import { Broker, type BrokerStats } from './broker';
 import type { ChildExit } from './child';
+import { ClusterQueries, type HealthReport } from './cluster-queries';
+import { MasterMetrics } from './master-metrics';
 import { ServiceSlot, type ServiceState } from './service-slot';
 import { WorkerPool } from './worker-pool';
 
@@ -55,7 +57,9 @@ export interface WorkerStats {
   readonly pid: number | undefined;
   readonly ready: boolean;
   readonly clients: number;
+  readonly uptimeMs: number;
   readonly ipcQueueDepth: number;
+  readonly ipcDropped: number;
 }
 
 export interface ServiceStats {
@@ -65,6 +69,8 @@ export interface ServiceStats {
   readonly restarts: number;
   readonly uptimeMs: number;
   readonly heldMessages: number;
+  readonly ipcQueueDepth: number;
+  readonly ipcDropped: number;
 }
 
 export interface ServerStats {
@@ -104,6 +110,9 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   private readonly broker: Broker;
   private readonly pool: WorkerPool;
   private readonly services = new Map<string, ServiceSlot>();
+  private readonly metrics: MasterMetrics;
+  private readonly queries: ClusterQueries;
+  private readonly startedAt = Date.now();
   private starting: Promise<number> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -123,7 +132,19 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       onRouted: (workerId, message) => this.broker.fromWorker(workerId, message),
       onExit: (workerId, exit, expected) => this.onWorkerExit(workerId, exit, expected),
       onReady: (workerId, pid) => this.emit('workerOnline', { workerId, pid }),
+      onQuery: (workerId, qid, what) => this.queries.onQuery(workerId, qid, what),
+      onMetrics: (qid, metrics) => this.queries.onMetrics(qid, metrics),
     });
+    this.metrics = new MasterMetrics(() => this.stats());
+    this.queries = new ClusterQueries(
+      {
+        health: () => this.health(),
+        ownMetrics: () => this.metrics.snapshot(),
+        metricsSources: () => [...this.pool.links(), ...this.services.values()],
+        replyTo: (workerId, message) => this.pool.link(workerId)?.deliver(message, true),
+      },
+      this.log,
+    );
     for (const [name, modulePath] of Object.entries(this.options.services)) {
       this.services.set(
         name,
@@ -131,6 +152,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
           onRouted: (service, message) => this.broker.fromService(service, message),
           onExit: (service, exit, expected) => this.emit('serviceExit', { service, ...exit, expected }),
           clientsOf: (service) => this.broker.clientsOf(service),
+          onMetrics: (qid, metrics) => this.queries.onMetrics(qid, metrics),
         }),
       );
     }
@@ -179,7 +201,9 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
         pid: entry.child.pid,
         ready: entry.ready,
         clients: this.broker.clientsOnWorker(entry.id),
+        uptimeMs: Date.now() - entry.child.startedAt,
         ipcQueueDepth: entry.child.queueDepth,
+        ipcDropped: entry.child.queueDropped,
       })),
       services: [...this.services.values()].map((slot) => ({
         name: slot.name,
@@ -188,8 +212,46 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
         restarts: slot.restarts,
         uptimeMs: slot.uptimeMs,
         heldMessages: slot.heldCount,
+        ipcQueueDepth: slot.queueDepth,
+        ipcDropped: slot.queueDropped,
       })),
       broker: { ...this.broker.stats },
+    };
+  }
+
+  /** Healthy when the server listens, every worker is ready and every service online. */
+  health(): HealthReport {
+    const stats = this.stats();
+    const workersUp = stats.workers.filter((worker) => worker.ready).length;
+    const healthy =
+      stats.state === 'listening' && workersUp === this.options.workers && stats.services.every((service) => service.state === 'online');
+    return {
+      healthy,
+      body: {
+        status: healthy ? 'ok' : 'degraded',
+        state: stats.state,
+        uptimeMs: Date.now() - this.startedAt,
+        workers: { expected: this.options.workers, up: workersUp, restarts: stats.workerRestarts },
+        processes: [
+          { kind: 'master', pid: process.pid, state: stats.state, uptimeMs: Date.now() - this.startedAt, restarts: 0 },
+          ...stats.workers.map((worker) => ({
+            kind: 'worker',
+            id: worker.id,
+            pid: worker.pid,
+            state: worker.ready ? 'online' : 'starting',
+            uptimeMs: worker.uptimeMs,
+            clients: worker.clients,
+          })),
+          ...stats.services.map((service) => ({
+            kind: 'service',
+            name: service.name,
+            pid: service.pid,
+            state: service.state,
+            uptimeMs: service.uptimeMs,
+            restarts: service.restarts,
+          })),
+        ],
+      },
     };
   }
 
@@ -206,6 +268,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     } catch (error) {
       this.log.error({ err: error }, 'startup failed');
       await this.stopProcesses(Date.now() + Math.min(this.options.stopTimeout, 2000));
+      this.metrics.close();
       this.currentState = 'closed';
       throw error;
     } finally {
@@ -233,6 +296,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   private async shutdown(): Promise<void> {
     if (this.currentState === 'idle' || this.currentState === 'closed') {
       this.currentState = 'closed';
+      this.metrics.close();
       return;
     }
     if (this.starting !== undefined) await this.starting.catch(() => undefined);
@@ -241,6 +305,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     this.currentState = 'closing';
     this.log.info('stopping');
     await this.stopProcesses(Date.now() + this.options.stopTimeout);
+    this.queries.close();
+    this.metrics.close();
     this.currentState = 'closed';
     this.log.info('stopped');
     this.emit('close');

@@ -10,17 +10,19 @@ import { encodeChildConfig, CHILD_CONFIG_ENV, type IpcLimits } from '../child-en
 import { SwitchyardError } from '../errors';
 import type { Logger } from '../logger';
 import type { ResolvedOptions } from '../options';
-import { approximateSize, isServiceToMaster, type ClientInfo, type MasterToService, type ServiceToMaster } from '../protocol';
+import { approximateSize, isServiceToMaster, type ClientInfo, type MasterToService, type MetricsSnapshot, type ServiceToMaster } from '../protocol';
 import { Backoff } from './backoff';
-import type { ServiceLink } from './broker';
+import type { ServiceLink, ServiceRoutedMessage } from './broker';
 import { Child, type ChildExit } from './child';
 import { SERVICE_ENTRY, forkSettings } from './entry-points';
 
 export type ServiceState = 'idle' | 'starting' | 'online' | 'restarting' | 'stopping' | 'stopped';
 
 export interface ServiceSlotHooks {
-  /** Routing messages (send, broadcast, close) from the running instance. */
-  onRouted(name: string, message: Extract<ServiceToMaster, { type: 'send' | 'broadcast' | 'close' }>): void;
+  /** Routing messages (send, broadcast, close, topics, responses) from the running instance. */
+  onRouted(name: string, message: ServiceRoutedMessage): void;
+  /** A metrics snapshot the master asked for. */
+  onMetrics(qid: number, metrics: MetricsSnapshot): void;
   /** The process exited; `expected` is false for a crash. */
   onExit(name: string, exit: ChildExit, expected: boolean): void;
   /** Clients currently connected to this service, for a restarted instance. */
@@ -57,6 +59,18 @@ export class ServiceSlot implements ServiceLink {
     return this.child !== undefined && this.state === 'online' ? Date.now() - this.child.startedAt : 0;
   }
 
+  get available(): boolean {
+    return this.state === 'online';
+  }
+
+  get queueDepth(): number {
+    return this.child?.queueDepth ?? 0;
+  }
+
+  get queueDropped(): number {
+    return this.child?.queueDropped ?? 0;
+  }
+
   get heldCount(): number {
     return this.held.length;
   }
@@ -77,7 +91,7 @@ export class ServiceSlot implements ServiceLink {
     if (this.state !== 'restarting') return false;
     // A restarted instance learns the connected clients from the broker, so
     // connects and closes need not be held; only client messages are.
-    if (message.type !== 'message') return true;
+    if (message.type !== 'message') return message.type === 'connect' || message.type === 'close';
     const size = approximateSize(message);
     if (this.held.length >= this.limits.maxMessages || this.heldBytes + size > this.limits.maxBytes) return false;
     this.held.push(message);
@@ -104,7 +118,7 @@ export class ServiceSlot implements ServiceLink {
 
   private spawn(): void {
     const settings = forkSettings(SERVICE_ENTRY, [this.modulePath]);
-    const config = encodeChildConfig({ role: 'service', name: this.name, modulePath: this.modulePath, logLevel: this.options.logLevel, ipc: this.limits });
+    const config = encodeChildConfig({ role: 'service', name: this.name, modulePath: this.modulePath, logLevel: this.options.logLevel, ipc: this.limits, requestTimeout: this.options.requestTimeout });
     const processHandle = fork(SERVICE_ENTRY, [], {
       cwd: this.options.cwd,
       env: { ...process.env, ...settings.env, [CHILD_CONFIG_ENV]: config },
@@ -135,7 +149,14 @@ export class ServiceSlot implements ServiceLink {
       case 'send':
       case 'broadcast':
       case 'close':
+      case 'subscribe':
+      case 'unsubscribe':
+      case 'publish':
+      case 'response':
         this.hooks.onRouted(this.name, message);
+        return;
+      case 'metrics':
+        this.hooks.onMetrics(message.qid, message.metrics);
         return;
       case 'stopped':
         return;

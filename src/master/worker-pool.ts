@@ -8,9 +8,9 @@ import { encodeChildConfig, CHILD_CONFIG_ENV, type IpcLimits, type WorkerConfig 
 import { CLOSE_CODES, SwitchyardError } from '../errors';
 import type { Logger } from '../logger';
 import type { ResolvedOptions } from '../options';
-import { isWorkerToMaster, type MasterToWorker, type WorkerToMaster } from '../protocol';
+import { isWorkerToMaster, type ClusterQuery, type MasterToWorker, type MetricsSnapshot, type WorkerToMaster } from '../protocol';
 import { Backoff } from './backoff';
-import type { WorkerLink } from './broker';
+import type { ClientRoutedMessage, WorkerLink } from './broker';
 import { Child, type ChildExit } from './child';
 import { WORKER_ENTRY, forkSettings } from './entry-points';
 
@@ -21,7 +21,9 @@ export interface WorkerEntry {
 }
 
 export interface WorkerPoolHooks {
-  onRouted(workerId: number, message: Extract<WorkerToMaster, { type: 'connect' | 'message' | 'close' }>): void;
+  onRouted(workerId: number, message: ClientRoutedMessage): void;
+  onQuery(workerId: number, qid: number, what: ClusterQuery): void;
+  onMetrics(qid: number, metrics: MetricsSnapshot): void;
   onExit(workerId: number, exit: ChildExit, expected: boolean): void;
   /** A worker (first start or replacement) listens. */
   onReady(workerId: number, pid: number | undefined): void;
@@ -96,6 +98,10 @@ export class WorkerPool {
       maxPayload: this.options.maxPayload,
       logLevel: this.options.logLevel,
       ipc: this.limits,
+      healthPath: this.options.healthPath === false ? null : this.options.healthPath,
+      metricsPath: this.options.metricsPath === false ? null : this.options.metricsPath,
+      requestTimeout: this.options.requestTimeout,
+      maxRequestBody: this.options.maxRequestBody,
     };
     const worker: ClusterWorker = cluster.fork({ ...settings.env, [CHILD_CONFIG_ENV]: encodeChildConfig(config) });
     const id = worker.id;
@@ -126,7 +132,14 @@ export class WorkerPool {
       case 'connect':
       case 'message':
       case 'close':
+      case 'request':
         this.hooks.onRouted(id, message);
+        return;
+      case 'query':
+        this.hooks.onQuery(id, message.qid, message.what);
+        return;
+      case 'metrics':
+        this.hooks.onMetrics(message.qid, message.metrics);
         return;
       default: {
         const unreachable: never = message;

@@ -5,13 +5,18 @@
  * Per-client order: the events of one client run one after another, each
  * waiting until the previous handler (sync or async) has settled; different
  * clients run concurrently. A handler that throws or rejects is logged and
- * counted; the service keeps running.
+ * counted; the service keeps running. HTTP requests run concurrently, outside
+ * any client's order.
  */
-import type { MasterToService, Payload, ServiceToMaster } from '../protocol';
+import type { HttpRequestFields, MasterToService, Payload, ServiceToMaster } from '../protocol';
 import { decodePayload } from '../protocol';
-import type { Client, Service } from './service';
+import type { Client, Service, ServiceInternals } from './service';
 import { Service as ServiceBase } from './service';
 import type { Logger } from '../logger';
+import { ServiceMetrics } from './service-metrics';
+import { formatError, formatResult, looksLikeRequest, parseRequest, type RequestId } from './request-envelope';
+import { answerHttp, errorReply } from './request-answer';
+import { isReply, type ServiceRequest } from './request';
 
 type Task = () => unknown;
 
@@ -25,13 +30,19 @@ export interface ServiceHostStats {
   unknownClientEvents: number;
 }
 
+export interface ServiceHostOptions {
+  /** How long a WebSocket request may take before it is answered with SY_ERR_REQUEST_TIMEOUT. */
+  readonly requestTimeout: number;
+  readonly metrics?: ServiceMetrics;
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 export class ServiceHost {
   readonly stats: ServiceHostStats = { handlerErrors: 0, unknownClientEvents: 0 };
-  private readonly clients: Map<string, Client>;
+  private readonly internals: ServiceInternals;
   private readonly lanes = new Map<string, Lane>();
   private idleWaiters: Array<() => void> = [];
   private stopping = false;
@@ -41,12 +52,17 @@ export class ServiceHost {
     private readonly name: string,
     private readonly emit: (message: ServiceToMaster) => void,
     private readonly log: Logger,
+    private readonly options: ServiceHostOptions = { requestTimeout: 10_000 },
   ) {
-    this.clients = ServiceBase.attach(service, name, {
+    this.internals = ServiceBase.attach(service, name, {
       send: (id: string, payload: Payload) => this.emit({ type: 'send', id, ...payload }),
       broadcast: (payload: Payload, except: readonly string[] | undefined) =>
         this.emit(except === undefined || except.length === 0 ? { type: 'broadcast', ...payload } : { type: 'broadcast', except, ...payload }),
       close: (id: string, code: number, reason: string) => this.emit({ type: 'close', id, code, reason }),
+      subscribe: (id: string, topic: string) => this.emit({ type: 'subscribe', id, topic }),
+      unsubscribe: (id: string, topic: string) => this.emit({ type: 'unsubscribe', id, topic }),
+      publish: (topic: string, payload: Payload, except: readonly string[] | undefined) =>
+        this.emit(except === undefined || except.length === 0 ? { type: 'publish', topic, ...payload } : { type: 'publish', topic, except, ...payload }),
     });
   }
 
@@ -59,30 +75,46 @@ export class ServiceHost {
     switch (message.type) {
       case 'connect': {
         const client: Client = { ...message.client, resumed: message.resumed === true };
-        if (this.clients.has(client.id)) {
+        if (this.internals.clients.has(client.id)) {
           this.stats.unknownClientEvents++;
           this.log.warn({ client: client.id }, 'duplicate connect ignored');
           return;
         }
-        this.clients.set(client.id, client);
+        this.internals.clients.set(client.id, client);
         this.lanes.set(client.id, { busy: false, backlog: [] });
         this.run(client.id, () => this.service.onConnect(client));
         return;
       }
       case 'message': {
-        const client = this.clients.get(message.id);
+        const client = this.internals.clients.get(message.id);
         if (client === undefined) return this.unknownClient(message.id, 'message');
+        if (message.ts !== undefined) this.options.metrics?.observeDelivery(message.ts);
         const data = decodePayload(message);
-        this.run(client.id, () => this.service.onMessage(client, data));
+        if (typeof data === 'string' && looksLikeRequest(data)) {
+          this.run(client.id, () => this.answerEnvelope(client, data));
+        } else {
+          this.run(client.id, () => this.service.onMessage(client, data));
+        }
         return;
       }
       case 'close': {
-        const client = this.clients.get(message.id);
+        const client = this.internals.clients.get(message.id);
         if (client === undefined) return this.unknownClient(message.id, 'close');
-        // Gone from `clients` at once, so nothing is sent to it from here on.
-        this.clients.delete(client.id);
+        // Gone from `clients` and from its topics at once, so nothing is sent to it from here on.
+        this.internals.clients.delete(client.id);
+        this.internals.topics.removeClient(client.id);
         const { code, reason } = message;
         this.run(client.id, () => this.service.onClose(client, code, reason), () => this.lanes.delete(client.id));
+        return;
+      }
+      case 'request':
+        void this.answerHttpRequest(message);
+        return;
+      case 'metricsRequest': {
+        const metrics = this.options.metrics;
+        if (metrics === undefined) return this.emit({ type: 'metrics', qid: message.qid, metrics: [] });
+        metrics.setHandlerErrors(this.stats.handlerErrors);
+        void metrics.snapshot().then((snapshot) => this.emit({ type: 'metrics', qid: message.qid, metrics: snapshot }));
         return;
       }
       case 'stop':
@@ -123,6 +155,65 @@ export class ServiceHost {
   private unknownClient(id: string, event: string): void {
     this.stats.unknownClientEvents++;
     this.log.warn({ client: id, event }, 'event for an unknown client ignored');
+  }
+
+  /**
+   * Answers one envelope request exactly once: with the handler's result, its
+   * error, or SY_ERR_REQUEST_TIMEOUT — whichever comes first. The client's next
+   * events still wait for the handler to settle, to keep their order.
+   */
+  private answerEnvelope(client: Client, text: string): Promise<void> | void {
+    const envelope = parseRequest(text);
+    if (!envelope.ok) {
+      this.options.metrics?.countRequest('websocket', 'bad_request');
+      this.service.send(client.id, formatError(envelope.id, 'SY_ERR_BAD_REQUEST', envelope.message));
+      return;
+    }
+    const request: ServiceRequest = {
+      transport: 'websocket',
+      client,
+      method: 'MESSAGE',
+      path: client.path,
+      query: client.query,
+      headers: client.headers,
+      body: envelope.data,
+    };
+    let answered = false;
+    const answer = (text: string, outcome: string): void => {
+      if (answered) return;
+      answered = true;
+      this.options.metrics?.countRequest('websocket', outcome);
+      this.service.send(client.id, text);
+    };
+    const timer = setTimeout(
+      () => answer(formatError(envelope.id, 'SY_ERR_REQUEST_TIMEOUT', `no reply within ${this.options.requestTimeout} ms`), 'timeout'),
+      this.options.requestTimeout,
+    );
+    const succeed = (value: unknown): void => {
+      clearTimeout(timer);
+      answer(formatResult(envelope.id, isReply(value) ? value.body : value), 'ok');
+    };
+    const fail = (error: unknown): void => {
+      clearTimeout(timer);
+      const { code, message, status } = errorReply(error);
+      if (status >= 500 && code !== 'SY_ERR_NOT_IMPLEMENTED') this.handlerFailed(client.id, error);
+      answer(formatError(envelope.id as RequestId, code, message), 'error');
+    };
+    let result: unknown;
+    try {
+      result = this.service.onRequest(request);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (!isThenable(result)) return succeed(result);
+    return Promise.resolve(result).then(succeed, fail);
+  }
+
+  private async answerHttpRequest(message: HttpRequestFields & Payload): Promise<void> {
+    const response = await answerHttp(this.service, message, (error) => this.handlerFailed(undefined, error));
+    this.options.metrics?.countRequest('http', response.status < 500 ? 'ok' : 'error');
+    this.emit({ type: 'response', rid: message.rid, ...response });
   }
 
   private run(id: string, task: Task, after?: () => void): void {
@@ -177,7 +268,7 @@ export class ServiceHost {
     else this.notifyIfIdle();
   }
 
-  private handlerFailed(id: string, error: unknown): void {
+  private handlerFailed(id: string | undefined, error: unknown): void {
     this.stats.handlerErrors++;
     this.log.error({ err: error, service: this.name, client: id }, 'service handler failed');
   }

@@ -11,6 +11,7 @@ import { approximateSize, isMasterToService, readBatch, type MasterToService, ty
 import { isTypeScriptPath, registerTypeScript } from '../typescript-support';
 import { Service, isServiceClass } from './service';
 import { ServiceHost } from './service-host';
+import { ServiceMetrics } from './service-metrics';
 
 const config = readChildConfig('service');
 const log = createLogger(config.logLevel, 'service', { service: config.name });
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
   let started: ServiceHost;
   try {
     const service = loadService();
-    started = new ServiceHost(service, config.name, emit, log);
+    started = new ServiceHost(service, config.name, emit, log, { requestTimeout: config.requestTimeout, metrics: new ServiceMetrics(config.name) });
     await started.start();
   } catch (error) {
     log.error({ err: error }, 'service failed to start');

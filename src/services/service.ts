@@ -12,6 +12,8 @@
 import type { ClientInfo, Payload } from '../protocol';
 import { encodePayload } from '../protocol';
 import { SwitchyardError, isSendableCloseCode, isSendableCloseReason } from '../errors';
+import { SubscriptionIndex } from '../subscription-index';
+import { RequestError, type ServiceRequest } from './request';
 
 /** A connected client as a service sees it. */
 export interface Client extends ClientInfo {
@@ -27,11 +29,38 @@ export interface BroadcastOptions {
   readonly except?: string | readonly string[];
 }
 
+/** Topics are names of 1 to 256 characters, private to each service. */
+export const MAX_TOPIC_LENGTH = 256;
+
 /** How a service's actions leave the process; provided by the service host. */
 export interface ServiceTransport {
   send(id: string, payload: Payload): void;
   broadcast(payload: Payload, except: readonly string[] | undefined): void;
   close(id: string, code: number, reason: string): void;
+  subscribe(id: string, topic: string): void;
+  unsubscribe(id: string, topic: string): void;
+  publish(topic: string, payload: Payload, except: readonly string[] | undefined): void;
+}
+
+/** The state a service host shares with the service it runs. */
+export interface ServiceInternals {
+  readonly clients: Map<string, Client>;
+  readonly topics: SubscriptionIndex;
+}
+
+function exceptList(except: BroadcastOptions['except']): string[] | undefined {
+  if (except === undefined) return undefined;
+  const list = typeof except === 'string' ? [except] : [...except];
+  if (!list.every((id) => typeof id === 'string')) {
+    throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'options.except must be a client id or an array of them');
+  }
+  return list;
+}
+
+function checkTopic(topic: unknown): asserts topic is string {
+  if (typeof topic !== 'string' || topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) {
+    throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `a topic must be a string of 1 to ${MAX_TOPIC_LENGTH} characters`);
+  }
 }
 
 /** Marks service classes across copies of this package (duck-typing `instanceof`). */
@@ -52,6 +81,7 @@ export abstract class Service {
   #name = '';
   #transport: ServiceTransport | undefined;
   readonly #clients = new Map<string, Client>();
+  readonly #topics = new SubscriptionIndex();
 
   /** The name this service is configured under (its URL path). */
   get name(): string {
@@ -79,6 +109,17 @@ export abstract class Service {
   onStop(): void | Promise<void> {}
 
   /**
+   * Answers a request, over HTTP (`/services/<name>`) or over WebSocket (the
+   * request envelope). The return value is the reply: a string (text/plain),
+   * a Buffer (application/octet-stream), `undefined` (204), `reply(status,
+   * body, headers)`, or anything else (JSON). Throw a `RequestError` for an
+   * error reply. The default answers 501.
+   */
+  onRequest(_request: ServiceRequest): unknown {
+    throw new RequestError(501, 'SY_ERR_NOT_IMPLEMENTED', `service "${this.name}" does not answer requests`);
+  }
+
+  /**
    * Sends `data` to one client. Returns false, sending nothing, when that
    * client is not connected to this service (it may have just left).
    */
@@ -92,11 +133,58 @@ export abstract class Service {
   /** Sends `data` to every client of this service, once per worker over IPC. */
   broadcast(data: OutgoingData, options: BroadcastOptions = {}): void {
     const transport = this.#attached();
-    const except = options.except === undefined ? undefined : typeof options.except === 'string' ? [options.except] : [...options.except];
-    if (except !== undefined && !except.every((id) => typeof id === 'string')) {
-      throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'options.except must be a client id or an array of them');
-    }
-    transport.broadcast(toPayload(data), except);
+    transport.broadcast(toPayload(data), exceptList(options.except));
+  }
+
+  /**
+   * Subscribes a client to a topic of this service. Returns false when the
+   * client is not connected or already subscribed. Subscriptions end when the
+   * client closes.
+   */
+  subscribe(id: string, topic: string): boolean {
+    const transport = this.#attached();
+    checkTopic(topic);
+    if (!this.#clients.has(id) || !this.#topics.add(id, topic)) return false;
+    transport.subscribe(id, topic);
+    return true;
+  }
+
+  /** Ends a client's subscription; false when it had none. */
+  unsubscribe(id: string, topic: string): boolean {
+    const transport = this.#attached();
+    checkTopic(topic);
+    if (!this.#topics.remove(id, topic)) return false;
+    transport.unsubscribe(id, topic);
+    return true;
+  }
+
+  /**
+   * Sends `data` to every subscriber of `topic`: once to each worker that
+   * holds a subscriber, which fans it out. A topic without subscribers costs
+   * no IPC at all. Returns the number of subscribers it goes to.
+   */
+  publish(topic: string, data: OutgoingData, options: BroadcastOptions = {}): number {
+    const transport = this.#attached();
+    checkTopic(topic);
+    const except = exceptList(options.except);
+    let recipients = this.#topics.count(topic);
+    if (except !== undefined) for (const id of except) if (this.#topics.subscribers(topic).has(id)) recipients--;
+    if (recipients === 0) return 0;
+    transport.publish(topic, toPayload(data), except);
+    return recipients;
+  }
+
+  /**
+   * Subscribers of `topic` across the whole cluster. Exact: only this service
+   * subscribes its clients to its topics, so it knows them all.
+   */
+  subscribers(topic: string): number {
+    return this.#topics.count(topic);
+  }
+
+  /** Topics a client is subscribed to. */
+  topicsOf(id: string): ReadonlySet<string> {
+    return this.#topics.topicsOf(id);
   }
 
   /** Closes a client's connection. `code` is 1000 by default; 3000–4999 are yours. */
@@ -121,10 +209,10 @@ export abstract class Service {
   }
 
   /** @internal Used by the service host; not part of the public API. */
-  static attach(service: Service, name: string, transport: ServiceTransport): Map<string, Client> {
+  static attach(service: Service, name: string, transport: ServiceTransport): ServiceInternals {
     service.#name = name;
     service.#transport = transport;
-    return service.#clients;
+    return { clients: service.#clients, topics: service.#topics };
   }
 }
 

@@ -1,42 +1,77 @@
 /**
- * The sockets one worker holds, by client id and by service, so that a send is
- * one map lookup and a broadcast touches only that service's sockets.
+ * The sockets one worker holds, by client id and by service, and their topic
+ * subscriptions, so that a send is one map lookup and a broadcast or publish
+ * touches only the sockets concerned.
  */
 import type { WebSocket } from 'ws';
+import { SubscriptionIndex } from '../subscription-index';
+import type { ServiceCounters } from './worker-metrics';
+
+export interface ClientEntry {
+  readonly id: string;
+  readonly service: string;
+  readonly socket: WebSocket;
+  readonly counters: ServiceCounters;
+}
+
+function topicKey(service: string, topic: string): string {
+  return `${service}\n${topic}`;
+}
 
 export class ClientRegistry {
-  private readonly byId = new Map<string, WebSocket>();
-  private readonly byService = new Map<string, Map<string, WebSocket>>();
+  private readonly byId = new Map<string, ClientEntry>();
+  private readonly byService = new Map<string, Map<string, ClientEntry>>();
+  private readonly topics = new SubscriptionIndex();
 
   get size(): number {
     return this.byId.size;
   }
 
-  add(id: string, service: string, socket: WebSocket): void {
-    this.byId.set(id, socket);
-    let sockets = this.byService.get(service);
-    if (sockets === undefined) {
-      sockets = new Map();
-      this.byService.set(service, sockets);
+  add(entry: ClientEntry): void {
+    this.byId.set(entry.id, entry);
+    let entries = this.byService.get(entry.service);
+    if (entries === undefined) {
+      entries = new Map();
+      this.byService.set(entry.service, entries);
     }
-    sockets.set(id, socket);
+    entries.set(entry.id, entry);
   }
 
-  remove(id: string, service: string): void {
-    this.byId.delete(id);
-    this.byService.get(service)?.delete(id);
+  remove(entry: ClientEntry): void {
+    this.byId.delete(entry.id);
+    this.byService.get(entry.service)?.delete(entry.id);
+    this.topics.removeClient(entry.id);
   }
 
-  get(id: string): WebSocket | undefined {
+  get(id: string): ClientEntry | undefined {
     return this.byId.get(id);
   }
 
-  /** Sockets of `service`, by id. */
-  ofService(service: string): ReadonlyMap<string, WebSocket> {
-    return this.byService.get(service) ?? new Map();
+  /** Clients of `service`, by id. */
+  ofService(service: string): ReadonlyMap<string, ClientEntry> {
+    return this.byService.get(service) ?? EMPTY;
   }
 
-  all(): IterableIterator<WebSocket> {
+  subscribe(service: string, topic: string, id: string): void {
+    const entry = this.byId.get(id);
+    if (entry !== undefined && entry.service === service) this.topics.add(id, topicKey(service, topic));
+  }
+
+  unsubscribe(service: string, topic: string, id: string): void {
+    this.topics.remove(id, topicKey(service, topic));
+  }
+
+  /** Local subscribers of a service's topic. */
+  *subscribers(service: string, topic: string): IterableIterator<ClientEntry> {
+    for (const id of this.topics.subscribers(topicKey(service, topic))) {
+      const entry = this.byId.get(id);
+      if (entry !== undefined) yield entry;
+    }
+  }
+
+  all(): IterableIterator<ClientEntry> {
     return this.byId.values();
   }
 }
+
+const EMPTY: ReadonlyMap<string, ClientEntry> = new Map();

@@ -11,10 +11,13 @@ import { ClientIdAllocator } from '../client-id';
 import { CLOSE_CODES, isSendableCloseCode, isSendableCloseReason } from '../errors';
 import { BatchQueue, type IpcEndpoint } from '../ipc/batch-queue';
 import type { Logger } from '../logger';
-import { approximateSize, decodePayload, type ClientInfo, type MasterToWorker, type WorkerToMaster } from '../protocol';
-import { ClientRegistry } from './client-registry';
+import { DELIVERY_SAMPLE_EVERY } from '../metrics/names';
+import { approximateSize, decodePayload, type ClientInfo, type MasterToWorker, type Payload, type WorkerToMaster } from '../protocol';
+import { ClientRegistry, type ClientEntry } from './client-registry';
 import { rejectUpgrade, replyError } from './http-reply';
-import { checkUpgrade, parseTarget, serviceForPath } from './upgrade-check';
+import { HttpRoutes } from './http-routes';
+import { checkUpgrade } from './upgrade-check';
+import { WorkerMetrics } from './worker-metrics';
 
 type WorkerState = 'starting' | 'listening' | 'stopping' | 'stopped';
 
@@ -29,6 +32,9 @@ export class WorkerServer {
   private readonly ids: ClientIdAllocator;
   private readonly services: ReadonlySet<string>;
   private readonly outbox: BatchQueue<WorkerToMaster>;
+  private readonly metrics: WorkerMetrics;
+  private readonly routes: HttpRoutes;
+  private messagesSinceSample = 0;
 
   constructor(
     private readonly config: WorkerConfig,
@@ -44,13 +50,22 @@ export class WorkerServer {
       maxBytes: config.ipc.maxBytes,
       onError: (error) => log.debug({ err: error }, 'IPC write to master failed'),
     });
+    this.metrics = new WorkerMetrics(workerId, config.services, this.outbox);
+    this.routes = new HttpRoutes({
+      config,
+      workerId,
+      log,
+      metrics: this.metrics,
+      send: (message) => this.send(message),
+      fallback: (_request, response) => replyError(response, 404, 'Not found'),
+    });
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
       perMessageDeflate: false,
       maxPayload: config.maxPayload,
     });
-    this.http = http.createServer((request, response) => this.onRequest(request, response));
+    this.http = http.createServer((request, response) => this.routes.handle(request, response));
     this.http.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(request, socket, head));
     this.http.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(error, socket));
   }
@@ -76,29 +91,36 @@ export class WorkerServer {
   handle(message: MasterToWorker): void {
     switch (message.type) {
       case 'send': {
-        const socket = this.clients.get(message.id);
-        if (socket !== undefined && socket.readyState === WebSocket.OPEN) {
-          socket.send(decodePayload(message), { binary: message.binary === true });
-        }
+        const entry = this.clients.get(message.id);
+        if (entry !== undefined) this.deliver(entry, decodePayload(message), message.binary === true);
         return;
       }
-      case 'broadcast': {
-        const data = decodePayload(message);
-        const binary = message.binary === true;
-        const except = message.except === undefined ? undefined : new Set(message.except);
-        for (const [id, socket] of this.clients.ofService(message.service)) {
-          if (except !== undefined && except.has(id)) continue;
-          if (socket.readyState === WebSocket.OPEN) socket.send(data, { binary });
-        }
+      case 'broadcast':
+        this.fanOut(this.clients.ofService(message.service).values(), message, message.except);
         return;
-      }
+      case 'publish':
+        this.fanOut(this.clients.subscribers(message.service, message.topic), message, message.except);
+        return;
+      case 'subscribe':
+        this.clients.subscribe(message.service, message.topic, message.id);
+        return;
+      case 'unsubscribe':
+        this.clients.unsubscribe(message.service, message.topic, message.id);
+        return;
       case 'close': {
-        const socket = this.clients.get(message.id);
-        if (socket === undefined) return;
+        const entry = this.clients.get(message.id);
+        if (entry === undefined) return;
         const code = isSendableCloseCode(message.code) ? message.code : CLOSE_CODES.NORMAL;
-        socket.close(code, isSendableCloseReason(message.reason) ? message.reason : '');
+        entry.socket.close(code, isSendableCloseReason(message.reason) ? message.reason : '');
         return;
       }
+      case 'response':
+      case 'queryResult':
+        this.routes.settle(message);
+        return;
+      case 'metricsRequest':
+        void this.metrics.snapshot().then((metrics) => this.send({ type: 'metrics', qid: message.qid, metrics }, true));
+        return;
       case 'stop':
         void this.stop(message.code, message.reason).then(this.onStopped);
         return;
@@ -117,11 +139,32 @@ export class WorkerServer {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     this.state = 'stopping';
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
-    const sockets = [...this.clients.all()];
-    await Promise.all(sockets.map((socket) => this.closeAndWait(socket, code, reason)));
+    this.http.closeIdleConnections();
+    const entries = [...this.clients.all()];
+    await Promise.all(entries.map((entry) => this.closeAndWait(entry.socket, code, reason)));
+    this.routes.close();
+    this.http.closeAllConnections();
     await closed;
     await this.outbox.drained();
+    this.metrics.close();
     this.state = 'stopped';
+  }
+
+  private deliver(entry: ClientEntry, data: string | Buffer, binary: boolean): void {
+    if (entry.socket.readyState !== WebSocket.OPEN) return;
+    entry.socket.send(data, { binary });
+    entry.counters.messagesOut++;
+    entry.counters.bytesOut += typeof data === 'string' ? data.length : data.byteLength;
+  }
+
+  /** Sends one payload to many sockets, decoding it once. */
+  private fanOut(entries: Iterable<ClientEntry>, payload: Payload, except: readonly string[] | undefined): void {
+    const data = decodePayload(payload);
+    const binary = payload.binary === true;
+    const skip = except === undefined || except.length === 0 ? undefined : new Set(except);
+    for (const entry of entries) {
+      if (skip === undefined || !skip.has(entry.id)) this.deliver(entry, data, binary);
+    }
   }
 
   private closeAndWait(socket: WebSocket, code: number, reason: string): Promise<void> {
@@ -140,15 +183,6 @@ export class WorkerServer {
     return this.outbox.push(message, approximateSize(message), mustKeep);
   }
 
-  private onRequest(request: http.IncomingMessage, response: http.ServerResponse): void {
-    const target = parseTarget(request.url);
-    if (target === undefined) return replyError(response, 400, 'Invalid request target');
-    if (serviceForPath(target.pathname, this.services) !== undefined) {
-      return replyError(response, 426, 'This path accepts WebSocket connections only', { Upgrade: 'websocket', Connection: 'Upgrade' });
-    }
-    replyError(response, 404, 'Not found');
-  }
-
   private onClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     this.log.debug({ err: error }, 'bad HTTP request');
     if (error.code === 'ECONNRESET' || !socket.writable) {
@@ -161,9 +195,15 @@ export class WorkerServer {
 
   private onUpgrade(request: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (error) => this.log.debug({ err: error }, 'socket error during upgrade'));
-    if (this.state !== 'listening') return rejectUpgrade(socket, 503, 'Server is shutting down', { 'Retry-After': '1' });
+    if (this.state !== 'listening') {
+      this.metrics.upgradeRejected(503);
+      return rejectUpgrade(socket, 503, 'Server is shutting down', { 'Retry-After': '1' });
+    }
     const verdict = checkUpgrade(request, this.services);
-    if (!verdict.ok) return rejectUpgrade(socket, verdict.status, verdict.message, verdict.headers);
+    if (!verdict.ok) {
+      this.metrics.upgradeRejected(verdict.status);
+      return rejectUpgrade(socket, verdict.status, verdict.message, verdict.headers);
+    }
     this.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, request, verdict.service, verdict.path, verdict.query));
   }
 
@@ -179,22 +219,36 @@ export class WorkerServer {
       ws.close(CLOSE_CODES.TRY_AGAIN_LATER, 'server busy');
       return;
     }
-    this.clients.add(id, service, ws);
-    ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(ws, id, service, data as Buffer, isBinary));
+    const entry: ClientEntry = { id, service, socket: ws, counters: this.metrics.service(service) };
+    this.clients.add(entry);
+    entry.counters.open++;
+    entry.counters.opened++;
+    ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(entry, data as Buffer, isBinary));
     ws.on('close', (code: number, reason: Buffer) => {
-      this.clients.remove(id, service);
+      this.clients.remove(entry);
+      entry.counters.open--;
+      this.metrics.connectionClosed(service, code);
       this.send({ type: 'close', service, id, code, reason: reason.toString() }, true);
     });
     ws.on('error', (error) => this.log.debug({ err: error, client: id }, 'client connection error'));
   }
 
-  private onMessage(ws: WebSocket, id: string, service: string, data: Buffer, isBinary: boolean): void {
-    const message: WorkerToMaster = isBinary
-      ? { type: 'message', service, id, data: data.toString('base64'), binary: true }
-      : { type: 'message', service, id, data: data.toString() };
+  private onMessage(entry: ClientEntry, data: Buffer, isBinary: boolean): void {
+    entry.counters.messagesIn++;
+    entry.counters.bytesIn += data.length;
+    const { service, id } = entry;
+    const payload = isBinary ? data.toString('base64') : data.toString();
+    let message: WorkerToMaster;
+    if (++this.messagesSinceSample >= DELIVERY_SAMPLE_EVERY) {
+      this.messagesSinceSample = 0;
+      const ts = Date.now();
+      message = isBinary ? { type: 'message', service, id, data: payload, binary: true, ts } : { type: 'message', service, id, data: payload, ts };
+    } else {
+      message = isBinary ? { type: 'message', service, id, data: payload, binary: true } : { type: 'message', service, id, data: payload };
+    }
     if (!this.send(message)) {
       this.log.warn({ client: id, service }, 'IPC queue to master is full; closing client');
-      ws.close(CLOSE_CODES.TRY_AGAIN_LATER, 'server busy, try again later');
+      entry.socket.close(CLOSE_CODES.TRY_AGAIN_LATER, 'server busy, try again later');
     }
   }
 }

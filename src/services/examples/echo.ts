@@ -1,8 +1,17 @@
-/** Bundled example: sends every message back to its sender, text as text and binary as binary. */
+/**
+ * Bundled example: sends every message back to its sender, text as text and
+ * binary as binary; answers every request (HTTP or the WebSocket envelope)
+ * with its body.
+ */
+import type { ServiceRequest } from '../request';
 import { Service, type Client } from '../service';
 
 export default class EchoService extends Service {
   override onMessage(client: Client, data: string | Buffer): void {
     this.send(client.id, data);
+  }
+
+  override onRequest(request: ServiceRequest): unknown {
+    return request.body;
   }
 }

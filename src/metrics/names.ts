@@ -1,0 +1,35 @@
+/**
+ * Every metric Switchyard exports, named in one place. Counters end in
+ * `_total`, units are base units (`_seconds`, `_bytes`). Series without a
+ * `process` label are summed over the processes that report them; series with
+ * one stay per process.
+ */
+export const METRICS = {
+  connectionsCurrent: { name: 'switchyard_connections_current', help: 'WebSocket connections open now', labels: ['service'] },
+  connectionsOpened: { name: 'switchyard_connections_opened_total', help: 'WebSocket connections accepted', labels: ['service'] },
+  connectionsClosed: { name: 'switchyard_connections_closed_total', help: 'WebSocket connections closed, by close code', labels: ['service', 'code'] },
+  messagesReceived: { name: 'switchyard_messages_received_total', help: 'Messages received from clients', labels: ['service'] },
+  messagesSent: { name: 'switchyard_messages_sent_total', help: 'Messages sent to clients (each socket counts once)', labels: ['service'] },
+  bytesReceived: { name: 'switchyard_received_bytes_total', help: 'Payload bytes received from clients', labels: ['service'] },
+  bytesSent: { name: 'switchyard_sent_bytes_total', help: 'Payload bytes sent to clients', labels: ['service'] },
+  httpRequests: { name: 'switchyard_http_requests_total', help: 'HTTP requests to services, by status', labels: ['service', 'status'] },
+  upgradesRejected: { name: 'switchyard_upgrades_rejected_total', help: 'WebSocket upgrades refused, by HTTP status', labels: ['status'] },
+  ipcQueueDepth: { name: 'switchyard_ipc_queue_depth', help: 'Messages waiting in an IPC send queue', labels: ['process', 'peer'] },
+  ipcDropped: { name: 'switchyard_ipc_dropped_total', help: 'Messages refused by a full IPC send queue', labels: ['process', 'peer'] },
+  brokerDropped: { name: 'switchyard_broker_dropped_total', help: 'Messages the broker dropped, by reason', labels: ['reason'] },
+  restarts: { name: 'switchyard_restarts_total', help: 'Processes restarted after a crash', labels: ['kind', 'name'] },
+  up: { name: 'switchyard_process_up', help: '1 when the process is up, 0 otherwise', labels: ['kind', 'name'] },
+  eventLoopLag: { name: 'switchyard_event_loop_lag_seconds', help: 'p99 event-loop delay since the previous scrape', labels: ['process'] },
+  handlerErrors: { name: 'switchyard_handler_errors_total', help: 'Service handlers that threw or rejected', labels: ['service'] },
+  serviceRequests: { name: 'switchyard_service_requests_total', help: 'Requests answered by services, by transport and outcome', labels: ['service', 'transport', 'outcome'] },
+  deliveryLatency: {
+    name: 'switchyard_message_delivery_seconds',
+    help: 'Time from a worker receiving a client message to the service handling it (1 in 8 messages sampled)',
+    labels: ['service'],
+  },
+} as const;
+
+export type MetricKey = keyof typeof METRICS;
+
+/** Every `n`-th client message carries a timestamp for the delivery histogram. */
+export const DELIVERY_SAMPLE_EVERY = 8;

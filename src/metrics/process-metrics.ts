@@ -1,0 +1,77 @@
+/**
+ * The metrics registry of one process, with its event-loop lag. Each process
+ * keeps its own; the master gathers their JSON snapshots and aggregates them
+ * with prom-client's AggregatorRegistry when /metrics is scraped.
+ */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { MetricsSnapshot } from '../protocol';
+import { METRICS, type MetricKey } from './names';
+
+export class ProcessMetrics {
+  readonly registry = new Registry();
+  private readonly delay: IntervalHistogram;
+
+  constructor(readonly processName: string) {
+    this.delay = monitorEventLoopDelay({ resolution: 20 });
+    this.delay.enable();
+    const delay = this.delay;
+    this.gauge('eventLoopLag', function collect(this: Gauge) {
+      this.set({ process: processName }, delay.count > 0 ? delay.percentile(99) / 1e9 : 0);
+      delay.reset();
+    });
+  }
+
+  counter(key: MetricKey, collect?: (this: Counter) => void): Counter {
+    const spec = METRICS[key];
+    return new Counter({ name: spec.name, help: spec.help, labelNames: [...spec.labels], registers: [this.registry], ...(collect ? { collect } : {}) });
+  }
+
+  gauge(key: MetricKey, collect?: (this: Gauge) => void): Gauge {
+    const spec = METRICS[key];
+    return new Gauge({ name: spec.name, help: spec.help, labelNames: [...spec.labels], registers: [this.registry], ...(collect ? { collect } : {}) });
+  }
+
+  histogram(key: MetricKey, buckets: number[]): Histogram {
+    const spec = METRICS[key];
+    return new Histogram({ name: spec.name, help: spec.help, labelNames: [...spec.labels], buckets, registers: [this.registry] });
+  }
+
+  snapshot(): Promise<MetricsSnapshot> {
+    return this.registry.getMetricsAsJSON();
+  }
+
+  close(): void {
+    this.delay.disable();
+  }
+}
+
+/**
+ * Plain numbers counted on hot paths, by label values; turned into a
+ * prom-client metric only when scraped, so counting costs one addition.
+ */
+export class Tally {
+  private readonly values = new Map<string, { labels: Record<string, string>; value: number }>();
+
+  add(labels: Record<string, string>, amount = 1): void {
+    const key = Object.values(labels).join('\u0000');
+    const entry = this.values.get(key);
+    if (entry === undefined) this.values.set(key, { labels, value: amount });
+    else entry.value += amount;
+  }
+
+  /** Writes the totals into `metric` (reset first, so values are absolute). */
+  publish(metric: Counter | Gauge): void {
+    metric.reset();
+    for (const { labels, value } of this.values.values()) {
+      if (metric instanceof Gauge) metric.set(labels, value);
+      else metric.inc(labels, value);
+    }
+  }
+}
+
+/** Renders snapshots of every process as one Prometheus text exposition. */
+export async function renderCluster(snapshots: readonly MetricsSnapshot[]): Promise<{ contentType: string; body: string }> {
+  const registry = AggregatorRegistry.aggregate(snapshots as Parameters<typeof AggregatorRegistry.aggregate>[0]);
+  return { contentType: registry.contentType, body: await registry.metrics() };
+}

@@ -1,0 +1,56 @@
+/**
+ * Requests waiting for a reply from another process, paired by sequence
+ * number, each with a timeout. Whatever happens, each request settles exactly
+ * once: with the reply, on timeout, or when everything is cancelled.
+ */
+export interface PendingHandlers<T> {
+  readonly onReply: (reply: T) => void;
+  readonly onTimeout: () => void;
+}
+
+export class PendingReplies<T> {
+  private sequence = 0;
+  private readonly pending = new Map<number, { handlers: PendingHandlers<T>; timer: NodeJS.Timeout }>();
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Registers a request; returns its sequence number. */
+  add(timeoutMs: number, handlers: PendingHandlers<T>): number {
+    const seq = ++this.sequence;
+    const timer = setTimeout(() => {
+      this.pending.delete(seq);
+      handlers.onTimeout();
+    }, timeoutMs);
+    this.pending.set(seq, { handlers, timer });
+    return seq;
+  }
+
+  /** Delivers a reply; false when the request is unknown or already settled (a late reply). */
+  settle(seq: number, reply: T): boolean {
+    const entry = this.pending.get(seq);
+    if (entry === undefined) return false;
+    this.pending.delete(seq);
+    clearTimeout(entry.timer);
+    entry.handlers.onReply(reply);
+    return true;
+  }
+
+  /** Drops a request without settling it (its caller went away). */
+  forget(seq: number): void {
+    const entry = this.pending.get(seq);
+    if (entry === undefined) return;
+    clearTimeout(entry.timer);
+    this.pending.delete(seq);
+  }
+
+  /** Times out every pending request now. */
+  cancelAll(): void {
+    for (const [seq, entry] of this.pending) {
+      clearTimeout(entry.timer);
+      this.pending.delete(seq);
+      entry.handlers.onTimeout();
+    }
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Turns what `onRequest` returned (or threw) into an HTTP response for the
+ * worker to write.
+ */
+import { decodePayload, encodePayload, type HttpRequestFields, type Payload } from '../protocol';
+import { isReply, RequestError, type ServiceRequest } from './request';
+import type { Service } from './service';
+
+export type { ServiceRequest };
+
+export interface HttpAnswer extends Payload {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface ErrorReply {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** The status, code and message an error becomes; internals of unexpected errors are not exposed. */
+export function errorReply(error: unknown): ErrorReply {
+  if (error instanceof RequestError && Number.isInteger(error.status) && error.status >= 400 && error.status <= 599) {
+    return { status: error.status, code: error.code, message: error.message };
+  }
+  return { status: 500, code: 'SY_ERR_HANDLER_FAILED', message: 'the service handler failed' };
+}
+
+function bodyAnswer(status: number, body: unknown, headers: Readonly<Record<string, string>>): HttpAnswer {
+  const hasType = Object.keys(headers).some((name) => name.toLowerCase() === 'content-type');
+  const withType = (type: string): Record<string, string> => (hasType ? { ...headers } : { ...headers, 'content-type': type });
+  if (body === undefined || body === null) return { status: status === 200 ? 204 : status, headers: { ...headers }, data: '' };
+  if (typeof body === 'string') return { status, headers: withType('text/plain; charset=utf-8'), ...encodePayload(body) };
+  if (Buffer.isBuffer(body)) return { status, headers: withType('application/octet-stream'), ...encodePayload(body) };
+  if (body instanceof Uint8Array) {
+    return { status, headers: withType('application/octet-stream'), ...encodePayload(Buffer.from(body.buffer, body.byteOffset, body.byteLength)) };
+  }
+  return { status, headers: withType('application/json; charset=utf-8'), data: JSON.stringify(body) };
+}
+
+export function toHttpAnswer(value: unknown): HttpAnswer {
+  if (isReply(value)) return bodyAnswer(value.status, value.body, value.headers);
+  return bodyAnswer(200, value, {});
+}
+
+export function errorAnswer(error: unknown): HttpAnswer {
+  const { status, code, message } = errorReply(error);
+  return { status, headers: { 'content-type': 'application/json; charset=utf-8' }, data: JSON.stringify({ error: code, message }) };
+}
+
+/** Calls `onRequest` for an HTTP request and always resolves with an answer. */
+export async function answerHttp(service: Service, message: HttpRequestFields & Payload, onFailure: (error: unknown) => void): Promise<HttpAnswer> {
+  const request: ServiceRequest = {
+    transport: 'http',
+    client: undefined,
+    method: message.method,
+    path: message.path,
+    query: message.query,
+    headers: message.headers,
+    body: decodePayload(message),
+  };
+  try {
+    return toHttpAnswer(await service.onRequest(request));
+  } catch (error) {
+    const answer = errorAnswer(error);
+    if (answer.status >= 500 && !(error instanceof RequestError)) onFailure(error);
+    return answer;
+  } 
+}

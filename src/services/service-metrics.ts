@@ -1,0 +1,48 @@
+/** Metrics a service process reports: handler errors, requests, delivery latency. */
+import { Counter, type Histogram } from 'prom-client';
+import { ProcessMetrics, Tally } from '../metrics/process-metrics';
+import type { MetricsSnapshot } from '../protocol';
+
+const DELIVERY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export class ServiceMetrics {
+  private readonly process: ProcessMetrics;
+  private readonly delivery: Histogram;
+  private readonly requests = new Tally();
+  private handlerErrors = 0;
+
+  constructor(private readonly service: string) {
+    this.process = new ProcessMetrics(`service-${service}`);
+    this.delivery = this.process.histogram('deliveryLatency', DELIVERY_BUCKETS);
+    const errors = (): number => this.handlerErrors;
+    this.process.counter('handlerErrors', function collect(this: Counter) {
+      this.reset();
+      this.inc({ service }, errors());
+    });
+    const requests = this.requests;
+    this.process.counter('serviceRequests', function collect(this: Counter) {
+      requests.publish(this);
+    });
+  }
+
+  /** `receivedAt`: epoch ms when the worker read the message. */
+  observeDelivery(receivedAt: number): void {
+    this.delivery.observe({ service: this.service }, Math.max(0, Date.now() - receivedAt) / 1000);
+  }
+
+  countRequest(transport: 'http' | 'websocket', outcome: string): void {
+    this.requests.add({ service: this.service, transport, outcome });
+  }
+
+  setHandlerErrors(count: number): void {
+    this.handlerErrors = count;
+  }
+
+  snapshot(): Promise<MetricsSnapshot> {
+    return this.process.snapshot();
+  }
+
+  close(): void {
+    this.process.close();
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * Plain HTTP requests (not upgrades) on a worker: health and metrics for the
+ * whole cluster (asked of the master), requests to a service's `onRequest`
+ * below `/services/<name>`, a 426 on WebSocket-only service paths, and 404.
+ *
+ * Collision rule: service names are matched only for WebSocket upgrades and
+ * below `/services/`; the health and metrics paths answer plain requests only.
+ * A service named `metrics` is still reached at `ws://…/metrics`.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WorkerConfig } from '../child-env';
+import { formatClientId } from '../client-id';
+import { PendingReplies } from '../pending-replies';
+import { SERVICE_HTTP_PREFIX } from '../options';
+import { encodePayload, decodePayload, type ClusterQuery, type MasterToWorker, type WorkerToMaster } from '../protocol';
+import type { Logger } from '../logger';
+import { replyError } from './http-reply';
+import { parseTarget, serviceForPath } from './upgrade-check';
+import type { WorkerMetrics } from './worker-metrics';
+
+type ServiceResponse = Extract<MasterToWorker, { type: 'response' }>;
+type QueryResult = Extract<MasterToWorker, { type: 'queryResult' }>;
+
+/** How long a worker waits for the master to answer a health or metrics query. */
+export const QUERY_TIMEOUT_MS = 3000;
+
+/** Headers a service may not set: they describe the connection, which the worker owns. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'trailer', 'te', 'proxy-connection']);
+
+export interface HttpRoutesDeps {
+  readonly config: WorkerConfig;
+  readonly workerId: number;
+  readonly log: Logger;
+  readonly metrics: WorkerMetrics;
+  /** Sends to the master; false when the queue is full. */
+  readonly send: (message: WorkerToMaster) => boolean;
+  /** Answers what no route took (static files, or 404). */
+  readonly fallback: (request: IncomingMessage, response: ServerResponse) => void;
+}
+
+export class HttpRoutes {
+  private readonly services: ReadonlySet<string>;
+  private readonly serviceRequests = new PendingReplies<ServiceResponse>();
+  private readonly queries = new PendingReplies<QueryResult>();
+
+  constructor(private readonly deps: HttpRoutesDeps) {
+    this.services = new Set(deps.config.services);
+  }
+
+  handle(request: IncomingMessage, response: ServerResponse): void {
+    const target = parseTarget(request.url);
+    if (target === undefined) return replyError(response, 400, 'Invalid request target');
+    const { healthPath, metricsPath } = this.deps.config;
+    if (target.pathname === healthPath) return this.answerQuery(request, response, 'health');
+    if (target.pathname === metricsPath) return this.answerQuery(request, response, 'metrics');
+    if (target.pathname.startsWith(SERVICE_HTTP_PREFIX)) return this.toService(request, response, target.pathname, target.query);
+    if (serviceForPath(target.pathname, this.services) !== undefined) {
+      return replyError(response, 426, 'This path accepts WebSocket connections only', { Upgrade: 'websocket', Connection: 'Upgrade' });
+    }
+    this.deps.fallback(request, response);
+  }
+
+  /** A reply from the master: a service's response or a query result. */
+  settle(message: ServiceResponse | QueryResult): void {
+    if (message.type === 'queryResult') {
+      this.queries.settle(message.qid, message);
+      return;
+    }
+    const seq = parseInt(message.rid.slice(message.rid.indexOf('.') + 1), 36);
+    if (!this.serviceRequests.settle(seq, message)) this.deps.log.debug({ rid: message.rid }, 'late response ignored');
+  }
+
+  /** Answers everything still waiting (the worker is stopping). */
+  close(): void {
+    this.serviceRequests.cancelAll();
+    this.queries.cancelAll();
+  }
+
+  private answerQuery(request: IncomingMessage, response: ServerResponse, what: ClusterQuery): void {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return replyError(response, 405, 'Use GET', { Allow: 'GET, HEAD' });
+    request.resume();
+    const qid = this.queries.add(QUERY_TIMEOUT_MS, {
+      onReply: (result) => {
+        response.writeHead(result.status, { 'Content-Type': result.contentType, 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(result.body) });
+        response.end(request.method === 'HEAD' ? undefined : result.body);
+      },
+      onTimeout: () => replyError(response, 503, 'The master did not answer in time', { 'Retry-After': '1' }),
+    });
+    response.on('close', () => this.queries.forget(qid));
+    if (!this.deps.send({ type: 'query', qid, what })) {
+      this.queries.forget(qid);
+      replyError(response, 503, 'Server busy', { 'Retry-After': '1' });
+    }
+  }
+
+  private toService(request: IncomingMessage, response: ServerResponse, pathname: string, query: Record<string, string>): void {
+    const rest = pathname.slice(SERVICE_HTTP_PREFIX.length);
+    const slash = rest.indexOf('/');
+    const service = slash === -1 ? rest : rest.slice(0, slash);
+    const subPath = slash === -1 ? '/' : rest.slice(slash);
+    const finish = (status: number): void => this.deps.metrics.httpRequest(this.services.has(service) ? service : '(unknown)', status);
+    if (!this.services.has(service)) {
+      finish(404);
+      return replyError(response, 404, `No service "${service}"`);
+    }
+    const limit = this.deps.config.maxRequestBody;
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      finish(413);
+      response.setHeader('Connection', 'close');
+      return replyError(response, 413, `Request body over ${limit} bytes`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    request.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      if (size > limit) {
+        refused = true;
+        finish(413);
+        response.setHeader('Connection', 'close');
+        replyError(response, 413, `Request body over ${limit} bytes`);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => {
+      if (!refused) this.forward(request, response, service, subPath, query, Buffer.concat(chunks), finish);
+    });
+    request.on('error', () => undefined);
+  }
+
+  private forward(
+    request: IncomingMessage,
+    response: ServerResponse,
+    service: string,
+    path: string,
+    query: Record<string, string>,
+    body: Buffer,
+    finish: (status: number) => void,
+  ): void {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const seq = this.serviceRequests.add(this.deps.config.requestTimeout, {
+      onReply: (reply) => {
+        finish(reply.status);
+        this.writeServiceResponse(response, reply, service);
+      },
+      onTimeout: () => {
+        finish(504);
+        replyError(response, 504, `Service "${service}" did not answer within ${this.deps.config.requestTimeout} ms`);
+      },
+    });
+    response.on('close', () => this.serviceRequests.forget(seq));
+    const payload = encodePayload(body.length === 0 ? '' : isUtf8(body) ? body.toString('utf8') : body);
+    const rid = formatClientId(this.deps.workerId, seq);
+    if (!this.deps.send({ type: 'request', rid, service, method: request.method ?? 'GET', path, query, headers, ...payload })) {
+      this.serviceRequests.forget(seq);
+      finish(503);
+      replyError(response, 503, 'Server busy', { 'Retry-After': '1' });
+    }
+  }
+
+  private writeServiceResponse(response: ServerResponse, reply: ServiceResponse, service: string): void {
+    if (response.headersSent || response.destroyed) return;
+    const body = decodePayload(reply);
+    try {
+      if (reply.status < 200 || reply.status > 599) throw new RangeError(`status ${reply.status}`);
+      for (const [name, value] of Object.entries(reply.headers)) {
+        if (!HOP_BY_HOP.has(name.toLowerCase())) response.setHeader(name, value);
+      }
+      if (reply.status !== 204 && reply.status !== 304) response.setHeader('Content-Length', Buffer.byteLength(body));
+      response.writeHead(reply.status);
+    } catch (error) {
+      this.deps.log.warn({ err: error, service }, 'service answered with an invalid HTTP response');
+      for (const name of response.getHeaderNames()) response.removeHeader(name);
+      return replyError(response, 502, `Service "${service}" answered with an invalid response`);
+    }
+    response.end(body);
+  }
+}
+

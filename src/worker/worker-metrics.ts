@@ -1,0 +1,96 @@
+/**
+ * What one worker counts. Hot-path counters are plain numbers on an object
+ * each connection holds a reference to; they become prom-client metrics only
+ * when the master gathers a snapshot.
+ */
+import type { Counter, Gauge } from 'prom-client';
+import { ProcessMetrics, Tally } from '../metrics/process-metrics';
+import type { MetricsSnapshot } from '../protocol';
+
+export interface ServiceCounters {
+  open: number;
+  opened: number;
+  messagesIn: number;
+  bytesIn: number;
+  messagesOut: number;
+  bytesOut: number;
+}
+
+export interface QueueGauge {
+  readonly depth: number;
+  readonly dropped: number;
+}
+
+export class WorkerMetrics {
+  private readonly process: ProcessMetrics;
+  private readonly perService = new Map<string, ServiceCounters>();
+  private readonly closed = new Tally();
+  private readonly httpRequests = new Tally();
+  private readonly rejected = new Tally();
+
+  constructor(workerId: number, services: readonly string[], queue: QueueGauge) {
+    const processName = `worker-${workerId}`;
+    this.process = new ProcessMetrics(processName);
+    for (const service of services) this.perService.set(service, { open: 0, opened: 0, messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 });
+    const perService = this.perService;
+    const field = (key: keyof ServiceCounters) =>
+      function collect(this: Counter): void {
+        this.reset();
+        for (const [service, counters] of perService) this.inc({ service }, counters[key]);
+      };
+    this.process.gauge('connectionsCurrent', function collect(this: Gauge) {
+      for (const [service, counters] of perService) this.set({ service }, counters.open);
+    });
+    this.process.counter('connectionsOpened', field('opened'));
+    this.process.counter('messagesReceived', field('messagesIn'));
+    this.process.counter('bytesReceived', field('bytesIn'));
+    this.process.counter('messagesSent', field('messagesOut'));
+    this.process.counter('bytesSent', field('bytesOut'));
+    const closed = this.closed;
+    const httpRequests = this.httpRequests;
+    const rejected = this.rejected;
+    this.process.counter('connectionsClosed', function collect(this: Counter) {
+      closed.publish(this);
+    });
+    this.process.counter('httpRequests', function collect(this: Counter) {
+      httpRequests.publish(this);
+    });
+    this.process.counter('upgradesRejected', function collect(this: Counter) {
+      rejected.publish(this);
+    });
+    this.process.gauge('ipcQueueDepth', function collect(this: Gauge) {
+      this.set({ process: processName, peer: 'master' }, queue.depth);
+    });
+    this.process.counter('ipcDropped', function collect(this: Counter) {
+      this.reset();
+      this.inc({ process: processName, peer: 'master' }, queue.dropped);
+    });
+  }
+
+  /** The counters of a service; each connection keeps this reference. */
+  service(name: string): ServiceCounters {
+    const counters = this.perService.get(name);
+    if (counters === undefined) throw new Error(`unknown service ${name}`);
+    return counters;
+  }
+
+  connectionClosed(service: string, code: number): void {
+    this.closed.add({ service, code: String(code) });
+  }
+
+  httpRequest(service: string, status: number): void {
+    this.httpRequests.add({ service, status: String(status) });
+  }
+
+  upgradeRejected(status: number): void {
+    this.rejected.add({ status: String(status) });
+  }
+
+  snapshot(): Promise<MetricsSnapshot> {
+    return this.process.snapshot();
+  }
+
+  close(): void {
+    this.process.close();
+  }
+}
