@@ -1,6 +1,6 @@
 /** Public API of the `switchyard` package. */
 export { createServer, SwitchyardServer } from './master/server';
-export type { ServerEvents, ServerState, ServerStats, ReadyInfo, WorkerExitInfo, WorkerOnlineInfo, ServiceExitInfo, WorkerStats, ServiceStats } from './master/server';
+export type { ServerEvents, ServerState, ServerStats, ReadyInfo, WorkerExitInfo, WorkerOnlineInfo, ServiceOnlineInfo, ServiceExitInfo, WorkerStats, ServiceStats } from './master/server';
 export { Service } from './services/service';
 export type { Client, OutgoingData, BroadcastOptions } from './services/service';
 export { resolveOptions } from './options';

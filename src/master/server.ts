@@ -36,6 +36,12 @@ export interface WorkerOnlineInfo {
   readonly pid: number | undefined;
 }
 
+export interface ServiceOnlineInfo {
+  readonly service: string;
+  readonly pid: number | undefined;
+  readonly restarted: boolean;
+}
+
 export interface ServiceExitInfo extends ChildExit {
   readonly service: string;
   /** False when the service crashed (it is restarted). */
@@ -48,6 +54,8 @@ export interface ServerEvents {
   /** A worker listens: at startup and after each replacement. */
   workerOnline: [info: WorkerOnlineInfo];
   workerExit: [info: WorkerExitInfo];
+  /** A service runs: at startup and after each restart (`restarted: true`). */
+  serviceOnline: [info: ServiceOnlineInfo];
   serviceExit: [info: ServiceExitInfo];
   close: [];
 }
@@ -153,6 +161,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
           onExit: (service, exit, expected) => this.emit('serviceExit', { service, ...exit, expected }),
           clientsOf: (service) => this.broker.clientsOf(service),
           onMetrics: (qid, metrics) => this.queries.onMetrics(qid, metrics),
+          onOnline: (service, pid, restarted) => this.emit('serviceOnline', { service, pid, restarted }),
         }),
       );
     }

@@ -23,6 +23,8 @@ export interface ServiceSlotHooks {
   onRouted(name: string, message: ServiceRoutedMessage): void;
   /** A metrics snapshot the master asked for. */
   onMetrics(qid: number, metrics: MetricsSnapshot): void;
+  /** The service runs (its `onStart` resolved): at startup and after each restart. */
+  onOnline(name: string, pid: number | undefined, resumed: boolean): void;
   /** The process exited; `expected` is false for a crash. */
   onExit(name: string, exit: ChildExit, expected: boolean): void;
   /** Clients currently connected to this service, for a restarted instance. */
@@ -183,6 +185,7 @@ export class ServiceSlot implements ServiceLink {
       this.log.info({ service: this.name, pid: child.pid, clients, replayed: held.length }, 'service restarted');
     }
     this.state = 'online';
+    this.hooks.onOnline(this.name, child.pid, resuming);
     this.startWaiter?.resolve();
     this.startWaiter = undefined;
   }

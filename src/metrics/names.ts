@@ -15,6 +15,7 @@ export const METRICS = {
   httpRequests: { name: 'switchyard_http_requests_total', help: 'HTTP requests to services, by status', labels: ['service', 'status'] },
   upgradesRejected: { name: 'switchyard_upgrades_rejected_total', help: 'WebSocket upgrades refused, by HTTP status', labels: ['status'] },
   ipcQueueDepth: { name: 'switchyard_ipc_queue_depth', help: 'Messages waiting in an IPC send queue', labels: ['process', 'peer'] },
+  ipcReceived: { name: 'switchyard_ipc_received_total', help: 'Messages a process received over IPC, by type', labels: ['process', 'type'] },
   ipcDropped: { name: 'switchyard_ipc_dropped_total', help: 'Messages refused by a full IPC send queue', labels: ['process', 'peer'] },
   brokerDropped: { name: 'switchyard_broker_dropped_total', help: 'Messages the broker dropped, by reason', labels: ['reason'] },
   restarts: { name: 'switchyard_restarts_total', help: 'Processes restarted after a crash', labels: ['kind', 'name'] },

@@ -27,6 +27,8 @@ export class WorkerMetrics {
   private readonly closed = new Tally();
   private readonly httpRequests = new Tally();
   private readonly rejected = new Tally();
+  /** IPC messages from the master, by type: shows that interest routing spares this worker. */
+  readonly ipcReceived: Record<string, number> = {};
 
   constructor(workerId: number, services: readonly string[], queue: QueueGauge) {
     const processName = `worker-${workerId}`;
@@ -57,6 +59,11 @@ export class WorkerMetrics {
     });
     this.process.counter('upgradesRejected', function collect(this: Counter) {
       rejected.publish(this);
+    });
+    const ipcReceived = this.ipcReceived;
+    this.process.counter('ipcReceived', function collect(this: Counter) {
+      this.reset();
+      for (const [type, count] of Object.entries(ipcReceived)) this.inc({ process: processName, type }, count);
     });
     this.process.gauge('ipcQueueDepth', function collect(this: Gauge) {
       this.set({ process: processName, peer: 'master' }, queue.depth);

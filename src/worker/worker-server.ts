@@ -89,6 +89,7 @@ export class WorkerServer {
 
   /** Handles one message from the master. */
   handle(message: MasterToWorker): void {
+    this.metrics.ipcReceived[message.type] = (this.metrics.ipcReceived[message.type] ?? 0) + 1;
     switch (message.type) {
       case 'send': {
         const entry = this.clients.get(message.id);

@@ -5,6 +5,9 @@
  * `{type:"join",room}`, `{type:"leave"}`, `{type:"say",text}`.
  * Server → client: `welcome`, `rooms` (live user counts, pushed on every
  * change), `joined`, `left`, `message`, `notice` (join/leave), `error`.
+ *
+ * Each room is a topic: room traffic goes once to each worker that holds a
+ * member, and the user counts are the topics' subscriber counts.
  */
 import { Service, type Client } from '../service';
 
@@ -22,6 +25,10 @@ export const CHAT_LIMITS = {
 
 const ROOM_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} _-]*$/u;
 const DEFAULT_ROOM = 'lobby';
+
+function topicOf(room: string): string {
+  return `room:${room}`;
+}
 
 type Incoming =
   | { type: 'hello'; name: string }
@@ -59,7 +66,7 @@ function parse(data: string | Buffer): Incoming | string {
 
 export default class ChatService extends Service {
   private readonly members = new Map<string, Member>();
-  private readonly rooms = new Map<string, Set<string>>([[DEFAULT_ROOM, new Set()]]);
+  private readonly rooms = new Set<string>([DEFAULT_ROOM]);
 
   override onConnect(client: Client): void {
     this.members.set(client.id, { name: undefined, room: undefined });
@@ -95,7 +102,7 @@ export default class ChatService extends Service {
         if (!this.rooms.has(room)) {
           if (message.type === 'join') return this.fail(client.id, 'no-room', `there is no room "${room}"`);
           if (this.rooms.size >= CHAT_LIMITS.rooms) return this.fail(client.id, 'too-many-rooms', 'no more rooms can be created');
-          this.rooms.set(room, new Set());
+          this.rooms.add(room);
         }
         this.join(client.id, member, room);
         return;
@@ -133,10 +140,9 @@ export default class ChatService extends Service {
   private join(id: string, member: Member, room: string): void {
     if (member.room === room) return;
     if (member.room !== undefined) this.leave(id, member);
-    const occupants = this.rooms.get(room) as Set<string>;
-    occupants.add(id);
+    this.subscribe(id, topicOf(room));
     member.room = room;
-    const users = [...occupants].map((occupant) => this.members.get(occupant)?.name).filter((name) => name !== undefined);
+    const users = [...this.members.values()].filter((m) => m.room === room && m.name !== undefined).map((m) => m.name as string);
     this.send(id, { type: 'joined', room, users });
     this.toRoom(room, { type: 'notice', event: 'join', room, name: member.name, text: `${member.name ?? ''} joined` }, id);
     this.broadcastRooms();
@@ -144,18 +150,18 @@ export default class ChatService extends Service {
 
   private leave(id: string, member: Member): void {
     const room = member.room as string;
-    this.rooms.get(room)?.delete(id);
+    // A closed client's subscriptions are already gone; unsubscribe only matters for a live one.
+    this.unsubscribe(id, topicOf(room));
     member.room = undefined;
     this.toRoom(room, { type: 'notice', event: 'leave', room, name: member.name, text: `${member.name ?? ''} left` });
   }
 
-  private toRoom(room: string, message: object, except?: string): void {
-    const text = JSON.stringify(message);
-    for (const id of this.rooms.get(room) ?? []) if (id !== except) this.send(id, text);
+  private toRoom(room: string, message: Record<string, unknown>, except?: string): void {
+    this.publish(topicOf(room), message, except === undefined ? {} : { except });
   }
 
   private roomList(): { type: 'rooms'; rooms: Array<{ name: string; users: number }> } {
-    return { type: 'rooms', rooms: [...this.rooms].map(([name, occupants]) => ({ name, users: occupants.size })) };
+    return { type: 'rooms', rooms: [...this.rooms].map((name) => ({ name, users: this.subscribers(topicOf(name)) })) };
   }
 
   private broadcastRooms(): void {
