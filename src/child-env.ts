@@ -20,6 +20,8 @@ export interface WorkerConfig {
   readonly maxPayload: number;
   readonly logLevel: LogLevel;
   readonly ipc: IpcLimits;
+  /** Absolute folder to serve over HTTP, or false for none. */
+  readonly staticDir: string | false;
 }
 
 export interface ServiceConfig {

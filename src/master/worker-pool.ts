@@ -94,6 +94,7 @@ export class WorkerPool {
       maxPayload: this.options.maxPayload,
       logLevel: this.options.logLevel,
       ipc: this.limits,
+      staticDir: this.options.staticDir,
     };
     const worker: ClusterWorker = cluster.fork({ ...settings.env, [CHILD_CONFIG_ENV]: encodeChildConfig(config) });
     const id = worker.id;

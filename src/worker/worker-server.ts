@@ -14,6 +14,7 @@ import type { Logger } from '../logger';
 import { approximateSize, decodePayload, type ClientInfo, type MasterToWorker, type WorkerToMaster } from '../protocol';
 import { ClientRegistry } from './client-registry';
 import { rejectUpgrade, replyError } from './http-reply';
+import { StaticFiles } from './static-files';
 import { checkUpgrade, parseTarget, serviceForPath } from './upgrade-check';
 
 type WorkerState = 'starting' | 'listening' | 'stopping' | 'stopped';
@@ -29,6 +30,7 @@ export class WorkerServer {
   private readonly ids: ClientIdAllocator;
   private readonly services: ReadonlySet<string>;
   private readonly outbox: BatchQueue<WorkerToMaster>;
+  private readonly staticFiles: StaticFiles | undefined;
 
   constructor(
     private readonly config: WorkerConfig,
@@ -39,6 +41,7 @@ export class WorkerServer {
   ) {
     this.ids = new ClientIdAllocator(workerId);
     this.services = new Set(config.services);
+    this.staticFiles = config.staticDir === false ? undefined : new StaticFiles(config.staticDir, log);
     this.outbox = new BatchQueue(endpoint, {
       maxMessages: config.ipc.maxMessages,
       maxBytes: config.ipc.maxBytes,
@@ -146,6 +149,7 @@ export class WorkerServer {
     if (serviceForPath(target.pathname, this.services) !== undefined) {
       return replyError(response, 426, 'This path accepts WebSocket connections only', { Upgrade: 'websocket', Connection: 'Upgrade' });
     }
+    if (this.staticFiles !== undefined) return this.staticFiles.serve(request, response);
     replyError(response, 404, 'Not found');
   }
 
