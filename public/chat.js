@@ -194,6 +194,7 @@
     if (reconnected) addNotice('Reconnected (worker ' + parseInt(worker, 36) + ').', 'system');
     // Resume: the new connection knows nothing of us yet.
     if (session.name !== '') send({ type: 'hello', name: session.name });
+    else el.name.focus();
   }
 
   function onNamed(name) {

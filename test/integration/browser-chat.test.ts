@@ -264,6 +264,8 @@ describeWithChromium('the chat page in Chromium', () => {
     await bob.message('alice', 'back again');
     await bob.say('welcome back');
     await alice.message('bob', 'welcome back');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await alice.page.screenshot({ path: path.join(ARTIFACTS, 'chat-reconnected.png') });
     // The master forked a replacement for the killed worker.
     await eventually('two ready workers again', () => server.stats().workers.filter((entry) => entry.ready).length === 2);
   });
