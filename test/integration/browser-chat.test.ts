@@ -21,8 +21,14 @@ function exactly(text: string): RegExp {
 /** One user: a page in its own browser context. */
 class ChatPage {
   readonly dialogs: string[] = [];
+  /** Console errors and uncaught exceptions; a Content-Security-Policy violation lands here too. */
+  readonly errors: string[] = [];
 
   private constructor(readonly page: Page) {
+    page.on('console', (message) => {
+      if (message.type() === 'error') this.errors.push(message.text());
+    });
+    page.on('pageerror', (error) => this.errors.push(error.message));
     // An alert would mean user text ran as code.
     page.on('dialog', (dialog) => {
       this.dialogs.push(dialog.message());
@@ -207,7 +213,10 @@ describeWithChromium('the chat page in Chromium', () => {
     for (const chat of [alice, bob]) {
       await expect(chat.page.locator('img').count()).resolves.toBe(0);
       expect(chat.dialogs).toEqual([]);
+      expect(chat.errors).toEqual([]);
     }
+    // The stylesheet applied under the CSP: the status pill has its own background.
+    await expect(alice.page.evaluate("getComputedStyle(document.getElementById('status')).borderRadius")).resolves.toBe('999px');
     await alice.say('nice one');
     await bob.message('alice', 'nice one');
 
