@@ -26,6 +26,8 @@ export interface WorkerConfig {
   readonly metricsPath: string | null;
   readonly requestTimeout: number;
   readonly maxRequestBody: number;
+  /** Absolute folder to serve over HTTP, or false for none. */
+  readonly staticDir: string | false;
 }
 
 export interface ServiceConfig {

@@ -2,6 +2,7 @@
  * Options, resolved and validated in one place. The CLI, the config file and
  * the library API all end up in `resolveOptions()`.
  */
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { SwitchyardError } from './errors';
@@ -51,6 +52,14 @@ export interface SwitchyardOptions {
   readonly requestTimeout?: number;
   /** Largest HTTP request body for a service, in bytes; larger gets 413. Default 1 MiB. */
   readonly maxRequestBody?: number;
+  /**
+   * Folder of files the workers serve over plain HTTP GET/HEAD (`/` serves
+   * `index.html`), e.g. the demo chat page. A string resolves against `cwd`;
+   * `false` turns static serving off. Service paths are never shadowed.
+   * Default: the bundled `public/` folder when a service named `chat` is
+   * configured, else `false`.
+   */
+  readonly staticDir?: string | false;
 }
 
 export type ResolvedOptions = { readonly [K in keyof SwitchyardOptions]-?: Exclude<SwitchyardOptions[K], undefined> };
@@ -77,6 +86,11 @@ export const SERVICE_HTTP_PREFIX = '/services/';
 /** Service names are URL path segments: letters, digits, `_` and `-`. */
 export const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
+/** The bundled demo chat page, at the package root (the same folder from src or dist). */
+export function bundledPublicDir(): string {
+  return path.join(__dirname, '..', 'public');
+}
+
 /** The bundled example services, resolved next to this module (src or dist). */
 export function bundledServices(): Readonly<Record<string, string>> {
   const extension = path.extname(__filename);
@@ -89,7 +103,7 @@ export function bundledServices(): Readonly<Record<string, string>> {
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set<keyof SwitchyardOptions>([
   'port', 'host', 'workers', 'services', 'logLevel', 'forwardHeaders', 'maxPayload', 'startTimeout',
-  'stopTimeout', 'restartDelay', 'maxRestartDelay', 'ipcMaxQueuedMessages', 'ipcMaxQueuedBytes', 'cwd',
+  'stopTimeout', 'restartDelay', 'maxRestartDelay', 'ipcMaxQueuedMessages', 'ipcMaxQueuedBytes', 'cwd', 'staticDir',
   'healthPath', 'metricsPath', 'requestTimeout', 'maxRequestBody',
 ]);
 
@@ -140,6 +154,27 @@ function resolveServices(value: unknown, cwd: string): Readonly<Record<string, s
   return Object.freeze(services);
 }
 
+function isFolder(folder: string): boolean {
+  try {
+    return statSync(folder).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function resolveStaticDir(value: unknown, cwd: string, services: Readonly<Record<string, string>>): string | false {
+  if (value === false) return false;
+  if (value === undefined) {
+    // A build or package without public/ still runs its services; it just has no page.
+    return 'chat' in services && isFolder(bundledPublicDir()) ? bundledPublicDir() : false;
+  }
+  if (typeof value !== 'string' || value.length === 0) throw invalid('staticDir', 'a folder path or false', value);
+  const folder = path.resolve(cwd, value);
+  // Checked here rather than in each worker: a typo should fail the start, not answer 404 forever.
+  if (!isFolder(folder)) throw invalid('staticDir', 'an existing folder or false', folder);
+  return folder;
+}
+
 /** Merges `options` over the defaults, validates every field and freezes the result. */
 export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
@@ -170,11 +205,13 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
   const maxRestartDelay = integer('maxRestartDelay', options.maxRestartDelay, DEFAULT_MAX_RESTART_DELAY, 0, 3_600_000);
   if (maxRestartDelay < restartDelay) throw invalid('maxRestartDelay', `at least options.restartDelay (${restartDelay})`, maxRestartDelay);
 
+  const services = resolveServices(options.services, cwd);
+
   return Object.freeze({
     port: integer('port', options.port, DEFAULT_PORT, 0, 65535),
     host,
     workers: integer('workers', options.workers, availableParallelism(), 1, MAX_WORKERS),
-    services: resolveServices(options.services, cwd),
+    services,
     logLevel,
     forwardHeaders: Object.freeze(forwardHeaders.map((h) => h.toLowerCase())),
     maxPayload: integer('maxPayload', options.maxPayload, DEFAULT_MAX_PAYLOAD, 1, 256 * 1024 * 1024),
@@ -189,5 +226,6 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
     metricsPath,
     requestTimeout: integer('requestTimeout', options.requestTimeout, DEFAULT_REQUEST_TIMEOUT, 1, 3_600_000),
     maxRequestBody: integer('maxRequestBody', options.maxRequestBody, DEFAULT_MAX_REQUEST_BODY, 0, 1024 * 1024 * 1024),
+    staticDir: resolveStaticDir(options.staticDir, cwd, services),
   });
 }

@@ -102,6 +102,7 @@ export class WorkerPool {
       metricsPath: this.options.metricsPath === false ? null : this.options.metricsPath,
       requestTimeout: this.options.requestTimeout,
       maxRequestBody: this.options.maxRequestBody,
+      staticDir: this.options.staticDir,
     };
     const worker: ClusterWorker = cluster.fork({ ...settings.env, [CHILD_CONFIG_ENV]: encodeChildConfig(config) });
     const id = worker.id;

@@ -16,6 +16,7 @@ import { approximateSize, decodePayload, type ClientInfo, type MasterToWorker, t
 import { ClientRegistry, type ClientEntry } from './client-registry';
 import { rejectUpgrade, replyError } from './http-reply';
 import { HttpRoutes } from './http-routes';
+import { StaticFiles } from './static-files';
 import { checkUpgrade } from './upgrade-check';
 import { WorkerMetrics } from './worker-metrics';
 
@@ -51,13 +52,14 @@ export class WorkerServer {
       onError: (error) => log.debug({ err: error }, 'IPC write to master failed'),
     });
     this.metrics = new WorkerMetrics(workerId, config.services, this.outbox);
+    const staticFiles = config.staticDir === false ? undefined : new StaticFiles(config.staticDir, log);
     this.routes = new HttpRoutes({
       config,
       workerId,
       log,
       metrics: this.metrics,
       send: (message) => this.send(message),
-      fallback: (_request, response) => replyError(response, 404, 'Not found'),
+      fallback: (request, response) => (staticFiles === undefined ? replyError(response, 404, 'Not found') : staticFiles.serve(request, response)),
     });
     this.wss = new WebSocketServer({
       noServer: true,
