@@ -20,6 +20,7 @@ const control: ShardControl = {
   },
   held: () => send({ type: 'held' }),
   progress: (count) => send({ type: 'progress', count }),
+  window: (phase) => send({ type: 'window', phase }),
 };
 
 process.on('disconnect', () => process.exit(0));

@@ -9,11 +9,15 @@ export interface ShardControl {
   held(): void;
   /** The cumulative count so far (replies, deliveries or connections), for the progress line. */
   progress(count: number): void;
+  /** echo, fanout: the measured window starts or ends (lets a caller sample server CPU over exactly that window). */
+  window(phase: WindowPhase): void;
 }
 
+export type WindowPhase = 'start' | 'end';
+
 /** Control for a run in this one process. */
-export function localControl(onProgress: (count: number) => void = () => {}, onHeld: () => void = () => {}): ShardControl {
-  return { ready: () => Promise.resolve(), held: onHeld, progress: onProgress };
+export function localControl(onProgress: (count: number) => void = () => {}, onHeld: () => void = () => {}, onWindow: (phase: WindowPhase) => void = () => {}): ShardControl {
+  return { ready: () => Promise.resolve(), held: onHeld, progress: onProgress, window: onWindow };
 }
 
 /** µs of user+system CPU this process used since `since`. */

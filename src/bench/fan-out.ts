@@ -6,7 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { execArgvFor, isTypeScriptPath, TS_NODE_ENV } from '../typescript-support';
-import { localControl } from './control';
+import { localControl, type WindowPhase } from './control';
 import type { BenchOptions } from './options';
 import { isChildToParent, type ParentToChild } from './protocol';
 import { mergeResults, type BenchResult, type ShardResult } from './result';
@@ -20,13 +20,15 @@ export interface BenchHooks {
   readonly onProgress?: (count: number) => void;
   /** connect: every connection is open or failed; the hold has begun. */
   readonly onHeld?: () => void;
+  /** echo, fanout: the measured window starts or ends (as seen by the first generator process). */
+  readonly onWindow?: (phase: WindowPhase) => void;
 }
 
 /** Runs `options` and resolves with the merged result; rejects when a generator process fails. */
 export async function runBench(options: BenchOptions, hooks: BenchHooks = {}): Promise<BenchResult> {
   const shards = planShards(options.connections, options.procs, options.maxPerProc);
   if (shards.length === 1) {
-    const result = await runShard(options, shards[0] as Shard, localControl(hooks.onProgress, hooks.onHeld));
+    const result = await runShard(options, shards[0] as Shard, localControl(hooks.onProgress, hooks.onHeld, hooks.onWindow));
     return mergeResults([result]);
   }
   return mergeResults(await runForked(options, shards, hooks));
@@ -63,6 +65,9 @@ function runForked(options: BenchOptions, shards: readonly Shard[], hooks: Bench
             return;
           case 'held':
             if (++held === shards.length) hooks.onHeld?.();
+            return;
+          case 'window':
+            if (index === 0) hooks.onWindow?.(message.phase);
             return;
           case 'progress':
             counts[index] = message.count;

@@ -1,4 +1,5 @@
 /** Messages between `switchyard bench` and its generator child processes, one union per direction. */
+import type { WindowPhase } from './control';
 import type { BenchOptions } from './options';
 import type { ShardResult } from './result';
 import type { Shard } from './source-address';
@@ -11,6 +12,7 @@ export type ChildToParent =
   | { readonly type: 'ready' }
   | { readonly type: 'held' }
   | { readonly type: 'progress'; readonly count: number }
+  | { readonly type: 'window'; readonly phase: WindowPhase }
   | { readonly type: 'result'; readonly result: ShardResult }
   | { readonly type: 'failed'; readonly message: string };
 
@@ -32,6 +34,8 @@ export function isChildToParent(value: unknown): value is ChildToParent {
       return true;
     case 'progress':
       return typeof value.count === 'number';
+    case 'window':
+      return value.phase === 'start' || value.phase === 'end';
     case 'result':
       return isObject(value.result);
     case 'failed':

@@ -105,7 +105,10 @@ export async function runEcho(options: BenchOptions, shard: Shard, control: Shar
   measureTo = measureFrom + options.duration * 1000;
   sending = true;
   let cpuStart = process.cpuUsage();
-  const cpuTimer = setTimeout(() => { cpuStart = process.cpuUsage(); }, options.warmup * 1000);
+  const cpuTimer = setTimeout(() => {
+    cpuStart = process.cpuUsage();
+    control.window('start');
+  }, options.warmup * 1000);
   let ticker: NodeJS.Timeout | undefined;
   if (openLoop) {
     // This shard's share of the total rate, spread round-robin over its connections.
@@ -127,6 +130,7 @@ export async function runEcho(options: BenchOptions, shard: Shard, control: Shar
   }
   await sleep(measureTo - performance.now());
   const cpuMicros = cpuMicrosSince(cpuStart);
+  control.window('end');
   clearTimeout(cpuTimer);
   sending = false;
   clearInterval(ticker);

@@ -92,7 +92,10 @@ export async function runFanout(options: BenchOptions, shard: Shard, control: Sh
   measureFrom = start + options.warmup * 1000;
   measureTo = measureFrom + options.duration * 1000;
   let cpuStart = process.cpuUsage();
-  const cpuTimer = setTimeout(() => { cpuStart = process.cpuUsage(); }, options.warmup * 1000);
+  const cpuTimer = setTimeout(() => {
+    cpuStart = process.cpuUsage();
+    control.window('start');
+  }, options.warmup * 1000);
   let published = 0, sentInWindow = 0, acked = 0, publishing = true;
   let ticker: NodeJS.Timeout | undefined;
   const publish = (): void => {
@@ -119,6 +122,7 @@ export async function runFanout(options: BenchOptions, shard: Shard, control: Sh
   }
   await sleep(measureTo - performance.now());
   const cpuMicros = cpuMicrosSince(cpuStart);
+  control.window('end');
   clearTimeout(cpuTimer);
   publishing = false;
   clearInterval(ticker);
