@@ -4,6 +4,7 @@
  */
 import autocannon from 'autocannon';
 import { benchOptions, runBench, type BenchOptions, type BenchResult } from '../src/bench';
+import { DEFAULT_PER_ADDRESS } from '../src/bench/options';
 import { addressesNeeded } from '../src/bench/source-address';
 import { Target, type TargetKind } from './targets';
 
@@ -117,7 +118,7 @@ export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
       name: `fan-out to ${sizes.fanoutSubscribers} subscribers`,
       switchyard: sy,
       baseline: { kind: 'ws-fanout', label: 'ws, 1 process' },
-      addresses: 1,
+      addresses: addressesNeeded(sizes.fanoutSubscribers, DEFAULT_PER_ADDRESS),
       rows: [{ label: `fan-out: one topic, ${sizes.fanoutSubscribers.toLocaleString('en-US')} subscribers, deliveries/s`, figure: 'deliveriesPerSec', goal: 'min', target: 1.0, unit: 'deliveries/s' }],
       // The publisher keeps one message in flight: its own copy coming back paces it.
       run: (target, sourceBase) => messageRun(target, benchOptions({ scenario: 'fanout', url: url(target, '/fanout'), connections: sizes.fanoutSubscribers, inflight: 1, duration, warmup, sourceBase }),
@@ -127,7 +128,7 @@ export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
       name: `idle connections, memory: ${sizes.idleConnections} held`,
       switchyard: sy,
       baseline: { kind: 'ws-echo', label: 'ws, 1 process' },
-      addresses: addressesNeeded(sizes.idleConnections, 20_000),
+      addresses: addressesNeeded(sizes.idleConnections, DEFAULT_PER_ADDRESS),
       rows: [{ label: `idle connections, memory: ${sizes.idleConnections.toLocaleString('en-US')} held by each side; RSS per conn (settled, no forced GC)`, figure: 'rssKiBPerConn', goal: 'max', target: 1.3, unit: 'KiB/conn' }],
       run: async (target, sourceBase) => {
         await sleep(SETTLE_MS);
@@ -151,7 +152,7 @@ export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
     {
       name: `idle connections, capacity: ${sizes.capacityConnections} held with 4 workers`,
       switchyard: { kind: 'switchyard', label: 'Switchyard (4 workers)', workers: 4 },
-      addresses: addressesNeeded(sizes.capacityConnections, 20_000),
+      addresses: addressesNeeded(sizes.capacityConnections, DEFAULT_PER_ADDRESS),
       rows: [{ label: `idle connections, capacity: ${sizes.capacityConnections.toLocaleString('en-US')} held with 4 workers, zero failures`, figure: 'opened', goal: 'pass', target: sizes.capacityConnections, unit: 'held' }],
       run: async (target, sourceBase) => {
         const cpuStart = target.cpuSeconds();
@@ -173,7 +174,7 @@ export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
       name: `connect storm, ${sizes.stormConnections} connections`,
       switchyard: sy,
       baseline: { kind: 'ws-echo', label: 'ws, 1 process' },
-      addresses: 1,
+      addresses: addressesNeeded(sizes.stormConnections, DEFAULT_PER_ADDRESS),
       rows: [{ label: `connect storm, ${sizes.stormConnections.toLocaleString('en-US')} connections, connects/s`, figure: 'connectsPerSec', goal: 'min', target: 0.8, unit: 'connects/s', zeroFailures: true }],
       run: async (target, sourceBase) => {
         const cpuStart = target.cpuSeconds();
