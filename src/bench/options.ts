@@ -106,7 +106,8 @@ near 100% x procs means the client, not the server, is the bottleneck.
 Examples:
   switchyard bench echo --url ws://127.0.0.1:8080/echo -c 100 -w 10 -d 10
   switchyard bench echo --url ws://127.0.0.1:8080/echo -c 200 --rate 10000
-  switchyard bench fanout --url ws://127.0.0.1:8080/fanout -c 2000 --rate 200
+  switchyard bench fanout --url ws://127.0.0.1:8080/fanout -c 2000            (paced by acks)
+  switchyard bench fanout --url ws://127.0.0.1:8080/fanout -c 2000 --rate 20  (40,000 deliveries/s)
   switchyard bench connect --url ws://127.0.0.1:8080/echo -c 60000 --hold 10`;
 
 function invalid(message: string, cause?: unknown): SwitchyardError {
