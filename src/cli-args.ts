@@ -10,12 +10,14 @@ import type { LogLevel, SwitchyardOptions } from './options';
 export type CliCommand =
   | { readonly command: 'help' }
   | { readonly command: 'version' }
+  | { readonly command: 'bench'; readonly argv: readonly string[] }
   | { readonly command: 'start'; readonly options: SwitchyardOptions };
 
 export const HELP_TEXT = `Usage: switchyard <command> [flags]
 
 Commands:
   start            start the server (the default when only flags are given)
+  bench            load-test a running server (switchyard bench --help)
   help             show this text
 
 Flags for start:
@@ -58,6 +60,8 @@ function serviceFlags(values: readonly string[] | undefined): Record<string, str
 }
 
 export function parseCli(argv: readonly string[], cwd: string = process.cwd()): CliCommand {
+  // bench has flags of its own, parsed by src/bench/options.ts.
+  if (argv[0] === 'bench') return { command: 'bench', argv: argv.slice(1) };
   let parsed;
   try {
     parsed = parseArgs({

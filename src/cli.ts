@@ -46,6 +46,12 @@ async function main(): Promise<void> {
       process.stdout.write(`${version()}\n`);
       return;
     }
+    if (command.command === 'bench') {
+      // Loaded only here so that `start` does not load the load generator.
+      const { benchCommand } = await import('./bench/index');
+      process.exitCode = await benchCommand(command.argv);
+      return;
+    }
     server = createServer(command.options);
   } catch (error) {
     if (isSwitchyardError(error)) fail(2, error.message);

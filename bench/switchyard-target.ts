@@ -1,0 +1,41 @@
+/**
+ * Switchyard as a bench target: the master in this process (started through
+ * `createServer`), with the bundled echo service and the bench fanout service.
+ * Workers from SWITCHYARD_BENCH_WORKERS (default 2).
+ */
+import * as path from 'node:path';
+import { createServer } from '../src/master/server';
+import type { ListeningMessage } from './baselines/listen';
+
+const extension = path.extname(__filename);
+const workers = Number(process.env.SWITCHYARD_BENCH_WORKERS ?? '2');
+const server = createServer({
+  port: 0,
+  host: '127.0.0.1',
+  workers,
+  logLevel: 'warn',
+  services: {
+    echo: path.join(__dirname, '..', 'src', 'services', 'examples', `echo${extension}`),
+    fanout: path.join(__dirname, 'services', `fanout${extension}`),
+  },
+});
+
+let stopping = false;
+function stop(): void {
+  if (stopping) return;
+  stopping = true;
+  server.close().then(() => process.exit(0), () => process.exit(1));
+}
+process.on('SIGTERM', stop);
+process.on('disconnect', stop);
+
+server.listen().then(
+  (port) => {
+    const message: ListeningMessage = { type: 'listening', port };
+    process.send?.(message);
+  },
+  (error: unknown) => {
+    process.stderr.write(`switchyard target failed to start: ${(error as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,161 @@
+/**
+ * fanout: the shard's subscribers connect, then (in shard 0) one publisher
+ * sends numbered messages that the server must broadcast to every client.
+ * Subscribers read the sequence number and send time at fixed offsets, count
+ * deliveries and what they missed. The publisher paces itself by `rate`, or
+ * keeps `inflight` messages outstanding, its own broadcast copy being the ack.
+ * A final end marker carries the message count, so a subscriber also knows
+ * what it missed at the tail.
+ */
+import type WebSocket from 'ws';
+import { closeAll, openMany, openSocket } from '../connections';
+import { cpuMicrosSince, every, sleep, waitUntil, type ShardControl } from '../control';
+import { createHistogram, encodeHistogram } from '../histogram';
+import type { BenchOptions } from '../options';
+import { encodeStamped, epochMs, readEnd, readSeq, readTime } from '../payload';
+import type { Counts, ShardResult } from '../result';
+import { loopbackAddress, type Shard } from '../source-address';
+
+/** How long subscribers may take after the window to get the end marker. */
+const END_WAIT_MS = 5000;
+
+interface SubscriberState {
+  /** Next sequence number expected; sequence numbers start at 1. */
+  expected: number;
+  ended: boolean;
+}
+
+function bump(counts: Counts, key: string, by = 1): void {
+  counts[key] = (counts[key] ?? 0) + by;
+}
+
+export async function runFanout(options: BenchOptions, shard: Shard, control: ShardControl): Promise<ShardResult> {
+  const opened = await openMany(options, shard, 0);
+  const sockets = opened.sockets;
+  const errors: Counts = { ...opened.errors };
+  const closeCodes: Counts = {};
+  const histogram = createHistogram();
+  let stopping = false;
+  let measureFrom = Number.POSITIVE_INFINITY;
+  let measureTo = Number.POSITIVE_INFINITY;
+  let delivered = 0, messages = 0, missed = 0, ended = 0;
+  const states: SubscriberState[] = sockets.map(() => ({ expected: 1, ended: false }));
+
+  const watch = (socket: WebSocket): void => {
+    socket.on('error', (error: NodeJS.ErrnoException) => bump(errors, error.code ?? error.message));
+    socket.on('close', (code: number) => {
+      if (stopping) return;
+      bump(closeCodes, String(code));
+      bump(errors, `closed ${code}`);
+    });
+  };
+
+  sockets.forEach((socket, index) => {
+    const state = states[index] as SubscriberState;
+    watch(socket);
+    socket.on('message', (data: Buffer) => {
+      const seq = readSeq(data);
+      if (Number.isNaN(seq)) return bump(errors, 'not a bench message');
+      if (readEnd(data)) {
+        // seq of the end marker = messages published.
+        missed += Math.max(0, seq - (state.expected - 1));
+        state.ended = true;
+        ended++;
+        return;
+      }
+      if (seq < state.expected) return bump(errors, 'duplicate or out of order');
+      missed += seq - state.expected;
+      state.expected = seq + 1;
+      delivered++;
+      const now = performance.now();
+      if (now >= measureFrom && now < measureTo) {
+        messages++;
+        histogram.recordValue(Math.max(1, Math.round((epochMs() - readTime(data)) * 1000)));
+      }
+    });
+  });
+
+  // The publisher: shard 0 only, from its own source address slot past the subscribers'.
+  let publisher: WebSocket | undefined;
+  if (shard.index === 0) {
+    try {
+      publisher = await openSocket(options.url, loopbackAddress(options.sourceBase), options.connectTimeout * 1000);
+      watch(publisher);
+    } catch (error) {
+      bump(errors, `publisher: ${(error as Error).message}`);
+    }
+  }
+
+  await control.ready();
+  const stopProgress = every(500, () => control.progress(delivered));
+  const start = performance.now();
+  measureFrom = start + options.warmup * 1000;
+  measureTo = measureFrom + options.duration * 1000;
+  let cpuStart = process.cpuUsage();
+  const cpuTimer = setTimeout(() => {
+    cpuStart = process.cpuUsage();
+    control.window('start');
+  }, options.warmup * 1000);
+  let published = 0, sentInWindow = 0, acked = 0, publishing = true;
+  let ticker: NodeJS.Timeout | undefined;
+  const publish = (): void => {
+    if (publisher === undefined) return;
+    published++;
+    const now = performance.now();
+    if (now >= measureFrom && now < measureTo) sentInWindow++;
+    publisher.send(encodeStamped(published, false, epochMs(), options.size), { binary: false });
+  };
+  if (publisher !== undefined) {
+    publisher.on('message', (data: Buffer) => {
+      if (readEnd(data)) return;
+      acked++;
+      if (publishing && options.rate === 0) publish();
+    });
+    if (options.rate > 0) {
+      ticker = setInterval(() => {
+        const due = Math.floor(((performance.now() - start) * options.rate) / 1000) - published;
+        for (let i = 0; i < due; i++) publish();
+      }, 1);
+    } else {
+      for (let i = 0; i < options.inflight; i++) publish();
+    }
+  }
+  await sleep(measureTo - performance.now());
+  const cpuMicros = cpuMicrosSince(cpuStart);
+  control.window('end');
+  clearTimeout(cpuTimer);
+  publishing = false;
+  clearInterval(ticker);
+  if (publisher !== undefined) {
+    await waitUntil(() => acked >= published, END_WAIT_MS);
+    publisher.send(encodeStamped(published, true, epochMs(), options.size), { binary: false });
+  }
+  await waitUntil(() => ended === sockets.length, END_WAIT_MS);
+  stopProgress();
+  control.progress(delivered);
+  let withoutEnd = 0, lastSeqSum = 0;
+  for (const state of states) {
+    if (state.ended) continue;
+    withoutEnd++;
+    lastSeqSum += state.expected - 1;
+  }
+  stopping = true;
+  await closeAll(publisher === undefined ? sockets : [...sockets, publisher]);
+  return {
+    scenario: 'fanout',
+    connections: shard.count,
+    opened: sockets.length,
+    messages,
+    sent: sentInWindow,
+    windowMs: options.duration * 1000,
+    connectMs: opened.elapsedMs,
+    missed,
+    published: shard.index === 0 ? published : 0,
+    withoutEnd,
+    lastSeqSumWithoutEnd: lastSeqSum,
+    errors,
+    closeCodes,
+    cpuMicros,
+    histogram: encodeHistogram(histogram),
+  };
+}
