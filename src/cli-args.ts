@@ -35,7 +35,9 @@ Examples:
   switchyard start --port 8080 --workers 4 --service chat=./services/chat.js
   switchyard start --config switchyard.json --log-level warn
 
-Signals: SIGINT/SIGTERM stop gracefully (clients get close code 1001).
+Signals: SIGINT/SIGTERM stop gracefully (clients get close code 1001);
+SIGHUP reloads: workers replaced one at a time (clients get 1012 and reconnect),
+services restarted without losing messages.
 Exit status: 0 after a clean stop, 1 when startup fails, 2 for bad flags or config.`;
 
 function integerFlag(name: string, value: string | undefined): number | undefined {

@@ -31,6 +31,10 @@ function installSignals(server: SwitchyardServer): void {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  process.on('SIGHUP', () => {
+    if (stopping || server.state !== 'listening') return;
+    server.reload().catch((error: unknown) => server.log.error({ err: error }, 'rolling reload failed'));
+  });
 }
 
 async function main(): Promise<void> {

@@ -38,6 +38,10 @@ export interface SwitchyardOptions {
   readonly restartDelay?: number;
   /** Longest delay between restarts, in ms. Default `10000`. */
   readonly maxRestartDelay?: number;
+  /** Crashes within `crashLoopWindow` after which a service is not restarted again (marked failed). Default `5`. */
+  readonly crashLoopCount?: number;
+  /** Window for `crashLoopCount`, in ms. Default `60000`. */
+  readonly crashLoopWindow?: number;
   /** Most messages one IPC queue holds while its channel is busy. Default `100000`. */
   readonly ipcMaxQueuedMessages?: number;
   /** Most payload bytes one IPC queue holds while its channel is busy. Default 64 MiB. */
@@ -73,6 +77,8 @@ export const DEFAULT_START_TIMEOUT = 30_000;
 export const DEFAULT_STOP_TIMEOUT = 10_000;
 export const DEFAULT_RESTART_DELAY = 100;
 export const DEFAULT_MAX_RESTART_DELAY = 10_000;
+export const DEFAULT_CRASH_LOOP_COUNT = 5;
+export const DEFAULT_CRASH_LOOP_WINDOW = 60_000;
 export const DEFAULT_IPC_MAX_QUEUED_MESSAGES = 100_000;
 export const DEFAULT_IPC_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 export const MAX_WORKERS = 256;
@@ -104,7 +110,7 @@ export function bundledServices(): Readonly<Record<string, string>> {
 const KNOWN_KEYS: ReadonlySet<string> = new Set<keyof SwitchyardOptions>([
   'port', 'host', 'workers', 'services', 'logLevel', 'forwardHeaders', 'maxPayload', 'startTimeout',
   'stopTimeout', 'restartDelay', 'maxRestartDelay', 'ipcMaxQueuedMessages', 'ipcMaxQueuedBytes', 'cwd', 'staticDir',
-  'healthPath', 'metricsPath', 'requestTimeout', 'maxRequestBody',
+  'healthPath', 'metricsPath', 'requestTimeout', 'maxRequestBody', 'crashLoopCount', 'crashLoopWindow',
 ]);
 
 function endpointPath(name: string, value: unknown, fallback: string): string | false {
@@ -219,6 +225,8 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
     stopTimeout: integer('stopTimeout', options.stopTimeout, DEFAULT_STOP_TIMEOUT, 1, 3_600_000),
     restartDelay,
     maxRestartDelay,
+    crashLoopCount: integer('crashLoopCount', options.crashLoopCount, DEFAULT_CRASH_LOOP_COUNT, 1, 1_000_000),
+    crashLoopWindow: integer('crashLoopWindow', options.crashLoopWindow, DEFAULT_CRASH_LOOP_WINDOW, 1, 86_400_000),
     ipcMaxQueuedMessages: integer('ipcMaxQueuedMessages', options.ipcMaxQueuedMessages, DEFAULT_IPC_MAX_QUEUED_MESSAGES, 1, 100_000_000),
     ipcMaxQueuedBytes: integer('ipcMaxQueuedBytes', options.ipcMaxQueuedBytes, DEFAULT_IPC_MAX_QUEUED_BYTES, 1024, 16 * 1024 * 1024 * 1024),
     cwd,

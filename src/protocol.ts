@@ -44,6 +44,9 @@ export interface HttpResponseFields {
   readonly headers: Readonly<Record<string, string>>;
 }
 
+/** A client message as the broker hands it to a service slot, which numbers it. */
+export type ClientMessageFields = { readonly id: string; readonly ts?: number } & Payload;
+
 /** What a worker may ask the master about the whole cluster. */
 export type ClusterQuery = 'health' | 'metrics';
 
@@ -87,14 +90,20 @@ export type ServiceToMaster =
   | { readonly type: 'subscribe' | 'unsubscribe'; readonly id: string; readonly topic: string }
   | ({ readonly type: 'publish'; readonly topic: string; readonly except?: readonly string[] } & Payload)
   | ({ readonly type: 'response' } & HttpResponseFields & Payload)
-  | { readonly type: 'metrics'; readonly qid: number; readonly metrics: MetricsSnapshot };
+  | { readonly type: 'metrics'; readonly qid: number; readonly metrics: MetricsSnapshot }
+  /** The handlers of these client messages (by `seq`) have finished: the master may forget them. */
+  | { readonly type: 'ack'; readonly seqs: readonly number[] };
 
 // ---- master → service ------------------------------------------------------
 
 export type MasterToService =
   /** `resumed`: the client was connected before this service instance started (a restart). */
   | { readonly type: 'connect'; readonly client: ClientInfo; readonly resumed?: true }
-  | ({ readonly type: 'message'; readonly id: string; readonly ts?: number } & Payload)
+  /**
+   * `seq`: numbers the service's messages, for acknowledgement. `redelivered`:
+   * a previous instance received it but died before acknowledging it.
+   */
+  | ({ readonly type: 'message'; readonly id: string; readonly seq: number; readonly redelivered?: true; readonly ts?: number } & Payload)
   | { readonly type: 'close'; readonly id: string; readonly code: number; readonly reason: string }
   | { readonly type: 'stop' }
   | ({ readonly type: 'request' } & HttpRequestFields & Payload)
@@ -239,6 +248,8 @@ export const isServiceToMaster: Guard<ServiceToMaster> = (value): value is Servi
       return isHttpResponse(value);
     case 'metrics':
       return isMetricsReply(value);
+    case 'ack':
+      return Array.isArray(value.seqs) && value.seqs.every((seq) => Number.isSafeInteger(seq));
     default:
       return false;
   }
@@ -250,7 +261,13 @@ export const isMasterToService: Guard<MasterToService> = (value): value is Maste
     case 'connect':
       return isClientInfo(value.client) && (value.resumed === undefined || value.resumed === true);
     case 'message':
-      return typeof value.id === 'string' && isPayload(value) && isTimestamp(value.ts);
+      return (
+        typeof value.id === 'string' &&
+        Number.isSafeInteger(value.seq) &&
+        (value.redelivered === undefined || value.redelivered === true) &&
+        isPayload(value) &&
+        isTimestamp(value.ts)
+      );
     case 'close':
       return isCloseFields(value);
     case 'stop':
@@ -278,9 +295,12 @@ export function readBatch<T>(value: unknown, guard: Guard<T>, onValid: (message:
   return rejected;
 }
 
+/** Bytes counted for a message besides its payload, in queue bounds. */
+export const MESSAGE_OVERHEAD = 64;
+
 /** Bytes a message is expected to occupy in a queue; payloads dominate. */
 export function approximateSize(message: AnyMessage): number {
-  return 'data' in message ? message.data.length + 64 : 64;
+  return 'data' in message ? message.data.length + MESSAGE_OVERHEAD : MESSAGE_OVERHEAD;
 }
 
 export function encodePayload(data: string | Buffer): Payload {

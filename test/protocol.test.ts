@@ -29,7 +29,7 @@ describe('guards accept every well-formed message', () => {
     ['service close', isServiceToMaster, { type: 'close', id: '1.1', code: 1000, reason: '' }],
     ['service stopped', isServiceToMaster, { type: 'stopped' }],
     ['to service connect', isMasterToService, { type: 'connect', client, resumed: true }],
-    ['to service message', isMasterToService, { type: 'message', id: '1.1', data: 'x' }],
+    ['to service message', isMasterToService, { type: 'message', id: '1.1', seq: 1, data: 'x', redelivered: true }],
     ['to service close', isMasterToService, { type: 'close', id: '1.1', code: 1006, reason: '' }],
     ['to service stop', isMasterToService, { type: 'stop' }],
   ])('%s', (_name, guard, message) => {

@@ -7,12 +7,14 @@
 import { workerOfClientId } from '../client-id';
 import { CLOSE_CODES } from '../errors';
 import type { Logger } from '../logger';
-import type { ClientInfo, MasterToService, MasterToWorker, ServiceToMaster, WorkerToMaster } from '../protocol';
+import type { ClientInfo, ClientMessageFields, MasterToService, MasterToWorker, ServiceToMaster, WorkerToMaster } from '../protocol';
 import { TopicRouter } from './topic-router';
 
 export interface ServiceLink {
-  /** Queues (or holds, while the service restarts) a message; false past the bound. */
-  deliver(message: MasterToService, mustKeep?: boolean): boolean;
+  /** Numbers and queues (or holds, while the service restarts) a client message; false past the bound or when the service failed. */
+  deliverMessage(message: ClientMessageFields): boolean;
+  /** Queues a control message; false when the service cannot take it. */
+  deliver(message: Exclude<MasterToService, { type: 'message' }>, mustKeep?: boolean): boolean;
   /** Whether the service runs now (requests are answered 503 otherwise, not held). */
   readonly available: boolean;
 }
@@ -85,15 +87,17 @@ export class Broker {
           this.clientsByWorker.set(workerId, ids);
         }
         ids.add(client.id);
-        this.links.service(client.service)?.deliver({ type: 'connect', client }, true);
+        if (this.links.service(client.service)?.deliver({ type: 'connect', client }, true) !== true) {
+          this.log.warn({ service: client.service, client: client.id }, 'service failed; closing new client with 1011');
+          this.links.worker(workerId)?.deliver({ type: 'close', id: client.id, code: CLOSE_CODES.INTERNAL_ERROR, reason: 'service failed' }, true);
+        }
         return;
       }
       case 'message': {
         const service = this.links.service(message.service);
         if (service === undefined) return;
-        const { service: _service, ...rest } = message;
-        const forwarded: MasterToService = rest;
-        if (!service.deliver(forwarded)) {
+        const { service: _service, type: _type, ...fields } = message;
+        if (!service.deliverMessage(fields)) {
           this.stats.serviceQueueFull++;
           this.log.warn({ service: message.service, client: message.id }, 'service queue full; closing client with 1013');
           this.links.worker(workerId)?.deliver({ type: 'close', id: message.id, code: CLOSE_CODES.TRY_AGAIN_LATER, reason: 'service busy, try again later' }, true);
@@ -177,6 +181,18 @@ export class Broker {
         throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
       }
     }
+  }
+
+  /** Closes every client of `service` (it failed) with `code`. */
+  closeClientsOf(service: string, code: number, reason: string): number {
+    let closed = 0;
+    for (const client of this.clientsOf(service)) {
+      const workerId = workerOfClientId(client.id);
+      if (workerId === undefined) continue;
+      this.links.worker(workerId)?.deliver({ type: 'close', id: client.id, code, reason }, true);
+      closed++;
+    }
+    return closed;
   }
 
   /**

@@ -57,6 +57,10 @@ export interface ServerEvents {
   /** A service runs: at startup and after each restart (`restarted: true`). */
   serviceOnline: [info: ServiceOnlineInfo];
   serviceExit: [info: ServiceExitInfo];
+  /** A service crashed `crashLoopCount` times within `crashLoopWindow`: it stays down; its clients were closed with 1011. */
+  serviceFailed: [info: { readonly service: string; readonly clients: number }];
+  /** A rolling reload finished. */
+  reload: [];
   close: [];
 }
 
@@ -123,6 +127,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   private readonly startedAt = Date.now();
   private starting: Promise<number> | undefined;
   private closing: Promise<void> | undefined;
+  private reloading: Promise<void> | undefined;
 
   constructor(options: SwitchyardOptions = {}) {
     super();
@@ -159,9 +164,12 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
         new ServiceSlot(name, modulePath, this.options, this.log, {
           onRouted: (service, message) => this.broker.fromService(service, message),
           onExit: (service, exit, expected) => this.emit('serviceExit', { service, ...exit, expected }),
-          clientsOf: (service) => this.broker.clientsOf(service),
           onMetrics: (qid, metrics) => this.queries.onMetrics(qid, metrics),
           onOnline: (service, pid, restarted) => this.emit('serviceOnline', { service, pid, restarted }),
+          onFailed: (service, code, reason) => {
+            const clients = this.broker.closeClientsOf(service, code, reason);
+            this.emit('serviceFailed', { service, clients });
+          },
         }),
       );
     }
@@ -200,6 +208,26 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     return this.closing;
   }
 
+  /**
+   * Rolling reload: replaces the workers one at a time (each new one listens
+   * before the old one closes its clients with 1012), then restarts every
+   * service through hold-and-replay (the old instance finishes its handlers
+   * and runs `onStop`; messages meanwhile are held; the new one resumes every
+   * client). New code on disk is picked up by the new processes. Resolves when
+   * done; a call during a reload returns the same promise.
+   */
+  reload(): Promise<void> {
+    if (this.currentState !== 'listening') {
+      throw new SwitchyardError('SY_ERR_INVALID_STATE', `reload() was called on a server that is ${this.currentState}`);
+    }
+    if (this.reloading === undefined) {
+      this.reloading = this.rollingReload().finally(() => {
+        this.reloading = undefined;
+      });
+    }
+    return this.reloading;
+  }
+
   stats(): ServerStats {
     return {
       state: this.currentState,
@@ -226,6 +254,18 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       })),
       broker: { ...this.broker.stats },
     };
+  }
+
+  private async rollingReload(): Promise<void> {
+    this.log.info('rolling reload: workers');
+    await this.pool.reload();
+    if (this.closing !== undefined) return;
+    this.log.info('rolling reload: services');
+    const deadline = Date.now() + this.options.stopTimeout;
+    await Promise.all([...this.services.values()].map((slot) => slot.reload(deadline)));
+    if (this.closing !== undefined) return;
+    this.log.info('rolling reload done');
+    this.emit('reload');
   }
 
   /** Healthy when the server listens, every worker is ready and every service online. */

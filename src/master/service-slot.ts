@@ -1,22 +1,51 @@
 /**
  * One configured service and the process that runs it: start, restart with
- * backoff, and hold-and-replay while it is down. While the service restarts,
- * client messages for it are held (bounded by the IPC limits); the new
- * instance first hears `connect` (with `resumed: true`) for every client still
- * connected, then the held messages in their original order.
+ * backoff, crash-loop detection, reload, and hold-and-replay.
+ *
+ * Every client message for the service gets a sequence number and stays in
+ * `unacked` until the service reports that its handler has settled. While the
+ * service is down, new messages wait there too, and connects and closes wait
+ * in `held`, in arrival order. A new instance first hears `connect` (with
+ * `resumed: true`) for every client the previous instance knew, then the
+ * messages that instance received but did not finish (marked `redelivered`),
+ * then everything that arrived while it was down, in order — so even a client
+ * that came and went during the outage is handled in full. `unacked` is
+ * bounded by the IPC limits; past the bound `deliverMessage()` refuses, and
+ * the broker closes that client with 1013.
  */
 import { fork } from 'node:child_process';
 import { encodeChildConfig, CHILD_CONFIG_ENV, type IpcLimits } from '../child-env';
-import { SwitchyardError } from '../errors';
+import { CLOSE_CODES, SwitchyardError } from '../errors';
 import type { Logger } from '../logger';
 import type { ResolvedOptions } from '../options';
-import { approximateSize, isServiceToMaster, type ClientInfo, type MasterToService, type MetricsSnapshot, type ServiceToMaster } from '../protocol';
+import {
+  MESSAGE_OVERHEAD,
+  isServiceToMaster,
+  type ClientInfo,
+  type ClientMessageFields,
+  type MasterToService,
+  type MetricsSnapshot,
+  type ServiceToMaster,
+} from '../protocol';
 import { Backoff } from './backoff';
 import type { ServiceLink, ServiceRoutedMessage } from './broker';
 import { Child, type ChildExit } from './child';
 import { SERVICE_ENTRY, forkSettings } from './entry-points';
 
-export type ServiceState = 'idle' | 'starting' | 'online' | 'restarting' | 'stopping' | 'stopped';
+export type ServiceState = 'idle' | 'starting' | 'online' | 'restarting' | 'failed' | 'stopping' | 'stopped';
+
+type SequencedMessage = Extract<MasterToService, { type: 'message' }>;
+type ClientEvent = Extract<MasterToService, { type: 'connect' | 'close' }>;
+
+/** What arrived while the service was down, in order: a message (by seq) or a client event. */
+type Held = { readonly seq: number } | { readonly event: ClientEvent };
+
+interface Unacked {
+  readonly message: SequencedMessage;
+  readonly size: number;
+  /** The instance (generation) it was last sent to; 0 when not sent yet. */
+  sentTo: number;
+}
 
 export interface ServiceSlotHooks {
   /** Routing messages (send, broadcast, close, topics, responses) from the running instance. */
@@ -27,19 +56,26 @@ export interface ServiceSlotHooks {
   onOnline(name: string, pid: number | undefined, resumed: boolean): void;
   /** The process exited; `expected` is false for a crash. */
   onExit(name: string, exit: ChildExit, expected: boolean): void;
-  /** Clients currently connected to this service, for a restarted instance. */
-  clientsOf(name: string): Iterable<ClientInfo>;
+  /** The service crashed too often: it stays down; its clients must be closed with `code`. */
+  onFailed(name: string, code: number, reason: string): void;
 }
 
 export class ServiceSlot implements ServiceLink {
   state: ServiceState = 'idle';
   restarts = 0;
   private child: Child<MasterToService, ServiceToMaster> | undefined;
-  private held: MasterToService[] = [];
-  private heldBytes = 0;
+  private generation = 0;
+  private nextSeq = 1;
+  private readonly unacked = new Map<number, Unacked>();
+  private unackedBytes = 0;
+  /** Clients the running (or last) instance was told about and not yet told are gone. */
+  private readonly known = new Map<string, ClientInfo>();
+  private held: Held[] = [];
+  private readonly crashTimes: number[] = [];
   private readonly backoff: Backoff;
   private readonly limits: IpcLimits;
   private restartTimer: NodeJS.Timeout | undefined;
+  private reloading: { resolve(): void } | undefined;
   private startWaiter: { resolve(): void; reject(error: SwitchyardError): void } | undefined;
 
   constructor(
@@ -57,12 +93,12 @@ export class ServiceSlot implements ServiceLink {
     return this.child?.pid;
   }
 
-  get uptimeMs(): number {
-    return this.child !== undefined && this.state === 'online' ? Date.now() - this.child.startedAt : 0;
-  }
-
   get available(): boolean {
     return this.state === 'online';
+  }
+
+  get uptimeMs(): number {
+    return this.child !== undefined && this.state === 'online' ? Date.now() - this.child.startedAt : 0;
   }
 
   get queueDepth(): number {
@@ -73,8 +109,9 @@ export class ServiceSlot implements ServiceLink {
     return this.child?.queueDropped ?? 0;
   }
 
+  /** Client messages not yet acknowledged: in flight, being handled, or held while the service is down. */
   get heldCount(): number {
-    return this.held.length;
+    return this.unacked.size;
   }
 
   /** Forks the service and resolves once its `onStart` has resolved. */
@@ -86,19 +123,49 @@ export class ServiceSlot implements ServiceLink {
     });
   }
 
-  deliver(message: MasterToService, mustKeep = false): boolean {
+  /** Queues a client message, numbered and kept until acknowledged; false past the bound or when the service failed. */
+  deliverMessage(fields: ClientMessageFields): boolean {
+    if (this.state !== 'online' && this.state !== 'restarting') return false;
+    const size = fields.data.length + MESSAGE_OVERHEAD;
+    if (this.unacked.size >= this.limits.maxMessages || this.unackedBytes + size > this.limits.maxBytes) return false;
+    const entry: Unacked = { message: { type: 'message', seq: this.nextSeq++, ...fields }, size, sentTo: 0 };
+    this.unacked.set(entry.message.seq, entry);
+    this.unackedBytes += size;
+    if (this.state === 'online') this.send(entry);
+    else this.held.push({ seq: entry.message.seq });
+    return true;
+  }
+
+  /**
+   * Queues a control message. Connects and closes are held while the service
+   * restarts; requests and metrics requests are refused unless it runs.
+   */
+  deliver(message: Exclude<MasterToService, { type: 'message' }>, mustKeep = false): boolean {
     if (this.state === 'online' || this.state === 'starting') {
+      if (message.type === 'connect' || message.type === 'close') return this.sendEvent(message);
       return this.child?.deliver(message, mustKeep) ?? false;
     }
-    if (this.state !== 'restarting') return false;
-    // A restarted instance learns the connected clients from the broker, so
-    // connects and closes need not be held; only client messages are.
-    if (message.type !== 'message') return message.type === 'connect' || message.type === 'close';
-    const size = approximateSize(message);
-    if (this.held.length >= this.limits.maxMessages || this.heldBytes + size > this.limits.maxBytes) return false;
-    this.held.push(message);
-    this.heldBytes += size;
-    return true;
+    if (this.state === 'restarting' && (message.type === 'connect' || message.type === 'close')) {
+      // Bounded by the number of connections, like the events themselves.
+      this.held.push({ event: message });
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Replaces the running instance through hold-and-replay: the old one
+   * finishes its handlers and runs `onStop`; messages meanwhile are held; the
+   * new one resumes every client. Resolves once the new one runs.
+   */
+  reload(deadline: number): Promise<void> {
+    const child = this.child;
+    if (this.state !== 'online' || child === undefined) return Promise.resolve();
+    this.state = 'restarting';
+    return new Promise<void>((resolve) => {
+      this.reloading = { resolve };
+      void child.stop({ type: 'stop' }, deadline);
+    });
   }
 
   /** Asks the service to run `onStop` and exit; SIGKILL at `deadline`. */
@@ -107,26 +174,55 @@ export class ServiceSlot implements ServiceLink {
     this.restartTimer = undefined;
     const child = this.child;
     this.state = 'stopping';
+    this.unacked.clear();
+    this.unackedBytes = 0;
     this.held = [];
-    this.heldBytes = 0;
+    this.known.clear();
+    this.reloading?.resolve();
+    this.reloading = undefined;
     if (child !== undefined && child.isAlive) await child.stop({ type: 'stop' }, deadline);
     this.state = 'stopped';
   }
 
-  /** SIGKILLs the running process (for tests and fault injection). */
-  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    this.child?.kill(signal);
+  private send(entry: Unacked): void {
+    const message = entry.sentTo === 0 ? entry.message : { ...entry.message, redelivered: true as const };
+    entry.sentTo = this.generation;
+    // The bound is enforced on `unacked`, which covers this queue.
+    this.child?.deliver(message, true);
+  }
+
+  private sendEvent(event: ClientEvent): boolean {
+    if (event.type === 'connect') this.known.set(event.client.id, event.client);
+    else this.known.delete(event.id);
+    return this.child?.deliver(event, true) ?? false;
+  }
+
+  private acknowledge(seqs: readonly number[]): void {
+    for (const seq of seqs) {
+      const entry = this.unacked.get(seq);
+      if (entry === undefined) continue;
+      this.unacked.delete(seq);
+      this.unackedBytes -= entry.size;
+    }
   }
 
   private spawn(): void {
     const settings = forkSettings(SERVICE_ENTRY, [this.modulePath]);
-    const config = encodeChildConfig({ role: 'service', name: this.name, modulePath: this.modulePath, logLevel: this.options.logLevel, ipc: this.limits, requestTimeout: this.options.requestTimeout });
+    const config = encodeChildConfig({
+      role: 'service',
+      name: this.name,
+      modulePath: this.modulePath,
+      logLevel: this.options.logLevel,
+      ipc: this.limits,
+      requestTimeout: this.options.requestTimeout,
+    });
     const processHandle = fork(SERVICE_ENTRY, [], {
       cwd: this.options.cwd,
       env: { ...process.env, ...settings.env, [CHILD_CONFIG_ENV]: config },
       execArgv: settings.execArgv,
       serialization: 'json',
     });
+    this.generation++;
     const child: Child<MasterToService, ServiceToMaster> = new Child(processHandle, this.limits, this.log, {
       guard: isServiceToMaster,
       onMessage: (message) => this.onMessage(child, message),
@@ -148,6 +244,9 @@ export class ServiceSlot implements ServiceLink {
         this.failStart(error);
         return;
       }
+      case 'ack':
+        this.acknowledge(message.seqs);
+        return;
       case 'send':
       case 'broadcast':
       case 'close':
@@ -173,19 +272,29 @@ export class ServiceSlot implements ServiceLink {
     const resuming = this.state === 'restarting';
     child.state = 'online';
     if (resuming) {
-      let clients = 0;
-      for (const client of this.hooks.clientsOf(this.name)) {
-        child.deliver({ type: 'connect', client, resumed: true }, true);
-        clients++;
+      for (const client of this.known.values()) child.deliver({ type: 'connect', client, resumed: true }, true);
+      let redelivered = 0;
+      for (const entry of this.unacked.values()) {
+        if (entry.sentTo === 0) continue;
+        redelivered++;
+        this.send(entry);
       }
       const held = this.held;
       this.held = [];
-      this.heldBytes = 0;
-      for (const message of held) child.deliver(message, true);
-      this.log.info({ service: this.name, pid: child.pid, clients, replayed: held.length }, 'service restarted');
+      for (const item of held) {
+        if ('event' in item) {
+          this.sendEvent(item.event);
+          continue;
+        }
+        const entry = this.unacked.get(item.seq);
+        if (entry !== undefined && entry.sentTo === 0) this.send(entry);
+      }
+      this.log.info({ service: this.name, pid: child.pid, clients: this.known.size, redelivered, held: held.length }, 'service restarted; clients resumed');
     }
     this.state = 'online';
     this.hooks.onOnline(this.name, child.pid, resuming);
+    this.reloading?.resolve();
+    this.reloading = undefined;
     this.startWaiter?.resolve();
     this.startWaiter = undefined;
   }
@@ -200,21 +309,49 @@ export class ServiceSlot implements ServiceLink {
 
   private onExit(child: Child<MasterToService, ServiceToMaster>, exit: ChildExit): void {
     if (child !== this.child) return;
-    const expected = this.state === 'stopping' || this.state === 'stopped';
+    const expected = this.state === 'stopping' || this.state === 'stopped' || this.reloading !== undefined;
     this.hooks.onExit(this.name, exit, expected);
-    if (expected) return;
+    if (this.state === 'stopping' || this.state === 'stopped') return;
     if (this.startWaiter !== undefined) {
       this.failStart(new SwitchyardError('SY_ERR_SERVICE_START_FAILED', `service "${this.name}" exited during startup (code ${exit.code}, signal ${exit.signal})`));
       this.state = 'stopped';
       return;
     }
+    if (this.reloading !== undefined) {
+      this.spawn();
+      return;
+    }
+    if (this.crashLooping()) return this.fail(exit);
     const delay = this.backoff.next(Date.now() - child.startedAt);
     this.state = 'restarting';
     this.restarts++;
-    this.log.error({ service: this.name, code: exit.code, signal: exit.signal, delay }, 'service process exited; restarting');
+    this.log.error({ service: this.name, code: exit.code, signal: exit.signal, delay, held: this.unacked.size }, 'service process exited; restarting');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.state === 'restarting') this.spawn();
     }, delay);
+  }
+
+  /** Records a crash; true when `crashLoopCount` crashes fell within `crashLoopWindow`. */
+  private crashLooping(): boolean {
+    const now = Date.now();
+    this.crashTimes.push(now);
+    while (this.crashTimes.length > 0 && (this.crashTimes[0] as number) <= now - this.options.crashLoopWindow) this.crashTimes.shift();
+    return this.crashTimes.length >= this.options.crashLoopCount;
+  }
+
+  private fail(exit: ChildExit): void {
+    this.state = 'failed';
+    const lost = this.unacked.size;
+    this.unacked.clear();
+    this.unackedBytes = 0;
+    this.held = [];
+    this.known.clear();
+    const reason = 'service failed';
+    this.log.fatal(
+      { service: this.name, code: exit.code, signal: exit.signal, crashes: this.crashTimes.length, windowMs: this.options.crashLoopWindow, unhandled: lost },
+      'service is crash-looping; it stays down and its clients are closed with 1011',
+    );
+    this.hooks.onFailed(this.name, CLOSE_CODES.INTERNAL_ERROR, reason);
   }
 }

@@ -18,6 +18,8 @@ export interface WorkerEntry {
   readonly id: number;
   readonly child: Child<MasterToWorker, WorkerToMaster>;
   ready: boolean;
+  /** Being replaced by a rolling reload: its exit is expected. */
+  retiring: boolean;
 }
 
 export interface WorkerPoolHooks {
@@ -86,6 +88,24 @@ export class WorkerPool {
     await Promise.all([...this.entries.values()].map((entry) => entry.child.stop(stop, deadline)));
   }
 
+  /**
+   * Replaces the workers one at a time: a new worker listens before the old
+   * one stops accepting and closes its clients with 1012 (so they reconnect,
+   * to the workers that remain). Connections never go unanswered: while one
+   * worker drains, the others accept.
+   */
+  async reload(): Promise<void> {
+    const reload: MasterToWorker = { type: 'stop', code: CLOSE_CODES.SERVICE_RESTART, reason: 'server reloading' };
+    for (const entry of [...this.entries.values()]) {
+      if (this.stopping) return;
+      await this.fork();
+      if (this.stopping) return;
+      entry.retiring = true;
+      this.log.info({ worker: entry.id }, 'reload: replacement listens; draining the old worker');
+      await entry.child.stop(reload, Date.now() + this.options.stopTimeout);
+    }
+  }
+
   private fork(): Promise<number> {
     setupPrimaryOnce();
     const settings = forkSettings(WORKER_ENTRY);
@@ -113,7 +133,7 @@ export class WorkerPool {
     });
     // node:cluster re-emits child errors on the Worker; without a listener they would throw.
     worker.on('error', (error) => this.log.debug({ err: error, worker: id }, 'worker error'));
-    this.entries.set(id, { id, child, ready: false });
+    this.entries.set(id, { id, child, ready: false, retiring: false });
     this.log.debug({ worker: id, pid: worker.process.pid }, 'worker forked');
     return new Promise((resolve, reject) => this.readyWaiters.set(id, { resolve, reject }));
   }
@@ -152,7 +172,7 @@ export class WorkerPool {
   private onExit(id: number, exit: ChildExit): void {
     const entry = this.entries.get(id);
     this.entries.delete(id);
-    const expected = this.stopping;
+    const expected = this.stopping || entry?.retiring === true;
     this.hooks.onExit(id, exit, expected);
     const waiter = this.readyWaiters.get(id);
     if (waiter !== undefined) {

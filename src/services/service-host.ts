@@ -10,7 +10,7 @@
  */
 import type { HttpRequestFields, MasterToService, Payload, ServiceToMaster } from '../protocol';
 import { decodePayload } from '../protocol';
-import type { Client, Service, ServiceInternals } from './service';
+import type { Client, MessageInfo, Service, ServiceInternals } from './service';
 import { Service as ServiceBase } from './service';
 import type { Logger } from '../logger';
 import { ServiceMetrics } from './service-metrics';
@@ -46,6 +46,12 @@ export class ServiceHost {
   private readonly lanes = new Map<string, Lane>();
   private idleWaiters: Array<() => void> = [];
   private stopping = false;
+  private acks: number[] = [];
+  private readonly flushAcks = (): void => {
+    const seqs = this.acks;
+    this.acks = [];
+    this.emit({ type: 'ack', seqs });
+  };
 
   constructor(
     private readonly service: Service,
@@ -86,14 +92,21 @@ export class ServiceHost {
         return;
       }
       case 'message': {
+        const { seq } = message;
         const client = this.internals.clients.get(message.id);
-        if (client === undefined) return this.unknownClient(message.id, 'message');
+        if (client === undefined) {
+          // Nothing will handle it (the client left while it was redelivered): done with it.
+          this.ack(seq);
+          return this.unknownClient(message.id, 'message');
+        }
         if (message.ts !== undefined) this.options.metrics?.observeDelivery(message.ts);
         const data = decodePayload(message);
+        const acknowledge = (): void => this.ack(seq);
         if (typeof data === 'string' && looksLikeRequest(data)) {
-          this.run(client.id, () => this.answerEnvelope(client, data));
+          this.run(client.id, () => this.answerEnvelope(client, data), acknowledge);
         } else {
-          this.run(client.id, () => this.service.onMessage(client, data));
+          const info: MessageInfo = { seq, redelivered: message.redelivered === true };
+          this.run(client.id, () => this.service.onMessage(client, data, info), acknowledge);
         }
         return;
       }
@@ -150,6 +163,12 @@ export class ServiceHost {
   private isIdle(): boolean {
     for (const lane of this.lanes.values()) if (lane.busy) return false;
     return true;
+  }
+
+  /** Acknowledges a handled message; acks leave in one message per event-loop turn. */
+  private ack(seq: number): void {
+    if (this.acks.length === 0) setImmediate(this.flushAcks);
+    this.acks.push(seq);
   }
 
   private unknownClient(id: string, event: string): void {

@@ -21,6 +21,18 @@ export interface Client extends ClientInfo {
   readonly resumed: boolean;
 }
 
+/** How a client message reached this service instance. */
+export interface MessageInfo {
+  /** The message's number among those the master sent this service (increasing, per service). */
+  readonly seq: number;
+  /**
+   * True when a previous instance of this service received this message but
+   * died before its handler finished: it may have been handled already
+   * (delivery is at-least-once; duplicates are only ever marked ones).
+   */
+  readonly redelivered: boolean;
+}
+
 /** What a service may send: text, bytes, or any other value (sent as JSON text). */
 export type OutgoingData = string | Buffer | Uint8Array | number | boolean | null | readonly unknown[] | { readonly [key: string]: unknown };
 
@@ -99,8 +111,12 @@ export abstract class Service {
   /** A client connected. Its later events wait until this handler settles. */
   onConnect(_client: Client): void | Promise<void> {}
 
-  /** A client sent a message: text frames arrive as strings, binary as Buffers. */
-  onMessage(_client: Client, _data: string | Buffer): void | Promise<void> {}
+  /**
+   * A client sent a message: text frames arrive as strings, binary as Buffers.
+   * The master keeps the message until this handler has settled, so that a
+   * crash of this process redelivers it (marked in `info`) to the next one.
+   */
+  onMessage(_client: Client, _data: string | Buffer, _info: MessageInfo): void | Promise<void> {}
 
   /** A client is gone. `code` is the close code the client sent, or 1006 when the connection dropped. */
   onClose(_client: Client, _code: number, _reason: string): void | Promise<void> {}

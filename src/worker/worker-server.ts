@@ -36,6 +36,8 @@ export class WorkerServer {
   private readonly metrics: WorkerMetrics;
   private readonly routes: HttpRoutes;
   private messagesSinceSample = 0;
+  private stopCode: number = CLOSE_CODES.GOING_AWAY;
+  private stopReason = '';
 
   constructor(
     private readonly config: WorkerConfig,
@@ -141,6 +143,8 @@ export class WorkerServer {
   async stop(code: number = CLOSE_CODES.GOING_AWAY, reason = 'server shutting down'): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     this.state = 'stopping';
+    this.stopCode = code;
+    this.stopReason = reason;
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
     const entries = [...this.clients.all()];
@@ -198,7 +202,10 @@ export class WorkerServer {
 
   private onUpgrade(request: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (error) => this.log.debug({ err: error }, 'socket error during upgrade'));
-    if (this.state !== 'listening') {
+    // During a reload an upgrade that reached this draining worker still
+    // succeeds (then gets 1012 and reconnects elsewhere): no attempt is refused.
+    const reloading = this.state === 'stopping' && this.stopCode === CLOSE_CODES.SERVICE_RESTART;
+    if (this.state !== 'listening' && !reloading) {
       this.metrics.upgradeRejected(503);
       return rejectUpgrade(socket, 503, 'Server is shutting down', { 'Retry-After': '1' });
     }
@@ -211,6 +218,10 @@ export class WorkerServer {
   }
 
   private onConnection(ws: WebSocket, request: http.IncomingMessage, service: string, path: string, query: Record<string, string>): void {
+    if (this.state !== 'listening') {
+      ws.close(this.stopCode, this.stopReason);
+      return;
+    }
     const id = this.ids.next();
     const headers: Record<string, string> = {};
     for (const name of this.config.forwardHeaders) {

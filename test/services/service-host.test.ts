@@ -31,10 +31,10 @@ test('events of one client run in order, each waiting for the previous async han
   }
   const { host: h } = host(new Slow());
   h.handle({ type: 'connect', client: info('1.1') });
-  h.handle({ type: 'message', id: '1.1', data: 'a' });
+  h.handle({ type: 'message', seq: 1, id: '1.1', data: 'a' });
   h.handle({ type: 'connect', client: info('1.2') });
-  h.handle({ type: 'message', id: '1.2', data: 'x' });
-  h.handle({ type: 'message', id: '1.1', data: 'b' });
+  h.handle({ type: 'message', seq: 2, id: '1.2', data: 'x' });
+  h.handle({ type: 'message', seq: 3, id: '1.1', data: 'b' });
   h.handle({ type: 'close', id: '1.1', code: 1000, reason: '' });
   await tick();
   // Client 1.2 is not held up by 1.1's pending onConnect.
@@ -56,7 +56,7 @@ test('a handler that throws or rejects is counted and the service keeps serving'
   }
   const { host: h } = host(new Faulty());
   h.handle({ type: 'connect', client: info('1.1') });
-  for (const data of ['throw', 'one', 'reject', 'two']) h.handle({ type: 'message', id: '1.1', data });
+  ['throw', 'one', 'reject', 'two'].forEach((data, i) => h.handle({ type: 'message', seq: i + 1, id: '1.1', data }));
   await h.whenIdle();
   await tick();
   expect(seen).toEqual(['one', 'two']);
@@ -78,7 +78,7 @@ test('actions become protocol messages; clients are tracked; binary arrives as B
   const { host: h, sent } = host(service);
   h.handle({ type: 'connect', client: info('1.1'), resumed: true });
   expect(service.clients.get('1.1')?.resumed).toBe(true);
-  h.handle({ type: 'message', id: '1.1', data: 'AQI=', binary: true });
+  h.handle({ type: 'message', seq: 5, id: '1.1', data: 'AQI=', binary: true });
   await h.whenIdle();
   expect(received).toEqual(Buffer.from([1, 2]));
   expect(sent).toEqual([
@@ -124,7 +124,7 @@ test('stop waits for running handlers, then runs onStop, then reports stopped', 
   }
   const { host: h, sent } = host(new Stopper());
   h.handle({ type: 'connect', client: info('1.1') });
-  h.handle({ type: 'message', id: '1.1', data: 'x' });
+  h.handle({ type: 'message', seq: 6, id: '1.1', data: 'x' });
   const stopped = h.stop();
   await tick();
   expect(order).toEqual([]);
@@ -137,7 +137,36 @@ test('stop waits for running handlers, then runs onStop, then reports stopped', 
 test('events for unknown clients are ignored and counted', () => {
   class Plain extends Service {}
   const { host: h } = host(new Plain());
-  h.handle({ type: 'message', id: '9.9', data: 'x' });
+  h.handle({ type: 'message', seq: 7, id: '9.9', data: 'x' });
   h.handle({ type: 'close', id: '9.9', code: 1000, reason: '' });
   expect(h.stats.unknownClientEvents).toBe(2);
+});
+
+test('a message is acknowledged once its handler has settled, not before; redelivery is marked', async () => {
+  const releases: Array<() => void> = [];
+  const infos: unknown[] = [];
+  class Slow extends Service {
+    override onMessage(_client: Client, _data: string | Buffer, info: { seq: number; redelivered: boolean }): Promise<void> {
+      infos.push(info);
+      return new Promise<void>((resolve) => releases.push(resolve));
+    }
+  }
+  const { host: h, sent } = host(new Slow());
+  h.handle({ type: 'connect', client: info('1.1') });
+  h.handle({ type: 'message', seq: 10, id: '1.1', data: 'a' });
+  h.handle({ type: 'message', seq: 11, id: '1.1', data: 'b', redelivered: true });
+  h.handle({ type: 'message', seq: 12, id: '7.7', data: 'for a client that left' });
+  await tick();
+  const acks = (): number[] => sent.flatMap((m) => (m.type === 'ack' ? [...m.seqs] : []));
+  // The unknown client's message is done at once; the others wait for their handlers.
+  expect(acks()).toEqual([12]);
+  releases[0]?.();
+  await tick();
+  await tick();
+  expect(acks()).toEqual([12, 10]);
+  releases[1]?.();
+  await h.whenIdle();
+  await tick();
+  expect(acks()).toEqual([12, 10, 11]);
+  expect(infos).toEqual([{ seq: 10, redelivered: false }, { seq: 11, redelivered: true }]);
 });

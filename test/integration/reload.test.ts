@@ -1,0 +1,91 @@
+import * as path from 'node:path';
+import WebSocket from 'ws';
+import { closeAll, startCluster, FIXTURES } from '../helpers/cluster';
+import { checkDelivery, freshLedger, readLedger } from '../helpers/ledger';
+
+let ledger: ReturnType<typeof freshLedger>;
+beforeEach(() => {
+  ledger = freshLedger();
+});
+afterEach(async () => {
+  await closeAll();
+  ledger.cleanup();
+});
+
+interface Session {
+  readonly tag: string;
+  id: string | undefined;
+  sent: string[];
+  closeCode: number | undefined;
+  socket: WebSocket;
+}
+
+test('rolling reload under a steady stream of connections and messages: nothing refused, nothing lost', async () => {
+  const { server, port } = await startCluster({ services: { ledger: path.join(FIXTURES, 'ledger.ts') } });
+  const before = server.stats();
+  const sessions: Session[] = [];
+  const failures: string[] = [];
+  let running = true;
+
+  // One new connection every 15 ms; every open connection sends a numbered message every 10 ms.
+  const open = (): void => {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/ledger`);
+    const session: Session = { tag: `s${sessions.length}`, id: undefined, sent: [], closeCode: undefined, socket };
+    sessions.push(session);
+    socket.on('message', (data: Buffer) => {
+      const message = JSON.parse(data.toString()) as { type: string; id?: string };
+      if (message.type === 'welcome') session.id = message.id;
+    });
+    socket.on('unexpected-response', (_request, response) => failures.push(`HTTP ${response.statusCode}`));
+    socket.on('error', (error) => failures.push(error.message));
+    socket.on('close', (code: number) => {
+      session.closeCode = code;
+    });
+  };
+  const opener = setInterval(() => running && open(), 15);
+  const sender = setInterval(() => {
+    for (const session of sessions) {
+      if (session.socket.readyState !== WebSocket.OPEN) continue;
+      // Tagged, so that what a client sent is found even if it left before learning its id.
+      const n = `${session.tag}.${session.sent.length + 1}`;
+      session.socket.send(n);
+      session.sent.push(n);
+    }
+  }, 10);
+
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const reloaded = new Promise<void>((resolve) => server.once('reload', () => resolve()));
+    await server.reload();
+    await reloaded;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  } finally {
+    running = false;
+    clearInterval(opener);
+    clearInterval(sender);
+  }
+
+  // Every worker and service process was replaced.
+  const after = server.stats();
+  const pidsBefore = [...before.workers.map((w) => w.pid), ...before.services.map((s) => s.pid)];
+  const pidsAfter = [...after.workers.map((w) => w.pid), ...after.services.map((s) => s.pid)];
+  expect(pidsAfter.filter((pid) => pidsBefore.includes(pid))).toEqual([]);
+  expect(after.services.every((s) => s.state === 'online')).toBe(true);
+
+  // Let every session settle (open, or closed by the reload), then stop: services finish their handlers first.
+  await Promise.all(sessions.map((s) => (s.socket.readyState === WebSocket.CONNECTING ? new Promise((r) => s.socket.once('open', r).once('close', r)) : undefined)));
+  await server.close();
+
+  expect(failures).toEqual([]);
+  const reloadedClients = sessions.filter((s) => s.closeCode === 1012);
+  expect(reloadedClients.length).toBeGreaterThan(0);
+  const entries = readLedger(ledger.file);
+  let checked = 0;
+  for (const session of sessions) {
+    if (session.sent.length === 0) continue;
+    const mine = (entry: { data: string }): boolean => entry.data.startsWith(`${session.tag}.`);
+    expect(checkDelivery(entries, mine, session.sent)).toBeUndefined();
+    checked += session.sent.length;
+  }
+  expect(checked).toBeGreaterThan(100);
+}, 60000);
