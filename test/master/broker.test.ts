@@ -30,8 +30,9 @@ const client = (id: string, service = 'chat'): ClientInfo => ({ id, service, pat
 function setup(): { broker: Broker; workers: Map<number, FakeWorker>; chat: FakeService } {
   const workers = new Map([[1, new FakeWorker()], [2, new FakeWorker()], [3, new FakeWorker()]]);
   const chat = new FakeService();
+  const other = new FakeService();
   const broker = new Broker(
-    { service: (name) => (name === 'chat' ? chat : undefined), worker: (id) => workers.get(id), workers: () => workers.values() },
+    { service: (name) => (name === 'chat' ? chat : name === 'other' ? other : undefined), worker: (id) => workers.get(id), workers: () => workers.values() },
     pino({ level: 'silent' }),
   );
   return { broker, workers, chat };
