@@ -2,13 +2,43 @@
  * How the master hands configuration to the processes it forks: one JSON value
  * in one environment variable, checked on arrival like any other input.
  */
-import type { LogLevel } from './options';
+import type { LogLevel, ResolvedOptions } from './options';
 
 export const CHILD_CONFIG_ENV = 'SWITCHYARD_CHILD_CONFIG';
 
 export interface IpcLimits {
   readonly maxMessages: number;
   readonly maxBytes: number;
+}
+
+/** What a worker enforces on its own clients (see `SwitchyardOptions` for each). */
+export interface WorkerLimits {
+  readonly maxBufferedBytes: number;
+  readonly heartbeatInterval: number;
+  readonly idleTimeout: number;
+  readonly handshakeTimeout: number;
+  readonly maxConnectionsPerWorker: number;
+  readonly maxConnectionsPerIp: number;
+  readonly maxMessagesPerSecond: number;
+  /** Exact origins allowed to connect, or null for any. */
+  readonly allowedOrigins: readonly string[] | null;
+  readonly perMessageDeflate: boolean;
+  readonly maxHeaderSize: number;
+}
+
+export function workerLimits(options: ResolvedOptions): WorkerLimits {
+  return {
+    maxBufferedBytes: options.maxBufferedBytes,
+    heartbeatInterval: options.heartbeatInterval,
+    idleTimeout: options.idleTimeout,
+    handshakeTimeout: options.handshakeTimeout,
+    maxConnectionsPerWorker: options.maxConnectionsPerWorker,
+    maxConnectionsPerIp: options.maxConnectionsPerIp,
+    maxMessagesPerSecond: options.maxMessagesPerSecond,
+    allowedOrigins: options.allowedOrigins === '*' ? null : options.allowedOrigins,
+    perMessageDeflate: options.perMessageDeflate,
+    maxHeaderSize: options.maxHeaderSize,
+  };
 }
 
 export interface WorkerConfig {
@@ -28,6 +58,7 @@ export interface WorkerConfig {
   readonly maxRequestBody: number;
   /** Absolute folder to serve over HTTP, or false for none. */
   readonly staticDir: string | false;
+  readonly limits: WorkerLimits;
 }
 
 export interface ServiceConfig {

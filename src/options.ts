@@ -64,6 +64,51 @@ export interface SwitchyardOptions {
    * configured, else `false`.
    */
   readonly staticDir?: string | false;
+  /**
+   * Most bytes waiting to be written to one client (`ws.bufferedAmount`). A
+   * send that leaves more queued closes the client with 1013 (a slow
+   * consumer); one that cannot take the close is terminated after a short
+   * grace. Default 4 MiB.
+   */
+  readonly maxBufferedBytes?: number;
+  /**
+   * Every this many ms each worker pings all its clients; a client that has
+   * not answered the previous ping is terminated (its service sees 1006).
+   * `0` turns heartbeats off. Default `30000`.
+   */
+  readonly heartbeatInterval?: number;
+  /** A client that sends no message for this many ms is closed with 1000 "idle timeout". `0` turns it off. Default `0`. */
+  readonly idleTimeout?: number;
+  /**
+   * How long a connection may take to send complete HTTP request headers
+   * (node:http's `headersTimeout`, which also covers upgrade requests), in
+   * ms; slower ones get 408. Default `10000`.
+   */
+  readonly handshakeTimeout?: number;
+  /** Most WebSocket clients one worker holds; further upgrades get 503 with `Retry-After`. Default `10000`. */
+  readonly maxConnectionsPerWorker?: number;
+  /**
+   * Most WebSocket clients one worker holds from one remote address (counted
+   * per worker, not per cluster); further upgrades get 429 with
+   * `Retry-After`. Default `1000`.
+   */
+  readonly maxConnectionsPerIp?: number;
+  /**
+   * Messages one client may send per second, with bursts of as many (a token
+   * bucket); beyond it the client is closed with 1008 "rate limit". `0` turns
+   * it off. Default `1000`.
+   */
+  readonly maxMessagesPerSecond?: number;
+  /**
+   * Origins (exact, e.g. `'https://example.com'`) whose pages may open a
+   * WebSocket; an upgrade with another or no `Origin` header gets 403.
+   * `'*'` allows any. Default `'*'`.
+   */
+  readonly allowedOrigins?: '*' | readonly string[];
+  /** Whether clients may negotiate permessage-deflate (costs CPU and memory per socket). Default `false`. */
+  readonly perMessageDeflate?: boolean;
+  /** Largest HTTP request head, in bytes (node:http's `maxHeaderSize`); larger gets 431. Default 16 KiB. */
+  readonly maxHeaderSize?: number;
 }
 
 export type ResolvedOptions = { readonly [K in keyof SwitchyardOptions]-?: Exclude<SwitchyardOptions[K], undefined> };
@@ -86,6 +131,16 @@ export const DEFAULT_HEALTH_PATH = '/healthz';
 export const DEFAULT_METRICS_PATH = '/metrics';
 export const DEFAULT_REQUEST_TIMEOUT = 10_000;
 export const DEFAULT_MAX_REQUEST_BODY = 1024 * 1024;
+export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_HEARTBEAT_INTERVAL = 30_000;
+export const DEFAULT_IDLE_TIMEOUT = 0;
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+export const DEFAULT_MAX_CONNECTIONS_PER_WORKER = 10_000;
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 1000;
+export const DEFAULT_MAX_MESSAGES_PER_SECOND = 1000;
+export const DEFAULT_ALLOWED_ORIGINS = '*';
+export const DEFAULT_PER_MESSAGE_DEFLATE = false;
+export const DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
 /** HTTP requests below this prefix go to a service's `onRequest`: `/services/<name>[/...]`. */
 export const SERVICE_HTTP_PREFIX = '/services/';
 
@@ -111,6 +166,8 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set<keyof SwitchyardOptions>([
   'port', 'host', 'workers', 'services', 'logLevel', 'forwardHeaders', 'maxPayload', 'startTimeout',
   'stopTimeout', 'restartDelay', 'maxRestartDelay', 'ipcMaxQueuedMessages', 'ipcMaxQueuedBytes', 'cwd', 'staticDir',
   'healthPath', 'metricsPath', 'requestTimeout', 'maxRequestBody', 'crashLoopCount', 'crashLoopWindow',
+  'maxBufferedBytes', 'heartbeatInterval', 'idleTimeout', 'handshakeTimeout', 'maxConnectionsPerWorker',
+  'maxConnectionsPerIp', 'maxMessagesPerSecond', 'allowedOrigins', 'perMessageDeflate', 'maxHeaderSize',
 ]);
 
 function endpointPath(name: string, value: unknown, fallback: string): string | false {
@@ -138,6 +195,32 @@ function integer(name: string, value: unknown, fallback: number, min: number, ma
     throw invalid(name, `an integer from ${min} to ${max}`, value);
   }
   return value;
+}
+
+function boolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalid(name, 'true or false', value);
+  return value;
+}
+
+/** A serialized origin (scheme://host[:port], no path): what browsers send and what is compared exactly. */
+function isOrigin(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+}
+
+function resolveAllowedOrigins(value: unknown): '*' | readonly string[] {
+  if (value === undefined || value === '*') return DEFAULT_ALLOWED_ORIGINS;
+  // An empty list would refuse every upgrade: more likely a mistake than a wish.
+  if (!Array.isArray(value) || value.length === 0) throw invalid('allowedOrigins', '"*" or a non-empty array of origins', value);
+  value.forEach((origin: unknown, index) => {
+    if (!isOrigin(origin)) throw invalid(`allowedOrigins.${index}`, 'an origin like "https://example.com" (scheme, host, optional port; no path)', origin);
+  });
+  return Object.freeze([...(value as string[])]);
 }
 
 function resolveServices(value: unknown, cwd: string): Readonly<Record<string, string>> {
@@ -235,5 +318,15 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
     requestTimeout: integer('requestTimeout', options.requestTimeout, DEFAULT_REQUEST_TIMEOUT, 1, 3_600_000),
     maxRequestBody: integer('maxRequestBody', options.maxRequestBody, DEFAULT_MAX_REQUEST_BODY, 0, 1024 * 1024 * 1024),
     staticDir: resolveStaticDir(options.staticDir, cwd, services),
+    maxBufferedBytes: integer('maxBufferedBytes', options.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES, 1024, 1024 * 1024 * 1024),
+    heartbeatInterval: integer('heartbeatInterval', options.heartbeatInterval, DEFAULT_HEARTBEAT_INTERVAL, 0, 3_600_000),
+    idleTimeout: integer('idleTimeout', options.idleTimeout, DEFAULT_IDLE_TIMEOUT, 0, 86_400_000),
+    handshakeTimeout: integer('handshakeTimeout', options.handshakeTimeout, DEFAULT_HANDSHAKE_TIMEOUT, 1, 3_600_000),
+    maxConnectionsPerWorker: integer('maxConnectionsPerWorker', options.maxConnectionsPerWorker, DEFAULT_MAX_CONNECTIONS_PER_WORKER, 1, 10_000_000),
+    maxConnectionsPerIp: integer('maxConnectionsPerIp', options.maxConnectionsPerIp, DEFAULT_MAX_CONNECTIONS_PER_IP, 1, 10_000_000),
+    maxMessagesPerSecond: integer('maxMessagesPerSecond', options.maxMessagesPerSecond, DEFAULT_MAX_MESSAGES_PER_SECOND, 0, 10_000_000),
+    allowedOrigins: resolveAllowedOrigins(options.allowedOrigins),
+    perMessageDeflate: boolean('perMessageDeflate', options.perMessageDeflate, DEFAULT_PER_MESSAGE_DEFLATE),
+    maxHeaderSize: integer('maxHeaderSize', options.maxHeaderSize, DEFAULT_MAX_HEADER_SIZE, 1024, 1024 * 1024),
   });
 }

@@ -51,3 +51,54 @@ test.each<[string, unknown, string]>([
 test('non-object options are rejected', () => {
   expect(errorOf(null).code).toBe('SY_ERR_INVALID_OPTION');
 });
+
+test('limit defaults', () => {
+  const options = resolveOptions();
+  expect({
+    maxBufferedBytes: options.maxBufferedBytes,
+    heartbeatInterval: options.heartbeatInterval,
+    idleTimeout: options.idleTimeout,
+    handshakeTimeout: options.handshakeTimeout,
+    maxConnectionsPerWorker: options.maxConnectionsPerWorker,
+    maxConnectionsPerIp: options.maxConnectionsPerIp,
+    maxMessagesPerSecond: options.maxMessagesPerSecond,
+    allowedOrigins: options.allowedOrigins,
+    perMessageDeflate: options.perMessageDeflate,
+    maxHeaderSize: options.maxHeaderSize,
+  }).toEqual({
+    maxBufferedBytes: 4 * 1024 * 1024,
+    heartbeatInterval: 30_000,
+    idleTimeout: 0,
+    handshakeTimeout: 10_000,
+    maxConnectionsPerWorker: 10_000,
+    maxConnectionsPerIp: 1000,
+    maxMessagesPerSecond: 1000,
+    allowedOrigins: '*',
+    perMessageDeflate: false,
+    maxHeaderSize: 16 * 1024,
+  });
+});
+
+test('limits of 0 turn heartbeat, idle timeout and rate limit off; origins are kept as given', () => {
+  const options = resolveOptions({ heartbeatInterval: 0, idleTimeout: 0, maxMessagesPerSecond: 0, allowedOrigins: ['https://a.example', 'http://localhost:8080'] });
+  expect([options.heartbeatInterval, options.idleTimeout, options.maxMessagesPerSecond]).toEqual([0, 0, 0]);
+  expect(options.allowedOrigins).toEqual(['https://a.example', 'http://localhost:8080']);
+  expect(Object.isFrozen(options.allowedOrigins)).toBe(true);
+});
+
+test.each<[string, unknown, string]>([
+  ['maxBufferedBytes', { maxBufferedBytes: 10 }, 'options.maxBufferedBytes must be an integer from 1024 to 1073741824, got 10'],
+  ['heartbeatInterval', { heartbeatInterval: -1 }, 'options.heartbeatInterval must be an integer from 0 to 3600000, got -1'],
+  ['idleTimeout', { idleTimeout: 1.5 }, 'options.idleTimeout must be an integer from 0 to 86400000, got 1.5'],
+  ['handshakeTimeout', { handshakeTimeout: 0 }, 'options.handshakeTimeout must be an integer from 1 to 3600000, got 0'],
+  ['maxConnectionsPerWorker', { maxConnectionsPerWorker: 0 }, 'options.maxConnectionsPerWorker must be an integer from 1 to 10000000, got 0'],
+  ['maxConnectionsPerIp', { maxConnectionsPerIp: '5' }, 'options.maxConnectionsPerIp must be an integer from 1 to 10000000, got "5"'],
+  ['maxMessagesPerSecond', { maxMessagesPerSecond: -5 }, 'options.maxMessagesPerSecond must be an integer from 0 to 10000000, got -5'],
+  ['allowedOrigins type', { allowedOrigins: 'https://a.example' }, 'options.allowedOrigins must be "*" or a non-empty array of origins, got "https://a.example"'],
+  ['allowedOrigins empty', { allowedOrigins: [] }, 'options.allowedOrigins must be "*" or a non-empty array of origins, got []'],
+  ['allowedOrigins entry', { allowedOrigins: ['https://a.example', 'https://b.example/'] }, 'options.allowedOrigins.1 must be an origin like "https://example.com" (scheme, host, optional port; no path), got "https://b.example/"'],
+  ['perMessageDeflate', { perMessageDeflate: 'yes' }, 'options.perMessageDeflate must be true or false, got "yes"'],
+  ['maxHeaderSize', { maxHeaderSize: 100 }, 'options.maxHeaderSize must be an integer from 1024 to 1048576, got 100'],
+])('rejects a bad limit %s with a dotted name', (_name, options, message) => {
+  expect(errorOf(options)).toEqual({ code: 'SY_ERR_INVALID_OPTION', message });
+});

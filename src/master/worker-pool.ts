@@ -4,7 +4,7 @@
  * backoff delay; its clients are reported closed (1006) to their services.
  */
 import cluster, { type Worker as ClusterWorker } from 'node:cluster';
-import { encodeChildConfig, CHILD_CONFIG_ENV, type IpcLimits, type WorkerConfig } from '../child-env';
+import { encodeChildConfig, workerLimits, CHILD_CONFIG_ENV, type IpcLimits, type WorkerConfig } from '../child-env';
 import { CLOSE_CODES, SwitchyardError } from '../errors';
 import type { Logger } from '../logger';
 import type { ResolvedOptions } from '../options';
@@ -123,6 +123,7 @@ export class WorkerPool {
       requestTimeout: this.options.requestTimeout,
       maxRequestBody: this.options.maxRequestBody,
       staticDir: this.options.staticDir,
+      limits: workerLimits(this.options),
     };
     const worker: ClusterWorker = cluster.fork({ ...settings.env, [CHILD_CONFIG_ENV]: encodeChildConfig(config) });
     const id = worker.id;

@@ -16,6 +16,7 @@ import { approximateSize, decodePayload, type ClientInfo, type MasterToWorker, t
 import { ClientRegistry, type ClientEntry } from './client-registry';
 import { rejectUpgrade, replyError } from './http-reply';
 import { HttpRoutes } from './http-routes';
+import { ConnectionLimits, httpServerOptions } from './limits';
 import { StaticFiles } from './static-files';
 import { checkUpgrade } from './upgrade-check';
 import { WorkerMetrics } from './worker-metrics';
@@ -35,6 +36,7 @@ export class WorkerServer {
   private readonly outbox: BatchQueue<WorkerToMaster>;
   private readonly metrics: WorkerMetrics;
   private readonly routes: HttpRoutes;
+  private readonly limits: ConnectionLimits;
   private messagesSinceSample = 0;
   private stopCode: number = CLOSE_CODES.GOING_AWAY;
   private stopReason = '';
@@ -63,13 +65,16 @@ export class WorkerServer {
       send: (message) => this.send(message),
       fallback: (request, response) => (staticFiles === undefined ? replyError(response, 404, 'Not found') : staticFiles.serve(request, response)),
     });
+    this.limits = new ConnectionLimits(config.limits, log);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
-      perMessageDeflate: false,
+      perMessageDeflate: config.limits.perMessageDeflate,
       maxPayload: config.maxPayload,
     });
-    this.http = http.createServer((request, response) => this.routes.handle(request, response));
+    this.http = http.createServer(httpServerOptions(config.limits), (request, response) => this.routes.handle(request, response));
+    // The limits' timers live as long as the server: stopping it closes them.
+    this.http.once('close', () => this.limits.close());
     this.http.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(request, socket, head));
     this.http.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(error, socket));
   }
@@ -160,6 +165,7 @@ export class WorkerServer {
   private deliver(entry: ClientEntry, data: string | Buffer, binary: boolean): void {
     if (entry.socket.readyState !== WebSocket.OPEN) return;
     entry.socket.send(data, { binary });
+    this.limits.afterSend(entry.socket);
     entry.counters.messagesOut++;
     entry.counters.bytesOut += typeof data === 'string' ? data.length : data.byteLength;
   }
@@ -214,6 +220,11 @@ export class WorkerServer {
       this.metrics.upgradeRejected(verdict.status);
       return rejectUpgrade(socket, verdict.status, verdict.message, verdict.headers);
     }
+    const refusal = this.limits.admit(request, socket);
+    if (refusal !== null) {
+      this.metrics.upgradeRejected(refusal.status);
+      return rejectUpgrade(socket, refusal.status, refusal.message, refusal.headers);
+    }
     this.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, request, verdict.service, verdict.path, verdict.query));
   }
 
@@ -237,6 +248,7 @@ export class WorkerServer {
     this.clients.add(entry);
     entry.counters.open++;
     entry.counters.opened++;
+    this.limits.track(ws);
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(entry, data as Buffer, isBinary));
     ws.on('close', (code: number, reason: Buffer) => {
       this.clients.remove(entry);
@@ -248,6 +260,7 @@ export class WorkerServer {
   }
 
   private onMessage(entry: ClientEntry, data: Buffer, isBinary: boolean): void {
+    if (!this.limits.allowMessage(entry.socket)) return;
     entry.counters.messagesIn++;
     entry.counters.bytesIn += data.length;
     const { service, id } = entry;

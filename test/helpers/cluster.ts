@@ -104,10 +104,15 @@ export function connect(port: number, path: string, options: WebSocket.ClientOpt
   });
 }
 
-/** Closes every client and server the tests opened; call from afterEach. */
-export async function closeAll(): Promise<void> {
+/** Closes every client the tests opened and leaves the servers running (for a cluster shared by several tests). */
+export function closeClients(): void {
   for (const socket of sockets) socket.terminate();
   sockets.clear();
+}
+
+/** Closes every client and server the tests opened; call from afterEach. */
+export async function closeAll(): Promise<void> {
+  closeClients();
   await Promise.all([...servers].map((server) => server.close()));
   servers.clear();
 }

@@ -1,0 +1,69 @@
+/**
+ * Admission of WebSocket upgrades by who asks: the page's `Origin`, how many
+ * clients this worker holds, and how many of them come from the same remote
+ * address. Counts are per worker: the cluster spreads connections over
+ * workers, so the cluster-wide bound is roughly `workers ×` these.
+ */
+import type { WorkerLimits } from '../child-env';
+
+export type Admission =
+  | { readonly ok: true; readonly release: () => void }
+  | { readonly ok: false; readonly status: number; readonly message: string; readonly headers?: Readonly<Record<string, string>> };
+
+/** Seconds a refused client is asked to wait: slots free up as soon as any client leaves. */
+export const RETRY_AFTER_SECONDS = '1';
+
+export type GateLimits = Pick<WorkerLimits, 'maxConnectionsPerWorker' | 'maxConnectionsPerIp' | 'allowedOrigins'>;
+
+export class ConnectionGate {
+  private total = 0;
+  private readonly perAddress = new Map<string, number>();
+  private readonly origins: ReadonlySet<string> | null;
+
+  constructor(private readonly limits: GateLimits) {
+    this.origins = limits.allowedOrigins === null ? null : new Set(limits.allowedOrigins);
+  }
+
+  /** Connections admitted and not yet released. */
+  get size(): number {
+    return this.total;
+  }
+
+  /** Connections admitted from `address` and not yet released. */
+  countFrom(address: string): number {
+    return this.perAddress.get(address) ?? 0;
+  }
+
+  /**
+   * Admits a connection or says how to refuse it. An admitted connection
+   * holds its slot until `release()` (idempotent) is called.
+   */
+  admit(origin: string | undefined, address: string): Admission {
+    // Origin first: a page that may not connect at all should learn that, not "try later".
+    if (this.origins !== null && (origin === undefined || !this.origins.has(origin))) {
+      return { ok: false, status: 403, message: 'Origin not allowed' };
+    }
+    if (this.total >= this.limits.maxConnectionsPerWorker) {
+      return { ok: false, status: 503, message: 'Too many connections', headers: { 'Retry-After': RETRY_AFTER_SECONDS } };
+    }
+    const fromAddress = this.perAddress.get(address) ?? 0;
+    if (fromAddress >= this.limits.maxConnectionsPerIp) {
+      return { ok: false, status: 429, message: 'Too many connections from this address', headers: { 'Retry-After': RETRY_AFTER_SECONDS } };
+    }
+    this.total++;
+    this.perAddress.set(address, fromAddress + 1);
+    let released = false;
+    return {
+      ok: true,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.total--;
+        const left = (this.perAddress.get(address) ?? 1) - 1;
+        // Drop empty entries so that a scan of many addresses leaves no memory behind.
+        if (left <= 0) this.perAddress.delete(address);
+        else this.perAddress.set(address, left);
+      },
+    };
+  }
+}

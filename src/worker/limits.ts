@@ -1,0 +1,150 @@
+/**
+ * The limits one worker enforces on its own clients, so that a misbehaving
+ * client costs only itself. `WorkerServer` calls in at a few points: the HTTP
+ * server's options, admission of an upgrade, a new client, each message in
+ * and each send out. Every sweep runs on one timer per worker, never one per
+ * socket.
+ */
+import type { IncomingMessage, ServerOptions } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket } from 'ws';
+import type { WorkerLimits } from '../child-env';
+import { CLOSE_CODES } from '../errors';
+import type { Logger } from '../logger';
+import { CloseDeadlines } from './close-deadline';
+import { ConnectionGate, type Admission } from './connection-gate';
+import { Heartbeat } from './heartbeat';
+import { IdleSweep } from './idle-sweep';
+import { TokenBucket } from './rate-limit';
+
+/** How long a client closed for a limit has to finish the close handshake before it is terminated. */
+export const LIMIT_CLOSE_GRACE_MS = 2000;
+
+/** node:http's own default `requestTimeout`; kept unless `handshakeTimeout` is longer (node requires headers ≤ request). */
+const NODE_REQUEST_TIMEOUT_MS = 300_000;
+
+/** What a client hears when it is closed for a limit. */
+export const LIMIT_CLOSES = {
+  slowConsumer: { code: CLOSE_CODES.TRY_AGAIN_LATER, reason: 'slow consumer' },
+  rateLimit: { code: CLOSE_CODES.POLICY_VIOLATION, reason: 'rate limit' },
+  idle: { code: CLOSE_CODES.NORMAL, reason: 'idle timeout' },
+} as const;
+
+type LimitClose = (typeof LIMIT_CLOSES)[keyof typeof LIMIT_CLOSES];
+
+export type Refusal = Extract<Admission, { ok: false }>;
+
+/**
+ * node:http options that bound the HTTP side of a connection. `headersTimeout`
+ * covers upgrade requests too (they are ordinary requests until their headers
+ * are complete) and connections that never send a byte; node checks it on one
+ * interval per server, which we shorten from node's 30 s so that a 10 s
+ * timeout is not enforced 30 s late.
+ */
+export function httpServerOptions(limits: Pick<WorkerLimits, 'handshakeTimeout' | 'maxHeaderSize'>): ServerOptions {
+  return {
+    maxHeaderSize: limits.maxHeaderSize,
+    headersTimeout: limits.handshakeTimeout,
+    requestTimeout: Math.max(NODE_REQUEST_TIMEOUT_MS, limits.handshakeTimeout),
+    connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(limits.handshakeTimeout / 4))),
+  };
+}
+
+export class ConnectionLimits {
+  private readonly gate: ConnectionGate;
+  private readonly heartbeat: Heartbeat<WebSocket>;
+  private readonly idle: IdleSweep<WebSocket>;
+  private readonly deadlines: CloseDeadlines<WebSocket>;
+  private readonly buckets = new Map<WebSocket, TokenBucket>();
+  /** Clients being closed for going over the rate: their further messages are dropped. */
+  private readonly overRate = new Set<WebSocket>();
+
+  constructor(
+    private readonly limits: WorkerLimits,
+    private readonly log: Logger,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.gate = new ConnectionGate(limits);
+    this.heartbeat = new Heartbeat(limits.heartbeatInterval);
+    this.idle = new IdleSweep(limits.idleTimeout, (ws) => this.closeFor(ws, LIMIT_CLOSES.idle), now);
+    this.deadlines = new CloseDeadlines(LIMIT_CLOSE_GRACE_MS, now);
+  }
+
+  /** Connections admitted and not yet closed. */
+  get connections(): number {
+    return this.gate.size;
+  }
+
+  /**
+   * Decides whether an upgrade (already checked for method, path and headers)
+   * may proceed: null when admitted, else how to refuse it. An admitted
+   * connection holds its slot until its TCP socket closes, whatever happens
+   * in between (a failed handshake included).
+   */
+  admit(request: IncomingMessage, socket: Duplex): Refusal | null {
+    // The peer address of the TCP connection: behind a proxy that is the proxy (forwarded headers are not trusted).
+    const admission = this.gate.admit(request.headers.origin, request.socket.remoteAddress ?? '');
+    if (!admission.ok) return admission;
+    if (socket.closed) admission.release();
+    else socket.once('close', admission.release);
+    return null;
+  }
+
+  /** Starts watching an open client: heartbeat, idle time and message rate. */
+  track(ws: WebSocket): void {
+    const at = this.now();
+    const rate = this.limits.maxMessagesPerSecond;
+    if (rate > 0) this.buckets.set(ws, new TokenBucket(rate, rate, at));
+    this.heartbeat.add(ws);
+    if (this.limits.heartbeatInterval > 0) ws.on('pong', () => this.heartbeat.pong(ws));
+    this.idle.add(ws, at);
+    ws.once('close', () => this.untrack(ws));
+  }
+
+  /**
+   * Counts one message from a client; false when it must be dropped because
+   * the client went over `maxMessagesPerSecond` (it is then being closed).
+   */
+  allowMessage(ws: WebSocket): boolean {
+    if (this.overRate.has(ws)) return false;
+    const bucket = this.buckets.get(ws);
+    if (bucket === undefined && !this.idle.enabled) return true;
+    const now = this.now();
+    this.idle.touch(ws, now);
+    if (bucket === undefined || bucket.take(now)) return true;
+    this.overRate.add(ws);
+    this.buckets.delete(ws);
+    this.closeFor(ws, LIMIT_CLOSES.rateLimit);
+    return false;
+  }
+
+  /** Checks a client's outgoing backlog after something was queued to it. */
+  afterSend(ws: WebSocket): void {
+    if (ws.bufferedAmount > this.limits.maxBufferedBytes && ws.readyState === WebSocket.OPEN) {
+      this.closeFor(ws, LIMIT_CLOSES.slowConsumer);
+    }
+  }
+
+  /** Stops every timer; the worker is going away. */
+  close(): void {
+    this.heartbeat.close();
+    this.idle.close();
+    this.deadlines.close();
+    this.buckets.clear();
+    this.overRate.clear();
+  }
+
+  private closeFor(ws: WebSocket, why: LimitClose): void {
+    this.log.debug({ code: why.code, reason: why.reason, buffered: ws.bufferedAmount }, 'closing a client at a limit');
+    if (ws.readyState === WebSocket.OPEN) ws.close(why.code, why.reason);
+    this.deadlines.add(ws);
+  }
+
+  private untrack(ws: WebSocket): void {
+    this.buckets.delete(ws);
+    this.overRate.delete(ws);
+    this.heartbeat.delete(ws);
+    this.idle.delete(ws);
+    this.deadlines.delete(ws);
+  }
+}

@@ -1,0 +1,102 @@
+import { EventEmitter } from 'node:events';
+import * as http from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket } from 'ws';
+import type { WorkerLimits } from '../../src/child-env';
+import { createLogger } from '../../src/logger';
+import type { CloseDeadlines } from '../../src/worker/close-deadline';
+import { ConnectionLimits, LIMIT_CLOSE_GRACE_MS, httpServerOptions } from '../../src/worker/limits';
+
+test('handshakeTimeout becomes headersTimeout, checked at a quarter of it (at most every second)', () => {
+  expect(httpServerOptions({ handshakeTimeout: 10_000, maxHeaderSize: 16384 })).toEqual({
+    maxHeaderSize: 16384,
+    headersTimeout: 10_000,
+    requestTimeout: 300_000,
+    connectionsCheckingInterval: 1000,
+  });
+  expect(httpServerOptions({ handshakeTimeout: 200, maxHeaderSize: 1024 }).connectionsCheckingInterval).toBe(50);
+});
+
+test('node:http accepts the options even when handshakeTimeout is above its default requestTimeout', () => {
+  // node throws when headersTimeout > requestTimeout; a long handshakeTimeout must not make the worker fail to start.
+  const server = http.createServer(httpServerOptions({ handshakeTimeout: 3_600_000, maxHeaderSize: 16384 }));
+  expect(server.headersTimeout).toBe(3_600_000);
+  expect(server.requestTimeout).toBe(3_600_000);
+  server.close();
+});
+
+/** Just enough of a `ws` WebSocket for ConnectionLimits: events, state, close and terminate. */
+class FakeSocket extends EventEmitter {
+  readyState: WebSocket['readyState'] = WebSocket.OPEN;
+  bufferedAmount = 0;
+  readonly closes: Array<[number, string]> = [];
+  close(code: number, reason: string): void {
+    this.closes.push([code, reason]);
+    this.readyState = WebSocket.CLOSING;
+  }
+  terminate(): void {
+    this.readyState = WebSocket.CLOSED;
+    this.emit('close');
+  }
+  ping(): void {}
+}
+
+const LIMITS: WorkerLimits = {
+  maxBufferedBytes: 1024,
+  heartbeatInterval: 0,
+  idleTimeout: 0,
+  handshakeTimeout: 10_000,
+  maxConnectionsPerWorker: 10,
+  maxConnectionsPerIp: 10,
+  maxMessagesPerSecond: 3,
+  allowedOrigins: null,
+  perMessageDeflate: false,
+  maxHeaderSize: 16384,
+};
+
+describe('ConnectionLimits', () => {
+  let limits: ConnectionLimits;
+  let now = 0;
+  beforeEach(() => {
+    now = 0;
+    limits = new ConnectionLimits(LIMITS, createLogger('silent', 'worker'), () => now);
+  });
+  afterEach(() => limits.close());
+
+  test('over the rate: closed once with 1008 "rate limit", and every later message is dropped', () => {
+    const socket = new FakeSocket();
+    const ws = socket as unknown as WebSocket;
+    limits.track(ws);
+    expect([1, 2, 3, 4, 5].map(() => limits.allowMessage(ws))).toEqual([true, true, true, false, false]);
+    now = 10_000; // tokens would have refilled; a client being closed stays closed
+    expect(limits.allowMessage(ws)).toBe(false);
+    expect(socket.closes).toEqual([[1008, 'rate limit']]);
+  });
+
+  test('a backlog over maxBufferedBytes closes with 1013 once; the grace then terminates a stuck client', () => {
+    const socket = new FakeSocket();
+    const ws = socket as unknown as WebSocket;
+    limits.track(ws);
+    socket.bufferedAmount = 1024;
+    limits.afterSend(ws);
+    expect(socket.closes).toEqual([]);
+    socket.bufferedAmount = 1025;
+    limits.afterSend(ws);
+    limits.afterSend(ws);
+    expect(socket.closes).toEqual([[1013, 'slow consumer']]);
+    const deadlines = (limits as unknown as { deadlines: CloseDeadlines<WebSocket> }).deadlines;
+    deadlines.sweep(LIMIT_CLOSE_GRACE_MS);
+    expect(socket.readyState).toBe(WebSocket.CLOSED);
+  });
+
+  test('an admitted upgrade holds its slot until the TCP socket closes', () => {
+    const tcp = new EventEmitter() as EventEmitter & { closed: boolean };
+    tcp.closed = false;
+    const request = { headers: {}, socket: { remoteAddress: '10.0.0.1' } } as unknown as IncomingMessage;
+    expect(limits.admit(request, tcp as unknown as Duplex)).toBeNull();
+    expect(limits.connections).toBe(1);
+    tcp.emit('close');
+    expect(limits.connections).toBe(0);
+  });
+});
