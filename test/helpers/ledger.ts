@@ -9,6 +9,22 @@ export interface LedgerEntry {
   readonly redelivered: boolean;
 }
 
+/**
+ * Gives each test of the calling file a fresh ledger and closes the cluster
+ * before removing it; returns a getter for the current file.
+ */
+export function useLedger(closeAll: () => Promise<void>): () => string {
+  let ledger: ReturnType<typeof freshLedger> | undefined;
+  beforeEach(() => {
+    ledger = freshLedger();
+  });
+  afterEach(async () => {
+    await closeAll();
+    ledger?.cleanup();
+  });
+  return () => ledger?.file as string;
+}
+
 /** Points the ledger fixture at a fresh file (children inherit the environment). */
 export function freshLedger(): { file: string; cleanup(): void } {
   const folder = mkdtempSync(path.join(tmpdir(), 'sy-ledger-'));

@@ -48,7 +48,8 @@ export function rawRequest(port: number, request: string | Buffer, options: { en
   });
 }
 
-export function upgradeRequest(path: string, headers: Record<string, string> = {}): string {
+/** A raw upgrade request; a header given as '' is left out. */
+export function upgradeRequest(path: string, headers: Record<string, string> = {}, method = 'GET'): string {
   const all: Record<string, string> = {
     Host: 'localhost',
     Upgrade: 'websocket',
@@ -57,7 +58,8 @@ export function upgradeRequest(path: string, headers: Record<string, string> = {
     'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
     ...headers,
   };
-  return `GET ${path} HTTP/1.1\r\n${Object.entries(all).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`;
+  const lines = Object.entries(all).filter(([, value]) => value !== '').map(([name, value]) => `${name}: ${value}`);
+  return `${method} ${path} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`;
 }
 
 /** A WebSocket client made of a `net` socket: sends raw bytes, never answers pings, reads frames. */

@@ -2,16 +2,9 @@ import { spawn, execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import WebSocket from 'ws';
 import { closeAll, connect, startCluster, FIXTURES, type TestClient } from '../helpers/cluster';
-import { checkDelivery, freshLedger, readLedger } from '../helpers/ledger';
+import { checkDelivery, readLedger, useLedger } from '../helpers/ledger';
 
-let ledger: ReturnType<typeof freshLedger>;
-beforeEach(() => {
-  ledger = freshLedger();
-});
-afterEach(async () => {
-  await closeAll();
-  ledger.cleanup();
-});
+const ledgerFile = useLedger(closeAll);
 
 const LEDGER = path.join(FIXTURES, 'ledger.ts');
 
@@ -37,7 +30,7 @@ test('SIGKILL a service mid-stream: every accepted message is handled, in order 
   process.kill(before?.pid as number, 'SIGKILL');
   expect((await restarted).restarted).toBe(true);
   await Promise.all(clients.map(({ client }) => client.json((m) => m.type === 'done', 20000)));
-  const entries = readLedger(ledger.file);
+  const entries = readLedger(ledgerFile());
   for (const { id } of clients) expect(checkDelivery(entries, id, [...numbers, 'last'])).toBeUndefined();
   // Messages in flight at the kill were redelivered, and marked.
   expect(entries.some((entry) => entry.redelivered)).toBe(true);
@@ -75,7 +68,7 @@ test('close(): clients get 1001, services hear onClose for each before onStop, a
   expect(Date.now() - started).toBeLessThan(1500 + 1000);
   expect(await a.client.closed).toBe(1001);
   expect(await b.client.closed).toBe(1001);
-  const lines = readLedger(ledger.file).map((e) => `${e.client} ${e.data}`);
+  const lines = readLedger(ledgerFile()).map((e) => `${e.client} ${e.data}`);
   expect(lines.slice(0, 2).sort()).toEqual([`${a.id} close`, `${b.id} close`].sort());
   expect(lines[2]).toBe('- stop');
   expect(exits.find((e) => e.service === 'stuck')).toMatchObject({ signal: 'SIGKILL' });

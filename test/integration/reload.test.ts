@@ -1,16 +1,9 @@
 import * as path from 'node:path';
 import WebSocket from 'ws';
 import { closeAll, startCluster, FIXTURES } from '../helpers/cluster';
-import { checkDelivery, freshLedger, readLedger } from '../helpers/ledger';
+import { checkDelivery, readLedger, useLedger } from '../helpers/ledger';
 
-let ledger: ReturnType<typeof freshLedger>;
-beforeEach(() => {
-  ledger = freshLedger();
-});
-afterEach(async () => {
-  await closeAll();
-  ledger.cleanup();
-});
+const ledgerFile = useLedger(closeAll);
 
 interface Session {
   readonly tag: string;
@@ -79,7 +72,7 @@ test('rolling reload under a steady stream of connections and messages: nothing 
   expect(failures).toEqual([]);
   const reloadedClients = sessions.filter((s) => s.closeCode === 1012);
   expect(reloadedClients.length).toBeGreaterThan(0);
-  const entries = readLedger(ledger.file);
+  const entries = readLedger(ledgerFile());
   let checked = 0;
   for (const session of sessions) {
     if (session.sent.length === 0) continue;

@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import WebSocket from 'ws';
 import { closeAll, connect, startCluster } from '../helpers/cluster';
+import { upgradeRequest } from '../helpers/raw-client';
 
 afterEach(closeAll);
 
@@ -15,27 +16,15 @@ function rawRequest(port: number, request: string): Promise<string> {
   });
 }
 
-function upgrade(path: string, headers: Record<string, string> = {}, method = 'GET'): string {
-  const all: Record<string, string> = {
-    Host: 'localhost',
-    Upgrade: 'websocket',
-    Connection: 'Upgrade',
-    'Sec-WebSocket-Version': '13',
-    'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
-    ...headers,
-  };
-  return `${method} ${path} HTTP/1.1\r\n${Object.entries(all).filter(([, v]) => v !== '').map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`;
-}
-
 test('malformed and misrouted upgrades get the right HTTP status before any upgrade', async () => {
   const { port } = await startCluster();
-  expect(await rawRequest(port, upgrade('/nope'))).toMatch(/^HTTP\/1.1 404 /);
-  expect(await rawRequest(port, upgrade('/../echo'))).toMatch(/^HTTP\/1.1 404 /);
-  expect(await rawRequest(port, upgrade('/echo', {}, 'POST'))).toMatch(/^HTTP\/1.1 405 [^]*Allow: GET/);
-  const version = await rawRequest(port, upgrade('/echo', { 'Sec-WebSocket-Version': '8' }));
+  expect(await rawRequest(port, upgradeRequest('/nope'))).toMatch(/^HTTP\/1.1 404 /);
+  expect(await rawRequest(port, upgradeRequest('/../echo'))).toMatch(/^HTTP\/1.1 404 /);
+  expect(await rawRequest(port, upgradeRequest('/echo', {}, 'POST'))).toMatch(/^HTTP\/1.1 405 [^]*Allow: GET/);
+  const version = await rawRequest(port, upgradeRequest('/echo', { 'Sec-WebSocket-Version': '8' }));
   expect(version).toMatch(/^HTTP\/1.1 426 /);
   expect(version).toContain('Sec-WebSocket-Version: 13');
-  expect(await rawRequest(port, upgrade('/echo', { 'Sec-WebSocket-Key': 'short' }))).toMatch(/^HTTP\/1.1 400 /);
+  expect(await rawRequest(port, upgradeRequest('/echo', { 'Sec-WebSocket-Key': 'short' }))).toMatch(/^HTTP\/1.1 400 /);
   expect(await rawRequest(port, 'GARBAGE\r\n\r\n')).toMatch(/^HTTP\/1.1 400 /);
   // The cluster still serves after all of that.
   const client = await connect(port, '/echo');
