@@ -7,7 +7,6 @@ import cluster from 'node:cluster';
 import { readChildConfig } from '../child-env';
 import type { IpcEndpoint } from '../ipc/batch-queue';
 import { createLogger } from '../logger';
-import { isMasterToWorker, readBatch } from '../protocol';
 import { WorkerServer } from './worker-server';
 
 const config = readChildConfig('worker');
@@ -24,7 +23,7 @@ process.on('uncaughtException', (error) => {
 process.on('disconnect', () => process.exit(0));
 
 process.on('message', (batch: unknown) => {
-  const rejected = readBatch(batch, isMasterToWorker, (message) => server.handle(message));
+  const rejected = server.handleBatch(batch);
   if (rejected > 0) log.warn({ rejected }, 'malformed IPC messages from master ignored');
 });
 

@@ -12,8 +12,9 @@ import { CLOSE_CODES, isSendableCloseCode, isSendableCloseReason } from '../erro
 import { BatchQueue, type IpcEndpoint } from '../ipc/batch-queue';
 import type { Logger } from '../logger';
 import { DELIVERY_SAMPLE_EVERY } from '../metrics/names';
-import { approximateSize, decodePayload, type ClientInfo, type MasterToWorker, type Payload, type WorkerToMaster } from '../protocol';
+import { approximateSize, decodePayload, isMasterToWorker, readBatch, type ClientInfo, type MasterToWorker, type Payload, type WorkerToMaster } from '../protocol';
 import { ClientRegistry, type ClientEntry } from './client-registry';
+import { SocketCorker } from './socket-corker';
 import { rejectUpgrade, replyError } from './http-reply';
 import { HttpRoutes } from './http-routes';
 import { ConnectionLimits, httpServerOptions } from './limits';
@@ -38,6 +39,7 @@ export class WorkerServer {
   private readonly routes: HttpRoutes;
   private readonly limits: ConnectionLimits;
   private messagesSinceSample = 0;
+  private readonly corker = new SocketCorker();
   private stopCode: number = CLOSE_CODES.GOING_AWAY;
   private stopReason = '';
 
@@ -95,6 +97,17 @@ export class WorkerServer {
       });
     });
   }
+
+  /** Handles one IPC batch from the master; returns how many of its messages were malformed. */
+  handleBatch(batch: unknown): number {
+    let rejected = 0;
+    this.corker.batch(() => {
+      rejected = readBatch(batch, isMasterToWorker, this.handleOne);
+    });
+    return rejected;
+  }
+
+  private readonly handleOne = (message: MasterToWorker): void => this.handle(message);
 
   /** Handles one message from the master. */
   handle(message: MasterToWorker): void {
@@ -164,6 +177,7 @@ export class WorkerServer {
 
   private deliver(entry: ClientEntry, data: string | Buffer, binary: boolean): void {
     if (entry.socket.readyState !== WebSocket.OPEN) return;
+    this.corker.touch(entry.socket);
     entry.socket.send(data, { binary });
     this.limits.afterSend(entry.socket);
     entry.counters.messagesOut++;
