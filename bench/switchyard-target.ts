@@ -5,15 +5,19 @@
  */
 import * as path from 'node:path';
 import { createServer } from '../src/master/server';
+import type { Balancing } from '../src/options';
 import type { ListeningMessage } from './baselines/listen';
 
 const extension = path.extname(__filename);
 const workers = Number(process.env.SWITCHYARD_BENCH_WORKERS ?? '2');
+// For A/B runs (bench/ab.ts): SWITCHYARD_BENCH_BALANCING=kernel; unset means the default.
+const balancing = process.env.SWITCHYARD_BENCH_BALANCING as Balancing | undefined;
 const server = createServer({
   port: 0,
   host: '127.0.0.1',
   workers,
   logLevel: 'warn',
+  ...(balancing === undefined ? {} : { balancing }),
   services: {
     echo: path.join(__dirname, '..', 'src', 'services', 'examples', `echo${extension}`),
     fanout: path.join(__dirname, 'services', `fanout${extension}`),

@@ -36,10 +36,10 @@ export class Target {
     return treeRssBytes(this.pid);
   }
 
-  /** Starts a target; `workers` applies to Switchyard only. */
-  static start(kind: TargetKind, workers = 2): Promise<Target> {
+  /** Starts a target; `workers` applies to Switchyard only; `extraEnv` is added to its environment (A/B runs). */
+  static start(kind: TargetKind, workers = 2, extraEnv: Readonly<Record<string, string>> = {}): Promise<Target> {
     const entry = ENTRIES[kind];
-    const env = { ...process.env, SWITCHYARD_BENCH_WORKERS: String(workers), ...(isTypeScriptPath(entry) ? TS_NODE_ENV : {}) };
+    const env = { ...process.env, SWITCHYARD_BENCH_WORKERS: String(workers), ...(isTypeScriptPath(entry) ? TS_NODE_ENV : {}), ...extraEnv };
     const child = fork(entry, [], { execArgv: execArgvFor(entry), env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config-file';
 import { SwitchyardError } from './errors';
-import type { LogLevel, SwitchyardOptions } from './options';
+import type { Balancing, LogLevel, SwitchyardOptions } from './options';
 
 export type CliCommand =
   | { readonly command: 'help' }
@@ -28,6 +28,8 @@ Flags for start:
                          repeat for more services (default: bundled echo and chat)
   --config <file>        JSON file with options; flags override it
   --log-level <level>    fatal, error, warn, info, debug, trace or silent (default info)
+  --balancing <mode>     round-robin (master hands out connections evenly) or kernel
+                         (workers accept themselves: faster storms, uneven spread)
   -h, --help             show this text
   -v, --version          print the version
 
@@ -77,6 +79,7 @@ export function parseCli(argv: readonly string[], cwd: string = process.cwd()): 
         service: { type: 'string', multiple: true },
         config: { type: 'string' },
         'log-level': { type: 'string' },
+        balancing: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -99,6 +102,7 @@ export function parseCli(argv: readonly string[], cwd: string = process.cwd()): 
     workers: integerFlag('workers', values.workers),
     services: serviceFlags(values.service),
     logLevel: values['log-level'] as LogLevel | undefined,
+    balancing: values.balancing as Balancing | undefined,
   };
   const options: Record<string, unknown> = { ...fromFile, cwd };
   for (const [key, value] of Object.entries(flags)) if (value !== undefined) options[key] = value;

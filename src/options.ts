@@ -7,6 +7,11 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { SwitchyardError } from './errors';
 
+/** How new connections are spread over the workers; see `SwitchyardOptions.balancing`. */
+export type Balancing = 'round-robin' | 'kernel';
+
+export const BALANCING_MODES: readonly Balancing[] = ['round-robin', 'kernel'];
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -109,6 +114,17 @@ export interface SwitchyardOptions {
   readonly perMessageDeflate?: boolean;
   /** Largest HTTP request head, in bytes (node:http's `maxHeaderSize`); larger gets 431. Default 16 KiB. */
   readonly maxHeaderSize?: number;
+  /**
+   * How new connections reach the workers. `'round-robin'`: the master accepts
+   * each connection and hands it to the next worker in turn (even spread,
+   * but every accept costs the master a syscall and an IPC hand-off).
+   * `'kernel'`: the workers accept from the shared socket themselves (faster
+   * connection storms, less master CPU, but the spread over workers is uneven
+   * and stays so for the life of the connections). Node's cluster fixes this
+   * once per process: the first server started in a process decides. Default
+   * `'round-robin'`.
+   */
+  readonly balancing?: Balancing;
 }
 
 export type ResolvedOptions = { readonly [K in keyof SwitchyardOptions]-?: Exclude<SwitchyardOptions[K], undefined> };
@@ -116,6 +132,7 @@ export type ResolvedOptions = { readonly [K in keyof SwitchyardOptions]-?: Exclu
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '0.0.0.0';
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+export const DEFAULT_BALANCING: Balancing = 'round-robin';
 export const DEFAULT_FORWARD_HEADERS: readonly string[] = ['origin', 'user-agent', 'accept-language'];
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 export const DEFAULT_START_TIMEOUT = 30_000;
@@ -167,7 +184,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set<keyof SwitchyardOptions>([
   'stopTimeout', 'restartDelay', 'maxRestartDelay', 'ipcMaxQueuedMessages', 'ipcMaxQueuedBytes', 'cwd', 'staticDir',
   'healthPath', 'metricsPath', 'requestTimeout', 'maxRequestBody', 'crashLoopCount', 'crashLoopWindow',
   'maxBufferedBytes', 'heartbeatInterval', 'idleTimeout', 'handshakeTimeout', 'maxConnectionsPerWorker',
-  'maxConnectionsPerIp', 'maxMessagesPerSecond', 'allowedOrigins', 'perMessageDeflate', 'maxHeaderSize',
+  'maxConnectionsPerIp', 'maxMessagesPerSecond', 'allowedOrigins', 'perMessageDeflate', 'maxHeaderSize', 'balancing',
 ]);
 
 function endpointPath(name: string, value: unknown, fallback: string): string | false {
@@ -286,6 +303,9 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
     throw invalid('forwardHeaders', 'an array of header names', forwardHeaders);
   }
 
+  const balancing = options.balancing ?? DEFAULT_BALANCING;
+  if (!BALANCING_MODES.includes(balancing)) throw invalid('balancing', `one of ${BALANCING_MODES.join(', ')}`, balancing);
+
   const healthPath = endpointPath('healthPath', options.healthPath, DEFAULT_HEALTH_PATH);
   const metricsPath = endpointPath('metricsPath', options.metricsPath, DEFAULT_METRICS_PATH);
   if (healthPath !== false && healthPath === metricsPath) throw invalid('metricsPath', 'different from options.healthPath', metricsPath);
@@ -328,5 +348,6 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
     allowedOrigins: resolveAllowedOrigins(options.allowedOrigins),
     perMessageDeflate: boolean('perMessageDeflate', options.perMessageDeflate, DEFAULT_PER_MESSAGE_DEFLATE),
     maxHeaderSize: integer('maxHeaderSize', options.maxHeaderSize, DEFAULT_MAX_HEADER_SIZE, 1024, 1024 * 1024),
+    balancing,
   });
 }

@@ -7,10 +7,10 @@ import { isSwitchyardError } from '../src/errors';
 const cwd = '/work/app';
 
 test('start flags become options', () => {
-  const parsed = parseCli(['start', '--port', '9000', '--host', '127.0.0.1', '--workers', '4', '--service', 'chat=./chat.js', '--service', 'echo=/abs/echo.js', '--log-level', 'warn'], cwd);
+  const parsed = parseCli(['start', '--port', '9000', '--host', '127.0.0.1', '--workers', '4', '--service', 'chat=./chat.js', '--service', 'echo=/abs/echo.js', '--log-level', 'warn', '--balancing', 'kernel'], cwd);
   expect(parsed).toEqual({
     command: 'start',
-    options: { cwd, port: 9000, host: '127.0.0.1', workers: 4, services: { chat: './chat.js', echo: '/abs/echo.js' }, logLevel: 'warn' },
+    options: { cwd, port: 9000, host: '127.0.0.1', workers: 4, services: { chat: './chat.js', echo: '/abs/echo.js' }, logLevel: 'warn', balancing: 'kernel' },
   });
 });
 

@@ -43,6 +43,7 @@ test.each<[string, unknown, string]>([
   ['service path', { services: { chat: '' } }, 'options.services.chat must be a module path, got ""'],
   ['empty services', { services: {} }, 'options.services must be an object with at least one service, got {}'],
   ['restart delays', { restartDelay: 500, maxRestartDelay: 100 }, 'options.maxRestartDelay must be at least options.restartDelay (500), got 100'],
+  ['balancing', { balancing: 'random' }, 'options.balancing must be one of round-robin, kernel, got "random"'],
   ['cwd', { cwd: 'relative' }, 'options.cwd must be an absolute path, got "relative"'],
 ])('rejects a bad %s with SY_ERR_INVALID_OPTION and a dotted name', (_name, options, message) => {
   expect(errorOf(options)).toEqual({ code: 'SY_ERR_INVALID_OPTION', message });
@@ -101,4 +102,9 @@ test.each<[string, unknown, string]>([
   ['maxHeaderSize', { maxHeaderSize: 100 }, 'options.maxHeaderSize must be an integer from 1024 to 1048576, got 100'],
 ])('rejects a bad limit %s with a dotted name', (_name, options, message) => {
   expect(errorOf(options)).toEqual({ code: 'SY_ERR_INVALID_OPTION', message });
+});
+
+test('balancing defaults to round-robin and accepts kernel', () => {
+  expect(resolveOptions().balancing).toBe('round-robin');
+  expect(resolveOptions({ balancing: 'kernel' }).balancing).toBe('kernel');
 });

@@ -1,17 +1,20 @@
 /**
- * Bench service for the fanout scenario: every message any client sends goes
- * to every client of this service, the sender included (the bench publisher
- * uses its own copy as the acknowledgement).
- *
- * TODO(topics): when `this.subscribe(clientId, topic)` / `this.publish(topic, data)`
- * land, subscribe each client to one topic in onConnect and publish to it
- * here, so the fanout row measures the topic path ("one topic, 2,000
- * subscribers") rather than the service-wide broadcast.
+ * Bench service for the fanout scenario: every client is subscribed to one
+ * topic when it connects, and every message any client sends is published to
+ * that topic, the sender included (the bench publisher uses its own copy as
+ * the acknowledgement). The row thus measures the topic path: one publish over
+ * IPC per worker that holds a subscriber, fanned out there.
  */
 import { Service, type Client } from '../../src/services/service';
 
+const TOPIC = 'bench';
+
 export default class FanoutService extends Service {
+  override onConnect(client: Client): void {
+    this.subscribe(client.id, TOPIC);
+  }
+
   override onMessage(_client: Client, data: string | Buffer): void {
-    this.broadcast(data);
+    this.publish(TOPIC, data);
   }
 }

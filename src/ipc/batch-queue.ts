@@ -93,18 +93,21 @@ export class BatchQueue<M> {
         this.fail(new Error('IPC channel is closed'));
         return;
       }
-      const count = Math.min(this.items.length, this.maxBatch);
-      const batch = count === this.items.length ? this.items : this.items.slice(0, count);
-      let bytes = 0;
-      for (let i = 0; i < count; i++) bytes += this.sizes[i] as number;
-      if (count === this.items.length) {
+      let batch: M[];
+      if (this.items.length <= this.maxBatch) {
+        // The usual case: the whole queue goes as it is, no copy and no size sum.
+        batch = this.items;
         this.items = [];
         this.sizes = [];
+        this.queuedBytes = 0;
       } else {
-        this.items = this.items.slice(count);
-        this.sizes = this.sizes.slice(count);
+        batch = this.items.slice(0, this.maxBatch);
+        let bytes = 0;
+        for (let i = 0; i < this.maxBatch; i++) bytes += this.sizes[i] as number;
+        this.items = this.items.slice(this.maxBatch);
+        this.sizes = this.sizes.slice(this.maxBatch);
+        this.queuedBytes -= bytes;
       }
-      this.queuedBytes -= bytes;
       let accepted: boolean;
       try {
         this.writesInFlight++;

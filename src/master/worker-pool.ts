@@ -7,7 +7,7 @@ import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import { encodeChildConfig, workerLimits, CHILD_CONFIG_ENV, type IpcLimits, type WorkerConfig } from '../child-env';
 import { CLOSE_CODES, SwitchyardError } from '../errors';
 import type { Logger } from '../logger';
-import type { ResolvedOptions } from '../options';
+import type { Balancing, ResolvedOptions } from '../options';
 import { isWorkerToMaster, type ClusterQuery, type MasterToWorker, type MetricsSnapshot, type WorkerToMaster } from '../protocol';
 import { Backoff } from './backoff';
 import type { ClientRoutedMessage, WorkerLink } from './broker';
@@ -33,10 +33,23 @@ export interface WorkerPoolHooks {
 
 let primaryConfigured = false;
 
-function setupPrimaryOnce(): void {
-  if (primaryConfigured) return;
+/** Node's cluster scheduling policy for each `balancing` mode. */
+const SCHEDULING_POLICY: Readonly<Record<Balancing, number>> = {
+  'round-robin': cluster.SCHED_RR,
+  kernel: cluster.SCHED_NONE,
+};
+
+function setupPrimaryOnce(balancing: Balancing, log: Logger): void {
+  if (primaryConfigured) {
+    if (cluster.schedulingPolicy !== SCHEDULING_POLICY[balancing]) {
+      log.warn({ balancing }, 'options.balancing ignored: node:cluster fixed its scheduling policy when the first server in this process started');
+    }
+    return;
+  }
   primaryConfigured = true;
   const settings = forkSettings(WORKER_ENTRY);
+  // Node freezes the policy at the first setupPrimary(), for the whole process.
+  cluster.schedulingPolicy = SCHEDULING_POLICY[balancing];
   // cluster.fork() would otherwise re-run process.argv[1]: under jest or an
   // embedding application that is not our worker.
   cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], execArgv: settings.execArgv, serialization: 'json' });
@@ -107,7 +120,7 @@ export class WorkerPool {
   }
 
   private fork(): Promise<number> {
-    setupPrimaryOnce();
+    setupPrimaryOnce(this.options.balancing, this.log);
     const settings = forkSettings(WORKER_ENTRY);
     const config: WorkerConfig = {
       role: 'worker',
