@@ -17,6 +17,12 @@ const server = createServer({
   host: '127.0.0.1',
   workers,
   logLevel: 'warn',
+  // The baselines enforce no per-client limits; neither does Switchyard here
+  // (the defaults would close a bench client sending > 1,000 msgs/s with 1008,
+  // and refuse the 15,000 per worker the capacity scenario holds).
+  maxMessagesPerSecond: 0,
+  maxConnectionsPerWorker: 1_000_000,
+  maxConnectionsPerIp: 1_000_000,
   ...(balancing === undefined ? {} : { balancing }),
   services: {
     echo: path.join(__dirname, '..', 'src', 'services', 'examples', `echo${extension}`),

@@ -36,7 +36,6 @@ test('SIGKILL a service mid-stream: every accepted message is handled, in order 
   expect(entries.some((entry) => entry.redelivered)).toBe(true);
   // Clients stayed connected throughout; the new instance resumed them.
   for (const { client } of clients) expect(client.socket.readyState).toBe(WebSocket.OPEN);
-  expect(server.stats().services[0]?.heldMessages).toBe(0);
 }, 40000);
 
 test('a crash loop marks the service failed: its clients get 1011, health says failed, nothing restarts it', async () => {
