@@ -5,17 +5,21 @@
  * broker learns which worker holds a client without a table lookup.
  */
 
-const ID_PATTERN = /^([0-9a-z]{1,11})\.([0-9a-z]{1,11})$/;
-
 export function formatClientId(workerId: number, sequence: number): string {
   return `${workerId.toString(36)}.${sequence.toString(36)}`;
 }
 
 /** The worker id encoded in a client id, or `undefined` when it is malformed. */
 export function workerOfClientId(id: string): number | undefined {
-  const match = ID_PATTERN.exec(id);
-  if (match === null) return undefined;
-  return parseInt(match[1] as string, 36);
+  // On the broker's hot path: a character scan instead of a regular expression.
+  const dot = id.indexOf('.');
+  if (dot < 1 || dot > 11 || id.length - dot - 1 < 1 || id.length - dot - 1 > 11) return undefined;
+  for (let i = 0; i < id.length; i++) {
+    if (i === dot) continue;
+    const c = id.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 122))) return undefined;
+  }
+  return parseInt(id.slice(0, dot), 36);
 }
 
 /** Hands out ids for one worker; sequences start at 1. */

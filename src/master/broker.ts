@@ -96,8 +96,7 @@ export class Broker {
       case 'message': {
         const service = this.links.service(message.service);
         if (service === undefined) return;
-        const { service: _service, type: _type, ...fields } = message;
-        if (!service.deliverMessage(fields)) {
+        if (!service.deliverMessage(message)) {
           this.stats.serviceQueueFull++;
           this.log.warn({ service: message.service, client: message.id }, 'service queue full; closing client with 1013');
           this.links.worker(workerId)?.deliver({ type: 'close', id: message.id, code: CLOSE_CODES.TRY_AGAIN_LATER, reason: 'service busy, try again later' }, true);

@@ -101,13 +101,36 @@ export class ServiceHost {
         }
         if (message.ts !== undefined) this.options.metrics?.observeDelivery(message.ts);
         const data = decodePayload(message);
-        const acknowledge = (): void => this.ack(seq);
         if (typeof data === 'string' && looksLikeRequest(data)) {
-          this.run(client.id, () => this.answerEnvelope(client, data), acknowledge);
-        } else {
-          const info: MessageInfo = { seq, redelivered: message.redelivered === true };
-          this.run(client.id, () => this.service.onMessage(client, data, info), acknowledge);
+          this.run(client.id, () => this.answerEnvelope(client, data), () => this.ack(seq));
+          return;
         }
+        const info: MessageInfo = { seq, redelivered: message.redelivered === true };
+        const lane = this.lanes.get(client.id);
+        if (lane !== undefined && !lane.busy) {
+          // Fast path, no closures: the lane is free, so the handler runs now.
+          let result: unknown;
+          try {
+            result = this.service.onMessage(client, data, info);
+          } catch (error) {
+            this.handlerFailed(client.id, error);
+          }
+          if (!isThenable(result)) return this.ack(seq);
+          lane.busy = true;
+          result.then(
+            () => {
+              this.ack(seq);
+              this.resume(client.id, lane);
+            },
+            (error: unknown) => {
+              this.handlerFailed(client.id, error);
+              this.ack(seq);
+              this.resume(client.id, lane);
+            },
+          );
+          return;
+        }
+        this.run(client.id, () => this.service.onMessage(client, data, info), () => this.ack(seq));
         return;
       }
       case 'close': {
