@@ -76,6 +76,8 @@ export class ServiceSlot implements ServiceLink {
   private readonly limits: IpcLimits;
   private restartTimer: NodeJS.Timeout | undefined;
   private reloading: { resolve(): void } | undefined;
+  /** The instance a reload asked to stop: its exit is expected, and starts the next one. */
+  private retiring: Child<MasterToService, ServiceToMaster> | undefined;
   private startWaiter: { resolve(): void; reject(error: SwitchyardError): void } | undefined;
 
   constructor(
@@ -169,6 +171,7 @@ export class ServiceSlot implements ServiceLink {
     const child = this.child;
     if (this.state !== 'online' || child === undefined) return Promise.resolve();
     this.state = 'restarting';
+    this.retiring = child;
     return new Promise<void>((resolve) => {
       this.reloading = { resolve };
       void child.stop({ type: 'stop' }, deadline);
@@ -316,7 +319,8 @@ export class ServiceSlot implements ServiceLink {
 
   private onExit(child: Child<MasterToService, ServiceToMaster>, exit: ChildExit): void {
     if (child !== this.child) return;
-    const expected = this.state === 'stopping' || this.state === 'stopped' || this.reloading !== undefined;
+    const retired = child === this.retiring;
+    const expected = this.state === 'stopping' || this.state === 'stopped' || retired;
     this.hooks.onExit(this.name, exit, expected);
     if (this.state === 'stopping' || this.state === 'stopped') return;
     if (this.startWaiter !== undefined) {
@@ -324,7 +328,9 @@ export class ServiceSlot implements ServiceLink {
       this.state = 'stopped';
       return;
     }
-    if (this.reloading !== undefined) {
+    if (retired) {
+      // The new instance starts at once; if it crashes, the usual backoff and crash-loop rules apply.
+      this.retiring = undefined;
       this.spawn();
       return;
     }
@@ -360,5 +366,7 @@ export class ServiceSlot implements ServiceLink {
       'service is crash-looping; it stays down and its clients are closed with 1011',
     );
     this.hooks.onFailed(this.name, CLOSE_CODES.INTERNAL_ERROR, reason);
+    this.reloading?.resolve();
+    this.reloading = undefined;
   }
 }
