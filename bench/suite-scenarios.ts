@@ -6,7 +6,7 @@ import autocannon from 'autocannon';
 import { benchOptions, runBench, type BenchOptions, type BenchResult } from '../src/bench';
 import { DEFAULT_PER_ADDRESS } from '../src/bench/options';
 import { addressesNeeded } from '../src/bench/source-address';
-import { Target, type TargetKind } from './targets';
+import { isSocketIo, Target, type TargetKind } from './targets';
 
 export type Figures = Record<string, number>;
 
@@ -43,6 +43,8 @@ export interface SuiteScenario {
   readonly name: string;
   readonly switchyard: SideSpec;
   readonly baseline?: SideSpec;
+  /** The Socket.IO cluster, run only with `--socketio`; the same `run` loads it with Socket.IO framing. */
+  readonly socketio?: SideSpec;
   readonly rows: readonly RowSpec[];
   run(target: Target, sourceBase: number): Promise<RunOutcome>;
   /** Source addresses a run uses, so the next run starts on fresh ones (no TIME_WAIT collisions). */
@@ -85,49 +87,61 @@ async function messageRun(target: Target, options: BenchOptions, figures: (resul
   return { figures: figures(result, cpuSeconds), cpuSeconds, rssBytes: rss, errors: result.errors };
 }
 
-function url(target: Target, path: string): string {
-  return `ws://127.0.0.1:${target.port}${path}`;
+/**
+ * Where the generator connects and how it frames messages: `path` on a
+ * WebSocket target, the Socket.IO endpoint (`/socket.io/`) with Socket.IO
+ * framing on a Socket.IO one.
+ */
+function endpoint(target: Target, path: string): Pick<BenchOptions, 'url' | 'protocol'> {
+  if (isSocketIo(target.kind)) return { url: `ws://127.0.0.1:${target.port}/`, protocol: 'socketio' };
+  return { url: `ws://127.0.0.1:${target.port}${path}`, protocol: 'ws' };
 }
 
 export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
   const { duration, warmup } = sizes;
   const sy: SideSpec = { kind: 'switchyard', label: 'Switchyard (2 workers)' };
+  const sioEcho: SideSpec = { kind: 'socketio-echo', label: 'Socket.IO cluster (2 workers)' };
+  const sioFanout: SideSpec = { kind: 'socketio-fanout', label: 'Socket.IO cluster (2 workers)' };
   return [
     {
       name: 'echo 100 conns × 10 in flight, 64-byte JSON',
       switchyard: sy,
       baseline: { kind: 'ws-echo', label: 'ws, 1 process' },
+      socketio: sioEcho,
       addresses: 1,
       rows: [
         { label: 'echo through a service, 100 conns × 10 in flight, 64-byte JSON', figure: 'msgsPerSec', goal: 'min', target: 0.8, unit: 'msgs/s' },
         { label: 'server CPU per echoed message, all processes summed', figure: 'cpuUsPerMsg', goal: 'max', target: 1.45, unit: 'µs CPU/msg' },
       ],
-      run: (target, sourceBase) => messageRun(target, benchOptions({ scenario: 'echo', url: url(target, '/echo'), connections: 100, inflight: 10, duration, warmup, sourceBase }),
+      run: (target, sourceBase) => messageRun(target, benchOptions({ scenario: 'echo', ...endpoint(target, '/echo'), connections: 100, inflight: 10, duration, warmup, sourceBase }),
         (result, cpu) => ({ msgsPerSec: result.messagesPerSecond, cpuUsPerMsg: result.messages > 0 ? (cpu * 1e6) / result.messages : 0, p99Ms: result.latencyUs.p99 / 1000 })),
     },
     {
       name: 'echo at a fixed 10,000 msgs/s, 200 conns',
       switchyard: sy,
       baseline: { kind: 'ws-echo', label: 'ws, 1 process' },
+      socketio: sioEcho,
       addresses: 1,
       rows: [{ label: 'p99 latency at a fixed 10,000 msgs/s, 200 conns', figure: 'p99Ms', goal: 'max', target: 2.5, unit: 'ms p99' }],
-      run: (target, sourceBase) => messageRun(target, benchOptions({ scenario: 'echo', url: url(target, '/echo'), connections: 200, rate: 10_000, duration, warmup, sourceBase }),
+      run: (target, sourceBase) => messageRun(target, benchOptions({ scenario: 'echo', ...endpoint(target, '/echo'), connections: 200, rate: 10_000, duration, warmup, sourceBase }),
         (result) => ({ p99Ms: result.latencyUs.p99 / 1000, p50Ms: result.latencyUs.p50 / 1000, msgsPerSec: result.messagesPerSecond })),
     },
     {
       name: `fan-out to ${sizes.fanoutSubscribers} subscribers`,
       switchyard: sy,
       baseline: { kind: 'ws-fanout', label: 'ws, 1 process' },
+      socketio: sioFanout,
       addresses: addressesNeeded(sizes.fanoutSubscribers, DEFAULT_PER_ADDRESS),
       rows: [{ label: `fan-out: one topic, ${sizes.fanoutSubscribers.toLocaleString('en-US')} subscribers, deliveries/s`, figure: 'deliveriesPerSec', goal: 'min', target: 1.0, unit: 'deliveries/s' }],
       // The publisher keeps one message in flight: its own copy coming back paces it.
-      run: (target, sourceBase) => messageRun(target, benchOptions({ scenario: 'fanout', url: url(target, '/fanout'), connections: sizes.fanoutSubscribers, inflight: 1, duration, warmup, sourceBase }),
+      run: (target, sourceBase) => messageRun(target, benchOptions({ scenario: 'fanout', ...endpoint(target, '/fanout'), connections: sizes.fanoutSubscribers, inflight: 1, duration, warmup, sourceBase }),
         (result) => ({ deliveriesPerSec: result.messagesPerSecond, missed: result.missed, p99Ms: result.latencyUs.p99 / 1000 })),
     },
     {
       name: `idle connections, memory: ${sizes.idleConnections} held`,
       switchyard: sy,
       baseline: { kind: 'ws-echo', label: 'ws, 1 process' },
+      socketio: sioEcho,
       addresses: addressesNeeded(sizes.idleConnections, DEFAULT_PER_ADDRESS),
       rows: [{ label: `idle connections, memory: ${sizes.idleConnections.toLocaleString('en-US')} held by each side; RSS per conn (settled, no forced GC)`, figure: 'rssKiBPerConn', goal: 'max', target: 1.3, unit: 'KiB/conn' }],
       run: async (target, sourceBase) => {
@@ -136,7 +150,7 @@ export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
         let held = 0, cpuHeld = 0;
         const cpuStart = target.cpuSeconds();
         let sampled: Promise<void> = Promise.resolve();
-        const result = await runBench(benchOptions({ scenario: 'connect', url: url(target, '/echo'), connections: sizes.idleConnections, hold: MEMORY_SETTLE_MS / 1000 + 2, sourceBase }), {
+        const result = await runBench(benchOptions({ scenario: 'connect', ...endpoint(target, '/echo'), connections: sizes.idleConnections, hold: MEMORY_SETTLE_MS / 1000 + 2, sourceBase }), {
           onHeld: () => {
             sampled = sleep(MEMORY_SETTLE_MS).then(() => {
               held = target.rssBytes();
@@ -158,7 +172,7 @@ export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
         const cpuStart = target.cpuSeconds();
         let rss = 0, cpuHeld = 0;
         let sampled: Promise<void> = Promise.resolve();
-        const result = await runBench(benchOptions({ scenario: 'connect', url: url(target, '/echo'), connections: sizes.capacityConnections, hold: 3, sourceBase, connectTimeout: 30 }), {
+        const result = await runBench(benchOptions({ scenario: 'connect', ...endpoint(target, '/echo'), connections: sizes.capacityConnections, hold: 3, sourceBase, connectTimeout: 30 }), {
           onHeld: () => {
             sampled = sleep(1000).then(() => {
               rss = target.rssBytes();
@@ -174,12 +188,13 @@ export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
       name: `connect storm, ${sizes.stormConnections} connections`,
       switchyard: sy,
       baseline: { kind: 'ws-echo', label: 'ws, 1 process' },
+      socketio: sioEcho,
       addresses: addressesNeeded(sizes.stormConnections, DEFAULT_PER_ADDRESS),
       rows: [{ label: `connect storm, ${sizes.stormConnections.toLocaleString('en-US')} connections, connects/s`, figure: 'connectsPerSec', goal: 'min', target: 0.8, unit: 'connects/s', zeroFailures: true }],
       run: async (target, sourceBase) => {
         const cpuStart = target.cpuSeconds();
         let rss = 0, cpuHeld = 0;
-        const result = await runBench(benchOptions({ scenario: 'connect', url: url(target, '/echo'), connections: sizes.stormConnections, hold: 0.5, sourceBase }), {
+        const result = await runBench(benchOptions({ scenario: 'connect', ...endpoint(target, '/echo'), connections: sizes.stormConnections, hold: 0.5, sourceBase }), {
           onHeld: () => {
             rss = target.rssBytes();
             cpuHeld = target.cpuSeconds();

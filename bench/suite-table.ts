@@ -57,8 +57,13 @@ export function cell(side: SideRuns | undefined, row: RowSpec): Cell {
   };
 }
 
-/** One markdown table line for `row`. */
-export function tableLine(row: RowSpec, switchyard: SideRuns, baseline: SideRuns | undefined): string {
+/**
+ * One markdown table line for `row`. With `withSocketIo` (the suite's
+ * `--socketio`) three columns stand before the errors: the Socket.IO cluster's
+ * figure, Switchyard / Socket.IO, and its server cost; `socketio` is undefined
+ * for rows it does not run. The target and result stay versus the baseline.
+ */
+export function tableLine(row: RowSpec, switchyard: SideRuns, baseline: SideRuns | undefined, withSocketIo = false, socketio?: SideRuns): string {
   const a = cell(switchyard, row);
   const b = cell(baseline, row);
   let ratio = '—';
@@ -76,11 +81,27 @@ export function tableLine(row: RowSpec, switchyard: SideRuns, baseline: SideRuns
     met = 'could not run';
   }
   const target = row.goal === 'pass' ? 'pass/fail' : `${row.goal === 'min' ? '≥' : '≤'} ${row.target}${row.zeroFailures === true ? ', zero failures' : ''}`;
-  const notes = [a.errors === '' ? '' : `Switchyard errors: ${a.errors}`, b.errors === '' ? '' : `baseline errors: ${b.errors}`].filter((n) => n !== '').join('; ');
-  return `| ${row.label} | ${a.text} | ${b.text} | ${ratio} | ${target} | ${met} | ${a.cost} | ${b.cost} | ${notes.replace(/\|/g, '/')} |`;
+  const c = cell(socketio, row);
+  const notes = [
+    a.errors === '' ? '' : `Switchyard errors: ${a.errors}`,
+    b.errors === '' ? '' : `baseline errors: ${b.errors}`,
+    c.errors === '' ? '' : `Socket.IO errors: ${c.errors}`,
+  ].filter((n) => n !== '').join('; ');
+  const columns = [row.label, a.text, b.text, ratio, target, met, a.cost, b.cost];
+  if (withSocketIo) {
+    const versus = a.unavailable === undefined && Number.isFinite(a.value) && Number.isFinite(c.value) && c.value > 0 ? (a.value / c.value).toFixed(2) : '—';
+    columns.push(c.text, versus, c.cost);
+  }
+  columns.push(notes.replace(/\|/g, '/'));
+  return `| ${columns.join(' | ')} |`;
 }
 
-export const TABLE_HEADER = [
-  '| scenario | Switchyard | baseline | ratio | target | result | Switchyard server CPU s / RSS | baseline server CPU s / RSS | errors |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-].join('\n');
+/** The table header; `withSocketIo` adds the Socket.IO columns (see `tableLine`). */
+export function tableHeader(withSocketIo = false): string {
+  const names = ['scenario', 'Switchyard', 'baseline', 'ratio', 'target', 'result', 'Switchyard server CPU s / RSS', 'baseline server CPU s / RSS'];
+  if (withSocketIo) names.push('Socket.IO cluster', 'Switchyard / Socket.IO', 'Socket.IO server CPU s / RSS');
+  names.push('errors');
+  return [`| ${names.join(' | ')} |`, `|${names.map(() => ' --- |').join('')}`].join('\n');
+}
+
+export const TABLE_HEADER = tableHeader(false);

@@ -2,14 +2,16 @@
  * `npm run bench`: runs every suite scenario against Switchyard and a baseline
  * in the same run, interleaved (A B A B …) with a fresh server per run, and
  * prints a markdown table of medians. Flags: --quick (one short round),
- * --rounds N, --only <text> (scenarios whose name contains it), --socketio.
+ * --rounds N, --only <text> (scenarios whose name contains it), --socketio
+ * (a Socket.IO cluster as a third side where a scenario has one: Switchyard,
+ * baseline, Socket.IO, … each round, with extra table columns).
  * Exits non-zero only when a scenario could not run at all.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
 import { parseArgs } from 'node:util';
 import { FULL_SIZES, QUICK_SIZES, suiteScenarios, type RunOutcome, type SuiteScenario } from './suite-scenarios';
-import { TABLE_HEADER, tableLine, type SideRuns } from './suite-table';
+import { tableHeader, tableLine, type SideRuns } from './suite-table';
 import { Target } from './targets';
 
 interface MutableSide {
@@ -34,8 +36,8 @@ function summary(outcome: RunOutcome): string {
   return `${figures} cpu=${outcome.cpuSeconds.toFixed(2)}s rss=${(outcome.rssBytes / 1048576).toFixed(0)}MiB${errors}`;
 }
 
-async function runSide(scenario: SuiteScenario, side: 'switchyard' | 'baseline', into: MutableSide, sourceBase: number, round: string): Promise<void> {
-  const spec = side === 'switchyard' ? scenario.switchyard : scenario.baseline;
+async function runSide(scenario: SuiteScenario, side: 'switchyard' | 'baseline' | 'socketio', into: MutableSide, sourceBase: number, round: string): Promise<void> {
+  const spec = side === 'switchyard' ? scenario.switchyard : side === 'baseline' ? scenario.baseline : scenario.socketio;
   if (spec === undefined) return;
   let target: Target | undefined;
   try {
@@ -63,7 +65,8 @@ async function main(): Promise<number> {
   const scenarios = suiteScenarios(sizes).filter((s) => values.only === undefined || s.name.includes(values.only));
   const started = Date.now();
   log(`switchyard bench suite: ${quick ? 'quick' : 'full'}, ${rounds} round(s), ${sizes.duration} s runs after ${sizes.warmup} s warm-up`);
-  if (values.socketio === true) log('--socketio: the Socket.IO cluster baseline is not implemented yet; its rows are skipped.');
+  const withSocketIo = values.socketio === true;
+  if (withSocketIo) log('--socketio: a Socket.IO cluster (2 workers, cluster adapter) runs as a third side where a scenario has one');
 
   const lines: string[] = [];
   let couldNotRun = 0;
@@ -73,6 +76,7 @@ async function main(): Promise<number> {
     log(`${scenario.name}`);
     const sy: MutableSide = { label: scenario.switchyard.label, outcomes: [], failures: [] };
     const base: MutableSide | undefined = scenario.baseline === undefined ? undefined : { label: scenario.baseline.label, outcomes: [], failures: [] };
+    const sio: MutableSide | undefined = !withSocketIo || scenario.socketio === undefined ? undefined : { label: scenario.socketio.label, outcomes: [], failures: [] };
     // Capacity has no baseline that could hold it (one process, 20,000 descriptors): one run is enough.
     const scenarioRounds = base === undefined ? 1 : rounds;
     for (let round = 1; round <= scenarioRounds; round++) {
@@ -83,18 +87,23 @@ async function main(): Promise<number> {
         await runSide(scenario, 'baseline', base, sourceBase, label);
         sourceBase += scenario.addresses + 1;
       }
+      if (sio !== undefined) {
+        await runSide(scenario, 'socketio', sio, sourceBase, label);
+        sourceBase += scenario.addresses + 1;
+      }
     }
-    if (sy.outcomes.length === 0 || (base !== undefined && base.outcomes.length === 0)) couldNotRun++;
-    for (const row of scenario.rows) lines.push(tableLine(row, sy as SideRuns, base as SideRuns | undefined));
+    if (sy.outcomes.length === 0 || (base !== undefined && base.outcomes.length === 0) || (sio !== undefined && sio.outcomes.length === 0)) couldNotRun++;
+    for (const row of scenario.rows) lines.push(tableLine(row, sy as SideRuns, base as SideRuns | undefined, withSocketIo, sio as SideRuns | undefined));
   }
 
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   const out = [
     `Machine: ${machine()}`,
-    `Run: ${new Date().toISOString()}, ${quick ? 'quick' : 'full'}, ${rounds} interleaved round(s) (Switchyard, baseline, …; fresh server per run; medians), ${sizes.duration} s measured after ${sizes.warmup} s warm-up, took ${seconds} s`,
+    `Run: ${new Date().toISOString()}, ${quick ? 'quick' : 'full'}, ${rounds} interleaved round(s) (Switchyard, baseline, ${withSocketIo ? 'Socket.IO, ' : ''}…; fresh server per run; medians), ${sizes.duration} s measured after ${sizes.warmup} s warm-up, took ${seconds} s`,
     'Baselines: single-process ws servers doing the same work (bench/baselines/); HTTP against a plain node:http echo. Server CPU = utime+stime of every server process from /proc over the measured window; RSS = summed VmRSS.',
+    ...(withSocketIo ? ['Socket.IO cluster: socket.io with @socket.io/cluster-adapter, a node:cluster primary and 2 workers on one port, WebSocket transport only (bench/baselines/socketio-cluster.ts); echo answered inside the worker, fan-out by io.to(room).emit across workers; the generator speaks Socket.IO framing (--protocol socketio). Its CPU and RSS are summed over primary and workers. Target and result stay versus the ws baseline.'] : []),
     '',
-    TABLE_HEADER,
+    tableHeader(withSocketIo),
     ...lines,
     '',
   ];

@@ -7,15 +7,28 @@ import * as path from 'node:path';
 import { execArgvFor, isTypeScriptPath, TS_NODE_ENV } from '../src/typescript-support';
 import { treeCpuSeconds, treeRssBytes } from './proc-stats';
 
-export type TargetKind = 'switchyard' | 'ws-echo' | 'ws-fanout' | 'http-echo';
+export type TargetKind = 'switchyard' | 'ws-echo' | 'ws-fanout' | 'http-echo' | 'socketio-echo' | 'socketio-fanout';
 
 const extension = path.extname(__filename);
+const SOCKETIO_CLUSTER = path.join(__dirname, 'baselines', `socketio-cluster${extension}`);
 const ENTRIES: Readonly<Record<TargetKind, string>> = {
   switchyard: path.join(__dirname, `switchyard-target${extension}`),
   'ws-echo': path.join(__dirname, 'baselines', `ws-echo${extension}`),
   'ws-fanout': path.join(__dirname, 'baselines', `ws-fanout${extension}`),
   'http-echo': path.join(__dirname, 'baselines', `http-echo${extension}`),
+  'socketio-echo': SOCKETIO_CLUSTER,
+  'socketio-fanout': SOCKETIO_CLUSTER,
 };
+/** Environment a kind needs beyond the worker count. */
+const KIND_ENV: Readonly<Partial<Record<TargetKind, Readonly<Record<string, string>>>>> = {
+  'socketio-echo': { SOCKETIO_BENCH_MODE: 'echo' },
+  'socketio-fanout': { SOCKETIO_BENCH_MODE: 'fanout' },
+};
+
+/** Targets spoken to with Socket.IO framing (`--protocol socketio` of the generator). */
+export function isSocketIo(kind: TargetKind): boolean {
+  return kind === 'socketio-echo' || kind === 'socketio-fanout';
+}
 
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -36,10 +49,10 @@ export class Target {
     return treeRssBytes(this.pid);
   }
 
-  /** Starts a target; `workers` applies to Switchyard only; `extraEnv` is added to its environment (A/B runs). */
+  /** Starts a target; `workers` applies to Switchyard and the Socket.IO cluster; `extraEnv` is added to its environment (A/B runs). */
   static start(kind: TargetKind, workers = 2, extraEnv: Readonly<Record<string, string>> = {}): Promise<Target> {
     const entry = ENTRIES[kind];
-    const env = { ...process.env, SWITCHYARD_BENCH_WORKERS: String(workers), ...(isTypeScriptPath(entry) ? TS_NODE_ENV : {}), ...extraEnv };
+    const env = { ...process.env, SWITCHYARD_BENCH_WORKERS: String(workers), ...(isTypeScriptPath(entry) ? TS_NODE_ENV : {}), ...KIND_ENV[kind], ...extraEnv };
     const child = fork(entry, [], { execArgv: execArgvFor(entry), env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

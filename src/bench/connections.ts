@@ -6,6 +6,7 @@
 import WebSocket from 'ws';
 import type { BenchOptions } from './options';
 import type { Counts } from './result';
+import { handshakeStep, isEvent, isPing, PONG, socketIoUrl, strayReason, type HandshakeState, type Protocol } from './socketio';
 import type { Shard } from './source-address';
 import { sourceAddressFor } from './source-address';
 
@@ -25,23 +26,68 @@ function reasonOf(error: unknown): string {
   return message.includes('Opening handshake has timed out') ? 'timeout' : message;
 }
 
-/** Opens one connection; rejects with a `ConnectError` whose reason is a code, `HTTP <status>` or `timeout`. */
-export function openSocket(url: string, localAddress: string, timeoutMs: number): Promise<WebSocket> {
+/** The URL the generator connects to: `--url` as given, or for Socket.IO its WebSocket endpoint. */
+export function targetUrl(options: Pick<BenchOptions, 'url' | 'protocol'>): string {
+  return options.protocol === 'socketio' ? socketIoUrl(options.url) : options.url;
+}
+
+/**
+ * Opens one connection; rejects with a `ConnectError` whose reason is a code,
+ * `HTTP <status>` or `timeout`. With `protocol` 'socketio' it resolves only
+ * once the Socket.IO connect handshake is done (within `timeoutMs` of the
+ * WebSocket opening).
+ */
+export function openSocket(url: string, localAddress: string, timeoutMs: number, protocol: Protocol = 'ws'): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { localAddress, perMessageDeflate: false, handshakeTimeout: timeoutMs });
+    let timer: NodeJS.Timeout | undefined;
     const fail = (reason: string): void => {
+      clearTimeout(timer);
       socket.removeAllListeners();
       socket.on('error', () => undefined);
       socket.terminate();
       reject(new ConnectError(reason));
     };
     socket.once('open', () => {
-      socket.removeAllListeners();
-      resolve(socket);
+      if (protocol === 'ws') {
+        socket.removeAllListeners();
+        resolve(socket);
+        return;
+      }
+      let state: HandshakeState = 'await-open';
+      timer = setTimeout(() => fail('timeout'), timeoutMs);
+      socket.on('message', (data: Buffer) => {
+        const step = handshakeStep(state, data);
+        if (step.error !== undefined) return fail(step.error);
+        if (step.send !== undefined) socket.send(step.send);
+        state = step.state;
+        if (state !== 'connected') return;
+        clearTimeout(timer);
+        socket.removeAllListeners();
+        resolve(socket);
+      });
     });
     socket.once('unexpected-response', (_request, response) => fail(`HTTP ${response.statusCode ?? 0}`));
     socket.once('error', (error) => fail(reasonOf(error)));
     socket.once('close', (code) => fail(`closed ${code} during handshake`));
+  });
+}
+
+/**
+ * Calls `onPayload` with every bench frame of `socket`. Raw WebSocket: every
+ * message, no wrapper. Socket.IO: event frames (`42…`) only, still wrapped
+ * (see `layoutFor`); pings are answered here and anything else goes to
+ * `onStray` with a short reason. The protocol is decided once per connection.
+ */
+export function onFrames(socket: WebSocket, protocol: Protocol, onPayload: (data: Buffer) => void, onStray: (reason: string) => void): void {
+  if (protocol === 'ws') {
+    socket.on('message', onPayload);
+    return;
+  }
+  socket.on('message', (data: Buffer) => {
+    if (isEvent(data)) return onPayload(data);
+    if (isPing(data)) return socket.send(PONG);
+    onStray(strayReason(data));
   });
 }
 
@@ -60,6 +106,7 @@ export async function openMany(options: BenchOptions, shard: Shard, rate: number
   const sockets: WebSocket[] = [];
   const errors: Counts = {};
   const timeoutMs = options.connectTimeout * 1000;
+  const url = targetUrl(options);
   const started = performance.now();
   let next = 0;
   let pending = 0;
@@ -70,7 +117,7 @@ export async function openMany(options: BenchOptions, shard: Shard, rate: number
     const attempt = (): void => {
       const index = shard.first + next++;
       pending++;
-      openSocket(options.url, sourceAddressFor(index, options.connections, options.perAddress, options.sourceBase), timeoutMs).then(
+      openSocket(url, sourceAddressFor(index, options.connections, options.perAddress, options.sourceBase), timeoutMs, options.protocol).then(
         (socket) => {
           sockets.push(socket);
           onOpen(sockets.length);

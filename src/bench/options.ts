@@ -4,14 +4,17 @@
  */
 import { parseArgs } from 'node:util';
 import { SwitchyardError } from '../errors';
+import { PROTOCOLS, type Protocol } from './socketio';
 
 export type Scenario = 'echo' | 'fanout' | 'connect';
 export const SCENARIOS: readonly Scenario[] = ['echo', 'fanout', 'connect'];
 
 export interface BenchOptions {
   readonly scenario: Scenario;
-  /** ws:// URL of the target, path included. */
+  /** ws:// URL of the target, path included (Socket.IO: the server's address; the path defaults to /socket.io/). */
   readonly url: string;
+  /** 'ws': raw WebSocket messages; 'socketio': Socket.IO events over its WebSocket transport (see socketio.ts). */
+  readonly protocol: Protocol;
   /** Client connections (subscribers for fanout), over all processes. */
   readonly connections: number;
   /** Messages in flight per connection (echo) or for the publisher (fanout, when no rate is set). */
@@ -79,6 +82,10 @@ Scenarios:
 
 Flags:
   --url <ws://host:port/path>  target (default ${DEFAULT_URL})
+  --protocol <ws|socketio>     ws: raw WebSocket messages (default); socketio: a Socket.IO
+                               server (Engine.IO v4, WebSocket transport only): connect
+                               handshake, every message a "message" event, pings
+                               answered; --url path defaults to /socket.io/
   -c, --connections <n>        connections, subscribers for fanout (default ${DEFAULT_CONNECTIONS})
   -w, --inflight <n>           messages in flight per connection (default ${DEFAULT_INFLIGHT};
                                fanout publisher without --rate: default 1)
@@ -108,7 +115,8 @@ Examples:
   switchyard bench echo --url ws://127.0.0.1:8080/echo -c 200 --rate 10000
   switchyard bench fanout --url ws://127.0.0.1:8080/fanout -c 2000            (paced by acks)
   switchyard bench fanout --url ws://127.0.0.1:8080/fanout -c 2000 --rate 20  (40,000 deliveries/s)
-  switchyard bench connect --url ws://127.0.0.1:8080/echo -c 60000 --hold 10`;
+  switchyard bench connect --url ws://127.0.0.1:8080/echo -c 60000 --hold 10
+  switchyard bench echo --protocol socketio --url ws://127.0.0.1:3000 -c 100   (Socket.IO echo server)`;
 
 function invalid(message: string, cause?: unknown): SwitchyardError {
   return new SwitchyardError('SY_ERR_INVALID_OPTION', message, cause === undefined ? undefined : { cause });
@@ -145,6 +153,7 @@ export function parseBenchArgs(argv: readonly string[], stderrIsTty = false): Be
       strict: true,
       options: {
         url: { type: 'string' },
+        protocol: { type: 'string' },
         connections: { type: 'string', short: 'c' },
         inflight: { type: 'string', short: 'w' },
         duration: { type: 'string', short: 'd' },
@@ -173,11 +182,14 @@ export function parseBenchArgs(argv: readonly string[], stderrIsTty = false): Be
   const scenario = positionals[0] as Scenario;
   if (!SCENARIOS.includes(scenario)) throw invalid(`unknown scenario "${positionals[0]}"; use one of ${SCENARIOS.join(', ')}`);
 
+  const protocol = (values.protocol ?? 'ws') as Protocol;
+  if (!PROTOCOLS.includes(protocol)) throw invalid(`--protocol must be one of ${PROTOCOLS.join(', ')}, got "${values.protocol}"`);
   const rate = numberFlag('rate', values.rate, 0, 0, 100_000_000);
   const json = values.json === true;
   const options: BenchOptions = {
     scenario,
     url: checkUrl(values.url ?? DEFAULT_URL),
+    protocol,
     connections: numberFlag('connections', values.connections, DEFAULT_CONNECTIONS, 1, 1_000_000),
     // A fanout publisher paced by acknowledgements defaults to one message in flight.
     inflight: numberFlag('inflight', values.inflight, scenario === 'fanout' ? 1 : DEFAULT_INFLIGHT, 1, 100_000),

@@ -19,6 +19,20 @@ const PAD_OPEN = ',"pad":"';
 const PAD_CLOSE = '"}';
 export const HEADER_BYTES = TIME_OFFSET + TIME_CHARS + PAD_OPEN.length + PAD_CLOSE.length;
 
+/**
+ * Where the fields sit in a received frame: at the offsets above in a raw
+ * payload, shifted when the payload travels wrapped (a Socket.IO event, see
+ * socketio.ts). `minLength`: shorter frames carry no payload.
+ */
+export interface PayloadLayout {
+  readonly seq: number;
+  readonly end: number;
+  readonly time: number;
+  readonly minLength: number;
+}
+
+export const RAW_LAYOUT: PayloadLayout = Object.freeze({ seq: SEQ_OFFSET, end: END_OFFSET, time: TIME_OFFSET, minLength: HEADER_BYTES });
+
 /** Milliseconds since the epoch with a fraction; comparable across processes on one machine. */
 export function epochMs(): number {
   return performance.timeOrigin + performance.now();
@@ -38,11 +52,12 @@ export function encodeStamped(seq: number, end: boolean, timeMs: number, size: n
 const SPACE = 32;
 
 /** Reads the sequence number; NaN when the bytes there are not space-padded digits (not a bench payload). */
-export function readSeq(data: Buffer): number {
-  if (data.length < HEADER_BYTES) return Number.NaN;
+export function readSeq(data: Buffer, layout: PayloadLayout = RAW_LAYOUT): number {
+  if (data.length < layout.minLength) return Number.NaN;
   let value = 0;
   let digits = 0;
-  for (let i = SEQ_OFFSET; i < SEQ_OFFSET + SEQ_DIGITS; i++) {
+  const from = layout.seq;
+  for (let i = from; i < from + SEQ_DIGITS; i++) {
     const byte = data[i] as number;
     if (byte === SPACE && digits === 0) continue;
     const digit = byte - 48;
@@ -53,12 +68,12 @@ export function readSeq(data: Buffer): number {
   return digits === 0 ? Number.NaN : value;
 }
 
-export function readEnd(data: Buffer): boolean {
-  return data[END_OFFSET] === 49;
+export function readEnd(data: Buffer, layout: PayloadLayout = RAW_LAYOUT): boolean {
+  return data[layout.end] === 49;
 }
 
-export function readTime(data: Buffer): number {
-  return Number(data.toString('latin1', TIME_OFFSET, TIME_OFFSET + TIME_CHARS));
+export function readTime(data: Buffer, layout: PayloadLayout = RAW_LAYOUT): number {
+  return Number(data.toString('latin1', layout.time, layout.time + TIME_CHARS));
 }
 
 /** The echo payload: the same bytes every time; echo latency uses a FIFO of send times instead. */

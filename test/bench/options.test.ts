@@ -19,15 +19,15 @@ function codeOf(thunk: () => unknown): string | undefined {
 
 test('defaults for echo', () => {
   const options = run(['echo']);
-  expect(options).toMatchObject({ scenario: 'echo', url: 'ws://127.0.0.1:8080/echo', connections: DEFAULT_CONNECTIONS, inflight: 10, size: 64, rate: 0, procs: 0, json: false, progress: false });
+  expect(options).toMatchObject({ scenario: 'echo', url: 'ws://127.0.0.1:8080/echo', protocol: 'ws', connections: DEFAULT_CONNECTIONS, inflight: 10, size: 64, rate: 0, procs: 0, json: false, progress: false });
   expect(Object.isFrozen(options)).toBe(true);
 });
 
 test('every flag is read', () => {
   const options = run(['fanout', '--url', 'ws://127.0.0.2:9000/fanout', '-c', '2000', '-w', '3', '-d', '2.5', '--warmup', '0', '--size', '128',
-    '--rate', '500', '--hold', '7', '--procs', '2', '--max-per-proc', '1000', '--per-address', '500', '--source-base', '300', '--connect-timeout', '3', '--json']);
+    '--rate', '500', '--hold', '7', '--procs', '2', '--max-per-proc', '1000', '--per-address', '500', '--source-base', '300', '--connect-timeout', '3', '--json', '--protocol', 'socketio']);
   expect(options).toMatchObject({ scenario: 'fanout', url: 'ws://127.0.0.2:9000/fanout', connections: 2000, inflight: 3, duration: 2.5, warmup: 0, size: 128,
-    rate: 500, hold: 7, procs: 2, maxPerProc: 1000, perAddress: 500, sourceBase: 300, connectTimeout: 3, json: true, progress: false });
+    rate: 500, hold: 7, procs: 2, maxPerProc: 1000, perAddress: 500, sourceBase: 300, connectTimeout: 3, json: true, progress: false, protocol: 'socketio' });
 });
 
 test('fanout publisher defaults to one message in flight', () => {
@@ -57,6 +57,7 @@ test.each([
   [['echo', '--url', 'not a url']],
   [['echo', '--max-per-proc', '25000']],
   [['echo', '--bogus']],
+  [['echo', '--protocol', 'mqtt']],
 ])('rejects %j with SY_ERR_INVALID_OPTION', (argv) => {
   expect(codeOf(() => parseBenchArgs(argv))).toBe('SY_ERR_INVALID_OPTION');
 });

@@ -3,7 +3,7 @@
  * fast as pending handshakes allow), holds them `hold` seconds, then closes
  * them. Closes seen during the hold are failures too.
  */
-import { closeAll, openMany } from '../connections';
+import { closeAll, onFrames, openMany } from '../connections';
 import { cpuMicrosSince, sleep, type ShardControl } from '../control';
 import type { BenchOptions } from '../options';
 import type { Counts, ShardResult } from '../result';
@@ -21,7 +21,12 @@ export async function runConnect(options: BenchOptions, shard: Shard, control: S
   const errors: Counts = { ...opened.errors };
   const closeCodes: Counts = {};
   let holding = true;
+  const stray = (reason: string): void => {
+    errors[reason] = (errors[reason] ?? 0) + 1;
+  };
   for (const socket of opened.sockets) {
+    // A held Socket.IO connection must answer the server's pings, or it is dropped after pingInterval + pingTimeout.
+    if (options.protocol === 'socketio') onFrames(socket, 'socketio', () => undefined, stray);
     socket.on('error', (error: NodeJS.ErrnoException) => {
       const reason = error.code ?? error.message;
       errors[reason] = (errors[reason] ?? 0) + 1;

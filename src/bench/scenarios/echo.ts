@@ -5,12 +5,13 @@
  * send time in that connection's FIFO: no parsing on the hot path.
  */
 import type WebSocket from 'ws';
-import { closeAll, openMany } from '../connections';
+import { closeAll, onFrames, openMany } from '../connections';
 import { cpuMicrosSince, every, sleep, waitUntil, type ShardControl } from '../control';
 import { createHistogram, encodeHistogram } from '../histogram';
 import type { BenchOptions } from '../options';
 import { echoPayload } from '../payload';
 import type { Counts, ShardResult } from '../result';
+import { frameFor } from '../socketio';
 import type { Shard } from '../source-address';
 
 /** A FIFO of send times (ms) that grows when needed; shift() on an Array is O(n). */
@@ -52,7 +53,8 @@ export async function runEcho(options: BenchOptions, shard: Shard, control: Shar
   const sockets = opened.sockets;
   const errors: Counts = { ...opened.errors };
   const closeCodes: Counts = {};
-  const payload = echoPayload(options.size);
+  // Wrapped once (a Socket.IO event with --protocol socketio); replies are only counted, never parsed.
+  const payload = frameFor(options.protocol, echoPayload(options.size));
   const histogram = createHistogram();
   const fifos = sockets.map(() => new TimeFifo(Math.max(16, options.inflight)));
   const openLoop = options.rate > 0;
@@ -72,7 +74,7 @@ export async function runEcho(options: BenchOptions, shard: Shard, control: Shar
 
   sockets.forEach((socket, index) => {
     const fifo = fifos[index] as TimeFifo;
-    socket.on('message', () => {
+    onFrames(socket, options.protocol, () => {
       const now = performance.now();
       const sentAt = fifo.shift();
       received++;
@@ -86,6 +88,8 @@ export async function runEcho(options: BenchOptions, shard: Shard, control: Shar
         histogram.recordValue(Math.max(1, Math.round((now - sentAt) * 1000)));
       }
       if (sending && !openLoop) send(socket, fifo);
+    }, (reason) => {
+      errors[reason] = (errors[reason] ?? 0) + 1;
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       const reason = error.code ?? error.message;

@@ -8,12 +8,13 @@
  * what it missed at the tail.
  */
 import type WebSocket from 'ws';
-import { closeAll, openMany, openSocket } from '../connections';
+import { closeAll, onFrames, openMany, openSocket, targetUrl } from '../connections';
 import { cpuMicrosSince, every, sleep, waitUntil, type ShardControl } from '../control';
 import { createHistogram, encodeHistogram } from '../histogram';
 import type { BenchOptions } from '../options';
 import { encodeStamped, epochMs, readEnd, readSeq, readTime } from '../payload';
 import type { Counts, ShardResult } from '../result';
+import { frameFor, layoutFor } from '../socketio';
 import { loopbackAddress, type Shard } from '../source-address';
 
 /** How long subscribers may take after the window to get the end marker. */
@@ -40,6 +41,9 @@ export async function runFanout(options: BenchOptions, shard: Shard, control: Sh
   let measureTo = Number.POSITIVE_INFINITY;
   let delivered = 0, messages = 0, missed = 0, ended = 0;
   const states: SubscriberState[] = sockets.map(() => ({ expected: 1, ended: false }));
+  // Field offsets in a received frame: fixed per protocol (a Socket.IO event shifts them), so still no parsing.
+  const layout = layoutFor(options.protocol);
+  const stray = (reason: string): void => bump(errors, reason);
 
   const watch = (socket: WebSocket): void => {
     socket.on('error', (error: NodeJS.ErrnoException) => bump(errors, error.code ?? error.message));
@@ -53,10 +57,10 @@ export async function runFanout(options: BenchOptions, shard: Shard, control: Sh
   sockets.forEach((socket, index) => {
     const state = states[index] as SubscriberState;
     watch(socket);
-    socket.on('message', (data: Buffer) => {
-      const seq = readSeq(data);
+    onFrames(socket, options.protocol, (data: Buffer) => {
+      const seq = readSeq(data, layout);
       if (Number.isNaN(seq)) return bump(errors, 'not a bench message');
-      if (readEnd(data)) {
+      if (readEnd(data, layout)) {
         // seq of the end marker = messages published.
         missed += Math.max(0, seq - (state.expected - 1));
         state.ended = true;
@@ -70,16 +74,16 @@ export async function runFanout(options: BenchOptions, shard: Shard, control: Sh
       const now = performance.now();
       if (now >= measureFrom && now < measureTo) {
         messages++;
-        histogram.recordValue(Math.max(1, Math.round((epochMs() - readTime(data)) * 1000)));
+        histogram.recordValue(Math.max(1, Math.round((epochMs() - readTime(data, layout)) * 1000)));
       }
-    });
+    }, stray);
   });
 
   // The publisher: shard 0 only, from its own source address slot past the subscribers'.
   let publisher: WebSocket | undefined;
   if (shard.index === 0) {
     try {
-      publisher = await openSocket(options.url, loopbackAddress(options.sourceBase), options.connectTimeout * 1000);
+      publisher = await openSocket(targetUrl(options), loopbackAddress(options.sourceBase), options.connectTimeout * 1000, options.protocol);
       watch(publisher);
     } catch (error) {
       bump(errors, `publisher: ${(error as Error).message}`);
@@ -103,14 +107,14 @@ export async function runFanout(options: BenchOptions, shard: Shard, control: Sh
     published++;
     const now = performance.now();
     if (now >= measureFrom && now < measureTo) sentInWindow++;
-    publisher.send(encodeStamped(published, false, epochMs(), options.size), { binary: false });
+    publisher.send(frameFor(options.protocol, encodeStamped(published, false, epochMs(), options.size)), { binary: false });
   };
   if (publisher !== undefined) {
-    publisher.on('message', (data: Buffer) => {
-      if (readEnd(data)) return;
+    onFrames(publisher, options.protocol, (data: Buffer) => {
+      if (readEnd(data, layout)) return;
       acked++;
       if (publishing && options.rate === 0) publish();
-    });
+    }, stray);
     if (options.rate > 0) {
       ticker = setInterval(() => {
         const due = Math.floor(((performance.now() - start) * options.rate) / 1000) - published;
@@ -128,7 +132,7 @@ export async function runFanout(options: BenchOptions, shard: Shard, control: Sh
   clearInterval(ticker);
   if (publisher !== undefined) {
     await waitUntil(() => acked >= published, END_WAIT_MS);
-    publisher.send(encodeStamped(published, true, epochMs(), options.size), { binary: false });
+    publisher.send(frameFor(options.protocol, encodeStamped(published, true, epochMs(), options.size)), { binary: false });
   }
   await waitUntil(() => ended === sockets.length, END_WAIT_MS);
   stopProgress();
