@@ -24,6 +24,10 @@ import { WorkerMetrics } from './worker-metrics';
 
 type WorkerState = 'starting' | 'listening' | 'stopping' | 'stopped';
 
+function closedOf(socket: WebSocket): Promise<void> {
+  return socket.readyState === WebSocket.CLOSED ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
+}
+
 /** How long stopping clients get to answer the close handshake before they are cut. */
 const CLOSE_HANDSHAKE_GRACE_MS = 2000;
 
@@ -171,8 +175,15 @@ export class WorkerServer {
     this.stopReason = reason;
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
-    const entries = [...this.clients.all()];
-    await Promise.all(entries.map((entry) => this.closeAndWait(entry.socket, code, reason)));
+    const sockets = [...this.clients.all()].map((entry) => entry.socket);
+    const allClosed = Promise.all(sockets.map((socket) => closedOf(socket)));
+    for (const socket of sockets) socket.close(code, reason);
+    // One timer for all: clients that do not finish the close handshake in time are cut.
+    const grace = setTimeout(() => {
+      for (const socket of sockets) if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
+    }, CLOSE_HANDSHAKE_GRACE_MS);
+    await allClosed;
+    clearTimeout(grace);
     this.routes.close();
     this.http.closeAllConnections();
     await closed;
@@ -198,18 +209,6 @@ export class WorkerServer {
     for (const entry of entries) {
       if (skip === undefined || !skip.has(entry.id)) this.deliver(entry, data, binary);
     }
-  }
-
-  private closeAndWait(socket: WebSocket, code: number, reason: string): Promise<void> {
-    return new Promise((resolve) => {
-      if (socket.readyState === WebSocket.CLOSED) return resolve();
-      const timer = setTimeout(() => socket.terminate(), CLOSE_HANDSHAKE_GRACE_MS);
-      socket.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      socket.close(code, reason);
-    });
   }
 
   private send(message: WorkerToMaster, mustKeep = false): boolean {
