@@ -6,6 +6,8 @@
 export interface PendingHandlers<T> {
   readonly onReply: (reply: T) => void;
   readonly onTimeout: () => void;
+  /** Called instead of `onTimeout` when every request is cancelled (the process is stopping). */
+  readonly onCancel?: () => void;
 }
 
 export class PendingReplies<T> {
@@ -45,12 +47,12 @@ export class PendingReplies<T> {
     this.pending.delete(seq);
   }
 
-  /** Times out every pending request now. */
+  /** Settles every pending request now, through `onCancel` (or `onTimeout` when it has none). */
   cancelAll(): void {
     for (const [seq, entry] of this.pending) {
       clearTimeout(entry.timer);
       this.pending.delete(seq);
-      entry.handlers.onTimeout();
+      (entry.handlers.onCancel ?? entry.handlers.onTimeout)();
     }
   }
 }

@@ -27,18 +27,24 @@ export function errorReply(error: unknown): ErrorReply {
   return { status: 500, code: 'SY_ERR_HANDLER_FAILED', message: 'the service handler failed' };
 }
 
-function bodyAnswer(status: number, body: unknown, headers: Readonly<Record<string, string>>): HttpAnswer {
+function bodyAnswer(status: number, body: unknown, given: Readonly<Record<string, unknown>>): HttpAnswer {
+  // Header values must cross IPC as strings; the worker's setHeader then refuses bad ones with a 502.
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(given)) headers[name] = String(value);
   const hasType = Object.keys(headers).some((name) => name.toLowerCase() === 'content-type');
   const withType = (type: string): Record<string, string> => (hasType ? { ...headers } : { ...headers, 'content-type': type });
-  if (body === undefined || body === null) return { status: status === 200 ? 204 : status, headers: { ...headers }, data: '' };
+  if (body === undefined) return { status: status === 200 ? 204 : status, headers, data: '' };
   if (typeof body === 'string') return { status, headers: withType('text/plain; charset=utf-8'), ...encodePayload(body) };
   if (Buffer.isBuffer(body)) return { status, headers: withType('application/octet-stream'), ...encodePayload(body) };
   if (body instanceof Uint8Array) {
     return { status, headers: withType('application/octet-stream'), ...encodePayload(Buffer.from(body.buffer, body.byteOffset, body.byteLength)) };
   }
-  return { status, headers: withType('application/json; charset=utf-8'), data: JSON.stringify(body) };
+  const json = JSON.stringify(body);
+  if (json === undefined) throw new TypeError('the reply body cannot be serialized as JSON');
+  return { status, headers: withType('application/json; charset=utf-8'), data: json };
 }
 
+/** The HTTP answer for what `onRequest` returned; throws when it cannot be sent (the caller answers 500). */
 export function toHttpAnswer(value: unknown): HttpAnswer {
   if (isReply(value)) return bodyAnswer(value.status, value.body, value.headers);
   return bodyAnswer(200, value, {});
@@ -66,5 +72,5 @@ export async function answerHttp(service: Service, message: HttpRequestFields & 
     const answer = errorAnswer(error);
     if (answer.status >= 500 && !(error instanceof RequestError)) onFailure(error);
     return answer;
-  } 
+  }
 }

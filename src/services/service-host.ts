@@ -231,15 +231,22 @@ export class ServiceHost {
       () => answer(formatError(envelope.id, 'SY_ERR_REQUEST_TIMEOUT', `no reply within ${this.options.requestTimeout} ms`), 'timeout'),
       this.options.requestTimeout,
     );
-    const succeed = (value: unknown): void => {
-      clearTimeout(timer);
-      answer(formatResult(envelope.id, isReply(value) ? value.body : value), 'ok');
-    };
     const fail = (error: unknown): void => {
       clearTimeout(timer);
       const { code, message, status } = errorReply(error);
       if (status >= 500 && code !== 'SY_ERR_NOT_IMPLEMENTED') this.handlerFailed(client.id, error);
       answer(formatError(envelope.id as RequestId, code, message), 'error');
+    };
+    const succeed = (value: unknown): void => {
+      let text: string;
+      try {
+        // A result JSON cannot hold (circular, BigInt, too deep) is the handler's failure, not silence.
+        text = formatResult(envelope.id, isReply(value) ? value.body : value);
+      } catch (error) {
+        return fail(error);
+      }
+      clearTimeout(timer);
+      answer(text, 'ok');
     };
     let result: unknown;
     try {

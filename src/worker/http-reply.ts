@@ -24,8 +24,15 @@ export function rejectUpgrade(socket: Duplex, status: number, message: string, h
     `Content-Length: ${Buffer.byteLength(text)}`,
     ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
   ];
+  // Like ws's abortHandshake: end() alone would leave a half-open socket for
+  // as long as the peer keeps its side open — an unbounded descriptor leak.
+  socket.once('finish', () => socket.destroy());
+  (socket as Duplex & { setTimeout?(ms: number, callback: () => void): void }).setTimeout?.(REJECT_FLUSH_TIMEOUT_MS, () => socket.destroy());
   socket.end(`${lines.join('\r\n')}\r\n\r\n${text}`);
 }
+
+/** How long a refused peer gets to read the refusal before its socket is destroyed anyway. */
+export const REJECT_FLUSH_TIMEOUT_MS = 2000;
 
 export function replyError(response: ServerResponse, status: number, message: string, headers: Readonly<Record<string, string>> = {}): void {
   const text = body(status, message);

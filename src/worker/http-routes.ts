@@ -86,6 +86,7 @@ export class HttpRoutes {
         response.end(request.method === 'HEAD' ? undefined : result.body);
       },
       onTimeout: () => replyError(response, 503, 'The master did not answer in time', { 'Retry-After': '1' }),
+      onCancel: () => replyError(response, 503, 'Server is shutting down', { 'Retry-After': '1' }),
     });
     response.on('close', () => this.queries.forget(qid));
     if (!this.deps.send({ type: 'query', qid, what })) {
@@ -146,13 +147,14 @@ export class HttpRoutes {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
     const seq = this.serviceRequests.add(this.deps.config.requestTimeout, {
-      onReply: (reply) => {
-        finish(reply.status);
-        this.writeServiceResponse(response, reply, service);
-      },
+      onReply: (reply) => finish(this.writeServiceResponse(response, reply, service)),
       onTimeout: () => {
         finish(504);
         replyError(response, 504, `Service "${service}" did not answer within ${this.deps.config.requestTimeout} ms`);
+      },
+      onCancel: () => {
+        finish(503);
+        replyError(response, 503, 'Server is shutting down', { 'Retry-After': '1' });
       },
     });
     response.on('close', () => this.serviceRequests.forget(seq));
@@ -165,8 +167,9 @@ export class HttpRoutes {
     }
   }
 
-  private writeServiceResponse(response: ServerResponse, reply: ServiceResponse, service: string): void {
-    if (response.headersSent || response.destroyed) return;
+  /** Writes a service's answer; returns the status actually sent (502 when the answer was invalid). */
+  private writeServiceResponse(response: ServerResponse, reply: ServiceResponse, service: string): number {
+    if (response.headersSent || response.destroyed) return reply.status;
     const body = decodePayload(reply);
     try {
       if (reply.status < 200 || reply.status > 599) throw new RangeError(`status ${reply.status}`);
@@ -178,9 +181,11 @@ export class HttpRoutes {
     } catch (error) {
       this.deps.log.warn({ err: error, service }, 'service answered with an invalid HTTP response');
       for (const name of response.getHeaderNames()) response.removeHeader(name);
-      return replyError(response, 502, `Service "${service}" answered with an invalid response`);
+      replyError(response, 502, `Service "${service}" answered with an invalid response`);
+      return 502;
     }
     response.end(body);
+    return reply.status;
   }
 }
 

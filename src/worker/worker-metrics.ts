@@ -7,6 +7,9 @@ import type { Counter, Gauge } from 'prom-client';
 import { ProcessMetrics, Tally } from '../metrics/process-metrics';
 import type { MetricsSnapshot } from '../protocol';
 
+/** Close codes reported as themselves in `switchyard_connections_closed_total`; others count as "other". */
+const REPORTED_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1001, 1002, 1005, 1006, 1007, 1008, 1009, 1011, 1012, 1013]);
+
 export interface ServiceCounters {
   open: number;
   opened: number;
@@ -82,7 +85,8 @@ export class WorkerMetrics {
   }
 
   connectionClosed(service: string, code: number): void {
-    this.closed.add({ service, code: String(code) });
+    // Clients choose their close code (3000-4999 included): keep the label's values bounded.
+    this.closed.add({ service, code: REPORTED_CLOSE_CODES.has(code) ? String(code) : 'other' });
   }
 
   httpRequest(service: string, status: number): void {

@@ -221,6 +221,12 @@ export class WorkerServer {
       socket.destroy();
       return;
     }
+    // A parse error after a pipelined request that is being answered: answering
+    // now would pose as that request's response; just cut the connection.
+    if ((socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     rejectUpgrade(socket, status, status === 431 ? 'Request header fields too large' : 'Bad request');
   }

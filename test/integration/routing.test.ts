@@ -87,3 +87,21 @@ test('a frame over maxPayload closes that client with 1009; others are unaffecte
   expect(await small.received(1)).toEqual(['ok']);
   expect(small.socket.readyState).toBe(WebSocket.OPEN);
 });
+
+test('a refused upgrade is answered and its socket closed by the server, even if the peer never closes', async () => {
+  const { port } = await startCluster();
+  const socket = net.connect(port, '127.0.0.1', () => socket.write(upgradeRequest('/nope')));
+  let response = '';
+  socket.on('data', (chunk) => (response += chunk.toString()));
+  socket.on('error', () => undefined);
+  // allowHalfOpen is false on the client: it never ends its side first; the server must destroy.
+  await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  expect(response).toMatch(/^HTTP\/1.1 404 /);
+});
+
+test('a parse error after a pipelined request cuts the connection instead of answering in its name', async () => {
+  const { port } = await startCluster();
+  const text = await rawRequest(port, 'GET /services/echo HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n');
+  expect(text).not.toMatch(/^HTTP\/1.1 400/);
+  expect(text.match(/HTTP\/1.1 400/g)).toBeNull();
+});

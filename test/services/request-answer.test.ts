@@ -8,6 +8,9 @@ test('return values become HTTP answers', () => {
   expect(toHttpAnswer(Buffer.from([1, 2]))).toEqual({ status: 200, headers: { 'content-type': 'application/octet-stream' }, data: 'AQI=', binary: true });
   expect(toHttpAnswer(reply(201, 'made', { 'Content-Type': 'text/csv', 'x-a': 'b' }))).toEqual({ status: 201, headers: { 'Content-Type': 'text/csv', 'x-a': 'b' }, data: 'made' });
   expect(() => reply(99)).toThrow(RangeError);
+  expect(toHttpAnswer(null)).toEqual({ status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, data: 'null' });
+  expect(toHttpAnswer(reply(200, 'x', { 'x-count': 5 as unknown as string })).headers).toEqual({ 'x-count': '5', 'content-type': 'text/plain; charset=utf-8' });
+  expect(() => toHttpAnswer(() => undefined)).toThrow(TypeError);
 });
 
 test('errors become JSON answers; only RequestError exposes its message', () => {

@@ -170,3 +170,20 @@ test('a message is acknowledged once its handler has settled, not before; redeli
   expect(acks()).toEqual([12, 10, 11]);
   expect(infos).toEqual([{ seq: 10, redelivered: false }, { seq: 11, redelivered: true }]);
 });
+
+test('an envelope result JSON cannot hold is answered with an error, not silence', async () => {
+  class Circular extends Service {
+    override onRequest(): unknown {
+      const loop: Record<string, unknown> = {};
+      loop.self = loop;
+      return loop;
+    }
+  }
+  const { host: h, sent } = host(new Circular());
+  h.handle({ type: 'connect', client: info('1.1') });
+  h.handle({ type: 'message', seq: 1, id: '1.1', data: '{"$req":5,"data":null}' });
+  await h.whenIdle();
+  const replies = sent.filter((m) => m.type === 'send').map((m) => JSON.parse((m as { data: string }).data));
+  expect(replies).toEqual([{ $res: 5, error: { code: 'SY_ERR_HANDLER_FAILED', message: 'the service handler failed' } }]);
+  expect(h.stats.handlerErrors).toBe(1);
+});
