@@ -191,7 +191,9 @@
     if (typeof limits.roomLength === 'number') el.newRoom.maxLength = limits.roomLength;
     if (typeof limits.textLength === 'number') el.text.maxLength = limits.textLength;
     setState('online');
-    if (reconnected) addNotice('Reconnected (worker ' + parseInt(worker, 36) + ').', 'system');
+    // `resumed`: same connection, but the chat service restarted and forgot us.
+    if (message.resumed === true) addNotice('The chat service restarted; rejoining.', 'system');
+    else if (reconnected) addNotice('Reconnected (worker ' + parseInt(worker, 36) + ').', 'system');
     // Resume: the new connection knows nothing of us yet.
     if (session.name !== '') send({ type: 'hello', name: session.name });
     else el.name.focus();

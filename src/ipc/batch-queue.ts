@@ -37,7 +37,8 @@ export class BatchQueue<M> {
   private writesInFlight = 0;
   private drainWaiters: Array<() => void> = [];
   private readonly maxBatch: number;
-  private readonly afterWrite = (error: Error | null): void => this.onWritten(error);
+  private writeCount = 0;
+  private blockingWrite = 0;
   private readonly flushNow = (): void => {
     this.scheduled = undefined;
     this.flush();
@@ -109,14 +110,18 @@ export class BatchQueue<M> {
         this.queuedBytes -= bytes;
       }
       let accepted: boolean;
+      const write = ++this.writeCount;
       try {
         this.writesInFlight++;
-        accepted = this.endpoint.send(batch, this.afterWrite);
+        accepted = this.endpoint.send(batch, (error: Error | null) => this.onWritten(error, write));
       } catch (error) {
         this.fail(error as Error);
         return;
       }
-      if (!accepted) this.waitingForDrain = true;
+      if (!accepted) {
+        this.waitingForDrain = true;
+        this.blockingWrite = write;
+      }
     }
   }
 
@@ -148,13 +153,14 @@ export class BatchQueue<M> {
     for (const resolve of waiters) resolve();
   }
 
-  private onWritten(error: Error | null): void {
+  private onWritten(error: Error | null, write: number): void {
     this.writesInFlight--;
     if (error) {
       this.fail(error);
       return;
     }
-    if (this.waitingForDrain) {
+    // Only the write that reported backpressure lifts the pause: earlier writes completing says little.
+    if (this.waitingForDrain && write >= this.blockingWrite) {
       this.waitingForDrain = false;
       if (this.items.length > 0 && this.scheduled === undefined) {
         this.scheduled = setImmediate(this.flushNow);

@@ -53,10 +53,18 @@ export class Broker {
   readonly topics = new TopicRouter();
   private readonly clients = new Map<string, ClientInfo>();
   private readonly clientsByWorker = new Map<number, Set<string>>();
+  /**
+   * HTTP requests in flight: rid → the service they went to and when the
+   * worker stops waiting. Entries leave with the answer, the service's or the
+   * worker's end, or (pruned from the oldest on each new request) once expired.
+   */
+  private readonly requests = new Map<string, { readonly service: string; readonly expires: number }>();
 
   constructor(
     private readonly links: BrokerLinks,
     private readonly log: Logger,
+    /** How long a worker waits for an HTTP answer (options.requestTimeout). */
+    private readonly requestTimeout = 10_000,
   ) {}
 
   get clientCount(): number {
@@ -113,7 +121,15 @@ export class Broker {
       case 'request': {
         const { service: name, type: _type, ...request } = message;
         const service = this.links.service(name);
-        if (service !== undefined && service.available && service.deliver({ type: 'request', ...request })) return;
+        if (service !== undefined && service.available && service.deliver({ type: 'request', ...request })) {
+          const now = Date.now();
+          for (const [rid, entry] of this.requests) {
+            if (entry.expires > now) break;
+            this.requests.delete(rid);
+          }
+          this.requests.set(message.rid, { service: name, expires: now + this.requestTimeout });
+          return;
+        }
         this.stats.requestsRefused++;
         const body = JSON.stringify({ error: 'SY_ERR_SERVICE_UNAVAILABLE', message: `service "${name}" is not available` });
         this.links.worker(workerId)?.deliver(
@@ -166,6 +182,13 @@ export class Broker {
         return;
       }
       case 'response': {
+        // Only the service a request went to may answer it (rids are guessable).
+        if (this.requests.get(message.rid)?.service !== service) {
+          this.stats.foreignAddressDrops++;
+          this.log.warn({ service, rid: message.rid }, 'service answered a request it was not sent; dropped');
+          return;
+        }
+        this.requests.delete(message.rid);
         const workerId = workerOfClientId(message.rid);
         const worker = workerId === undefined ? undefined : this.links.worker(workerId);
         if (worker === undefined) {
@@ -180,6 +203,21 @@ export class Broker {
         throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
       }
     }
+  }
+
+  /** A service instance is gone: the requests it had are answered by the workers' timeouts (504). */
+  forgetRequestsOf(service: string): void {
+    for (const [rid, entry] of this.requests) if (entry.service === service) this.requests.delete(rid);
+  }
+
+  /** Forgets a service's topic subscriptions (a new instance starts without any) and undoes them at the workers. */
+  dropTopicsOf(service: string): number {
+    const removed = this.topics.removeService(service);
+    for (const { id, topic } of removed) {
+      const workerId = workerOfClientId(id);
+      if (workerId !== undefined) this.links.worker(workerId)?.deliver({ type: 'unsubscribe', service, topic, id }, true);
+    }
+    return removed.length;
   }
 
   /** Closes every client of `service` (it failed) with `code`. */
@@ -199,6 +237,7 @@ export class Broker {
    * held. Returns how many clients that was.
    */
   workerGone(workerId: number): number {
+    for (const rid of this.requests.keys()) if (workerOfClientId(rid) === workerId) this.requests.delete(rid);
     const ids = this.clientsByWorker.get(workerId);
     if (ids === undefined) return 0;
     this.clientsByWorker.delete(workerId);

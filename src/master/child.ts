@@ -51,7 +51,8 @@ export class Child<Outgoing extends AnyMessage, Incoming> {
     // An 'error' (failed spawn, failed kill) must not crash the master; 'exit' follows or the stop deadline kills.
     process.on('error', (error) => log.error({ err: error, pid: process.pid }, 'child process error'));
     this.exited = new Promise((resolve) => {
-      process.once('exit', (code, signal) => {
+      // 'close', not 'exit': 'exit' can come before the last IPC messages are read.
+      process.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
         this.state = 'dead';
         this.exitInfo = { code, signal };
         this.outbox.close();

@@ -140,6 +140,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
         workers: () => this.pool.links(),
       },
       this.log,
+      this.options.requestTimeout,
     );
     this.pool = new WorkerPool(this.options, this.log, {
       onRouted: (workerId, message) => this.broker.fromWorker(workerId, message),
@@ -163,9 +164,13 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
         name,
         new ServiceSlot(name, modulePath, this.options, this.log, {
           onRouted: (service, message) => this.broker.fromService(service, message),
-          onExit: (service, exit, expected) => this.emit('serviceExit', { service, ...exit, expected }),
+          onExit: (service, exit, expected) => {
+            this.broker.forgetRequestsOf(service);
+            this.emit('serviceExit', { service, ...exit, expected });
+          },
           onMetrics: (qid, metrics) => this.queries.onMetrics(qid, metrics),
           onOnline: (service, pid, restarted) => this.emit('serviceOnline', { service, pid, restarted }),
+          onFreshInstance: (service) => this.broker.dropTopicsOf(service),
           onFailed: (service, code, reason) => {
             const clients = this.broker.closeClientsOf(service, code, reason);
             this.emit('serviceFailed', { service, clients });
@@ -217,7 +222,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
    * done; a call during a reload returns the same promise.
    */
   reload(): Promise<void> {
-    if (this.currentState !== 'listening') {
+    if (this.currentState !== 'listening' || this.closing !== undefined) {
       throw new SwitchyardError('SY_ERR_INVALID_STATE', `reload() was called on a server that is ${this.currentState}`);
     }
     if (this.reloading === undefined) {

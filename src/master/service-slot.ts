@@ -56,6 +56,8 @@ export interface ServiceSlotHooks {
   onOnline(name: string, pid: number | undefined, resumed: boolean): void;
   /** The process exited; `expected` is false for a crash. */
   onExit(name: string, exit: ChildExit, expected: boolean): void;
+  /** A new instance is about to resume clients: state kept for the old one (topic routes) must go. */
+  onFreshInstance(name: string): void;
   /** The service crashed too often: it stays down; its clients must be closed with `code`. */
   onFailed(name: string, code: number, reason: string): void;
 }
@@ -75,6 +77,8 @@ export class ServiceSlot implements ServiceLink {
   private readonly backoff: Backoff;
   private readonly limits: IpcLimits;
   private restartTimer: NodeJS.Timeout | undefined;
+  /** A restarted instance that does not start within startTimeout is killed (and counts as a crash). */
+  private startTimer: NodeJS.Timeout | undefined;
   private reloading: { resolve(): void } | undefined;
   /** The instance a reload asked to stop: its exit is expected, and starts the next one. */
   private retiring: Child<MasterToService, ServiceToMaster> | undefined;
@@ -182,6 +186,8 @@ export class ServiceSlot implements ServiceLink {
   async stop(deadline: number): Promise<void> {
     clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
+    clearTimeout(this.startTimer);
+    this.startTimer = undefined;
     const child = this.child;
     this.state = 'stopping';
     this.unacked.clear();
@@ -240,6 +246,14 @@ export class ServiceSlot implements ServiceLink {
     });
     this.child = child;
     this.log.debug({ service: this.name, pid: processHandle.pid }, 'service process forked');
+    if (this.startWaiter === undefined) {
+      // The first start is bounded by listen()'s own timeout; restarts by this one.
+      this.startTimer = setTimeout(() => {
+        this.startTimer = undefined;
+        this.log.error({ service: this.name, pid: processHandle.pid, timeoutMs: this.options.startTimeout }, 'restarted service did not start in time; killing it');
+        child.kill('SIGKILL');
+      }, this.options.startTimeout);
+    }
   }
 
   private onMessage(child: Child<MasterToService, ServiceToMaster>, message: ServiceToMaster): void {
@@ -279,9 +293,15 @@ export class ServiceSlot implements ServiceLink {
   }
 
   private onStarted(child: Child<MasterToService, ServiceToMaster>): void {
-    const resuming = this.state === 'restarting';
+    clearTimeout(this.startTimer);
+    this.startTimer = undefined;
     child.state = 'online';
+    // Started after a stop began (a slow onStart past startTimeout, or close() during a restart): it is on its way out.
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    const resuming = this.state === 'restarting';
     if (resuming) {
+      // The new instance knows no subscriptions: routes left from the old one would deliver to clients it never subscribed.
+      this.hooks.onFreshInstance(this.name);
       for (const client of this.known.values()) child.deliver({ type: 'connect', client, resumed: true }, true);
       let redelivered = 0;
       for (const entry of this.unacked.values()) {
@@ -319,6 +339,8 @@ export class ServiceSlot implements ServiceLink {
 
   private onExit(child: Child<MasterToService, ServiceToMaster>, exit: ChildExit): void {
     if (child !== this.child) return;
+    clearTimeout(this.startTimer);
+    this.startTimer = undefined;
     const retired = child === this.retiring;
     const expected = this.state === 'stopping' || this.state === 'stopped' || retired;
     this.hooks.onExit(this.name, exit, expected);

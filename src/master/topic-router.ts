@@ -38,6 +38,21 @@ export class TopicRouter {
     for (const topic of index.removeClient(id)) this.forget(service, id, topic);
   }
 
+  /** Drops every subscription of a service; returns them, to be undone at the workers. */
+  removeService(service: string): Array<{ readonly id: string; readonly topic: string }> {
+    const index = this.subscriptions.get(service);
+    if (index === undefined) return [];
+    this.subscriptions.delete(service);
+    const removed: Array<{ id: string; topic: string }> = [];
+    for (const [key, _workers] of this.interest) {
+      if (!key.startsWith(`${service}\n`)) continue;
+      const topic = key.slice(service.length + 1);
+      for (const id of index.subscribers(topic)) removed.push({ id, topic });
+      this.interest.delete(key);
+    }
+    return removed;
+  }
+
   /** Workers holding at least one subscriber of the topic. */
   workersFor(service: string, topic: string): Iterable<number> {
     return this.interest.get(`${service}\n${topic}`)?.keys() ?? [];

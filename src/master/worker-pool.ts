@@ -85,6 +85,7 @@ export class WorkerPool {
 
   /** Forks `options.workers` workers on `port`; resolves once all of them listen. */
   async start(port: number): Promise<void> {
+    if (this.stopping) return;
     this.port = port;
     const ready: Array<Promise<number>> = [];
     for (let i = 0; i < this.options.workers; i++) ready.push(this.fork());
@@ -110,10 +111,18 @@ export class WorkerPool {
   async reload(): Promise<void> {
     const reload: MasterToWorker = { type: 'stop', code: CLOSE_CODES.SERVICE_RESTART, reason: 'server reloading' };
     for (const entry of [...this.entries.values()]) {
-      if (this.stopping) return;
-      await this.fork();
-      if (this.stopping) return;
+      // Gone meanwhile (it crashed; its replacement is already new code): nothing to replace.
+      if (this.stopping || !this.entries.has(entry.id)) continue;
+      // Retiring before the fork: if it crashes while its replacement starts, no second replacement is forked.
       entry.retiring = true;
+      try {
+        await this.fork();
+      } catch (error) {
+        entry.retiring = false;
+        if (this.stopping) return;
+        throw error;
+      }
+      if (this.stopping) return;
       this.log.info({ worker: entry.id }, 'reload: replacement listens; draining the old worker');
       await entry.child.stop(reload, Date.now() + this.options.stopTimeout);
     }

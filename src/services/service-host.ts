@@ -46,6 +46,8 @@ export class ServiceHost {
   private readonly lanes = new Map<string, Lane>();
   private idleWaiters: Array<() => void> = [];
   private stopping = false;
+  /** HTTP requests being answered: a stop waits for them too. */
+  private httpInFlight = 0;
   private acks: number[] = [];
   private readonly flushAcks = (): void => {
     const seqs = this.acks;
@@ -184,6 +186,7 @@ export class ServiceHost {
   }
 
   private isIdle(): boolean {
+    if (this.httpInFlight > 0) return false;
     for (const lane of this.lanes.values()) if (lane.busy) return false;
     return true;
   }
@@ -260,9 +263,15 @@ export class ServiceHost {
   }
 
   private async answerHttpRequest(message: HttpRequestFields & Payload): Promise<void> {
-    const response = await answerHttp(this.service, message, (error) => this.handlerFailed(undefined, error));
-    this.options.metrics?.countRequest('http', response.status < 500 ? 'ok' : 'error');
-    this.emit({ type: 'response', rid: message.rid, ...response });
+    this.httpInFlight++;
+    try {
+      const response = await answerHttp(this.service, message, (error) => this.handlerFailed(undefined, error));
+      this.options.metrics?.countRequest('http', response.status < 500 ? 'ok' : 'error');
+      this.emit({ type: 'response', rid: message.rid, ...response });
+    } finally {
+      this.httpInFlight--;
+      this.notifyIfIdle();
+    }
   }
 
   private run(id: string, task: Task, after?: () => void): void {

@@ -22,8 +22,16 @@ const outbox = new BatchQueue<ServiceToMaster>(endpoint, {
   onError: (error) => log.debug({ err: error }, 'IPC write failed'),
 });
 
+/**
+ * Messages whose loss would corrupt state elsewhere pass the bound: acks (the
+ * master would hold handled messages forever), topic and close changes, and
+ * lifecycle reports. Their number is bounded elsewhere (acks by the master's
+ * own bound on unacknowledged messages).
+ */
+const MUST_KEEP: ReadonlySet<ServiceToMaster['type']> = new Set(['ack', 'subscribe', 'unsubscribe', 'close', 'started', 'startFailed', 'stopped', 'response', 'metrics']);
+
 function emit(message: ServiceToMaster): void {
-  if (!outbox.push(message, approximateSize(message))) {
+  if (!outbox.push(message, approximateSize(message), MUST_KEEP.has(message.type))) {
     log.warn({ type: message.type, depth: outbox.depth }, 'IPC queue to master is full; message dropped');
   }
   if (message.type === 'stopped') void exitAfterFlush(0);

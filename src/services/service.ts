@@ -184,7 +184,7 @@ export abstract class Service {
     checkTopic(topic);
     const except = exceptList(options.except);
     let recipients = this.#topics.count(topic);
-    if (except !== undefined) for (const id of except) if (this.#topics.subscribers(topic).has(id)) recipients--;
+    if (except !== undefined) for (const id of new Set(except)) if (this.#topics.subscribers(topic).has(id)) recipients--;
     if (recipients === 0) return 0;
     transport.publish(topic, toPayload(data), except);
     return recipients;

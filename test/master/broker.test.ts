@@ -84,3 +84,24 @@ test('a dead worker: its clients, and only they, are reported closed with 1006',
   expect(chat.got.filter((m) => 'type' in m && m.type === 'close')).toEqual([{ type: 'close', id: '1.1', code: 1006, reason: 'worker exited' }]);
   expect(broker.clientCount).toBe(1);
 });
+
+test('a response is routed only from the service the request went to', () => {
+  const { broker, workers } = setup();
+  broker.fromWorker(1, { type: 'request', service: 'chat', rid: '1.7', method: 'GET', path: '/', query: {}, headers: {}, data: '' });
+  broker.fromService('other', { type: 'response', rid: '1.7', status: 200, headers: {}, data: 'forged' });
+  expect(workers.get(1)?.got.filter((m) => m.type === 'response')).toEqual([]);
+  expect(broker.stats.foreignAddressDrops).toBe(1);
+  broker.fromService('chat', { type: 'response', rid: '1.7', status: 200, headers: {}, data: 'real' });
+  broker.fromService('chat', { type: 'response', rid: '1.7', status: 200, headers: {}, data: 'again' });
+  expect(workers.get(1)?.got.filter((m) => m.type === 'response')).toEqual([{ type: 'response', rid: '1.7', status: 200, headers: {}, data: 'real' }]);
+});
+
+test('a fresh service instance starts without the old subscriptions, at the master and at the workers', () => {
+  const { broker, workers } = setup();
+  broker.fromWorker(2, { type: 'connect', client: client('2.1') });
+  broker.fromService('chat', { type: 'subscribe', id: '2.1', topic: 'room:a' });
+  expect(broker.dropTopicsOf('chat')).toBe(1);
+  expect(workers.get(2)?.got.at(-1)).toEqual({ type: 'unsubscribe', service: 'chat', topic: 'room:a', id: '2.1' });
+  broker.fromService('chat', { type: 'publish', topic: 'room:a', data: 'x' });
+  expect(workers.get(2)?.got.filter((m) => m.type === 'publish')).toEqual([]);
+});

@@ -187,3 +187,15 @@ test('an envelope result JSON cannot hold is answered with an error, not silence
   expect(replies).toEqual([{ $res: 5, error: { code: 'SY_ERR_HANDLER_FAILED', message: 'the service handler failed' } }]);
   expect(h.stats.handlerErrors).toBe(1);
 });
+
+test('publish counts each excepted subscriber once', () => {
+  class Plain extends Service {}
+  const service = new Plain();
+  const { host: h, sent } = host(service);
+  h.handle({ type: 'connect', client: info('1.1') });
+  h.handle({ type: 'connect', client: info('1.2') });
+  service.subscribe('1.1', 't');
+  service.subscribe('1.2', 't');
+  expect(service.publish('t', 'x', { except: ['1.1', '1.1'] })).toBe(1);
+  expect(sent.filter((m) => m.type === 'publish')).toHaveLength(1);
+});

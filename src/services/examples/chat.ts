@@ -70,7 +70,8 @@ export default class ChatService extends Service {
 
   override onConnect(client: Client): void {
     this.members.set(client.id, { name: undefined, room: undefined });
-    this.send(client.id, { type: 'welcome', id: client.id, limits: CHAT_LIMITS });
+    // A resumed client (the service restarted) is unknown here again: its page says hello and rejoins on welcome.
+    this.send(client.id, { type: 'welcome', id: client.id, limits: CHAT_LIMITS, resumed: client.resumed });
     this.send(client.id, this.roomList());
   }
 
