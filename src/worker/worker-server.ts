@@ -4,6 +4,7 @@
  * sockets and the master.
  */
 import * as http from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { WorkerConfig } from '../child-env';
@@ -233,6 +234,20 @@ export class WorkerServer {
 
   private onUpgrade(request: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', this.onUpgradeSocketError);
+    // An upgrade to something else (curl --http2 asks for h2c) is a plain
+    // request that may be answered over HTTP/1.1: serve GET/HEAD as usual.
+    if (request.headers.upgrade?.toLowerCase() !== 'websocket') {
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        // Its body is beyond node:http's parser once it is an upgrade: ask for a plain retry.
+        return rejectUpgrade(socket, 501, 'Only WebSocket upgrades are supported; send this request without an Upgrade header');
+      }
+      const response = new http.ServerResponse(request);
+      response.shouldKeepAlive = false;
+      response.assignSocket(socket as Socket);
+      response.on('finish', () => (socket as Socket).destroySoon());
+      this.routes.handle(request, response);
+      return;
+    }
     // During a reload an upgrade that reached this draining worker still
     // succeeds (then gets 1012 and reconnects elsewhere): no attempt is refused.
     const reloading = this.state === 'stopping' && this.stopCode === CLOSE_CODES.SERVICE_RESTART;

@@ -105,3 +105,10 @@ test('a parse error after a pipelined request cuts the connection instead of ans
   expect(text).not.toMatch(/^HTTP\/1.1 400/);
   expect(text.match(/HTTP\/1.1 400/g)).toBeNull();
 });
+
+test('a plain GET asking for another protocol (h2c, as curl --http2 does) is served over HTTP/1.1', async () => {
+  const { port } = await startCluster();
+  const text = await rawRequest(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n');
+  expect(text).toMatch(/^HTTP\/1.1 200 /);
+  expect(text).toContain('"status":"ok"');
+});
