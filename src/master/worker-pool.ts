@@ -20,6 +20,10 @@ export interface WorkerEntry {
   ready: boolean;
   /** Being replaced by a rolling reload: its exit is expected. */
   retiring: boolean;
+  /** Forked by a rolling reload: if it dies before listening, the reload reports it (no restart of its own). */
+  readonly forReload: boolean;
+  /** Kills a worker that does not listen within startTimeout. */
+  readyTimer: NodeJS.Timeout | undefined;
 }
 
 export interface WorkerPoolHooks {
@@ -116,7 +120,7 @@ export class WorkerPool {
       // Retiring before the fork: if it crashes while its replacement starts, no second replacement is forked.
       entry.retiring = true;
       try {
-        await this.fork();
+        await this.fork(true);
       } catch (error) {
         entry.retiring = false;
         if (this.stopping) return;
@@ -128,7 +132,7 @@ export class WorkerPool {
     }
   }
 
-  private fork(): Promise<number> {
+  private fork(forReload = false): Promise<number> {
     setupPrimaryOnce(this.options.balancing, this.log);
     const settings = forkSettings(WORKER_ENTRY);
     const config: WorkerConfig = {
@@ -156,7 +160,11 @@ export class WorkerPool {
     });
     // node:cluster re-emits child errors on the Worker; without a listener they would throw.
     worker.on('error', (error) => this.log.debug({ err: error, worker: id }, 'worker error'));
-    this.entries.set(id, { id, child, ready: false, retiring: false });
+    const readyTimer = setTimeout(() => {
+      this.log.error({ worker: id, timeoutMs: this.options.startTimeout }, 'worker did not listen in time; killing it');
+      child.kill('SIGKILL');
+    }, this.options.startTimeout);
+    this.entries.set(id, { id, child, ready: false, retiring: false, forReload, readyTimer });
     this.log.debug({ worker: id, pid: worker.process.pid }, 'worker forked');
     return new Promise((resolve, reject) => this.readyWaiters.set(id, { resolve, reject }));
   }
@@ -167,6 +175,8 @@ export class WorkerPool {
         const entry = this.entries.get(id);
         if (entry === undefined) return;
         entry.ready = true;
+        clearTimeout(entry.readyTimer);
+        entry.readyTimer = undefined;
         entry.child.state = 'online';
         this.hooks.onReady(id, entry.child.pid);
         this.readyWaiters.get(id)?.resolve(message.port);
@@ -195,14 +205,16 @@ export class WorkerPool {
   private onExit(id: number, exit: ChildExit): void {
     const entry = this.entries.get(id);
     this.entries.delete(id);
+    clearTimeout(entry?.readyTimer);
     const expected = this.stopping || entry?.retiring === true;
     this.hooks.onExit(id, exit, expected);
     const waiter = this.readyWaiters.get(id);
     if (waiter !== undefined) {
       this.readyWaiters.delete(id);
       waiter.reject(new SwitchyardError('SY_ERR_WORKER_START_FAILED', `worker ${id} exited before listening on port ${this.port} (code ${exit.code}, signal ${exit.signal})`));
-      // During startup listen() fails as a whole; later, a replacement that died early is retried.
-      if (!this.started) return;
+      // During startup listen() fails as a whole, and a reload reports its own failure;
+      // a crash replacement that died early is retried.
+      if (!this.started || entry?.forReload === true) return;
     }
     if (expected || entry === undefined) return;
     const delay = this.backoff.next(Date.now() - entry.child.startedAt);
