@@ -57,3 +57,33 @@ test('the chat answers bad input with typed errors and keeps the connection', as
   client.sendJson({ type: 'join', room: '../../etc' });
   await client.json((m) => m.type === 'error' && m.code === 'bad-room');
 });
+
+test('after a chat service restart, resumed clients are greeted again and rooms work after they rejoin', async () => {
+  const { port, server } = await startCluster({ restartDelay: 20 });
+  const ann = await chatter(port, 'ann');
+  const bob = await chatter(port, 'bob');
+  ann.client.sendJson({ type: 'create', room: 'den' });
+  await ann.client.json((m) => m.type === 'joined' && m.room === 'den');
+  bob.client.sendJson({ type: 'join', room: 'den' });
+  await bob.client.json((m) => m.type === 'joined' && m.room === 'den');
+  const back = new Promise((resolve) => server.once('serviceOnline', resolve));
+  process.kill(server.stats().services.find((s) => s.name === 'chat')?.pid as number, 'SIGKILL');
+  await back;
+  // Both stay connected and are greeted again, marked resumed.
+  for (const c of [ann, bob]) await c.client.json((m) => m.type === 'welcome' && m.resumed === true);
+  // Before rejoining, the old room's routes are gone: ann's words in a new room do not reach bob.
+  ann.client.messages.length = 0;
+  bob.client.messages.length = 0;
+  ann.client.sendJson({ type: 'hello', name: 'ann' });
+  ann.client.sendJson({ type: 'create', room: 'den' });
+  await ann.client.json((m) => m.type === 'joined' && m.room === 'den');
+  ann.client.sendJson({ type: 'say', text: 'anyone?' });
+  await ann.client.json((m) => m.type === 'message' && m.text === 'anyone?');
+  expect(bob.client.messages.some((m) => typeof m === 'string' && m.includes('anyone?'))).toBe(false);
+  // Once bob rejoins (as the page does on welcome), they talk again.
+  bob.client.sendJson({ type: 'hello', name: 'bob' });
+  bob.client.sendJson({ type: 'join', room: 'den' });
+  await bob.client.json((m) => m.type === 'joined' && m.room === 'den');
+  ann.client.sendJson({ type: 'say', text: 'welcome back' });
+  await bob.client.json((m) => m.type === 'message' && m.text === 'welcome back');
+});
