@@ -136,22 +136,29 @@ function clientsOn(server: SwitchyardServer, worker: number): number | undefined
   return server.stats().workers.find((entry) => entry.id === worker)?.clients;
 }
 
+/** One plain HTTP request on a fresh TCP connection: it takes one turn of the round-robin. */
+function spendOneConnection(port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/chat.css', agent: false }, (response) => {
+      response.resume();
+      response.on('end', resolve);
+    }).on('error', reject);
+  });
+}
+
 /**
  * node:cluster hands connections to workers round-robin, and a page load
- * opens an even or odd number of them; when the page landed on `taken`, one
- * extra plain connection shifts the rotation before the next try.
+ * opens an even or odd number of them (Chromium reuses its keep-alive
+ * connections across pages, so often just the WebSocket's). When the page
+ * landed on `taken`, extra plain connections shift the rotation before the
+ * next try — one, then two, and so on, so that both parities are tried.
  */
 async function openOnOtherWorker(browser: Browser, port: number, taken: number): Promise<ChatPage> {
   for (let attempt = 0; attempt < 6; attempt++) {
     const chat = await ChatPage.open(browser, port);
     if ((await chat.worker()) !== taken) return chat;
     await chat.close();
-    await new Promise<void>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port, path: '/chat.css', agent: false }, (response) => {
-        response.resume();
-        response.on('end', resolve);
-      }).on('error', reject);
-    });
+    for (let extra = 0; extra <= attempt; extra++) await spendOneConnection(port);
   }
   throw new Error(`every page landed on worker ${taken}`);
 }
