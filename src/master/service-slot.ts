@@ -172,6 +172,7 @@ export class ServiceSlot implements ServiceLink {
    * new one resumes every client. Resolves once the new one runs.
    */
   reload(deadline: number): Promise<void> {
+    if (this.state === 'failed') return this.revive();
     const child = this.child;
     if (this.state !== 'online' || child === undefined) return Promise.resolve();
     this.state = 'restarting';
@@ -179,6 +180,21 @@ export class ServiceSlot implements ServiceLink {
     return new Promise<void>((resolve) => {
       this.reloading = { resolve };
       void child.stop({ type: 'stop' }, deadline);
+    });
+  }
+
+  /**
+   * A failed service gets a fresh start on reload (the fix is presumably on
+   * disk now), with its crash count reset; if it fails again, the crash-loop
+   * rule applies again. Resolves once it runs, or has failed again.
+   */
+  private revive(): Promise<void> {
+    this.crashTimes.length = 0;
+    this.state = 'restarting';
+    this.log.info({ service: this.name }, 'reload: starting the failed service afresh');
+    return new Promise<void>((resolve) => {
+      this.reloading = { resolve };
+      this.spawn();
     });
   }
 

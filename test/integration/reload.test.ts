@@ -83,8 +83,8 @@ test('rolling reload under a steady stream of connections and messages: nothing 
   expect(checked).toBeGreaterThan(100);
 }, 60000);
 
-test('a reload whose new service code cannot start ends in the crash-loop rule, not a restart storm', async () => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
+test('a reload whose new service code cannot start ends in the crash-loop rule, and the next reload revives it', async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const marker = path.join(mkdtempSync(path.join(tmpdir(), 'sy-gate-')), 'broken');
   process.env.SWITCHYARD_TEST_BREAK_START = marker;
@@ -105,5 +105,13 @@ test('a reload whose new service code cannot start ends in the crash-loop rule, 
   expect(server.stats().services[0]?.state).toBe('failed');
   const late = new WebSocket(`ws://127.0.0.1:${port}/gate`);
   expect(await new Promise<number>((resolve) => late.once('close', resolve))).toBe(1011);
+  // The fix is deployed: a reload starts the failed service afresh.
+  rmSync(marker);
+  await server.reload();
+  expect(server.stats().services[0]?.state).toBe('online');
+  const revived = new WebSocket(`ws://127.0.0.1:${port}/gate`);
+  const welcome = await new Promise<string>((resolve) => revived.once('message', (data: Buffer) => resolve(data.toString())));
+  expect(JSON.parse(welcome)).toMatchObject({ type: 'welcome' });
+  revived.close();
   delete process.env.SWITCHYARD_TEST_BREAK_START;
 });
