@@ -47,23 +47,29 @@ export class ProcessMetrics {
 }
 
 /**
- * Plain numbers counted on hot paths, by label values; turned into a
- * prom-client metric only when scraped, so counting costs one addition.
+ * Plain numbers counted on hot paths, by label values joined into a key
+ * (`\u0000`-separated, in `labelNames` order); turned into a prom-client
+ * metric only when scraped, so counting costs a string and a map update.
  */
 export class Tally {
-  private readonly values = new Map<string, { labels: Record<string, string>; value: number }>();
+  private readonly values = new Map<string, number>();
 
-  add(labels: Record<string, string>, amount = 1): void {
-    const key = Object.values(labels).join('\u0000');
-    const entry = this.values.get(key);
-    if (entry === undefined) this.values.set(key, { labels, value: amount });
-    else entry.value += amount;
+  constructor(private readonly labelNames: readonly string[]) {}
+
+  /** Adds to the series whose label values are `values` (in `labelNames` order). */
+  add(first: string, second?: string, amount = 1): void {
+    const key = second === undefined ? first : `${first}\u0000${second}`;
+    this.values.set(key, (this.values.get(key) ?? 0) + amount);
   }
 
-  /** Writes the totals into `metric` (reset first, so values are absolute). */
-  publish(metric: Counter | Gauge): void {
+  /** Writes the totals into `metric` (reset first, so values are absolute); `fixed` labels are added to each series. */
+  publish(metric: Counter | Gauge, fixed: Record<string, string> = {}): void {
     metric.reset();
-    for (const { labels, value } of this.values.values()) {
+    for (const [key, value] of this.values) {
+      const labels: Record<string, string> = { ...fixed };
+      key.split('\u0000').forEach((part, i) => {
+        labels[this.labelNames[i] as string] = part;
+      });
       if (metric instanceof Gauge) metric.set(labels, value);
       else metric.inc(labels, value);
     }

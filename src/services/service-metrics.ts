@@ -8,7 +8,7 @@ const DELIVERY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 export class ServiceMetrics {
   private readonly process: ProcessMetrics;
   private readonly delivery: Histogram;
-  private readonly requests = new Tally();
+  private readonly requests = new Tally(['transport', 'outcome']);
   private handlerErrors = 0;
 
   constructor(private readonly service: string) {
@@ -21,7 +21,7 @@ export class ServiceMetrics {
     });
     const requests = this.requests;
     this.process.counter('serviceRequests', function collect(this: Counter) {
-      requests.publish(this);
+      requests.publish(this, { service });
     });
   }
 
@@ -31,7 +31,7 @@ export class ServiceMetrics {
   }
 
   countRequest(transport: 'http' | 'websocket', outcome: string): void {
-    this.requests.add({ service: this.service, transport, outcome });
+    this.requests.add(transport, outcome);
   }
 
   setHandlerErrors(count: number): void {

@@ -27,9 +27,9 @@ export interface QueueGauge {
 export class WorkerMetrics {
   private readonly process: ProcessMetrics;
   private readonly perService = new Map<string, ServiceCounters>();
-  private readonly closed = new Tally();
-  private readonly httpRequests = new Tally();
-  private readonly rejected = new Tally();
+  private readonly closed = new Tally(['service', 'code']);
+  private readonly httpRequests = new Tally(['service', 'status']);
+  private readonly rejected = new Tally(['status']);
   /** IPC messages from the master, by type: shows that interest routing spares this worker. */
   readonly ipcReceived: Record<string, number> = {};
 
@@ -86,15 +86,15 @@ export class WorkerMetrics {
 
   connectionClosed(service: string, code: number): void {
     // Clients choose their close code (3000-4999 included): keep the label's values bounded.
-    this.closed.add({ service, code: REPORTED_CLOSE_CODES.has(code) ? String(code) : 'other' });
+    this.closed.add(service, REPORTED_CLOSE_CODES.has(code) ? String(code) : 'other');
   }
 
   httpRequest(service: string, status: number): void {
-    this.httpRequests.add({ service, status: String(status) });
+    this.httpRequests.add(service, String(status));
   }
 
   upgradeRejected(status: number): void {
-    this.rejected.add({ status: String(status) });
+    this.rejected.add(String(status));
   }
 
   snapshot(): Promise<MetricsSnapshot> {
