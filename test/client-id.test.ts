@@ -1,4 +1,4 @@
-import { ClientIdAllocator, formatClientId, workerOfClientId } from '../src/client-id';
+import { ClientIdAllocator, formatClientId, sequenceOfClientId, workerOfClientId } from '../src/client-id';
 
 test('ids name their worker and are unique per worker', () => {
   const allocator = new ClientIdAllocator(37);
@@ -12,10 +12,15 @@ test('ids of different workers never collide', () => {
   expect(workerOfClientId(formatClientId(123456, 1))).toBe(123456);
 });
 
-test('malformed ids have no worker', () => {
+test('malformed ids have no worker and no sequence', () => {
   for (const id of ['', '1', '1.', '.1', '1.1.1', 'A.1', '1-1', '../1.1', '1.1 ']) {
     expect(workerOfClientId(id)).toBeUndefined();
+    expect(sequenceOfClientId(id)).toBeUndefined();
   }
+});
+
+test('the sequence part reads back', () => {
+  expect(sequenceOfClientId(formatClientId(7, 12345))).toBe(12345);
 });
 
 test('a negative or fractional worker id is a caller bug', () => {

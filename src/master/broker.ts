@@ -84,7 +84,8 @@ export class Broker {
     switch (message.type) {
       case 'connect': {
         const { client } = message;
-        if (workerOfClientId(client.id) !== workerId || this.links.service(client.service) === undefined) {
+        const service = this.links.service(client.service);
+        if (workerOfClientId(client.id) !== workerId || service === undefined) {
           this.log.warn({ worker: workerId, client: client.id, service: client.service }, 'connect with a foreign id or unknown service ignored');
           return;
         }
@@ -95,7 +96,7 @@ export class Broker {
           this.clientsByWorker.set(workerId, ids);
         }
         ids.add(client.id);
-        if (this.links.service(client.service)?.deliver({ type: 'connect', client }, true) !== true) {
+        if (!service.deliver({ type: 'connect', client }, true)) {
           this.log.warn({ service: client.service, client: client.id }, 'service failed; closing new client with 1011');
           this.links.worker(workerId)?.deliver({ type: 'close', id: client.id, code: CLOSE_CODES.INTERNAL_ERROR, reason: 'service failed' }, true);
         }

@@ -84,10 +84,6 @@ export class Child<Outgoing extends AnyMessage, Incoming> {
     return this.outbox.push(message, approximateSize(message), mustKeep);
   }
 
-  hasRoom(size: number): boolean {
-    return this.outbox.hasRoom(size);
-  }
-
   /**
    * Sends `stopMessage`, waits until the process exits or `deadline` (epoch ms)
    * passes, then SIGKILLs it. Resolves once it is gone.

@@ -10,7 +10,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WorkerConfig } from '../child-env';
-import { formatClientId } from '../client-id';
+import { formatClientId, sequenceOfClientId } from '../client-id';
 import { PendingReplies } from '../pending-replies';
 import { SERVICE_HTTP_PREFIX } from '../options';
 import { encodePayload, decodePayload, type ClusterQuery, type MasterToWorker, type WorkerToMaster } from '../protocol';
@@ -67,8 +67,9 @@ export class HttpRoutes {
       this.queries.settle(message.qid, message);
       return;
     }
-    const seq = parseInt(message.rid.slice(message.rid.indexOf('.') + 1), 36);
-    if (!this.serviceRequests.settle(seq, message)) this.deps.log.debug({ rid: message.rid }, 'late response ignored');
+    // Request ids are formatted like client ids: `<worker>.<seq>`.
+    const seq = sequenceOfClientId(message.rid);
+    if (seq === undefined || !this.serviceRequests.settle(seq, message)) this.deps.log.debug({ rid: message.rid }, 'late or unknown response ignored');
   }
 
   /** Answers everything still waiting (the worker is stopping). */
