@@ -68,6 +68,8 @@ export interface ServiceConfig {
   readonly logLevel: LogLevel;
   readonly ipc: IpcLimits;
   readonly requestTimeout: number;
+  /** The Unix socket path to listen at for the workers' links. */
+  readonly endpoint: string;
 }
 
 export type ChildConfig = WorkerConfig | ServiceConfig;

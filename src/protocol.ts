@@ -1,7 +1,11 @@
 /**
- * The one protocol spoken between Switchyard processes. Every IPC write is a
- * batch: a JSON array of the messages below, one union per direction. What
- * arrives is `unknown` until the matching guard has accepted it.
+ * The one protocol spoken between Switchyard processes, one union per
+ * direction. Two planes: the control plane (master ↔ worker, master ↔
+ * service) over node's IPC channel, and the data plane (worker ↔ service)
+ * over one Unix-socket link per worker and service, so client traffic never
+ * passes through the master. Every write on either is a batch: a JSON array of
+ * messages (on links, one array per line). What arrives is `unknown` until the
+ * matching guard has accepted it.
  *
  * Payloads: a text frame travels as the string it is (never parsed by a worker
  * or the master); a binary frame travels base64-encoded with `binary: true`.
@@ -44,72 +48,105 @@ export interface HttpResponseFields {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** A client message as the broker hands it to a service slot, which numbers it. */
-export type ClientMessageFields = { readonly id: string; readonly ts?: number } & Payload;
-
 /** What a worker may ask the master about the whole cluster. */
 export type ClusterQuery = 'health' | 'metrics';
 
 /** Metrics of one process, as prom-client's `getMetricsAsJSON()` returns them. */
 export type MetricsSnapshot = readonly unknown[];
 
-// ---- worker → master -------------------------------------------------------
+/** Counters of what a worker refused or dropped on its service links, since it started. */
+export interface RoutingCounters {
+  /** Messages from a service that addressed a client not its own (or a malformed id): dropped. */
+  readonly foreignAddressDrops: number;
+  /** Messages from a service for a client that had already gone (a benign race): dropped. */
+  readonly goneClientDrops: number;
+  /** Client messages refused because the link's unacknowledged bound was reached: the client got 1013. */
+  readonly serviceQueueFull: number;
+  /** Messages to a service dropped because the link's send queue was full. */
+  readonly linkQueueFull: number;
+  /** HTTP requests answered 503 because the service was down. */
+  readonly requestsRefused: number;
+}
+
+/** A worker's periodic report to the master, for `stats()` and `/healthz`. */
+export interface WorkerStatus {
+  /** Open clients per service. */
+  readonly clients: Readonly<Record<string, number>>;
+  /** Client messages per service not acknowledged yet: in flight, being handled, or held while the service is down. */
+  readonly held: Readonly<Record<string, number>>;
+  readonly routing: RoutingCounters;
+}
+
+// ---- worker → master (control plane, node IPC) ------------------------------
 
 export type WorkerToMaster =
   | { readonly type: 'ready'; readonly port: number }
-  | { readonly type: 'connect'; readonly client: ClientInfo }
-  /** `ts`: when the worker received it (epoch ms), on sampled messages only, for the delivery histogram. */
-  | ({ readonly type: 'message'; readonly service: string; readonly id: string; readonly ts?: number } & Payload)
-  | { readonly type: 'close'; readonly service: string; readonly id: string; readonly code: number; readonly reason: string }
-  | ({ readonly type: 'request'; readonly service: string } & HttpRequestFields & Payload)
+  | ({ readonly type: 'status' } & WorkerStatus)
   | { readonly type: 'query'; readonly qid: number; readonly what: ClusterQuery }
   | { readonly type: 'metrics'; readonly qid: number; readonly metrics: MetricsSnapshot };
 
-// ---- master → worker -------------------------------------------------------
+// ---- master → worker ---------------------------------------------------------
 
 export type MasterToWorker =
-  | ({ readonly type: 'send'; readonly id: string } & Payload)
-  | ({ readonly type: 'broadcast'; readonly service: string; readonly except?: readonly string[] } & Payload)
-  | { readonly type: 'close'; readonly id: string; readonly code: number; readonly reason: string }
+  /** A service instance runs and listens at `endpoint` (a Unix socket path): links connect to it. */
+  | { readonly type: 'serviceUp'; readonly service: string; readonly endpoint: string }
+  /** A service crash-looped: its clients are closed with 1011 and new ones refused until it comes up again. */
+  | { readonly type: 'serviceFailed'; readonly service: string }
   | { readonly type: 'stop'; readonly code: number; readonly reason: string }
-  | { readonly type: 'subscribe' | 'unsubscribe'; readonly service: string; readonly topic: string; readonly id: string }
-  | ({ readonly type: 'publish'; readonly service: string; readonly topic: string; readonly except?: readonly string[] } & Payload)
-  | ({ readonly type: 'response' } & HttpResponseFields & Payload)
   | { readonly type: 'queryResult'; readonly qid: number; readonly status: number; readonly contentType: string; readonly body: string }
   | { readonly type: 'metricsRequest'; readonly qid: number };
 
-// ---- service → master ------------------------------------------------------
+// ---- service → master --------------------------------------------------------
 
 export type ServiceToMaster =
   | { readonly type: 'started' }
   | { readonly type: 'startFailed'; readonly error: { readonly message: string; readonly code?: string; readonly stack?: string } }
-  | ({ readonly type: 'send'; readonly id: string } & Payload)
-  | ({ readonly type: 'broadcast'; readonly except?: readonly string[] } & Payload)
-  | { readonly type: 'close'; readonly id: string; readonly code: number; readonly reason: string }
   | { readonly type: 'stopped' }
-  | { readonly type: 'subscribe' | 'unsubscribe'; readonly id: string; readonly topic: string }
-  | ({ readonly type: 'publish'; readonly topic: string; readonly except?: readonly string[] } & Payload)
-  | ({ readonly type: 'response' } & HttpResponseFields & Payload)
-  | { readonly type: 'metrics'; readonly qid: number; readonly metrics: MetricsSnapshot }
-  /** The handlers of these client messages (by `seq`) have finished: the master may forget them. */
-  | { readonly type: 'ack'; readonly seqs: readonly number[] };
+  | { readonly type: 'metrics'; readonly qid: number; readonly metrics: MetricsSnapshot };
 
-// ---- master → service ------------------------------------------------------
+// ---- master → service --------------------------------------------------------
 
 export type MasterToService =
+  /**
+   * `retire`: a reload replaces this instance while workers stay — it handles
+   * nothing more from its links, finishes what runs, tells each link what it
+   * never handled, and exits. `shutdown`: the workers are gone or going — it
+   * reads its links to their end (every client's close), then stops.
+   */
+  | { readonly type: 'stop'; readonly mode: 'retire' | 'shutdown' }
+  | { readonly type: 'metricsRequest'; readonly qid: number };
+
+// ---- worker → service (data plane, one Unix-socket link per worker and service) ----
+
+export type WorkerToService =
+  /** First message on a link: which worker it comes from (client ids of that worker start with it). */
+  | { readonly type: 'hello'; readonly worker: number }
   /** `resumed`: the client was connected before this service instance started (a restart). */
   | { readonly type: 'connect'; readonly client: ClientInfo; readonly resumed?: true }
   /**
-   * `seq`: numbers the service's messages, for acknowledgement. `redelivered`:
-   * a previous instance received it but died before acknowledging it.
+   * `seq`: numbers the link's messages, for acknowledgement. `redelivered`: a
+   * previous instance received it but died before acknowledging it. `ts`: when
+   * the worker received it (epoch ms), on sampled messages only.
    */
   | ({ readonly type: 'message'; readonly id: string; readonly seq: number; readonly redelivered?: true; readonly ts?: number } & Payload)
   | { readonly type: 'close'; readonly id: string; readonly code: number; readonly reason: string }
-  | { readonly type: 'stop' }
-  | ({ readonly type: 'request' } & HttpRequestFields & Payload)
-  | { readonly type: 'metricsRequest'; readonly qid: number };
+  | ({ readonly type: 'request' } & HttpRequestFields & Payload);
 
-export type AnyMessage = WorkerToMaster | MasterToWorker | ServiceToMaster | MasterToService;
+// ---- service → worker ----------------------------------------------------------
+
+export type ServiceToWorker =
+  | ({ readonly type: 'send'; readonly id: string } & Payload)
+  | ({ readonly type: 'broadcast'; readonly except?: readonly string[] } & Payload)
+  | { readonly type: 'close'; readonly id: string; readonly code: number; readonly reason: string }
+  | { readonly type: 'subscribe' | 'unsubscribe'; readonly id: string; readonly topic: string }
+  | ({ readonly type: 'publish'; readonly topic: string; readonly except?: readonly string[] } & Payload)
+  | ({ readonly type: 'response' } & HttpResponseFields & Payload)
+  /** The handlers of these client messages (by `seq`) have finished: the worker may forget them. */
+  | { readonly type: 'ack'; readonly seqs: readonly number[] }
+  /** The instance stops (a reload): every message it has not acknowledged was never handled. */
+  | { readonly type: 'retired' };
+
+export type AnyMessage = WorkerToMaster | MasterToWorker | ServiceToMaster | MasterToService | WorkerToService | ServiceToWorker;
 
 // ---- guards ------------------------------------------------------------------
 
@@ -176,19 +213,34 @@ export function isClientInfo(value: unknown): value is ClientInfo {
   );
 }
 
+function isCount(value: unknown): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+function isCountRecord(value: unknown): boolean {
+  if (!isRecord(value)) return false;
+  for (const key in value) if (!isCount(value[key])) return false;
+  return true;
+}
+
+function isRoutingCounters(value: unknown): boolean {
+  return (
+    isRecord(value) &&
+    isCount(value.foreignAddressDrops) &&
+    isCount(value.goneClientDrops) &&
+    isCount(value.serviceQueueFull) &&
+    isCount(value.linkQueueFull) &&
+    isCount(value.requestsRefused)
+  );
+}
+
 export const isWorkerToMaster: Guard<WorkerToMaster> = (value): value is WorkerToMaster => {
   if (!isRecord(value)) return false;
   switch (value.type) {
     case 'ready':
       return Number.isInteger(value.port);
-    case 'connect':
-      return isClientInfo(value.client);
-    case 'message':
-      return typeof value.service === 'string' && typeof value.id === 'string' && isPayload(value) && isTimestamp(value.ts);
-    case 'close':
-      return typeof value.service === 'string' && isCloseFields(value);
-    case 'request':
-      return typeof value.service === 'string' && isHttpRequest(value);
+    case 'status':
+      return isCountRecord(value.clients) && isCountRecord(value.held) && isRoutingCounters(value.routing);
     case 'query':
       return Number.isInteger(value.qid) && (value.what === 'health' || value.what === 'metrics');
     case 'metrics':
@@ -201,21 +253,12 @@ export const isWorkerToMaster: Guard<WorkerToMaster> = (value): value is WorkerT
 export const isMasterToWorker: Guard<MasterToWorker> = (value): value is MasterToWorker => {
   if (!isRecord(value)) return false;
   switch (value.type) {
-    case 'send':
-      return typeof value.id === 'string' && isPayload(value);
-    case 'broadcast':
-      return typeof value.service === 'string' && isExcept(value.except) && isPayload(value);
-    case 'close':
-      return isCloseFields(value);
+    case 'serviceUp':
+      return typeof value.service === 'string' && typeof value.endpoint === 'string';
+    case 'serviceFailed':
+      return typeof value.service === 'string';
     case 'stop':
       return Number.isInteger(value.code) && typeof value.reason === 'string';
-    case 'subscribe':
-    case 'unsubscribe':
-      return typeof value.service === 'string' && isTopicFields(value);
-    case 'publish':
-      return typeof value.service === 'string' && typeof value.topic === 'string' && isExcept(value.except) && isPayload(value);
-    case 'response':
-      return isHttpResponse(value);
     case 'queryResult':
       return Number.isInteger(value.qid) && Number.isInteger(value.status) && typeof value.contentType === 'string' && typeof value.body === 'string';
     case 'metricsRequest':
@@ -233,6 +276,52 @@ export const isServiceToMaster: Guard<ServiceToMaster> = (value): value is Servi
       return true;
     case 'startFailed':
       return isRecord(value.error) && typeof value.error.message === 'string';
+    case 'metrics':
+      return isMetricsReply(value);
+    default:
+      return false;
+  }
+};
+
+export const isMasterToService: Guard<MasterToService> = (value): value is MasterToService => {
+  if (!isRecord(value)) return false;
+  switch (value.type) {
+    case 'stop':
+      return value.mode === 'retire' || value.mode === 'shutdown';
+    case 'metricsRequest':
+      return Number.isInteger(value.qid);
+    default:
+      return false;
+  }
+};
+
+export const isWorkerToService: Guard<WorkerToService> = (value): value is WorkerToService => {
+  if (!isRecord(value)) return false;
+  switch (value.type) {
+    case 'hello':
+      return Number.isSafeInteger(value.worker) && (value.worker as number) >= 0;
+    case 'connect':
+      return isClientInfo(value.client) && (value.resumed === undefined || value.resumed === true);
+    case 'message':
+      return (
+        typeof value.id === 'string' &&
+        Number.isSafeInteger(value.seq) &&
+        (value.redelivered === undefined || value.redelivered === true) &&
+        isPayload(value) &&
+        isTimestamp(value.ts)
+      );
+    case 'close':
+      return isCloseFields(value);
+    case 'request':
+      return isHttpRequest(value);
+    default:
+      return false;
+  }
+};
+
+export const isServiceToWorker: Guard<ServiceToWorker> = (value): value is ServiceToWorker => {
+  if (!isRecord(value)) return false;
+  switch (value.type) {
     case 'send':
       return typeof value.id === 'string' && isPayload(value);
     case 'broadcast':
@@ -246,36 +335,10 @@ export const isServiceToMaster: Guard<ServiceToMaster> = (value): value is Servi
       return typeof value.topic === 'string' && isExcept(value.except) && isPayload(value);
     case 'response':
       return isHttpResponse(value);
-    case 'metrics':
-      return isMetricsReply(value);
     case 'ack':
       return Array.isArray(value.seqs) && value.seqs.every((seq) => Number.isSafeInteger(seq));
-    default:
-      return false;
-  }
-};
-
-export const isMasterToService: Guard<MasterToService> = (value): value is MasterToService => {
-  if (!isRecord(value)) return false;
-  switch (value.type) {
-    case 'connect':
-      return isClientInfo(value.client) && (value.resumed === undefined || value.resumed === true);
-    case 'message':
-      return (
-        typeof value.id === 'string' &&
-        Number.isSafeInteger(value.seq) &&
-        (value.redelivered === undefined || value.redelivered === true) &&
-        isPayload(value) &&
-        isTimestamp(value.ts)
-      );
-    case 'close':
-      return isCloseFields(value);
-    case 'stop':
+    case 'retired':
       return true;
-    case 'request':
-      return isHttpRequest(value);
-    case 'metricsRequest':
-      return Number.isInteger(value.qid);
     default:
       return false;
   }

@@ -1,6 +1,7 @@
 /**
  * The master's own metrics, read from its stats when scraped: restarts,
- * process health, IPC queues towards each child and broker drops.
+ * process health, IPC queues towards each child, and what the workers report
+ * about their links (held messages, drops).
  */
 import type { Counter, Gauge } from 'prom-client';
 import { ProcessMetrics } from '../metrics/process-metrics';
@@ -27,7 +28,12 @@ export class MasterMetrics {
       const current = stats();
       this.reset();
       for (const worker of current.workers) this.set({ process: 'master', peer: `worker-${worker.id}` }, worker.ipcQueueDepth);
-      for (const service of current.services) this.set({ process: 'master', peer: `service-${service.name}` }, service.ipcQueueDepth + service.heldMessages);
+      for (const service of current.services) this.set({ process: 'master', peer: `service-${service.name}` }, service.ipcQueueDepth);
+    });
+    this.process.gauge('heldMessages', function collect(this: Gauge) {
+      const current = stats();
+      this.reset();
+      for (const service of current.services) this.set({ service: service.name }, service.heldMessages);
     });
     this.process.counter('ipcDropped', function collect(this: Counter) {
       const current = stats();
@@ -35,14 +41,14 @@ export class MasterMetrics {
       for (const worker of current.workers) this.inc({ process: 'master', peer: `worker-${worker.id}` }, worker.ipcDropped);
       for (const service of current.services) this.inc({ process: 'master', peer: `service-${service.name}` }, service.ipcDropped);
     });
-    this.process.counter('brokerDropped', function collect(this: Counter) {
-      const { broker } = stats();
+    this.process.counter('routingDropped', function collect(this: Counter) {
+      const { routing } = stats();
       this.reset();
-      this.inc({ reason: 'foreign_client' }, broker.foreignAddressDrops);
-      this.inc({ reason: 'gone_client' }, broker.goneClientDrops);
-      this.inc({ reason: 'service_queue_full' }, broker.serviceQueueFull);
-      this.inc({ reason: 'worker_queue_full' }, broker.workerQueueFull);
-      this.inc({ reason: 'service_unavailable' }, broker.requestsRefused);
+      this.inc({ reason: 'foreign_client' }, routing.foreignAddressDrops);
+      this.inc({ reason: 'gone_client' }, routing.goneClientDrops);
+      this.inc({ reason: 'service_queue_full' }, routing.serviceQueueFull);
+      this.inc({ reason: 'link_queue_full' }, routing.linkQueueFull);
+      this.inc({ reason: 'service_unavailable' }, routing.requestsRefused);
     });
   }
 

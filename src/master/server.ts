@@ -1,19 +1,24 @@
 /**
- * The master: the public server object of the library and the CLI. It forks
- * the services and the workers, wires them to the broker and runs the
- * lifecycle `idle → starting → listening → closing → closed`.
+ * The master: the public server object of the library and the CLI, and the
+ * cluster's control plane. It forks the services and the workers, tells the
+ * workers where each service instance listens (client traffic then flows
+ * between them directly), supervises everything, and runs the lifecycle
+ * `idle → starting → listening → closing → closed`.
  */
 import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { SwitchyardError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import { resolveOptions, type ResolvedOptions, type SwitchyardOptions } from '../options';
-import { Broker, type BrokerStats } from './broker';
+import type { MasterToWorker, RoutingCounters } from '../protocol';
 import type { ChildExit } from './child';
 import { ClusterQueries, type HealthReport } from './cluster-queries';
 import { MasterMetrics } from './master-metrics';
 import { ServiceSlot, type ServiceState } from './service-slot';
-import { WorkerPool } from './worker-pool';
+import { WorkerPool, type WorkerLink } from './worker-pool';
 
 export type ServerState = 'idle' | 'starting' | 'listening' | 'closing' | 'closed';
 
@@ -64,6 +69,10 @@ export interface ServerEvents {
   close: [];
 }
 
+/**
+ * Client counts, held messages and routing counters come from the workers'
+ * status reports, which follow a change within a few tens of milliseconds.
+ */
 export interface WorkerStats {
   readonly id: number;
   readonly pid: number | undefined;
@@ -91,7 +100,8 @@ export interface ServerStats {
   readonly workerRestarts: number;
   readonly workers: readonly WorkerStats[];
   readonly services: readonly ServiceStats[];
-  readonly broker: Readonly<BrokerStats>;
+  /** What the workers dropped or refused on their service links, summed (see `RoutingCounters`). */
+  readonly routing: RoutingCounters;
 }
 
 /**
@@ -119,8 +129,9 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   readonly log: Logger;
   private currentState: ServerState = 'idle';
   private boundPort = 0;
-  private readonly broker: Broker;
   private readonly pool: WorkerPool;
+  /** A private folder (mode 0700) for the services' Unix sockets, removed on close. */
+  private readonly socketDir: string;
   private readonly services = new Map<string, ServiceSlot>();
   private readonly metrics: MasterMetrics;
   private readonly queries: ClusterQueries;
@@ -133,17 +144,9 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     super();
     this.options = resolveOptions(options);
     this.log = createLogger(this.options.logLevel, 'master');
-    this.broker = new Broker(
-      {
-        service: (name) => this.services.get(name),
-        worker: (id) => this.pool.link(id),
-        workers: () => this.pool.links(),
-      },
-      this.log,
-      this.options.requestTimeout,
-    );
+    this.socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-'));
     this.pool = new WorkerPool(this.options, this.log, {
-      onRouted: (workerId, message) => this.broker.fromWorker(workerId, message),
+      onForked: (worker) => this.announceServices(worker),
       onExit: (workerId, exit, expected) => this.onWorkerExit(workerId, exit, expected),
       onReady: (workerId, pid) => this.emit('workerOnline', { workerId, pid }),
       onQuery: (workerId, qid, what) => this.queries.onQuery(workerId, qid, what),
@@ -159,20 +162,19 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       },
       this.log,
     );
-    for (const [name, modulePath] of Object.entries(this.options.services)) {
+    for (const [index, [name, modulePath]] of Object.entries(this.options.services).entries()) {
       this.services.set(
         name,
-        new ServiceSlot(name, modulePath, this.options, this.log, {
-          onRouted: (service, message) => this.broker.fromService(service, message),
-          onExit: (service, exit, expected) => {
-            this.broker.forgetRequestsOf(service);
-            this.emit('serviceExit', { service, ...exit, expected });
-          },
+        new ServiceSlot(name, modulePath, this.socketDir, index, this.options, this.log, {
+          onExit: (service, exit, expected) => this.emit('serviceExit', { service, ...exit, expected }),
           onMetrics: (qid, metrics) => this.queries.onMetrics(qid, metrics),
-          onOnline: (service, pid, restarted) => this.emit('serviceOnline', { service, pid, restarted }),
-          onFreshInstance: (service) => this.broker.dropTopicsOf(service),
-          onFailed: (service, code, reason) => {
-            const clients = this.broker.closeClientsOf(service, code, reason);
+          onOnline: (service, pid, restarted, endpoint) => {
+            this.toWorkers({ type: 'serviceUp', service, endpoint });
+            this.emit('serviceOnline', { service, pid, restarted });
+          },
+          onFailed: (service) => {
+            const clients = this.clientsOf(service);
+            this.toWorkers({ type: 'serviceFailed', service });
             this.emit('serviceFailed', { service, clients });
           },
         }),
@@ -234,15 +236,24 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   }
 
   stats(): ServerStats {
+    const routing = { foreignAddressDrops: 0, goneClientDrops: 0, serviceQueueFull: 0, linkQueueFull: 0, requestsRefused: 0 };
+    const held = new Map<string, number>();
+    let clients = 0;
+    for (const { status } of this.pool.entries.values()) {
+      if (status === undefined) continue;
+      for (const key of Object.keys(routing) as Array<keyof RoutingCounters>) routing[key] += status.routing[key];
+      for (const [service, count] of Object.entries(status.held)) held.set(service, (held.get(service) ?? 0) + count);
+      for (const count of Object.values(status.clients)) clients += count;
+    }
     return {
       state: this.currentState,
-      clients: this.broker.clientCount,
+      clients,
       workerRestarts: this.pool.restarts,
       workers: [...this.pool.entries.values()].map((entry) => ({
         id: entry.id,
         pid: entry.child.pid,
         ready: entry.ready,
-        clients: this.broker.clientsOnWorker(entry.id),
+        clients: entry.status === undefined ? 0 : Object.values(entry.status.clients).reduce((sum, count) => sum + count, 0),
         uptimeMs: Date.now() - entry.child.startedAt,
         ipcQueueDepth: entry.child.queueDepth,
         ipcDropped: entry.child.queueDropped,
@@ -253,12 +264,32 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
         state: slot.state,
         restarts: slot.restarts,
         uptimeMs: slot.uptimeMs,
-        heldMessages: slot.heldCount,
+        heldMessages: held.get(slot.name) ?? 0,
         ipcQueueDepth: slot.queueDepth,
         ipcDropped: slot.queueDropped,
       })),
-      broker: { ...this.broker.stats },
+      routing,
     };
+  }
+
+  /** Clients of `service` across the workers, as last reported. */
+  private clientsOf(service: string): number {
+    let clients = 0;
+    for (const { status } of this.pool.entries.values()) clients += status?.clients[service] ?? 0;
+    return clients;
+  }
+
+  private toWorkers(message: MasterToWorker): void {
+    for (const worker of this.pool.links()) worker.deliver(message, true);
+  }
+
+  /** Tells a new worker where each running service listens, and which have failed. */
+  private announceServices(worker: WorkerLink): void {
+    for (const slot of this.services.values()) {
+      const { endpoint } = slot;
+      if (endpoint !== undefined) worker.deliver({ type: 'serviceUp', service: slot.name, endpoint }, true);
+      else if (slot.state === 'failed') worker.deliver({ type: 'serviceFailed', service: slot.name }, true);
+    }
   }
 
   private async rollingReload(): Promise<void> {
@@ -323,6 +354,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       this.log.error({ err: error }, 'startup failed');
       await this.stopProcesses(Date.now() + Math.min(this.options.stopTimeout, 2000));
       this.metrics.close();
+      this.removeSocketDir();
       this.currentState = 'closed';
       throw error;
     } finally {
@@ -351,6 +383,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     if (this.currentState === 'idle' || this.currentState === 'closed') {
       this.currentState = 'closed';
       this.metrics.close();
+      this.removeSocketDir();
       return;
     }
     if (this.starting !== undefined) await this.starting.catch(() => undefined);
@@ -361,9 +394,14 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     await this.stopProcesses(Date.now() + this.options.stopTimeout);
     this.queries.close();
     this.metrics.close();
+    this.removeSocketDir();
     this.currentState = 'closed';
     this.log.info('stopped');
     this.emit('close');
+  }
+
+  private removeSocketDir(): void {
+    fs.rmSync(this.socketDir, { recursive: true, force: true });
   }
 
   /** Workers first (their clients' closes reach the services), then services. */
@@ -374,8 +412,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   }
 
   private onWorkerExit(workerId: number, exit: ChildExit, expected: boolean): void {
-    const clients = this.broker.workerGone(workerId);
-    if (!expected) this.log.warn({ worker: workerId, clients }, 'worker exited; its clients were reported closed (1006)');
+    if (!expected) this.log.warn({ worker: workerId }, 'worker exited; its services report its clients closed (1006)');
     this.emit('workerExit', { workerId, ...exit, expected });
   }
 }

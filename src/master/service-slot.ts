@@ -1,78 +1,42 @@
 /**
  * One configured service and the process that runs it: start, restart with
- * backoff, crash-loop detection, reload, and hold-and-replay.
- *
- * Every client message for the service gets a sequence number and stays in
- * `unacked` until the service reports that its handler has settled. While the
- * service is down, new messages wait there too, and connects and closes wait
- * in `held`, in arrival order. A new instance first hears `connect` (with
- * `resumed: true`) for every client the previous instance knew, then the
- * messages that instance received but did not finish (marked `redelivered`),
- * then everything that arrived while it was down, in order — so even a client
- * that came and went during the outage is handled in full. `unacked` is
- * bounded by the IPC limits; past the bound `deliverMessage()` refuses, and
- * the broker closes that client with 1013.
+ * backoff, crash-loop detection and reload. Each instance listens at an
+ * endpoint of its own (a Unix socket); once it runs, the master announces the
+ * endpoint to the workers, whose links carry the clients' traffic and keep
+ * the delivery guarantees (hold-and-replay lives in `worker/service-link.ts`).
  */
 import { fork } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { encodeChildConfig, CHILD_CONFIG_ENV, type IpcLimits } from '../child-env';
-import { CLOSE_CODES, SwitchyardError } from '../errors';
+import { SwitchyardError } from '../errors';
 import type { Logger } from '../logger';
 import type { ResolvedOptions } from '../options';
-import {
-  MESSAGE_OVERHEAD,
-  isServiceToMaster,
-  type ClientInfo,
-  type ClientMessageFields,
-  type MasterToService,
-  type MetricsSnapshot,
-  type ServiceToMaster,
-} from '../protocol';
+import { isServiceToMaster, type MasterToService, type MetricsSnapshot, type ServiceToMaster } from '../protocol';
 import { Backoff } from './backoff';
-import type { ServiceLink, ServiceRoutedMessage } from './broker';
 import { Child, type ChildExit } from './child';
 import { SERVICE_ENTRY, forkSettings } from './entry-points';
 
 export type ServiceState = 'idle' | 'starting' | 'online' | 'restarting' | 'failed' | 'stopping' | 'stopped';
 
-type SequencedMessage = Extract<MasterToService, { type: 'message' }>;
-type ClientEvent = Extract<MasterToService, { type: 'connect' | 'close' }>;
-
-/** What arrived while the service was down, in order: a message (by seq) or a client event. */
-type Held = { readonly seq: number } | { readonly event: ClientEvent };
-
-interface Unacked {
-  readonly message: SequencedMessage;
-  readonly size: number;
-  /** The instance (generation) it was last sent to; 0 when not sent yet. */
-  sentTo: number;
-}
-
 export interface ServiceSlotHooks {
-  /** Routing messages (send, broadcast, close, topics, responses) from the running instance. */
-  onRouted(name: string, message: ServiceRoutedMessage): void;
   /** A metrics snapshot the master asked for. */
   onMetrics(qid: number, metrics: MetricsSnapshot): void;
-  /** The service runs (its `onStart` resolved): at startup and after each restart. */
-  onOnline(name: string, pid: number | undefined, resumed: boolean): void;
+  /** The service runs (its `onStart` resolved) and listens at `endpoint`: at startup and after each restart. */
+  onOnline(name: string, pid: number | undefined, restarted: boolean, endpoint: string): void;
   /** The process exited; `expected` is false for a crash. */
   onExit(name: string, exit: ChildExit, expected: boolean): void;
-  /** A new instance is about to resume clients: state kept for the old one (topic routes) must go. */
-  onFreshInstance(name: string): void;
-  /** The service crashed too often: it stays down; its clients must be closed with `code`. */
-  onFailed(name: string, code: number, reason: string): void;
+  /** The service crashed too often: it stays down; the workers must close its clients with 1011. */
+  onFailed(name: string): void;
 }
 
-export class ServiceSlot implements ServiceLink {
+export class ServiceSlot {
   state: ServiceState = 'idle';
   restarts = 0;
   private child: Child<MasterToService, ServiceToMaster> | undefined;
   private generation = 0;
-  private nextSeq = 1;
-  private readonly unacked = new Map<number, Unacked>();
-  private unackedBytes = 0;
-  /** Clients the running (or last) instance was told about and not yet told are gone. */
-  private readonly known = new Map<string, ClientInfo>();
-  private held: Held[] = [];
+  /** Where the running instance listens; a new path per instance, so a link never reaches a stale one. */
+  private currentEndpoint: string | undefined;
   private readonly crashTimes: number[] = [];
   private readonly backoff: Backoff;
   private readonly limits: IpcLimits;
@@ -87,6 +51,9 @@ export class ServiceSlot implements ServiceLink {
   constructor(
     readonly name: string,
     readonly modulePath: string,
+    /** The private folder for the instances' endpoints, and this service's index (socket paths stay short). */
+    private readonly socketDir: string,
+    private readonly index: number,
     private readonly options: ResolvedOptions,
     private readonly log: Logger,
     private readonly hooks: ServiceSlotHooks,
@@ -99,8 +66,9 @@ export class ServiceSlot implements ServiceLink {
     return this.child?.pid;
   }
 
-  get available(): boolean {
-    return this.state === 'online';
+  /** Where the running instance listens, when it runs. */
+  get endpoint(): string | undefined {
+    return this.state === 'online' ? this.currentEndpoint : undefined;
   }
 
   get uptimeMs(): number {
@@ -115,11 +83,6 @@ export class ServiceSlot implements ServiceLink {
     return this.child?.queueDropped ?? 0;
   }
 
-  /** Client messages not yet acknowledged: in flight, being handled, or held while the service is down. */
-  get heldCount(): number {
-    return this.unacked.size;
-  }
-
   /** Forks the service and resolves once its `onStart` has resolved. */
   start(): Promise<void> {
     this.state = 'starting';
@@ -129,47 +92,15 @@ export class ServiceSlot implements ServiceLink {
     });
   }
 
-  /** Queues a client message, numbered and kept until acknowledged; false past the bound or when the service failed. */
-  deliverMessage(fields: ClientMessageFields): boolean {
-    if (this.state !== 'online' && this.state !== 'restarting') return false;
-    const size = fields.data.length + MESSAGE_OVERHEAD;
-    if (this.unacked.size >= this.limits.maxMessages || this.unackedBytes + size > this.limits.maxBytes) return false;
-    // Built field by field: one allocation on the hottest path of the master.
-    const message: SequencedMessage =
-      fields.binary === true
-        ? { type: 'message', id: fields.id, seq: this.nextSeq++, data: fields.data, binary: true, ...(fields.ts === undefined ? {} : { ts: fields.ts }) }
-        : fields.ts === undefined
-          ? { type: 'message', id: fields.id, seq: this.nextSeq++, data: fields.data }
-          : { type: 'message', id: fields.id, seq: this.nextSeq++, data: fields.data, ts: fields.ts };
-    const entry: Unacked = { message, size, sentTo: 0 };
-    this.unacked.set(entry.message.seq, entry);
-    this.unackedBytes += size;
-    if (this.state === 'online') this.send(entry);
-    else this.held.push({ seq: entry.message.seq });
-    return true;
+  /** Asks the running instance for its metrics; false when none runs. */
+  deliver(message: Extract<MasterToService, { type: 'metricsRequest' }>, mustKeep = false): boolean {
+    return this.state === 'online' && (this.child?.deliver(message, mustKeep) ?? false);
   }
 
   /**
-   * Queues a control message. Connects and closes are held while the service
-   * restarts; requests and metrics requests are refused unless it runs.
-   */
-  deliver(message: Exclude<MasterToService, { type: 'message' }>, mustKeep = false): boolean {
-    if (this.state === 'online' || this.state === 'starting') {
-      if (message.type === 'connect' || message.type === 'close') return this.sendEvent(message);
-      return this.child?.deliver(message, mustKeep) ?? false;
-    }
-    if (this.state === 'restarting' && (message.type === 'connect' || message.type === 'close')) {
-      // Bounded by the number of connections, like the events themselves.
-      this.held.push({ event: message });
-      return true;
-    }
-    return false;
-  }
-
-  /**
-   * Replaces the running instance through hold-and-replay: the old one
-   * finishes its handlers and runs `onStop`; messages meanwhile are held; the
-   * new one resumes every client. Resolves once the new one runs.
+   * Replaces the running instance: the old one handles nothing more, finishes
+   * its handlers and runs `onStop`; the workers hold their clients' messages
+   * meanwhile; the new one resumes every client. Resolves once the new one runs.
    */
   reload(deadline: number): Promise<void> {
     if (this.state === 'failed') return this.revive();
@@ -179,7 +110,7 @@ export class ServiceSlot implements ServiceLink {
     this.retiring = child;
     return new Promise<void>((resolve) => {
       this.reloading = { resolve };
-      void child.stop({ type: 'stop' }, deadline);
+      void child.stop({ type: 'stop', mode: 'retire' }, deadline);
     });
   }
 
@@ -206,40 +137,16 @@ export class ServiceSlot implements ServiceLink {
     this.startTimer = undefined;
     const child = this.child;
     this.state = 'stopping';
-    this.unacked.clear();
-    this.unackedBytes = 0;
-    this.held = [];
-    this.known.clear();
     this.reloading?.resolve();
     this.reloading = undefined;
-    if (child !== undefined && child.isAlive) await child.stop({ type: 'stop' }, deadline);
+    if (child !== undefined && child.isAlive) await child.stop({ type: 'stop', mode: 'shutdown' }, deadline);
     this.state = 'stopped';
-  }
-
-  private send(entry: Unacked): void {
-    const message = entry.sentTo === 0 ? entry.message : { ...entry.message, redelivered: true as const };
-    entry.sentTo = this.generation;
-    // The bound is enforced on `unacked`, which covers this queue.
-    this.child?.deliver(message, true);
-  }
-
-  private sendEvent(event: ClientEvent): boolean {
-    if (event.type === 'connect') this.known.set(event.client.id, event.client);
-    else this.known.delete(event.id);
-    return this.child?.deliver(event, true) ?? false;
-  }
-
-  private acknowledge(seqs: readonly number[]): void {
-    for (const seq of seqs) {
-      const entry = this.unacked.get(seq);
-      if (entry === undefined) continue;
-      this.unacked.delete(seq);
-      this.unackedBytes -= entry.size;
-    }
   }
 
   private spawn(): void {
     const settings = forkSettings(SERVICE_ENTRY, [this.modulePath]);
+    this.generation++;
+    const endpoint = path.join(this.socketDir, `${this.index.toString(36)}.${this.generation.toString(36)}.sock`);
     const config = encodeChildConfig({
       role: 'service',
       name: this.name,
@@ -247,6 +154,7 @@ export class ServiceSlot implements ServiceLink {
       logLevel: this.options.logLevel,
       ipc: this.limits,
       requestTimeout: this.options.requestTimeout,
+      endpoint,
     });
     const processHandle = fork(SERVICE_ENTRY, [], {
       cwd: this.options.cwd,
@@ -254,13 +162,16 @@ export class ServiceSlot implements ServiceLink {
       execArgv: settings.execArgv,
       serialization: 'json',
     });
-    this.generation++;
     const child: Child<MasterToService, ServiceToMaster> = new Child(processHandle, this.limits, this.log, {
       guard: isServiceToMaster,
       onMessage: (message) => this.onMessage(child, message),
-      onExit: (exit) => this.onExit(child, exit),
+      onExit: (exit) => {
+        fs.rmSync(endpoint, { force: true });
+        this.onExit(child, exit);
+      },
     });
     this.child = child;
+    this.currentEndpoint = endpoint;
     this.log.debug({ service: this.name, pid: processHandle.pid }, 'service process forked');
     if (this.startWaiter === undefined) {
       // The first start is bounded by listen()'s own timeout; restarts by this one.
@@ -284,18 +195,6 @@ export class ServiceSlot implements ServiceLink {
         this.failStart(error);
         return;
       }
-      case 'ack':
-        this.acknowledge(message.seqs);
-        return;
-      case 'send':
-      case 'broadcast':
-      case 'close':
-      case 'subscribe':
-      case 'unsubscribe':
-      case 'publish':
-      case 'response':
-        this.hooks.onRouted(this.name, message);
-        return;
       case 'metrics':
         this.hooks.onMetrics(message.qid, message.metrics);
         return;
@@ -314,31 +213,10 @@ export class ServiceSlot implements ServiceLink {
     child.state = 'online';
     // Started after a stop began (a slow onStart past startTimeout, or close() during a restart): it is on its way out.
     if (this.state === 'stopping' || this.state === 'stopped') return;
-    const resuming = this.state === 'restarting';
-    if (resuming) {
-      // The new instance knows no subscriptions: routes left from the old one would deliver to clients it never subscribed.
-      this.hooks.onFreshInstance(this.name);
-      for (const client of this.known.values()) child.deliver({ type: 'connect', client, resumed: true }, true);
-      let redelivered = 0;
-      for (const entry of this.unacked.values()) {
-        if (entry.sentTo === 0) continue;
-        redelivered++;
-        this.send(entry);
-      }
-      const held = this.held;
-      this.held = [];
-      for (const item of held) {
-        if ('event' in item) {
-          this.sendEvent(item.event);
-          continue;
-        }
-        const entry = this.unacked.get(item.seq);
-        if (entry !== undefined && entry.sentTo === 0) this.send(entry);
-      }
-      this.log.info({ service: this.name, pid: child.pid, clients: this.known.size, redelivered, held: held.length }, 'service restarted; clients resumed');
-    }
+    const restarted = this.state === 'restarting';
+    if (restarted) this.log.info({ service: this.name, pid: child.pid }, 'service restarted; the workers resume its clients');
     this.state = 'online';
-    this.hooks.onOnline(this.name, child.pid, resuming);
+    this.hooks.onOnline(this.name, child.pid, restarted, this.currentEndpoint as string);
     this.reloading?.resolve();
     this.reloading = undefined;
     this.startWaiter?.resolve();
@@ -376,7 +254,7 @@ export class ServiceSlot implements ServiceLink {
     const delay = this.backoff.next(Date.now() - child.startedAt);
     this.state = 'restarting';
     this.restarts++;
-    this.log.error({ service: this.name, code: exit.code, signal: exit.signal, delay, held: this.unacked.size }, 'service process exited; restarting');
+    this.log.error({ service: this.name, code: exit.code, signal: exit.signal, delay }, 'service process exited; restarting');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.state === 'restarting') this.spawn();
@@ -393,17 +271,11 @@ export class ServiceSlot implements ServiceLink {
 
   private fail(exit: ChildExit): void {
     this.state = 'failed';
-    const lost = this.unacked.size;
-    this.unacked.clear();
-    this.unackedBytes = 0;
-    this.held = [];
-    this.known.clear();
-    const reason = 'service failed';
     this.log.fatal(
-      { service: this.name, code: exit.code, signal: exit.signal, crashes: this.crashTimes.length, windowMs: this.options.crashLoopWindow, unhandled: lost },
+      { service: this.name, code: exit.code, signal: exit.signal, crashes: this.crashTimes.length, windowMs: this.options.crashLoopWindow },
       'service is crash-looping; it stays down and its clients are closed with 1011',
     );
-    this.hooks.onFailed(this.name, CLOSE_CODES.INTERNAL_ERROR, reason);
+    this.hooks.onFailed(this.name);
     this.reloading?.resolve();
     this.reloading = undefined;
   }

@@ -1,16 +1,16 @@
 /**
  * The client-handling workers, forked with node:cluster so that they share
  * one listening socket. A worker that dies unexpectedly is replaced after a
- * backoff delay; its clients are reported closed (1006) to their services.
+ * backoff delay; its services see its links close and report its clients
+ * closed (1006).
  */
 import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import { encodeChildConfig, workerLimits, CHILD_CONFIG_ENV, type IpcLimits, type WorkerConfig } from '../child-env';
 import { CLOSE_CODES, SwitchyardError } from '../errors';
 import type { Logger } from '../logger';
 import type { Balancing, ResolvedOptions } from '../options';
-import { isWorkerToMaster, type ClusterQuery, type MasterToWorker, type MetricsSnapshot, type WorkerToMaster } from '../protocol';
+import { isWorkerToMaster, type ClusterQuery, type MasterToWorker, type MetricsSnapshot, type WorkerStatus, type WorkerToMaster } from '../protocol';
 import { Backoff } from './backoff';
-import type { ClientRoutedMessage, WorkerLink } from './broker';
 import { Child, type ChildExit } from './child';
 import { WORKER_ENTRY, forkSettings } from './entry-points';
 
@@ -24,10 +24,15 @@ export interface WorkerEntry {
   readonly forReload: boolean;
   /** Kills a worker that does not listen within startTimeout. */
   readyTimer: NodeJS.Timeout | undefined;
+  /** Its latest report: clients, held messages, drops. */
+  status: WorkerStatus | undefined;
 }
 
+export type WorkerLink = Child<MasterToWorker, WorkerToMaster>;
+
 export interface WorkerPoolHooks {
-  onRouted(workerId: number, message: ClientRoutedMessage): void;
+  /** A worker was forked: it must hear where each service listens. */
+  onForked(worker: WorkerLink): void;
   onQuery(workerId: number, qid: number, what: ClusterQuery): void;
   onMetrics(qid: number, metrics: MetricsSnapshot): void;
   onExit(workerId: number, exit: ChildExit, expected: boolean): void;
@@ -164,7 +169,8 @@ export class WorkerPool {
       this.log.error({ worker: id, timeoutMs: this.options.startTimeout }, 'worker did not listen in time; killing it');
       child.kill('SIGKILL');
     }, this.options.startTimeout);
-    this.entries.set(id, { id, child, ready: false, retiring: false, forReload, readyTimer });
+    this.entries.set(id, { id, child, ready: false, retiring: false, forReload, readyTimer, status: undefined });
+    this.hooks.onForked(child);
     this.log.debug({ worker: id, pid: worker.process.pid }, 'worker forked');
     return new Promise((resolve, reject) => this.readyWaiters.set(id, { resolve, reject }));
   }
@@ -183,12 +189,11 @@ export class WorkerPool {
         this.readyWaiters.delete(id);
         return;
       }
-      case 'connect':
-      case 'message':
-      case 'close':
-      case 'request':
-        this.hooks.onRouted(id, message);
+      case 'status': {
+        const entry = this.entries.get(id);
+        if (entry !== undefined) entry.status = message;
         return;
+      }
       case 'query':
         this.hooks.onQuery(id, message.qid, message.what);
         return;

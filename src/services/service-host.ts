@@ -1,6 +1,8 @@
 /**
- * Runs one service instance: turns protocol messages from the master into
- * handler calls and the service's actions into protocol messages.
+ * Runs one service instance: turns the messages its workers' links carry into
+ * handler calls, and the service's actions into messages to the workers that
+ * hold the clients concerned (a client id names its worker). The master only
+ * starts, stops and queries it.
  *
  * Per-client order: the events of one client run one after another, each
  * waiting until the previous handler (sync or async) has settled; different
@@ -8,7 +10,9 @@
  * counted; the service keeps running. HTTP requests run concurrently, outside
  * any client's order.
  */
-import type { HttpRequestFields, MasterToService, Payload, ServiceToMaster } from '../protocol';
+import { workerOfClientId } from '../client-id';
+import { CLOSE_CODES } from '../errors';
+import type { HttpRequestFields, MasterToService, Payload, ServiceToMaster, ServiceToWorker, WorkerToService } from '../protocol';
 import { decodePayload } from '../protocol';
 import type { Client, MessageInfo, Service, ServiceInternals } from './service';
 import { Service as ServiceBase } from './service';
@@ -17,6 +21,7 @@ import { ServiceMetrics } from './service-metrics';
 import { formatError, formatResult, looksLikeRequest, parseRequest, type RequestId } from './request-envelope';
 import { answerHttp, errorReply } from './request-answer';
 import { isReply, type ServiceRequest } from './request';
+import { WorkerInterest } from './worker-interest';
 
 type Task = () => unknown;
 
@@ -28,6 +33,21 @@ interface Lane {
 export interface ServiceHostStats {
   handlerErrors: number;
   unknownClientEvents: number;
+  /** Messages for a worker with no link (it has just gone): dropped. */
+  unroutable: number;
+}
+
+/** Where the host's messages go. */
+export interface ServicePorts {
+  toMaster(message: ServiceToMaster): void;
+  /** Queues a message on a worker's link; false when there is no such link or its queue is full. */
+  toWorker(worker: number, message: ServiceToWorker): boolean;
+  /** Workers linked now. */
+  workers(): Iterable<number>;
+  /** Resolves once every link has closed (the workers are gone). */
+  linksClosed(): Promise<void>;
+  /** Accepts no more links. */
+  stopListening(): void;
 }
 
 export interface ServiceHostOptions {
@@ -41,36 +61,55 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 export class ServiceHost {
-  readonly stats: ServiceHostStats = { handlerErrors: 0, unknownClientEvents: 0 };
+  readonly stats: ServiceHostStats = { handlerErrors: 0, unknownClientEvents: 0, unroutable: 0 };
   private readonly internals: ServiceInternals;
   private readonly lanes = new Map<string, Lane>();
   private idleWaiters: Array<() => void> = [];
   private stopping = false;
+  /** A reload retires this instance: nothing more from the links is handled (nor acknowledged). */
+  private retiring = false;
   /** HTTP requests being answered: a stop waits for them too. */
   private httpInFlight = 0;
-  private acks: number[] = [];
+  /** Acks waiting for the end of this event-loop turn, per worker. */
+  private readonly acks = new Map<number, number[]>();
+  private acksScheduled = false;
+  private readonly interest = new WorkerInterest();
   private readonly flushAcks = (): void => {
-    const seqs = this.acks;
-    this.acks = [];
-    this.emit({ type: 'ack', seqs });
+    this.acksScheduled = false;
+    for (const [worker, seqs] of this.acks) this.ports.toWorker(worker, { type: 'ack', seqs });
+    this.acks.clear();
   };
 
   constructor(
     private readonly service: Service,
     private readonly name: string,
-    private readonly emit: (message: ServiceToMaster) => void,
+    private readonly ports: ServicePorts,
     private readonly log: Logger,
     private readonly options: ServiceHostOptions = { requestTimeout: 10_000 },
   ) {
     this.internals = ServiceBase.attach(service, name, {
-      send: (id: string, payload: Payload) => this.emit({ type: 'send', id, ...payload }),
-      broadcast: (payload: Payload, except: readonly string[] | undefined) =>
-        this.emit(except === undefined || except.length === 0 ? { type: 'broadcast', ...payload } : { type: 'broadcast', except, ...payload }),
-      close: (id: string, code: number, reason: string) => this.emit({ type: 'close', id, code, reason }),
-      subscribe: (id: string, topic: string) => this.emit({ type: 'subscribe', id, topic }),
-      unsubscribe: (id: string, topic: string) => this.emit({ type: 'unsubscribe', id, topic }),
-      publish: (topic: string, payload: Payload, except: readonly string[] | undefined) =>
-        this.emit(except === undefined || except.length === 0 ? { type: 'publish', topic, ...payload } : { type: 'publish', topic, except, ...payload }),
+      send: (id: string, payload: Payload) => this.toWorkerOf(id, { type: 'send', id, ...payload }),
+      broadcast: (payload: Payload, except: readonly string[] | undefined) => {
+        const message: ServiceToWorker = except === undefined || except.length === 0 ? { type: 'broadcast', ...payload } : { type: 'broadcast', except, ...payload };
+        for (const worker of this.ports.workers()) this.ports.toWorker(worker, message);
+      },
+      close: (id: string, code: number, reason: string) => this.toWorkerOf(id, { type: 'close', id, code, reason }),
+      subscribe: (id: string, topic: string) => {
+        const worker = workerOfClientId(id);
+        if (worker === undefined) return;
+        this.interest.add(worker, topic);
+        this.toWorker(worker, { type: 'subscribe', id, topic });
+      },
+      unsubscribe: (id: string, topic: string) => {
+        const worker = workerOfClientId(id);
+        if (worker === undefined) return;
+        this.interest.remove(worker, topic);
+        this.toWorker(worker, { type: 'unsubscribe', id, topic });
+      },
+      publish: (topic: string, payload: Payload, except: readonly string[] | undefined) => {
+        const message: ServiceToWorker = except === undefined || except.length === 0 ? { type: 'publish', topic, ...payload } : { type: 'publish', topic, except, ...payload };
+        for (const worker of this.interest.workersFor(topic)) this.toWorker(worker, message);
+      },
     });
   }
 
@@ -79,10 +118,17 @@ export class ServiceHost {
     await this.service.onStart();
   }
 
-  handle(message: MasterToService): void {
+  /** Handles one message from a worker's link. */
+  fromWorker(worker: number, message: WorkerToService): void {
+    if (this.retiring) return;
     switch (message.type) {
       case 'connect': {
         const client: Client = { ...message.client, resumed: message.resumed === true };
+        if (workerOfClientId(client.id) !== worker) {
+          this.stats.unknownClientEvents++;
+          this.log.warn({ client: client.id, worker }, 'connect for a client of another worker ignored');
+          return;
+        }
         if (this.internals.clients.has(client.id)) {
           this.stats.unknownClientEvents++;
           this.log.warn({ client: client.id }, 'duplicate connect ignored');
@@ -98,13 +144,13 @@ export class ServiceHost {
         const client = this.internals.clients.get(message.id);
         if (client === undefined) {
           // Nothing will handle it (the client left while it was redelivered): done with it.
-          this.ack(seq);
+          this.ack(worker, seq);
           return this.unknownClient(message.id, 'message');
         }
         if (message.ts !== undefined) this.options.metrics?.observeDelivery(message.ts);
         const data = decodePayload(message);
         if (typeof data === 'string' && looksLikeRequest(data)) {
-          this.run(client.id, () => this.answerEnvelope(client, data), () => this.ack(seq));
+          this.run(client.id, () => this.answerEnvelope(client, data), () => this.ack(worker, seq));
           return;
         }
         const info: MessageInfo = { seq, redelivered: message.redelivered === true };
@@ -117,46 +163,31 @@ export class ServiceHost {
           } catch (error) {
             this.handlerFailed(client.id, error);
           }
-          if (!isThenable(result)) return this.ack(seq);
+          if (!isThenable(result)) return this.ack(worker, seq);
           lane.busy = true;
           result.then(
             () => {
-              this.ack(seq);
+              this.ack(worker, seq);
               this.resume(client.id, lane);
             },
             (error: unknown) => {
               this.handlerFailed(client.id, error);
-              this.ack(seq);
+              this.ack(worker, seq);
               this.resume(client.id, lane);
             },
           );
           return;
         }
-        this.run(client.id, () => this.service.onMessage(client, data, info), () => this.ack(seq));
+        this.run(client.id, () => this.service.onMessage(client, data, info), () => this.ack(worker, seq));
         return;
       }
-      case 'close': {
-        const client = this.internals.clients.get(message.id);
-        if (client === undefined) return this.unknownClient(message.id, 'close');
-        // Gone from `clients` and from its topics at once, so nothing is sent to it from here on.
-        this.internals.clients.delete(client.id);
-        this.internals.topics.removeClient(client.id);
-        const { code, reason } = message;
-        this.run(client.id, () => this.service.onClose(client, code, reason), () => this.lanes.delete(client.id));
+      case 'close':
+        this.closeClient(message.id, message.code, message.reason);
         return;
-      }
       case 'request':
-        void this.answerHttpRequest(message);
+        void this.answerHttpRequest(worker, message);
         return;
-      case 'metricsRequest': {
-        const metrics = this.options.metrics;
-        if (metrics === undefined) return this.emit({ type: 'metrics', qid: message.qid, metrics: [] });
-        metrics.setHandlerErrors(this.stats.handlerErrors);
-        void metrics.snapshot().then((snapshot) => this.emit({ type: 'metrics', qid: message.qid, metrics: snapshot }));
-        return;
-      }
-      case 'stop':
-        void this.stop();
+      case 'hello':
         return;
       default: {
         const unreachable: never = message;
@@ -165,10 +196,47 @@ export class ServiceHost {
     }
   }
 
-  /** Waits for running handlers, runs `onStop`, then reports `stopped`. */
-  async stop(): Promise<void> {
+  /** A worker's link closed: each of its clients is gone (1006), as a worker crash would leave them. */
+  workerGone(worker: number): void {
+    this.acks.delete(worker);
+    const gone: string[] = [];
+    for (const id of this.internals.clients.keys()) if (workerOfClientId(id) === worker) gone.push(id);
+    for (const id of gone) this.closeClient(id, CLOSE_CODES.ABNORMAL, 'worker exited');
+  }
+
+  /** Handles one message from the master. */
+  fromMaster(message: MasterToService): void {
+    switch (message.type) {
+      case 'metricsRequest': {
+        const metrics = this.options.metrics;
+        if (metrics === undefined) return this.ports.toMaster({ type: 'metrics', qid: message.qid, metrics: [] });
+        metrics.setHandlerErrors(this.stats.handlerErrors);
+        void metrics.snapshot().then((snapshot) => this.ports.toMaster({ type: 'metrics', qid: message.qid, metrics: snapshot }));
+        return;
+      }
+      case 'stop':
+        void this.stop(message.mode);
+        return;
+      default: {
+        const unreachable: never = message;
+        throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  /**
+   * Stops the instance and reports `stopped`. `shutdown`: reads every link to
+   * its end first, so each client's close is handled before `onStop`.
+   * `retire` (a reload): handles nothing more, finishes what runs, runs
+   * `onStop`, and tells each link that what it has not acknowledged was never
+   * handled, so the next instance gets it unmarked.
+   */
+  async stop(mode: 'retire' | 'shutdown' = 'shutdown'): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.ports.stopListening();
+    if (mode === 'retire') this.retiring = true;
+    else await this.ports.linksClosed();
     await this.whenIdle();
     try {
       await this.service.onStop();
@@ -176,7 +244,11 @@ export class ServiceHost {
       this.stats.handlerErrors++;
       this.log.error({ err: error, handler: 'onStop' }, 'service handler failed');
     }
-    this.emit({ type: 'stopped' });
+    if (mode === 'retire') {
+      this.flushAcks();
+      for (const worker of [...this.ports.workers()]) this.ports.toWorker(worker, { type: 'retired' });
+    }
+    this.ports.toMaster({ type: 'stopped' });
   }
 
   /** Resolves once no handler is running or waiting. */
@@ -191,10 +263,37 @@ export class ServiceHost {
     return true;
   }
 
-  /** Acknowledges a handled message; acks leave in one message per event-loop turn. */
-  private ack(seq: number): void {
-    if (this.acks.length === 0) setImmediate(this.flushAcks);
-    this.acks.push(seq);
+  /** Acknowledges a handled message; acks leave in one message per worker and event-loop turn. */
+  private ack(worker: number, seq: number): void {
+    if (!this.acksScheduled) {
+      this.acksScheduled = true;
+      setImmediate(this.flushAcks);
+    }
+    const seqs = this.acks.get(worker);
+    if (seqs === undefined) this.acks.set(worker, [seq]);
+    else seqs.push(seq);
+  }
+
+  private closeClient(id: string, code: number, reason: string): void {
+    const client = this.internals.clients.get(id);
+    if (client === undefined) return this.unknownClient(id, 'close');
+    // Gone from `clients` and from its topics at once, so nothing is sent to it from here on.
+    this.internals.clients.delete(id);
+    const worker = workerOfClientId(id);
+    for (const topic of this.internals.topics.removeClient(id)) if (worker !== undefined) this.interest.remove(worker, topic);
+    this.run(id, () => this.service.onClose(client, code, reason), () => this.lanes.delete(id));
+  }
+
+  /** Sends to the worker holding client `id`. */
+  private toWorkerOf(id: string, message: ServiceToWorker): void {
+    const worker = workerOfClientId(id);
+    if (worker !== undefined) this.toWorker(worker, message);
+  }
+
+  private toWorker(worker: number, message: ServiceToWorker): void {
+    if (this.ports.toWorker(worker, message)) return;
+    this.stats.unroutable++;
+    this.log.debug({ worker, type: message.type }, 'no link to that worker, or its queue is full; message dropped');
   }
 
   private unknownClient(id: string, event: string): void {
@@ -262,12 +361,12 @@ export class ServiceHost {
     return Promise.resolve(result).then(succeed, fail);
   }
 
-  private async answerHttpRequest(message: HttpRequestFields & Payload): Promise<void> {
+  private async answerHttpRequest(worker: number, message: HttpRequestFields & Payload): Promise<void> {
     this.httpInFlight++;
     try {
       const response = await answerHttp(this.service, message, (error) => this.handlerFailed(undefined, error));
       this.options.metrics?.countRequest('http', response.status < 500 ? 'ok' : 'error');
-      this.emit({ type: 'response', rid: message.rid, ...response });
+      this.toWorker(worker, { type: 'response', rid: message.rid, ...response });
     } finally {
       this.httpInFlight--;
       this.notifyIfIdle();

@@ -1,17 +1,19 @@
 /**
  * Entry point of a service process, forked by the master. Loads the service
- * module, runs `onStart`, then serves protocol messages until told to stop or
- * until the master goes away (a closed IPC channel means exit at once).
+ * module, runs `onStart`, listens for the workers' links at the endpoint the
+ * master chose, then serves them until told to stop or until the master goes
+ * away (a closed IPC channel means exit at once).
  */
 import { readChildConfig } from '../child-env';
 import { SwitchyardError, toErrorInfo } from '../errors';
 import { BatchQueue, type IpcEndpoint } from '../ipc/batch-queue';
 import { createLogger } from '../logger';
-import { approximateSize, isMasterToService, readBatch, type MasterToService, type ServiceToMaster } from '../protocol';
+import { approximateSize, isMasterToService, readBatch, type MasterToService, type ServiceToMaster, type WorkerToService } from '../protocol';
 import { isTypeScriptPath, registerTypeScript } from '../typescript-support';
 import { Service, isServiceClass } from './service';
 import { ServiceHost } from './service-host';
 import { ServiceMetrics } from './service-metrics';
+import { WorkerLinks } from './worker-links';
 
 const config = readChildConfig('service');
 const log = createLogger(config.logLevel, 'service', { service: config.name });
@@ -22,23 +24,24 @@ const outbox = new BatchQueue<ServiceToMaster>(endpoint, {
   onError: (error) => log.debug({ err: error }, 'IPC write failed'),
 });
 
-/**
- * Messages whose loss would corrupt state elsewhere pass the bound: acks (the
- * master would hold handled messages forever), topic and close changes, and
- * lifecycle reports. Their number is bounded elsewhere (acks by the master's
- * own bound on unacknowledged messages).
- */
-const MUST_KEEP: ReadonlySet<ServiceToMaster['type']> = new Set(['ack', 'subscribe', 'unsubscribe', 'close', 'started', 'startFailed', 'stopped', 'response', 'metrics']);
+let host: ServiceHost | undefined;
+const pendingFromWorkers: Array<{ worker: number; message: WorkerToService }> = [];
+const links = new WorkerLinks(config.ipc, log, {
+  onBatch: (worker, messages) => {
+    if (host === undefined) for (const message of messages) pendingFromWorkers.push({ worker, message });
+    else for (const message of messages) host.fromWorker(worker, message);
+  },
+  onClosed: (worker) => host?.workerGone(worker),
+});
 
-function emit(message: ServiceToMaster): void {
-  if (!outbox.push(message, approximateSize(message), MUST_KEEP.has(message.type))) {
-    log.warn({ type: message.type, depth: outbox.depth }, 'IPC queue to master is full; message dropped');
-  }
+/** Control messages are few; lifecycle reports and answers must never be dropped. */
+function toMaster(message: ServiceToMaster): void {
+  outbox.push(message, approximateSize(message), true);
   if (message.type === 'stopped') void exitAfterFlush(0);
 }
 
 async function exitAfterFlush(code: number): Promise<never> {
-  await outbox.drained();
+  await Promise.all([outbox.drained(), links.drained()]);
   process.exit(code);
 }
 
@@ -68,11 +71,10 @@ async function main(): Promise<void> {
   process.on('disconnect', () => process.exit(0));
 
   const pending: MasterToService[] = [];
-  let host: ServiceHost | undefined;
   process.on('message', (batch: unknown) => {
     const rejected = readBatch(batch, isMasterToService, (message) => {
       if (host === undefined) pending.push(message);
-      else host.handle(message);
+      else host.fromMaster(message);
     });
     if (rejected > 0) log.warn({ rejected }, 'malformed IPC messages from master ignored');
   });
@@ -80,17 +82,31 @@ async function main(): Promise<void> {
   let started: ServiceHost;
   try {
     const service = loadService();
-    started = new ServiceHost(service, config.name, emit, log, { requestTimeout: config.requestTimeout, metrics: new ServiceMetrics(config.name) });
+    started = new ServiceHost(
+      service,
+      config.name,
+      {
+        toMaster,
+        toWorker: (worker, message) => links.send(worker, message),
+        workers: () => links.workers(),
+        linksClosed: () => links.allClosed(),
+        stopListening: () => links.stopListening(),
+      },
+      log,
+      { requestTimeout: config.requestTimeout, metrics: new ServiceMetrics(config.name) },
+    );
     await started.start();
+    await links.listen(config.endpoint);
   } catch (error) {
     log.error({ err: error }, 'service failed to start');
-    emit({ type: 'startFailed', error: toErrorInfo(error) });
+    toMaster({ type: 'startFailed', error: toErrorInfo(error) });
     await exitAfterFlush(1);
     return;
   }
-  emit({ type: 'started' });
+  toMaster({ type: 'started' });
   host = started;
-  for (const message of pending.splice(0)) started.handle(message);
+  for (const { worker, message } of pendingFromWorkers.splice(0)) started.fromWorker(worker, message);
+  for (const message of pending.splice(0)) started.fromMaster(message);
 }
 
 process.on('unhandledRejection', (reason) => {

@@ -5,6 +5,7 @@
  */
 import type { WebSocket } from 'ws';
 import { SubscriptionIndex } from '../subscription-index';
+import type { ServiceLink } from './service-link';
 import type { ServiceCounters } from './worker-metrics';
 
 export interface ClientEntry {
@@ -12,6 +13,8 @@ export interface ClientEntry {
   readonly service: string;
   readonly socket: WebSocket;
   readonly counters: ServiceCounters;
+  /** The link to the client's service. */
+  readonly link: ServiceLink;
 }
 
 function topicKey(service: string, topic: string): string {
@@ -59,6 +62,11 @@ export class ClientRegistry {
 
   unsubscribe(service: string, topic: string, id: string): void {
     this.topics.remove(id, topicKey(service, topic));
+  }
+
+  /** Drops every topic subscription of a service's clients (a new instance of it knows none). */
+  dropTopicsOf(service: string): void {
+    for (const id of this.ofService(service).keys()) this.topics.removeClient(id);
   }
 
   /** Local subscribers of a service's topic. */

@@ -5,9 +5,17 @@
 import type { ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { ErrorCode } from '../errors';
 
 function body(status: number, message: string): string {
   return `${JSON.stringify({ error: STATUS_CODES[status] ?? 'Error', message })}\n`;
+}
+
+/** Answers with a Switchyard error code (see errors.ts) instead of the status text. */
+export function replyCode(response: ServerResponse, status: number, code: ErrorCode, message: string, headers: Readonly<Record<string, string>> = {}): void {
+  const text = JSON.stringify({ error: code, message });
+  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
+  response.end(text);
 }
 
 /** Answers a rejected upgrade on its raw socket and closes the connection. */

@@ -13,13 +13,13 @@ import type { WorkerConfig } from '../child-env';
 import { formatClientId, sequenceOfClientId } from '../client-id';
 import { PendingReplies } from '../pending-replies';
 import { SERVICE_HTTP_PREFIX } from '../options';
-import { encodePayload, decodePayload, type ClusterQuery, type MasterToWorker, type WorkerToMaster } from '../protocol';
+import { encodePayload, decodePayload, type ClusterQuery, type HttpRequestFields, type MasterToWorker, type Payload, type ServiceToWorker, type WorkerToMaster } from '../protocol';
 import type { Logger } from '../logger';
-import { replyError } from './http-reply';
+import { replyCode, replyError } from './http-reply';
 import { parseTarget, serviceForPath } from './upgrade-check';
 import type { WorkerMetrics } from './worker-metrics';
 
-type ServiceResponse = Extract<MasterToWorker, { type: 'response' }>;
+type ServiceResponse = Extract<ServiceToWorker, { type: 'response' }>;
 type QueryResult = Extract<MasterToWorker, { type: 'queryResult' }>;
 
 /** How long a worker waits for the master to answer a health or metrics query. */
@@ -33,8 +33,10 @@ export interface HttpRoutesDeps {
   readonly workerId: number;
   readonly log: Logger;
   readonly metrics: WorkerMetrics;
-  /** Sends to the master; false when the queue is full. */
-  readonly send: (message: WorkerToMaster) => boolean;
+  /** Sends a query to the master; false when the queue is full. */
+  readonly query: (message: WorkerToMaster) => boolean;
+  /** Sends a request to a service: `unavailable` while it is down, `busy` when its queue is full. */
+  readonly request: (service: string, fields: HttpRequestFields & Payload) => 'sent' | 'unavailable' | 'busy';
   /** Answers what no route took (static files, or 404). */
   readonly fallback: (request: IncomingMessage, response: ServerResponse) => void;
 }
@@ -90,7 +92,7 @@ export class HttpRoutes {
       onCancel: () => replyError(response, 503, 'Server is shutting down', { 'Retry-After': '1' }),
     });
     response.on('close', () => this.queries.forget(qid));
-    if (!this.deps.send({ type: 'query', qid, what })) {
+    if (!this.deps.query({ type: 'query', qid, what })) {
       this.queries.forget(qid);
       replyError(response, 503, 'Server busy', { 'Retry-After': '1' });
     }
@@ -161,11 +163,12 @@ export class HttpRoutes {
     response.on('close', () => this.serviceRequests.forget(seq));
     const payload = encodePayload(body.length === 0 ? '' : isUtf8(body) ? body.toString('utf8') : body);
     const rid = formatClientId(this.deps.workerId, seq);
-    if (!this.deps.send({ type: 'request', rid, service, method: request.method ?? 'GET', path, query, headers, ...payload })) {
-      this.serviceRequests.forget(seq);
-      finish(503);
-      replyError(response, 503, 'Server busy', { 'Retry-After': '1' });
-    }
+    const outcome = this.deps.request(service, { rid, method: request.method ?? 'GET', path, query, headers, ...payload });
+    if (outcome === 'sent') return;
+    this.serviceRequests.forget(seq);
+    finish(503);
+    if (outcome === 'busy') return replyError(response, 503, 'Server busy', { 'Retry-After': '1' });
+    replyCode(response, 503, 'SY_ERR_SERVICE_UNAVAILABLE', `service "${service}" is not available`, { 'Retry-After': '1' });
   }
 
   /** Writes a service's answer; returns the status actually sent (502 when the answer was invalid). */

@@ -1,23 +1,37 @@
 /**
  * The client-facing side of one worker process: an HTTP server whose upgrades
  * become WebSocket clients of a service, and the traffic between those
- * sockets and the master.
+ * sockets and the services — directly, over one link per service. The master
+ * only announces where each service instance listens, and gets a status
+ * report now and then.
  */
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { WorkerConfig } from '../child-env';
-import { ClientIdAllocator } from '../client-id';
+import { ClientIdAllocator, workerOfClientId } from '../client-id';
 import { CLOSE_CODES, isSendableCloseCode, isSendableCloseReason } from '../errors';
 import { BatchQueue, type IpcEndpoint } from '../ipc/batch-queue';
 import type { Logger } from '../logger';
 import { DELIVERY_SAMPLE_EVERY } from '../metrics/names';
-import { approximateSize, decodePayload, isMasterToWorker, readBatch, type ClientInfo, type MasterToWorker, type Payload, type WorkerToMaster } from '../protocol';
+import {
+  approximateSize,
+  decodePayload,
+  isMasterToWorker,
+  readBatch,
+  type ClientInfo,
+  type MasterToWorker,
+  type Payload,
+  type RoutingCounters,
+  type ServiceToWorker,
+  type WorkerToMaster,
+} from '../protocol';
 import { ClientRegistry, type ClientEntry } from './client-registry';
 import { SocketCorker } from './socket-corker';
 import { rejectUpgrade, replyError } from './http-reply';
 import { HttpRoutes } from './http-routes';
+import { ServiceLink } from './service-link';
 import { ConnectionLimits, httpServerOptions } from './limits';
 import { StaticFiles } from './static-files';
 import { checkUpgrade } from './upgrade-check';
@@ -32,6 +46,11 @@ function closedOf(socket: WebSocket): Promise<void> {
 /** How long stopping clients get to answer the close handshake before they are cut. */
 const CLOSE_HANDSHAKE_GRACE_MS = 2000;
 
+/** How soon after a change the master hears the worker's status (client counts, held messages, drops). */
+const STATUS_DELAY_MS = 20;
+
+type Routing = { -readonly [K in keyof RoutingCounters]: number };
+
 export class WorkerServer {
   readonly clients = new ClientRegistry();
   private state: WorkerState = 'starting';
@@ -39,6 +58,22 @@ export class WorkerServer {
   private readonly wss: WebSocketServer;
   private readonly ids: ClientIdAllocator;
   private readonly services: ReadonlySet<string>;
+  private readonly links = new Map<string, ServiceLink>();
+  private readonly routing: Routing = { foreignAddressDrops: 0, goneClientDrops: 0, serviceQueueFull: 0, linkQueueFull: 0, requestsRefused: 0 };
+  private statusTimer: NodeJS.Timeout | undefined;
+  private readonly reportStatus = (): void => {
+    this.statusTimer = undefined;
+    const clients: Record<string, number> = {};
+    const held: Record<string, number> = {};
+    for (const [name, link] of this.links) {
+      clients[name] = this.clients.ofService(name).size;
+      held[name] = link.heldCount;
+    }
+    let linkQueueFull = 0;
+    for (const link of this.links.values()) linkQueueFull += link.queueDropped;
+    this.routing.linkQueueFull = linkQueueFull;
+    this.send({ type: 'status', clients, held, routing: { ...this.routing } }, true);
+  };
   private readonly outbox: BatchQueue<WorkerToMaster>;
   private readonly metrics: WorkerMetrics;
   private readonly routes: HttpRoutes;
@@ -56,7 +91,7 @@ export class WorkerServer {
 
   constructor(
     private readonly config: WorkerConfig,
-    workerId: number,
+    private readonly workerId: number,
     endpoint: IpcEndpoint,
     private readonly log: Logger,
     private readonly onStopped: () => void = () => {},
@@ -69,13 +104,34 @@ export class WorkerServer {
       onError: (error) => log.debug({ err: error }, 'IPC write to master failed'),
     });
     this.metrics = new WorkerMetrics(workerId, config.services, this.outbox);
+    for (const service of config.services) {
+      this.links.set(
+        service,
+        new ServiceLink(service, workerId, config.ipc, log, {
+          onBatch: (link, batch) => this.corker.batch(() => {
+            for (const message of batch) this.fromService(link.service, message);
+            this.statusChanged();
+          }),
+          onFreshInstance: (link) => this.clients.dropTopicsOf(link.service),
+        }),
+      );
+    }
     const staticFiles = config.staticDir === false ? undefined : new StaticFiles(config.staticDir, log);
     this.routes = new HttpRoutes({
       config,
       workerId,
       log,
       metrics: this.metrics,
-      send: (message) => this.send(message),
+      query: (message) => this.send(message),
+      request: (service, fields) => {
+        const link = this.links.get(service);
+        if (link === undefined || !link.available) {
+          this.routing.requestsRefused++;
+          this.statusChanged();
+          return 'unavailable';
+        }
+        return link.request(fields) ? 'sent' : 'busy';
+      },
       fallback: (request, response) => (staticFiles === undefined ? replyError(response, 404, 'Not found') : staticFiles.serve(request, response)),
     });
     this.limits = new ConnectionLimits(config.limits, log);
@@ -122,33 +178,18 @@ export class WorkerServer {
 
   /** Handles one message from the master. */
   handle(message: MasterToWorker): void {
-    this.metrics.ipcReceived[message.type] = (this.metrics.ipcReceived[message.type] ?? 0) + 1;
     switch (message.type) {
-      case 'send': {
-        const entry = this.clients.get(message.id);
-        if (entry !== undefined) this.deliver(entry, decodePayload(message), message.binary === true);
+      case 'serviceUp':
+        this.links.get(message.service)?.instanceUp(message.endpoint);
+        return;
+      case 'serviceFailed': {
+        const link = this.links.get(message.service);
+        if (link === undefined) return;
+        link.instanceFailed();
+        for (const entry of [...this.clients.ofService(message.service).values()]) entry.socket.close(CLOSE_CODES.INTERNAL_ERROR, 'service failed');
+        this.statusChanged();
         return;
       }
-      case 'broadcast':
-        this.fanOut(this.clients.ofService(message.service).values(), message, message.except);
-        return;
-      case 'publish':
-        this.fanOut(this.clients.subscribers(message.service, message.topic), message, message.except);
-        return;
-      case 'subscribe':
-        this.clients.subscribe(message.service, message.topic, message.id);
-        return;
-      case 'unsubscribe':
-        this.clients.unsubscribe(message.service, message.topic, message.id);
-        return;
-      case 'close': {
-        const entry = this.clients.get(message.id);
-        if (entry === undefined) return;
-        const code = isSendableCloseCode(message.code) ? message.code : CLOSE_CODES.NORMAL;
-        entry.socket.close(code, isSendableCloseReason(message.reason) ? message.reason : '');
-        return;
-      }
-      case 'response':
       case 'queryResult':
         this.routes.settle(message);
         return;
@@ -163,6 +204,70 @@ export class WorkerServer {
         throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
       }
     }
+  }
+
+  /** Carries out one message a service sent over its link. */
+  private fromService(service: string, message: ServiceToWorker): void {
+    this.metrics.ipcReceived[message.type] = (this.metrics.ipcReceived[message.type] ?? 0) + 1;
+    switch (message.type) {
+      case 'send': {
+        const entry = this.ownClient(service, message.id);
+        if (entry !== undefined) this.deliver(entry, decodePayload(message), message.binary === true);
+        return;
+      }
+      case 'broadcast':
+        this.fanOut(this.clients.ofService(service).values(), message, message.except);
+        return;
+      case 'publish':
+        this.fanOut(this.clients.subscribers(service, message.topic), message, message.except);
+        return;
+      case 'subscribe':
+        if (this.ownClient(service, message.id) !== undefined) this.clients.subscribe(service, message.topic, message.id);
+        return;
+      case 'unsubscribe':
+        if (this.ownClient(service, message.id) !== undefined) this.clients.unsubscribe(service, message.topic, message.id);
+        return;
+      case 'close': {
+        const entry = this.ownClient(service, message.id);
+        if (entry === undefined) return;
+        const code = isSendableCloseCode(message.code) ? message.code : CLOSE_CODES.NORMAL;
+        entry.socket.close(code, isSendableCloseReason(message.reason) ? message.reason : '');
+        return;
+      }
+      case 'response':
+        this.routes.settle(message);
+        return;
+      case 'ack':
+      case 'retired':
+        // Taken by the link itself.
+        return;
+      default: {
+        const unreachable: never = message;
+        throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  /**
+   * The client `id` if it is this service's and still here. A service may
+   * address only its own clients: anything else is dropped and counted.
+   */
+  private ownClient(service: string, id: string): ClientEntry | undefined {
+    const entry = this.clients.get(id);
+    if (entry !== undefined && entry.service === service) return entry;
+    if (entry === undefined && workerOfClientId(id) === this.workerId) {
+      this.routing.goneClientDrops++;
+      this.log.debug({ service, client: id }, 'client already gone; dropped');
+    } else {
+      this.routing.foreignAddressDrops++;
+      this.log.warn({ service, client: id }, 'service addressed a client that is not its own; dropped');
+    }
+    return undefined;
+  }
+
+  /** Schedules a status report to the master; many changes make one report. */
+  private statusChanged(): void {
+    if (this.statusTimer === undefined && this.state !== 'stopped') this.statusTimer = setTimeout(this.reportStatus, STATUS_DELAY_MS);
   }
 
   /**
@@ -188,6 +293,11 @@ export class WorkerServer {
     this.routes.close();
     this.http.closeAllConnections();
     await closed;
+    // Every client's close reaches its service before the link ends.
+    await Promise.all([...this.links.values()].map((link) => link.drained()));
+    for (const link of this.links.values()) link.end();
+    clearTimeout(this.statusTimer);
+    this.reportStatus();
     await this.outbox.drained();
     this.metrics.close();
     this.state = 'stopped';
@@ -280,11 +390,12 @@ export class WorkerServer {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
     const client: ClientInfo = { id, service, path, query, headers, remoteAddress: request.socket.remoteAddress ?? '' };
-    if (!this.send({ type: 'connect', client })) {
-      ws.close(CLOSE_CODES.TRY_AGAIN_LATER, 'server busy');
+    const link = this.links.get(service) as ServiceLink;
+    if (!link.connect(client)) {
+      ws.close(CLOSE_CODES.INTERNAL_ERROR, 'service failed');
       return;
     }
-    const entry: ClientEntry = { id, service, socket: ws, counters: this.metrics.service(service) };
+    const entry: ClientEntry = { id, service, socket: ws, counters: this.metrics.service(service), link };
     this.clients.add(entry);
     entry.counters.open++;
     entry.counters.opened++;
@@ -294,28 +405,34 @@ export class WorkerServer {
       this.clients.remove(entry);
       entry.counters.open--;
       this.metrics.connectionClosed(service, code);
-      this.send({ type: 'close', service, id, code, reason: reason.toString() }, true);
+      link.close(id, code, reason.toString());
+      this.statusChanged();
     });
     ws.on('error', (error) => this.log.debug({ err: error, client: id }, 'client connection error'));
+    this.statusChanged();
   }
 
   private onMessage(entry: ClientEntry, data: Buffer, isBinary: boolean): void {
     if (!this.limits.allowMessage(entry.socket)) return;
     entry.counters.messagesIn++;
     entry.counters.bytesIn += data.length;
-    const { service, id } = entry;
-    const payload = isBinary ? data.toString('base64') : data.toString();
-    let message: WorkerToMaster;
+    let ts: number | undefined;
     if (++this.messagesSinceSample >= DELIVERY_SAMPLE_EVERY) {
       this.messagesSinceSample = 0;
-      const ts = Date.now();
-      message = isBinary ? { type: 'message', service, id, data: payload, binary: true, ts } : { type: 'message', service, id, data: payload, ts };
-    } else {
-      message = isBinary ? { type: 'message', service, id, data: payload, binary: true } : { type: 'message', service, id, data: payload };
+      ts = Date.now();
     }
-    if (!this.send(message)) {
-      this.log.warn({ client: id, service }, 'IPC queue to master is full; closing client');
-      entry.socket.close(CLOSE_CODES.TRY_AGAIN_LATER, 'server busy, try again later');
+    const { link } = entry;
+    if (link.message(entry.id, isBinary ? data.toString('base64') : data.toString(), isBinary, ts)) {
+      this.statusChanged();
+      return;
     }
+    if (link.state === 'failed') {
+      entry.socket.close(CLOSE_CODES.INTERNAL_ERROR, 'service failed');
+      return;
+    }
+    this.routing.serviceQueueFull++;
+    this.statusChanged();
+    this.log.warn({ client: entry.id, service: entry.service }, 'too many unacknowledged messages for the service; closing client with 1013');
+    entry.socket.close(CLOSE_CODES.TRY_AGAIN_LATER, 'service busy, try again later');
   }
 }

@@ -116,3 +116,15 @@ export async function closeAll(): Promise<void> {
   await Promise.all([...servers].map((server) => server.close()));
   servers.clear();
 }
+
+/**
+ * Waits until `condition` holds, polling: for state reported asynchronously
+ * (the workers' status reports behind `server.stats()`).
+ */
+export async function eventually(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${condition.toString()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

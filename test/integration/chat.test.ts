@@ -1,5 +1,5 @@
 import { workerOfClientId } from '../../src/client-id';
-import { closeAll, connect, startCluster, type TestClient } from '../helpers/cluster';
+import { closeAll, connect, eventually, startCluster, type TestClient } from '../helpers/cluster';
 
 afterEach(closeAll);
 
@@ -21,6 +21,8 @@ test('the chat demo works across clients on different workers', async () => {
     bob = await chatter(port, 'bob');
   }
   expect(workerOfClientId(bob.id)).not.toBe(workerOfClientId(ann.id));
+  // Client counts reach stats() in the workers' status reports, a few milliseconds later.
+  await eventually(() => server.stats().workers.filter((w) => w.clients > 0).length === 2);
   const workers = server.stats().workers.filter((w) => w.clients > 0).map((w) => w.id);
   expect(workers).toEqual(expect.arrayContaining([workerOfClientId(ann.id), workerOfClientId(bob.id)]));
 

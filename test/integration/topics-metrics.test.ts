@@ -76,7 +76,7 @@ test('topics: publish reaches subscribers on every worker, and only workers with
     };
     ask();
   });
-  expect(server.stats().broker.foreignAddressDrops).toBe(0);
+  expect(server.stats().routing.foreignAddressDrops).toBe(0);
 });
 
 test('/metrics parses as Prometheus text and its counts match the traffic sent', async () => {

@@ -1,16 +1,24 @@
 import pino from 'pino';
 import { Service, type Client } from '../../src/services/service';
 import { ServiceHost } from '../../src/services/service-host';
-import type { ClientInfo, ServiceToMaster } from '../../src/protocol';
+import type { ClientInfo, ServiceToMaster, ServiceToWorker } from '../../src/protocol';
 import { isSwitchyardError } from '../../src/errors';
 
 const silent = pino({ level: 'silent' });
 const info = (id: string): ClientInfo => ({ id, service: 'test', path: '/test', query: {}, headers: {}, remoteAddress: '127.0.0.1' });
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-function host(service: Service): { host: ServiceHost; sent: ServiceToMaster[] } {
-  const sent: ServiceToMaster[] = [];
-  return { host: new ServiceHost(service, 'test', (m) => sent.push(m), silent), sent };
+/** A host linked to one worker (id 1): what it sends to the master and to that worker lands in `sent`, in order. */
+function host(service: Service, links = { open: true }): { host: ServiceHost; sent: Array<ServiceToMaster | ServiceToWorker> } {
+  const sent: Array<ServiceToMaster | ServiceToWorker> = [];
+  const ports = {
+    toMaster: (message: ServiceToMaster) => void sent.push(message),
+    toWorker: (worker: number, message: ServiceToWorker) => worker === 1 && links.open && sent.push(message) > 0,
+    workers: () => (links.open ? [1] : []),
+    linksClosed: () => Promise.resolve(),
+    stopListening: () => undefined,
+  };
+  return { host: new ServiceHost(service, 'test', ports, silent), sent };
 }
 
 test('events of one client run in order, each waiting for the previous async handler', async () => {
@@ -30,12 +38,12 @@ test('events of one client run in order, each waiting for the previous async han
     }
   }
   const { host: h } = host(new Slow());
-  h.handle({ type: 'connect', client: info('1.1') });
-  h.handle({ type: 'message', seq: 1, id: '1.1', data: 'a' });
-  h.handle({ type: 'connect', client: info('1.2') });
-  h.handle({ type: 'message', seq: 2, id: '1.2', data: 'x' });
-  h.handle({ type: 'message', seq: 3, id: '1.1', data: 'b' });
-  h.handle({ type: 'close', id: '1.1', code: 1000, reason: '' });
+  h.fromWorker(1, { type: 'connect', client: info('1.1') });
+  h.fromWorker(1, { type: 'message', seq: 1, id: '1.1', data: 'a' });
+  h.fromWorker(1, { type: 'connect', client: info('1.2') });
+  h.fromWorker(1, { type: 'message', seq: 2, id: '1.2', data: 'x' });
+  h.fromWorker(1, { type: 'message', seq: 3, id: '1.1', data: 'b' });
+  h.fromWorker(1, { type: 'close', id: '1.1', code: 1000, reason: '' });
   await tick();
   // Client 1.2 is not held up by 1.1's pending onConnect.
   expect(log).toEqual(['connect 1.1', 'connect 1.2']);
@@ -55,8 +63,8 @@ test('a handler that throws or rejects is counted and the service keeps serving'
     }
   }
   const { host: h } = host(new Faulty());
-  h.handle({ type: 'connect', client: info('1.1') });
-  ['throw', 'one', 'reject', 'two'].forEach((data, i) => h.handle({ type: 'message', seq: i + 1, id: '1.1', data }));
+  h.fromWorker(1, { type: 'connect', client: info('1.1') });
+  ['throw', 'one', 'reject', 'two'].forEach((data, i) => h.fromWorker(1, { type: 'message', seq: i + 1, id: '1.1', data }));
   await h.whenIdle();
   await tick();
   expect(seen).toEqual(['one', 'two']);
@@ -76,9 +84,9 @@ test('actions become protocol messages; clients are tracked; binary arrives as B
   }
   const service = new Actor();
   const { host: h, sent } = host(service);
-  h.handle({ type: 'connect', client: info('1.1'), resumed: true });
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), resumed: true });
   expect(service.clients.get('1.1')?.resumed).toBe(true);
-  h.handle({ type: 'message', seq: 5, id: '1.1', data: 'AQI=', binary: true });
+  h.fromWorker(1, { type: 'message', seq: 5, id: '1.1', data: 'AQI=', binary: true });
   await h.whenIdle();
   expect(received).toEqual(Buffer.from([1, 2]));
   expect(sent).toEqual([
@@ -87,7 +95,7 @@ test('actions become protocol messages; clients are tracked; binary arrives as B
     { type: 'broadcast', except: ['1.1'], data: 'all' },
     { type: 'close', id: '1.1', code: 4000, reason: 'bye' },
   ]);
-  h.handle({ type: 'close', id: '1.1', code: 1000, reason: '' });
+  h.fromWorker(1, { type: 'close', id: '1.1', code: 1000, reason: '' });
   expect(service.clients.has('1.1')).toBe(false);
   expect(service.send('1.1', 'late')).toBe(false);
 });
@@ -98,7 +106,7 @@ test('caller bugs throw at once with a typed error', () => {
   expect(() => detached.send('1.1', 'x')).toThrow(expect.objectContaining({ code: 'SY_ERR_SERVICE_NOT_ATTACHED' }));
   const service = new Plain();
   const { host: h } = host(service);
-  h.handle({ type: 'connect', client: info('1.1') });
+  h.fromWorker(1, { type: 'connect', client: info('1.1') });
   for (const bad of [() => service.close('1.1', 1005), () => service.close('1.1', 2000), () => service.close('1.1', 1000, 'x'.repeat(124))]) {
     let caught: unknown;
     try {
@@ -123,8 +131,8 @@ test('stop waits for running handlers, then runs onStop, then reports stopped', 
     }
   }
   const { host: h, sent } = host(new Stopper());
-  h.handle({ type: 'connect', client: info('1.1') });
-  h.handle({ type: 'message', seq: 6, id: '1.1', data: 'x' });
+  h.fromWorker(1, { type: 'connect', client: info('1.1') });
+  h.fromWorker(1, { type: 'message', seq: 6, id: '1.1', data: 'x' });
   const stopped = h.stop();
   await tick();
   expect(order).toEqual([]);
@@ -137,8 +145,8 @@ test('stop waits for running handlers, then runs onStop, then reports stopped', 
 test('events for unknown clients are ignored and counted', () => {
   class Plain extends Service {}
   const { host: h } = host(new Plain());
-  h.handle({ type: 'message', seq: 7, id: '9.9', data: 'x' });
-  h.handle({ type: 'close', id: '9.9', code: 1000, reason: '' });
+  h.fromWorker(1, { type: 'message', seq: 7, id: '9.9', data: 'x' });
+  h.fromWorker(1, { type: 'close', id: '9.9', code: 1000, reason: '' });
   expect(h.stats.unknownClientEvents).toBe(2);
 });
 
@@ -152,10 +160,10 @@ test('a message is acknowledged once its handler has settled, not before; redeli
     }
   }
   const { host: h, sent } = host(new Slow());
-  h.handle({ type: 'connect', client: info('1.1') });
-  h.handle({ type: 'message', seq: 10, id: '1.1', data: 'a' });
-  h.handle({ type: 'message', seq: 11, id: '1.1', data: 'b', redelivered: true });
-  h.handle({ type: 'message', seq: 12, id: '7.7', data: 'for a client that left' });
+  h.fromWorker(1, { type: 'connect', client: info('1.1') });
+  h.fromWorker(1, { type: 'message', seq: 10, id: '1.1', data: 'a' });
+  h.fromWorker(1, { type: 'message', seq: 11, id: '1.1', data: 'b', redelivered: true });
+  h.fromWorker(1, { type: 'message', seq: 12, id: '7.7', data: 'for a client that left' });
   await tick();
   const acks = (): number[] => sent.flatMap((m) => (m.type === 'ack' ? [...m.seqs] : []));
   // The unknown client's message is done at once; the others wait for their handlers.
@@ -180,8 +188,8 @@ test('an envelope result JSON cannot hold is answered with an error, not silence
     }
   }
   const { host: h, sent } = host(new Circular());
-  h.handle({ type: 'connect', client: info('1.1') });
-  h.handle({ type: 'message', seq: 1, id: '1.1', data: '{"$req":5,"data":null}' });
+  h.fromWorker(1, { type: 'connect', client: info('1.1') });
+  h.fromWorker(1, { type: 'message', seq: 1, id: '1.1', data: '{"$req":5,"data":null}' });
   await h.whenIdle();
   const replies = sent.filter((m) => m.type === 'send').map((m) => JSON.parse((m as { data: string }).data));
   expect(replies).toEqual([{ $res: 5, error: { code: 'SY_ERR_HANDLER_FAILED', message: 'the service handler failed' } }]);
@@ -192,8 +200,8 @@ test('publish counts each excepted subscriber once', () => {
   class Plain extends Service {}
   const service = new Plain();
   const { host: h, sent } = host(service);
-  h.handle({ type: 'connect', client: info('1.1') });
-  h.handle({ type: 'connect', client: info('1.2') });
+  h.fromWorker(1, { type: 'connect', client: info('1.1') });
+  h.fromWorker(1, { type: 'connect', client: info('1.2') });
   service.subscribe('1.1', 't');
   service.subscribe('1.2', 't');
   expect(service.publish('t', 'x', { except: ['1.1', '1.1'] })).toBe(1);

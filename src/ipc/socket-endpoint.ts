@@ -1,0 +1,77 @@
+/**
+ * The data plane's wire: newline-delimited JSON over a stream socket (a Unix
+ * socket between a worker and a service). Each batch is one line;
+ * `JSON.stringify` never emits a raw newline, so a newline always ends one.
+ */
+import type { Socket } from 'node:net';
+import type { IpcEndpoint } from './batch-queue';
+
+/** A `BatchQueue` endpoint over a socket: one line per batch. */
+export class SocketEndpoint implements IpcEndpoint {
+  constructor(private readonly socket: Socket) {}
+
+  get connected(): boolean {
+    return !this.socket.destroyed && this.socket.writable;
+  }
+
+  send(message: unknown, callback: (error: Error | null) => void): boolean {
+    return this.socket.write(`${JSON.stringify(message)}\n`, (error?: Error | null) => callback(error ?? null));
+  }
+}
+
+export interface LineReaderHooks {
+  /** One parsed line. */
+  readonly onValue: (value: unknown) => void;
+  /** A line that is not JSON. */
+  readonly onMalformed: (error: Error) => void;
+  /** A line grew past `maxLineLength`: the socket is destroyed (the peer is broken or hostile). */
+  readonly onOverflow: (length: number) => void;
+}
+
+/**
+ * Reads a socket as newline-delimited JSON. A partial line waits for the
+ * rest, up to `maxLineLength` characters.
+ */
+export function readLines(socket: Socket, maxLineLength: number, hooks: LineReaderHooks): void {
+  let partial = '';
+  socket.setEncoding('utf8');
+  const parse = (line: string): void => {
+    if (line.length === 0) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      hooks.onMalformed(error as Error);
+      return;
+    }
+    hooks.onValue(value);
+  };
+  socket.on('data', (chunk: string) => {
+    let end = chunk.indexOf('\n');
+    if (end === -1) {
+      partial += chunk;
+      if (partial.length > maxLineLength) {
+        hooks.onOverflow(partial.length);
+        partial = '';
+        socket.destroy();
+      }
+      return;
+    }
+    let start = 0;
+    if (partial.length > 0) {
+      const line = partial + chunk.slice(0, end);
+      partial = '';
+      parse(line);
+      start = end + 1;
+      end = chunk.indexOf('\n', start);
+    }
+    while (end !== -1) {
+      // Stops reading once a handler destroyed the socket.
+      if (socket.destroyed) return;
+      parse(start === 0 && end === chunk.length - 1 ? chunk.slice(0, end) : chunk.slice(start, end));
+      start = end + 1;
+      end = chunk.indexOf('\n', start);
+    }
+    if (start < chunk.length) partial = chunk.slice(start);
+  });
+}

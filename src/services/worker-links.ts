@@ -1,0 +1,151 @@
+/**
+ * The service end of the data plane: a Unix-socket server that each worker's
+ * link to this service connects to. A link introduces itself with `hello`
+ * (its worker id); from then on its batches go to the service host, and what
+ * the host sends to that worker's clients goes back on it. One link per
+ * worker: a second `hello` for a worker already linked is refused.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import type { IpcLimits } from '../child-env';
+import { BatchQueue } from '../ipc/batch-queue';
+import { SocketEndpoint, readLines } from '../ipc/socket-endpoint';
+import type { Logger } from '../logger';
+import { approximateSize, isWorkerToService, readBatch, type ServiceToWorker, type WorkerToService } from '../protocol';
+
+export interface WorkerLinksHooks {
+  /** Messages from a linked worker, in order (never its `hello`). */
+  onBatch(worker: number, messages: readonly WorkerToService[]): void;
+  /** A worker's link closed: that worker is gone (or stopped). */
+  onClosed(worker: number): void;
+}
+
+interface Link {
+  readonly socket: net.Socket;
+  readonly queue: BatchQueue<ServiceToWorker>;
+}
+
+/**
+ * Messages whose loss would corrupt state in the worker pass the queue bound:
+ * acks (the worker would hold handled messages forever), topic and close
+ * changes, answers and `retired`. Their number is bounded elsewhere (acks by
+ * the worker's own bound on unacknowledged messages).
+ */
+const MUST_KEEP: ReadonlySet<ServiceToWorker['type']> = new Set(['ack', 'subscribe', 'unsubscribe', 'close', 'response', 'retired']);
+
+/** How long one batch line from a worker may grow, in characters, before the link is cut. */
+const MAX_LINE_FACTOR = 2;
+
+export class WorkerLinks {
+  /** Messages refused because a worker's queue was full. */
+  dropped = 0;
+  /** Messages from workers that failed the protocol guard. */
+  rejectedMessages = 0;
+  private readonly server: net.Server;
+  private readonly links = new Map<number, Link>();
+  private closedWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly limits: IpcLimits,
+    private readonly log: Logger,
+    private readonly hooks: WorkerLinksHooks,
+  ) {
+    this.server = net.createServer((socket) => this.accept(socket));
+    this.server.on('error', (error) => log.error({ err: error }, 'link server error'));
+  }
+
+  /** Listens at `endpoint`, replacing a stale socket file left by a crashed instance. */
+  listen(endpoint: string): Promise<void> {
+    fs.rmSync(endpoint, { force: true });
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(endpoint, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /** Accepts no more links (those open stay open). */
+  stopListening(): void {
+    if (this.server.listening) this.server.close();
+  }
+
+  get size(): number {
+    return this.links.size;
+  }
+
+  workers(): IterableIterator<number> {
+    return this.links.keys();
+  }
+
+  /** Queues a message for a worker; false when that worker has no link, or its queue is full. */
+  send(worker: number, message: ServiceToWorker): boolean {
+    const link = this.links.get(worker);
+    if (link === undefined) return false;
+    if (link.queue.push(message, approximateSize(message), MUST_KEEP.has(message.type))) return true;
+    this.dropped++;
+    return false;
+  }
+
+  /** Resolves once everything queued has been written. */
+  async drained(): Promise<void> {
+    await Promise.all([...this.links.values()].map((link) => link.queue.drained()));
+  }
+
+  /** Resolves once no link is open (every worker has gone). */
+  allClosed(): Promise<void> {
+    if (this.links.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.closedWaiters.push(resolve));
+  }
+
+  private accept(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    let worker: number | undefined;
+    const queue = new BatchQueue<ServiceToWorker>(new SocketEndpoint(socket), {
+      maxMessages: this.limits.maxMessages,
+      maxBytes: this.limits.maxBytes,
+      onError: (error) => this.log.debug({ err: error, worker }, 'write to worker failed'),
+    });
+    readLines(socket, this.limits.maxBytes * MAX_LINE_FACTOR, {
+      onValue: (value) => {
+        const messages: WorkerToService[] = [];
+        const rejected = readBatch(value, isWorkerToService, (message) => {
+          if (worker !== undefined) {
+            if (message.type !== 'hello') messages.push(message);
+            return;
+          }
+          if (message.type !== 'hello' || this.links.has(message.worker)) {
+            this.log.warn({ type: message.type }, 'link without a valid hello refused');
+            socket.destroy();
+            return;
+          }
+          worker = message.worker;
+          this.links.set(worker, { socket, queue });
+        });
+        if (rejected > 0) {
+          this.rejectedMessages += rejected;
+          this.log.warn({ worker, rejected }, 'malformed messages from worker ignored');
+        }
+        if (worker !== undefined && messages.length > 0) this.hooks.onBatch(worker, messages);
+      },
+      onMalformed: (error) => {
+        this.rejectedMessages++;
+        this.log.warn({ err: error, worker }, 'unreadable line from worker ignored');
+      },
+      onOverflow: (length) => this.log.error({ worker, length }, 'worker sent an oversized line; link cut'),
+    });
+    socket.on('error', (error) => this.log.debug({ err: error, worker }, 'worker link error'));
+    socket.once('close', () => {
+      queue.close();
+      if (worker === undefined || this.links.get(worker)?.socket !== socket) return;
+      this.links.delete(worker);
+      this.hooks.onClosed(worker);
+      if (this.links.size === 0) {
+        const waiters = this.closedWaiters;
+        this.closedWaiters = [];
+        for (const resolve of waiters) resolve();
+      }
+    });
+  }
+}
