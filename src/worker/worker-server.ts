@@ -312,10 +312,14 @@ export class WorkerServer {
     entry.counters.bytesOut += typeof data === 'string' ? data.length : data.byteLength;
   }
 
-  /** Sends one payload to many sockets, decoding it once. */
+  /**
+   * Sends one payload to many sockets, decoding it once: text becomes one
+   * UTF-8 Buffer sent as a text frame, where `ws` would encode the string
+   * again for every socket.
+   */
   private fanOut(entries: Iterable<ClientEntry>, payload: Payload, except: readonly string[] | undefined): void {
-    const data = decodePayload(payload);
     const binary = payload.binary === true;
+    const data = binary ? decodePayload(payload) : Buffer.from(payload.data, 'utf8');
     const skip = except === undefined || except.length === 0 ? undefined : new Set(except);
     for (const entry of entries) {
       if (skip === undefined || !skip.has(entry.id)) this.deliver(entry, data, binary);
