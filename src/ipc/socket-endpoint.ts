@@ -30,7 +30,9 @@ export interface LineReaderHooks {
 
 /**
  * Reads a socket as newline-delimited JSON. A partial line waits for the
- * rest, up to `maxLineLength` characters.
+ * rest, up to `maxLineLength` characters. A line longer than that overflows
+ * however the chunks fall: whole in one chunk, a chunk's tail, or completed by
+ * a later chunk.
  */
 export function readLines(socket: Socket, maxLineLength: number, hooks: LineReaderHooks): void {
   let partial = '';
@@ -46,21 +48,23 @@ export function readLines(socket: Socket, maxLineLength: number, hooks: LineRead
     }
     hooks.onValue(value);
   };
+  const overflow = (length: number): void => {
+    hooks.onOverflow(length);
+    partial = '';
+    socket.destroy();
+  };
   socket.on('data', (chunk: string) => {
     let end = chunk.indexOf('\n');
     if (end === -1) {
       partial += chunk;
-      if (partial.length > maxLineLength) {
-        hooks.onOverflow(partial.length);
-        partial = '';
-        socket.destroy();
-      }
+      if (partial.length > maxLineLength) overflow(partial.length);
       return;
     }
     let start = 0;
     if (partial.length > 0) {
       const line = partial + chunk.slice(0, end);
       partial = '';
+      if (line.length > maxLineLength) return overflow(line.length);
       parse(line);
       start = end + 1;
       end = chunk.indexOf('\n', start);
@@ -68,10 +72,14 @@ export function readLines(socket: Socket, maxLineLength: number, hooks: LineRead
     while (end !== -1) {
       // Stops reading once a handler destroyed the socket.
       if (socket.destroyed) return;
+      if (end - start > maxLineLength) return overflow(end - start);
       parse(start === 0 && end === chunk.length - 1 ? chunk.slice(0, end) : chunk.slice(start, end));
       start = end + 1;
       end = chunk.indexOf('\n', start);
     }
-    if (start < chunk.length) partial = chunk.slice(start);
+    if (start < chunk.length) {
+      partial = chunk.slice(start);
+      if (partial.length > maxLineLength) overflow(partial.length);
+    }
   });
 }

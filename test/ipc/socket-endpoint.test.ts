@@ -1,0 +1,252 @@
+import * as net from 'node:net';
+import { SocketEndpoint, readLines } from '../../src/ipc/socket-endpoint';
+import { SocketDir, Waiter, nextTurn } from '../helpers/line-peer';
+
+let sockets: SocketDir;
+
+beforeEach(() => {
+  sockets = new SocketDir();
+});
+
+afterEach(async () => {
+  await sockets.close();
+});
+
+/** What `readLines` reported, and when the reading socket closed. */
+interface Reader {
+  readonly values: unknown[];
+  readonly malformed: Error[];
+  readonly overflows: number[];
+  /** Chunks as the reading socket delivered them (after decoding). */
+  readonly chunks: string[];
+  readonly socket: net.Socket;
+  closed: boolean;
+  until(predicate: () => boolean): Promise<void>;
+}
+
+/**
+ * A reading end (the accepted socket, under `readLines`) and a writing end
+ * (a client socket) of one real Unix-socket connection.
+ */
+async function pair(
+  maxLineLength = 1 << 20,
+  onValue: (value: unknown, socket: net.Socket) => void = () => undefined,
+): Promise<{ reader: Reader; writer: net.Socket; write(data: string | Buffer): Promise<void> }> {
+  const socketPath = sockets.path('pair');
+  const waiter = new Waiter();
+  let accepted!: net.Socket;
+  const server = net.createServer((socket) => {
+    accepted = socket;
+    waiter.notify();
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  const writer = await sockets.connect(socketPath);
+  await waiter.until(() => accepted !== undefined, () => 'accept');
+  // Not accepting any more: the server handle goes once the connection does.
+  server.close();
+  const reader: Reader = {
+    values: [],
+    malformed: [],
+    overflows: [],
+    chunks: [],
+    socket: accepted,
+    closed: false,
+    until: (predicate) => waiter.until(predicate, () => `values ${JSON.stringify(reader.values)}, malformed ${reader.malformed.length}, overflows ${JSON.stringify(reader.overflows)}, closed ${reader.closed}`),
+  };
+  readLines(accepted, maxLineLength, {
+    onValue: (value) => {
+      reader.values.push(value);
+      onValue(value, accepted);
+      waiter.notify();
+    },
+    onMalformed: (error) => {
+      reader.malformed.push(error);
+      waiter.notify();
+    },
+    onOverflow: (length) => {
+      reader.overflows.push(length);
+      waiter.notify();
+    },
+  });
+  // Registered after readLines' own listener: a chunk is recorded once readLines has taken it.
+  accepted.on('data', (chunk: string) => {
+    reader.chunks.push(chunk);
+    waiter.notify();
+  });
+  accepted.on('error', () => undefined);
+  accepted.once('close', () => {
+    reader.closed = true;
+    waiter.notify();
+  });
+  const write = async (data: string | Buffer): Promise<void> => {
+    // One write, then wait until the reader has taken it: the next write is a chunk of its own.
+    const before = reader.chunks.length;
+    writer.write(data);
+    await reader.until(() => reader.chunks.length > before || reader.closed);
+  };
+  return { reader, writer, write };
+}
+
+describe('readLines', () => {
+  test('a line split across chunks arrives once, whole', async () => {
+    const { reader, write } = await pair();
+    await write('{"type":"he');
+    await write('llo","worker":');
+    expect(reader.values).toEqual([]);
+    await write('3}\n');
+    await reader.until(() => reader.values.length === 1);
+    expect(reader.chunks.length).toBeGreaterThanOrEqual(3);
+    expect(reader.values).toEqual([{ type: 'hello', worker: 3 }]);
+    expect(reader.malformed).toEqual([]);
+  });
+
+  test('several lines in one chunk arrive in order, with a partial tail kept for the next chunk', async () => {
+    const { reader, write } = await pair();
+    await write('[1]\n[2,3]\n{"a":"b"}\n[4');
+    expect(reader.values).toEqual([[1], [2, 3], { a: 'b' }]);
+    await write(']\n[5]\n');
+    await reader.until(() => reader.values.length === 5);
+    expect(reader.values).toEqual([[1], [2, 3], { a: 'b' }, [4], [5]]);
+  });
+
+  test('a multi-byte UTF-8 character split across chunks is decoded whole', async () => {
+    const { reader, write } = await pair();
+    const text = 'héllo € 𝄞 終';
+    const bytes = Buffer.from(`${JSON.stringify([text])}\n`, 'utf8');
+    // Cut inside the 3-byte euro sign, then inside the 4-byte clef.
+    const euro = bytes.indexOf(Buffer.from('€', 'utf8'));
+    const clef = bytes.indexOf(Buffer.from('𝄞', 'utf8'));
+    await write(bytes.subarray(0, euro + 1));
+    await write(bytes.subarray(euro + 1, clef + 2));
+    await write(bytes.subarray(clef + 2));
+    await reader.until(() => reader.values.length === 1);
+    expect(reader.chunks.length).toBeGreaterThanOrEqual(3);
+    expect(reader.chunks.join('')).not.toContain('\uFFFD');
+    expect(reader.values).toEqual([[text]]);
+  });
+
+  test('an unparsable line is reported and the lines after it still arrive', async () => {
+    const { reader, write } = await pair();
+    await write('[1]\nnot json\n[2]\n{"unterminated":\n');
+    await write('[3]\n');
+    await reader.until(() => reader.values.length === 3);
+    expect(reader.values).toEqual([[1], [2], [3]]);
+    expect(reader.malformed).toHaveLength(2);
+    expect(reader.malformed[0]).toBeInstanceOf(SyntaxError);
+    expect(reader.closed).toBe(false);
+  });
+
+  test('empty lines are skipped', async () => {
+    const { reader, write } = await pair();
+    await write('\n\n[1]\n\n');
+    await reader.until(() => reader.values.length === 1);
+    expect(reader.values).toEqual([[1]]);
+    expect(reader.malformed).toEqual([]);
+  });
+
+  test('a partial line growing past maxLineLength is reported and the socket destroyed', async () => {
+    const { reader, writer, write } = await pair(64);
+    await write('[1]\n["');
+    await write('x'.repeat(40));
+    expect(reader.overflows).toEqual([]);
+    await write('x'.repeat(40));
+    await reader.until(() => reader.closed);
+    expect(reader.values).toEqual([[1]]);
+    expect(reader.overflows).toEqual([82]);
+    expect(reader.socket.destroyed).toBe(true);
+    // The writing end sees the link cut.
+    await new Promise<void>((resolve) => (writer.closed ? resolve() : writer.once('close', () => resolve())));
+  });
+
+  test('a line past maxLineLength overflows however the chunks fall: whole in one chunk', async () => {
+    const { reader, write } = await pair(64);
+    await write(`[1]\n${JSON.stringify(['x'.repeat(100)])}\n[2]\n`);
+    await reader.until(() => reader.closed);
+    expect(reader.values).toEqual([[1]]);
+    expect(reader.overflows).toEqual([104]);
+  });
+
+  test('a line past maxLineLength overflows however the chunks fall: a long tail after a complete line', async () => {
+    const { reader, write } = await pair(64);
+    // The tail alone is past the bound: it must not be kept waiting for its newline.
+    await write(`[1]\n["${'x'.repeat(100)}`);
+    await reader.until(() => reader.closed);
+    expect(reader.values).toEqual([[1]]);
+    expect(reader.overflows).toEqual([102]);
+  });
+
+  test('a line past maxLineLength overflows however the chunks fall: completed by the next chunk', async () => {
+    const { reader, write } = await pair(64);
+    await write(`["${'x'.repeat(60)}`);
+    expect(reader.closed).toBe(false);
+    await write(`${'x'.repeat(20)}"]\n[2]\n`);
+    await reader.until(() => reader.closed);
+    expect(reader.values).toEqual([]);
+    expect(reader.overflows).toEqual([84]);
+  });
+
+  test('a line of exactly maxLineLength is read', async () => {
+    const { reader, write } = await pair(64);
+    const line = JSON.stringify(['x'.repeat(60)]);
+    expect(line).toHaveLength(64);
+    await write(line.slice(0, 30));
+    await write(`${line.slice(30)}\n${line}\n`);
+    await reader.until(() => reader.values.length === 2);
+    expect(reader.overflows).toEqual([]);
+    expect(reader.closed).toBe(false);
+  });
+
+  test('a handler that destroys the socket stops the reading of the rest of the chunk', async () => {
+    const { reader, write } = await pair(1 << 20, (value, socket) => {
+      if (JSON.stringify(value) === '["stop"]') socket.destroy();
+    });
+    await write('[1]\n["stop"]\n[2]\n[3]\n');
+    await reader.until(() => reader.closed);
+    expect(reader.values).toEqual([[1], ['stop']]);
+  });
+});
+
+describe('SocketEndpoint', () => {
+  test('send writes one line per batch and reports the write', async () => {
+    const server = await sockets.server('endpoint');
+    const socket = await sockets.connect(server.path);
+    const endpoint = new SocketEndpoint(socket);
+    expect(endpoint.connected).toBe(true);
+    const written: Array<Error | null> = [];
+    endpoint.send([{ type: 'hello', worker: 1 }], (error) => written.push(error));
+    endpoint.send([{ type: 'message', id: '1.1', seq: 1, data: 'line\nbreak' }, { type: 'close', id: '1.1', code: 1000, reason: '' }], (error) => written.push(error));
+    const peer = await server.peer(0);
+    await peer.until(() => peer.lines.length === 2);
+    expect(peer.lines).toEqual([
+      [{ type: 'hello', worker: 1 }],
+      [{ type: 'message', id: '1.1', seq: 1, data: 'line\nbreak' }, { type: 'close', id: '1.1', code: 1000, reason: '' }],
+    ]);
+    await nextTurn();
+    expect(written).toEqual([null, null]);
+  });
+
+  test('connected is false once the socket is destroyed, or ended', async () => {
+    const server = await sockets.server('endpoint');
+    const ending = await sockets.connect(server.path);
+    const destroyed = await sockets.connect(server.path);
+    const first = new SocketEndpoint(ending);
+    const second = new SocketEndpoint(destroyed);
+    expect(first.connected && second.connected).toBe(true);
+    destroyed.destroy();
+    expect(second.connected).toBe(false);
+    expect(first.connected).toBe(true);
+    const peer = await server.peer(0);
+    ending.end();
+    expect(first.connected).toBe(false);
+    await peer.until(() => peer.ended);
+  });
+
+  test('a write on a destroyed socket reports an error to its callback', async () => {
+    const server = await sockets.server('endpoint');
+    const socket = await sockets.connect(server.path);
+    const endpoint = new SocketEndpoint(socket);
+    socket.destroy();
+    const error = await new Promise<Error | null>((resolve) => endpoint.send([1], resolve));
+    expect(error).toMatchObject({ code: 'ERR_STREAM_DESTROYED' });
+  });
+});
