@@ -195,12 +195,15 @@ export class ServiceLink {
     return this.queue?.drained() ?? Promise.resolve();
   }
 
-  /** Ends the link for good (the worker stops): written data still reaches the service. */
+  /** Ends the link for good (the worker stops): what was queued still reaches the service. */
   end(): void {
     this.cancelRetry();
     this.state = 'failed';
     this.nextEndpoint = undefined;
-    this.socket?.end();
+    const socket = this.socket;
+    if (socket === undefined) return;
+    // The queue writes on a later turn: ending the socket now would make it drop what it holds.
+    void this.drained().then(() => socket.end());
   }
 
   private open(endpoint: string): void {
