@@ -3,7 +3,8 @@
  * link to this service connects to. A link introduces itself with `hello`
  * (its worker id); from then on its batches go to the service host, and what
  * the host sends to that worker's clients goes back on it. One link per
- * worker: a second `hello` for a worker already linked is refused.
+ * worker: a second `hello` for a worker already linked is refused, and so is
+ * a link whose first line does not start with a valid `hello`.
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -107,31 +108,33 @@ export class WorkerLinks {
       maxBytes: this.limits.maxBytes,
       onError: (error) => this.log.debug({ err: error, worker }, 'write to worker failed'),
     });
+    const refuse = (): void => {
+      this.log.warn('link without a valid hello refused');
+      socket.destroy();
+    };
     readLines(socket, this.limits.maxBytes * MAX_LINE_FACTOR, {
       onValue: (value) => {
+        if (worker === undefined) {
+          // The first line introduces the link: a batch that starts with the hello of a worker not linked yet.
+          const hello: unknown = Array.isArray(value) ? value[0] : undefined;
+          if (!isWorkerToService(hello) || hello.type !== 'hello' || this.links.has(hello.worker)) return refuse();
+          worker = hello.worker;
+          this.links.set(worker, { socket, queue });
+        }
         const messages: WorkerToService[] = [];
         const rejected = readBatch(value, isWorkerToService, (message) => {
-          if (worker !== undefined) {
-            if (message.type !== 'hello') messages.push(message);
-            return;
-          }
-          if (message.type !== 'hello' || this.links.has(message.worker)) {
-            this.log.warn({ type: message.type }, 'link without a valid hello refused');
-            socket.destroy();
-            return;
-          }
-          worker = message.worker;
-          this.links.set(worker, { socket, queue });
+          if (message.type !== 'hello') messages.push(message);
         });
         if (rejected > 0) {
           this.rejectedMessages += rejected;
           this.log.warn({ worker, rejected }, 'malformed messages from worker ignored');
         }
-        if (worker !== undefined && messages.length > 0) this.hooks.onBatch(worker, messages);
+        if (messages.length > 0) this.hooks.onBatch(worker, messages);
       },
       onMalformed: (error) => {
         this.rejectedMessages++;
         this.log.warn({ err: error, worker }, 'unreadable line from worker ignored');
+        if (worker === undefined) refuse();
       },
       onOverflow: (length) => this.log.error({ worker, length }, 'worker sent an oversized line; link cut'),
     });

@@ -1,0 +1,225 @@
+import pino from 'pino';
+import type { IpcLimits } from '../../src/child-env';
+import type { ClientInfo, ServiceToWorker, WorkerToService } from '../../src/protocol';
+import { WorkerLinks } from '../../src/services/worker-links';
+import { LinePeer, SocketDir, Waiter, pause, poll } from '../helpers/line-peer';
+
+const silent = pino({ level: 'silent' });
+const info = (id: string): ClientInfo => ({ id, service: 'echo', path: '/echo', query: {}, headers: {}, remoteAddress: '127.0.0.1' });
+const LIMITS: IpcLimits = { maxMessages: 100, maxBytes: 1 << 20 };
+
+let sockets: SocketDir;
+let opened: WorkerLinks[] = [];
+
+beforeEach(() => {
+  sockets = new SocketDir();
+});
+
+afterEach(async () => {
+  for (const links of opened) links.stopListening();
+  opened = [];
+  await sockets.close();
+});
+
+interface Setup {
+  readonly links: WorkerLinks;
+  readonly endpoint: string;
+  readonly batches: Array<[number, WorkerToService[]]>;
+  readonly closed: number[];
+  readonly waiter: Waiter;
+  /** A worker's end of a new link. */
+  worker(): Promise<LinePeer>;
+}
+
+async function setup(limits: IpcLimits = LIMITS): Promise<Setup> {
+  const batches: Array<[number, WorkerToService[]]> = [];
+  const closed: number[] = [];
+  const waiter = new Waiter();
+  const links = new WorkerLinks(limits, silent, {
+    onBatch: (worker, messages) => {
+      batches.push([worker, [...messages]]);
+      waiter.notify();
+    },
+    onClosed: (worker) => {
+      closed.push(worker);
+      waiter.notify();
+    },
+  });
+  opened.push(links);
+  const endpoint = sockets.path('service');
+  await links.listen(endpoint);
+  return {
+    links,
+    endpoint,
+    batches,
+    closed,
+    waiter,
+    worker: async () => new LinePeer(await sockets.connect(endpoint)),
+  };
+}
+
+/** Waits until the service has linked `worker` (its hello was read; no hook reports it). */
+async function linked(s: Setup, worker: number): Promise<void> {
+  await poll(() => [...s.links.workers()].includes(worker));
+}
+
+
+describe('a link without a valid hello is destroyed', () => {
+  const message = { type: 'message', id: '1.1', seq: 1, data: 'x' };
+  test.each<[string, string]>([
+    ['a first message that is not a hello', JSON.stringify([{ type: 'connect', client: info('1.1') }, message])],
+    ['a hello with an invalid worker id', JSON.stringify([{ type: 'hello', worker: -1 }])],
+    ['a hello without a worker id', JSON.stringify([{ type: 'hello' }])],
+    ['a first line that is not a batch', JSON.stringify({ type: 'hello', worker: 1 })],
+    ['a first line that is not JSON', 'hello'],
+    ['a hello after another message in the first batch', JSON.stringify([{ type: 'close', id: '1.1', code: 1000, reason: '' }, { type: 'hello', worker: 1 }, message])],
+  ])('%s', async (_name, line) => {
+    const s = await setup();
+    const peer = await s.worker();
+    peer.writeRaw(`${line}\n`);
+    await peer.until(() => peer.isClosed);
+    await pause(20);
+    expect(s.links.size).toBe(0);
+    expect(s.batches).toEqual([]);
+    expect(s.closed).toEqual([]);
+    // The worker id the refused link named is still free.
+    const good = await s.worker();
+    good.send([{ type: 'hello', worker: 1 }, message]);
+    await s.waiter.until(() => s.batches.length === 1, () => JSON.stringify(s.batches));
+    expect(s.batches).toEqual([[1, [message]]]);
+  });
+});
+
+test('a second hello for a worker already linked is refused; the first link stays', async () => {
+  const s = await setup();
+  const first = await s.worker();
+  first.send([{ type: 'hello', worker: 1 }]);
+  await linked(s, 1);
+  const second = await s.worker();
+  second.send([{ type: 'hello', worker: 1 }, { type: 'connect', client: info('1.9') }]);
+  await second.until(() => second.isClosed);
+  await pause(20);
+  expect(first.isClosed).toBe(false);
+  expect(s.links.size).toBe(1);
+  expect(s.closed).toEqual([]);
+  expect(s.batches).toEqual([]);
+  // What goes to worker 1 goes on the first link.
+  expect(s.links.send(1, { type: 'send', id: '1.1', data: 'still here' })).toBe(true);
+  await first.untilMessages(1);
+  expect(first.messages).toEqual([{ type: 'send', id: '1.1', data: 'still here' }]);
+  first.send([{ type: 'close', id: '1.1', code: 1000, reason: '' }]);
+  await s.waiter.until(() => s.batches.length === 1, () => JSON.stringify(s.batches));
+  expect(s.batches).toEqual([[1, [{ type: 'close', id: '1.1', code: 1000, reason: '' }]]]);
+});
+
+test('onBatch gets the messages after the hello, in order, never a hello', async () => {
+  const s = await setup();
+  const peer = await s.worker();
+  const connect: WorkerToService = { type: 'connect', client: info('3.1') };
+  const m1: WorkerToService = { type: 'message', id: '3.1', seq: 1, data: 'a' };
+  const m2: WorkerToService = { type: 'message', id: '3.1', seq: 2, data: 'AQI=', binary: true, redelivered: true };
+  const close: WorkerToService = { type: 'close', id: '3.1', code: 1001, reason: 'away' };
+  peer.send([{ type: 'hello', worker: 3 }, connect, m1]);
+  peer.send([{ type: 'hello', worker: 3 }, m2]);
+  peer.send([{ type: 'hello', worker: 4 }]);
+  peer.send([{ type: 'bogus' }, close]);
+  await s.waiter.until(() => s.batches.length === 3, () => JSON.stringify(s.batches));
+  await pause(20);
+  expect(s.batches).toEqual([
+    [3, [connect, m1]],
+    [3, [m2]],
+    [3, [close]],
+  ]);
+  expect(s.links.rejectedMessages).toBe(1);
+  expect([...s.links.workers()]).toEqual([3]);
+});
+
+test('onClosed fires with the worker id when its link closes; allClosed resolves when the last one has', async () => {
+  const s = await setup();
+  await expect(s.links.allClosed()).resolves.toBeUndefined();
+  const one = await s.worker();
+  const two = await s.worker();
+  one.send([{ type: 'hello', worker: 1 }]);
+  two.send([{ type: 'hello', worker: 2 }]);
+  await linked(s, 1);
+  await linked(s, 2);
+  let allClosed = false;
+  const waiting = s.links.allClosed().then(() => {
+    allClosed = true;
+  });
+  one.socket.end();
+  await s.waiter.until(() => s.closed.length === 1, () => JSON.stringify(s.closed));
+  expect(s.closed).toEqual([1]);
+  await pause(20);
+  expect(allClosed).toBe(false);
+  expect(s.links.size).toBe(1);
+  expect(s.links.send(1, { type: 'ack', seqs: [1] })).toBe(false);
+  await two.destroy();
+  await waiting;
+  expect(s.closed).toEqual([1, 2]);
+  expect(s.links.size).toBe(0);
+});
+
+test('a link that never said hello closing fires no onClosed and does not hold allClosed', async () => {
+  const s = await setup();
+  const linkedPeer = await s.worker();
+  linkedPeer.send([{ type: 'hello', worker: 1 }]);
+  await linked(s, 1);
+  const silentPeer = await s.worker();
+  const waiting = s.links.allClosed();
+  await linkedPeer.destroy();
+  await waiting;
+  await silentPeer.destroy();
+  await pause(20);
+  expect(s.closed).toEqual([1]);
+});
+
+test('send() to a worker with no link returns false', async () => {
+  const s = await setup();
+  expect(s.links.send(7, { type: 'send', id: '7.1', data: 'x' })).toBe(false);
+  expect(s.links.send(7, { type: 'ack', seqs: [1] })).toBe(false);
+});
+
+test('a full queue drops messages that may be lost, and keeps acks, topic changes, closes, answers and retired', async () => {
+  const s = await setup({ maxMessages: 2, maxBytes: 1 << 20 });
+  const peer = await s.worker();
+  peer.send([{ type: 'hello', worker: 1 }]);
+  await linked(s, 1);
+  const kept: ServiceToWorker[] = [
+    { type: 'send', id: '1.1', data: 'first' },
+    { type: 'broadcast', data: 'second' },
+    { type: 'ack', seqs: [1, 2] },
+    { type: 'subscribe', id: '1.1', topic: 't' },
+    { type: 'unsubscribe', id: '1.1', topic: 't' },
+    { type: 'close', id: '1.1', code: 4000, reason: 'bye' },
+    { type: 'response', rid: '1.2', status: 200, headers: {}, data: '' },
+    { type: 'retired' },
+  ];
+  // All in one turn: the queue holds them until its next write, so its bound applies.
+  expect(s.links.send(1, kept[0] as ServiceToWorker)).toBe(true);
+  expect(s.links.send(1, kept[1] as ServiceToWorker)).toBe(true);
+  expect(s.links.send(1, { type: 'send', id: '1.1', data: 'dropped' })).toBe(false);
+  expect(s.links.send(1, { type: 'publish', topic: 't', data: 'dropped' })).toBe(false);
+  expect(s.links.send(1, { type: 'broadcast', data: 'dropped' })).toBe(false);
+  for (const message of kept.slice(2)) expect(s.links.send(1, message)).toBe(true);
+  expect(s.links.dropped).toBe(3);
+  await peer.untilMessages(kept.length);
+  await s.links.drained();
+  await pause(20);
+  expect(peer.messages).toEqual(kept);
+  // Once written, the queue takes messages again.
+  expect(s.links.send(1, { type: 'send', id: '1.1', data: 'later' })).toBe(true);
+  await peer.untilMessages(kept.length + 1);
+});
+
+test('stopListening refuses new links and keeps the open ones', async () => {
+  const s = await setup();
+  const peer = await s.worker();
+  peer.send([{ type: 'hello', worker: 1 }]);
+  await linked(s, 1);
+  s.links.stopListening();
+  await expect(sockets.connect(s.endpoint)).rejects.toMatchObject({ code: expect.stringMatching(/ENOENT|ECONNREFUSED/) });
+  expect(s.links.send(1, { type: 'send', id: '1.1', data: 'x' })).toBe(true);
+  await peer.untilMessages(1);
+  await poll(() => s.links.size === 1);
+});
