@@ -135,7 +135,8 @@ export class ServiceHost {
           return;
         }
         this.internals.clients.set(client.id, client);
-        this.lanes.set(client.id, { busy: false, backlog: [] });
+        // The lane may still hold this id's previous close (a link that broke and came back): the connect runs after it.
+        if (!this.lanes.has(client.id)) this.lanes.set(client.id, { busy: false, backlog: [] });
         this.run(client.id, () => this.service.onConnect(client));
         return;
       }
@@ -281,7 +282,10 @@ export class ServiceHost {
     this.internals.clients.delete(id);
     const worker = workerOfClientId(id);
     for (const topic of this.internals.topics.removeClient(id)) if (worker !== undefined) this.interest.remove(worker, topic);
-    this.run(id, () => this.service.onClose(client, code, reason), () => this.lanes.delete(id));
+    // The lane goes with the close, unless the client was resumed meanwhile: its events wait in it.
+    this.run(id, () => this.service.onClose(client, code, reason), () => {
+      if (!this.internals.clients.has(id)) this.lanes.delete(id);
+    });
   }
 
   /** Sends to the worker holding client `id`. */

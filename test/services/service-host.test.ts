@@ -207,3 +207,255 @@ test('publish counts each excepted subscriber once', () => {
   expect(service.publish('t', 'x', { except: ['1.1', '1.1'] })).toBe(1);
   expect(sent.filter((m) => m.type === 'publish')).toHaveLength(1);
 });
+
+/**
+ * A host linked to workers 1 and 2: what it sends lands in `sent` as
+ * `[worker, message]` (or `['master', message]`), in order. `links.closed()`
+ * settles the promise `linksClosed()` returns.
+ */
+function linkedHost(service: Service, workers: number[] = [1, 2]): {
+  host: ServiceHost;
+  sent: Array<[number | 'master', ServiceToMaster | ServiceToWorker]>;
+  toWorker: (worker: number) => ServiceToWorker[];
+  links: { closed: () => void; stoppedListening: boolean };
+} {
+  const sent: Array<[number | 'master', ServiceToMaster | ServiceToWorker]> = [];
+  let closed!: () => void;
+  const linksClosed = new Promise<void>((resolve) => (closed = resolve));
+  const links = { closed, stoppedListening: false };
+  const ports = {
+    toMaster: (message: ServiceToMaster) => void sent.push(['master', message]),
+    toWorker: (worker: number, message: ServiceToWorker) => workers.includes(worker) && sent.push([worker, message]) > 0,
+    workers: () => workers,
+    linksClosed: () => linksClosed,
+    stopListening: () => void (links.stoppedListening = true),
+  };
+  const toWorker = (worker: number): ServiceToWorker[] => sent.filter(([to]) => to === worker).map(([, message]) => message as ServiceToWorker);
+  return { host: new ServiceHost(service, 'test', ports, silent), sent, toWorker, links };
+}
+
+describe('stop', () => {
+  test("'retire' ignores link input once it began, waits for running handlers, runs onStop, then sends acks, retired to each worker, and stopped", async () => {
+    const log: string[] = [];
+    let release!: () => void;
+    class Retiring extends Service {
+      override onConnect(client: Client): void {
+        log.push(`connect ${client.id}`);
+      }
+      override async onMessage(client: Client, data: string | Buffer): Promise<void> {
+        log.push(`message ${client.id} ${String(data)}`);
+        if (data === 'slow') await new Promise<void>((resolve) => (release = resolve));
+        log.push(`done ${client.id} ${String(data)}`);
+      }
+      override onClose(client: Client): void {
+        log.push(`close ${client.id}`);
+      }
+      override onStop(): void {
+        log.push('onStop');
+      }
+    }
+    const { host: h, sent, links } = linkedHost(new Retiring());
+    h.fromWorker(1, { type: 'connect', client: info('1.1') });
+    h.fromWorker(1, { type: 'message', seq: 1, id: '1.1', data: 'slow' });
+    // Received before the stop: waits behind the slow one, and is still handled.
+    h.fromWorker(1, { type: 'message', seq: 2, id: '1.1', data: 'queued' });
+    await tick();
+    sent.length = 0;
+    const stopped = h.stop('retire');
+    expect(links.stoppedListening).toBe(true);
+    h.fromWorker(1, { type: 'message', seq: 3, id: '1.1', data: 'late' });
+    h.fromWorker(2, { type: 'connect', client: info('2.1') });
+    h.fromWorker(1, { type: 'close', id: '1.1', code: 1000, reason: '' });
+    await tick();
+    expect(log).toEqual(['connect 1.1', 'message 1.1 slow']);
+    expect(sent).toEqual([]);
+    release();
+    await stopped;
+    expect(log).toEqual(['connect 1.1', 'message 1.1 slow', 'done 1.1 slow', 'message 1.1 queued', 'done 1.1 queued', 'onStop']);
+    // The acks leave before `retired`, which says that everything else was never handled.
+    expect(sent).toEqual([
+      [1, { type: 'ack', seqs: [1, 2] }],
+      [1, { type: 'retired' }],
+      [2, { type: 'retired' }],
+      ['master', { type: 'stopped' }],
+    ]);
+    await tick();
+    expect(sent).toHaveLength(4);
+  });
+
+  test("'shutdown' keeps handling link input and runs onStop only once every link has closed", async () => {
+    const log: string[] = [];
+    class Closing extends Service {
+      override onMessage(client: Client, data: string | Buffer): void {
+        log.push(`message ${client.id} ${String(data)}`);
+      }
+      override onClose(client: Client, code: number): void {
+        log.push(`close ${client.id} ${code}`);
+      }
+      override onStop(): void {
+        log.push('onStop');
+      }
+    }
+    const { host: h, sent, links } = linkedHost(new Closing());
+    h.fromWorker(1, { type: 'connect', client: info('1.1') });
+    h.fromWorker(2, { type: 'connect', client: info('2.1') });
+    const stopped = h.stop('shutdown');
+    expect(links.stoppedListening).toBe(true);
+    h.fromWorker(1, { type: 'message', seq: 1, id: '1.1', data: 'last' });
+    h.fromWorker(1, { type: 'close', id: '1.1', code: 1001, reason: 'going away' });
+    await tick();
+    await tick();
+    expect(log).toEqual(['message 1.1 last', 'close 1.1 1001']);
+    expect(sent.some(([, m]) => m.type === 'stopped')).toBe(false);
+    h.workerGone(2);
+    links.closed();
+    await stopped;
+    expect(log).toEqual(['message 1.1 last', 'close 1.1 1001', 'close 2.1 1006', 'onStop']);
+    expect(sent.map(([, m]) => m.type)).not.toContain('retired');
+    expect(sent.at(-1)).toEqual(['master', { type: 'stopped' }]);
+  });
+
+  test('a second stop does nothing', async () => {
+    let stops = 0;
+    class Counting extends Service {
+      override onStop(): void {
+        stops++;
+      }
+    }
+    const { host: h, sent } = linkedHost(new Counting());
+    await h.stop('retire');
+    await h.stop('retire');
+    await h.stop('shutdown');
+    expect(stops).toBe(1);
+    expect(sent.filter(([, m]) => m.type === 'stopped')).toHaveLength(1);
+  });
+});
+
+test('workerGone closes exactly the clients of that worker, with 1006', async () => {
+  const closes: Array<[string, number, string]> = [];
+  class Watcher extends Service {
+    override onClose(client: Client, code: number, reason: string): void {
+      closes.push([client.id, code, reason]);
+    }
+  }
+  const service = new Watcher();
+  const { host: h } = linkedHost(service, [1, 2, 11]);
+  for (const [worker, id] of [[1, '1.1'], [2, '2.1'], [1, '1.2'], [11, 'b.1']] as const) h.fromWorker(worker, { type: 'connect', client: info(id) });
+  h.workerGone(1);
+  await h.whenIdle();
+  expect(closes.sort()).toEqual([['1.1', 1006, 'worker exited'], ['1.2', 1006, 'worker exited']]);
+  expect([...service.clients.keys()].sort()).toEqual(['2.1', 'b.1']);
+  h.workerGone(1);
+  h.workerGone(3);
+  await h.whenIdle();
+  expect(closes).toHaveLength(2);
+  expect(h.stats.unknownClientEvents).toBe(0);
+});
+
+test('a connect whose id names another worker (or no worker) is ignored and counted', () => {
+  const connected: string[] = [];
+  class Plain extends Service {
+    override onConnect(client: Client): void {
+      connected.push(client.id);
+    }
+  }
+  const service = new Plain();
+  const { host: h } = linkedHost(service);
+  h.fromWorker(1, { type: 'connect', client: info('2.1') });
+  h.fromWorker(1, { type: 'connect', client: info('not-an-id') });
+  h.fromWorker(2, { type: 'connect', client: info('2.1') });
+  expect(connected).toEqual(['2.1']);
+  expect(h.stats.unknownClientEvents).toBe(2);
+  expect([...service.clients.keys()]).toEqual(['2.1']);
+});
+
+test('publish goes once to each worker holding a subscriber, and nowhere for a topic without one', () => {
+  class Plain extends Service {}
+  const service = new Plain();
+  const { host: h, sent, toWorker } = linkedHost(service);
+  h.fromWorker(1, { type: 'connect', client: info('1.x') });
+  h.fromWorker(2, { type: 'connect', client: info('2.x') });
+  h.fromWorker(2, { type: 'connect', client: info('2.y') });
+  service.subscribe('2.x', 'news');
+  service.subscribe('2.y', 'news');
+  service.subscribe('1.x', 'sport');
+  const publishes = (): Array<[number | 'master', string]> => sent.filter(([, m]) => m.type === 'publish').map(([to, m]) => [to, (m as { topic: string }).topic]);
+  expect(service.publish('news', 'n1')).toBe(2);
+  expect(publishes()).toEqual([[2, 'news']]);
+  sent.length = 0;
+  expect(service.publish('nobody', 'x')).toBe(0);
+  expect(sent).toEqual([]);
+  service.subscribe('1.x', 'news');
+  service.publish('news', 'n2', { except: '2.x' });
+  const message = { type: 'publish', topic: 'news', except: ['2.x'], data: 'n2' };
+  expect(sent.filter(([, m]) => m.type === 'publish').sort()).toEqual([[1, message], [2, message]]);
+  sent.length = 0;
+  // Worker 2 keeps its interest until its last subscriber goes.
+  service.unsubscribe('2.x', 'news');
+  service.publish('news', 'n3');
+  expect(publishes().sort()).toEqual([[1, 'news'], [2, 'news']]);
+  sent.length = 0;
+  h.fromWorker(2, { type: 'close', id: '2.y', code: 1000, reason: '' });
+  service.publish('news', 'n4');
+  expect(publishes()).toEqual([[1, 'news']]);
+  sent.length = 0;
+  h.workerGone(1);
+  expect(service.publish('news', 'n5')).toBe(0);
+  expect(service.publish('sport', 's1')).toBe(0);
+  expect(sent).toEqual([]);
+  expect(toWorker(1).filter((m) => m.type === 'publish')).toEqual([]);
+});
+
+test('subscribe and unsubscribe messages go to the worker holding the client', () => {
+  class Plain extends Service {}
+  const service = new Plain();
+  const { host: h, sent } = linkedHost(service);
+  h.fromWorker(1, { type: 'connect', client: info('1.x') });
+  h.fromWorker(2, { type: 'connect', client: info('2.x') });
+  service.subscribe('2.x', 't');
+  service.subscribe('1.x', 't');
+  service.unsubscribe('2.x', 't');
+  // Already subscribed / not subscribed: nothing to tell.
+  service.subscribe('1.x', 't');
+  service.unsubscribe('2.x', 't');
+  expect(sent).toEqual([
+    [2, { type: 'subscribe', id: '2.x', topic: 't' }],
+    [1, { type: 'subscribe', id: '1.x', topic: 't' }],
+    [2, { type: 'unsubscribe', id: '2.x', topic: 't' }],
+  ]);
+});
+
+test('a client resumed while its previous close still waits for a running handler keeps its order and its lane', async () => {
+  const log: string[] = [];
+  let release!: () => void;
+  class Slow extends Service {
+    override onConnect(client: Client): void {
+      log.push(`connect ${client.id}${client.resumed ? ' resumed' : ''}`);
+    }
+    override async onMessage(client: Client, data: string | Buffer): Promise<void> {
+      log.push(`message ${client.id} ${String(data)}`);
+      if (data === 'slow') await new Promise<void>((resolve) => (release = resolve));
+    }
+    override onClose(client: Client, code: number): void {
+      log.push(`close ${client.id} ${code}`);
+    }
+  }
+  const { host: h, toWorker } = linkedHost(new Slow());
+  h.fromWorker(1, { type: 'connect', client: info('1.1') });
+  h.fromWorker(1, { type: 'message', seq: 1, id: '1.1', data: 'slow' });
+  // The link to worker 1 broke and came back (a retry to the same instance): the client is resumed.
+  h.workerGone(1);
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), resumed: true });
+  h.fromWorker(1, { type: 'message', seq: 2, id: '1.1', data: 'after resume' });
+  await tick();
+  expect(log).toEqual(['connect 1.1', 'message 1.1 slow']);
+  release();
+  await h.whenIdle();
+  h.fromWorker(1, { type: 'message', seq: 3, id: '1.1', data: 'later' });
+  await h.whenIdle();
+  await tick();
+  expect(log).toEqual(['connect 1.1', 'message 1.1 slow', 'close 1.1 1006', 'connect 1.1 resumed', 'message 1.1 after resume', 'message 1.1 later']);
+  const acked = toWorker(1).flatMap((m) => (m.type === 'ack' ? [...m.seqs] : []));
+  expect(acked.sort()).toEqual([1, 2, 3]);
+  expect(h.stats.unknownClientEvents).toBe(0);
+});
