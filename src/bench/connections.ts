@@ -4,6 +4,7 @@
  * with every failure reduced to a short reason for the report.
  */
 import WebSocket from 'ws';
+import { LeanSocket, ReadyState } from './lean-ws/lean-socket';
 import type { BenchOptions } from './options';
 import type { Counts } from './result';
 import { handshakeStep, isEvent, isPing, PONG, socketIoUrl, strayReason, type HandshakeState, type Protocol } from './socketio';
@@ -32,12 +33,43 @@ export function targetUrl(options: Pick<BenchOptions, 'url' | 'protocol'>): stri
 }
 
 /**
+ * What scenarios do with a connection, whichever client holds it: the lean
+ * client (lean-ws/) for raw WebSocket over ws://, the `ws` package otherwise.
+ * Both emit 'close' once with a status code and 'error' for protocol errors.
+ */
+export interface BenchSocket {
+  readonly readyState: number;
+  send(data: Buffer | string, options?: { binary?: boolean }): void;
+  close(code?: number): void;
+  terminate(): void;
+  on(event: 'close', listener: (code: number) => void): this;
+  on(event: 'error', listener: (error: NodeJS.ErrnoException) => void): this;
+  once(event: 'close', listener: (code: number) => void): this;
+}
+
+/**
+ * Raw WebSocket over ws:// goes through the lean client, so the generator
+ * spends little per frame; Socket.IO (its handshake, text framing) and wss://
+ * keep the `ws` client.
+ */
+function usesLeanClient(url: string, protocol: Protocol): boolean {
+  return protocol === 'ws' && url.startsWith('ws:');
+}
+
+/**
  * Opens one connection; rejects with a `ConnectError` whose reason is a code,
  * `HTTP <status>` or `timeout`. With `protocol` 'socketio' it resolves only
  * once the Socket.IO connect handshake is done (within `timeoutMs` of the
  * WebSocket opening).
  */
-export function openSocket(url: string, localAddress: string, timeoutMs: number, protocol: Protocol = 'ws'): Promise<WebSocket> {
+export function openSocket(url: string, localAddress: string, timeoutMs: number, protocol: Protocol = 'ws'): Promise<BenchSocket> {
+  if (!usesLeanClient(url, protocol)) return openWsSocket(url, localAddress, timeoutMs, protocol);
+  return LeanSocket.open(url, localAddress, timeoutMs).catch((error: unknown) => {
+    throw new ConnectError(reasonOf(error));
+  });
+}
+
+function openWsSocket(url: string, localAddress: string, timeoutMs: number, protocol: Protocol): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { localAddress, perMessageDeflate: false, handshakeTimeout: timeoutMs });
     let timer: NodeJS.Timeout | undefined;
@@ -75,11 +107,20 @@ export function openSocket(url: string, localAddress: string, timeoutMs: number,
 
 /**
  * Calls `onPayload` with every bench frame of `socket`. Raw WebSocket: every
- * message, no wrapper. Socket.IO: event frames (`42…`) only, still wrapped
- * (see `layoutFor`); pings are answered here and anything else goes to
- * `onStray` with a short reason. The protocol is decided once per connection.
+ * message, no wrapper; from the lean client a view valid only during the call
+ * (read it there, copy what you keep). Socket.IO: event frames (`42…`) only,
+ * still wrapped (see `layoutFor`); pings are answered here and anything else
+ * goes to `onStray` with a short reason. The protocol is decided once per
+ * connection.
  */
-export function onFrames(socket: WebSocket, protocol: Protocol, onPayload: (data: Buffer) => void, onStray: (reason: string) => void): void {
+export function onFrames(socket: BenchSocket, protocol: Protocol, onPayload: (data: Buffer) => void, onStray: (reason: string) => void): void {
+  if (socket instanceof LeanSocket) {
+    // Only raw WebSocket runs over the lean client (see usesLeanClient).
+    socket.onMessage = onPayload;
+    return;
+  }
+  // The other client behind BenchSocket: narrows the type, and a third kind would be a bug here.
+  if (!(socket instanceof WebSocket)) throw new TypeError('onFrames: a socket from neither client');
   if (protocol === 'ws') {
     socket.on('message', onPayload);
     return;
@@ -92,7 +133,7 @@ export function onFrames(socket: WebSocket, protocol: Protocol, onPayload: (data
 }
 
 export interface OpenManyResult {
-  readonly sockets: WebSocket[];
+  readonly sockets: BenchSocket[];
   readonly errors: Counts;
   /** From the first attempt to the last settled one. */
   readonly elapsedMs: number;
@@ -103,7 +144,7 @@ export interface OpenManyResult {
  * attempts; 0 means as fast as `MAX_PENDING_HANDSHAKES` pending at once allows.
  */
 export async function openMany(options: BenchOptions, shard: Shard, rate: number, onOpen: (opened: number) => void = () => {}): Promise<OpenManyResult> {
-  const sockets: WebSocket[] = [];
+  const sockets: BenchSocket[] = [];
   const errors: Counts = {};
   const timeoutMs = options.connectTimeout * 1000;
   const url = targetUrl(options);
@@ -151,16 +192,16 @@ export async function openMany(options: BenchOptions, shard: Shard, rate: number
 }
 
 /** Closes every socket with 1000 and waits (at most `graceMs`) for the handshakes, then cuts the rest. */
-export async function closeAll(sockets: readonly WebSocket[], graceMs = 2000): Promise<void> {
-  const open = sockets.filter((socket) => socket.readyState !== WebSocket.CLOSED);
+export async function closeAll(sockets: readonly BenchSocket[], graceMs = 2000): Promise<void> {
+  const open = sockets.filter((socket) => socket.readyState !== ReadyState.CLOSED);
   let timer: NodeJS.Timeout | undefined;
   const done = Promise.all(open.map((socket) => new Promise<void>((resolve) => {
     socket.once('close', () => resolve());
     socket.on('error', () => undefined);
-    if (socket.readyState === WebSocket.OPEN) socket.close(1000);
+    if (socket.readyState === ReadyState.OPEN) socket.close(1000);
     else socket.terminate();
   })));
   await Promise.race([done, new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); })]);
   clearTimeout(timer);
-  for (const socket of open) if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
+  for (const socket of open) if (socket.readyState !== ReadyState.CLOSED) socket.terminate();
 }

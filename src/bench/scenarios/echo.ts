@@ -4,8 +4,7 @@
  * their order per connection, so each reply's latency is now minus the oldest
  * send time in that connection's FIFO: no parsing on the hot path.
  */
-import type WebSocket from 'ws';
-import { closeAll, onFrames, openMany } from '../connections';
+import { closeAll, onFrames, openMany, type BenchSocket } from '../connections';
 import { cpuMicrosSince, every, sleep, waitUntil, type ShardControl } from '../control';
 import { createHistogram, encodeHistogram } from '../histogram';
 import type { BenchOptions } from '../options';
@@ -64,7 +63,7 @@ export async function runEcho(options: BenchOptions, shard: Shard, control: Shar
   let measureTo = Number.POSITIVE_INFINITY;
   let received = 0, messages = 0, sent = 0, inFlight = 0;
 
-  const send = (socket: WebSocket, fifo: TimeFifo): void => {
+  const send = (socket: BenchSocket, fifo: TimeFifo): void => {
     const now = performance.now();
     fifo.push(now);
     inFlight++;
@@ -123,7 +122,7 @@ export async function runEcho(options: BenchOptions, shard: Shard, control: Shar
       const due = Math.floor((performance.now() - start) * perMs) - issued;
       for (let i = 0; i < due; i++) {
         const index = cursor++ % sockets.length;
-        send(sockets[index] as WebSocket, fifos[index] as TimeFifo);
+        send(sockets[index] as BenchSocket, fifos[index] as TimeFifo);
       }
       issued += Math.max(0, due);
     }, 1);

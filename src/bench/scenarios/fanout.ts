@@ -7,8 +7,7 @@
  * A final end marker carries the message count, so a subscriber also knows
  * what it missed at the tail.
  */
-import type WebSocket from 'ws';
-import { closeAll, onFrames, openMany, openSocket, targetUrl } from '../connections';
+import { closeAll, onFrames, openMany, openSocket, targetUrl, type BenchSocket } from '../connections';
 import { cpuMicrosSince, every, sleep, waitUntil, type ShardControl } from '../control';
 import { createHistogram, encodeHistogram } from '../histogram';
 import type { BenchOptions } from '../options';
@@ -45,7 +44,7 @@ export async function runFanout(options: BenchOptions, shard: Shard, control: Sh
   const layout = layoutFor(options.protocol);
   const stray = (reason: string): void => bump(errors, reason);
 
-  const watch = (socket: WebSocket): void => {
+  const watch = (socket: BenchSocket): void => {
     socket.on('error', (error: NodeJS.ErrnoException) => bump(errors, error.code ?? error.message));
     socket.on('close', (code: number) => {
       if (stopping) return;
@@ -80,7 +79,7 @@ export async function runFanout(options: BenchOptions, shard: Shard, control: Sh
   });
 
   // The publisher: shard 0 only, from its own source address slot past the subscribers'.
-  let publisher: WebSocket | undefined;
+  let publisher: BenchSocket | undefined;
   if (shard.index === 0) {
     try {
       publisher = await openSocket(targetUrl(options), loopbackAddress(options.sourceBase), options.connectTimeout * 1000, options.protocol);
