@@ -21,11 +21,15 @@ export interface BatchQueueOptions {
   readonly maxBytes: number;
   /** Most messages written in one batch. */
   readonly maxBatch?: number;
+  /** Most payload bytes written in one batch (one message may exceed it alone). */
+  readonly maxBatchBytes?: number;
   /** Called once per failed write (channel closed or broken). */
   readonly onError?: (error: Error) => void;
 }
 
 const DEFAULT_MAX_BATCH = 4096;
+/** Keeps each write (an IPC message, a link line) to a size the reader parses in one go without strain. */
+const DEFAULT_MAX_BATCH_BYTES = 8 * 1024 * 1024;
 
 export class BatchQueue<M> {
   private items: M[] = [];
@@ -37,6 +41,7 @@ export class BatchQueue<M> {
   private writesInFlight = 0;
   private drainWaiters: Array<() => void> = [];
   private readonly maxBatch: number;
+  private readonly maxBatchBytes: number;
   private writeCount = 0;
   private blockingWrite = 0;
   private readonly flushNow = (): void => {
@@ -52,6 +57,7 @@ export class BatchQueue<M> {
     private readonly options: BatchQueueOptions,
   ) {
     this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+    this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   }
 
   get depth(): number {
@@ -95,18 +101,23 @@ export class BatchQueue<M> {
         return;
       }
       let batch: M[];
-      if (this.items.length <= this.maxBatch) {
+      if (this.items.length <= this.maxBatch && this.queuedBytes <= this.maxBatchBytes) {
         // The usual case: the whole queue goes as it is, no copy and no size sum.
         batch = this.items;
         this.items = [];
         this.sizes = [];
         this.queuedBytes = 0;
       } else {
-        batch = this.items.slice(0, this.maxBatch);
-        let bytes = 0;
-        for (let i = 0; i < this.maxBatch; i++) bytes += this.sizes[i] as number;
-        this.items = this.items.slice(this.maxBatch);
-        this.sizes = this.sizes.slice(this.maxBatch);
+        // At least one message, then as many as fit both bounds.
+        let count = 1;
+        let bytes = this.sizes[0] as number;
+        while (count < this.items.length && count < this.maxBatch && bytes + (this.sizes[count] as number) <= this.maxBatchBytes) {
+          bytes += this.sizes[count] as number;
+          count++;
+        }
+        batch = this.items.slice(0, count);
+        this.items = this.items.slice(count);
+        this.sizes = this.sizes.slice(count);
         this.queuedBytes -= bytes;
       }
       let accepted: boolean;

@@ -6,6 +6,14 @@
 import type { Socket } from 'node:net';
 import type { IpcEndpoint } from './batch-queue';
 
+/**
+ * The longest line a link reader accepts, in characters: just under V8's
+ * string limit (2^29 - 24), so that no legitimate batch is refused and a
+ * broken peer cuts its link instead of crashing the reader. Writers keep
+ * their lines far shorter (`BatchQueue`'s `maxBatchBytes`).
+ */
+export const MAX_LINE_LENGTH = 2 ** 29 - 1024;
+
 /** A `BatchQueue` endpoint over a socket: one line per batch. */
 export class SocketEndpoint implements IpcEndpoint {
   constructor(private readonly socket: Socket) {}
@@ -56,15 +64,16 @@ export function readLines(socket: Socket, maxLineLength: number, hooks: LineRead
   socket.on('data', (chunk: string) => {
     let end = chunk.indexOf('\n');
     if (end === -1) {
+      // Checked before joining: past V8's string limit the join itself would throw.
+      if (partial.length + chunk.length > maxLineLength) return overflow(partial.length + chunk.length);
       partial += chunk;
-      if (partial.length > maxLineLength) overflow(partial.length);
       return;
     }
     let start = 0;
     if (partial.length > 0) {
+      if (partial.length + end > maxLineLength) return overflow(partial.length + end);
       const line = partial + chunk.slice(0, end);
       partial = '';
-      if (line.length > maxLineLength) return overflow(line.length);
       parse(line);
       start = end + 1;
       end = chunk.indexOf('\n', start);

@@ -23,7 +23,7 @@ export interface Client extends ClientInfo {
 
 /** How a client message reached this service instance. */
 export interface MessageInfo {
-  /** The message's number among those the master sent this service (increasing, per service). */
+  /** The message's number on the link from the client's worker (increasing per worker, so per client too). */
   readonly seq: number;
   /**
    * True when a previous instance of this service received this message but
@@ -113,8 +113,8 @@ export abstract class Service {
 
   /**
    * A client sent a message: text frames arrive as strings, binary as Buffers.
-   * The master keeps the message until this handler has settled, so that a
-   * crash of this process redelivers it (marked in `info`) to the next one.
+   * The client's worker keeps the message until this handler has settled, so
+   * that a crash of this process redelivers it (marked in `info`) to the next one.
    */
   onMessage(_client: Client, _data: string | Buffer, _info: MessageInfo): void | Promise<void> {}
 
@@ -146,7 +146,7 @@ export abstract class Service {
     return true;
   }
 
-  /** Sends `data` to every client of this service, once per worker over IPC. */
+  /** Sends `data` to every client of this service, once per worker over its link. */
   broadcast(data: OutgoingData, options: BroadcastOptions = {}): void {
     const transport = this.#attached();
     transport.broadcast(toPayload(data), exceptList(options.except));

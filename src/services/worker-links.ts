@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { IpcLimits } from '../child-env';
 import { BatchQueue } from '../ipc/batch-queue';
-import { SocketEndpoint, readLines } from '../ipc/socket-endpoint';
+import { MAX_LINE_LENGTH, SocketEndpoint, readLines } from '../ipc/socket-endpoint';
 import type { Logger } from '../logger';
 import { approximateSize, isWorkerToService, readBatch, type ServiceToWorker, type WorkerToService } from '../protocol';
 
@@ -34,8 +34,6 @@ interface Link {
  */
 const MUST_KEEP: ReadonlySet<ServiceToWorker['type']> = new Set(['ack', 'subscribe', 'unsubscribe', 'close', 'response', 'retired']);
 
-/** How long one batch line from a worker may grow, in characters, before the link is cut. */
-const MAX_LINE_FACTOR = 2;
 
 export class WorkerLinks {
   /** Messages refused because a worker's queue was full. */
@@ -112,7 +110,7 @@ export class WorkerLinks {
       this.log.warn('link without a valid hello refused');
       socket.destroy();
     };
-    readLines(socket, this.limits.maxBytes * MAX_LINE_FACTOR, {
+    readLines(socket, MAX_LINE_LENGTH, {
       onValue: (value) => {
         if (worker === undefined) {
           // The first line introduces the link: a batch that starts with the hello of a worker not linked yet.

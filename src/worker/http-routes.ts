@@ -63,7 +63,7 @@ export class HttpRoutes {
     this.deps.fallback(request, response);
   }
 
-  /** A reply from the master: a service's response or a query result. */
+  /** A reply: a service's response (over its link) or a query result (from the master). */
   settle(message: ServiceResponse | QueryResult): void {
     if (message.type === 'queryResult') {
       this.queries.settle(message.qid, message);

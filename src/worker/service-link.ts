@@ -16,7 +16,7 @@
 import * as net from 'node:net';
 import type { IpcLimits } from '../child-env';
 import { BatchQueue } from '../ipc/batch-queue';
-import { SocketEndpoint, readLines } from '../ipc/socket-endpoint';
+import { MAX_LINE_LENGTH, SocketEndpoint, readLines } from '../ipc/socket-endpoint';
 import type { Logger } from '../logger';
 import {
   MESSAGE_OVERHEAD,
@@ -59,8 +59,6 @@ export interface ServiceLinkHooks {
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2000;
 
-/** How long one batch line from a service may grow, in characters, before the link is cut. */
-const MAX_LINE_FACTOR = 2;
 
 export class ServiceLink {
   state: LinkState = 'down';
@@ -213,7 +211,7 @@ export class ServiceLink {
     const socket = net.connect(endpoint);
     this.socket = socket;
     socket.setNoDelay(true);
-    readLines(socket, this.limits.maxBytes * MAX_LINE_FACTOR, {
+    readLines(socket, MAX_LINE_LENGTH, {
       onValue: this.onBatchValue,
       onMalformed: (error) => {
         this.rejectedMessages++;

@@ -1,5 +1,5 @@
 /**
- * Coalesces the frames written to one socket while a batch from the master is
+ * Coalesces the frames written to one socket while a batch from a service is
  * handled: each socket touched is corked once and uncorked after the batch,
  * so several replies to one client leave in one write(v) system call instead
  * of one each. `ws` corks around its own multi-part frames too; corks nest.

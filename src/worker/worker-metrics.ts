@@ -30,7 +30,7 @@ export class WorkerMetrics {
   private readonly closed = new Tally(['service', 'code']);
   private readonly httpRequests = new Tally(['service', 'status']);
   private readonly rejected = new Tally(['status']);
-  /** IPC messages from the master, by type: shows that interest routing spares this worker. */
+  /** Messages from the services' links, by type: shows that interest routing spares this worker. */
   readonly ipcReceived: Record<string, number> = {};
 
   constructor(workerId: number, services: readonly string[], queue: QueueGauge) {

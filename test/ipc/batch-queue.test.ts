@@ -72,6 +72,15 @@ test('large queues are split into batches of maxBatch', async () => {
   expect(endpoint.writes).toEqual([[0, 1, 2], [3, 4, 5], [6]]);
 });
 
+test('batches are split by bytes too; a message larger than the bound goes alone', async () => {
+  const endpoint = new FakeEndpoint();
+  const queue = new BatchQueue<string>(endpoint, { maxMessages: 100, maxBytes: 1000, maxBatchBytes: 10 });
+  for (const [message, size] of [['a', 4], ['b', 4], ['c', 4], ['huge', 50], ['d', 1]] as const) queue.push(message, size);
+  await nextTurn();
+  expect(endpoint.writes).toEqual([['a', 'b'], ['c'], ['huge'], ['d']]);
+  expect(queue.bytes).toBe(0);
+});
+
 test('drained() waits for queued messages and writes in flight', async () => {
   const endpoint = new FakeEndpoint();
   const queue = new BatchQueue<number>(endpoint, { maxMessages: 10, maxBytes: 100 });
