@@ -15,6 +15,8 @@ export interface ClientEntry {
   readonly counters: ServiceCounters;
   /** The link to the client's service. */
   readonly link: ServiceLink;
+  /** Fan-out may write one shared frame to it (no extension negotiated). */
+  readonly sharedFrames: boolean;
 }
 
 function topicKey(service: string, topic: string): string {

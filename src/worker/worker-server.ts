@@ -32,6 +32,7 @@ import { SocketCorker } from './socket-corker';
 import { rejectUpgrade, replyError } from './http-reply';
 import { HttpRoutes } from './http-routes';
 import { ServiceLink } from './service-link';
+import { frameOnce, takesSharedFrames, writeSharedFrame } from './shared-frame';
 import { ConnectionLimits, httpServerOptions } from './limits';
 import { StaticFiles } from './static-files';
 import { checkUpgrade } from './upgrade-check';
@@ -313,16 +314,28 @@ export class WorkerServer {
   }
 
   /**
-   * Sends one payload to many sockets, decoding it once: text becomes one
-   * UTF-8 Buffer sent as a text frame, where `ws` would encode the string
-   * again for every socket.
+   * Sends one payload to many sockets: decoded and framed once, the same
+   * frame written to every socket that takes shared frames (see
+   * shared-frame.ts); `ws` frames it for the others.
    */
   private fanOut(entries: Iterable<ClientEntry>, payload: Payload, except: readonly string[] | undefined): void {
     const binary = payload.binary === true;
-    const data = binary ? decodePayload(payload) : Buffer.from(payload.data, 'utf8');
+    const data = binary ? (decodePayload(payload) as Buffer) : Buffer.from(payload.data, 'utf8');
+    const frame = frameOnce(data, binary);
     const skip = except === undefined || except.length === 0 ? undefined : new Set(except);
     for (const entry of entries) {
-      if (skip === undefined || !skip.has(entry.id)) this.deliver(entry, data, binary);
+      if (skip !== undefined && skip.has(entry.id)) continue;
+      const { socket } = entry;
+      if (!entry.sharedFrames) {
+        this.deliver(entry, data, binary);
+        continue;
+      }
+      if (socket.readyState !== WebSocket.OPEN) continue;
+      this.corker.touch(socket);
+      writeSharedFrame(socket, frame);
+      this.limits.afterSend(socket);
+      entry.counters.messagesOut++;
+      entry.counters.bytesOut += data.byteLength;
     }
   }
 
@@ -399,7 +412,7 @@ export class WorkerServer {
       ws.close(CLOSE_CODES.INTERNAL_ERROR, 'service failed');
       return;
     }
-    const entry: ClientEntry = { id, service, socket: ws, counters: this.metrics.service(service), link };
+    const entry: ClientEntry = { id, service, socket: ws, counters: this.metrics.service(service), link, sharedFrames: takesSharedFrames(ws) };
     this.clients.add(entry);
     entry.counters.open++;
     entry.counters.opened++;

@@ -3,8 +3,8 @@ import { closeAll, connect, eventually, startCluster, type TestClient } from '..
 
 afterEach(closeAll);
 
-async function chatter(port: number, name: string): Promise<{ client: TestClient; id: string }> {
-  const client = await connect(port, '/chat');
+async function chatter(port: number, name: string, deflate = false): Promise<{ client: TestClient; id: string }> {
+  const client = await connect(port, '/chat', { perMessageDeflate: deflate });
   const welcome = await client.json<{ id: string }>((m) => m.type === 'welcome');
   client.sendJson({ type: 'hello', name });
   await client.json((m) => m.type === 'named');
@@ -44,6 +44,21 @@ test('the chat demo works across clients on different workers', async () => {
   bob.client.socket.close();
   await ann.client.json((m) => m.type === 'notice' && m.event === 'leave' && m.name === 'bob');
   await ann.client.json((m) => m.type === 'rooms' && (m.rooms as Array<{ name: string; users: number }>).some((r) => r.name === 'den' && r.users === 1) && ann.client.messages.length > 0);
+});
+
+test('a room mixes compressing and plain clients: each gets every published message (shared frames only for the plain one)', async () => {
+  const { port } = await startCluster({ perMessageDeflate: true });
+  const zip = await chatter(port, 'zip', true);
+  const raw = await chatter(port, 'raw');
+  expect(zip.client.socket.extensions).toContain('permessage-deflate');
+  expect(raw.client.socket.extensions).toBe('');
+  zip.client.sendJson({ type: 'create', room: 'mix' });
+  await zip.client.json((m) => m.type === 'joined' && m.room === 'mix');
+  raw.client.sendJson({ type: 'join', room: 'mix' });
+  await raw.client.json((m) => m.type === 'joined' && m.room === 'mix');
+  const text = 'ü'.repeat(300);
+  raw.client.sendJson({ type: 'say', text });
+  for (const { client } of [zip, raw]) await client.json((m) => m.type === 'message' && m.from === 'raw' && m.text === text);
 });
 
 test('the chat answers bad input with typed errors and keeps the connection', async () => {
