@@ -2,7 +2,7 @@
  * Client ids are `<worker>.<sequence>` in base 36, e.g. `3.1a`. The worker part
  * is the `node:cluster` worker id, which the master never reuses while it runs,
  * so ids are unique across the cluster and across worker restarts, and the
- * broker learns which worker holds a client without a table lookup.
+ * service learns which worker's link holds a client without a table lookup.
  */
 
 export function formatClientId(workerId: number, sequence: number): string {
@@ -11,7 +11,7 @@ export function formatClientId(workerId: number, sequence: number): string {
 
 /**
  * Where the dot of a well-formed id is (1 to 11 base-36 digits on each side),
- * or -1. On the broker's hot path: a character scan instead of a regular expression.
+ * or -1. On the services' hot path: a character scan instead of a regular expression.
  */
 function dotOf(id: string): number {
   const dot = id.indexOf('.');
