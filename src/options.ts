@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { SwitchyardError } from './errors';
+import { MAX_MESSAGE_LENGTH } from './protocol';
 
 /** How new connections are spread over the workers; see `SwitchyardOptions.balancing`. */
 export type Balancing = 'round-robin' | 'kernel';
@@ -323,7 +324,7 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
     services,
     logLevel,
     forwardHeaders: Object.freeze(forwardHeaders.map((h) => h.toLowerCase())),
-    maxPayload: integer('maxPayload', options.maxPayload, DEFAULT_MAX_PAYLOAD, 1, 256 * 1024 * 1024),
+    maxPayload: integer('maxPayload', options.maxPayload, DEFAULT_MAX_PAYLOAD, 1, MAX_MESSAGE_LENGTH),
     startTimeout: integer('startTimeout', options.startTimeout, DEFAULT_START_TIMEOUT, 1, 3_600_000),
     stopTimeout: integer('stopTimeout', options.stopTimeout, DEFAULT_STOP_TIMEOUT, 1, 3_600_000),
     restartDelay,

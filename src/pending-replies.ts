@@ -6,8 +6,8 @@
 export interface PendingHandlers<T> {
   readonly onReply: (reply: T) => void;
   readonly onTimeout: () => void;
-  /** Called instead of `onTimeout` when every request is cancelled (the process is stopping). */
-  readonly onCancel?: () => void;
+  /** Called instead of `onTimeout` when every request is cancelled, with the reason `cancelAll` was given. */
+  readonly onCancel?: (reason: string) => void;
 }
 
 export class PendingReplies<T> {
@@ -48,11 +48,12 @@ export class PendingReplies<T> {
   }
 
   /** Settles every pending request now, through `onCancel` (or `onTimeout` when it has none). */
-  cancelAll(): void {
+  cancelAll(reason = 'cancelled'): void {
     for (const [seq, entry] of this.pending) {
       clearTimeout(entry.timer);
       this.pending.delete(seq);
-      (entry.handlers.onCancel ?? entry.handlers.onTimeout)();
+      if (entry.handlers.onCancel === undefined) entry.handlers.onTimeout();
+      else entry.handlers.onCancel(reason);
     }
   }
 }

@@ -60,7 +60,7 @@ export interface RoutingCounters {
   readonly foreignAddressDrops: number;
   /** Messages from a service for a client that had already gone (a benign race): dropped. */
   readonly goneClientDrops: number;
-  /** Client messages refused because the link's unacknowledged bound was reached: the client got 1013. */
+  /** Client messages and connects refused because the link's unacknowledged bound was reached: the client got 1013. */
   readonly serviceQueueFull: number;
   /** Messages to a service dropped because the link's send queue was full. */
   readonly linkQueueFull: number;
@@ -72,7 +72,7 @@ export interface RoutingCounters {
 export interface WorkerStatus {
   /** Open clients per service. */
   readonly clients: Readonly<Record<string, number>>;
-  /** Client messages per service not acknowledged yet: in flight, being handled, or held while the service is down. */
+  /** Client events (connects, messages, closes) per service not acknowledged yet: in flight, being handled, or held while the service is down. */
   readonly held: Readonly<Record<string, number>>;
   readonly routing: RoutingCounters;
 }
@@ -121,15 +121,21 @@ export type MasterToService =
 export type WorkerToService =
   /** First message on a link: which worker it comes from (client ids of that worker start with it). */
   | { readonly type: 'hello'; readonly worker: number }
-  /** `resumed`: the client was connected before this service instance started (a restart). */
-  | { readonly type: 'connect'; readonly client: ClientInfo; readonly resumed?: true }
   /**
-   * `seq`: numbers the link's messages, for acknowledgement. `redelivered`: a
-   * previous instance received it but died before acknowledging it. `ts`: when
-   * the worker received it (epoch ms), on sampled messages only.
+   * A client connected (`seq`: acknowledged once `onConnect` settled), or —
+   * `resumed`, without `seq` — a client an earlier instance knew, replayed to
+   * a new one.
+   */
+  | { readonly type: 'connect'; readonly client: ClientInfo; readonly seq: number; readonly resumed?: undefined }
+  | { readonly type: 'connect'; readonly client: ClientInfo; readonly resumed: true; readonly seq?: undefined }
+  /**
+   * `seq`: numbers the link's client events, for acknowledgement. `redelivered`:
+   * a previous instance received it but died before acknowledging it. `ts`:
+   * when the worker received it (epoch ms), on sampled messages only.
    */
   | ({ readonly type: 'message'; readonly id: string; readonly seq: number; readonly redelivered?: true; readonly ts?: number } & Payload)
-  | { readonly type: 'close'; readonly id: string; readonly code: number; readonly reason: string }
+  /** A client is gone; acknowledged once `onClose` settled. */
+  | { readonly type: 'close'; readonly id: string; readonly code: number; readonly reason: string; readonly seq: number }
   | ({ readonly type: 'request' } & HttpRequestFields & Payload);
 
 // ---- service → worker ----------------------------------------------------------
@@ -141,9 +147,9 @@ export type ServiceToWorker =
   | { readonly type: 'subscribe' | 'unsubscribe'; readonly id: string; readonly topic: string }
   | ({ readonly type: 'publish'; readonly topic: string; readonly except?: readonly string[] } & Payload)
   | ({ readonly type: 'response' } & HttpResponseFields & Payload)
-  /** The handlers of these client messages (by `seq`) have finished: the worker may forget them. */
+  /** The handlers of these client events (by `seq`: connects, messages, closes) have settled: the worker may forget them. */
   | { readonly type: 'ack'; readonly seqs: readonly number[] }
-  /** The instance stops (a reload): every message it has not acknowledged was never handled. */
+  /** The instance stops (a reload): every event it has not acknowledged was never handled. */
   | { readonly type: 'retired' };
 
 export type AnyMessage = WorkerToMaster | MasterToWorker | ServiceToMaster | MasterToService | WorkerToService | ServiceToWorker;
@@ -301,7 +307,7 @@ export const isWorkerToService: Guard<WorkerToService> = (value): value is Worke
     case 'hello':
       return Number.isSafeInteger(value.worker) && (value.worker as number) >= 0;
     case 'connect':
-      return isClientInfo(value.client) && (value.resumed === undefined || value.resumed === true);
+      return isClientInfo(value.client) && (value.resumed === true ? value.seq === undefined : value.resumed === undefined && Number.isSafeInteger(value.seq));
     case 'message':
       return (
         typeof value.id === 'string' &&
@@ -311,7 +317,7 @@ export const isWorkerToService: Guard<WorkerToService> = (value): value is Worke
         isTimestamp(value.ts)
       );
     case 'close':
-      return isCloseFields(value);
+      return isCloseFields(value) && Number.isSafeInteger(value.seq);
     case 'request':
       return isHttpRequest(value);
     default:
@@ -357,6 +363,14 @@ export function readBatch<T>(value: unknown, guard: Guard<T>, onValid: (message:
   }
   return rejected;
 }
+
+/**
+ * The largest payload, in characters, that crosses a link in one message:
+ * client messages (`maxPayload` is capped to it) and what a service sends.
+ * JSON escaping can grow text up to 6×, and the result must stay within one
+ * link line (`MAX_LINE_LENGTH`, just under V8's string limit).
+ */
+export const MAX_MESSAGE_LENGTH = 64 * 1024 * 1024;
 
 /** Bytes counted for a message besides its payload, in queue bounds. */
 export const MESSAGE_OVERHEAD = 64;

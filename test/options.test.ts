@@ -89,6 +89,7 @@ test('limits of 0 turn heartbeat, idle timeout and rate limit off; origins are k
 
 test.each<[string, unknown, string]>([
   ['maxBufferedBytes', { maxBufferedBytes: 10 }, 'options.maxBufferedBytes must be an integer from 1024 to 1073741824, got 10'],
+  ['maxPayload past what a link line holds', { maxPayload: 64 * 1024 * 1024 + 1 }, 'options.maxPayload must be an integer from 1 to 67108864, got 67108865'],
   ['heartbeatInterval', { heartbeatInterval: -1 }, 'options.heartbeatInterval must be an integer from 0 to 3600000, got -1'],
   ['idleTimeout', { idleTimeout: 1.5 }, 'options.idleTimeout must be an integer from 0 to 86400000, got 1.5'],
   ['handshakeTimeout', { handshakeTimeout: 0 }, 'options.handshakeTimeout must be an integer from 1 to 3600000, got 0'],

@@ -130,8 +130,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   private currentState: ServerState = 'idle';
   private boundPort = 0;
   private readonly pool: WorkerPool;
-  /** A private folder (mode 0700) for the services' Unix sockets, removed on close. */
-  private readonly socketDir: string;
+  /** A private folder (mode 0700) for the services' Unix sockets: made by listen(), removed on close. */
+  private socketDir: string | undefined;
   private readonly services = new Map<string, ServiceSlot>();
   private readonly metrics: MasterMetrics;
   private readonly queries: ClusterQueries;
@@ -144,7 +144,6 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     super();
     this.options = resolveOptions(options);
     this.log = createLogger(this.options.logLevel, 'master');
-    this.socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-'));
     this.pool = new WorkerPool(this.options, this.log, {
       onForked: (worker) => this.announceServices(worker),
       onExit: (workerId, exit, expected) => this.onWorkerExit(workerId, exit, expected),
@@ -165,7 +164,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     for (const [index, [name, modulePath]] of Object.entries(this.options.services).entries()) {
       this.services.set(
         name,
-        new ServiceSlot(name, modulePath, this.socketDir, index, this.options, this.log, {
+        new ServiceSlot(name, modulePath, () => this.socketDir as string, index, this.options, this.log, {
           onExit: (service, exit, expected) => this.emit('serviceExit', { service, ...exit, expected }),
           onMetrics: (qid, metrics) => this.queries.onMetrics(qid, metrics),
           onOnline: (service, pid, restarted, endpoint) => {
@@ -375,6 +374,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
 
   private async startProcesses(): Promise<void> {
     this.boundPort = await probePort(this.options.host, this.options.port);
+    this.socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-'));
     await Promise.all([...this.services.values()].map((slot) => slot.start()));
     await this.pool.start(this.boundPort);
   }
@@ -401,7 +401,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   }
 
   private removeSocketDir(): void {
-    fs.rmSync(this.socketDir, { recursive: true, force: true });
+    if (this.socketDir !== undefined) fs.rmSync(this.socketDir, { recursive: true, force: true });
+    this.socketDir = undefined;
   }
 
   /** Workers first (their clients' closes reach the services), then services. */

@@ -51,8 +51,8 @@ export class ServiceSlot {
   constructor(
     readonly name: string,
     readonly modulePath: string,
-    /** The private folder for the instances' endpoints, and this service's index (socket paths stay short). */
-    private readonly socketDir: string,
+    /** The private folder for the instances' endpoints (made when the server starts), and this service's index (socket paths stay short). */
+    private readonly socketDir: () => string,
     private readonly index: number,
     private readonly options: ResolvedOptions,
     private readonly log: Logger,
@@ -146,7 +146,7 @@ export class ServiceSlot {
   private spawn(): void {
     const settings = forkSettings(SERVICE_ENTRY, [this.modulePath]);
     this.generation++;
-    const endpoint = path.join(this.socketDir, `${this.index.toString(36)}.${this.generation.toString(36)}.sock`);
+    const endpoint = path.join(this.socketDir(), `${this.index.toString(36)}.${this.generation.toString(36)}.sock`);
     const config = encodeChildConfig({
       role: 'service',
       name: this.name,

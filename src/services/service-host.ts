@@ -33,8 +33,8 @@ interface Lane {
 export interface ServiceHostStats {
   handlerErrors: number;
   unknownClientEvents: number;
-  /** Messages for a worker with no link (it has just gone): dropped. */
-  unroutable: number;
+  /** Messages for a worker with no link (it has just gone) or a full link queue: dropped. */
+  undeliverable: number;
 }
 
 /** Where the host's messages go. */
@@ -56,12 +56,21 @@ export interface ServiceHostOptions {
   readonly metrics?: ServiceMetrics;
 }
 
+/** The answer to a request that reached an instance on its way out. */
+function unavailable(service: string): { status: number; headers: Record<string, string>; data: string } {
+  return {
+    status: 503,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' },
+    data: JSON.stringify({ error: 'SY_ERR_SERVICE_UNAVAILABLE', message: `service "${service}" is restarting` }),
+  };
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 export class ServiceHost {
-  readonly stats: ServiceHostStats = { handlerErrors: 0, unknownClientEvents: 0, unroutable: 0 };
+  readonly stats: ServiceHostStats = { handlerErrors: 0, unknownClientEvents: 0, undeliverable: 0 };
   private readonly internals: ServiceInternals;
   private readonly lanes = new Map<string, Lane>();
   private idleWaiters: Array<() => void> = [];
@@ -91,7 +100,7 @@ export class ServiceHost {
       send: (id: string, payload: Payload) => this.toWorkerOf(id, { type: 'send', id, ...payload }),
       broadcast: (payload: Payload, except: readonly string[] | undefined) => {
         const message: ServiceToWorker = except === undefined || except.length === 0 ? { type: 'broadcast', ...payload } : { type: 'broadcast', except, ...payload };
-        for (const worker of this.ports.workers()) this.ports.toWorker(worker, message);
+        for (const worker of this.ports.workers()) this.toWorker(worker, message);
       },
       close: (id: string, code: number, reason: string) => this.toWorkerOf(id, { type: 'close', id, code, reason }),
       subscribe: (id: string, topic: string) => {
@@ -120,16 +129,21 @@ export class ServiceHost {
 
   /** Handles one message from a worker's link. */
   fromWorker(worker: number, message: WorkerToService): void {
-    if (this.retiring) return;
+    if (this.retiring) {
+      // Nothing more is handled nor acknowledged: the workers give it all to the next instance. Requests are not kept: refused now.
+      if (message.type === 'request') this.toWorker(worker, { type: 'response', rid: message.rid, ...unavailable(this.name) });
+      return;
+    }
     switch (message.type) {
       case 'connect': {
+        const { seq } = message;
         const client: Client = { ...message.client, resumed: message.resumed === true };
         if (workerOfClientId(client.id) !== worker) {
-          this.stats.unknownClientEvents++;
-          this.log.warn({ client: client.id, worker }, 'connect for a client of another worker ignored');
-          return;
+          if (seq !== undefined) this.ack(worker, seq);
+          return this.foreignClient(worker, client.id, 'connect');
         }
         if (this.internals.clients.has(client.id)) {
+          if (seq !== undefined) this.ack(worker, seq);
           this.stats.unknownClientEvents++;
           this.log.warn({ client: client.id }, 'duplicate connect ignored');
           return;
@@ -137,12 +151,16 @@ export class ServiceHost {
         this.internals.clients.set(client.id, client);
         // The lane may still hold this id's previous close (a link that broke and came back): the connect runs after it.
         if (!this.lanes.has(client.id)) this.lanes.set(client.id, { busy: false, backlog: [] });
-        this.run(client.id, () => this.service.onConnect(client));
+        this.run(client.id, () => this.service.onConnect(client), seq === undefined ? undefined : () => this.ack(worker, seq));
         return;
       }
       case 'message': {
         const { seq } = message;
         const client = this.internals.clients.get(message.id);
+        if (client !== undefined && workerOfClientId(message.id) !== worker) {
+          this.ack(worker, seq);
+          return this.foreignClient(worker, message.id, 'message');
+        }
         if (client === undefined) {
           // Nothing will handle it (the client left while it was redelivered): done with it.
           this.ack(worker, seq);
@@ -182,9 +200,15 @@ export class ServiceHost {
         this.run(client.id, () => this.service.onMessage(client, data, info), () => this.ack(worker, seq));
         return;
       }
-      case 'close':
-        this.closeClient(message.id, message.code, message.reason);
+      case 'close': {
+        const { seq } = message;
+        if (workerOfClientId(message.id) !== worker) {
+          this.ack(worker, seq);
+          return this.foreignClient(worker, message.id, 'close');
+        }
+        this.closeClient(message.id, message.code, message.reason, () => this.ack(worker, seq));
         return;
+      }
       case 'request':
         void this.answerHttpRequest(worker, message);
         return;
@@ -212,6 +236,7 @@ export class ServiceHost {
         const metrics = this.options.metrics;
         if (metrics === undefined) return this.ports.toMaster({ type: 'metrics', qid: message.qid, metrics: [] });
         metrics.setHandlerErrors(this.stats.handlerErrors);
+        metrics.setUndeliverable(this.stats.undeliverable);
         void metrics.snapshot().then((snapshot) => this.ports.toMaster({ type: 'metrics', qid: message.qid, metrics: snapshot }));
         return;
       }
@@ -275,9 +300,13 @@ export class ServiceHost {
     else seqs.push(seq);
   }
 
-  private closeClient(id: string, code: number, reason: string): void {
+  /** Runs `onClose` in the client's lane; `settled` (the ack) once it has settled, or at once for an unknown client. */
+  private closeClient(id: string, code: number, reason: string, settled?: () => void): void {
     const client = this.internals.clients.get(id);
-    if (client === undefined) return this.unknownClient(id, 'close');
+    if (client === undefined) {
+      settled?.();
+      return this.unknownClient(id, 'close');
+    }
     // Gone from `clients` and from its topics at once, so nothing is sent to it from here on.
     this.internals.clients.delete(id);
     const worker = workerOfClientId(id);
@@ -285,7 +314,14 @@ export class ServiceHost {
     // The lane goes with the close, unless the client was resumed meanwhile: its events wait in it.
     this.run(id, () => this.service.onClose(client, code, reason), () => {
       if (!this.internals.clients.has(id)) this.lanes.delete(id);
+      settled?.();
     });
+  }
+
+  /** A link named a client of another worker: a broken or hostile peer. Counted, logged, acknowledged so its worker forgets it. */
+  private foreignClient(worker: number, id: string, event: string): void {
+    this.stats.unknownClientEvents++;
+    this.log.warn({ client: id, worker, event }, 'event for a client of another worker ignored');
   }
 
   /** Sends to the worker holding client `id`. */
@@ -296,8 +332,9 @@ export class ServiceHost {
 
   private toWorker(worker: number, message: ServiceToWorker): void {
     if (this.ports.toWorker(worker, message)) return;
-    this.stats.unroutable++;
-    this.log.debug({ worker, type: message.type }, 'no link to that worker, or its queue is full; message dropped');
+    this.stats.undeliverable++;
+    // A worker that just went away is routine; a full queue means a worker that cannot keep up.
+    this.log[this.stats.undeliverable % 1000 === 1 ? 'warn' : 'debug']({ worker, type: message.type, dropped: this.stats.undeliverable }, 'no link to that worker, or its queue is full; message dropped');
   }
 
   private unknownClient(id: string, event: string): void {

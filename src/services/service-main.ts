@@ -4,6 +4,8 @@
  * master chose, then serves them until told to stop or until the master goes
  * away (a closed IPC channel means exit at once).
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { readChildConfig } from '../child-env';
 import { SwitchyardError, toErrorInfo } from '../errors';
 import { BatchQueue, type IpcEndpoint } from '../ipc/batch-queue';
@@ -40,6 +42,16 @@ function toMaster(message: ServiceToMaster): void {
   if (message.type === 'stopped') void exitAfterFlush(0);
 }
 
+/** Removes this instance's socket, and the master's socket folder once it is empty (the last service out). */
+function removeEndpoint(): void {
+  try {
+    fs.rmSync(config.endpoint, { force: true });
+    fs.rmdirSync(path.dirname(config.endpoint));
+  } catch {
+    // Not empty (another service's socket is still there), or already gone.
+  }
+}
+
 async function exitAfterFlush(code: number): Promise<never> {
   await Promise.all([outbox.drained(), links.drained()]);
   process.exit(code);
@@ -68,7 +80,11 @@ async function main(): Promise<void> {
   // The master orchestrates shutdown; a terminal's Ctrl-C reaches the whole group.
   process.on('SIGINT', () => log.debug('SIGINT ignored: the master stops this process'));
   process.on('SIGTERM', () => log.debug('SIGTERM ignored: the master stops this process'));
-  process.on('disconnect', () => process.exit(0));
+  process.on('disconnect', () => {
+    // The master is gone (it would have removed the socket folder on a clean stop): leave nothing behind.
+    removeEndpoint();
+    process.exit(0);
+  });
 
   const pending: MasterToService[] = [];
   process.on('message', (batch: unknown) => {

@@ -1,4 +1,4 @@
-/** Metrics a service process reports: handler errors, requests, delivery latency. */
+/** Metrics a service process reports: handler errors, requests, delivery latency, undeliverable messages. */
 import { Counter, type Histogram } from 'prom-client';
 import { ProcessMetrics, Tally } from '../metrics/process-metrics';
 import type { MetricsSnapshot } from '../protocol';
@@ -10,6 +10,7 @@ export class ServiceMetrics {
   private readonly delivery: Histogram;
   private readonly requests = new Tally(['transport', 'outcome']);
   private handlerErrors = 0;
+  private undeliverable = 0;
 
   constructor(private readonly service: string) {
     this.process = new ProcessMetrics(`service-${service}`);
@@ -18,6 +19,11 @@ export class ServiceMetrics {
     this.process.counter('handlerErrors', function collect(this: Counter) {
       this.reset();
       this.inc({ service }, errors());
+    });
+    const undeliverable = (): number => this.undeliverable;
+    this.process.counter('routingDropped', function collect(this: Counter) {
+      this.reset();
+      this.inc({ reason: 'undeliverable' }, undeliverable());
     });
     const requests = this.requests;
     this.process.counter('serviceRequests', function collect(this: Counter) {
@@ -36,6 +42,11 @@ export class ServiceMetrics {
 
   setHandlerErrors(count: number): void {
     this.handlerErrors = count;
+  }
+
+  /** Messages the service could not hand to a worker: its link was gone or full. */
+  setUndeliverable(count: number): void {
+    this.undeliverable = count;
   }
 
   snapshot(): Promise<MetricsSnapshot> {

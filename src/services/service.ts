@@ -10,7 +10,7 @@
  * ```
  */
 import type { ClientInfo, Payload } from '../protocol';
-import { encodePayload } from '../protocol';
+import { MAX_MESSAGE_LENGTH, encodePayload } from '../protocol';
 import { SwitchyardError, isSendableCloseCode, isSendableCloseReason } from '../errors';
 import { SubscriptionIndex } from '../subscription-index';
 import { RequestError, type ServiceRequest } from './request';
@@ -79,12 +79,24 @@ function checkTopic(topic: unknown): asserts topic is string {
 export const SERVICE_BRAND: unique symbol = Symbol.for('switchyard.service') as never;
 
 export function toPayload(data: OutgoingData): Payload {
+  return withinLimit(encode(data));
+}
+
+function encode(data: OutgoingData): Payload {
   if (typeof data === 'string') return { data };
   if (Buffer.isBuffer(data)) return encodePayload(data);
   if (data instanceof Uint8Array) return encodePayload(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   const text = JSON.stringify(data);
   if (text === undefined) throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'data cannot be serialized as JSON');
   return { data: text };
+}
+
+/** A message past the limit would not fit a link line: a clear error for the caller, rather than a cut link. */
+function withinLimit(payload: Payload): Payload {
+  if (payload.data.length > MAX_MESSAGE_LENGTH) {
+    throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `a message may be at most ${MAX_MESSAGE_LENGTH} characters once encoded (binary is sent as base64); got ${payload.data.length}`);
+  }
+  return payload;
 }
 
 export abstract class Service {
@@ -137,7 +149,9 @@ export abstract class Service {
 
   /**
    * Sends `data` to one client. Returns false, sending nothing, when that
-   * client is not connected to this service (it may have just left).
+   * client is not connected to this service (it may have just left). Throws
+   * `SY_ERR_INVALID_ARGUMENT` for a message over 64 Mi characters once
+   * encoded (binary travels as base64), as `broadcast` and `publish` do.
    */
   send(id: string, data: OutgoingData): boolean {
     const transport = this.#attached();

@@ -10,7 +10,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WorkerConfig } from '../child-env';
-import { formatClientId, sequenceOfClientId } from '../client-id';
+import { formatClientId, sequenceOfClientId, workerOfClientId } from '../client-id';
 import { PendingReplies } from '../pending-replies';
 import { SERVICE_HTTP_PREFIX } from '../options';
 import { encodePayload, decodePayload, type ClusterQuery, type HttpRequestFields, type MasterToWorker, type Payload, type ServiceToWorker, type WorkerToMaster } from '../protocol';
@@ -21,6 +21,10 @@ import type { WorkerMetrics } from './worker-metrics';
 
 type ServiceResponse = Extract<ServiceToWorker, { type: 'response' }>;
 type QueryResult = Extract<MasterToWorker, { type: 'queryResult' }>;
+
+/** Why pending requests are cancelled: their service's instance is gone, or this worker stops. */
+const SERVICE_GONE = 'service gone';
+const WORKER_STOPPING = 'worker stopping';
 
 /** How long a worker waits for the master to answer a health or metrics query. */
 export const QUERY_TIMEOUT_MS = 3000;
@@ -43,11 +47,17 @@ export interface HttpRoutesDeps {
 
 export class HttpRoutes {
   private readonly services: ReadonlySet<string>;
-  private readonly serviceRequests = new PendingReplies<ServiceResponse>();
+  /**
+   * Requests waiting for each service, one table per service: a response is
+   * looked up only in the table of the service whose link carried it, so no
+   * service can answer (or even guess) another's requests.
+   */
+  private readonly serviceRequests = new Map<string, PendingReplies<ServiceResponse>>();
   private readonly queries = new PendingReplies<QueryResult>();
 
   constructor(private readonly deps: HttpRoutesDeps) {
     this.services = new Set(deps.config.services);
+    for (const service of deps.config.services) this.serviceRequests.set(service, new PendingReplies());
   }
 
   handle(request: IncomingMessage, response: ServerResponse): void {
@@ -63,21 +73,29 @@ export class HttpRoutes {
     this.deps.fallback(request, response);
   }
 
-  /** A reply: a service's response (over its link) or a query result (from the master). */
-  settle(message: ServiceResponse | QueryResult): void {
-    if (message.type === 'queryResult') {
-      this.queries.settle(message.qid, message);
-      return;
-    }
+  /** The master's answer to a health or metrics query. */
+  settleQuery(message: QueryResult): void {
+    this.queries.settle(message.qid, message);
+  }
+
+  /** A service's answer, as its link carried it; false when it answers no request of that service on this worker. */
+  settleResponse(service: string, message: ServiceResponse): boolean {
     // Request ids are formatted like client ids: `<worker>.<seq>`.
-    const seq = sequenceOfClientId(message.rid);
-    if (seq === undefined || !this.serviceRequests.settle(seq, message)) this.deps.log.debug({ rid: message.rid }, 'late or unknown response ignored');
+    const seq = workerOfClientId(message.rid) === this.deps.workerId ? sequenceOfClientId(message.rid) : undefined;
+    if (seq !== undefined && this.serviceRequests.get(service)?.settle(seq, message) === true) return true;
+    this.deps.log.debug({ service, rid: message.rid }, 'late, unknown or foreign response ignored');
+    return false;
+  }
+
+  /** The service's instance is gone (crashed or retired): its waiting requests are answered 503 now, not 504 later. */
+  serviceGone(service: string): void {
+    this.serviceRequests.get(service)?.cancelAll(SERVICE_GONE);
   }
 
   /** Answers everything still waiting (the worker is stopping). */
   close(): void {
-    this.serviceRequests.cancelAll();
-    this.queries.cancelAll();
+    for (const pending of this.serviceRequests.values()) pending.cancelAll(WORKER_STOPPING);
+    this.queries.cancelAll(WORKER_STOPPING);
   }
 
   private answerQuery(request: IncomingMessage, response: ServerResponse, what: ClusterQuery): void {
@@ -149,23 +167,25 @@ export class HttpRoutes {
     for (const [name, value] of Object.entries(request.headers)) {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
-    const seq = this.serviceRequests.add(this.deps.config.requestTimeout, {
+    const pending = this.serviceRequests.get(service) as PendingReplies<ServiceResponse>;
+    const seq = pending.add(this.deps.config.requestTimeout, {
       onReply: (reply) => finish(this.writeServiceResponse(response, reply, service)),
       onTimeout: () => {
         finish(504);
         replyError(response, 504, `Service "${service}" did not answer within ${this.deps.config.requestTimeout} ms`);
       },
-      onCancel: () => {
+      onCancel: (reason) => {
         finish(503);
+        if (reason === SERVICE_GONE) return replyCode(response, 503, 'SY_ERR_SERVICE_UNAVAILABLE', `service "${service}" went away before answering`, { 'Retry-After': '1' });
         replyError(response, 503, 'Server is shutting down', { 'Retry-After': '1' });
       },
     });
-    response.on('close', () => this.serviceRequests.forget(seq));
+    response.on('close', () => pending.forget(seq));
     const payload = encodePayload(body.length === 0 ? '' : isUtf8(body) ? body.toString('utf8') : body);
     const rid = formatClientId(this.deps.workerId, seq);
     const outcome = this.deps.request(service, { rid, method: request.method ?? 'GET', path, query, headers, ...payload });
     if (outcome === 'sent') return;
-    this.serviceRequests.forget(seq);
+    pending.forget(seq);
     finish(503);
     if (outcome === 'busy') return replyError(response, 503, 'Server busy', { 'Retry-After': '1' });
     replyCode(response, 503, 'SY_ERR_SERVICE_UNAVAILABLE', `service "${service}" is not available`, { 'Retry-After': '1' });

@@ -2,16 +2,19 @@
  * One worker's link to one service: a Unix-socket connection to the running
  * instance, and the delivery guarantees for this worker's clients of it.
  *
- * Every client message gets a sequence number and stays in `unacked` until
- * the service reports that its handler has settled. While the service is down
- * (crashed, restarting, reloading), new messages wait there too, and connects
- * and closes wait in `held`, in arrival order. When the master announces a new
- * instance, the link connects and replays: `connect` (with `resumed: true`)
- * for every client the previous instance knew, then the messages that instance
- * received but did not finish (marked `redelivered`, unless it said it never
- * handled them), then everything that arrived while it was down, in order.
- * `unacked` is bounded by the IPC limits; past the bound `message()` refuses,
- * and the worker closes that client with 1013.
+ * Every client event — connect, message, close — gets a sequence number and
+ * stays in `unacked` until the service reports that its handler (`onConnect`,
+ * `onMessage`, `onClose`) has settled; while the service is down (crashed,
+ * restarting, reloading) new events wait there too, unsent. A client is
+ * `known` once an instance acknowledged its connect, until one acknowledged
+ * its close. When the master announces a new instance, the link connects and
+ * replays: `connect` (with `resumed: true`) for every known client, then every
+ * unacknowledged event in order — messages an instance received but did not
+ * finish marked `redelivered`, unless it said it never handled them. Nothing
+ * a client did is lost or reordered, whichever instance dies when. The bound
+ * (the IPC limits) covers messages and connects; past it `message()` and
+ * `connect()` refuse, and the worker closes that client with 1013. Closes pass
+ * it: there is at most one per connect.
  */
 import * as net from 'node:net';
 import type { IpcLimits } from '../child-env';
@@ -34,13 +37,13 @@ import {
 export type LinkState = 'down' | 'connecting' | 'up' | 'failed';
 
 type SequencedMessage = Extract<WorkerToService, { type: 'message' }>;
-type ClientEvent = Extract<WorkerToService, { type: 'connect' | 'close' }>;
+type SequencedEvent = Extract<WorkerToService, { type: 'message' | 'close' } | { type: 'connect'; seq: number }>;
 
-/** What arrived while the service was down, in order: a message (by seq) or a client event. */
-type Held = { readonly seq: number } | { readonly event: ClientEvent };
+/** What `connect()` and `message()` answer: accepted, the service failed (1011), or the bound is reached (1013). */
+export type Admission = 'ok' | 'failed' | 'full';
 
 interface Unacked {
-  readonly message: SequencedMessage;
+  readonly message: SequencedEvent;
   readonly size: number;
   /** The connection (generation) it was last sent on; 0 when not sent yet. */
   sentTo: number;
@@ -49,8 +52,10 @@ interface Unacked {
 }
 
 export interface ServiceLinkHooks {
-  /** A batch of messages from the service, already checked. */
+  /** A batch of messages from the service, already checked (acks taken; possibly empty). */
   onBatch(link: ServiceLink, batch: readonly ServiceToWorker[]): void;
+  /** The instance went away (crashed or retired): requests waiting for it will get no answer. */
+  onInstanceGone(link: ServiceLink): void;
   /** Connected to a new instance: it knows no topic subscriptions, so the worker's routes for this service must go. */
   onFreshInstance(link: ServiceLink): void;
 }
@@ -70,15 +75,16 @@ export class ServiceLink {
   /** An instance announced while the previous one's socket was still closing: connect once it has. */
   private nextEndpoint: string | undefined;
   private generation = 0;
+  /** Queue drops of the connections before this one (each connection has a queue of its own). */
+  private droppedBefore = 0;
   /** Reconnects to the current instance after its socket closed unexpectedly, until the master announces another. */
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay = RETRY_MIN_MS;
   private nextSeq = 1;
   private readonly unacked = new Map<number, Unacked>();
   private unackedBytes = 0;
-  /** Clients the running (or last) instance was told about and not yet told are gone. */
+  /** Clients whose connect an instance acknowledged and whose close none has yet: replayed as resumed. */
   private readonly known = new Map<string, ClientInfo>();
-  private held: Held[] = [];
   private readonly onBatchValue = (value: unknown): void => {
     const valid: ServiceToWorker[] = [];
     const rejected = readBatch(value, isServiceToWorker, (message) => {
@@ -90,7 +96,7 @@ export class ServiceLink {
       this.rejectedMessages += rejected;
       this.log.warn({ service: this.service, rejected }, 'malformed messages from service ignored');
     }
-    if (valid.length > 0) this.hooks.onBatch(this, valid);
+    this.hooks.onBatch(this, valid);
   };
 
   constructor(
@@ -101,7 +107,7 @@ export class ServiceLink {
     private readonly hooks: ServiceLinkHooks,
   ) {}
 
-  /** Client messages not acknowledged yet: in flight, being handled, or held while the service is down. */
+  /** Client events not acknowledged yet: in flight, being handled, or held while the service is down. */
   get heldCount(): number {
     return this.unacked.size;
   }
@@ -130,26 +136,24 @@ export class ServiceLink {
     this.state = 'failed';
     this.unacked.clear();
     this.unackedBytes = 0;
-    this.held = [];
     this.known.clear();
     this.nextEndpoint = undefined;
     this.socket?.destroy();
   }
 
-  /** Announces a new client; false when the service failed (the caller closes it with 1011). */
-  connect(client: ClientInfo): boolean {
-    if (this.state === 'failed') return false;
-    const event: ClientEvent = { type: 'connect', client };
-    if (this.state === 'up') this.sendEvent(event);
-    else this.held.push({ event });
-    return true;
+  /** Announces a new client, numbered and kept until the service acknowledges its `onConnect`. */
+  connect(client: ClientInfo): Admission {
+    if (this.state === 'failed') return 'failed';
+    if (this.unacked.size >= this.limits.maxMessages) return 'full';
+    this.keep({ type: 'connect', client, seq: this.nextSeq++ }, MESSAGE_OVERHEAD);
+    return 'ok';
   }
 
-  /** Queues a client message, numbered and kept until acknowledged; false past the bound or when the service failed. */
-  message(id: string, data: string, binary: boolean, ts: number | undefined): boolean {
-    if (this.state === 'failed') return false;
+  /** Queues a client message, numbered and kept until acknowledged. */
+  message(id: string, data: string, binary: boolean, ts: number | undefined): Admission {
+    if (this.state === 'failed') return 'failed';
     const size = data.length + MESSAGE_OVERHEAD;
-    if (this.unacked.size >= this.limits.maxMessages || this.unackedBytes + size > this.limits.maxBytes) return false;
+    if (this.unacked.size >= this.limits.maxMessages || this.unackedBytes + size > this.limits.maxBytes) return 'full';
     const seq = this.nextSeq++;
     // Built field by field: one allocation on the hottest path of the worker.
     const message: SequencedMessage =
@@ -160,20 +164,14 @@ export class ServiceLink {
         : ts === undefined
           ? { type: 'message', id, seq, data }
           : { type: 'message', id, seq, data, ts };
-    const entry: Unacked = { message, size, sentTo: 0, unhandled: false };
-    this.unacked.set(seq, entry);
-    this.unackedBytes += size;
-    if (this.state === 'up') this.send(entry);
-    else this.held.push({ seq });
-    return true;
+    this.keep(message, size);
+    return 'ok';
   }
 
-  /** Reports a client's close; held while the service is down, dropped when it failed. */
+  /** Reports a client's close, kept until the service acknowledges its `onClose`; dropped when the service failed. */
   close(id: string, code: number, reason: string): void {
     if (this.state === 'failed') return;
-    const event: ClientEvent = { type: 'close', id, code, reason };
-    if (this.state === 'up') this.sendEvent(event);
-    else this.held.push({ event });
+    this.keep({ type: 'close', id, code, reason, seq: this.nextSeq++ }, MESSAGE_OVERHEAD);
   }
 
   /** Sends an HTTP request; false unless the service runs (requests are answered 503, not held). */
@@ -183,9 +181,9 @@ export class ServiceLink {
     return this.queue.push(message, approximateSize(message));
   }
 
-  /** Messages that could not be queued because the socket's queue was full. */
+  /** Messages that could not be queued because the socket's queue was full, over the link's life. */
   get queueDropped(): number {
-    return this.queue?.dropped ?? 0;
+    return this.droppedBefore + (this.queue?.dropped ?? 0);
   }
 
   /** Resolves once everything queued has been written. */
@@ -238,23 +236,14 @@ export class ServiceLink {
     this.hooks.onFreshInstance(this);
     for (const client of this.known.values()) this.queue.push({ type: 'connect', client, resumed: true }, MESSAGE_OVERHEAD, true);
     let redelivered = 0;
+    let held = 0;
     for (const entry of this.unacked.values()) {
-      if (entry.sentTo === 0) continue;
-      if (!entry.unhandled) redelivered++;
+      if (entry.sentTo === 0) held++;
+      else if (!entry.unhandled) redelivered++;
       this.send(entry);
     }
-    const held = this.held;
-    this.held = [];
-    for (const item of held) {
-      if ('event' in item) {
-        this.sendEvent(item.event);
-        continue;
-      }
-      const entry = this.unacked.get(item.seq);
-      if (entry !== undefined && entry.sentTo === 0) this.send(entry);
-    }
-    if (this.known.size > 0 || redelivered > 0 || held.length > 0) {
-      this.log.info({ service: this.service, clients: this.known.size, redelivered, held: held.length }, 'service link up; clients resumed');
+    if (this.known.size > 0 || redelivered > 0 || held > 0) {
+      this.log.info({ service: this.service, clients: this.known.size, redelivered, held }, 'service link up; clients resumed');
     }
   }
 
@@ -262,9 +251,12 @@ export class ServiceLink {
     if (socket !== this.socket) return;
     this.socket = undefined;
     this.queue?.close();
+    this.droppedBefore += this.queue?.dropped ?? 0;
     this.queue = undefined;
+    const wasUp = this.state === 'up';
     if (this.state === 'failed') return;
     this.state = 'down';
+    if (wasUp) this.hooks.onInstanceGone(this);
     const next = this.nextEndpoint;
     if (next !== undefined) return this.open(next);
     // Still the announced instance (a broken link, or one that is retiring): try again, more slowly each time.
@@ -288,21 +280,23 @@ export class ServiceLink {
     this.state = 'down';
     for (const entry of this.unacked.values()) if (entry.sentTo !== 0) entry.unhandled = true;
     this.queue?.close();
+    this.hooks.onInstanceGone(this);
+  }
+
+  private keep(message: SequencedEvent, size: number): void {
+    const entry: Unacked = { message, size, sentTo: 0, unhandled: false };
+    this.unacked.set(message.seq, entry);
+    this.unackedBytes += size;
+    if (this.state === 'up') this.send(entry);
   }
 
   private send(entry: Unacked): void {
-    const message = entry.sentTo === 0 || entry.unhandled ? entry.message : { ...entry.message, redelivered: true as const };
+    const { message } = entry;
+    const resent = entry.sentTo !== 0 && !entry.unhandled;
     entry.sentTo = this.generation;
     entry.unhandled = false;
     // The bound is enforced on `unacked`, which covers this queue.
-    this.queue?.push(message, entry.size, true);
-  }
-
-  private sendEvent(event: ClientEvent): void {
-    if (event.type === 'connect') this.known.set(event.client.id, event.client);
-    else this.known.delete(event.id);
-    // Bounded by the number of connections, like the events themselves.
-    this.queue?.push(event, MESSAGE_OVERHEAD, true);
+    this.queue?.push(resent && message.type === 'message' ? { ...message, redelivered: true } : message, entry.size, true);
   }
 
   private acknowledge(seqs: readonly number[]): void {
@@ -311,6 +305,9 @@ export class ServiceLink {
       if (entry === undefined) continue;
       this.unacked.delete(seq);
       this.unackedBytes -= entry.size;
+      const { message } = entry;
+      if (message.type === 'connect') this.known.set(message.client.id, message.client);
+      else if (message.type === 'close') this.known.delete(message.id);
     }
   }
 }

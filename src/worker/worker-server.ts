@@ -114,6 +114,7 @@ export class WorkerServer {
             this.statusChanged();
           }),
           onFreshInstance: (link) => this.clients.dropTopicsOf(link.service),
+          onInstanceGone: (link) => this.routes.serviceGone(link.service),
         }),
       );
     }
@@ -192,7 +193,7 @@ export class WorkerServer {
         return;
       }
       case 'queryResult':
-        this.routes.settle(message);
+        this.routes.settleQuery(message);
         return;
       case 'metricsRequest':
         void this.metrics.snapshot().then((metrics) => this.send({ type: 'metrics', qid: message.qid, metrics }, true));
@@ -236,7 +237,7 @@ export class WorkerServer {
         return;
       }
       case 'response':
-        this.routes.settle(message);
+        if (!this.routes.settleResponse(service, message) && workerOfClientId(message.rid) !== this.workerId) this.routing.foreignAddressDrops++;
         return;
       case 'ack':
       case 'retired':
@@ -408,8 +409,15 @@ export class WorkerServer {
     }
     const client: ClientInfo = { id, service, path, query, headers, remoteAddress: request.socket.remoteAddress ?? '' };
     const link = this.links.get(service) as ServiceLink;
-    if (!link.connect(client)) {
-      ws.close(CLOSE_CODES.INTERNAL_ERROR, 'service failed');
+    const admission = link.connect(client);
+    if (admission !== 'ok') {
+      if (admission === 'full') {
+        this.routing.serviceQueueFull++;
+        this.statusChanged();
+        ws.close(CLOSE_CODES.TRY_AGAIN_LATER, 'service busy, try again later');
+      } else {
+        ws.close(CLOSE_CODES.INTERNAL_ERROR, 'service failed');
+      }
       return;
     }
     const entry: ClientEntry = { id, service, socket: ws, counters: this.metrics.service(service), link, sharedFrames: takesSharedFrames(ws) };
@@ -438,12 +446,12 @@ export class WorkerServer {
       this.messagesSinceSample = 0;
       ts = Date.now();
     }
-    const { link } = entry;
-    if (link.message(entry.id, isBinary ? data.toString('base64') : data.toString(), isBinary, ts)) {
+    const admission = entry.link.message(entry.id, isBinary ? data.toString('base64') : data.toString(), isBinary, ts);
+    if (admission === 'ok') {
       this.statusChanged();
       return;
     }
-    if (link.state === 'failed') {
+    if (admission === 'failed') {
       entry.socket.close(CLOSE_CODES.INTERNAL_ERROR, 'service failed');
       return;
     }

@@ -114,6 +114,20 @@ test('a service may address only its own clients: anything else is dropped and c
   expect(victim.client.socket.readyState).toBe(WebSocket.OPEN);
 });
 
+test('a service cannot answer HTTP requests meant for another service', async () => {
+  const { port } = await startCluster({ services: { rogue: path.join(FIXTURES, 'rogue.ts'), requests: path.join(FIXTURES, 'requests.ts') } });
+  // Slow requests to the honest service, one per worker (round-robin spreads the connections).
+  const pending = [0, 1].map(() => fetch(`http://127.0.0.1:${port}/services/requests/slow`, { method: 'POST', body: 'mine' }).then(async (r) => ({ status: r.status, body: await r.text() })));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const attacker = await connect(port, '/rogue');
+  attacker.socket.send('forge');
+  expect((await attacker.received(1))[0]).toBe('forged:2');
+  for (const answer of await Promise.all(pending)) {
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe('late');
+  }
+});
+
 describe('master death', () => {
   const ROOT = path.join(__dirname, '..', '..');
 

@@ -21,6 +21,11 @@ function host(service: Service, links = { open: true }): { host: ServiceHost; se
   return { host: new ServiceHost(service, 'test', ports, silent), sent };
 }
 
+/** The seqs acknowledged in `messages`, in the order the acks went out. */
+function acksIn(messages: ReadonlyArray<ServiceToMaster | ServiceToWorker>): number[] {
+  return messages.flatMap((m) => (m.type === 'ack' ? [...m.seqs] : []));
+}
+
 test('events of one client run in order, each waiting for the previous async handler', async () => {
   const log: string[] = [];
   const releases = new Map<string, () => void>();
@@ -37,20 +42,25 @@ test('events of one client run in order, each waiting for the previous async han
       log.push(`close ${client.id} ${code}`);
     }
   }
-  const { host: h } = host(new Slow());
-  h.fromWorker(1, { type: 'connect', client: info('1.1') });
-  h.fromWorker(1, { type: 'message', seq: 1, id: '1.1', data: 'a' });
-  h.fromWorker(1, { type: 'connect', client: info('1.2') });
-  h.fromWorker(1, { type: 'message', seq: 2, id: '1.2', data: 'x' });
-  h.fromWorker(1, { type: 'message', seq: 3, id: '1.1', data: 'b' });
-  h.fromWorker(1, { type: 'close', id: '1.1', code: 1000, reason: '' });
+  const { host: h, sent } = host(new Slow());
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
+  h.fromWorker(1, { type: 'message', seq: 2, id: '1.1', data: 'a' });
+  h.fromWorker(1, { type: 'connect', client: info('1.2'), seq: 3 });
+  h.fromWorker(1, { type: 'message', seq: 4, id: '1.2', data: 'x' });
+  h.fromWorker(1, { type: 'message', seq: 5, id: '1.1', data: 'b' });
+  h.fromWorker(1, { type: 'close', id: '1.1', code: 1000, reason: '', seq: 6 });
   await tick();
   // Client 1.2 is not held up by 1.1's pending onConnect.
   expect(log).toEqual(['connect 1.1', 'connect 1.2']);
+  expect(acksIn(sent)).toEqual([]);
   releases.get('1.1')?.();
   releases.get('1.2')?.();
   await h.whenIdle();
+  await tick();
   expect(log.filter((l) => l.includes('1.1'))).toEqual(['connect 1.1', 'connected 1.1', 'message 1.1 a', 'message 1.1 b', 'close 1.1 1000']);
+  // Every event is acknowledged once its handler settled; those of one client in their order.
+  expect([...acksIn(sent)].sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6]);
+  expect(acksIn(sent).filter((seq) => [1, 2, 5, 6].includes(seq))).toEqual([1, 2, 5, 6]);
 });
 
 test('a handler that throws or rejects is counted and the service keeps serving', async () => {
@@ -62,13 +72,15 @@ test('a handler that throws or rejects is counted and the service keeps serving'
       seen.push(String(data));
     }
   }
-  const { host: h } = host(new Faulty());
-  h.fromWorker(1, { type: 'connect', client: info('1.1') });
-  ['throw', 'one', 'reject', 'two'].forEach((data, i) => h.fromWorker(1, { type: 'message', seq: i + 1, id: '1.1', data }));
+  const { host: h, sent } = host(new Faulty());
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
+  ['throw', 'one', 'reject', 'two'].forEach((data, i) => h.fromWorker(1, { type: 'message', seq: i + 2, id: '1.1', data }));
   await h.whenIdle();
   await tick();
   expect(seen).toEqual(['one', 'two']);
   expect(h.stats.handlerErrors).toBe(2);
+  // A failed handler has settled too: its event is acknowledged, not redelivered forever.
+  expect(acksIn(sent)).toEqual([1, 2, 3, 4, 5]);
 });
 
 test('actions become protocol messages; clients are tracked; binary arrives as Buffer', async () => {
@@ -95,9 +107,12 @@ test('actions become protocol messages; clients are tracked; binary arrives as B
     { type: 'broadcast', except: ['1.1'], data: 'all' },
     { type: 'close', id: '1.1', code: 4000, reason: 'bye' },
   ]);
-  h.fromWorker(1, { type: 'close', id: '1.1', code: 1000, reason: '' });
+  h.fromWorker(1, { type: 'close', id: '1.1', code: 1000, reason: '', seq: 6 });
   expect(service.clients.has('1.1')).toBe(false);
   expect(service.send('1.1', 'late')).toBe(false);
+  await tick();
+  // The resumed connect carried no seq: only the message and the close are acknowledged.
+  expect(sent.slice(4)).toEqual([{ type: 'ack', seqs: [5, 6] }]);
 });
 
 test('caller bugs throw at once with a typed error', () => {
@@ -106,7 +121,7 @@ test('caller bugs throw at once with a typed error', () => {
   expect(() => detached.send('1.1', 'x')).toThrow(expect.objectContaining({ code: 'SY_ERR_SERVICE_NOT_ATTACHED' }));
   const service = new Plain();
   const { host: h } = host(service);
-  h.fromWorker(1, { type: 'connect', client: info('1.1') });
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
   for (const bad of [() => service.close('1.1', 1005), () => service.close('1.1', 2000), () => service.close('1.1', 1000, 'x'.repeat(124))]) {
     let caught: unknown;
     try {
@@ -131,8 +146,8 @@ test('stop waits for running handlers, then runs onStop, then reports stopped', 
     }
   }
   const { host: h, sent } = host(new Stopper());
-  h.fromWorker(1, { type: 'connect', client: info('1.1') });
-  h.fromWorker(1, { type: 'message', seq: 6, id: '1.1', data: 'x' });
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
+  h.fromWorker(1, { type: 'message', seq: 2, id: '1.1', data: 'x' });
   const stopped = h.stop();
   await tick();
   expect(order).toEqual([]);
@@ -140,14 +155,27 @@ test('stop waits for running handlers, then runs onStop, then reports stopped', 
   await stopped;
   expect(order).toEqual(['message done', 'onStop']);
   expect(sent.at(-1)).toEqual({ type: 'stopped' });
+  await tick();
+  expect(acksIn(sent)).toEqual([1, 2]);
 });
 
-test('events for unknown clients are ignored and counted', () => {
-  class Plain extends Service {}
-  const { host: h } = host(new Plain());
-  h.fromWorker(1, { type: 'message', seq: 7, id: '9.9', data: 'x' });
-  h.fromWorker(1, { type: 'close', id: '9.9', code: 1000, reason: '' });
+test('events for unknown clients are ignored, counted and acknowledged at once', async () => {
+  const seen: string[] = [];
+  class Plain extends Service {
+    override onMessage(client: Client): void {
+      seen.push(`message ${client.id}`);
+    }
+    override onClose(client: Client): void {
+      seen.push(`close ${client.id}`);
+    }
+  }
+  const { host: h, sent } = host(new Plain());
+  h.fromWorker(1, { type: 'message', seq: 7, id: '1.9', data: 'x' });
+  h.fromWorker(1, { type: 'close', id: '1.9', code: 1000, reason: '', seq: 8 });
   expect(h.stats.unknownClientEvents).toBe(2);
+  await tick();
+  expect(seen).toEqual([]);
+  expect(sent).toEqual([{ type: 'ack', seqs: [7, 8] }]);
 });
 
 test('a message is acknowledged once its handler has settled, not before; redelivery is marked', async () => {
@@ -160,22 +188,22 @@ test('a message is acknowledged once its handler has settled, not before; redeli
     }
   }
   const { host: h, sent } = host(new Slow());
-  h.fromWorker(1, { type: 'connect', client: info('1.1') });
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 9 });
   h.fromWorker(1, { type: 'message', seq: 10, id: '1.1', data: 'a' });
   h.fromWorker(1, { type: 'message', seq: 11, id: '1.1', data: 'b', redelivered: true });
-  h.fromWorker(1, { type: 'message', seq: 12, id: '7.7', data: 'for a client that left' });
+  h.fromWorker(1, { type: 'message', seq: 12, id: '1.7', data: 'for a client that left' });
   await tick();
-  const acks = (): number[] => sent.flatMap((m) => (m.type === 'ack' ? [...m.seqs] : []));
-  // The unknown client's message is done at once; the others wait for their handlers.
-  expect(acks()).toEqual([12]);
+  const acks = (): number[] => acksIn(sent);
+  // The (synchronous) onConnect has settled; the unknown client's message is done at once; the others wait for their handlers.
+  expect(acks()).toEqual([9, 12]);
   releases[0]?.();
   await tick();
   await tick();
-  expect(acks()).toEqual([12, 10]);
+  expect(acks()).toEqual([9, 12, 10]);
   releases[1]?.();
   await h.whenIdle();
   await tick();
-  expect(acks()).toEqual([12, 10, 11]);
+  expect(acks()).toEqual([9, 12, 10, 11]);
   expect(infos).toEqual([{ seq: 10, redelivered: false }, { seq: 11, redelivered: true }]);
 });
 
@@ -188,8 +216,8 @@ test('an envelope result JSON cannot hold is answered with an error, not silence
     }
   }
   const { host: h, sent } = host(new Circular());
-  h.fromWorker(1, { type: 'connect', client: info('1.1') });
-  h.fromWorker(1, { type: 'message', seq: 1, id: '1.1', data: '{"$req":5,"data":null}' });
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
+  h.fromWorker(1, { type: 'message', seq: 2, id: '1.1', data: '{"$req":5,"data":null}' });
   await h.whenIdle();
   const replies = sent.filter((m) => m.type === 'send').map((m) => JSON.parse((m as { data: string }).data));
   expect(replies).toEqual([{ $res: 5, error: { code: 'SY_ERR_HANDLER_FAILED', message: 'the service handler failed' } }]);
@@ -200,8 +228,8 @@ test('publish counts each excepted subscriber once', () => {
   class Plain extends Service {}
   const service = new Plain();
   const { host: h, sent } = host(service);
-  h.fromWorker(1, { type: 'connect', client: info('1.1') });
-  h.fromWorker(1, { type: 'connect', client: info('1.2') });
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
+  h.fromWorker(1, { type: 'connect', client: info('1.2'), seq: 2 });
   service.subscribe('1.1', 't');
   service.subscribe('1.2', 't');
   expect(service.publish('t', 'x', { except: ['1.1', '1.1'] })).toBe(1);
@@ -255,17 +283,22 @@ describe('stop', () => {
       }
     }
     const { host: h, sent, links } = linkedHost(new Retiring());
-    h.fromWorker(1, { type: 'connect', client: info('1.1') });
-    h.fromWorker(1, { type: 'message', seq: 1, id: '1.1', data: 'slow' });
+    h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
+    h.fromWorker(1, { type: 'message', seq: 2, id: '1.1', data: 'slow' });
     // Received before the stop: waits behind the slow one, and is still handled.
-    h.fromWorker(1, { type: 'message', seq: 2, id: '1.1', data: 'queued' });
+    h.fromWorker(1, { type: 'message', seq: 3, id: '1.1', data: 'queued' });
     await tick();
+    expect(sent).toEqual([[1, { type: 'ack', seqs: [1] }]]);
     sent.length = 0;
     const stopped = h.stop('retire');
     expect(links.stoppedListening).toBe(true);
-    h.fromWorker(1, { type: 'message', seq: 3, id: '1.1', data: 'late' });
-    h.fromWorker(2, { type: 'connect', client: info('2.1') });
-    h.fromWorker(1, { type: 'close', id: '1.1', code: 1000, reason: '' });
+    // Neither handled nor acknowledged, not even what would be acknowledged at once (an unknown
+    // client's close, a foreign connect): the worker replays it all to the next instance.
+    h.fromWorker(1, { type: 'message', seq: 4, id: '1.1', data: 'late' });
+    h.fromWorker(2, { type: 'connect', client: info('2.1'), seq: 1 });
+    h.fromWorker(1, { type: 'close', id: '1.1', code: 1000, reason: '', seq: 5 });
+    h.fromWorker(1, { type: 'close', id: '1.9', code: 1000, reason: '', seq: 6 });
+    h.fromWorker(1, { type: 'connect', client: info('2.2'), seq: 7 });
     await tick();
     expect(log).toEqual(['connect 1.1', 'message 1.1 slow']);
     expect(sent).toEqual([]);
@@ -274,13 +307,14 @@ describe('stop', () => {
     expect(log).toEqual(['connect 1.1', 'message 1.1 slow', 'done 1.1 slow', 'message 1.1 queued', 'done 1.1 queued', 'onStop']);
     // The acks leave before `retired`, which says that everything else was never handled.
     expect(sent).toEqual([
-      [1, { type: 'ack', seqs: [1, 2] }],
+      [1, { type: 'ack', seqs: [2, 3] }],
       [1, { type: 'retired' }],
       [2, { type: 'retired' }],
       ['master', { type: 'stopped' }],
     ]);
     await tick();
     expect(sent).toHaveLength(4);
+    expect(h.stats.unknownClientEvents).toBe(0);
   });
 
   test("'shutdown' keeps handling link input and runs onStop only once every link has closed", async () => {
@@ -296,16 +330,18 @@ describe('stop', () => {
         log.push('onStop');
       }
     }
-    const { host: h, sent, links } = linkedHost(new Closing());
-    h.fromWorker(1, { type: 'connect', client: info('1.1') });
-    h.fromWorker(2, { type: 'connect', client: info('2.1') });
+    const { host: h, sent, links, toWorker } = linkedHost(new Closing());
+    h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
+    h.fromWorker(2, { type: 'connect', client: info('2.1'), seq: 1 });
     const stopped = h.stop('shutdown');
     expect(links.stoppedListening).toBe(true);
-    h.fromWorker(1, { type: 'message', seq: 1, id: '1.1', data: 'last' });
-    h.fromWorker(1, { type: 'close', id: '1.1', code: 1001, reason: 'going away' });
+    h.fromWorker(1, { type: 'message', seq: 2, id: '1.1', data: 'last' });
+    h.fromWorker(1, { type: 'close', id: '1.1', code: 1001, reason: 'going away', seq: 3 });
     await tick();
     await tick();
     expect(log).toEqual(['message 1.1 last', 'close 1.1 1001']);
+    // Handled, so acknowledged, as usual.
+    expect(toWorker(1).flatMap((m) => (m.type === 'ack' ? [...m.seqs] : []))).toEqual([1, 2, 3]);
     expect(sent.some(([, m]) => m.type === 'stopped')).toBe(false);
     h.workerGone(2);
     links.closed();
@@ -340,7 +376,7 @@ test('workerGone closes exactly the clients of that worker, with 1006', async ()
   }
   const service = new Watcher();
   const { host: h } = linkedHost(service, [1, 2, 11]);
-  for (const [worker, id] of [[1, '1.1'], [2, '2.1'], [1, '1.2'], [11, 'b.1']] as const) h.fromWorker(worker, { type: 'connect', client: info(id) });
+  for (const [worker, id, seq] of [[1, '1.1', 1], [2, '2.1', 1], [1, '1.2', 2], [11, 'b.1', 1]] as const) h.fromWorker(worker, { type: 'connect', client: info(id), seq });
   h.workerGone(1);
   await h.whenIdle();
   expect(closes.sort()).toEqual([['1.1', 1006, 'worker exited'], ['1.2', 1006, 'worker exited']]);
@@ -352,7 +388,7 @@ test('workerGone closes exactly the clients of that worker, with 1006', async ()
   expect(h.stats.unknownClientEvents).toBe(0);
 });
 
-test('a connect whose id names another worker (or no worker) is ignored and counted', () => {
+test('a connect whose id names another worker (or no worker) is ignored, counted and acknowledged at once', async () => {
   const connected: string[] = [];
   class Plain extends Service {
     override onConnect(client: Client): void {
@@ -360,22 +396,25 @@ test('a connect whose id names another worker (or no worker) is ignored and coun
     }
   }
   const service = new Plain();
-  const { host: h } = linkedHost(service);
-  h.fromWorker(1, { type: 'connect', client: info('2.1') });
-  h.fromWorker(1, { type: 'connect', client: info('not-an-id') });
-  h.fromWorker(2, { type: 'connect', client: info('2.1') });
+  const { host: h, toWorker } = linkedHost(service);
+  h.fromWorker(1, { type: 'connect', client: info('2.1'), seq: 1 });
+  h.fromWorker(1, { type: 'connect', client: info('not-an-id'), seq: 2 });
+  h.fromWorker(2, { type: 'connect', client: info('2.1'), seq: 1 });
   expect(connected).toEqual(['2.1']);
   expect(h.stats.unknownClientEvents).toBe(2);
   expect([...service.clients.keys()]).toEqual(['2.1']);
+  await tick();
+  expect(toWorker(1)).toEqual([{ type: 'ack', seqs: [1, 2] }]);
+  expect(toWorker(2)).toEqual([{ type: 'ack', seqs: [1] }]);
 });
 
 test('publish goes once to each worker holding a subscriber, and nowhere for a topic without one', () => {
   class Plain extends Service {}
   const service = new Plain();
   const { host: h, sent, toWorker } = linkedHost(service);
-  h.fromWorker(1, { type: 'connect', client: info('1.x') });
-  h.fromWorker(2, { type: 'connect', client: info('2.x') });
-  h.fromWorker(2, { type: 'connect', client: info('2.y') });
+  h.fromWorker(1, { type: 'connect', client: info('1.x'), seq: 1 });
+  h.fromWorker(2, { type: 'connect', client: info('2.x'), seq: 1 });
+  h.fromWorker(2, { type: 'connect', client: info('2.y'), seq: 2 });
   service.subscribe('2.x', 'news');
   service.subscribe('2.y', 'news');
   service.subscribe('1.x', 'sport');
@@ -395,7 +434,7 @@ test('publish goes once to each worker holding a subscriber, and nowhere for a t
   service.publish('news', 'n3');
   expect(publishes().sort()).toEqual([[1, 'news'], [2, 'news']]);
   sent.length = 0;
-  h.fromWorker(2, { type: 'close', id: '2.y', code: 1000, reason: '' });
+  h.fromWorker(2, { type: 'close', id: '2.y', code: 1000, reason: '', seq: 3 });
   service.publish('news', 'n4');
   expect(publishes()).toEqual([[1, 'news']]);
   sent.length = 0;
@@ -410,8 +449,8 @@ test('subscribe and unsubscribe messages go to the worker holding the client', (
   class Plain extends Service {}
   const service = new Plain();
   const { host: h, sent } = linkedHost(service);
-  h.fromWorker(1, { type: 'connect', client: info('1.x') });
-  h.fromWorker(2, { type: 'connect', client: info('2.x') });
+  h.fromWorker(1, { type: 'connect', client: info('1.x'), seq: 1 });
+  h.fromWorker(2, { type: 'connect', client: info('2.x'), seq: 1 });
   service.subscribe('2.x', 't');
   service.subscribe('1.x', 't');
   service.unsubscribe('2.x', 't');
@@ -441,21 +480,204 @@ test('a client resumed while its previous close still waits for a running handle
     }
   }
   const { host: h, toWorker } = linkedHost(new Slow());
-  h.fromWorker(1, { type: 'connect', client: info('1.1') });
-  h.fromWorker(1, { type: 'message', seq: 1, id: '1.1', data: 'slow' });
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
+  h.fromWorker(1, { type: 'message', seq: 2, id: '1.1', data: 'slow' });
   // The link to worker 1 broke and came back (a retry to the same instance): the client is resumed.
   h.workerGone(1);
   h.fromWorker(1, { type: 'connect', client: info('1.1'), resumed: true });
-  h.fromWorker(1, { type: 'message', seq: 2, id: '1.1', data: 'after resume' });
+  h.fromWorker(1, { type: 'message', seq: 3, id: '1.1', data: 'after resume' });
   await tick();
   expect(log).toEqual(['connect 1.1', 'message 1.1 slow']);
   release();
   await h.whenIdle();
-  h.fromWorker(1, { type: 'message', seq: 3, id: '1.1', data: 'later' });
+  h.fromWorker(1, { type: 'message', seq: 4, id: '1.1', data: 'later' });
   await h.whenIdle();
   await tick();
   expect(log).toEqual(['connect 1.1', 'message 1.1 slow', 'close 1.1 1006', 'connect 1.1 resumed', 'message 1.1 after resume', 'message 1.1 later']);
   const acked = toWorker(1).flatMap((m) => (m.type === 'ack' ? [...m.seqs] : []));
-  expect(acked.sort()).toEqual([1, 2, 3]);
+  // The connect's ack had not left when the link went: it went with it (the worker replays what it
+  // did not see acknowledged). The close of workerGone and the resumed connect carry no seq.
+  expect(acked).toEqual([2, 3, 4]);
   expect(h.stats.unknownClientEvents).toBe(0);
+});
+
+test('a connect is acknowledged only once its async onConnect has settled (resolved or rejected), a close only once its onClose has', async () => {
+  const log: string[] = [];
+  const releases = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
+  const pending = (key: string): Promise<void> => new Promise<void>((resolve, reject) => releases.set(key, { resolve, reject }));
+  class Slow extends Service {
+    override async onConnect(client: Client): Promise<void> {
+      log.push(`connect ${client.id}`);
+      await pending(`connect ${client.id}`);
+    }
+    override onMessage(client: Client, data: string | Buffer): void {
+      log.push(`message ${client.id} ${String(data)}`);
+    }
+    override async onClose(client: Client, code: number): Promise<void> {
+      log.push(`close ${client.id} ${code}`);
+      await pending(`close ${client.id}`);
+    }
+  }
+  const { host: h, toWorker } = linkedHost(new Slow());
+  const acks = (): number[] => toWorker(1).flatMap((m) => (m.type === 'ack' ? [...m.seqs] : []));
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
+  h.fromWorker(1, { type: 'message', seq: 2, id: '1.1', data: 'hi' });
+  h.fromWorker(1, { type: 'connect', client: info('1.2'), seq: 3 });
+  await tick();
+  await tick();
+  expect(log).toEqual(['connect 1.1', 'connect 1.2']);
+  expect(acks()).toEqual([]);
+  releases.get('connect 1.1')?.resolve();
+  await tick();
+  await tick();
+  expect(log).toEqual(['connect 1.1', 'connect 1.2', 'message 1.1 hi']);
+  expect(acks()).toEqual([1, 2]);
+  // A rejected onConnect has settled too.
+  releases.get('connect 1.2')?.reject(new Error('no'));
+  await tick();
+  await tick();
+  expect(acks()).toEqual([1, 2, 3]);
+  expect(h.stats.handlerErrors).toBe(1);
+  h.fromWorker(1, { type: 'close', id: '1.1', code: 1001, reason: 'away', seq: 4 });
+  await tick();
+  await tick();
+  expect(log.at(-1)).toBe('close 1.1 1001');
+  expect(acks()).toEqual([1, 2, 3]);
+  releases.get('close 1.1')?.resolve();
+  await h.whenIdle();
+  await tick();
+  expect(acks()).toEqual([1, 2, 3, 4]);
+});
+
+test('a duplicate connect is acknowledged at once, without waiting for the first; a resumed connect has nothing to acknowledge', async () => {
+  const log: string[] = [];
+  let release!: () => void;
+  class Slow extends Service {
+    override async onConnect(client: Client): Promise<void> {
+      log.push(`connect ${client.id}${client.resumed ? ' resumed' : ''}`);
+      if (client.id === '1.1') await new Promise<void>((resolve) => (release = resolve));
+    }
+  }
+  const { host: h, toWorker } = linkedHost(new Slow());
+  const acks = (): number[] => toWorker(1).flatMap((m) => (m.type === 'ack' ? [...m.seqs] : []));
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 2 });
+  h.fromWorker(1, { type: 'connect', client: info('1.2'), resumed: true });
+  await tick();
+  expect(log).toEqual(['connect 1.1', 'connect 1.2 resumed']);
+  expect(acks()).toEqual([2]);
+  expect(h.stats.unknownClientEvents).toBe(1);
+  release();
+  await h.whenIdle();
+  await tick();
+  expect(acks()).toEqual([2, 1]);
+  // The resumed connect's onConnect ran, and sent no ack (it has no seq): worker 1 got just these.
+  expect(toWorker(1)).toEqual([{ type: 'ack', seqs: [2] }, { type: 'ack', seqs: [1] }]);
+});
+
+test('while retiring, a request is answered at once with 503 and reaches no handler; nothing else from the links is handled or acknowledged', async () => {
+  const log: string[] = [];
+  let release!: () => void;
+  class Retiring extends Service {
+    override onConnect(client: Client): void {
+      log.push(`connect ${client.id}`);
+    }
+    override async onMessage(client: Client, data: string | Buffer): Promise<void> {
+      log.push(`message ${client.id} ${String(data)}`);
+      if (data === 'slow') await new Promise<void>((resolve) => (release = resolve));
+    }
+    override onClose(client: Client): void {
+      log.push(`close ${client.id}`);
+    }
+    override onRequest(): unknown {
+      log.push('request');
+      return 'handled';
+    }
+  }
+  const { host: h, sent } = linkedHost(new Retiring());
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
+  h.fromWorker(1, { type: 'message', seq: 2, id: '1.1', data: 'slow' });
+  await tick();
+  sent.length = 0;
+  const stopped = h.stop('retire');
+  const request = { rid: '2.7', method: 'GET', path: '/x', query: {}, headers: {}, data: '' };
+  h.fromWorker(2, { type: 'request', ...request });
+  // At once: not after the running handler, not on a later turn.
+  expect(sent).toEqual([
+    [
+      2,
+      {
+        type: 'response',
+        rid: '2.7',
+        status: 503,
+        headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' },
+        data: expect.any(String),
+      },
+    ],
+  ]);
+  const [, response] = sent[0] as [number, { data: string }];
+  expect(JSON.parse(response.data)).toEqual({ error: 'SY_ERR_SERVICE_UNAVAILABLE', message: expect.stringContaining('"test"') });
+  h.fromWorker(1, { type: 'connect', client: info('1.2'), seq: 3 });
+  h.fromWorker(1, { type: 'message', seq: 4, id: '1.1', data: 'late' });
+  h.fromWorker(1, { type: 'message', seq: 5, id: '1.2', data: 'late' });
+  h.fromWorker(1, { type: 'close', id: '1.2', code: 1000, reason: '', seq: 6 });
+  h.fromWorker(1, { type: 'close', id: '1.1', code: 1000, reason: '', seq: 7 });
+  await tick();
+  await tick();
+  expect(sent).toHaveLength(1);
+  release();
+  await stopped;
+  expect(log).toEqual(['connect 1.1', 'message 1.1 slow']);
+  // Only the message that ran before the stop is acknowledged; everything after it the worker replays.
+  expect(sent.slice(1)).toEqual([
+    [1, { type: 'ack', seqs: [2] }],
+    [1, { type: 'retired' }],
+    [2, { type: 'retired' }],
+    ['master', { type: 'stopped' }],
+  ]);
+  // Still refused once stopped.
+  h.fromWorker(1, { type: 'request', ...request, rid: '1.8' });
+  expect(sent.at(-1)).toEqual([1, expect.objectContaining({ type: 'response', rid: '1.8', status: 503 })]);
+  await tick();
+  expect(log).toEqual(['connect 1.1', 'message 1.1 slow']);
+  expect(h.stats.unknownClientEvents).toBe(0);
+});
+
+test('a message or close naming a client of another worker is ignored, counted and acknowledged', async () => {
+  const log: string[] = [];
+  class Watcher extends Service {
+    override onConnect(client: Client): void {
+      log.push(`connect ${client.id}`);
+    }
+    override onMessage(client: Client, data: string | Buffer): void {
+      log.push(`message ${client.id} ${String(data)}`);
+    }
+    override onClose(client: Client, code: number): void {
+      log.push(`close ${client.id} ${code}`);
+    }
+  }
+  const service = new Watcher();
+  const { host: h, toWorker } = linkedHost(service);
+  const acks = (worker: number): number[] => toWorker(worker).flatMap((m) => (m.type === 'ack' ? [...m.seqs] : []));
+  h.fromWorker(2, { type: 'connect', client: info('2.1'), seq: 1 });
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
+  // Worker 1's link names worker 2's client: a broken or hostile peer.
+  h.fromWorker(1, { type: 'message', seq: 2, id: '2.1', data: 'spoofed' });
+  h.fromWorker(1, { type: 'close', id: '2.1', code: 1000, reason: 'spoofed', seq: 3 });
+  h.fromWorker(1, { type: 'close', id: 'not-an-id', code: 1000, reason: '', seq: 4 });
+  await h.whenIdle();
+  await tick();
+  expect(log).toEqual(['connect 2.1', 'connect 1.1']);
+  expect(h.stats.unknownClientEvents).toBe(3);
+  expect([...service.clients.keys()].sort()).toEqual(['1.1', '2.1']);
+  expect(acks(1)).toEqual([1, 2, 3, 4]);
+  expect(acks(2)).toEqual([1]);
+  // Worker 2's client is untouched: its own events are handled as usual.
+  h.fromWorker(2, { type: 'message', seq: 2, id: '2.1', data: 'real' });
+  h.fromWorker(2, { type: 'close', id: '2.1', code: 1001, reason: '', seq: 3 });
+  await h.whenIdle();
+  await tick();
+  expect(log).toEqual(['connect 2.1', 'connect 1.1', 'message 2.1 real', 'close 2.1 1001']);
+  expect(acks(2)).toEqual([1, 2, 3]);
+  expect(h.stats.unknownClientEvents).toBe(3);
 });

@@ -67,12 +67,12 @@ async function linked(s: Setup, worker: number): Promise<void> {
 describe('a link without a valid hello is destroyed', () => {
   const message = { type: 'message', id: '1.1', seq: 1, data: 'x' };
   test.each<[string, string]>([
-    ['a first message that is not a hello', JSON.stringify([{ type: 'connect', client: info('1.1') }, message])],
+    ['a first message that is not a hello', JSON.stringify([{ type: 'connect', client: info('1.1'), seq: 1 }, message])],
     ['a hello with an invalid worker id', JSON.stringify([{ type: 'hello', worker: -1 }])],
     ['a hello without a worker id', JSON.stringify([{ type: 'hello' }])],
     ['a first line that is not a batch', JSON.stringify({ type: 'hello', worker: 1 })],
     ['a first line that is not JSON', 'hello'],
-    ['a hello after another message in the first batch', JSON.stringify([{ type: 'close', id: '1.1', code: 1000, reason: '' }, { type: 'hello', worker: 1 }, message])],
+    ['a hello after another message in the first batch', JSON.stringify([{ type: 'close', id: '1.1', code: 1000, reason: '', seq: 2 }, { type: 'hello', worker: 1 }, message])],
   ])('%s', async (_name, line) => {
     const s = await setup();
     const peer = await s.worker();
@@ -96,7 +96,7 @@ test('a second hello for a worker already linked is refused; the first link stay
   first.send([{ type: 'hello', worker: 1 }]);
   await linked(s, 1);
   const second = await s.worker();
-  second.send([{ type: 'hello', worker: 1 }, { type: 'connect', client: info('1.9') }]);
+  second.send([{ type: 'hello', worker: 1 }, { type: 'connect', client: info('1.9'), seq: 1 }]);
   await second.until(() => second.isClosed);
   await pause(20);
   expect(first.isClosed).toBe(false);
@@ -107,30 +107,33 @@ test('a second hello for a worker already linked is refused; the first link stay
   expect(s.links.send(1, { type: 'send', id: '1.1', data: 'still here' })).toBe(true);
   await first.untilMessages(1);
   expect(first.messages).toEqual([{ type: 'send', id: '1.1', data: 'still here' }]);
-  first.send([{ type: 'close', id: '1.1', code: 1000, reason: '' }]);
+  const close: WorkerToService = { type: 'close', id: '1.1', code: 1000, reason: '', seq: 1 };
+  first.send([close]);
   await s.waiter.until(() => s.batches.length === 1, () => JSON.stringify(s.batches));
-  expect(s.batches).toEqual([[1, [{ type: 'close', id: '1.1', code: 1000, reason: '' }]]]);
+  expect(s.batches).toEqual([[1, [close]]]);
 });
 
 test('onBatch gets the messages after the hello, in order, never a hello', async () => {
   const s = await setup();
   const peer = await s.worker();
-  const connect: WorkerToService = { type: 'connect', client: info('3.1') };
+  const connect: WorkerToService = { type: 'connect', client: info('3.1'), seq: 9 };
   const m1: WorkerToService = { type: 'message', id: '3.1', seq: 1, data: 'a' };
   const m2: WorkerToService = { type: 'message', id: '3.1', seq: 2, data: 'AQI=', binary: true, redelivered: true };
-  const close: WorkerToService = { type: 'close', id: '3.1', code: 1001, reason: 'away' };
+  const close: WorkerToService = { type: 'close', id: '3.1', code: 1001, reason: 'away', seq: 10 };
+  const resumed: WorkerToService = { type: 'connect', client: info('3.2'), resumed: true };
   peer.send([{ type: 'hello', worker: 3 }, connect, m1]);
   peer.send([{ type: 'hello', worker: 3 }, m2]);
   peer.send([{ type: 'hello', worker: 4 }]);
-  peer.send([{ type: 'bogus' }, close]);
+  // A connect with neither seq nor `resumed`, and a close without seq, fail the guard.
+  peer.send([{ type: 'bogus' }, { type: 'connect', client: info('3.3') }, resumed, { type: 'close', id: '3.2', code: 1000, reason: '' }, close]);
   await s.waiter.until(() => s.batches.length === 3, () => JSON.stringify(s.batches));
   await pause(20);
   expect(s.batches).toEqual([
     [3, [connect, m1]],
     [3, [m2]],
-    [3, [close]],
+    [3, [resumed, close]],
   ]);
-  expect(s.links.rejectedMessages).toBe(1);
+  expect(s.links.rejectedMessages).toBe(3);
   expect([...s.links.workers()]).toEqual([3]);
 });
 

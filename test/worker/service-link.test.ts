@@ -7,6 +7,7 @@ import { SocketDir, Waiter, pause, poll, type LinePeer, type LineServer } from '
 const silent = pino({ level: 'silent' });
 const info = (id: string): ClientInfo => ({ id, service: 'echo', path: '/echo', query: {}, headers: {}, remoteAddress: '127.0.0.1' });
 const LIMITS: IpcLimits = { maxMessages: 100, maxBytes: 1 << 20 };
+const HELLO = { type: 'hello', worker: 1 };
 
 let sockets: SocketDir;
 const links: ServiceLink[] = [];
@@ -20,10 +21,22 @@ afterEach(async () => {
   await sockets.close();
 });
 
+/** What the link's hooks saw, in order: `fresh` for onFreshInstance, `gone` for onInstanceGone. */
+type HookEvent = 'fresh' | 'gone';
+
 /** A link of worker 1 to service `echo`, with what its hooks saw. */
-function link(limits: IpcLimits = LIMITS): { link: ServiceLink; batches: ServiceToWorker[][]; fresh: number[]; waiter: Waiter } {
+function link(limits: IpcLimits = LIMITS): {
+  link: ServiceLink;
+  batches: ServiceToWorker[][];
+  fresh: HookEvent[];
+  gone: HookEvent[];
+  hooks: HookEvent[];
+  waiter: Waiter;
+} {
   const batches: ServiceToWorker[][] = [];
-  const fresh: number[] = [];
+  const hooks: HookEvent[] = [];
+  const fresh: HookEvent[] = [];
+  const gone: HookEvent[] = [];
   const waiter = new Waiter();
   const created = new ServiceLink('echo', 1, limits, silent, {
     onBatch: (from, batch) => {
@@ -33,24 +46,37 @@ function link(limits: IpcLimits = LIMITS): { link: ServiceLink; batches: Service
     },
     onFreshInstance: (from) => {
       expect(from).toBe(created);
-      fresh.push(Date.now());
+      fresh.push('fresh');
+      hooks.push('fresh');
+      waiter.notify();
+    },
+    onInstanceGone: (from) => {
+      expect(from).toBe(created);
+      gone.push('gone');
+      hooks.push('gone');
       waiter.notify();
     },
   });
   links.push(created);
-  return { link: created, batches, fresh, waiter };
+  return { link: created, batches, fresh, gone, hooks, waiter };
 }
 
 /** Instance `server` accepts the link's connection, and the link has said hello. */
 async function up(server: LineServer, index: number, subject: ServiceLink): Promise<LinePeer> {
   const peer = await server.peer(index);
   await peer.untilMessages(1);
-  expect(peer.messages[0]).toEqual({ type: 'hello', worker: 1 });
+  expect(peer.messages[0]).toEqual(HELLO);
   expect(subject.state).toBe('up');
   return peer;
 }
 
-test('hello goes first on a new connection, then the events in the order they happened', async () => {
+/** The instance behind `peer` acknowledges `seqs`; resolves once the link holds `remaining` events. */
+async function acked(subject: ServiceLink, peer: LinePeer, seqs: number[], remaining: number): Promise<void> {
+  peer.send([{ type: 'ack', seqs }]);
+  await poll(() => subject.heldCount === remaining);
+}
+
+test('hello goes first on a new connection, then the events in the order they happened, one seq counter for all', async () => {
   const { link: l, fresh } = link();
   const a = await sockets.server('a');
   expect(l.available).toBe(false);
@@ -58,50 +84,56 @@ test('hello goes first on a new connection, then the events in the order they ha
   const peer = await up(a, 0, l);
   expect(l.available).toBe(true);
   expect(fresh).toHaveLength(1);
-  expect(l.connect(info('1.1'))).toBe(true);
-  expect(l.message('1.1', 'a', false, undefined)).toBe(true);
-  expect(l.message('1.1', 'AQI=', true, 1234)).toBe(true);
+  expect(l.connect(info('1.1'))).toBe('ok');
+  expect(l.message('1.1', 'a', false, undefined)).toBe('ok');
+  expect(l.message('1.1', 'AQI=', true, 1234)).toBe('ok');
   l.close('1.1', 1000, 'bye');
   await peer.untilMessages(5);
+  await pause(20);
   expect(peer.messages).toEqual([
-    { type: 'hello', worker: 1 },
-    { type: 'connect', client: info('1.1') },
-    { type: 'message', id: '1.1', seq: 1, data: 'a' },
-    { type: 'message', id: '1.1', seq: 2, data: 'AQI=', binary: true, ts: 1234 },
-    { type: 'close', id: '1.1', code: 1000, reason: 'bye' },
+    HELLO,
+    { type: 'connect', client: info('1.1'), seq: 1 },
+    { type: 'message', id: '1.1', seq: 2, data: 'a' },
+    { type: 'message', id: '1.1', seq: 3, data: 'AQI=', binary: true, ts: 1234 },
+    { type: 'close', id: '1.1', code: 1000, reason: 'bye', seq: 4 },
   ]);
   // Sent in one turn: one batch line after the hello's.
   expect(peer.lines).toHaveLength(2);
-  expect(l.heldCount).toBe(2);
+  // The connect and the close are kept until acknowledged, like the messages.
+  expect(l.heldCount).toBe(4);
+  await acked(l, peer, [1, 4], 2);
+  await acked(l, peer, [2, 3], 0);
 });
 
 test('events while the service is down are held and replayed in order once an instance is up', async () => {
   const { link: l, fresh } = link();
-  expect(l.connect(info('1.1'))).toBe(true);
-  expect(l.message('1.1', 'one', false, undefined)).toBe(true);
-  expect(l.connect(info('1.2'))).toBe(true);
-  expect(l.message('1.2', 'two', false, undefined)).toBe(true);
+  expect(l.connect(info('1.1'))).toBe('ok');
+  expect(l.message('1.1', 'one', false, undefined)).toBe('ok');
+  expect(l.connect(info('1.2'))).toBe('ok');
+  expect(l.message('1.2', 'two', false, undefined)).toBe('ok');
   l.close('1.1', 1001, 'away');
-  expect(l.message('1.2', 'three', false, undefined)).toBe(true);
-  expect(l.heldCount).toBe(3);
+  expect(l.message('1.2', 'three', false, undefined)).toBe('ok');
+  expect(l.heldCount).toBe(6);
   // Requests are refused, not held.
   expect(l.request({ rid: '1.1', method: 'GET', path: '/', query: {}, headers: {}, data: '' })).toBe(false);
   const a = await sockets.server('a');
   l.instanceUp(a.path);
   const peer = await up(a, 0, l);
   await peer.untilMessages(7);
+  await pause(20);
   expect(fresh).toHaveLength(1);
+  // No client was known (no connect acknowledged): nothing is resumed, every connect is plain.
   expect(peer.messages).toEqual([
-    { type: 'hello', worker: 1 },
-    { type: 'connect', client: info('1.1') },
-    { type: 'message', id: '1.1', seq: 1, data: 'one' },
-    { type: 'connect', client: info('1.2') },
-    { type: 'message', id: '1.2', seq: 2, data: 'two' },
-    { type: 'close', id: '1.1', code: 1001, reason: 'away' },
-    { type: 'message', id: '1.2', seq: 3, data: 'three' },
+    HELLO,
+    { type: 'connect', client: info('1.1'), seq: 1 },
+    { type: 'message', id: '1.1', seq: 2, data: 'one' },
+    { type: 'connect', client: info('1.2'), seq: 3 },
+    { type: 'message', id: '1.2', seq: 4, data: 'two' },
+    { type: 'close', id: '1.1', code: 1001, reason: 'away', seq: 5 },
+    { type: 'message', id: '1.2', seq: 6, data: 'three' },
   ]);
   // Still unacknowledged: held until the service says it is done with them.
-  expect(l.heldCount).toBe(3);
+  expect(l.heldCount).toBe(6);
 });
 
 test('events while connecting are held too, and follow the hello', async () => {
@@ -109,17 +141,19 @@ test('events while connecting are held too, and follow the hello', async () => {
   const a = await sockets.server('a');
   l.instanceUp(a.path);
   expect(l.state).toBe('connecting');
-  l.connect(info('1.1'));
-  l.message('1.1', 'early', false, undefined);
+  expect(l.connect(info('1.1'))).toBe('ok');
+  expect(l.message('1.1', 'early', false, undefined)).toBe('ok');
   const peer = await up(a, 0, l);
   await peer.untilMessages(3);
-  expect(peer.messages.slice(1)).toEqual([
-    { type: 'connect', client: info('1.1') },
-    { type: 'message', id: '1.1', seq: 1, data: 'early' },
+  await pause(20);
+  expect(peer.messages).toEqual([
+    HELLO,
+    { type: 'connect', client: info('1.1'), seq: 1 },
+    { type: 'message', id: '1.1', seq: 2, data: 'early' },
   ]);
 });
 
-test('a new instance gets every known client as a resumed connect, and no client that closed', async () => {
+test('a new instance gets every client whose connect was acknowledged as a resumed connect, and none whose close was', async () => {
   const { link: l, fresh } = link();
   const a = await sockets.server('a');
   l.instanceUp(a.path);
@@ -129,6 +163,7 @@ test('a new instance gets every known client as a resumed connect, and no client
   l.connect(info('1.3'));
   l.close('1.2', 1000, '');
   await peerA.untilMessages(5);
+  await acked(l, peerA, [1, 2, 3, 4], 0);
   await peerA.destroy();
   await l.drained();
   const b = await sockets.server('b');
@@ -137,15 +172,16 @@ test('a new instance gets every known client as a resumed connect, and no client
   await peerB.untilMessages(3);
   await pause(20);
   expect(peerB.messages).toEqual([
-    { type: 'hello', worker: 1 },
+    HELLO,
     { type: 'connect', client: info('1.1'), resumed: true },
     { type: 'connect', client: info('1.3'), resumed: true },
   ]);
   expect(fresh).toHaveLength(2);
-  // New events follow on the new instance.
+  // Resumed connects are not numbered nor kept; new events follow on the new instance.
+  expect(l.heldCount).toBe(0);
   l.message('1.3', 'after', false, undefined);
   await peerB.untilMessages(4);
-  expect(peerB.messages[3]).toEqual({ type: 'message', id: '1.3', seq: 1, data: 'after' });
+  expect(peerB.messages[3]).toEqual({ type: 'message', id: '1.3', seq: 5, data: 'after' });
 });
 
 test('an unacknowledged message is redelivered, marked, to the next instance after the link to the first closed; acked ones are not', async () => {
@@ -158,9 +194,8 @@ test('an unacknowledged message is redelivered, marked, to the next instance aft
   l.message('1.1', 'in flight', false, 99);
   l.message('1.1', 'also in flight', false, undefined);
   await peerA.untilMessages(5);
-  expect(l.heldCount).toBe(3);
-  peerA.send([{ type: 'ack', seqs: [1] }]);
-  await poll(() => l.heldCount === 2);
+  expect(l.heldCount).toBe(4);
+  await acked(l, peerA, [1, 2], 2);
   // Instance A dies.
   await a.close();
   const b = await sockets.server('b');
@@ -169,15 +204,15 @@ test('an unacknowledged message is redelivered, marked, to the next instance aft
   await peerB.untilMessages(4);
   await pause(20);
   expect(peerB.messages).toEqual([
-    { type: 'hello', worker: 1 },
+    HELLO,
     { type: 'connect', client: info('1.1'), resumed: true },
-    { type: 'message', id: '1.1', seq: 2, data: 'in flight', ts: 99, redelivered: true },
-    { type: 'message', id: '1.1', seq: 3, data: 'also in flight', redelivered: true },
+    { type: 'message', id: '1.1', seq: 3, data: 'in flight', ts: 99, redelivered: true },
+    { type: 'message', id: '1.1', seq: 4, data: 'also in flight', redelivered: true },
   ]);
   expect(l.heldCount).toBe(2);
 });
 
-test('redeliveries come after the resumed connects and before what was held while down', async () => {
+test('redeliveries come after the resumed connects, and what was held while down follows in seq order', async () => {
   const { link: l } = link();
   const a = await sockets.server('a');
   l.instanceUp(a.path);
@@ -185,22 +220,25 @@ test('redeliveries come after the resumed connects and before what was held whil
   l.connect(info('1.1'));
   l.message('1.1', 'sent to A', false, undefined);
   await peerA.untilMessages(3);
+  await acked(l, peerA, [1], 1);
   await a.close();
   await waitForState(l, 'down');
   l.message('1.1', 'held', false, undefined);
   l.connect(info('1.2'));
   l.close('1.1', 1000, '');
+  expect(l.heldCount).toBe(4);
   const b = await sockets.server('b');
   l.instanceUp(b.path);
   const peerB = await up(b, 0, l);
   await peerB.untilMessages(6);
+  await pause(20);
   expect(peerB.messages).toEqual([
-    { type: 'hello', worker: 1 },
+    HELLO,
     { type: 'connect', client: info('1.1'), resumed: true },
-    { type: 'message', id: '1.1', seq: 1, data: 'sent to A', redelivered: true },
-    { type: 'message', id: '1.1', seq: 2, data: 'held' },
-    { type: 'connect', client: info('1.2') },
-    { type: 'close', id: '1.1', code: 1000, reason: '' },
+    { type: 'message', id: '1.1', seq: 2, data: 'sent to A', redelivered: true },
+    { type: 'message', id: '1.1', seq: 3, data: 'held' },
+    { type: 'connect', client: info('1.2'), seq: 4 },
+    { type: 'close', id: '1.1', code: 1000, reason: '', seq: 5 },
   ]);
 });
 
@@ -213,10 +251,10 @@ test('after the instance said retired, what it did not acknowledge goes to the n
   l.message('1.1', 'handled', false, undefined);
   l.message('1.1', 'never handled', false, undefined);
   await peerA.untilMessages(4);
-  peerA.send([{ type: 'ack', seqs: [1] }, { type: 'retired' }]);
+  peerA.send([{ type: 'ack', seqs: [1, 2] }, { type: 'retired' }]);
   await waitForState(l, 'down');
   // The retiring instance gets nothing more; new messages wait for the next one.
-  l.message('1.1', 'while retiring', false, undefined);
+  expect(l.message('1.1', 'while retiring', false, undefined)).toBe('ok');
   await pause(30);
   expect(peerA.messages).toHaveLength(4);
   expect(l.heldCount).toBe(2);
@@ -230,14 +268,114 @@ test('after the instance said retired, what it did not acknowledge goes to the n
   await peerB.untilMessages(4);
   await pause(20);
   expect(peerB.messages).toEqual([
-    { type: 'hello', worker: 1 },
+    HELLO,
     { type: 'connect', client: info('1.1'), resumed: true },
-    { type: 'message', id: '1.1', seq: 2, data: 'never handled' },
-    { type: 'message', id: '1.1', seq: 3, data: 'while retiring' },
+    { type: 'message', id: '1.1', seq: 3, data: 'never handled' },
+    { type: 'message', id: '1.1', seq: 4, data: 'while retiring' },
   ]);
 });
 
-test('a message left unhandled by a retired instance is marked again if the next one dies without acknowledging it', async () => {
+test('events sent to a retiring instance after it stopped handling are all replayed to the next one after retired, unmarked; nothing is lost', async () => {
+  const { link: l, gone } = link();
+  const a = await sockets.server('a');
+  l.instanceUp(a.path);
+  const peerA = await up(a, 0, l);
+  l.connect(info('1.1'));
+  l.message('1.1', 'handled', false, undefined);
+  await peerA.untilMessages(3);
+  await acked(l, peerA, [1, 2], 0);
+  // Instance A begins to retire: it handles (and acknowledges) nothing more, but until it says
+  // `retired` the link still sends to it — a new client's connect, message and close, and the
+  // close of a client A knew.
+  expect(l.connect(info('1.2'))).toBe('ok');
+  expect(l.message('1.2', 'to the retiring one', false, undefined)).toBe('ok');
+  l.close('1.2', 1000, 'short visit');
+  l.close('1.1', 1001, 'away');
+  await peerA.untilMessages(7);
+  expect(peerA.messages.slice(3)).toEqual([
+    { type: 'connect', client: info('1.2'), seq: 3 },
+    { type: 'message', id: '1.2', seq: 4, data: 'to the retiring one' },
+    { type: 'close', id: '1.2', code: 1000, reason: 'short visit', seq: 5 },
+    { type: 'close', id: '1.1', code: 1001, reason: 'away', seq: 6 },
+  ]);
+  expect(l.heldCount).toBe(4);
+  peerA.send([{ type: 'retired' }]);
+  await waitForState(l, 'down');
+  expect(gone).toHaveLength(1);
+  expect(l.heldCount).toBe(4);
+  // A exits.
+  await a.close();
+  const b = await sockets.server('b');
+  l.instanceUp(b.path);
+  const peerB = await up(b, 0, l);
+  await peerB.untilMessages(6);
+  await pause(20);
+  // 1.1 is still known (its close was never acknowledged): resumed first, then its close after it.
+  // 1.2 was never known (its connect was never acknowledged): a plain, numbered connect.
+  expect(peerB.messages).toEqual([
+    HELLO,
+    { type: 'connect', client: info('1.1'), resumed: true },
+    { type: 'connect', client: info('1.2'), seq: 3 },
+    { type: 'message', id: '1.2', seq: 4, data: 'to the retiring one' },
+    { type: 'close', id: '1.2', code: 1000, reason: 'short visit', seq: 5 },
+    { type: 'close', id: '1.1', code: 1001, reason: 'away', seq: 6 },
+  ]);
+  // B handles it all: no client is known any more, so a third instance has nothing to resume.
+  await acked(l, peerB, [3, 4, 5, 6], 0);
+  await b.close();
+  const c = await sockets.server('c');
+  l.instanceUp(c.path);
+  const peerC = await up(c, 0, l);
+  await pause(30);
+  expect(peerC.messages).toEqual([HELLO]);
+});
+
+test('a connect sent but never acknowledged when the instance dies is replayed as a plain connect, then its client\'s messages', async () => {
+  const { link: l } = link();
+  const a = await sockets.server('a');
+  l.instanceUp(a.path);
+  const peerA = await up(a, 0, l);
+  l.connect(info('1.1'));
+  await peerA.untilMessages(2);
+  await acked(l, peerA, [1], 0);
+  l.connect(info('1.2'));
+  l.message('1.2', 'first', false, undefined);
+  l.message('1.2', 'second', false, undefined);
+  await peerA.untilMessages(5);
+  // Instance A dies without acknowledging 1.2's connect.
+  await a.close();
+  await waitForState(l, 'down');
+  const b = await sockets.server('b');
+  l.instanceUp(b.path);
+  const peerB = await up(b, 0, l);
+  await peerB.untilMessages(5);
+  await pause(20);
+  expect(peerB.messages).toEqual([
+    HELLO,
+    { type: 'connect', client: info('1.1'), resumed: true },
+    // Not resumed, not marked: B must run onConnect for it, and acknowledge it.
+    { type: 'connect', client: info('1.2'), seq: 2 },
+    { type: 'message', id: '1.2', seq: 3, data: 'first', redelivered: true },
+    { type: 'message', id: '1.2', seq: 4, data: 'second', redelivered: true },
+  ]);
+  // Once B acknowledged the connect, 1.2 is known: the instance after B resumes it.
+  await acked(l, peerB, [2], 2);
+  await b.close();
+  const c = await sockets.server('c');
+  l.instanceUp(c.path);
+  const peerC = await up(c, 0, l);
+  await peerC.untilMessages(5);
+  await pause(20);
+  expect(peerC.messages).toEqual([
+    HELLO,
+    { type: 'connect', client: info('1.1'), resumed: true },
+    { type: 'connect', client: info('1.2'), resumed: true },
+    { type: 'message', id: '1.2', seq: 3, data: 'first', redelivered: true },
+    { type: 'message', id: '1.2', seq: 4, data: 'second', redelivered: true },
+  ]);
+});
+
+test('a message left unhandled by a retired instance is marked again if the next one dies without acknowledging it; connects never are', async () => {
   const { link: l } = link();
   const a = await sockets.server('a');
   l.instanceUp(a.path);
@@ -252,13 +390,23 @@ test('a message left unhandled by a retired instance is marked again if the next
   l.instanceUp(b.path);
   const peerB = await up(b, 0, l);
   await peerB.untilMessages(3);
-  expect(peerB.messages[2]).toEqual({ type: 'message', id: '1.1', seq: 1, data: 'x' });
+  await pause(20);
+  expect(peerB.messages).toEqual([
+    HELLO,
+    { type: 'connect', client: info('1.1'), seq: 1 },
+    { type: 'message', id: '1.1', seq: 2, data: 'x' },
+  ]);
   await b.close();
   const c = await sockets.server('c');
   l.instanceUp(c.path);
   const peerC = await up(c, 0, l);
   await peerC.untilMessages(3);
-  expect(peerC.messages[2]).toEqual({ type: 'message', id: '1.1', seq: 1, data: 'x', redelivered: true });
+  await pause(20);
+  expect(peerC.messages).toEqual([
+    HELLO,
+    { type: 'connect', client: info('1.1'), seq: 1 },
+    { type: 'message', id: '1.1', seq: 2, data: 'x', redelivered: true },
+  ]);
 });
 
 test('a broken link to an instance still announced is retried, and replays to it', async () => {
@@ -269,52 +417,103 @@ test('a broken link to an instance still announced is retried, and replays to it
   l.connect(info('1.1'));
   l.message('1.1', 'x', false, undefined);
   await first.untilMessages(3);
+  await acked(l, first, [1], 1);
   await first.destroy();
   // The retry comes after a short delay, to the same endpoint.
   const second = await up(a, 1, l);
   await second.untilMessages(3);
+  await pause(20);
   expect(second.messages).toEqual([
-    { type: 'hello', worker: 1 },
+    HELLO,
     { type: 'connect', client: info('1.1'), resumed: true },
-    { type: 'message', id: '1.1', seq: 1, data: 'x', redelivered: true },
+    { type: 'message', id: '1.1', seq: 2, data: 'x', redelivered: true },
   ]);
   expect(fresh).toHaveLength(2);
 });
 
-test('the bound on unacknowledged messages refuses messages; acks make room again', async () => {
-  const { link: l } = link({ maxMessages: 2, maxBytes: 1 << 20 });
+test('the bound on unacknowledged events refuses messages and connects; acks make room again', async () => {
+  const { link: l } = link({ maxMessages: 3, maxBytes: 1 << 20 });
   const a = await sockets.server('a');
   l.instanceUp(a.path);
   const peer = await up(a, 0, l);
-  l.connect(info('1.1'));
-  expect(l.message('1.1', 'a', false, undefined)).toBe(true);
-  expect(l.message('1.1', 'b', false, undefined)).toBe(true);
-  expect(l.message('1.1', 'c', false, undefined)).toBe(false);
-  expect(l.heldCount).toBe(2);
+  // The connect counts.
+  expect(l.connect(info('1.1'))).toBe('ok');
+  expect(l.message('1.1', 'a', false, undefined)).toBe('ok');
+  expect(l.message('1.1', 'b', false, undefined)).toBe('ok');
+  expect(l.message('1.1', 'c', false, undefined)).toBe('full');
+  expect(l.heldCount).toBe(3);
   await peer.untilMessages(4);
-  peer.send([{ type: 'ack', seqs: [1] }]);
-  await poll(() => l.heldCount === 1);
-  expect(l.message('1.1', 'd', false, undefined)).toBe(true);
-  expect(l.message('1.1', 'e', false, undefined)).toBe(false);
+  await acked(l, peer, [2], 2);
+  expect(l.message('1.1', 'd', false, undefined)).toBe('ok');
+  expect(l.message('1.1', 'e', false, undefined)).toBe('full');
   await peer.untilMessages(5);
-  // The refused message used no sequence number.
-  expect(peer.messages.filter((m) => m.type === 'message').map((m) => [m.seq, m.data])).toEqual([[1, 'a'], [2, 'b'], [3, 'd']]);
+  await pause(20);
+  // The refused messages used no sequence number.
+  expect(peer.messages.slice(1).map((m) => [m.type, m.seq, m.data])).toEqual([
+    ['connect', 1, undefined],
+    ['message', 2, 'a'],
+    ['message', 3, 'b'],
+    ['message', 4, 'd'],
+  ]);
 });
 
-test('the byte bound refuses messages too, also while the service is down', async () => {
-  const { link: l } = link({ maxMessages: 100, maxBytes: 300 });
-  l.connect(info('1.1'));
-  expect(l.message('1.1', 'x'.repeat(100), false, undefined)).toBe(true);
-  expect(l.message('1.1', 'x'.repeat(100), false, undefined)).toBe(false);
-  expect(l.message('1.1', 'small', false, undefined)).toBe(true);
-  expect(l.heldCount).toBe(2);
+test("connect() answers 'full' at the bound and 'failed' after instanceFailed; a close passes the bound", async () => {
+  const { link: l } = link({ maxMessages: 2, maxBytes: 1 << 20 });
+  expect(l.connect(info('1.1'))).toBe('ok');
+  expect(l.connect(info('1.2'))).toBe('ok');
+  expect(l.connect(info('1.3'))).toBe('full');
+  expect(l.message('1.1', 'x', false, undefined)).toBe('full');
+  // At most one close per connect: always taken, even past the bound.
+  l.close('1.1', 1000, '');
+  expect(l.heldCount).toBe(3);
   const a = await sockets.server('a');
   l.instanceUp(a.path);
   const peer = await up(a, 0, l);
   await peer.untilMessages(4);
-  peer.send([{ type: 'ack', seqs: [1, 2, 77] }]);
-  await poll(() => l.heldCount === 0);
-  expect(l.message('1.1', 'x'.repeat(200), false, undefined)).toBe(true);
+  await pause(20);
+  // The refused connect used no sequence number and never reaches the service.
+  expect(peer.messages).toEqual([
+    HELLO,
+    { type: 'connect', client: info('1.1'), seq: 1 },
+    { type: 'connect', client: info('1.2'), seq: 2 },
+    { type: 'close', id: '1.1', code: 1000, reason: '', seq: 3 },
+  ]);
+  await acked(l, peer, [1, 2, 3], 0);
+  expect(l.connect(info('1.4'))).toBe('ok');
+  await peer.untilMessages(5);
+  expect(peer.messages[4]).toEqual({ type: 'connect', client: info('1.4'), seq: 4 });
+  l.instanceFailed();
+  expect(l.connect(info('1.5'))).toBe('failed');
+  expect(l.message('1.2', 'y', false, undefined)).toBe('failed');
+  l.close('1.2', 1000, '');
+  expect(l.heldCount).toBe(0);
+});
+
+test('the byte bound refuses messages too, also while the service is down; connects are not refused by it', async () => {
+  const { link: l } = link({ maxMessages: 100, maxBytes: 300 });
+  expect(l.connect(info('1.1'))).toBe('ok');
+  expect(l.message('1.1', 'x'.repeat(100), false, undefined)).toBe('ok');
+  expect(l.message('1.1', 'x'.repeat(100), false, undefined)).toBe('full');
+  expect(l.message('1.1', 'small', false, undefined)).toBe('ok');
+  // A message that would not fit in what is left of the bytes...
+  expect(l.message('1.1', 'x'.repeat(64), false, undefined)).toBe('full');
+  // ...but a connect counts against the number of events only.
+  expect(l.connect(info('1.2'))).toBe('ok');
+  expect(l.heldCount).toBe(4);
+  const a = await sockets.server('a');
+  l.instanceUp(a.path);
+  const peer = await up(a, 0, l);
+  await peer.untilMessages(5);
+  expect(peer.messages.slice(1).map((m) => [m.type, m.seq])).toEqual([
+    ['connect', 1],
+    ['message', 2],
+    ['message', 3],
+    ['connect', 4],
+  ]);
+  // Unknown seqs in an ack are ignored.
+  await acked(l, peer, [1, 2, 3, 4, 77], 0);
+  expect(l.message('1.1', 'x'.repeat(300 - 64), false, undefined)).toBe('ok');
+  expect(l.message('1.1', '', false, undefined)).toBe('full');
 });
 
 test('instanceFailed drops everything kept, refuses new events, and the next instance starts empty', async () => {
@@ -325,13 +524,16 @@ test('instanceFailed drops everything kept, refuses new events, and the next ins
   l.connect(info('1.1'));
   l.message('1.1', 'x', false, undefined);
   await peerA.untilMessages(3);
+  // 1.1 is known (its connect acknowledged); its message is not done.
+  await acked(l, peerA, [1], 1);
   l.instanceFailed();
   expect(l.state).toBe('failed');
   expect(l.available).toBe(false);
   expect(l.heldCount).toBe(0);
-  expect(l.connect(info('1.2'))).toBe(false);
-  expect(l.message('1.1', 'y', false, undefined)).toBe(false);
+  expect(l.connect(info('1.2'))).toBe('failed');
+  expect(l.message('1.1', 'y', false, undefined)).toBe('failed');
   l.close('1.1', 1000, '');
+  expect(l.heldCount).toBe(0);
   await peerA.until(() => peerA.isClosed);
   // No retry to a failed service.
   await pause(250);
@@ -339,16 +541,17 @@ test('instanceFailed drops everything kept, refuses new events, and the next ins
   const b = await sockets.server('b');
   l.instanceUp(b.path);
   const peerB = await up(b, 0, l);
-  l.connect(info('1.3'));
+  expect(l.connect(info('1.3'))).toBe('ok');
   await peerB.untilMessages(2);
   await pause(20);
+  // Neither 1.1 (known before) nor its message, nor anything refused while failed.
   expect(peerB.messages).toEqual([
-    { type: 'hello', worker: 1 },
-    { type: 'connect', client: info('1.3') },
+    HELLO,
+    { type: 'connect', client: info('1.3'), seq: 3 },
   ]);
 });
 
-test('onBatch gets what the service sends except acks and retired, in order', async () => {
+test('onBatch gets every batch from the service without its acks and retired, in order, also one that only carried those', async () => {
   const { link: l, batches, waiter } = link();
   const a = await sockets.server('a');
   l.instanceUp(a.path);
@@ -360,11 +563,15 @@ test('onBatch gets what the service sends except acks and retired, in order', as
   const subscribe: ServiceToWorker = { type: 'subscribe', id: '1.1', topic: 't' };
   const publish: ServiceToWorker = { type: 'publish', topic: 't', data: 'news', except: ['1.2'] };
   peer.send([send, { type: 'ack', seqs: [1] }, subscribe]);
-  peer.send([{ type: 'ack', seqs: [] }]);
+  peer.send([{ type: 'ack', seqs: [2] }]);
   peer.send([publish]);
-  await waiter.until(() => batches.length === 2, () => JSON.stringify(batches));
-  expect(batches).toEqual([[send, subscribe], [publish]]);
+  peer.send([{ type: 'retired' }]);
+  await waiter.until(() => batches.length === 4, () => JSON.stringify(batches));
+  await pause(20);
+  expect(batches).toEqual([[send, subscribe], [], [publish], []]);
+  // The ack-only batch was taken before its (empty) onBatch: the worker sees the new count there.
   expect(l.heldCount).toBe(0);
+  expect(l.state).toBe('down');
 });
 
 test('malformed messages from the service are counted and not passed on', async () => {
@@ -378,10 +585,41 @@ test('malformed messages from the service are counted and not passed on', async 
   peer.send({ type: 'send', id: '1.1', data: 'not in a batch' });
   peer.send([{ type: 'ack', seqs: ['1'] }]);
   peer.send([good]);
-  await waiter.until(() => batches.length === 2, () => JSON.stringify(batches));
-  expect(batches).toEqual([[good], [good]]);
+  await waiter.until(() => batches.length === 4, () => JSON.stringify(batches));
+  await pause(20);
+  // Lines that parsed are batches, even when nothing in them passed; a line that did not parse is not.
+  expect(batches).toEqual([[good], [], [], [good]]);
   expect(l.rejectedMessages).toBe(6);
   expect(l.state).toBe('up');
+});
+
+test('onInstanceGone fires when an up link\'s instance goes away (its socket closed, or it said retired), not when a connection attempt fails', async () => {
+  const { link: l, gone, hooks, waiter } = link();
+  // Nothing listens there: the attempt fails, and so do its retries; no instance was ever up.
+  l.instanceUp(sockets.path('nobody'));
+  expect(l.state).toBe('connecting');
+  await waitForState(l, 'down');
+  await pause(250);
+  expect(hooks).toEqual([]);
+  const a = await sockets.server('a');
+  l.instanceUp(a.path);
+  const first = await up(a, 0, l);
+  expect(hooks).toEqual(['fresh']);
+  // The socket closes while up.
+  await first.destroy();
+  await waiter.until(() => gone.length === 1, () => JSON.stringify(hooks));
+  // The retry to the same instance is a new connection: fresh again.
+  const second = await up(a, 1, l);
+  expect(hooks).toEqual(['fresh', 'gone', 'fresh']);
+  // The instance says retired: gone at once, while its socket is still open.
+  second.send([{ type: 'retired' }]);
+  await waiter.until(() => gone.length === 2, () => JSON.stringify(hooks));
+  expect(l.state).toBe('down');
+  expect(second.isClosed).toBe(false);
+  // Its socket closing afterwards is not a second departure, nor are failed retries to it.
+  await a.close();
+  await pause(250);
+  expect(hooks).toEqual(['fresh', 'gone', 'fresh', 'gone']);
 });
 
 test('end() lets what was queued reach the service, then ends the link for good', async () => {
@@ -395,15 +633,16 @@ test('end() lets what was queued reach the service, then ends the link for good'
   l.end();
   await peer.until(() => peer.ended);
   expect(peer.messages.slice(1)).toEqual([
-    { type: 'connect', client: info('1.1') },
-    { type: 'message', id: '1.1', seq: 1, data: 'last words' },
-    { type: 'close', id: '1.1', code: 1001, reason: 'worker stopping' },
+    { type: 'connect', client: info('1.1'), seq: 1 },
+    { type: 'message', id: '1.1', seq: 2, data: 'last words' },
+    { type: 'close', id: '1.1', code: 1001, reason: 'worker stopping', seq: 3 },
   ]);
   await peer.destroy();
   // Ended for good: no retry, and no events taken.
   await pause(250);
   expect(a.peers).toHaveLength(1);
-  expect(l.connect(info('1.2'))).toBe(false);
+  expect(l.connect(info('1.2'))).toBe('failed');
+  expect(l.message('1.1', 'x', false, undefined)).toBe('failed');
 });
 
 test('end() after drained() delivers everything too', async () => {
@@ -415,7 +654,7 @@ test('end() after drained() delivers everything too', async () => {
   await l.drained();
   l.end();
   await peer.until(() => peer.ended);
-  expect(peer.messages).toHaveLength(2);
+  expect(peer.messages).toEqual([HELLO, { type: 'connect', client: info('1.1'), seq: 1 }]);
 });
 
 test('a request goes out while the service is up', async () => {
@@ -429,6 +668,9 @@ test('a request goes out while the service is up', async () => {
   expect(peer.messages[1]).toEqual({ type: 'request', ...fields });
   // Requests are not sequenced nor kept.
   expect(l.heldCount).toBe(0);
+  l.connect(info('1.1'));
+  await peer.untilMessages(3);
+  expect(peer.messages[2]).toEqual({ type: 'connect', client: info('1.1'), seq: 1 });
 });
 
 
