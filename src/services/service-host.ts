@@ -12,8 +12,8 @@
  */
 import { workerOfClientId } from '../client-id';
 import { CLOSE_CODES } from '../errors';
-import type { HttpRequestFields, MasterToService, Payload, ServiceToMaster, ServiceToWorker, WorkerToService } from '../protocol';
-import { decodePayload } from '../protocol';
+import type { ClientInfo, HttpRequestFields, MasterToService, Payload, ServiceToMaster, ServiceToWorker, WorkerToService } from '../protocol';
+import { decodePayload, sharedIfEmpty } from '../protocol';
 import type { Client, MessageInfo, Service, ServiceInternals } from './service';
 import { Service as ServiceBase } from './service';
 import type { Logger } from '../logger';
@@ -27,7 +27,8 @@ type Task = () => unknown;
 
 interface Lane {
   busy: boolean;
-  readonly backlog: Task[];
+  /** Tasks waiting for the running one; made when the first one has to wait. */
+  backlog: Task[] | undefined;
 }
 
 export interface ServiceHostStats {
@@ -54,6 +55,19 @@ export interface ServiceHostOptions {
   /** How long a WebSocket request may take before it is answered with SY_ERR_REQUEST_TIMEOUT. */
   readonly requestTimeout: number;
   readonly metrics?: ServiceMetrics;
+}
+
+/** A client as the service keeps it, for as long as it is connected: one shape, and no empty objects of its own. */
+function clientOf(info: ClientInfo, resumed: boolean): Client {
+  return {
+    id: info.id,
+    service: info.service,
+    path: info.path,
+    query: sharedIfEmpty(info.query),
+    headers: sharedIfEmpty(info.headers),
+    remoteAddress: info.remoteAddress,
+    resumed,
+  };
 }
 
 /** The answer to a request that reached an instance on its way out. */
@@ -137,7 +151,7 @@ export class ServiceHost {
     switch (message.type) {
       case 'connect': {
         const { seq } = message;
-        const client: Client = { ...message.client, resumed: message.resumed === true };
+        const client = clientOf(message.client, message.resumed === true);
         if (workerOfClientId(client.id) !== worker) {
           if (seq !== undefined) this.ack(worker, seq);
           return this.foreignClient(worker, client.id, 'connect');
@@ -150,7 +164,7 @@ export class ServiceHost {
         }
         this.internals.clients.set(client.id, client);
         // The lane may still hold this id's previous close (a link that broke and came back): the connect runs after it.
-        if (!this.lanes.has(client.id)) this.lanes.set(client.id, { busy: false, backlog: [] });
+        if (!this.lanes.has(client.id)) this.lanes.set(client.id, { busy: false, backlog: undefined });
         this.run(client.id, () => this.service.onConnect(client), seq === undefined ? undefined : () => this.ack(worker, seq));
         return;
       }
@@ -427,7 +441,7 @@ export class ServiceHost {
       }
     };
     if (lane.busy) {
-      lane.backlog.push(wrapped);
+      (lane.backlog ??= []).push(wrapped);
       return;
     }
     this.drain(id, lane, wrapped);
@@ -454,14 +468,14 @@ export class ServiceHost {
         );
         return;
       }
-      task = lane.backlog.shift();
+      task = lane.backlog?.shift();
     }
     this.notifyIfIdle();
   }
 
   private resume(id: string, lane: Lane): void {
     lane.busy = false;
-    const next = lane.backlog.shift();
+    const next = lane.backlog?.shift();
     if (next !== undefined) this.drain(id, lane, next);
     else this.notifyIfIdle();
   }

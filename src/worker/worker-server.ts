@@ -20,6 +20,7 @@ import {
   decodePayload,
   isMasterToWorker,
   readBatch,
+  sharedIfEmpty,
   type ClientInfo,
   type MasterToWorker,
   type Payload,
@@ -51,6 +52,10 @@ const CLOSE_HANDSHAKE_GRACE_MS = 2000;
 const STATUS_DELAY_MS = 20;
 
 type Routing = { -readonly [K in keyof RoutingCounters]: number };
+
+/** Where a client socket keeps its entry, for the shared listeners. */
+const ENTRY = Symbol('switchyard.entry');
+type EntrySocket = WebSocket & { [ENTRY]: ClientEntry };
 
 export class WorkerServer {
   readonly clients = new ClientRegistry();
@@ -87,6 +92,22 @@ export class WorkerServer {
    * socket lives — measured at ~0.9 KiB per idle connection.
    */
   private readonly onUpgradeSocketError = (error: Error): void => this.log.debug({ err: error }, 'socket error during upgrade');
+  /**
+   * The listeners of every client socket, shared: `ws` calls them with the
+   * socket as `this`, whose entry is one property away. Three closures per
+   * connection would cost more memory than the entry itself.
+   */
+  private readonly socketListeners = ((server: WorkerServer) => ({
+    message(this: WebSocket, data: RawData, isBinary: boolean): void {
+      server.onMessage((this as EntrySocket)[ENTRY], data as Buffer, isBinary);
+    },
+    close(this: WebSocket, code: number, reason: Buffer): void {
+      server.onClosed((this as EntrySocket)[ENTRY], code, reason);
+    },
+    error(this: WebSocket, error: Error): void {
+      server.log.debug({ err: error, client: (this as EntrySocket)[ENTRY].id }, 'client connection error');
+    },
+  }))(this);
   private stopCode: number = CLOSE_CODES.GOING_AWAY;
   private stopReason = '';
 
@@ -407,7 +428,7 @@ export class WorkerServer {
       const value = request.headers[name];
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
-    const client: ClientInfo = { id, service, path, query, headers, remoteAddress: request.socket.remoteAddress ?? '' };
+    const client: ClientInfo = { id, service, path, query: sharedIfEmpty(query), headers: sharedIfEmpty(headers), remoteAddress: request.socket.remoteAddress ?? '' };
     const link = this.links.get(service) as ServiceLink;
     const admission = link.connect(client);
     if (admission !== 'ok') {
@@ -425,15 +446,18 @@ export class WorkerServer {
     entry.counters.open++;
     entry.counters.opened++;
     this.limits.track(ws);
-    ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(entry, data as Buffer, isBinary));
-    ws.on('close', (code: number, reason: Buffer) => {
-      this.clients.remove(entry);
-      entry.counters.open--;
-      this.metrics.connectionClosed(service, code);
-      link.close(id, code, reason.toString());
-      this.statusChanged();
-    });
-    ws.on('error', (error) => this.log.debug({ err: error, client: id }, 'client connection error'));
+    (ws as EntrySocket)[ENTRY] = entry;
+    ws.on('message', this.socketListeners.message);
+    ws.on('close', this.socketListeners.close);
+    ws.on('error', this.socketListeners.error);
+    this.statusChanged();
+  }
+
+  private onClosed(entry: ClientEntry, code: number, reason: Buffer): void {
+    this.clients.remove(entry);
+    entry.counters.open--;
+    this.metrics.connectionClosed(entry.service, code);
+    entry.link.close(entry.id, code, reason.toString());
     this.statusChanged();
   }
 
