@@ -13,9 +13,7 @@ function body(status: number, message: string): string {
 
 /** Answers with a Switchyard error code (see errors.ts) instead of the status text. */
 export function replyCode(response: ServerResponse, status: number, code: ErrorCode, message: string, headers: Readonly<Record<string, string>> = {}): void {
-  const text = JSON.stringify({ error: code, message });
-  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
-  response.end(text);
+  replyJson(response, status, JSON.stringify({ error: code, message }), headers);
 }
 
 /** Answers a rejected upgrade on its raw socket and closes the connection. */
@@ -43,7 +41,10 @@ export function rejectUpgrade(socket: Duplex, status: number, message: string, h
 export const REJECT_FLUSH_TIMEOUT_MS = 2000;
 
 export function replyError(response: ServerResponse, status: number, message: string, headers: Readonly<Record<string, string>> = {}): void {
-  const text = body(status, message);
+  replyJson(response, status, body(status, message), headers);
+}
+
+function replyJson(response: ServerResponse, status: number, text: string, headers: Readonly<Record<string, string>>): void {
   response.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),

@@ -6,8 +6,8 @@
  * negotiated extension may take it: with permessage-deflate each socket's
  * frame differs, and `ws` must write it.
  */
-import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import { tcpSocketOf } from './tcp-socket';
 
 const OPCODE_TEXT = 0x1;
 const OPCODE_BINARY = 0x2;
@@ -47,7 +47,3 @@ export function writeSharedFrame(socket: WebSocket, frame: Buffer): void {
   tcpSocketOf(socket)?.write(frame);
 }
 
-/** `ws` keeps the TCP socket in `_socket`; not public API, so reached through this one narrow view. */
-function tcpSocketOf(socket: WebSocket): Socket | undefined {
-  return (socket as unknown as { _socket?: Socket })._socket;
-}

@@ -6,11 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-
-/** `ws` keeps the TCP socket in `_socket`; not public API, so reached through this one narrow view. */
-function tcpSocketOf(socket: WebSocket): Socket | undefined {
-  return (socket as unknown as { _socket?: Socket })._socket;
-}
+import { tcpSocketOf } from './tcp-socket';
 
 export class SocketCorker {
   private readonly corked = new Set<Socket>();

@@ -51,7 +51,8 @@ const CLOSE_HANDSHAKE_GRACE_MS = 2000;
 /** How soon after a change the master hears the worker's status (client counts, held messages, drops). */
 const STATUS_DELAY_MS = 20;
 
-type Routing = { -readonly [K in keyof RoutingCounters]: number };
+/** The counters a worker keeps itself; `linkQueueFull` is read from its links. */
+type Routing = { -readonly [K in Exclude<keyof RoutingCounters, 'linkQueueFull'>]: number };
 
 /** Where a client socket keeps its entry, for the shared listeners. */
 const ENTRY = Symbol('switchyard.entry');
@@ -65,7 +66,7 @@ export class WorkerServer {
   private readonly ids: ClientIdAllocator;
   private readonly services: ReadonlySet<string>;
   private readonly links = new Map<string, ServiceLink>();
-  private readonly routing: Routing = { foreignAddressDrops: 0, goneClientDrops: 0, serviceQueueFull: 0, linkQueueFull: 0, requestsRefused: 0 };
+  private readonly routing: Routing = { foreignAddressDrops: 0, goneClientDrops: 0, serviceQueueFull: 0, requestsRefused: 0 };
   private statusTimer: NodeJS.Timeout | undefined;
   private readonly reportStatus = (): void => {
     this.statusTimer = undefined;
@@ -77,8 +78,7 @@ export class WorkerServer {
     }
     let linkQueueFull = 0;
     for (const link of this.links.values()) linkQueueFull += link.queueDropped;
-    this.routing.linkQueueFull = linkQueueFull;
-    this.send({ type: 'status', clients, held, routing: { ...this.routing } }, true);
+    this.send({ type: 'status', clients, held, routing: { ...this.routing, linkQueueFull } }, true);
   };
   private readonly outbox: BatchQueue<WorkerToMaster>;
   private readonly metrics: WorkerMetrics;
@@ -326,11 +326,14 @@ export class WorkerServer {
     this.state = 'stopped';
   }
 
-  private deliver(entry: ClientEntry, data: string | Buffer, binary: boolean): void {
-    if (entry.socket.readyState !== WebSocket.OPEN) return;
-    this.corker.touch(entry.socket);
-    entry.socket.send(data, { binary });
-    this.limits.afterSend(entry.socket);
+  /** Sends `data` to one client: as `frame` (the same bytes framed once for many) when given and the socket takes it, else through `ws`. */
+  private deliver(entry: ClientEntry, data: string | Buffer, binary: boolean, frame?: Buffer): void {
+    const { socket } = entry;
+    if (socket.readyState !== WebSocket.OPEN) return;
+    this.corker.touch(socket);
+    if (frame !== undefined && entry.sharedFrames) writeSharedFrame(socket, frame);
+    else socket.send(data, { binary });
+    this.limits.afterSend(socket);
     entry.counters.messagesOut++;
     entry.counters.bytesOut += typeof data === 'string' ? data.length : data.byteLength;
   }
@@ -346,18 +349,7 @@ export class WorkerServer {
     const frame = frameOnce(data, binary);
     const skip = except === undefined || except.length === 0 ? undefined : new Set(except);
     for (const entry of entries) {
-      if (skip !== undefined && skip.has(entry.id)) continue;
-      const { socket } = entry;
-      if (!entry.sharedFrames) {
-        this.deliver(entry, data, binary);
-        continue;
-      }
-      if (socket.readyState !== WebSocket.OPEN) continue;
-      this.corker.touch(socket);
-      writeSharedFrame(socket, frame);
-      this.limits.afterSend(socket);
-      entry.counters.messagesOut++;
-      entry.counters.bytesOut += data.byteLength;
+      if (skip === undefined || !skip.has(entry.id)) this.deliver(entry, data, binary, frame);
     }
   }
 
