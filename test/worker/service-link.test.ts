@@ -70,6 +70,13 @@ async function up(server: LineServer, index: number, subject: ServiceLink): Prom
   return peer;
 }
 
+/** Instance `name` starts, the master announces it, and the link connects and says hello. */
+async function instance(subject: ServiceLink, name: string): Promise<{ server: LineServer; peer: LinePeer }> {
+  const server = await sockets.server(name);
+  subject.instanceUp(server.path);
+  return { server, peer: await up(server, 0, subject) };
+}
+
 /** The instance behind `peer` acknowledges `seqs`; resolves once the link holds `remaining` events. */
 async function acked(subject: ServiceLink, peer: LinePeer, seqs: number[], remaining: number): Promise<void> {
   peer.send([{ type: 'ack', seqs }]);
@@ -116,9 +123,7 @@ test('events while the service is down are held and replayed in order once an in
   expect(l.heldCount).toBe(6);
   // Requests are refused, not held.
   expect(l.request({ rid: '1.1', method: 'GET', path: '/', query: {}, headers: {}, data: '' })).toBe(false);
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const peer = await up(a, 0, l);
+  const { peer: peer } = await instance(l, 'a');
   await peer.untilMessages(7);
   await pause(20);
   expect(fresh).toHaveLength(1);
@@ -155,9 +160,7 @@ test('events while connecting are held too, and follow the hello', async () => {
 
 test('a new instance gets every client whose connect was acknowledged as a resumed connect, and none whose close was', async () => {
   const { link: l, fresh } = link();
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const peerA = await up(a, 0, l);
+  const { peer: peerA } = await instance(l, 'a');
   l.connect(info('1.1'));
   l.connect(info('1.2'));
   l.connect(info('1.3'));
@@ -166,9 +169,7 @@ test('a new instance gets every client whose connect was acknowledged as a resum
   await acked(l, peerA, [1, 2, 3, 4], 0);
   await peerA.destroy();
   await l.drained();
-  const b = await sockets.server('b');
-  l.instanceUp(b.path);
-  const peerB = await up(b, 0, l);
+  const { peer: peerB } = await instance(l, 'b');
   await peerB.untilMessages(3);
   await pause(20);
   expect(peerB.messages).toEqual([
@@ -186,9 +187,7 @@ test('a new instance gets every client whose connect was acknowledged as a resum
 
 test('an unacknowledged message is redelivered, marked, to the next instance after the link to the first closed; acked ones are not', async () => {
   const { link: l } = link();
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const peerA = await up(a, 0, l);
+  const { server: a, peer: peerA } = await instance(l, 'a');
   l.connect(info('1.1'));
   l.message('1.1', 'handled', false, undefined);
   l.message('1.1', 'in flight', false, 99);
@@ -198,9 +197,7 @@ test('an unacknowledged message is redelivered, marked, to the next instance aft
   await acked(l, peerA, [1, 2], 2);
   // Instance A dies.
   await a.close();
-  const b = await sockets.server('b');
-  l.instanceUp(b.path);
-  const peerB = await up(b, 0, l);
+  const { peer: peerB } = await instance(l, 'b');
   await peerB.untilMessages(4);
   await pause(20);
   expect(peerB.messages).toEqual([
@@ -214,9 +211,7 @@ test('an unacknowledged message is redelivered, marked, to the next instance aft
 
 test('redeliveries come after the resumed connects, and what was held while down follows in seq order', async () => {
   const { link: l } = link();
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const peerA = await up(a, 0, l);
+  const { server: a, peer: peerA } = await instance(l, 'a');
   l.connect(info('1.1'));
   l.message('1.1', 'sent to A', false, undefined);
   await peerA.untilMessages(3);
@@ -227,9 +222,7 @@ test('redeliveries come after the resumed connects, and what was held while down
   l.connect(info('1.2'));
   l.close('1.1', 1000, '');
   expect(l.heldCount).toBe(4);
-  const b = await sockets.server('b');
-  l.instanceUp(b.path);
-  const peerB = await up(b, 0, l);
+  const { peer: peerB } = await instance(l, 'b');
   await peerB.untilMessages(6);
   await pause(20);
   expect(peerB.messages).toEqual([
@@ -244,9 +237,7 @@ test('redeliveries come after the resumed connects, and what was held while down
 
 test('after the instance said retired, what it did not acknowledge goes to the next one unmarked', async () => {
   const { link: l } = link();
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const peerA = await up(a, 0, l);
+  const { peer: peerA } = await instance(l, 'a');
   l.connect(info('1.1'));
   l.message('1.1', 'handled', false, undefined);
   l.message('1.1', 'never handled', false, undefined);
@@ -277,9 +268,7 @@ test('after the instance said retired, what it did not acknowledge goes to the n
 
 test('events sent to a retiring instance after it stopped handling are all replayed to the next one after retired, unmarked; nothing is lost', async () => {
   const { link: l, gone } = link();
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const peerA = await up(a, 0, l);
+  const { server: a, peer: peerA } = await instance(l, 'a');
   l.connect(info('1.1'));
   l.message('1.1', 'handled', false, undefined);
   await peerA.untilMessages(3);
@@ -305,9 +294,7 @@ test('events sent to a retiring instance after it stopped handling are all repla
   expect(l.heldCount).toBe(4);
   // A exits.
   await a.close();
-  const b = await sockets.server('b');
-  l.instanceUp(b.path);
-  const peerB = await up(b, 0, l);
+  const { server: b, peer: peerB } = await instance(l, 'b');
   await peerB.untilMessages(6);
   await pause(20);
   // 1.1 is still known (its close was never acknowledged): resumed first, then its close after it.
@@ -323,18 +310,14 @@ test('events sent to a retiring instance after it stopped handling are all repla
   // B handles it all: no client is known any more, so a third instance has nothing to resume.
   await acked(l, peerB, [3, 4, 5, 6], 0);
   await b.close();
-  const c = await sockets.server('c');
-  l.instanceUp(c.path);
-  const peerC = await up(c, 0, l);
+  const { peer: peerC } = await instance(l, 'c');
   await pause(30);
   expect(peerC.messages).toEqual([HELLO]);
 });
 
 test('a connect sent but never acknowledged when the instance dies is replayed as a plain connect, then its client\'s messages', async () => {
   const { link: l } = link();
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const peerA = await up(a, 0, l);
+  const { server: a, peer: peerA } = await instance(l, 'a');
   l.connect(info('1.1'));
   await peerA.untilMessages(2);
   await acked(l, peerA, [1], 0);
@@ -345,9 +328,7 @@ test('a connect sent but never acknowledged when the instance dies is replayed a
   // Instance A dies without acknowledging 1.2's connect.
   await a.close();
   await waitForState(l, 'down');
-  const b = await sockets.server('b');
-  l.instanceUp(b.path);
-  const peerB = await up(b, 0, l);
+  const { server: b, peer: peerB } = await instance(l, 'b');
   await peerB.untilMessages(5);
   await pause(20);
   expect(peerB.messages).toEqual([
@@ -361,9 +342,7 @@ test('a connect sent but never acknowledged when the instance dies is replayed a
   // Once B acknowledged the connect, 1.2 is known: the instance after B resumes it.
   await acked(l, peerB, [2], 2);
   await b.close();
-  const c = await sockets.server('c');
-  l.instanceUp(c.path);
-  const peerC = await up(c, 0, l);
+  const { peer: peerC } = await instance(l, 'c');
   await peerC.untilMessages(5);
   await pause(20);
   expect(peerC.messages).toEqual([
@@ -377,18 +356,14 @@ test('a connect sent but never acknowledged when the instance dies is replayed a
 
 test('a message left unhandled by a retired instance is marked again if the next one dies without acknowledging it; connects never are', async () => {
   const { link: l } = link();
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const peerA = await up(a, 0, l);
+  const { server: a, peer: peerA } = await instance(l, 'a');
   l.connect(info('1.1'));
   l.message('1.1', 'x', false, undefined);
   await peerA.untilMessages(3);
   peerA.send([{ type: 'retired' }]);
   await waitForState(l, 'down');
   await a.close();
-  const b = await sockets.server('b');
-  l.instanceUp(b.path);
-  const peerB = await up(b, 0, l);
+  const { server: b, peer: peerB } = await instance(l, 'b');
   await peerB.untilMessages(3);
   await pause(20);
   expect(peerB.messages).toEqual([
@@ -397,9 +372,7 @@ test('a message left unhandled by a retired instance is marked again if the next
     { type: 'message', id: '1.1', seq: 2, data: 'x' },
   ]);
   await b.close();
-  const c = await sockets.server('c');
-  l.instanceUp(c.path);
-  const peerC = await up(c, 0, l);
+  const { peer: peerC } = await instance(l, 'c');
   await peerC.untilMessages(3);
   await pause(20);
   expect(peerC.messages).toEqual([
@@ -411,9 +384,7 @@ test('a message left unhandled by a retired instance is marked again if the next
 
 test('a broken link to an instance still announced is retried, and replays to it', async () => {
   const { link: l, fresh } = link();
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const first = await up(a, 0, l);
+  const { server: a, peer: first } = await instance(l, 'a');
   l.connect(info('1.1'));
   l.message('1.1', 'x', false, undefined);
   await first.untilMessages(3);
@@ -433,9 +404,7 @@ test('a broken link to an instance still announced is retried, and replays to it
 
 test('the bound on unacknowledged events refuses messages and connects; acks make room again', async () => {
   const { link: l } = link({ maxMessages: 3, maxBytes: 1 << 20 });
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const peer = await up(a, 0, l);
+  const { peer: peer } = await instance(l, 'a');
   // The connect counts.
   expect(l.connect(info('1.1'))).toBe('ok');
   expect(l.message('1.1', 'a', false, undefined)).toBe('ok');
@@ -466,9 +435,7 @@ test("connect() answers 'full' at the bound and 'failed' after instanceFailed; a
   // At most one close per connect: always taken, even past the bound.
   l.close('1.1', 1000, '');
   expect(l.heldCount).toBe(3);
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const peer = await up(a, 0, l);
+  const { peer: peer } = await instance(l, 'a');
   await peer.untilMessages(4);
   await pause(20);
   // The refused connect used no sequence number and never reaches the service.
@@ -500,9 +467,7 @@ test('the byte bound refuses messages too, also while the service is down; conne
   // ...but a connect counts against the number of events only.
   expect(l.connect(info('1.2'))).toBe('ok');
   expect(l.heldCount).toBe(4);
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const peer = await up(a, 0, l);
+  const { peer: peer } = await instance(l, 'a');
   await peer.untilMessages(5);
   expect(peer.messages.slice(1).map((m) => [m.type, m.seq])).toEqual([
     ['connect', 1],
@@ -518,9 +483,7 @@ test('the byte bound refuses messages too, also while the service is down; conne
 
 test('instanceFailed drops everything kept, refuses new events, and the next instance starts empty', async () => {
   const { link: l } = link();
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const peerA = await up(a, 0, l);
+  const { server: a, peer: peerA } = await instance(l, 'a');
   l.connect(info('1.1'));
   l.message('1.1', 'x', false, undefined);
   await peerA.untilMessages(3);
@@ -538,9 +501,7 @@ test('instanceFailed drops everything kept, refuses new events, and the next ins
   // No retry to a failed service.
   await pause(250);
   expect(a.peers).toHaveLength(1);
-  const b = await sockets.server('b');
-  l.instanceUp(b.path);
-  const peerB = await up(b, 0, l);
+  const { peer: peerB } = await instance(l, 'b');
   expect(l.connect(info('1.3'))).toBe('ok');
   await peerB.untilMessages(2);
   await pause(20);
@@ -553,9 +514,7 @@ test('instanceFailed drops everything kept, refuses new events, and the next ins
 
 test('onBatch gets every batch from the service without its acks and retired, in order, also one that only carried those', async () => {
   const { link: l, batches, waiter } = link();
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const peer = await up(a, 0, l);
+  const { peer: peer } = await instance(l, 'a');
   l.connect(info('1.1'));
   l.message('1.1', 'x', false, undefined);
   await peer.untilMessages(3);
@@ -576,9 +535,7 @@ test('onBatch gets every batch from the service without its acks and retired, in
 
 test('malformed messages from the service are counted and not passed on', async () => {
   const { link: l, batches, waiter } = link();
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const peer = await up(a, 0, l);
+  const { peer: peer } = await instance(l, 'a');
   const good: ServiceToWorker = { type: 'send', id: '1.1', data: 'ok' };
   peer.send([{ type: 'send', id: '1.1' }, good, { type: 'bogus' }, 7]);
   peer.writeRaw('this is not json\n');
@@ -601,9 +558,7 @@ test('onInstanceGone fires when an up link\'s instance goes away (its socket clo
   await waitForState(l, 'down');
   await pause(250);
   expect(hooks).toEqual([]);
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const first = await up(a, 0, l);
+  const { server: a, peer: first } = await instance(l, 'a');
   expect(hooks).toEqual(['fresh']);
   // The socket closes while up.
   await first.destroy();
@@ -624,9 +579,7 @@ test('onInstanceGone fires when an up link\'s instance goes away (its socket clo
 
 test('end() lets what was queued reach the service, then ends the link for good', async () => {
   const { link: l } = link();
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const peer = await up(a, 0, l);
+  const { server: a, peer: peer } = await instance(l, 'a');
   l.connect(info('1.1'));
   l.message('1.1', 'last words', false, undefined);
   l.close('1.1', 1001, 'worker stopping');
@@ -647,9 +600,7 @@ test('end() lets what was queued reach the service, then ends the link for good'
 
 test('end() after drained() delivers everything too', async () => {
   const { link: l } = link();
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const peer = await up(a, 0, l);
+  const { peer: peer } = await instance(l, 'a');
   l.connect(info('1.1'));
   await l.drained();
   l.end();
@@ -659,9 +610,7 @@ test('end() after drained() delivers everything too', async () => {
 
 test('a request goes out while the service is up', async () => {
   const { link: l } = link();
-  const a = await sockets.server('a');
-  l.instanceUp(a.path);
-  const peer = await up(a, 0, l);
+  const { peer: peer } = await instance(l, 'a');
   const fields = { rid: '1.5', method: 'POST', path: '/x', query: { a: 'b' }, headers: {}, data: 'body' };
   expect(l.request(fields)).toBe(true);
   await peer.untilMessages(2);
