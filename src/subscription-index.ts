@@ -1,8 +1,9 @@
 /**
  * Who is subscribed to what: topics by client and clients by topic, kept in
  * step so that a client's close removes all its subscriptions at once. Used by
- * services (exact counts), the master (which workers need a topic) and workers
- * (which local sockets get it).
+ * services (exact counts; `worker-interest.ts` derives from it which workers
+ * need a topic) and workers (which local sockets get it). The master routes no
+ * topics: it is not on the data path.
  */
 export class SubscriptionIndex {
   private readonly byTopic = new Map<string, Set<string>>();
