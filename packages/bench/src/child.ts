@@ -1,5 +1,5 @@
 /**
- * Entry point of a generator child process (forked by fan-out.ts): runs the
+ * Entry point of a generator child process (forked by run-bench.ts): runs the
  * shard it is given and reports back. Exits when the parent goes away.
  */
 import type { ShardControl } from './control';

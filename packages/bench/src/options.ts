@@ -3,7 +3,7 @@
  * `parseBenchArgs()` that validates with flag names and freezes the result.
  */
 import { parseArgs } from 'node:util';
-import { SwitchyardError } from '../errors';
+import { SwitchyardError } from 'switchyard';
 import { PROTOCOLS, type Protocol } from './socketio';
 
 export type Scenario = 'echo' | 'fanout' | 'connect';

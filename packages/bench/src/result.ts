@@ -96,7 +96,7 @@ export function mergeResults(shards: readonly ShardResult[]): BenchResult {
   }
   // Subscribers that never saw the end marker missed everything after their last sequence number.
   missed += Math.max(0, withoutEnd * published - lastSeqSum);
-  const scenario = shards[0]!.scenario;
+  const scenario = (shards[0] as ShardResult).scenario;
   const wallMs = scenario === 'connect' ? connectMs : windowMs;
   return {
     scenario,

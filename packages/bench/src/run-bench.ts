@@ -5,7 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { execArgvFor, isTypeScriptPath, TS_NODE_ENV } from '../typescript-support';
+import { execArgvFor, isTypeScriptPath, TS_NODE_ENV } from 'switchyard/typescript-support';
 import { localControl, type WindowPhase } from './control';
 import type { BenchOptions } from './options';
 import { isChildToParent, type ParentToChild } from './protocol';

@@ -3,7 +3,7 @@
  * only in environment variables, interleaved (A B A B …, fresh server per run),
  * printing every run and the medians of each figure:
  *
- *   node dist-bench/bench/ab.js --only storm --rounds 3 --a NODE_CLUSTER_SCHED_POLICY=rr --b NODE_CLUSTER_SCHED_POLICY=none
+ *   node packages/bench/dist/suite/ab.js --only storm --rounds 3 --a NODE_CLUSTER_SCHED_POLICY=rr --b NODE_CLUSTER_SCHED_POLICY=none
  *
  * `--a` / `--b` take comma-separated KEY=VALUE pairs (either may be empty).
  */

@@ -1,6 +1,6 @@
 /*
  * Profiles every Node process it is loaded into, forked children included:
- *   NODE_OPTIONS="--require $PWD/bench/cpu-profile-hook.cjs" CPU_PROFILE_DIR=/tmp/prof node dist/cli.js start …
+ *   NODE_OPTIONS="--require $PWD/packages/bench/suite/cpu-profile-hook.cjs" CPU_PROFILE_DIR=/tmp/prof node dist/cli.js start …
  * Node 20 refuses --cpu-prof in NODE_OPTIONS, and the cluster workers and
  * services are forked with their own execArgv, so this uses the inspector
  * instead. A main-thread inspector session answers synchronously, which lets

@@ -3,10 +3,10 @@
  * reads off the run. Every run gets a fresh target process tree.
  */
 import autocannon from 'autocannon';
-import { benchOptions, runBench, type BenchOptions, type BenchResult } from '../src/bench';
-import { DEFAULT_PER_ADDRESS } from '../src/bench/options';
-import { addressesNeeded } from '../src/bench/source-address';
-import { isSocketIo, Target, type TargetKind } from './targets';
+import { benchOptions, runBench, type BenchOptions, type BenchResult } from '../src';
+import { DEFAULT_PER_ADDRESS } from '../src/options';
+import { addressesNeeded } from '../src/source-address';
+import { isSocketIo, type Target, type TargetKind } from './targets';
 
 export type Figures = Record<string, number>;
 

@@ -100,8 +100,8 @@ async function main(): Promise<number> {
   const out = [
     `Machine: ${machine()}`,
     `Run: ${new Date().toISOString()}, ${quick ? 'quick' : 'full'}, ${rounds} interleaved round(s) (Switchyard, baseline, ${withSocketIo ? 'Socket.IO, ' : ''}…; fresh server per run; medians), ${sizes.duration} s measured after ${sizes.warmup} s warm-up, took ${seconds} s`,
-    'Baselines: single-process ws servers doing the same work (bench/baselines/); HTTP against a plain node:http echo. Server CPU = utime+stime of every server process from /proc over the measured window; RSS = summed VmRSS.',
-    ...(withSocketIo ? ['Socket.IO cluster: socket.io with @socket.io/cluster-adapter, a node:cluster primary and 2 workers on one port, WebSocket transport only (bench/baselines/socketio-cluster.ts); echo answered inside the worker, fan-out by io.to(room).emit across workers; the generator speaks Socket.IO framing (--protocol socketio). Its CPU and RSS are summed over primary and workers. Target and result stay versus the ws baseline.'] : []),
+    'Baselines: single-process ws servers doing the same work (packages/bench/suite/baselines/); HTTP against a plain node:http echo. Server CPU = utime+stime of every server process from /proc over the measured window; RSS = summed VmRSS.',
+    ...(withSocketIo ? ['Socket.IO cluster: socket.io with @socket.io/cluster-adapter, a node:cluster primary and 2 workers on one port, WebSocket transport only (packages/bench/suite/baselines/socketio-cluster.ts); echo answered inside the worker, fan-out by io.to(room).emit across workers; the generator speaks Socket.IO framing (--protocol socketio). Its CPU and RSS are summed over primary and workers. Target and result stay versus the ws baseline.'] : []),
     '',
     tableHeader(withSocketIo),
     ...lines,

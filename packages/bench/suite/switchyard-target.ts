@@ -4,14 +4,13 @@
  * Workers from SWITCHYARD_BENCH_WORKERS (default 2).
  */
 import * as path from 'node:path';
-import { createServer } from '../src/master/server';
-import type { Balancing } from '../src/options';
+import { createServer, type SwitchyardOptions } from 'switchyard';
 import type { ListeningMessage } from './baselines/listen';
 
 const extension = path.extname(__filename);
 const workers = Number(process.env.SWITCHYARD_BENCH_WORKERS ?? '2');
-// For A/B runs (bench/ab.ts): SWITCHYARD_BENCH_BALANCING=kernel; unset means the default.
-const balancing = process.env.SWITCHYARD_BENCH_BALANCING as Balancing | undefined;
+// For A/B runs (suite/ab.ts): SWITCHYARD_BENCH_BALANCING=kernel; unset means the default.
+const balancing = process.env.SWITCHYARD_BENCH_BALANCING as SwitchyardOptions['balancing'];
 const server = createServer({
   port: 0,
   host: '127.0.0.1',
@@ -25,8 +24,9 @@ const server = createServer({
   maxConnectionsPerIp: 1_000_000,
   ...(balancing === undefined ? {} : { balancing }),
   services: {
-    echo: path.join(__dirname, '..', 'src', 'services', 'examples', `echo${extension}`),
-    fanout: path.join(__dirname, 'services', `fanout${extension}`),
+    // The server's bundled echo service, through its documented subpath export.
+    echo: require.resolve('switchyard/examples/echo'),
+    fanout: path.join(__dirname, 'services', `fanout-service${extension}`),
   },
 });
 

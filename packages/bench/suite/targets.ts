@@ -4,7 +4,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { execArgvFor, isTypeScriptPath, TS_NODE_ENV } from '../src/typescript-support';
+import { execArgvFor, isTypeScriptPath, TS_NODE_ENV } from 'switchyard/typescript-support';
 import { treeCpuSeconds, treeRssBytes } from './proc-stats';
 
 export type TargetKind = 'switchyard' | 'ws-echo' | 'ws-fanout' | 'http-echo' | 'socketio-echo' | 'socketio-fanout';

@@ -1,6 +1,5 @@
-import { isSwitchyardError } from '../../src/errors';
-import { benchOptions, DEFAULT_CONNECTIONS, parseBenchArgs, type BenchOptions } from '../../src/bench/options';
-import { parseCli } from '../../src/cli-args';
+import { isSwitchyardError } from 'switchyard';
+import { benchOptions, DEFAULT_CONNECTIONS, parseBenchArgs, type BenchOptions } from '../src/options';
 
 function run(argv: string[], tty = false): BenchOptions {
   const command = parseBenchArgs(argv, tty);
@@ -65,8 +64,4 @@ test.each([
 test('benchOptions merges overrides over the defaults', () => {
   const options = benchOptions({ scenario: 'connect', url: 'ws://127.0.0.1:1/x', connections: 5 });
   expect(options).toMatchObject({ scenario: 'connect', connections: 5, inflight: 10, progress: false });
-});
-
-test('the top-level CLI hands bench its own arguments', () => {
-  expect(parseCli(['bench', 'echo', '-c', '5'])).toEqual({ command: 'bench', argv: ['echo', '-c', '5'] });
 });

@@ -1,4 +1,4 @@
-import { encodeStamped, echoPayload, readEnd, readSeq, readTime, HEADER_BYTES } from '../../src/bench/payload';
+import { encodeStamped, echoPayload, readEnd, readSeq, readTime, HEADER_BYTES } from '../src/payload';
 
 test('a stamped payload is valid JSON of the asked size with fields at fixed offsets', () => {
   const data = encodeStamped(42, false, 1764097200123.456, 64);

@@ -1,8 +1,8 @@
-import { createHistogram, decodeHistogram, encodeHistogram } from '../../src/bench/histogram';
-import { addCounts, mergeResults, type ShardResult } from '../../src/bench/result';
-import { TimeFifo } from '../../src/bench/scenarios/echo';
-import { formatResult } from '../../src/bench/report';
-import { benchOptions } from '../../src/bench/options';
+import { createHistogram, decodeHistogram, encodeHistogram } from '../src/histogram';
+import { addCounts, mergeResults, type ShardResult } from '../src/result';
+import { TimeFifo } from '../src/scenarios/echo';
+import { formatResult } from '../src/report';
+import { benchOptions } from '../src/options';
 
 function shard(values: number[], overrides: Partial<ShardResult> = {}): ShardResult {
   const histogram = createHistogram();

@@ -1,7 +1,7 @@
-import { encodeStamped, echoPayload, readEnd, readSeq, readTime, RAW_LAYOUT } from '../../src/bench/payload';
+import { encodeStamped, echoPayload, readEnd, readSeq, readTime, RAW_LAYOUT } from '../src/payload';
 import {
   decodeEvent, encodeEvent, frameFor, handshakeStep, isEvent, isPing, layoutFor, SOCKETIO_LAYOUT, socketIoUrl, strayReason,
-} from '../../src/bench/socketio';
+} from '../src/socketio';
 
 const text = (value: string): Buffer => Buffer.from(value, 'latin1');
 

@@ -1,4 +1,4 @@
-import { addressesNeeded, loopbackAddress, planShards, sourceAddressFor } from '../../src/bench/source-address';
+import { addressesNeeded, loopbackAddress, planShards, sourceAddressFor } from '../src/source-address';
 
 test('loopback addresses skip .0 and .255', () => {
   expect(loopbackAddress(0)).toBe('127.0.0.1');

@@ -5,7 +5,7 @@
  * the acknowledgement). The row thus measures the topic path: one publish over
  * IPC per worker that holds a subscriber, fanned out there.
  */
-import { Service, type Client } from '../../src/services/service';
+import { Service, type Client } from 'switchyard';
 
 const TOPIC = 'bench';
 

@@ -1,4 +1,4 @@
-import { benchOptions, runBench } from '../../src/bench';
+import { benchOptions, runBench } from '../../src';
 import { closeAll, startCluster } from '../helpers/cluster';
 
 afterEach(closeAll);

@@ -1,8 +1,8 @@
 import * as path from 'node:path';
-import { benchOptions, runBench } from '../../src/bench';
+import { benchOptions, runBench } from '../../src';
 import { closeAll, startCluster } from '../helpers/cluster';
 
-const FANOUT_SERVICE = path.join(__dirname, '..', '..', 'bench', 'services', 'fanout.ts');
+const FANOUT_SERVICE = path.join(__dirname, '..', '..', 'suite', 'services', 'fanout-service.ts');
 
 afterEach(closeAll);
 

@@ -1,9 +1,9 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
-import { benchOptions, runBench } from '../../src/bench';
+import { benchOptions, runBench } from '../../src';
 
-// A one-process Socket.IO server doing what the cluster baseline's workers do (bench/baselines/socketio-worker.ts).
+// A one-process Socket.IO server doing what the cluster baseline's workers do (suite/baselines/socketio-worker.ts).
 let http: HttpServer | undefined;
 let io: Server | undefined;
 

@@ -1,5 +1,5 @@
-import { encodeClientFrame, encodeCloseFrame } from '../../../src/bench/lean-ws/frame-encoder';
-import { Opcode } from '../../../src/bench/lean-ws/wire';
+import { encodeClientFrame, encodeCloseFrame } from '../../src/lean-ws/frame-encoder';
+import { Opcode } from '../../src/lean-ws/wire';
 import { readClientFrame } from './raw-frames';
 
 test('client frames are masked, FIN set, and unmask to the payload at every length form', () => {

@@ -1,5 +1,5 @@
-import { FrameParser, type FrameError, type FrameSink } from '../../../src/bench/lean-ws/frame-parser';
-import { Opcode } from '../../../src/bench/lean-ws/wire';
+import { FrameParser, type FrameError, type FrameSink } from '../../src/lean-ws/frame-parser';
+import { Opcode } from '../../src/lean-ws/wire';
 import { closeFrame, serverFrame } from './raw-frames';
 
 type Event =

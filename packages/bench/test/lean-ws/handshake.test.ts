@@ -1,4 +1,4 @@
-import { acceptFor, handshakeFailure, MAX_RESPONSE_HEAD_BYTES, newKey, ResponseHeadReader, upgradeRequest } from '../../../src/bench/lean-ws/handshake';
+import { acceptFor, handshakeFailure, MAX_RESPONSE_HEAD_BYTES, newKey, ResponseHeadReader, upgradeRequest } from '../../src/lean-ws/handshake';
 
 // The example from RFC 6455 §1.3.
 const RFC_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import * as net from 'node:net';
-import { acceptFor } from '../../../src/bench/lean-ws/handshake';
-import { LeanSocket, ReadyState } from '../../../src/bench/lean-ws/lean-socket';
-import { Opcode } from '../../../src/bench/lean-ws/wire';
+import { acceptFor } from '../../src/lean-ws/handshake';
+import { LeanSocket, ReadyState } from '../../src/lean-ws/lean-socket';
+import { Opcode } from '../../src/lean-ws/wire';
 import { closeFrame, readClientFrames, serverFrame, type ClientFrame } from './raw-frames';
 
 /** One connection to the raw server: what the client sent after the handshake, and the means to answer. */

@@ -1,4 +1,4 @@
-import { parseStat, parseVmRss, processTree, treeCpuSeconds, treeRssBytes } from '../../bench/proc-stats';
+import { parseStat, parseVmRss, processTree, treeCpuSeconds, treeRssBytes } from '../../suite/proc-stats';
 
 // A real line from /proc/<pid>/stat, with a command name holding a space and a ')'.
 const LINE = '4242 (node worker) x) S 4200 4242 4200 0 -1 4194560 2931 0 0 0 123 45 0 0 20 0 11 0 1759 1080262656 12345 18446744073709551615 1 1 0 0 0 0 0 16781312 17922 0 0 0 17 1 0 0 0 0 0';

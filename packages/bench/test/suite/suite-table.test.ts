@@ -1,5 +1,5 @@
-import type { RowSpec, RunOutcome } from '../../bench/suite-scenarios';
-import { TABLE_HEADER, tableHeader, tableLine, type SideRuns } from '../../bench/suite-table';
+import type { RowSpec, RunOutcome } from '../../suite/suite-scenarios';
+import { TABLE_HEADER, tableHeader, tableLine, type SideRuns } from '../../suite/suite-table';
 
 const row: RowSpec = { label: 'echo', figure: 'msgsPerSec', goal: 'min', target: 0.8, unit: 'msgs/s' };
 const outcome = (value: number, errors: Record<string, number> = {}): RunOutcome => ({ figures: { msgsPerSec: value }, cpuSeconds: 1, rssBytes: 1024 * 1024, errors });
