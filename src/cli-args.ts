@@ -17,7 +17,7 @@ export const HELP_TEXT = `Usage: switchyard <command> [flags]
 
 Commands:
   start            start the server (the default when only flags are given)
-  bench            load-test a running server (switchyard bench --help)
+  bench            load-test a running server (package @switchyard/bench; switchyard bench --help)
   help             show this text
 
 Flags for start:
@@ -64,7 +64,7 @@ function serviceFlags(values: readonly string[] | undefined): Record<string, str
 }
 
 export function parseCli(argv: readonly string[], cwd: string = process.cwd()): CliCommand {
-  // bench has flags of its own, parsed by src/bench/options.ts.
+  // bench has flags of its own, parsed by its package (packages/bench/src/options.ts).
   if (argv[0] === 'bench') return { command: 'bench', argv: argv.slice(1) };
   let parsed;
   try {

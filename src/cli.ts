@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * The `switchyard` command. Exit status: 0 after a clean stop, 1 when startup
- * fails, 2 for bad flags, config or options.
+ * fails (or `bench` when its package is not installed), 2 for bad flags,
+ * config or options.
  */
+import { runBenchCommand } from './bench-command';
 import { parseCli, HELP_TEXT } from './cli-args';
 import { isSwitchyardError } from './errors';
 import { createServer, type SwitchyardServer } from './master/server';
@@ -51,9 +53,8 @@ async function main(): Promise<void> {
       return;
     }
     if (command.command === 'bench') {
-      // Loaded only here so that `start` does not load the load generator.
-      const { benchCommand } = await import('./bench/index');
-      process.exitCode = await benchCommand(command.argv);
+      // A package of its own, loaded only here: `start` never loads the load generator.
+      process.exitCode = await runBenchCommand(command.argv);
       return;
     }
     server = createServer(command.options);

@@ -1,0 +1,232 @@
+/**
+ * The suite's scenarios: how each one loads a target and which figures it
+ * reads off the run. Every run gets a fresh target process tree.
+ */
+import autocannon from 'autocannon';
+import { benchOptions, runBench, type BenchOptions, type BenchResult } from '../src';
+import { DEFAULT_PER_ADDRESS } from '../src/options';
+import { addressesNeeded } from '../src/source-address';
+import { isSocketIo, type Target, type TargetKind } from './targets';
+
+export type Figures = Record<string, number>;
+
+export interface RunOutcome {
+  readonly figures: Figures;
+  /** Server CPU seconds over the measured part of the run, all processes summed. */
+  readonly cpuSeconds: number;
+  /** Server RSS (all processes) at the end of the measured part. */
+  readonly rssBytes: number;
+  /** Failures seen by the generator, by reason; empty when none. */
+  readonly errors: Readonly<Record<string, number>>;
+  /** Set when the target cannot do this at all (for example a missing endpoint). */
+  readonly unavailable?: string;
+}
+
+export interface SideSpec {
+  readonly kind: TargetKind;
+  readonly label: string;
+  readonly workers?: number;
+}
+
+export interface RowSpec {
+  readonly label: string;
+  readonly figure: string;
+  /** 'min': ratio must be at least `target`; 'max': at most; 'pass': Switchyard alone, pass/fail. */
+  readonly goal: 'min' | 'max' | 'pass';
+  readonly target: number;
+  readonly unit: string;
+  /** Also required for "met": no generator errors on the Switchyard side. */
+  readonly zeroFailures?: boolean;
+}
+
+export interface SuiteScenario {
+  readonly name: string;
+  readonly switchyard: SideSpec;
+  readonly baseline?: SideSpec;
+  /** The Socket.IO cluster, run only with `--socketio`; the same `run` loads it with Socket.IO framing. */
+  readonly socketio?: SideSpec;
+  readonly rows: readonly RowSpec[];
+  run(target: Target, sourceBase: number): Promise<RunOutcome>;
+  /** Source addresses a run uses, so the next run starts on fresh ones (no TIME_WAIT collisions). */
+  readonly addresses: number;
+}
+
+export interface SuiteSizes {
+  readonly duration: number;
+  readonly warmup: number;
+  readonly fanoutSubscribers: number;
+  readonly idleConnections: number;
+  readonly capacityConnections: number;
+  readonly stormConnections: number;
+}
+
+export const FULL_SIZES: SuiteSizes = { duration: 5, warmup: 1, fanoutSubscribers: 2000, idleConnections: 15_000, capacityConnections: 60_000, stormConnections: 5000 };
+export const QUICK_SIZES: SuiteSizes = { duration: 1, warmup: 0.5, fanoutSubscribers: 500, idleConnections: 2000, capacityConnections: 5000, stormConnections: 1000 };
+
+const SETTLE_MS = 1000;
+const MEMORY_SETTLE_MS = 2000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Runs a message scenario and charges the target for CPU over exactly the measured window. */
+async function messageRun(target: Target, options: BenchOptions, figures: (result: BenchResult, cpuSeconds: number) => Figures): Promise<RunOutcome> {
+  let cpuStart = 0, cpuEnd = 0, rss = 0;
+  const result = await runBench(options, {
+    onWindow: (phase) => {
+      if (phase === 'start') {
+        cpuStart = target.cpuSeconds();
+      } else {
+        cpuEnd = target.cpuSeconds();
+        rss = target.rssBytes();
+      }
+    },
+  });
+  const cpuSeconds = cpuEnd - cpuStart;
+  return { figures: figures(result, cpuSeconds), cpuSeconds, rssBytes: rss, errors: result.errors };
+}
+
+/**
+ * Where the generator connects and how it frames messages: `path` on a
+ * WebSocket target, the Socket.IO endpoint (`/socket.io/`) with Socket.IO
+ * framing on a Socket.IO one.
+ */
+function endpoint(target: Target, path: string): Pick<BenchOptions, 'url' | 'protocol'> {
+  if (isSocketIo(target.kind)) return { url: `ws://127.0.0.1:${target.port}/`, protocol: 'socketio' };
+  return { url: `ws://127.0.0.1:${target.port}${path}`, protocol: 'ws' };
+}
+
+export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
+  const { duration, warmup } = sizes;
+  const sy: SideSpec = { kind: 'switchyard', label: 'Switchyard (2 workers)' };
+  const sioEcho: SideSpec = { kind: 'socketio-echo', label: 'Socket.IO cluster (2 workers)' };
+  const sioFanout: SideSpec = { kind: 'socketio-fanout', label: 'Socket.IO cluster (2 workers)' };
+  return [
+    {
+      name: 'echo 100 conns × 10 in flight, 64-byte JSON',
+      switchyard: sy,
+      baseline: { kind: 'ws-echo', label: 'ws, 1 process' },
+      socketio: sioEcho,
+      addresses: 1,
+      rows: [
+        { label: 'echo through a service, 100 conns × 10 in flight, 64-byte JSON', figure: 'msgsPerSec', goal: 'min', target: 0.8, unit: 'msgs/s' },
+        { label: 'server CPU per echoed message, all processes summed', figure: 'cpuUsPerMsg', goal: 'max', target: 1.45, unit: 'µs CPU/msg' },
+      ],
+      run: (target, sourceBase) => messageRun(target, benchOptions({ scenario: 'echo', ...endpoint(target, '/echo'), connections: 100, inflight: 10, duration, warmup, sourceBase }),
+        (result, cpu) => ({ msgsPerSec: result.messagesPerSecond, cpuUsPerMsg: result.messages > 0 ? (cpu * 1e6) / result.messages : 0, p99Ms: result.latencyUs.p99 / 1000 })),
+    },
+    {
+      name: 'echo at a fixed 10,000 msgs/s, 200 conns',
+      switchyard: sy,
+      baseline: { kind: 'ws-echo', label: 'ws, 1 process' },
+      socketio: sioEcho,
+      addresses: 1,
+      rows: [{ label: 'p99 latency at a fixed 10,000 msgs/s, 200 conns', figure: 'p99Ms', goal: 'max', target: 2.5, unit: 'ms p99' }],
+      run: (target, sourceBase) => messageRun(target, benchOptions({ scenario: 'echo', ...endpoint(target, '/echo'), connections: 200, rate: 10_000, duration, warmup, sourceBase }),
+        (result) => ({ p99Ms: result.latencyUs.p99 / 1000, p50Ms: result.latencyUs.p50 / 1000, msgsPerSec: result.messagesPerSecond })),
+    },
+    {
+      name: `fan-out to ${sizes.fanoutSubscribers} subscribers`,
+      switchyard: sy,
+      baseline: { kind: 'ws-fanout', label: 'ws, 1 process' },
+      socketio: sioFanout,
+      addresses: addressesNeeded(sizes.fanoutSubscribers, DEFAULT_PER_ADDRESS),
+      rows: [{ label: `fan-out: one topic, ${sizes.fanoutSubscribers.toLocaleString('en-US')} subscribers, deliveries/s`, figure: 'deliveriesPerSec', goal: 'min', target: 1.0, unit: 'deliveries/s' }],
+      // The publisher keeps one message in flight: its own copy coming back paces it.
+      run: (target, sourceBase) => messageRun(target, benchOptions({ scenario: 'fanout', ...endpoint(target, '/fanout'), connections: sizes.fanoutSubscribers, inflight: 1, duration, warmup, sourceBase }),
+        (result) => ({ deliveriesPerSec: result.messagesPerSecond, missed: result.missed, p99Ms: result.latencyUs.p99 / 1000 })),
+    },
+    {
+      name: `idle connections, memory: ${sizes.idleConnections} held`,
+      switchyard: sy,
+      baseline: { kind: 'ws-echo', label: 'ws, 1 process' },
+      socketio: sioEcho,
+      addresses: addressesNeeded(sizes.idleConnections, DEFAULT_PER_ADDRESS),
+      rows: [{ label: `idle connections, memory: ${sizes.idleConnections.toLocaleString('en-US')} held by each side; RSS per conn (settled, no forced GC)`, figure: 'rssKiBPerConn', goal: 'max', target: 1.3, unit: 'KiB/conn' }],
+      run: async (target, sourceBase) => {
+        await sleep(SETTLE_MS);
+        const before = target.rssBytes();
+        let held = 0, cpuHeld = 0;
+        const cpuStart = target.cpuSeconds();
+        let sampled: Promise<void> = Promise.resolve();
+        const result = await runBench(benchOptions({ scenario: 'connect', ...endpoint(target, '/echo'), connections: sizes.idleConnections, hold: MEMORY_SETTLE_MS / 1000 + 2, sourceBase }), {
+          onHeld: () => {
+            sampled = sleep(MEMORY_SETTLE_MS).then(() => {
+              held = target.rssBytes();
+              cpuHeld = target.cpuSeconds();
+            });
+          },
+        });
+        await sampled;
+        const perConn = result.opened > 0 ? (held - before) / result.opened / 1024 : 0;
+        return { figures: { rssKiBPerConn: perConn, opened: result.opened }, cpuSeconds: cpuHeld - cpuStart, rssBytes: held, errors: result.errors };
+      },
+    },
+    {
+      name: `idle connections, capacity: ${sizes.capacityConnections} held with 4 workers`,
+      switchyard: { kind: 'switchyard', label: 'Switchyard (4 workers)', workers: 4 },
+      addresses: addressesNeeded(sizes.capacityConnections, DEFAULT_PER_ADDRESS),
+      rows: [{ label: `idle connections, capacity: ${sizes.capacityConnections.toLocaleString('en-US')} held with 4 workers, zero failures`, figure: 'opened', goal: 'pass', target: sizes.capacityConnections, unit: 'held' }],
+      run: async (target, sourceBase) => {
+        const cpuStart = target.cpuSeconds();
+        let rss = 0, cpuHeld = 0;
+        let sampled: Promise<void> = Promise.resolve();
+        const result = await runBench(benchOptions({ scenario: 'connect', ...endpoint(target, '/echo'), connections: sizes.capacityConnections, hold: 3, sourceBase, connectTimeout: 30 }), {
+          onHeld: () => {
+            sampled = sleep(1000).then(() => {
+              rss = target.rssBytes();
+              cpuHeld = target.cpuSeconds();
+            });
+          },
+        });
+        await sampled;
+        return { figures: { opened: result.opened, connectsPerSec: result.connectsPerSecond }, cpuSeconds: cpuHeld - cpuStart, rssBytes: rss, errors: result.errors };
+      },
+    },
+    {
+      name: `connect storm, ${sizes.stormConnections} connections`,
+      switchyard: sy,
+      baseline: { kind: 'ws-echo', label: 'ws, 1 process' },
+      socketio: sioEcho,
+      addresses: addressesNeeded(sizes.stormConnections, DEFAULT_PER_ADDRESS),
+      rows: [{ label: `connect storm, ${sizes.stormConnections.toLocaleString('en-US')} connections, connects/s`, figure: 'connectsPerSec', goal: 'min', target: 0.8, unit: 'connects/s', zeroFailures: true }],
+      run: async (target, sourceBase) => {
+        const cpuStart = target.cpuSeconds();
+        let rss = 0, cpuHeld = 0;
+        const result = await runBench(benchOptions({ scenario: 'connect', ...endpoint(target, '/echo'), connections: sizes.stormConnections, hold: 0.5, sourceBase }), {
+          onHeld: () => {
+            rss = target.rssBytes();
+            cpuHeld = target.cpuSeconds();
+          },
+        });
+        return { figures: { connectsPerSec: result.connectsPerSecond, opened: result.opened }, cpuSeconds: cpuHeld - cpuStart, rssBytes: rss, errors: result.errors };
+      },
+    },
+    {
+      name: 'HTTP POST /services/echo (autocannon)',
+      switchyard: sy,
+      baseline: { kind: 'http-echo', label: 'node:http, 1 process' },
+      addresses: 0,
+      rows: [{ label: 'HTTP requests to a service (autocannon, 50 conns, body "hello")', figure: 'reqPerSec', goal: 'min', target: 0.5, unit: 'req/s' }],
+      run: (target) => httpRun(target, duration),
+    },
+  ];
+}
+
+async function httpRun(target: Target, duration: number): Promise<RunOutcome> {
+  const endpoint = `http://127.0.0.1:${target.port}/services/echo`;
+  const probe = await fetch(endpoint, { method: 'POST', body: 'hello' });
+  await probe.arrayBuffer();
+  if (probe.status === 404) {
+    return { figures: {}, cpuSeconds: 0, rssBytes: target.rssBytes(), errors: {}, unavailable: `not available (POST /services/echo answered ${probe.status})` };
+  }
+  const cpuStart = target.cpuSeconds();
+  const result = await autocannon({ url: endpoint, method: 'POST', body: 'hello', connections: 50, duration });
+  const cpuSeconds = target.cpuSeconds() - cpuStart;
+  const errors: Record<string, number> = {};
+  if (result.errors > 0) errors.errors = result.errors;
+  if (result.timeouts > 0) errors.timeouts = result.timeouts;
+  if (result.non2xx > 0) errors.non2xx = result.non2xx;
+  return { figures: { reqPerSec: result.requests.average, p99Ms: result.latency.p99 }, cpuSeconds, rssBytes: target.rssBytes(), errors };
+}

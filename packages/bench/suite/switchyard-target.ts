@@ -1,0 +1,51 @@
+/**
+ * Switchyard as a bench target: the master in this process (started through
+ * `createServer`), with the bundled echo service and the bench fanout service.
+ * Workers from SWITCHYARD_BENCH_WORKERS (default 2).
+ */
+import * as path from 'node:path';
+import { createServer, type SwitchyardOptions } from 'switchyard';
+import type { ListeningMessage } from './baselines/listen';
+
+const extension = path.extname(__filename);
+const workers = Number(process.env.SWITCHYARD_BENCH_WORKERS ?? '2');
+// For A/B runs (suite/ab.ts): SWITCHYARD_BENCH_BALANCING=kernel; unset means the default.
+const balancing = process.env.SWITCHYARD_BENCH_BALANCING as SwitchyardOptions['balancing'];
+const server = createServer({
+  port: 0,
+  host: '127.0.0.1',
+  workers,
+  logLevel: 'warn',
+  // The baselines enforce no per-client limits; neither does Switchyard here
+  // (the defaults would close a bench client sending > 1,000 msgs/s with 1008,
+  // and refuse the 15,000 per worker the capacity scenario holds).
+  maxMessagesPerSecond: 0,
+  maxConnectionsPerWorker: 1_000_000,
+  maxConnectionsPerIp: 1_000_000,
+  ...(balancing === undefined ? {} : { balancing }),
+  services: {
+    // The server's bundled echo service, through its documented subpath export.
+    echo: require.resolve('switchyard/examples/echo'),
+    fanout: path.join(__dirname, 'services', `fanout-service${extension}`),
+  },
+});
+
+let stopping = false;
+function stop(): void {
+  if (stopping) return;
+  stopping = true;
+  server.close().then(() => process.exit(0), () => process.exit(1));
+}
+process.on('SIGTERM', stop);
+process.on('disconnect', stop);
+
+server.listen().then(
+  (port) => {
+    const message: ListeningMessage = { type: 'listening', port };
+    process.send?.(message);
+  },
+  (error: unknown) => {
+    process.stderr.write(`switchyard target failed to start: ${(error as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,71 @@
+/**
+ * What `npm pack` of the server would publish: the server only. No bench code
+ * (a package of its own, packages/bench), no tests or their source maps, and
+ * runtime dependencies that the server's own sources import.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const ROOT = path.join(__dirname, '..');
+
+interface PackManifest {
+  readonly name: string;
+  readonly files: ReadonlyArray<{ readonly path: string }>;
+}
+
+interface PackageJson {
+  readonly dependencies?: Readonly<Record<string, string>>;
+}
+
+function readJson<T>(file: string): T {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}
+
+/** Every file under `dir` (recursively) whose name ends in `.ts`. */
+function sources(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const file = path.join(dir, entry.name);
+    return entry.isDirectory() ? sources(file) : entry.name.endsWith('.ts') ? [file] : [];
+  });
+}
+
+/** The packages that runtime code (not `import type`) in `src/` loads by name. */
+function importedBySources(): Set<string> {
+  const names = new Set<string>();
+  const pattern = /(?:^import (?!type )[^;]*? from|require\()\s*'((?:@[^/']+\/)?[^/.'][^/']*)/gm;
+  for (const file of sources(path.join(ROOT, 'src'))) {
+    for (const match of fs.readFileSync(file, 'utf8').matchAll(pattern)) names.add(match[1] as string);
+  }
+  return names;
+}
+
+let files: string[];
+beforeAll(() => {
+  // --ignore-scripts: list what is built now, without `prepare` rebuilding dist/ under other tests' feet.
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', timeout: 20000 });
+  const [manifest] = JSON.parse(out) as PackManifest[];
+  expect(manifest?.name).toBe('switchyard');
+  files = (manifest?.files ?? []).map((file) => file.path);
+});
+
+test('the server package holds the built server', () => {
+  for (const file of ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/services/examples/echo.js', 'public/index.html']) expect(files).toContain(file);
+});
+
+test('no bench code, no tests, no source maps of tests', () => {
+  const offending = files.filter((file) =>
+    file.startsWith('dist/bench/') || file.startsWith('packages/') || file.startsWith('bench/') || file.startsWith('test/') ||
+    /(^|\/)(test|tests|__tests__)\//.test(file) || /\.test\.[cm]?[jt]s(\.map)?$/.test(file) || /\.test\.d\.ts$/.test(file));
+  expect(offending).toEqual([]);
+});
+
+test('runtime dependencies are only packages the server itself loads', () => {
+  const dependencies = Object.keys(readJson<PackageJson>(path.join(ROOT, 'package.json')).dependencies ?? {});
+  const used = importedBySources();
+  expect(dependencies.filter((name) => !used.has(name))).toEqual([]);
+  // The bench's own dependencies that the server does not load stay out (hdr-histogram-js, autocannon, socket.io, …).
+  const benchOnly = Object.keys(readJson<PackageJson>(path.join(ROOT, 'packages', 'bench', 'package.json')).dependencies ?? {}).filter((name) => !used.has(name));
+  expect(benchOnly).toContain('hdr-histogram-js');
+  expect(dependencies.filter((name) => benchOnly.includes(name))).toEqual([]);
+});
