@@ -114,6 +114,17 @@ describe('the WebSocket request envelope', () => {
     expect(replies).toHaveLength(5);
   });
 
+  test('a result whose reply is longer than a message may be is answered with an error, not silence', async () => {
+    // The timeout is short so that, were the reply lost, not even a timeout would explain the silence.
+    const { port } = await startCluster({ services, requestTimeout: 1000 });
+    const client = await connect(port, '/req');
+    client.sendJson({ $req: 'huge', data: { path: '/huge' } });
+    expect(await client.json((m) => m.$res === 'huge', 5000)).toEqual({ $res: 'huge', error: { code: 'SY_ERR_HANDLER_FAILED', message: 'the service handler failed' } });
+    // The client and its lane are fine: the next request is answered.
+    client.sendJson({ $req: 'next', data: { path: '/echo' } });
+    expect(await client.json((m) => m.$res === 'next')).toMatchObject({ $res: 'next', data: { path: '/req' } });
+  });
+
   test('a service without onRequest answers SY_ERR_NOT_IMPLEMENTED; over HTTP 501', async () => {
     const { port } = await startCluster({ services: { rec: path.join(FIXTURES, 'recorder.ts') } });
     const client = await connect(port, '/rec');
