@@ -16,7 +16,8 @@ export type EnvelopeOutcome = 'ok' | 'error' | 'timeout' | 'bad_request';
 
 /** What answering needs from the host; one per host, not one per request. */
 export interface EnvelopeContext {
-  readonly service: Service;
+  /** The service's handler, and its `send` for the reply. */
+  readonly service: Pick<Service, 'onRequest' | 'send'>;
   /** How long `onRequest` may take before SY_ERR_REQUEST_TIMEOUT is sent. */
   readonly requestTimeout: number;
   /** Counts one answered request. */
