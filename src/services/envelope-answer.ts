@@ -5,7 +5,7 @@
  * whichever comes first. The HTTP counterpart is request-answer.ts.
  */
 import { SwitchyardError } from '../errors';
-import { MAX_MESSAGE_LENGTH } from '../protocol';
+import { MAX_MESSAGE_LENGTH, MESSAGE_OVERHEAD } from '../protocol';
 import { isReply, type ServiceRequest } from './request';
 import { errorReply } from './request-answer';
 import { formatError, formatResult, parseRequest, type RequestId } from './request-envelope';
@@ -20,6 +20,8 @@ export interface EnvelopeContext {
   readonly service: Pick<Service, 'onRequest' | 'send'>;
   /** How long `onRequest` may take before SY_ERR_REQUEST_TIMEOUT is sent. */
   readonly requestTimeout: number;
+  /** The longest reply that can reach the client (see `maxReplyLength`); a longer one is answered with an error. */
+  readonly maxReplyLength: number;
   /** Counts one answered request. */
   count(outcome: EnvelopeOutcome): void;
   /** `onRequest` failed unexpectedly (a 5xx other than SY_ERR_NOT_IMPLEMENTED): logged and counted by the host. */
@@ -31,14 +33,25 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
+ * The longest reply a service can send to a client. Two bounds apply, and
+ * either drops a longer reply without a word: `Service.send` refuses a message
+ * past MAX_MESSAGE_LENGTH (one link line), and a worker's link queue refuses,
+ * even when empty, a message whose size is past its byte bound
+ * (`ipcMaxQueuedBytes`, which by default is what bites first).
+ */
+export function maxReplyLength(queueMaxBytes: number): number {
+  return Math.min(MAX_MESSAGE_LENGTH, queueMaxBytes - MESSAGE_OVERHEAD);
+}
+
+/**
  * The reply text for a result. Throws when JSON cannot hold the result
- * (circular, BigInt) or when the reply is longer than one message may be: that
+ * (circular, BigInt) or when the reply is too long to reach the client: that
  * is the handler's failure, answered as such, never silence.
  */
-function resultText(id: RequestId, value: unknown): string {
+function resultText(id: RequestId, value: unknown, maxLength: number): string {
   const text = formatResult(id, isReply(value) ? value.body : value);
-  if (text.length > MAX_MESSAGE_LENGTH) {
-    throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `the reply to request ${JSON.stringify(id)} is ${text.length} characters; a message may be at most ${MAX_MESSAGE_LENGTH}`);
+  if (text.length > maxLength) {
+    throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `the reply to request ${JSON.stringify(id)} is ${text.length} characters; at most ${maxLength} can be sent`);
   }
   return text;
 }
@@ -86,7 +99,7 @@ export function answerEnvelope(context: EnvelopeContext, client: Client, text: s
   const succeed = (value: unknown): void => {
     let reply: string;
     try {
-      reply = resultText(envelope.id, value);
+      reply = resultText(envelope.id, value, context.maxReplyLength);
     } catch (error) {
       return fail(error);
     }

@@ -19,7 +19,7 @@ import type { ClientInfo, HttpRequestFields, MasterToService, Payload, ServiceTo
 import { decodePayload, sharedIfEmpty } from '../protocol';
 import { ThrottledWarning } from '../throttled-log';
 import { ClientLanes, type ClientLanesHooks } from './client-lanes';
-import { answerEnvelope, type EnvelopeContext, type EnvelopeOutcome } from './envelope-answer';
+import { answerEnvelope, maxReplyLength, type EnvelopeContext, type EnvelopeOutcome } from './envelope-answer';
 import { answerHttp, unavailableAnswer } from './request-answer';
 import { looksLikeRequest } from './request-envelope';
 import type { Client, MessageInfo, Service, ServiceInternals } from './service';
@@ -50,6 +50,8 @@ export interface ServicePorts {
 export interface ServiceHostOptions {
   /** How long a WebSocket request may take before it is answered with SY_ERR_REQUEST_TIMEOUT. */
   readonly requestTimeout: number;
+  /** The byte bound of each worker's link queue (`ipcMaxQueuedBytes`): envelope replies past it are answered with an error. Default: no bound besides MAX_MESSAGE_LENGTH. */
+  readonly linkMaxBytes?: number;
   readonly metrics?: ServiceMetrics;
 }
 
@@ -113,6 +115,7 @@ export class ServiceHost {
     this.envelopes = {
       service,
       requestTimeout: options.requestTimeout,
+      maxReplyLength: maxReplyLength(options.linkMaxBytes ?? Number.POSITIVE_INFINITY),
       count: (outcome: EnvelopeOutcome) => this.options.metrics?.countRequest('websocket', outcome),
       failed: (client: Client, error: unknown) => this.handlerFailed(client.id, error),
     };

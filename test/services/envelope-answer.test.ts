@@ -1,13 +1,13 @@
 import { isSwitchyardError } from '../../src/errors';
-import { MAX_MESSAGE_LENGTH } from '../../src/protocol';
-import { answerEnvelope, type EnvelopeContext, type EnvelopeOutcome } from '../../src/services/envelope-answer';
+import { MAX_MESSAGE_LENGTH, MESSAGE_OVERHEAD } from '../../src/protocol';
+import { answerEnvelope, maxReplyLength, type EnvelopeContext, type EnvelopeOutcome } from '../../src/services/envelope-answer';
 import { RequestError, reply, type ServiceRequest } from '../../src/services/request';
 import type { Client } from '../../src/services/service';
 
 const client: Client = { id: '1.1', service: 'test', path: '/test', query: { room: 'a' }, headers: {}, remoteAddress: '127.0.0.1', resumed: false };
 
 /** A context whose service answers with `handler`; what it sends, counts and reports is recorded. `nextSend()` resolves at the next send. */
-function context(handler: (request: ServiceRequest) => unknown, requestTimeout = 10_000): {
+function context(handler: (request: ServiceRequest) => unknown, requestTimeout = 10_000, maxLength = MAX_MESSAGE_LENGTH): {
   context: EnvelopeContext;
   sent: string[];
   outcomes: EnvelopeOutcome[];
@@ -30,7 +30,7 @@ function context(handler: (request: ServiceRequest) => unknown, requestTimeout =
     },
   };
   return {
-    context: { service, requestTimeout, count: (outcome) => void outcomes.push(outcome), failed: (_client, error) => void failures.push(error) },
+    context: { service, requestTimeout, maxReplyLength: maxLength, count: (outcome) => void outcomes.push(outcome), failed: (_client, error) => void failures.push(error) },
     sent,
     outcomes,
     failures,
@@ -100,11 +100,19 @@ test('a slow handler gets SY_ERR_REQUEST_TIMEOUT, and its late result is dropped
   expect(c.outcomes).toEqual(['timeout']);
 });
 
-test('a reply longer than one message may be is answered SY_ERR_HANDLER_FAILED; one exactly at the limit is sent', async () => {
+test('the longest reply is the smaller of one message and what a link queue can hold', () => {
+  expect(maxReplyLength(Number.POSITIVE_INFINITY)).toBe(MAX_MESSAGE_LENGTH);
+  expect(maxReplyLength(16 * 1024 * 1024 * 1024)).toBe(MAX_MESSAGE_LENGTH);
+  // The default queue bound (64 MiB) is what bites first: a message costs its length plus the overhead.
+  expect(maxReplyLength(64 * 1024 * 1024)).toBe(64 * 1024 * 1024 - MESSAGE_OVERHEAD);
+  expect(maxReplyLength(1024)).toBe(1024 - MESSAGE_OVERHEAD);
+});
+
+test('a reply longer than the limit is answered SY_ERR_HANDLER_FAILED and reported; one exactly at it is sent', async () => {
   const frame = '{"$res":1,"data":""}'.length;
-  const c = context((request) => 'x'.repeat(MAX_MESSAGE_LENGTH - frame + (request.body === 'over' ? 1 : 0)));
+  const c = context((request) => 'x'.repeat(1000 - frame + (request.body === 'over' ? 1 : 0)), 10_000, 1000);
   await answerEnvelope(c.context, client, '{"$req":1,"data":"fits"}');
-  expect(c.sent.map((text) => text.length)).toEqual([MAX_MESSAGE_LENGTH]);
+  expect(c.sent.map((text) => text.length)).toEqual([1000]);
   c.sent.length = 0;
   await answerEnvelope(c.context, client, '{"$req":1,"data":"over"}');
   expect(replies(c.sent)).toEqual([{ $res: 1, error: { code: 'SY_ERR_HANDLER_FAILED', message: 'the service handler failed' } }]);
