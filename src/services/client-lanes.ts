@@ -3,8 +3,9 @@
  * tasks of one lane run one after another, each waiting until the previous one
  * (sync or async) has settled; different lanes run concurrently. A task that
  * throws or rejects is reported to `failed` and the lane goes on with the next.
- * A task that never settles holds its own lane (and `whenIdle`) forever, and
- * nothing else: `idle` is never reported while it waits.
+ * A task that never settles holds its own lane forever, and nothing else
+ * (though `idle` is never reported while it waits, so a stop waits for it).
+ * The owner opens a lane on connect and deletes it once the close has run.
  */
 
 /** One unit of work in a lane: a handler call, and what follows it. */
