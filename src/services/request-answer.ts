@@ -74,3 +74,12 @@ export async function answerHttp(service: Service, message: HttpRequestFields & 
     return answer;
   }
 }
+
+/** The answer to a request that reached an instance on its way out (a reload retires it): 503, try again in a second. */
+export function unavailableAnswer(service: string): HttpAnswer {
+  return {
+    status: 503,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' },
+    data: JSON.stringify({ error: 'SY_ERR_SERVICE_UNAVAILABLE', message: `service "${service}" is restarting` }),
+  };
+}

@@ -4,32 +4,28 @@
  * hold the clients concerned (a client id names its worker). The master only
  * starts, stops and queries it.
  *
- * Per-client order: the events of one client run one after another, each
- * waiting until the previous handler (sync or async) has settled; different
- * clients run concurrently. A handler that throws or rejects is logged and
- * counted; the service keeps running. HTTP requests run concurrently, outside
- * any client's order.
+ * Read top-down, as a message flows: the service's actions (constructor), a
+ * link's events (`fromWorker`: connect, message, close, request), the acks
+ * they earn, a worker that goes, then the master's messages and stop.
+ * Per-client order is client-lanes.ts; envelope requests are answered in
+ * envelope-answer.ts, HTTP requests in request-answer.ts. A handler that
+ * throws or rejects is logged and counted; the service keeps running. HTTP
+ * requests run concurrently, outside any client's order.
  */
 import { workerOfClientId } from '../client-id';
 import { CLOSE_CODES } from '../errors';
+import type { Logger } from '../logger';
 import type { ClientInfo, HttpRequestFields, MasterToService, Payload, ServiceToMaster, ServiceToWorker, WorkerToService } from '../protocol';
 import { decodePayload, sharedIfEmpty } from '../protocol';
+import { ThrottledWarning } from '../throttled-log';
+import { ClientLanes, type ClientLanesHooks } from './client-lanes';
+import { answerEnvelope, maxReplyLength, type EnvelopeContext, type EnvelopeOutcome } from './envelope-answer';
+import { answerHttp, unavailableAnswer } from './request-answer';
+import { looksLikeRequest } from './request-envelope';
 import type { Client, MessageInfo, Service, ServiceInternals } from './service';
 import { Service as ServiceBase } from './service';
-import type { Logger } from '../logger';
-import { ServiceMetrics } from './service-metrics';
-import { formatError, formatResult, looksLikeRequest, parseRequest, type RequestId } from './request-envelope';
-import { answerHttp, errorReply } from './request-answer';
-import { isReply, type ServiceRequest } from './request';
+import type { ServiceMetrics } from './service-metrics';
 import { WorkerInterest } from './worker-interest';
-
-type Task = () => unknown;
-
-interface Lane {
-  busy: boolean;
-  /** Tasks waiting for the running one; made when the first one has to wait. */
-  backlog: Task[] | undefined;
-}
 
 export interface ServiceHostStats {
   handlerErrors: number;
@@ -54,6 +50,8 @@ export interface ServicePorts {
 export interface ServiceHostOptions {
   /** How long a WebSocket request may take before it is answered with SY_ERR_REQUEST_TIMEOUT. */
   readonly requestTimeout: number;
+  /** The byte bound of each worker's link queue (`ipcMaxQueuedBytes`): envelope replies past it are answered with an error. Default: no bound besides MAX_MESSAGE_LENGTH. */
+  readonly linkMaxBytes?: number;
   readonly metrics?: ServiceMetrics;
 }
 
@@ -70,33 +68,26 @@ function clientOf(info: ClientInfo, resumed: boolean): Client {
   };
 }
 
-/** The answer to a request that reached an instance on its way out. */
-function unavailable(service: string): { status: number; headers: Record<string, string>; data: string } {
-  return {
-    status: 503,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' },
-    data: JSON.stringify({ error: 'SY_ERR_SERVICE_UNAVAILABLE', message: `service "${service}" is restarting` }),
-  };
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
-
 export class ServiceHost {
   readonly stats: ServiceHostStats = { handlerErrors: 0, unknownClientEvents: 0, undeliverable: 0 };
   private readonly internals: ServiceInternals;
-  private readonly lanes = new Map<string, Lane>();
+  private readonly lanes: ClientLanes;
+  private readonly envelopes: EnvelopeContext;
+  private readonly interest = new WorkerInterest();
+  /** Acks waiting for the end of this event-loop turn, per worker. */
+  private readonly acks = new Map<number, number[]>();
+  private acksScheduled = false;
+  /** HTTP requests being answered: a stop waits for them too. */
+  private httpInFlight = 0;
   private idleWaiters: Array<() => void> = [];
   private stopping = false;
   /** A reload retires this instance: nothing more from the links is handled (nor acknowledged). */
   private retiring = false;
-  /** HTTP requests being answered: a stop waits for them too. */
-  private httpInFlight = 0;
-  /** Acks waiting for the end of this event-loop turn, per worker. */
-  private readonly acks = new Map<number, number[]>();
-  private acksScheduled = false;
-  private readonly interest = new WorkerInterest();
+  // A link peer can trigger each of these once per message: throttled so that a broken or hostile one cannot flood the log.
+  private readonly foreignClientWarning: ThrottledWarning;
+  private readonly unknownClientWarning: ThrottledWarning;
+  private readonly duplicateConnectWarning: ThrottledWarning;
+  private readonly droppedWarning: ThrottledWarning;
   private readonly flushAcks = (): void => {
     this.acksScheduled = false;
     for (const [worker, seqs] of this.acks) this.ports.toWorker(worker, { type: 'ack', seqs });
@@ -110,6 +101,24 @@ export class ServiceHost {
     private readonly log: Logger,
     private readonly options: ServiceHostOptions = { requestTimeout: 10_000 },
   ) {
+    this.foreignClientWarning = new ThrottledWarning(log, 'event for a client of another worker ignored');
+    this.unknownClientWarning = new ThrottledWarning(log, 'event for an unknown client ignored');
+    this.duplicateConnectWarning = new ThrottledWarning(log, 'duplicate connect ignored');
+    // A worker that just went away is routine; a full queue means a worker that cannot keep up.
+    this.droppedWarning = new ThrottledWarning(log, 'no link to that worker, or its queue is full; message dropped');
+    const lanes: ClientLanesHooks = {
+      failed: (id, error) => this.handlerFailed(id, error),
+      settled: (worker, seq) => this.ack(worker, seq),
+      idle: () => this.notifyIfIdle(),
+    };
+    this.lanes = new ClientLanes(lanes);
+    this.envelopes = {
+      service,
+      requestTimeout: options.requestTimeout,
+      maxReplyLength: maxReplyLength(options.linkMaxBytes ?? Number.POSITIVE_INFINITY),
+      count: (outcome: EnvelopeOutcome) => this.options.metrics?.countRequest('websocket', outcome),
+      failed: (client: Client, error: unknown) => this.handlerFailed(client.id, error),
+    };
     this.internals = ServiceBase.attach(service, name, {
       send: (id: string, payload: Payload) => this.toWorkerOf(id, { type: 'send', id, ...payload }),
       broadcast: (payload: Payload, except: readonly string[] | undefined) => {
@@ -145,7 +154,7 @@ export class ServiceHost {
   fromWorker(worker: number, message: WorkerToService): void {
     if (this.retiring) {
       // Nothing more is handled nor acknowledged: the workers give it all to the next instance. Requests are not kept: refused now.
-      if (message.type === 'request') this.toWorker(worker, { type: 'response', rid: message.rid, ...unavailable(this.name) });
+      if (message.type === 'request') this.toWorker(worker, { type: 'response', rid: message.rid, ...unavailableAnswer(this.name) });
       return;
     }
     switch (message.type) {
@@ -159,13 +168,13 @@ export class ServiceHost {
         if (this.internals.clients.has(client.id)) {
           if (seq !== undefined) this.ack(worker, seq);
           this.stats.unknownClientEvents++;
-          this.log.warn({ client: client.id }, 'duplicate connect ignored');
+          this.duplicateConnectWarning.warn({ client: client.id });
           return;
         }
         this.internals.clients.set(client.id, client);
         // The lane may still hold this id's previous close (a link that broke and came back): the connect runs after it.
-        if (!this.lanes.has(client.id)) this.lanes.set(client.id, { busy: false, backlog: undefined });
-        this.run(client.id, () => this.service.onConnect(client), seq === undefined ? undefined : () => this.ack(worker, seq));
+        this.lanes.open(client.id);
+        this.lanes.run(client.id, () => this.service.onConnect(client), seq === undefined ? undefined : () => this.ack(worker, seq));
         return;
       }
       case 'message': {
@@ -183,35 +192,11 @@ export class ServiceHost {
         if (message.ts !== undefined) this.options.metrics?.observeDelivery(message.ts);
         const data = decodePayload(message);
         if (typeof data === 'string' && looksLikeRequest(data)) {
-          this.run(client.id, () => this.answerEnvelope(client, data), () => this.ack(worker, seq));
+          this.lanes.run(client.id, () => answerEnvelope(this.envelopes, client, data), () => this.ack(worker, seq));
           return;
         }
         const info: MessageInfo = { seq, redelivered: message.redelivered === true };
-        const lane = this.lanes.get(client.id);
-        if (lane !== undefined && !lane.busy) {
-          // Fast path, no closures: the lane is free, so the handler runs now.
-          let result: unknown;
-          try {
-            result = this.service.onMessage(client, data, info);
-          } catch (error) {
-            this.handlerFailed(client.id, error);
-          }
-          if (!isThenable(result)) return this.ack(worker, seq);
-          lane.busy = true;
-          result.then(
-            () => {
-              this.ack(worker, seq);
-              this.resume(client.id, lane);
-            },
-            (error: unknown) => {
-              this.handlerFailed(client.id, error);
-              this.ack(worker, seq);
-              this.resume(client.id, lane);
-            },
-          );
-          return;
-        }
-        this.run(client.id, () => this.service.onMessage(client, data, info), () => this.ack(worker, seq));
+        this.lanes.call(client.id, this.service, this.service.onMessage, client, data, info, worker, seq);
         return;
       }
       case 'close': {
@@ -233,6 +218,47 @@ export class ServiceHost {
         throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
       }
     }
+  }
+
+  /** Runs `onClose` in the client's lane; `settled` (the ack) once it has settled, or at once for an unknown client. */
+  private closeClient(id: string, code: number, reason: string, settled?: () => void): void {
+    const client = this.internals.clients.get(id);
+    if (client === undefined) {
+      settled?.();
+      return this.unknownClient(id, 'close');
+    }
+    // Gone from `clients` and from its topics at once, so nothing is sent to it from here on.
+    this.internals.clients.delete(id);
+    const worker = workerOfClientId(id);
+    for (const topic of this.internals.topics.removeClient(id)) if (worker !== undefined) this.interest.remove(worker, topic);
+    // The lane goes with the close, unless the client was resumed meanwhile: its events wait in it.
+    this.lanes.run(id, () => this.service.onClose(client, code, reason), () => {
+      if (!this.internals.clients.has(id)) this.lanes.delete(id);
+      settled?.();
+    });
+  }
+
+  private async answerHttpRequest(worker: number, message: HttpRequestFields & Payload): Promise<void> {
+    this.httpInFlight++;
+    try {
+      const response = await answerHttp(this.service, message, (error) => this.handlerFailed(undefined, error));
+      this.options.metrics?.countRequest('http', response.status < 500 ? 'ok' : 'error');
+      this.toWorker(worker, { type: 'response', rid: message.rid, ...response });
+    } finally {
+      this.httpInFlight--;
+      this.notifyIfIdle();
+    }
+  }
+
+  /** Acknowledges a handled message; acks leave in one message per worker and event-loop turn. */
+  private ack(worker: number, seq: number): void {
+    if (!this.acksScheduled) {
+      this.acksScheduled = true;
+      setImmediate(this.flushAcks);
+    }
+    const seqs = this.acks.get(worker);
+    if (seqs === undefined) this.acks.set(worker, [seq]);
+    else seqs.push(seq);
   }
 
   /** A worker's link closed: each of its clients is gone (1006), as a worker crash would leave them. */
@@ -298,44 +324,14 @@ export class ServiceHost {
   }
 
   private isIdle(): boolean {
-    if (this.httpInFlight > 0) return false;
-    for (const lane of this.lanes.values()) if (lane.busy) return false;
-    return true;
+    return this.httpInFlight === 0 && this.lanes.idle;
   }
 
-  /** Acknowledges a handled message; acks leave in one message per worker and event-loop turn. */
-  private ack(worker: number, seq: number): void {
-    if (!this.acksScheduled) {
-      this.acksScheduled = true;
-      setImmediate(this.flushAcks);
-    }
-    const seqs = this.acks.get(worker);
-    if (seqs === undefined) this.acks.set(worker, [seq]);
-    else seqs.push(seq);
-  }
-
-  /** Runs `onClose` in the client's lane; `settled` (the ack) once it has settled, or at once for an unknown client. */
-  private closeClient(id: string, code: number, reason: string, settled?: () => void): void {
-    const client = this.internals.clients.get(id);
-    if (client === undefined) {
-      settled?.();
-      return this.unknownClient(id, 'close');
-    }
-    // Gone from `clients` and from its topics at once, so nothing is sent to it from here on.
-    this.internals.clients.delete(id);
-    const worker = workerOfClientId(id);
-    for (const topic of this.internals.topics.removeClient(id)) if (worker !== undefined) this.interest.remove(worker, topic);
-    // The lane goes with the close, unless the client was resumed meanwhile: its events wait in it.
-    this.run(id, () => this.service.onClose(client, code, reason), () => {
-      if (!this.internals.clients.has(id)) this.lanes.delete(id);
-      settled?.();
-    });
-  }
-
-  /** A link named a client of another worker: a broken or hostile peer. Counted, logged, acknowledged so its worker forgets it. */
-  private foreignClient(worker: number, id: string, event: string): void {
-    this.stats.unknownClientEvents++;
-    this.log.warn({ client: id, worker, event }, 'event for a client of another worker ignored');
+  private notifyIfIdle(): void {
+    if (this.idleWaiters.length === 0 || !this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /** Sends to the worker holding client `id`. */
@@ -347,148 +343,22 @@ export class ServiceHost {
   private toWorker(worker: number, message: ServiceToWorker): void {
     if (this.ports.toWorker(worker, message)) return;
     this.stats.undeliverable++;
-    // A worker that just went away is routine; a full queue means a worker that cannot keep up.
-    this.log[this.stats.undeliverable % 1000 === 1 ? 'warn' : 'debug']({ worker, type: message.type, dropped: this.stats.undeliverable }, 'no link to that worker, or its queue is full; message dropped');
+    this.droppedWarning.warn({ worker, type: message.type, dropped: this.stats.undeliverable });
+  }
+
+  /** A link named a client of another worker: a broken or hostile peer. Counted, logged, acknowledged so its worker forgets it. */
+  private foreignClient(worker: number, id: string, event: string): void {
+    this.stats.unknownClientEvents++;
+    this.foreignClientWarning.warn({ client: id, worker, event });
   }
 
   private unknownClient(id: string, event: string): void {
     this.stats.unknownClientEvents++;
-    this.log.warn({ client: id, event }, 'event for an unknown client ignored');
-  }
-
-  /**
-   * Answers one envelope request exactly once: with the handler's result, its
-   * error, or SY_ERR_REQUEST_TIMEOUT — whichever comes first. The client's next
-   * events still wait for the handler to settle, to keep their order.
-   */
-  private answerEnvelope(client: Client, text: string): Promise<void> | void {
-    const envelope = parseRequest(text);
-    if (!envelope.ok) {
-      this.options.metrics?.countRequest('websocket', 'bad_request');
-      this.service.send(client.id, formatError(envelope.id, 'SY_ERR_BAD_REQUEST', envelope.message));
-      return;
-    }
-    const request: ServiceRequest = {
-      transport: 'websocket',
-      client,
-      method: 'MESSAGE',
-      path: client.path,
-      query: client.query,
-      headers: client.headers,
-      body: envelope.data,
-    };
-    let answered = false;
-    const answer = (text: string, outcome: string): void => {
-      if (answered) return;
-      answered = true;
-      this.options.metrics?.countRequest('websocket', outcome);
-      this.service.send(client.id, text);
-    };
-    const timer = setTimeout(
-      () => answer(formatError(envelope.id, 'SY_ERR_REQUEST_TIMEOUT', `no reply within ${this.options.requestTimeout} ms`), 'timeout'),
-      this.options.requestTimeout,
-    );
-    const fail = (error: unknown): void => {
-      clearTimeout(timer);
-      const { code, message, status } = errorReply(error);
-      if (status >= 500 && code !== 'SY_ERR_NOT_IMPLEMENTED') this.handlerFailed(client.id, error);
-      answer(formatError(envelope.id as RequestId, code, message), 'error');
-    };
-    const succeed = (value: unknown): void => {
-      let text: string;
-      try {
-        // A result JSON cannot hold (circular, BigInt, too deep) is the handler's failure, not silence.
-        text = formatResult(envelope.id, isReply(value) ? value.body : value);
-      } catch (error) {
-        return fail(error);
-      }
-      clearTimeout(timer);
-      answer(text, 'ok');
-    };
-    let result: unknown;
-    try {
-      result = this.service.onRequest(request);
-    } catch (error) {
-      fail(error);
-      return;
-    }
-    if (!isThenable(result)) return succeed(result);
-    return Promise.resolve(result).then(succeed, fail);
-  }
-
-  private async answerHttpRequest(worker: number, message: HttpRequestFields & Payload): Promise<void> {
-    this.httpInFlight++;
-    try {
-      const response = await answerHttp(this.service, message, (error) => this.handlerFailed(undefined, error));
-      this.options.metrics?.countRequest('http', response.status < 500 ? 'ok' : 'error');
-      this.toWorker(worker, { type: 'response', rid: message.rid, ...response });
-    } finally {
-      this.httpInFlight--;
-      this.notifyIfIdle();
-    }
-  }
-
-  private run(id: string, task: Task, after?: () => void): void {
-    const lane = this.lanes.get(id);
-    if (lane === undefined) return;
-    const wrapped: Task = after === undefined ? task : () => {
-      try {
-        const result = task();
-        return isThenable(result) ? Promise.resolve(result).finally(after) : (after(), result);
-      } catch (error) {
-        after();
-        throw error;
-      }
-    };
-    if (lane.busy) {
-      (lane.backlog ??= []).push(wrapped);
-      return;
-    }
-    this.drain(id, lane, wrapped);
-  }
-
-  /** Runs `task` and then the lane's backlog, pausing at each pending promise. */
-  private drain(id: string, lane: Lane, first: Task): void {
-    let task: Task | undefined = first;
-    while (task !== undefined) {
-      let result: unknown;
-      try {
-        result = task();
-      } catch (error) {
-        this.handlerFailed(id, error);
-      }
-      if (isThenable(result)) {
-        lane.busy = true;
-        result.then(
-          () => this.resume(id, lane),
-          (error: unknown) => {
-            this.handlerFailed(id, error);
-            this.resume(id, lane);
-          },
-        );
-        return;
-      }
-      task = lane.backlog?.shift();
-    }
-    this.notifyIfIdle();
-  }
-
-  private resume(id: string, lane: Lane): void {
-    lane.busy = false;
-    const next = lane.backlog?.shift();
-    if (next !== undefined) this.drain(id, lane, next);
-    else this.notifyIfIdle();
+    this.unknownClientWarning.warn({ client: id, event });
   }
 
   private handlerFailed(id: string | undefined, error: unknown): void {
     this.stats.handlerErrors++;
     this.log.error({ err: error, service: this.name, client: id }, 'service handler failed');
-  }
-
-  private notifyIfIdle(): void {
-    if (this.idleWaiters.length === 0 || !this.isIdle()) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const resolve of waiters) resolve();
   }
 }

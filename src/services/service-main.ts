@@ -109,7 +109,7 @@ async function main(): Promise<void> {
         stopListening: () => links.stopListening(),
       },
       log,
-      { requestTimeout: config.requestTimeout, metrics: new ServiceMetrics(config.name) },
+      { requestTimeout: config.requestTimeout, linkMaxBytes: config.ipc.maxBytes, metrics: new ServiceMetrics(config.name) },
     );
     await started.start();
     await links.listen(config.endpoint);

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { MESSAGE_OVERHEAD } from '../../src/protocol';
 import { closeAll, connect, startCluster, FIXTURES } from '../helpers/cluster';
 
 afterEach(closeAll);
@@ -112,6 +113,32 @@ describe('the WebSocket request envelope', () => {
     await client.json((m) => m.type === 'plain');
     const replies = client.messages.filter((m) => typeof m === 'string' && m.startsWith('{"$res"'));
     expect(replies).toHaveLength(5);
+  });
+
+  test('a result whose reply is longer than a message may be is answered with an error, not silence', async () => {
+    // The timeout is short so that, were the reply lost, not even a timeout would explain the silence.
+    const { port } = await startCluster({ services, requestTimeout: 1000 });
+    const client = await connect(port, '/req');
+    client.sendJson({ $req: 'huge', data: { path: '/huge' } });
+    expect(await client.json((m) => m.$res === 'huge', 5000)).toEqual({ $res: 'huge', error: { code: 'SY_ERR_HANDLER_FAILED', message: 'the service handler failed' } });
+    // The client and its lane are fine: the next request is answered.
+    client.sendJson({ $req: 'next', data: { path: '/echo' } });
+    expect(await client.json((m) => m.$res === 'next')).toMatchObject({ $res: 'next', data: { path: '/req' } });
+  });
+
+  test('a reply larger than a link queue may ever hold (ipcMaxQueuedBytes) is answered with an error, not silence', async () => {
+    const bound = 64 * 1024;
+    const { port } = await startCluster({ services, requestTimeout: 1000, ipcMaxQueuedBytes: bound });
+    const client = await connect(port, '/req');
+    // The queue charges a message its length plus MESSAGE_OVERHEAD: this reply fills an empty queue exactly (both ids are 3 characters).
+    const fits = bound - MESSAGE_OVERHEAD - '{"$res":"fit","data":""}'.length;
+    client.sendJson({ $req: 'fit', data: { path: '/long', length: fits } });
+    const fit = await client.json<{ data: unknown }>((m) => m.$res === 'fit', 5000);
+    expect(fit.data === 'x'.repeat(fits)).toBe(true);
+    client.sendJson({ $req: 'big', data: { path: '/long', length: fits + 1 } });
+    const big = await client.json<{ data?: unknown; error?: unknown }>((m) => m.$res === 'big', 5000);
+    expect(big.data).toBeUndefined();
+    expect(big.error).toEqual({ code: 'SY_ERR_HANDLER_FAILED', message: 'the service handler failed' });
   });
 
   test('a service without onRequest answers SY_ERR_NOT_IMPLEMENTED; over HTTP 501', async () => {

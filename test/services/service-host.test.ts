@@ -3,6 +3,7 @@ import { Service, type Client } from '../../src/services/service';
 import { ServiceHost } from '../../src/services/service-host';
 import type { ClientInfo, ServiceToMaster, ServiceToWorker } from '../../src/protocol';
 import { isSwitchyardError } from '../../src/errors';
+import type { Logger } from '../../src/logger';
 
 const silent = pino({ level: 'silent' });
 const info = (id: string): ClientInfo => ({ id, service: 'test', path: '/test', query: {}, headers: {}, remoteAddress: '127.0.0.1' });
@@ -680,4 +681,47 @@ test('a message or close naming a client of another worker is ignored, counted a
   expect(log).toEqual(['connect 2.1', 'connect 1.1', 'message 2.1 real', 'close 2.1 1001']);
   expect(acks(2)).toEqual([1, 2, 3]);
   expect(h.stats.unknownClientEvents).toBe(3);
+});
+
+/** A logger that records its warn lines (and ignores the rest). */
+function recordingLogger(): { log: Logger; warnings: string[] } {
+  const warnings: string[] = [];
+  const ignore = (): void => undefined;
+  const log = { warn: (_fields: unknown, message: string) => void warnings.push(message), error: ignore, info: ignore, debug: ignore } as unknown as Logger;
+  return { log, warnings };
+}
+
+test('a peer that sends many bad events gets one warning line per kind, not one per event', async () => {
+  class Plain extends Service {}
+  const { log, warnings } = recordingLogger();
+  const sent: ServiceToWorker[] = [];
+  const ports = {
+    toMaster: () => undefined,
+    // Worker 1's link is full: everything but acks is refused.
+    toWorker: (worker: number, message: ServiceToWorker) => worker === 1 && message.type === 'ack' && sent.push(message) > 0,
+    workers: () => [1],
+    linksClosed: () => Promise.resolve(),
+    stopListening: () => undefined,
+  };
+  const service = new Plain();
+  const h = new ServiceHost(service, 'test', ports, log);
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
+  for (let i = 0; i < 100; i++) {
+    h.fromWorker(1, { type: 'message', seq: 2 + 4 * i, id: '2.1', data: 'foreign' });
+    h.fromWorker(1, { type: 'message', seq: 3 + 4 * i, id: '1.9', data: 'unknown' });
+    h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 4 + 4 * i });
+    h.fromWorker(1, { type: 'close', id: 'not-an-id', code: 1000, reason: '', seq: 5 + 4 * i });
+    service.send('1.1', 'dropped');
+  }
+  expect(h.stats.unknownClientEvents).toBe(400);
+  expect(h.stats.undeliverable).toBe(100);
+  expect(warnings.sort()).toEqual([
+    'duplicate connect ignored',
+    'event for a client of another worker ignored',
+    'event for an unknown client ignored',
+    'no link to that worker, or its queue is full; message dropped',
+  ]);
+  await tick();
+  // Still acknowledged, every one.
+  expect(acksIn(sent)).toHaveLength(401);
 });

@@ -1,0 +1,155 @@
+/**
+ * Per-client order for a service instance: one lane per connected client. The
+ * tasks of one lane run one after another, each waiting until the previous one
+ * (sync or async) has settled; different lanes run concurrently. A task that
+ * throws or rejects is reported to `failed` and the lane goes on with the next.
+ * A task that never settles holds its own lane forever, and nothing else
+ * (though `idle` is never reported while it waits, so a stop waits for it).
+ * The owner opens a lane on connect and deletes it once the close has run.
+ */
+
+/** One unit of work in a lane: a handler call, and what follows it. */
+export type Task = () => unknown;
+
+/** What the lanes report to their owner. */
+export interface ClientLanesHooks {
+  /** A task threw or rejected; the lane goes on. */
+  failed(id: string, error: unknown): void;
+  /** An event that `call` ran has settled (resolved, rejected or thrown): the owner acknowledges it. */
+  settled(worker: number, seq: number): void;
+  /** The last busy lane has become free. */
+  idle(): void;
+}
+
+interface Lane {
+  busy: boolean;
+  /** Tasks waiting for the running one; made when the first one has to wait. */
+  backlog: Task[] | undefined;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+export class ClientLanes {
+  private readonly lanes = new Map<string, Lane>();
+  /** Lanes waiting on a pending promise; 0 means idle. */
+  private busyLanes = 0;
+
+  constructor(private readonly hooks: ClientLanesHooks) {}
+
+  /** Whether no lane is waiting on a pending task. */
+  get idle(): boolean {
+    return this.busyLanes === 0;
+  }
+
+  has(id: string): boolean {
+    return this.lanes.has(id);
+  }
+
+  /** Opens a lane for `id`, unless one is still there (its previous tasks run first). */
+  open(id: string): void {
+    if (!this.lanes.has(id)) this.lanes.set(id, { busy: false, backlog: undefined });
+  }
+
+  /** Removes the lane of `id`; a task it is running finishes, and later `run`s for `id` are ignored until it is opened again. */
+  delete(id: string): void {
+    this.lanes.delete(id);
+  }
+
+  /**
+   * Runs `task` in the lane of `id` once the tasks before it have settled, then
+   * `after` (even if it threw or rejected). Nothing runs when `id` has no lane.
+   */
+  run(id: string, task: Task, after?: () => void): void {
+    const lane = this.lanes.get(id);
+    if (lane === undefined) return;
+    const wrapped: Task = after === undefined ? task : () => {
+      try {
+        const result = task();
+        return isThenable(result) ? Promise.resolve(result).finally(after) : (after(), result);
+      } catch (error) {
+        after();
+        throw error;
+      }
+    };
+    if (lane.busy) {
+      (lane.backlog ??= []).push(wrapped);
+      return;
+    }
+    this.drain(id, lane, wrapped);
+  }
+
+  /**
+   * The hot path: `method.call(target, a, b, c)` in the lane of `id`, then
+   * `settled(worker, seq)`. When the lane is free the call is made now with no
+   * closure at all, and a sync handler is settled before this returns; only a
+   * busy lane (or a pending result) costs closures.
+   */
+  call<T, A, B, C>(id: string, target: T, method: (this: T, a: A, b: B, c: C) => unknown, a: A, b: B, c: C, worker: number, seq: number): void {
+    const lane = this.lanes.get(id);
+    if (lane === undefined) return;
+    if (lane.busy) {
+      this.run(id, () => method.call(target, a, b, c), () => this.hooks.settled(worker, seq));
+      return;
+    }
+    let result: unknown;
+    try {
+      result = method.call(target, a, b, c);
+    } catch (error) {
+      this.hooks.failed(id, error);
+    }
+    if (!isThenable(result)) return this.hooks.settled(worker, seq);
+    this.busy(lane);
+    result.then(
+      () => {
+        this.hooks.settled(worker, seq);
+        this.resume(id, lane);
+      },
+      (error: unknown) => {
+        this.hooks.failed(id, error);
+        this.hooks.settled(worker, seq);
+        this.resume(id, lane);
+      },
+    );
+  }
+
+  /** Runs `first` and then the lane's backlog, pausing at each pending promise. */
+  private drain(id: string, lane: Lane, first: Task): void {
+    let task: Task | undefined = first;
+    while (task !== undefined) {
+      let result: unknown;
+      try {
+        result = task();
+      } catch (error) {
+        this.hooks.failed(id, error);
+      }
+      if (isThenable(result)) {
+        this.busy(lane);
+        result.then(
+          () => this.resume(id, lane),
+          (error: unknown) => {
+            this.hooks.failed(id, error);
+            this.resume(id, lane);
+          },
+        );
+        return;
+      }
+      task = lane.backlog?.shift();
+    }
+  }
+
+  private busy(lane: Lane): void {
+    lane.busy = true;
+    this.busyLanes++;
+  }
+
+  /** The lane's pending task settled: the next one runs, or the lane is free. */
+  private resume(id: string, lane: Lane): void {
+    lane.busy = false;
+    this.busyLanes--;
+    const next = lane.backlog?.shift();
+    if (next !== undefined) this.drain(id, lane, next);
+    if (this.busyLanes === 0) this.hooks.idle();
+  }
+}
