@@ -335,7 +335,9 @@ export class WorkerServer {
     else socket.send(data, { binary });
     this.limits.afterSend(socket);
     entry.counters.messagesOut++;
-    entry.counters.bytesOut += typeof data === 'string' ? data.length : data.byteLength;
+    // UTF-8 bytes, as a fan-out (which sends a Buffer) and bytes received count: `length` of a string counts UTF-16 units.
+    // byteLength measures without encoding; ws encodes the string once when it frames it.
+    entry.counters.bytesOut += typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength;
   }
 
   /**
