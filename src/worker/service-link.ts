@@ -228,7 +228,7 @@ export class ServiceLink {
     this.queue = new BatchQueue<WorkerToService>(new SocketEndpoint(socket), {
       maxMessages: this.limits.maxMessages,
       maxBytes: this.limits.maxBytes,
-      onError: (error) => this.log.debug({ err: error, service: this.service }, 'write to service failed'),
+      onError: (error) => this.onWriteFailed(socket, error),
     });
     this.state = 'up';
     this.retryDelay = RETRY_MIN_MS;
@@ -267,6 +267,20 @@ export class ServiceLink {
       if (this.state === 'down' && this.socket === undefined && this.endpoint === endpoint) this.open(endpoint);
     }, this.retryDelay);
     this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
+  }
+
+  /**
+   * A write failed and its queue closed itself, but the socket may stay open
+   * (a write that threw, or one whose callback got an error): without this the
+   * link would stay `up` with a dead queue until clients got 1013. It takes
+   * the path of a closed socket instead: down, reconnect, replay.
+   */
+  private onWriteFailed(socket: net.Socket, error: Error): void {
+    this.log.debug({ err: error, service: this.service }, 'write to service failed; link cut');
+    if (socket !== this.socket) return;
+    socket.destroy();
+    // At once, not on 'close' (a later turn): until then events would go to the dead queue.
+    this.onClosed(socket);
   }
 
   private cancelRetry(): void {

@@ -1,3 +1,5 @@
+// The module object itself (not a namespace copy), so that a test can watch the sockets links open.
+import net = require('node:net');
 import pino from 'pino';
 import type { IpcLimits } from '../../src/child-env';
 import type { ClientInfo, ServiceToWorker } from '../../src/protocol';
@@ -400,6 +402,72 @@ test('a broken link to an instance still announced is retried, and replays to it
     { type: 'message', id: '1.1', seq: 2, data: 'x', redelivered: true },
   ]);
   expect(fresh).toHaveLength(2);
+});
+
+/** The sockets the links open, in order: a test reaches the worker's end of a link through them. */
+function linkSockets(): net.Socket[] {
+  const opened: net.Socket[] = [];
+  const connect = net.connect;
+  jest.spyOn(net, 'connect').mockImplementation(((...args: Parameters<typeof net.connect>) => {
+    const socket = connect(...args);
+    opened.push(socket);
+    return socket;
+  }) as typeof net.connect);
+  return opened;
+}
+
+/** Two ways a write fails while the socket stays open: a write that throws (JSON past V8's string limit does), and one whose callback gets an error. */
+const BROKEN_WRITES: Array<[string, (socket: net.Socket) => void]> = [
+  [
+    'a write that throws',
+    (socket) => {
+      socket.write = (() => {
+        throw new RangeError('Invalid string length (injected)');
+      }) as typeof socket.write;
+    },
+  ],
+  [
+    'a write that calls back with an error',
+    (socket) => {
+      socket.write = ((_chunk: unknown, callback?: (error?: Error | null) => void) => {
+        process.nextTick(() => callback?.(new Error('EPIPE (injected)')));
+        return true;
+      }) as typeof socket.write;
+    },
+  ],
+];
+
+describe('a failed write on the link takes the path of a closed socket: down, reconnect, replay', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  test.each(BROKEN_WRITES)('%s', async (_name, breakWrites) => {
+    const opened = linkSockets();
+    const { link: l, hooks } = link();
+    const { server: a, peer: first } = await instance(l, 'a');
+    l.connect(info('1.1'));
+    await first.untilMessages(2);
+    await acked(l, first, [1], 0);
+    breakWrites(opened[0] as net.Socket);
+    expect(l.message('1.1', 'lost in the write', false, undefined)).toBe('ok');
+    // The link cuts its socket (the instance sees it close) instead of keeping a dead queue while up.
+    await first.until(() => first.isClosed);
+    expect(l.state).toBe('down');
+    expect(hooks).toEqual(['fresh', 'gone']);
+    // What is sent meanwhile is held, not pushed into the dead queue.
+    expect(l.message('1.1', 'while down', false, undefined)).toBe('ok');
+    // It reconnects to the instance still announced, and replays what was not acknowledged.
+    const second = await up(a, 1, l);
+    await second.untilMessages(4);
+    expect(second.messages).toEqual([
+      HELLO,
+      { type: 'connect', client: info('1.1'), resumed: true },
+      { type: 'message', id: '1.1', seq: 2, data: 'lost in the write', redelivered: true },
+      { type: 'message', id: '1.1', seq: 3, data: 'while down' },
+    ]);
+    expect(hooks).toEqual(['fresh', 'gone', 'fresh']);
+    expect(l.queueDropped).toBe(0);
+    expect(l.heldCount).toBe(2);
+  });
 });
 
 test('the bound on unacknowledged events refuses messages and connects; acks make room again', async () => {
