@@ -52,3 +52,23 @@ function replyJson(response: ServerResponse, status: number, text: string, heade
   });
   response.end(text);
 }
+
+/**
+ * node:http's `clientError`: a request it could not parse (or that timed out
+ * in its headers) gets 400, 408 or 431 when it can still be answered, else
+ * its connection is cut.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  // A parse error after a pipelined request that is being answered: answering
+  // now would pose as that request's response; just cut the connection.
+  if ((socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  rejectUpgrade(socket, status, status === 431 ? 'Request header fields too large' : 'Bad request');
+}
