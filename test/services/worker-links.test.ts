@@ -1,8 +1,10 @@
 import pino from 'pino';
 import type { IpcLimits } from '../../src/child-env';
+import type { Logger } from '../../src/logger';
 import type { ClientInfo, ServiceToWorker, WorkerToService } from '../../src/protocol';
 import { WorkerLinks } from '../../src/services/worker-links';
 import { LinePeer, SocketDir, Waiter, pause, poll } from '../helpers/line-peer';
+import { recordingLogger } from '../helpers/recording-logger';
 
 const silent = pino({ level: 'silent' });
 const info = (id: string): ClientInfo => ({ id, service: 'echo', path: '/echo', query: {}, headers: {}, remoteAddress: '127.0.0.1' });
@@ -31,11 +33,11 @@ interface Setup {
   worker(): Promise<LinePeer>;
 }
 
-async function setup(limits: IpcLimits = LIMITS): Promise<Setup> {
+async function setup(limits: IpcLimits = LIMITS, log: Logger = silent): Promise<Setup> {
   const batches: Array<[number, WorkerToService[]]> = [];
   const closed: number[] = [];
   const waiter = new Waiter();
-  const links = new WorkerLinks(limits, silent, {
+  const links = new WorkerLinks(limits, log, {
     onBatch: (worker, messages) => {
       batches.push([worker, [...messages]]);
       waiter.notify();
@@ -213,6 +215,35 @@ test('a full queue drops messages that may be lost, and keeps acks, topic change
   // Once written, the queue takes messages again.
   expect(s.links.send(1, { type: 'send', id: '1.1', data: 'later' })).toBe(true);
   await peer.untilMessages(kept.length + 1);
+});
+
+test('floods of malformed messages, unreadable lines and hello-less links: all counted or refused, one warning line each', async () => {
+  const logger = recordingLogger();
+  const s = await setup(LIMITS, logger.log);
+  const peer = await s.worker();
+  peer.send([{ type: 'hello', worker: 1 }]);
+  await linked(s, 1);
+  for (let i = 0; i < 200; i++) {
+    peer.send([{ type: 'bogus', i }]);
+    peer.writeRaw('not json\n');
+  }
+  const last: WorkerToService = { type: 'close', id: '1.1', code: 1000, reason: '', seq: 1 };
+  peer.send([last]);
+  await s.waiter.until(() => s.batches.length === 1, () => JSON.stringify(s.batches));
+  expect(s.batches).toEqual([[1, [last]]]);
+  expect(s.links.rejectedMessages).toBe(400);
+  const refused: LinePeer[] = [];
+  for (let i = 0; i < 20; i++) {
+    const bad = await s.worker();
+    bad.writeRaw(i % 2 === 0 ? 'no hello\n' : `${JSON.stringify([{ type: 'hello', worker: 1 }])}\n`);
+    refused.push(bad);
+  }
+  await Promise.all(refused.map((bad) => bad.closed));
+  expect(logger.warnings('malformed messages from worker ignored')).toHaveLength(1);
+  // The ten 'no hello' lines are unreadable lines too: still one line for all of them.
+  expect(logger.warnings('unreadable line from worker ignored')).toHaveLength(1);
+  expect(logger.warnings('link without a valid hello refused')).toHaveLength(1);
+  expect(peer.isClosed).toBe(false);
 });
 
 test('stopListening refuses new links and keeps the open ones', async () => {

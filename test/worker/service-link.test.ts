@@ -2,9 +2,11 @@
 import net = require('node:net');
 import pino from 'pino';
 import type { IpcLimits } from '../../src/child-env';
+import type { Logger } from '../../src/logger';
 import type { ClientInfo, ServiceToWorker } from '../../src/protocol';
 import { ServiceLink } from '../../src/worker/service-link';
 import { SocketDir, Waiter, pause, poll, type LinePeer, type LineServer } from '../helpers/line-peer';
+import { recordingLogger } from '../helpers/recording-logger';
 
 const silent = pino({ level: 'silent' });
 const info = (id: string): ClientInfo => ({ id, service: 'echo', path: '/echo', query: {}, headers: {}, remoteAddress: '127.0.0.1' });
@@ -27,7 +29,7 @@ afterEach(async () => {
 type HookEvent = 'fresh' | 'gone';
 
 /** A link of worker 1 to service `echo`, with what its hooks saw. */
-function link(limits: IpcLimits = LIMITS): {
+function link(limits: IpcLimits = LIMITS, log: Logger = silent): {
   link: ServiceLink;
   batches: ServiceToWorker[][];
   fresh: HookEvent[];
@@ -40,7 +42,7 @@ function link(limits: IpcLimits = LIMITS): {
   const fresh: HookEvent[] = [];
   const gone: HookEvent[] = [];
   const waiter = new Waiter();
-  const created = new ServiceLink('echo', 1, limits, silent, {
+  const created = new ServiceLink('echo', 1, limits, log, {
     onBatch: (from, batch) => {
       expect(from).toBe(created);
       batches.push([...batch]);
@@ -615,6 +617,22 @@ test('malformed messages from the service are counted and not passed on', async 
   // Lines that parsed are batches, even when nothing in them passed; a line that did not parse is not.
   expect(batches).toEqual([[good], [], [], [good]]);
   expect(l.rejectedMessages).toBe(6);
+  expect(l.state).toBe('up');
+});
+
+test('a flood of malformed messages and unreadable lines from the service: all counted, one warning line each', async () => {
+  const logger = recordingLogger();
+  const { link: l, batches, waiter } = link(LIMITS, logger.log);
+  const { peer } = await instance(l, 'a');
+  for (let i = 0; i < 200; i++) {
+    peer.send([{ type: 'bogus', i }]);
+    peer.writeRaw('not json\n');
+  }
+  peer.send([{ type: 'send', id: '1.1', data: 'last' }]);
+  await waiter.until(() => batches.length === 201, () => `${batches.length} batches`);
+  expect(l.rejectedMessages).toBe(400);
+  expect(logger.warnings('malformed messages from service ignored')).toHaveLength(1);
+  expect(logger.warnings('unreadable line from service ignored')).toHaveLength(1);
   expect(l.state).toBe('up');
 });
 
