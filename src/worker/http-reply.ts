@@ -32,9 +32,14 @@ export function rejectUpgrade(socket: Duplex, status: number, message: string, h
   ];
   // Like ws's abortHandshake: end() alone would leave a half-open socket for
   // as long as the peer keeps its side open — an unbounded descriptor leak.
-  socket.once('finish', () => socket.destroy());
-  (socket as Duplex & { setTimeout?(ms: number, callback: () => void): void }).setTimeout?.(REJECT_FLUSH_TIMEOUT_MS, () => socket.destroy());
+  socket.once('finish', destroySocket);
+  (socket as Duplex & { setTimeout?(ms: number, callback: () => void): void }).setTimeout?.(REJECT_FLUSH_TIMEOUT_MS, destroySocket);
   socket.end(`${lines.join('\r\n')}\r\n\r\n${text}`);
+}
+
+/** A shared listener (no closure per refused connection): the socket it is called on is destroyed. */
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 /** How long a refused peer gets to read the refusal before its socket is destroyed anyway. */
