@@ -3,7 +3,7 @@ import type { IpcLimits } from '../../src/child-env';
 import type { Logger } from '../../src/logger';
 import type { ClientInfo, ServiceToWorker, WorkerToService } from '../../src/protocol';
 import { WorkerLinks } from '../../src/services/worker-links';
-import { LinePeer, SocketDir, Waiter, pause, poll } from '../helpers/line-peer';
+import { LinePeer, SocketDir, Waiter, poll } from '../helpers/line-peer';
 import { recordingLogger } from '../helpers/recording-logger';
 
 const silent = pino({ level: 'silent' });
@@ -80,7 +80,7 @@ describe('a link without a valid hello is destroyed', () => {
     const peer = await s.worker();
     peer.writeRaw(`${line}\n`);
     await peer.until(() => peer.isClosed);
-    await pause(20);
+    await s.waiter.nothingWithin(20, () => [s.batches, s.closed], () => JSON.stringify([s.batches, s.closed]));
     expect(s.links.size).toBe(0);
     expect(s.batches).toEqual([]);
     expect(s.closed).toEqual([]);
@@ -100,7 +100,7 @@ test('a second hello for a worker already linked is refused; the first link stay
   const second = await s.worker();
   second.send([{ type: 'hello', worker: 1 }, { type: 'connect', client: info('1.9'), seq: 1 }]);
   await second.until(() => second.isClosed);
-  await pause(20);
+  await s.waiter.nothingWithin(20, () => [s.batches, s.closed], () => JSON.stringify([s.batches, s.closed]));
   expect(first.isClosed).toBe(false);
   expect(s.links.size).toBe(1);
   expect(s.closed).toEqual([]);
@@ -129,7 +129,7 @@ test('onBatch gets the messages after the hello, in order, never a hello', async
   // A connect with neither seq nor `resumed`, and a close without seq, fail the guard.
   peer.send([{ type: 'bogus' }, { type: 'connect', client: info('3.3') }, resumed, { type: 'close', id: '3.2', code: 1000, reason: '' }, close]);
   await s.waiter.until(() => s.batches.length === 3, () => JSON.stringify(s.batches));
-  await pause(20);
+  await s.waiter.nothingWithin(20, () => s.batches.length, () => JSON.stringify(s.batches));
   expect(s.batches).toEqual([
     [3, [connect, m1]],
     [3, [m2]],
@@ -155,7 +155,7 @@ test('onClosed fires with the worker id when its link closes; allClosed resolves
   one.socket.end();
   await s.waiter.until(() => s.closed.length === 1, () => JSON.stringify(s.closed));
   expect(s.closed).toEqual([1]);
-  await pause(20);
+  await s.waiter.nothingWithin(20, () => allClosed, () => 'allClosed resolved with a link still open');
   expect(allClosed).toBe(false);
   expect(s.links.size).toBe(1);
   expect(s.links.send(1, { type: 'ack', seqs: [1] })).toBe(false);
@@ -175,7 +175,7 @@ test('a link that never said hello closing fires no onClosed and does not hold a
   await linkedPeer.destroy();
   await waiting;
   await silentPeer.destroy();
-  await pause(20);
+  await s.waiter.nothingWithin(20, () => s.closed.length, () => JSON.stringify(s.closed));
   expect(s.closed).toEqual([1]);
 });
 
@@ -210,7 +210,7 @@ test('a full queue drops messages that may be lost, and keeps acks, topic change
   expect(s.links.dropped).toBe(3);
   await peer.untilMessages(kept.length);
   await s.links.drained();
-  await pause(20);
+  await peer.expectNothingWithin(20);
   expect(peer.messages).toEqual(kept);
   // Once written, the queue takes messages again.
   expect(s.links.send(1, { type: 'send', id: '1.1', data: 'later' })).toBe(true);
@@ -255,5 +255,5 @@ test('stopListening refuses new links and keeps the open ones', async () => {
   await expect(sockets.connect(s.endpoint)).rejects.toMatchObject({ code: expect.stringMatching(/ENOENT|ECONNREFUSED/) });
   expect(s.links.send(1, { type: 'send', id: '1.1', data: 'x' })).toBe(true);
   await peer.untilMessages(1);
-  await poll(() => s.links.size === 1);
+  expect(s.links.size).toBe(1);
 });
