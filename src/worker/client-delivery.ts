@@ -18,6 +18,7 @@ import type { RoutingTally } from './routing-tally';
 import type { ServiceLink } from './service-link';
 import { frameOnce, writeSharedFrame } from './shared-frame';
 import type { SocketCorker } from './socket-corker';
+import type { WorkerMetrics } from './worker-metrics';
 
 /** A service's answer to an HTTP request of this worker. */
 export type ServiceResponse = Extract<ServiceToWorker, { type: 'response' }>;
@@ -28,8 +29,7 @@ export interface DeliveryDeps {
   readonly limits: Pick<ConnectionLimits, 'afterSend'>;
   readonly corker: Pick<SocketCorker, 'batch' | 'touch'>;
   readonly routing: RoutingTally;
-  /** Messages from the links, by type (a metric: it shows that interest routing spares this worker). */
-  readonly received: Record<string, number>;
+  readonly metrics: Pick<WorkerMetrics, 'linkMessage'>;
   readonly log: Logger;
   /** Settles a service's answer to an HTTP request; false when no request of this worker waits for it. */
   settleResponse(service: string, message: ServiceResponse): boolean;
@@ -55,8 +55,7 @@ export class ClientDelivery {
 
   /** Carries out one message a service sent over its link. */
   fromService(service: string, message: ServiceToWorker): void {
-    const { received } = this.deps;
-    received[message.type] = (received[message.type] ?? 0) + 1;
+    this.deps.metrics.linkMessage(message.type);
     switch (message.type) {
       case 'send': {
         const entry = this.ownClient(service, message.id);
@@ -83,7 +82,7 @@ export class ClientDelivery {
         return;
       }
       case 'response':
-        if (!this.deps.settleResponse(service, message) && workerOfClientId(message.rid) !== this.deps.workerId) this.deps.routing.foreignAddressDrops++;
+        if (!this.deps.settleResponse(service, message) && workerOfClientId(message.rid) !== this.deps.workerId) this.deps.routing.add('foreignAddressDrops');
         return;
       case 'ack':
       case 'retired':
@@ -104,10 +103,10 @@ export class ClientDelivery {
     const entry = this.deps.clients.get(id);
     if (entry !== undefined && entry.service === service) return entry;
     if (entry === undefined && workerOfClientId(id) === this.deps.workerId) {
-      this.deps.routing.goneClientDrops++;
+      this.deps.routing.add('goneClientDrops');
       this.deps.log.debug({ service, client: id }, 'client already gone; dropped');
     } else {
-      this.deps.routing.foreignAddressDrops++;
+      this.deps.routing.add('foreignAddressDrops');
       this.foreignWarning.warn({ service, client: id });
     }
     return undefined;

@@ -142,7 +142,7 @@ export class ClientIntake {
     const admission = link.connect(client);
     if (admission !== 'ok') {
       if (admission === 'full') {
-        this.deps.routing.serviceQueueFull++;
+        this.deps.routing.add('serviceQueueFull');
         this.deps.statusChanged();
         ws.close(CLOSE_CODES.TRY_AGAIN_LATER, 'service busy, try again later');
       } else {
@@ -183,7 +183,7 @@ export class ClientIntake {
       entry.socket.close(CLOSE_CODES.INTERNAL_ERROR, 'service failed');
       return;
     }
-    this.deps.routing.serviceQueueFull++;
+    this.deps.routing.add('serviceQueueFull');
     this.deps.statusChanged();
     this.deps.log.warn({ client: entry.id, service: entry.service }, 'too many unacknowledged messages for the service; closing client with 1013');
     entry.socket.close(CLOSE_CODES.TRY_AGAIN_LATER, 'service busy, try again later');

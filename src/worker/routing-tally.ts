@@ -6,10 +6,29 @@
  */
 import type { RoutingCounters } from '../protocol';
 
-/** One mutable counter per field of `RoutingCounters` but `linkQueueFull`. */
-export type RoutingTally = { -readonly [K in Exclude<keyof RoutingCounters, 'linkQueueFull'>]: number };
+/** The counters a tally keeps. */
+export type RoutingCounterName = Exclude<keyof RoutingCounters, 'linkQueueFull'>;
 
-/** A tally at zero. */
-export function routingTally(): RoutingTally {
-  return { foreignAddressDrops: 0, goneClientDrops: 0, serviceQueueFull: 0, requestsRefused: 0 };
+export class RoutingTally {
+  private readonly counts: { -readonly [K in RoutingCounterName]: number } = {
+    foreignAddressDrops: 0,
+    goneClientDrops: 0,
+    serviceQueueFull: 0,
+    requestsRefused: 0,
+  };
+
+  /** Counts one occurrence of `name`. */
+  add(name: RoutingCounterName): void {
+    this.counts[name]++;
+  }
+
+  /** How many of `name` so far. */
+  get(name: RoutingCounterName): number {
+    return this.counts[name];
+  }
+
+  /** Every counter, for a status report, with `linkQueueFull` read from the links. */
+  counters(linkQueueFull: number): RoutingCounters {
+    return { ...this.counts, linkQueueFull };
+  }
 }

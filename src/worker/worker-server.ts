@@ -24,7 +24,7 @@ import { ClientRegistry } from './client-registry';
 import { answerClientError, replyError } from './http-reply';
 import { HttpRoutes } from './http-routes';
 import { ConnectionLimits, httpServerOptions } from './limits';
-import { routingTally } from './routing-tally';
+import { RoutingTally } from './routing-tally';
 import { ServiceLink } from './service-link';
 import { SocketCorker } from './socket-corker';
 import { StaticFiles } from './static-files';
@@ -43,11 +43,11 @@ const CLOSE_HANDSHAKE_GRACE_MS = 2000;
 const STATUS_DELAY_MS = 20;
 
 export class WorkerServer {
-  readonly clients = new ClientRegistry();
+  private readonly clients = new ClientRegistry();
   private state: WorkerState = 'starting';
   private readonly http: http.Server;
   private readonly links = new Map<string, ServiceLink>();
-  private readonly routing = routingTally();
+  private readonly routing = new RoutingTally();
   private statusTimer: NodeJS.Timeout | undefined;
   private readonly reportStatus = (): void => {
     this.statusTimer = undefined;
@@ -59,7 +59,7 @@ export class WorkerServer {
     }
     let linkQueueFull = 0;
     for (const link of this.links.values()) linkQueueFull += link.queueDropped;
-    this.send({ type: 'status', clients, held, routing: { ...this.routing, linkQueueFull } }, true);
+    this.send({ type: 'status', clients, held, routing: this.routing.counters(linkQueueFull) }, true);
   };
   private readonly outbox: BatchQueue<WorkerToMaster>;
   private readonly metrics: WorkerMetrics;
@@ -92,7 +92,7 @@ export class WorkerServer {
       request: (service, fields) => {
         const link = this.links.get(service);
         if (link === undefined || !link.available) {
-          this.routing.requestsRefused++;
+          this.routing.add('requestsRefused');
           this.statusChanged();
           return 'unavailable';
         }
@@ -107,7 +107,7 @@ export class WorkerServer {
       limits: this.limits,
       corker: new SocketCorker(),
       routing: this.routing,
-      received: this.metrics.ipcReceived,
+      metrics: this.metrics,
       log,
       settleResponse: (service, message) => this.routes.settleResponse(service, message),
       statusChanged,

@@ -3,7 +3,7 @@ import { WebSocket } from 'ws';
 import type { ServiceToWorker } from '../../src/protocol';
 import { ClientDelivery } from '../../src/worker/client-delivery';
 import { ClientRegistry, type ClientEntry } from '../../src/worker/client-registry';
-import { routingTally, type RoutingTally } from '../../src/worker/routing-tally';
+import { RoutingTally } from '../../src/worker/routing-tally';
 import type { ServiceLink } from '../../src/worker/service-link';
 import { SocketCorker } from '../../src/worker/socket-corker';
 import type { ServiceCounters } from '../../src/worker/worker-metrics';
@@ -30,13 +30,16 @@ interface Setup {
   readonly delivery: ClientDelivery;
   readonly clients: ClientRegistry;
   readonly routing: RoutingTally;
+  /** Messages counted by type for the metrics. */
+  readonly received: Record<string, number>;
   readonly logger: RecordingLogger;
   client(id: string, service?: string): { socket: FakeSocket; counters: ServiceCounters };
 }
 
 function setup(): Setup {
   const clients = new ClientRegistry();
-  const routing = routingTally();
+  const routing = new RoutingTally();
+  const received: Record<string, number> = {};
   const logger = recordingLogger();
   const delivery = new ClientDelivery({
     workerId: WORKER,
@@ -44,7 +47,7 @@ function setup(): Setup {
     limits: { afterSend: () => undefined },
     corker: new SocketCorker(),
     routing,
-    received: {},
+    metrics: { linkMessage: (type) => void (received[type] = (received[type] ?? 0) + 1) },
     log: logger.log,
     settleResponse: () => false,
     statusChanged: () => undefined,
@@ -53,6 +56,7 @@ function setup(): Setup {
     delivery,
     clients,
     routing,
+    received,
     logger,
     client(id, service = 'echo') {
       const socket = new FakeSocket();
@@ -91,7 +95,8 @@ test('a service addressing clients not its own: every message dropped and counte
     batch.push({ type: 'send', id: `2.${i}`, data: 'x' }, { type: 'send', id: '1.2', data: 'x' }, { type: 'close', id: '1.2', code: 1000, reason: '' });
   }
   s.delivery.fromLink(link('echo'), batch);
-  expect(s.routing.foreignAddressDrops).toBe(1500);
+  expect(s.routing.get('foreignAddressDrops')).toBe(1500);
+  expect(s.received).toEqual({ send: 1000, close: 500 });
   expect(theirs.socket.sent).toEqual([]);
   expect(theirs.socket.closes).toEqual([]);
   expect(mine.socket.sent).toEqual([]);
@@ -103,6 +108,6 @@ test('a service addressing clients not its own: every message dropped and counte
 test('a client of this worker already gone is a benign race: counted apart, never warned about', () => {
   const s = setup();
   for (let i = 0; i < 50; i++) s.delivery.fromLink(link('echo'), [{ type: 'send', id: '1.9', data: 'late' }]);
-  expect(s.routing).toMatchObject({ goneClientDrops: 50, foreignAddressDrops: 0 });
+  expect(s.routing.counters(0)).toEqual({ goneClientDrops: 50, foreignAddressDrops: 0, serviceQueueFull: 0, requestsRefused: 0, linkQueueFull: 0 });
   expect(s.logger.lines.filter((line) => line.level >= 40)).toEqual([]);
 });
