@@ -23,6 +23,7 @@ import type { WorkerMetrics } from './worker-metrics';
 /** A service's answer to an HTTP request of this worker. */
 export type ServiceResponse = Extract<ServiceToWorker, { type: 'response' }>;
 
+/** What delivery works with; the worker server owns all of it. */
 export interface DeliveryDeps {
   readonly workerId: number;
   readonly clients: ClientRegistry;
@@ -37,6 +38,7 @@ export interface DeliveryDeps {
   statusChanged(): void;
 }
 
+/** The way out for one worker: what services send, carried to their own clients' sockets. */
 export class ClientDelivery {
   /** A buggy or hostile service can trigger it once per message. */
   private readonly foreignWarning: ThrottledWarning;

@@ -24,6 +24,7 @@ import { takesSharedFrames } from './shared-frame';
 import { checkUpgrade } from './upgrade-check';
 import type { WorkerMetrics } from './worker-metrics';
 
+/** What the intake works with; the worker server owns all of it. */
 export interface IntakeDeps {
   readonly services: ReadonlySet<string>;
   /** Request headers passed on to the service with each connect. */
@@ -57,6 +58,7 @@ const INTAKE = Symbol('switchyard.intake');
 type ClientSocket = WebSocket & { [ENTRY]: ClientEntry; [INTAKE]: ClientIntake };
 type UpgradingSocket = Duplex & { [INTAKE]?: ClientIntake };
 
+/** The way in for one worker's WebSocket clients: upgrade → connection → messages and close → the service's link. */
 export class ClientIntake {
   private state: IntakeState = 'waiting';
   private stopCode: number = CLOSE_CODES.GOING_AWAY;
