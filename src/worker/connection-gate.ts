@@ -6,12 +6,13 @@
  */
 import type { WorkerLimits } from '../child-env';
 
-export type Admission =
+/** The gate's answer to one upgrade (not the link's `Admission` of a client event, see service-link.ts). */
+export type GateVerdict =
   | { readonly ok: true }
   | { readonly ok: false; readonly status: number; readonly message: string; readonly headers?: Readonly<Record<string, string>> };
 
 /** One shared answer for every admitted connection: admitting allocates nothing per connection. */
-const ADMITTED: Admission = Object.freeze({ ok: true });
+const ADMITTED: GateVerdict = Object.freeze({ ok: true });
 
 /** Seconds a refused client is asked to wait: slots free up as soon as any client leaves. */
 export const RETRY_AFTER_SECONDS = '1';
@@ -43,7 +44,7 @@ export class ConnectionGate {
    * caller keeps track (a closure per admission to do it here would live as
    * long as the connection).
    */
-  admit(origin: string | undefined, address: string): Admission {
+  admit(origin: string | undefined, address: string): GateVerdict {
     // Origin first: a page that may not connect at all should learn that, not "try later".
     if (this.origins !== null && (origin === undefined || !this.origins.has(origin))) {
       return { ok: false, status: 403, message: 'Origin not allowed' };

@@ -12,7 +12,7 @@ import type { WorkerLimits } from '../child-env';
 import { CLOSE_CODES } from '../errors';
 import type { Logger } from '../logger';
 import { CloseDeadlines } from './close-deadline';
-import { ConnectionGate, type Admission } from './connection-gate';
+import { ConnectionGate, type GateVerdict } from './connection-gate';
 import { Heartbeat } from './heartbeat';
 import { IdleSweep } from './idle-sweep';
 import { TokenBucket } from './rate-limit';
@@ -32,7 +32,7 @@ export const LIMIT_CLOSES = {
 
 type LimitClose = (typeof LIMIT_CLOSES)[keyof typeof LIMIT_CLOSES];
 
-export type Refusal = Extract<Admission, { ok: false }>;
+export type Refusal = Extract<GateVerdict, { ok: false }>;
 
 /**
  * What the shared listeners below read from the socket they are called on, as
