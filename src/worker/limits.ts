@@ -1,6 +1,6 @@
 /**
  * The limits one worker enforces on its own clients, so that a misbehaving
- * client costs only itself. `WorkerServer` calls in at a few points: the HTTP
+ * client costs only itself. The worker calls in at a few points: the HTTP
  * server's options, admission of an upgrade, a new client, each message in
  * and each send out. Every sweep runs on one timer per worker, never one per
  * socket.
