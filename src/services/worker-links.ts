@@ -13,6 +13,7 @@ import { BatchQueue } from '../ipc/batch-queue';
 import { MAX_LINE_LENGTH, SocketEndpoint, readLines } from '../ipc/socket-endpoint';
 import type { Logger } from '../logger';
 import { approximateSize, isWorkerToService, readBatch, type ServiceToWorker, type WorkerToService } from '../protocol';
+import { ThrottledWarning } from '../throttled-log';
 
 export interface WorkerLinksHooks {
   /** Messages from a linked worker, in order (never its `hello`). */
@@ -43,12 +44,19 @@ export class WorkerLinks {
   private readonly server: net.Server;
   private readonly links = new Map<number, Link>();
   private closedWaiters: Array<() => void> = [];
+  /** A broken or hostile peer on the socket can trigger these once per message, line or connection: throttled. */
+  private readonly malformedWarning: ThrottledWarning;
+  private readonly unreadableWarning: ThrottledWarning;
+  private readonly refusedWarning: ThrottledWarning;
 
   constructor(
     private readonly limits: IpcLimits,
     private readonly log: Logger,
     private readonly hooks: WorkerLinksHooks,
   ) {
+    this.malformedWarning = new ThrottledWarning(log, 'malformed messages from worker ignored');
+    this.unreadableWarning = new ThrottledWarning(log, 'unreadable line from worker ignored');
+    this.refusedWarning = new ThrottledWarning(log, 'link without a valid hello refused');
     this.server = net.createServer((socket) => this.accept(socket));
     this.server.on('error', (error) => log.error({ err: error }, 'link server error'));
   }
@@ -107,7 +115,7 @@ export class WorkerLinks {
       onError: (error) => this.log.debug({ err: error, worker }, 'write to worker failed'),
     });
     const refuse = (): void => {
-      this.log.warn('link without a valid hello refused');
+      this.refusedWarning.warn();
       socket.destroy();
     };
     readLines(socket, MAX_LINE_LENGTH, {
@@ -125,13 +133,13 @@ export class WorkerLinks {
         });
         if (rejected > 0) {
           this.rejectedMessages += rejected;
-          this.log.warn({ worker, rejected }, 'malformed messages from worker ignored');
+          this.malformedWarning.warn({ worker, rejected });
         }
         if (messages.length > 0) this.hooks.onBatch(worker, messages);
       },
       onMalformed: (error) => {
         this.rejectedMessages++;
-        this.log.warn({ err: error, worker }, 'unreadable line from worker ignored');
+        this.unreadableWarning.warn({ err: error, worker });
         if (worker === undefined) refuse();
       },
       onOverflow: (length) => this.log.error({ worker, length }, 'worker sent an oversized line; link cut'),

@@ -13,13 +13,17 @@ export class CloseDeadlines<P extends ClosingPeer = ClosingPeer> {
   /** Peer → time after which it is terminated (ms, monotonic clock). */
   private readonly pending = new Map<P, number>();
   private timer: NodeJS.Timeout | undefined;
-  /** Peers terminated because their close did not finish in time. */
-  terminated = 0;
+  private terminatedCount = 0;
 
   constructor(
     private readonly graceMs: number,
     private readonly now: () => number = () => performance.now(),
   ) {}
+
+  /** Peers terminated because their close did not finish in time. */
+  get terminated(): number {
+    return this.terminatedCount;
+  }
 
   get size(): number {
     return this.pending.size;
@@ -49,7 +53,7 @@ export class CloseDeadlines<P extends ClosingPeer = ClosingPeer> {
         this.pending.delete(peer);
       } else if (now >= deadline) {
         this.pending.delete(peer);
-        this.terminated++;
+        this.terminatedCount++;
         peer.terminate();
       }
     }

@@ -6,9 +6,13 @@
  */
 import type { WorkerLimits } from '../child-env';
 
-export type Admission =
-  | { readonly ok: true; readonly release: () => void }
+/** The gate's answer to one upgrade (not the link's `Admission` of a client event, see service-link.ts). */
+export type GateVerdict =
+  | { readonly ok: true }
   | { readonly ok: false; readonly status: number; readonly message: string; readonly headers?: Readonly<Record<string, string>> };
+
+/** One shared answer for every admitted connection: admitting allocates nothing per connection. */
+const ADMITTED: GateVerdict = Object.freeze({ ok: true });
 
 /** Seconds a refused client is asked to wait: slots free up as soon as any client leaves. */
 export const RETRY_AFTER_SECONDS = '1';
@@ -36,9 +40,11 @@ export class ConnectionGate {
 
   /**
    * Admits a connection or says how to refuse it. An admitted connection
-   * holds its slot until `release()` (idempotent) is called.
+   * holds its slot until `release(address)` is called for it, once: the
+   * caller keeps track (a closure per admission to do it here would live as
+   * long as the connection).
    */
-  admit(origin: string | undefined, address: string): Admission {
+  admit(origin: string | undefined, address: string): GateVerdict {
     // Origin first: a page that may not connect at all should learn that, not "try later".
     if (this.origins !== null && (origin === undefined || !this.origins.has(origin))) {
       return { ok: false, status: 403, message: 'Origin not allowed' };
@@ -52,18 +58,16 @@ export class ConnectionGate {
     }
     this.total++;
     this.perAddress.set(address, fromAddress + 1);
-    let released = false;
-    return {
-      ok: true,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.total--;
-        const left = (this.perAddress.get(address) ?? 1) - 1;
-        // Drop empty entries so that a scan of many addresses leaves no memory behind.
-        if (left <= 0) this.perAddress.delete(address);
-        else this.perAddress.set(address, left);
-      },
-    };
+    return ADMITTED;
+  }
+
+  /** Frees the slot of one connection admitted from `address`; a release with no slot held there frees nothing. */
+  release(address: string): void {
+    const held = this.perAddress.get(address);
+    if (held === undefined) return;
+    this.total--;
+    // Drop empty entries so that a scan of many addresses leaves no memory behind.
+    if (held <= 1) this.perAddress.delete(address);
+    else this.perAddress.set(address, held - 1);
   }
 }

@@ -12,8 +12,7 @@ export class Heartbeat<P extends HeartbeatPeer = HeartbeatPeer> {
   /** Peer → whether a ping to it is still unanswered. */
   private readonly peers = new Map<P, boolean>();
   private readonly timer: NodeJS.Timeout | undefined;
-  /** Peers terminated for not answering, since the start. */
-  reaped = 0;
+  private reapedCount = 0;
 
   /** `intervalMs` of 0 turns heartbeats off: peers are not even tracked. */
   constructor(private readonly intervalMs: number) {
@@ -22,6 +21,11 @@ export class Heartbeat<P extends HeartbeatPeer = HeartbeatPeer> {
       // The worker's lifetime is decided by the master, not by this timer.
       this.timer.unref();
     }
+  }
+
+  /** Peers terminated for not answering, since the start. */
+  get reaped(): number {
+    return this.reapedCount;
   }
 
   add(peer: P): void {
@@ -42,7 +46,7 @@ export class Heartbeat<P extends HeartbeatPeer = HeartbeatPeer> {
     for (const [peer, awaiting] of this.peers) {
       if (awaiting) {
         this.peers.delete(peer);
-        this.reaped++;
+        this.reapedCount++;
         peer.terminate();
       } else if (peer.readyState === WebSocket.OPEN) {
         // Peers already closing are left to the close handshake's own deadline.

@@ -32,9 +32,14 @@ export function rejectUpgrade(socket: Duplex, status: number, message: string, h
   ];
   // Like ws's abortHandshake: end() alone would leave a half-open socket for
   // as long as the peer keeps its side open — an unbounded descriptor leak.
-  socket.once('finish', () => socket.destroy());
-  (socket as Duplex & { setTimeout?(ms: number, callback: () => void): void }).setTimeout?.(REJECT_FLUSH_TIMEOUT_MS, () => socket.destroy());
+  socket.once('finish', destroySocket);
+  (socket as Duplex & { setTimeout?(ms: number, callback: () => void): void }).setTimeout?.(REJECT_FLUSH_TIMEOUT_MS, destroySocket);
   socket.end(`${lines.join('\r\n')}\r\n\r\n${text}`);
+}
+
+/** A shared listener (no closure per refused connection): the socket it is called on is destroyed. */
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 /** How long a refused peer gets to read the refusal before its socket is destroyed anyway. */
@@ -51,4 +56,24 @@ function replyJson(response: ServerResponse, status: number, text: string, heade
     ...headers,
   });
   response.end(text);
+}
+
+/**
+ * node:http's `clientError`: a request it could not parse (or that timed out
+ * in its headers) gets 400, 408 or 431 when it can still be answered, else
+ * its connection is cut.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  // A parse error after a pipelined request that is being answered: answering
+  // now would pose as that request's response; just cut the connection.
+  if ((socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  rejectUpgrade(socket, status, status === 431 ? 'Request header fields too large' : 'Bad request');
 }

@@ -1,6 +1,6 @@
 /**
  * The limits one worker enforces on its own clients, so that a misbehaving
- * client costs only itself. `WorkerServer` calls in at a few points: the HTTP
+ * client costs only itself. The worker calls in at a few points: the HTTP
  * server's options, admission of an upgrade, a new client, each message in
  * and each send out. Every sweep runs on one timer per worker, never one per
  * socket.
@@ -12,7 +12,7 @@ import type { WorkerLimits } from '../child-env';
 import { CLOSE_CODES } from '../errors';
 import type { Logger } from '../logger';
 import { CloseDeadlines } from './close-deadline';
-import { ConnectionGate, type Admission } from './connection-gate';
+import { ConnectionGate, type GateVerdict } from './connection-gate';
 import { Heartbeat } from './heartbeat';
 import { IdleSweep } from './idle-sweep';
 import { TokenBucket } from './rate-limit';
@@ -32,7 +32,37 @@ export const LIMIT_CLOSES = {
 
 type LimitClose = (typeof LIMIT_CLOSES)[keyof typeof LIMIT_CLOSES];
 
-export type Refusal = Extract<Admission, { ok: false }>;
+export type Refusal = Extract<GateVerdict, { ok: false }>;
+
+/**
+ * What the shared listeners below read from the socket they are called on, as
+ * ws keeps its WebSocket on the TCP socket: a closure per connection for each
+ * listener would live as long as the (possibly idle) connection.
+ */
+const TRACKED_BY = Symbol('switchyard.limits');
+const SLOT_OF = Symbol('switchyard.gate');
+const SLOT_ADDRESS = Symbol('switchyard.gate-address');
+type TrackedSocket = WebSocket & { [TRACKED_BY]: ConnectionLimits };
+type AdmittedSocket = Duplex & { [SLOT_OF]?: ConnectionGate; [SLOT_ADDRESS]?: string };
+
+function trackedSocketOnPong(this: WebSocket): void {
+  (this as TrackedSocket)[TRACKED_BY].pong(this);
+}
+
+function trackedSocketOnClose(this: WebSocket): void {
+  (this as TrackedSocket)[TRACKED_BY].untrack(this);
+}
+
+/** The TCP socket of an admitted upgrade closed: its slot is freed, once whatever happened in between. */
+function admittedSocketOnClose(this: Duplex): void {
+  const socket = this as AdmittedSocket;
+  const gate = socket[SLOT_OF];
+  const address = socket[SLOT_ADDRESS];
+  if (gate === undefined || address === undefined) return;
+  socket[SLOT_OF] = undefined;
+  socket[SLOT_ADDRESS] = undefined;
+  gate.release(address);
+}
 
 /**
  * node:http options that bound the HTTP side of a connection. `headersTimeout`
@@ -83,10 +113,17 @@ export class ConnectionLimits {
    */
   admit(request: IncomingMessage, socket: Duplex): Refusal | null {
     // The peer address of the TCP connection: behind a proxy that is the proxy (forwarded headers are not trusted).
-    const admission = this.gate.admit(request.headers.origin, request.socket.remoteAddress ?? '');
+    const address = request.socket.remoteAddress ?? '';
+    const admission = this.gate.admit(request.headers.origin, address);
     if (!admission.ok) return admission;
-    if (socket.closed) admission.release();
-    else socket.once('close', admission.release);
+    if (socket.closed) {
+      this.gate.release(address);
+      return null;
+    }
+    const admitted = socket as AdmittedSocket;
+    admitted[SLOT_OF] = this.gate;
+    admitted[SLOT_ADDRESS] = address;
+    socket.on('close', admittedSocketOnClose);
     return null;
   }
 
@@ -96,9 +133,15 @@ export class ConnectionLimits {
     const rate = this.limits.maxMessagesPerSecond;
     if (rate > 0) this.buckets.set(ws, new TokenBucket(rate, rate, at));
     this.heartbeat.add(ws);
-    if (this.limits.heartbeatInterval > 0) ws.on('pong', () => this.heartbeat.pong(ws));
+    (ws as TrackedSocket)[TRACKED_BY] = this;
+    if (this.limits.heartbeatInterval > 0) ws.on('pong', trackedSocketOnPong);
     this.idle.add(ws, at);
-    ws.once('close', () => this.untrack(ws));
+    ws.on('close', trackedSocketOnClose);
+  }
+
+  /** A pong from a tracked client (called by its shared listener). */
+  pong(ws: WebSocket): void {
+    this.heartbeat.pong(ws);
   }
 
   /**
@@ -140,7 +183,8 @@ export class ConnectionLimits {
     this.deadlines.add(ws);
   }
 
-  private untrack(ws: WebSocket): void {
+  /** Stops watching a client (called by its shared listener when it closes). */
+  untrack(ws: WebSocket): void {
     this.buckets.delete(ws);
     this.overRate.delete(ws);
     this.heartbeat.delete(ws);

@@ -32,6 +32,7 @@ import {
   type ServiceToWorker,
   type WorkerToService,
 } from '../protocol';
+import { ThrottledWarning } from '../throttled-log';
 
 /** `down`: no instance reachable (events are held); `failed`: the service crash-looped (events are refused). */
 export type LinkState = 'down' | 'connecting' | 'up' | 'failed';
@@ -66,9 +67,11 @@ const RETRY_MAX_MS = 2000;
 
 
 export class ServiceLink {
-  state: LinkState = 'down';
-  /** Messages from the service that failed the protocol guard. */
-  rejectedMessages = 0;
+  private linkState: LinkState = 'down';
+  private rejected = 0;
+  /** A broken or hostile service can trigger these once per message or line: throttled. */
+  private readonly malformedWarning: ThrottledWarning;
+  private readonly unreadableWarning: ThrottledWarning;
   private socket: net.Socket | undefined;
   private queue: BatchQueue<WorkerToService> | undefined;
   private endpoint: string | undefined;
@@ -93,8 +96,8 @@ export class ServiceLink {
       else valid.push(message);
     });
     if (rejected > 0) {
-      this.rejectedMessages += rejected;
-      this.log.warn({ service: this.service, rejected }, 'malformed messages from service ignored');
+      this.rejected += rejected;
+      this.malformedWarning.warn({ service: this.service, rejected });
     }
     this.hooks.onBatch(this, valid);
   };
@@ -105,7 +108,20 @@ export class ServiceLink {
     private readonly limits: IpcLimits,
     private readonly log: Logger,
     private readonly hooks: ServiceLinkHooks,
-  ) {}
+  ) {
+    this.malformedWarning = new ThrottledWarning(log, 'malformed messages from service ignored');
+    this.unreadableWarning = new ThrottledWarning(log, 'unreadable line from service ignored');
+  }
+
+  /** Where the link stands; it changes only through the link's own transitions. */
+  get state(): LinkState {
+    return this.linkState;
+  }
+
+  /** Messages (and unreadable lines) from the service that failed the protocol guard. */
+  get rejectedMessages(): number {
+    return this.rejected;
+  }
 
   /** Client events not acknowledged yet: in flight, being handled, or held while the service is down. */
   get heldCount(): number {
@@ -113,14 +129,14 @@ export class ServiceLink {
   }
 
   get available(): boolean {
-    return this.state === 'up';
+    return this.linkState === 'up';
   }
 
   /** The master announced an instance listening at `endpoint`. */
   instanceUp(endpoint: string): void {
     this.cancelRetry();
     this.retryDelay = RETRY_MIN_MS;
-    if (this.state === 'failed') this.state = 'down';
+    if (this.linkState === 'failed') this.linkState = 'down';
     if (this.socket !== undefined) {
       if (endpoint === this.endpoint) return;
       // The old instance is dead or retiring; its socket closes by itself. Its last acks may still be in it.
@@ -133,7 +149,7 @@ export class ServiceLink {
   /** The service crash-looped: everything kept for it is dropped; the caller closes its clients. */
   instanceFailed(): void {
     this.cancelRetry();
-    this.state = 'failed';
+    this.linkState = 'failed';
     this.unacked.clear();
     this.unackedBytes = 0;
     this.known.clear();
@@ -143,7 +159,7 @@ export class ServiceLink {
 
   /** Announces a new client, numbered and kept until the service acknowledges its `onConnect`. */
   connect(client: ClientInfo): Admission {
-    if (this.state === 'failed') return 'failed';
+    if (this.linkState === 'failed') return 'failed';
     if (this.unacked.size >= this.limits.maxMessages) return 'full';
     this.keep({ type: 'connect', client, seq: this.nextSeq++ }, MESSAGE_OVERHEAD);
     return 'ok';
@@ -151,7 +167,7 @@ export class ServiceLink {
 
   /** Queues a client message, numbered and kept until acknowledged. */
   message(id: string, data: string, binary: boolean, ts: number | undefined): Admission {
-    if (this.state === 'failed') return 'failed';
+    if (this.linkState === 'failed') return 'failed';
     const size = data.length + MESSAGE_OVERHEAD;
     if (this.unacked.size >= this.limits.maxMessages || this.unackedBytes + size > this.limits.maxBytes) return 'full';
     const seq = this.nextSeq++;
@@ -170,13 +186,13 @@ export class ServiceLink {
 
   /** Reports a client's close, kept until the service acknowledges its `onClose`; dropped when the service failed. */
   close(id: string, code: number, reason: string): void {
-    if (this.state === 'failed') return;
+    if (this.linkState === 'failed') return;
     this.keep({ type: 'close', id, code, reason, seq: this.nextSeq++ }, MESSAGE_OVERHEAD);
   }
 
   /** Sends an HTTP request; false unless the service runs (requests are answered 503, not held). */
   request(fields: HttpRequestFields & Payload): boolean {
-    if (this.state !== 'up' || this.queue === undefined) return false;
+    if (this.linkState !== 'up' || this.queue === undefined) return false;
     const message: WorkerToService = { type: 'request', ...fields };
     return this.queue.push(message, approximateSize(message));
   }
@@ -194,7 +210,7 @@ export class ServiceLink {
   /** Ends the link for good (the worker stops): what was queued still reaches the service. */
   end(): void {
     this.cancelRetry();
-    this.state = 'failed';
+    this.linkState = 'failed';
     this.nextEndpoint = undefined;
     const socket = this.socket;
     if (socket === undefined) return;
@@ -205,15 +221,15 @@ export class ServiceLink {
   private open(endpoint: string): void {
     this.endpoint = endpoint;
     this.nextEndpoint = undefined;
-    this.state = 'connecting';
+    this.linkState = 'connecting';
     const socket = net.connect(endpoint);
     this.socket = socket;
     socket.setNoDelay(true);
     readLines(socket, MAX_LINE_LENGTH, {
       onValue: this.onBatchValue,
       onMalformed: (error) => {
-        this.rejectedMessages++;
-        this.log.warn({ err: error, service: this.service }, 'unreadable line from service ignored');
+        this.rejected++;
+        this.unreadableWarning.warn({ err: error, service: this.service });
       },
       onOverflow: (length) => this.log.error({ service: this.service, length }, 'service sent an oversized line; link cut'),
     });
@@ -223,14 +239,14 @@ export class ServiceLink {
   }
 
   private onConnected(socket: net.Socket): void {
-    if (socket !== this.socket || this.state !== 'connecting') return;
+    if (socket !== this.socket || this.linkState !== 'connecting') return;
     this.generation++;
     this.queue = new BatchQueue<WorkerToService>(new SocketEndpoint(socket), {
       maxMessages: this.limits.maxMessages,
       maxBytes: this.limits.maxBytes,
-      onError: (error) => this.log.debug({ err: error, service: this.service }, 'write to service failed'),
+      onError: (error) => this.onWriteFailed(socket, error),
     });
-    this.state = 'up';
+    this.linkState = 'up';
     this.retryDelay = RETRY_MIN_MS;
     this.queue.push({ type: 'hello', worker: this.workerId }, MESSAGE_OVERHEAD, true);
     this.hooks.onFreshInstance(this);
@@ -253,9 +269,9 @@ export class ServiceLink {
     this.queue?.close();
     this.droppedBefore += this.queue?.dropped ?? 0;
     this.queue = undefined;
-    const wasUp = this.state === 'up';
-    if (this.state === 'failed') return;
-    this.state = 'down';
+    const wasUp = this.linkState === 'up';
+    if (this.linkState === 'failed') return;
+    this.linkState = 'down';
     if (wasUp) this.hooks.onInstanceGone(this);
     const next = this.nextEndpoint;
     if (next !== undefined) return this.open(next);
@@ -264,9 +280,23 @@ export class ServiceLink {
     if (endpoint === undefined) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      if (this.state === 'down' && this.socket === undefined && this.endpoint === endpoint) this.open(endpoint);
+      if (this.linkState === 'down' && this.socket === undefined && this.endpoint === endpoint) this.open(endpoint);
     }, this.retryDelay);
     this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
+  }
+
+  /**
+   * A write failed and its queue closed itself, but the socket may stay open
+   * (a write that threw, or one whose callback got an error): without this the
+   * link would stay `up` with a dead queue until clients got 1013. It takes
+   * the path of a closed socket instead: down, reconnect, replay.
+   */
+  private onWriteFailed(socket: net.Socket, error: Error): void {
+    this.log.debug({ err: error, service: this.service }, 'write to service failed; link cut');
+    if (socket !== this.socket) return;
+    socket.destroy();
+    // At once, not on 'close' (a later turn): until then events would go to the dead queue.
+    this.onClosed(socket);
   }
 
   private cancelRetry(): void {
@@ -276,8 +306,8 @@ export class ServiceLink {
 
   /** The instance stops without handling anything more: what it has not acknowledged goes to the next one, unmarked. */
   private retired(): void {
-    if (this.state !== 'up') return;
-    this.state = 'down';
+    if (this.linkState !== 'up') return;
+    this.linkState = 'down';
     for (const entry of this.unacked.values()) if (entry.sentTo !== 0) entry.unhandled = true;
     this.queue?.close();
     this.hooks.onInstanceGone(this);
@@ -287,7 +317,7 @@ export class ServiceLink {
     const entry: Unacked = { message, size, sentTo: 0, unhandled: false };
     this.unacked.set(message.seq, entry);
     this.unackedBytes += size;
-    if (this.state === 'up') this.send(entry);
+    if (this.linkState === 'up') this.send(entry);
   }
 
   private send(entry: Unacked): void {

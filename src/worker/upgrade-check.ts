@@ -9,6 +9,12 @@ export type UpgradeVerdict =
   | { readonly ok: true; readonly service: string; readonly path: string; readonly query: Record<string, string> }
   | { readonly ok: false; readonly status: number; readonly message: string; readonly headers?: Readonly<Record<string, string>> };
 
+/**
+ * ws's own `keyRegex` (lib/websocket-server.js), tested on the raw value as ws
+ * tests it: a key we accepted and ws refused would end the handshake with a
+ * 400 of ws's, uncounted. node:http has already stripped spaces and tabs
+ * around the value; nothing else may be trimmed.
+ */
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
 
 export interface ParsedTarget {
@@ -57,7 +63,7 @@ export function checkUpgrade(request: IncomingMessage, services: ReadonlySet<str
     return { ok: false, status: 426, message: 'Unsupported WebSocket version', headers: { 'Sec-WebSocket-Version': '13' } };
   }
   const key = request.headers['sec-websocket-key'];
-  if (key === undefined || !KEY_PATTERN.test(key.trim())) {
+  if (key === undefined || !KEY_PATTERN.test(key)) {
     return { ok: false, status: 400, message: 'Missing or invalid Sec-WebSocket-Key' };
   }
   return { ok: true, service, path: target.pathname, query: target.query };

@@ -31,7 +31,7 @@ export class WorkerMetrics {
   private readonly httpRequests = new Tally(['service', 'status']);
   private readonly rejected = new Tally(['status']);
   /** Messages from the services' links, by type: shows that interest routing spares this worker. */
-  readonly ipcReceived: Record<string, number> = {};
+  private readonly ipcReceived: Record<string, number> = {};
 
   constructor(workerId: number, services: readonly string[], queue: QueueGauge) {
     const processName = `worker-${workerId}`;
@@ -82,6 +82,11 @@ export class WorkerMetrics {
     const counters = this.perService.get(name);
     if (counters === undefined) throw new Error(`unknown service ${name}`);
     return counters;
+  }
+
+  /** Counts one message from a service's link, by its type. */
+  linkMessage(type: string): void {
+    this.ipcReceived[type] = (this.ipcReceived[type] ?? 0) + 1;
   }
 
   connectionClosed(service: string, code: number): void {

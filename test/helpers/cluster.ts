@@ -1,6 +1,7 @@
 /**
  * Starts real clusters on port 0 for integration tests and closes everything
- * they opened: servers, sockets. Waits on events, never on sleeps.
+ * they opened: servers, sockets. Waits on events; only `eventually` polls, for
+ * state that is reported asynchronously and fires no event here.
  */
 import * as path from 'node:path';
 import WebSocket from 'ws';

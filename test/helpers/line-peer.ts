@@ -36,6 +36,32 @@ export class Waiter {
       this.listeners.add(check);
     });
   }
+
+  /**
+   * For asserting that something does not happen: resolves after `ms` if
+   * `observe()` still gives what it gave at the start, and rejects as soon as
+   * a notify() finds it changed (a failure does not wait out `ms`).
+   */
+  nothingWithin(ms: number, observe: () => unknown, describe: () => string): Promise<void> {
+    const before = JSON.stringify(observe());
+    const changed = (): boolean => JSON.stringify(observe()) !== before;
+    return new Promise((resolve, reject) => {
+      const fail = (): void => reject(new Error(`expected nothing more within ${ms} ms: ${describe()}`));
+      const check = (): void => {
+        if (!changed()) return;
+        this.listeners.delete(check);
+        clearTimeout(timer);
+        fail();
+      };
+      const timer = setTimeout(() => {
+        this.listeners.delete(check);
+        // Also what changed without a notify (a promise settled, a counter moved).
+        if (changed()) fail();
+        else resolve();
+      }, ms);
+      this.listeners.add(check);
+    });
+  }
 }
 
 export class LinePeer {
@@ -93,6 +119,11 @@ export class LinePeer {
     return this.waiter.until(predicate, () => `peer got ${JSON.stringify(this.lines)}, closed: ${this.isClosed}`, ms);
   }
 
+  /** Resolves after `ms` if no further line arrived; rejects at once when one does. */
+  expectNothingWithin(ms: number): Promise<void> {
+    return this.waiter.nothingWithin(ms, () => [this.lines.length, this.unparsable.length], () => `peer got ${JSON.stringify(this.lines)}`);
+  }
+
   /** Writes one batch line. */
   send(batch: unknown): void {
     this.socket.write(`${JSON.stringify(batch)}\n`);
@@ -138,6 +169,11 @@ export class LineServer {
   async peer(index: number, ms?: number): Promise<LinePeer> {
     await this.waiter.until(() => this.peers.length > index, () => `connection ${index} (have ${this.peers.length})`, ms);
     return this.peers[index] as LinePeer;
+  }
+
+  /** Resolves after `ms` if no further connection was accepted; rejects at once when one is. */
+  expectNoConnectionWithin(ms: number): Promise<void> {
+    return this.waiter.nothingWithin(ms, () => this.peers.length, () => `${this.peers.length} connections`);
   }
 
   /** Cuts every connection and stops listening. */
@@ -195,14 +231,16 @@ export class SocketDir {
 
 export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Waits `ms` milliseconds (for asserting that something does not happen). */
-export const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `predicate`, for state that changes on socket events no hook reports. */
+/**
+ * Polls `predicate` every 5 ms. This one does sleep: it is only for state
+ * that no event or hook reports (a link's hello read by the service, a failed
+ * connection attempt); everything else waits on events through a `Waiter`,
+ * and what must not happen is checked with `nothingWithin`.
+ */
 export async function poll(predicate: () => boolean, ms = 5000): Promise<void> {
   const started = Date.now();
   while (!predicate()) {
     if (Date.now() - started > ms) throw new Error('condition not reached');
-    await pause(5);
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }

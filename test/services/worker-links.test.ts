@@ -1,8 +1,10 @@
 import pino from 'pino';
 import type { IpcLimits } from '../../src/child-env';
+import type { Logger } from '../../src/logger';
 import type { ClientInfo, ServiceToWorker, WorkerToService } from '../../src/protocol';
 import { WorkerLinks } from '../../src/services/worker-links';
-import { LinePeer, SocketDir, Waiter, pause, poll } from '../helpers/line-peer';
+import { LinePeer, SocketDir, Waiter, poll } from '../helpers/line-peer';
+import { recordingLogger } from '../helpers/recording-logger';
 
 const silent = pino({ level: 'silent' });
 const info = (id: string): ClientInfo => ({ id, service: 'echo', path: '/echo', query: {}, headers: {}, remoteAddress: '127.0.0.1' });
@@ -31,11 +33,11 @@ interface Setup {
   worker(): Promise<LinePeer>;
 }
 
-async function setup(limits: IpcLimits = LIMITS): Promise<Setup> {
+async function setup(limits: IpcLimits = LIMITS, log: Logger = silent): Promise<Setup> {
   const batches: Array<[number, WorkerToService[]]> = [];
   const closed: number[] = [];
   const waiter = new Waiter();
-  const links = new WorkerLinks(limits, silent, {
+  const links = new WorkerLinks(limits, log, {
     onBatch: (worker, messages) => {
       batches.push([worker, [...messages]]);
       waiter.notify();
@@ -78,7 +80,7 @@ describe('a link without a valid hello is destroyed', () => {
     const peer = await s.worker();
     peer.writeRaw(`${line}\n`);
     await peer.until(() => peer.isClosed);
-    await pause(20);
+    await s.waiter.nothingWithin(20, () => [s.batches, s.closed], () => JSON.stringify([s.batches, s.closed]));
     expect(s.links.size).toBe(0);
     expect(s.batches).toEqual([]);
     expect(s.closed).toEqual([]);
@@ -98,7 +100,7 @@ test('a second hello for a worker already linked is refused; the first link stay
   const second = await s.worker();
   second.send([{ type: 'hello', worker: 1 }, { type: 'connect', client: info('1.9'), seq: 1 }]);
   await second.until(() => second.isClosed);
-  await pause(20);
+  await s.waiter.nothingWithin(20, () => [s.batches, s.closed], () => JSON.stringify([s.batches, s.closed]));
   expect(first.isClosed).toBe(false);
   expect(s.links.size).toBe(1);
   expect(s.closed).toEqual([]);
@@ -127,7 +129,7 @@ test('onBatch gets the messages after the hello, in order, never a hello', async
   // A connect with neither seq nor `resumed`, and a close without seq, fail the guard.
   peer.send([{ type: 'bogus' }, { type: 'connect', client: info('3.3') }, resumed, { type: 'close', id: '3.2', code: 1000, reason: '' }, close]);
   await s.waiter.until(() => s.batches.length === 3, () => JSON.stringify(s.batches));
-  await pause(20);
+  await s.waiter.nothingWithin(20, () => s.batches.length, () => JSON.stringify(s.batches));
   expect(s.batches).toEqual([
     [3, [connect, m1]],
     [3, [m2]],
@@ -153,7 +155,7 @@ test('onClosed fires with the worker id when its link closes; allClosed resolves
   one.socket.end();
   await s.waiter.until(() => s.closed.length === 1, () => JSON.stringify(s.closed));
   expect(s.closed).toEqual([1]);
-  await pause(20);
+  await s.waiter.nothingWithin(20, () => allClosed, () => 'allClosed resolved with a link still open');
   expect(allClosed).toBe(false);
   expect(s.links.size).toBe(1);
   expect(s.links.send(1, { type: 'ack', seqs: [1] })).toBe(false);
@@ -173,7 +175,7 @@ test('a link that never said hello closing fires no onClosed and does not hold a
   await linkedPeer.destroy();
   await waiting;
   await silentPeer.destroy();
-  await pause(20);
+  await s.waiter.nothingWithin(20, () => s.closed.length, () => JSON.stringify(s.closed));
   expect(s.closed).toEqual([1]);
 });
 
@@ -208,11 +210,40 @@ test('a full queue drops messages that may be lost, and keeps acks, topic change
   expect(s.links.dropped).toBe(3);
   await peer.untilMessages(kept.length);
   await s.links.drained();
-  await pause(20);
+  await peer.expectNothingWithin(20);
   expect(peer.messages).toEqual(kept);
   // Once written, the queue takes messages again.
   expect(s.links.send(1, { type: 'send', id: '1.1', data: 'later' })).toBe(true);
   await peer.untilMessages(kept.length + 1);
+});
+
+test('floods of malformed messages, unreadable lines and hello-less links: all counted or refused, one warning line each', async () => {
+  const logger = recordingLogger();
+  const s = await setup(LIMITS, logger.log);
+  const peer = await s.worker();
+  peer.send([{ type: 'hello', worker: 1 }]);
+  await linked(s, 1);
+  for (let i = 0; i < 200; i++) {
+    peer.send([{ type: 'bogus', i }]);
+    peer.writeRaw('not json\n');
+  }
+  const last: WorkerToService = { type: 'close', id: '1.1', code: 1000, reason: '', seq: 1 };
+  peer.send([last]);
+  await s.waiter.until(() => s.batches.length === 1, () => JSON.stringify(s.batches));
+  expect(s.batches).toEqual([[1, [last]]]);
+  expect(s.links.rejectedMessages).toBe(400);
+  const refused: LinePeer[] = [];
+  for (let i = 0; i < 20; i++) {
+    const bad = await s.worker();
+    bad.writeRaw(i % 2 === 0 ? 'no hello\n' : `${JSON.stringify([{ type: 'hello', worker: 1 }])}\n`);
+    refused.push(bad);
+  }
+  await Promise.all(refused.map((bad) => bad.closed));
+  expect(logger.warnings('malformed messages from worker ignored')).toHaveLength(1);
+  // The ten 'no hello' lines are unreadable lines too: still one line for all of them.
+  expect(logger.warnings('unreadable line from worker ignored')).toHaveLength(1);
+  expect(logger.warnings('link without a valid hello refused')).toHaveLength(1);
+  expect(peer.isClosed).toBe(false);
 });
 
 test('stopListening refuses new links and keeps the open ones', async () => {
@@ -224,5 +255,5 @@ test('stopListening refuses new links and keeps the open ones', async () => {
   await expect(sockets.connect(s.endpoint)).rejects.toMatchObject({ code: expect.stringMatching(/ENOENT|ECONNREFUSED/) });
   expect(s.links.send(1, { type: 'send', id: '1.1', data: 'x' })).toBe(true);
   await peer.untilMessages(1);
-  await poll(() => s.links.size === 1);
+  expect(s.links.size).toBe(1);
 });

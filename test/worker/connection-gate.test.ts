@@ -1,17 +1,19 @@
-import { ConnectionGate, type Admission } from '../../src/worker/connection-gate';
+import { ConnectionGate } from '../../src/worker/connection-gate';
 
-function release(admission: Admission): () => void {
+/** Admits a connection from `address` (it must be admitted); returns what frees its slot. */
+function admitted(gate: ConnectionGate, origin: string | undefined, address: string): () => void {
+  const admission = gate.admit(origin, address);
   if (!admission.ok) throw new Error(`refused with ${admission.status}`);
-  return admission.release;
+  return () => gate.release(address);
 }
 
 test('beyond maxConnectionsPerWorker: 503 with Retry-After; a released slot is reusable', () => {
   const gate = new ConnectionGate({ maxConnectionsPerWorker: 2, maxConnectionsPerIp: 10, allowedOrigins: null });
-  const first = release(gate.admit(undefined, '10.0.0.1'));
-  release(gate.admit(undefined, '10.0.0.2'));
+  const first = admitted(gate, undefined, '10.0.0.1');
+  admitted(gate, undefined, '10.0.0.2');
   expect(gate.admit(undefined, '10.0.0.3')).toEqual({ ok: false, status: 503, message: 'Too many connections', headers: { 'Retry-After': '1' } });
   first();
-  first(); // idempotent: a double release must not free a slot twice
+  first(); // a release with no slot held at that address frees nothing (no other address's slot)
   expect(gate.size).toBe(1);
   expect(gate.admit(undefined, '10.0.0.3').ok).toBe(true);
   expect(gate.admit(undefined, '10.0.0.4').ok).toBe(false);
@@ -19,8 +21,8 @@ test('beyond maxConnectionsPerWorker: 503 with Retry-After; a released slot is r
 
 test('beyond maxConnectionsPerIp: 429 for that address only', () => {
   const gate = new ConnectionGate({ maxConnectionsPerWorker: 100, maxConnectionsPerIp: 2, allowedOrigins: null });
-  const a = release(gate.admit(undefined, '10.0.0.1'));
-  release(gate.admit(undefined, '10.0.0.1'));
+  const a = admitted(gate, undefined, '10.0.0.1');
+  admitted(gate, undefined, '10.0.0.1');
   expect(gate.admit(undefined, '10.0.0.1')).toMatchObject({ ok: false, status: 429, headers: { 'Retry-After': '1' } });
   expect(gate.admit(undefined, '10.0.0.2').ok).toBe(true);
   a();
@@ -30,7 +32,7 @@ test('beyond maxConnectionsPerIp: 429 for that address only', () => {
 
 test('released addresses leave no entry behind', () => {
   const gate = new ConnectionGate({ maxConnectionsPerWorker: 100, maxConnectionsPerIp: 1, allowedOrigins: null });
-  for (let i = 0; i < 50; i++) release(gate.admit(undefined, `10.0.0.${i}`))();
+  for (let i = 0; i < 50; i++) admitted(gate, undefined, `10.0.0.${i}`)();
   expect(gate.size).toBe(0);
   expect(gate.countFrom('10.0.0.1')).toBe(0);
   expect((gate as unknown as { perAddress: Map<string, number> }).perAddress.size).toBe(0);
@@ -49,6 +51,6 @@ test('an origin refusal takes no slot, and comes before "too many"', () => {
   const gate = new ConnectionGate({ maxConnectionsPerWorker: 1, maxConnectionsPerIp: 1, allowedOrigins: ['https://a.example'] });
   expect(gate.admit('https://b.example', 'x')).toMatchObject({ status: 403 });
   expect(gate.size).toBe(0);
-  release(gate.admit('https://a.example', 'x'));
+  admitted(gate, 'https://a.example', 'x');
   expect(gate.admit('https://b.example', 'x')).toMatchObject({ status: 403 });
 });

@@ -6,6 +6,7 @@ import { WebSocket } from 'ws';
 import type { WorkerLimits } from '../../src/child-env';
 import { createLogger } from '../../src/logger';
 import type { CloseDeadlines } from '../../src/worker/close-deadline';
+import type { Heartbeat } from '../../src/worker/heartbeat';
 import { ConnectionLimits, LIMIT_CLOSE_GRACE_MS, httpServerOptions } from '../../src/worker/limits';
 
 test('handshakeTimeout becomes headersTimeout, checked at a quarter of it (at most every second)', () => {
@@ -98,5 +99,46 @@ describe('ConnectionLimits', () => {
     expect(limits.connections).toBe(1);
     tcp.emit('close');
     expect(limits.connections).toBe(0);
+  });
+
+  test('a slot is freed once per admitted socket, even if its close were reported twice; a socket already closed frees it at once', () => {
+    const request = { headers: {}, socket: { remoteAddress: '10.0.0.1' } } as unknown as IncomingMessage;
+    const tcp = (closed: boolean): EventEmitter & { closed: boolean } => Object.assign(new EventEmitter(), { closed });
+    const first = tcp(false);
+    const second = tcp(false);
+    expect(limits.admit(request, first as unknown as Duplex)).toBeNull();
+    expect(limits.admit(request, second as unknown as Duplex)).toBeNull();
+    expect(limits.connections).toBe(2);
+    first.emit('close');
+    first.emit('close');
+    expect(limits.connections).toBe(1);
+    expect(limits.admit(request, tcp(true) as unknown as Duplex)).toBeNull();
+    expect(limits.connections).toBe(1);
+    second.emit('close');
+    expect(limits.connections).toBe(0);
+  });
+
+  test('no closure per tracked client: every client shares the same listeners', () => {
+    const heartbeatLimits = new ConnectionLimits({ ...LIMITS, heartbeatInterval: 1000 }, createLogger('silent', 'worker'), () => now);
+    const a = new FakeSocket();
+    const b = new FakeSocket();
+    heartbeatLimits.track(a as unknown as WebSocket);
+    heartbeatLimits.track(b as unknown as WebSocket);
+    for (const event of ['pong', 'close']) {
+      expect(a.listeners(event)).toHaveLength(1);
+      expect(a.listeners(event)).toEqual(b.listeners(event));
+    }
+    // Each shared listener acts on the socket it is called on: a pongs, b does not and is reaped.
+    const heartbeat = (heartbeatLimits as unknown as { heartbeat: Heartbeat<WebSocket> }).heartbeat;
+    heartbeat.sweep();
+    a.emit('pong');
+    heartbeat.sweep();
+    expect([a.readyState, b.readyState]).toEqual([WebSocket.OPEN, WebSocket.CLOSED]);
+    expect(heartbeat.reaped).toBe(1);
+    // a did not answer the second ping: reaped on the next tick; b, gone, is not counted again.
+    heartbeat.sweep();
+    expect(heartbeat.reaped).toBe(2);
+    expect(a.readyState).toBe(WebSocket.CLOSED);
+    heartbeatLimits.close();
   });
 });

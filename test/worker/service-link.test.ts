@@ -1,8 +1,12 @@
+// The module object itself (not a namespace copy), so that a test can watch the sockets links open.
+import net = require('node:net');
 import pino from 'pino';
 import type { IpcLimits } from '../../src/child-env';
+import type { Logger } from '../../src/logger';
 import type { ClientInfo, ServiceToWorker } from '../../src/protocol';
 import { ServiceLink } from '../../src/worker/service-link';
-import { SocketDir, Waiter, pause, poll, type LinePeer, type LineServer } from '../helpers/line-peer';
+import { SocketDir, Waiter, poll, type LinePeer, type LineServer } from '../helpers/line-peer';
+import { recordingLogger } from '../helpers/recording-logger';
 
 const silent = pino({ level: 'silent' });
 const info = (id: string): ClientInfo => ({ id, service: 'echo', path: '/echo', query: {}, headers: {}, remoteAddress: '127.0.0.1' });
@@ -11,6 +15,8 @@ const HELLO = { type: 'hello', worker: 1 };
 
 let sockets: SocketDir;
 const links: ServiceLink[] = [];
+/** Each link's waiter, woken by its hooks: every line from the service ends in onBatch, acks taken before it. */
+const waiters = new Map<ServiceLink, Waiter>();
 
 beforeEach(() => {
   sockets = new SocketDir();
@@ -18,6 +24,7 @@ beforeEach(() => {
 
 afterEach(async () => {
   for (const link of links.splice(0)) link.end();
+  waiters.clear();
   await sockets.close();
 });
 
@@ -25,7 +32,7 @@ afterEach(async () => {
 type HookEvent = 'fresh' | 'gone';
 
 /** A link of worker 1 to service `echo`, with what its hooks saw. */
-function link(limits: IpcLimits = LIMITS): {
+function link(limits: IpcLimits = LIMITS, log: Logger = silent): {
   link: ServiceLink;
   batches: ServiceToWorker[][];
   fresh: HookEvent[];
@@ -38,7 +45,7 @@ function link(limits: IpcLimits = LIMITS): {
   const fresh: HookEvent[] = [];
   const gone: HookEvent[] = [];
   const waiter = new Waiter();
-  const created = new ServiceLink('echo', 1, limits, silent, {
+  const created = new ServiceLink('echo', 1, limits, log, {
     onBatch: (from, batch) => {
       expect(from).toBe(created);
       batches.push([...batch]);
@@ -58,6 +65,7 @@ function link(limits: IpcLimits = LIMITS): {
     },
   });
   links.push(created);
+  waiters.set(created, waiter);
   return { link: created, batches, fresh, gone, hooks, waiter };
 }
 
@@ -80,7 +88,7 @@ async function instance(subject: ServiceLink, name: string): Promise<{ server: L
 /** The instance behind `peer` acknowledges `seqs`; resolves once the link holds `remaining` events. */
 async function acked(subject: ServiceLink, peer: LinePeer, seqs: number[], remaining: number): Promise<void> {
   peer.send([{ type: 'ack', seqs }]);
-  await poll(() => subject.heldCount === remaining);
+  await (waiters.get(subject) as Waiter).until(() => subject.heldCount === remaining, () => `${subject.heldCount} held`);
 }
 
 test('hello goes first on a new connection, then the events in the order they happened, one seq counter for all', async () => {
@@ -96,7 +104,7 @@ test('hello goes first on a new connection, then the events in the order they ha
   expect(l.message('1.1', 'AQI=', true, 1234)).toBe('ok');
   l.close('1.1', 1000, 'bye');
   await peer.untilMessages(5);
-  await pause(20);
+  await peer.expectNothingWithin(20);
   expect(peer.messages).toEqual([
     HELLO,
     { type: 'connect', client: info('1.1'), seq: 1 },
@@ -125,7 +133,7 @@ test('events while the service is down are held and replayed in order once an in
   expect(l.request({ rid: '1.1', method: 'GET', path: '/', query: {}, headers: {}, data: '' })).toBe(false);
   const { peer: peer } = await instance(l, 'a');
   await peer.untilMessages(7);
-  await pause(20);
+  await peer.expectNothingWithin(20);
   expect(fresh).toHaveLength(1);
   // No client was known (no connect acknowledged): nothing is resumed, every connect is plain.
   expect(peer.messages).toEqual([
@@ -150,7 +158,7 @@ test('events while connecting are held too, and follow the hello', async () => {
   expect(l.message('1.1', 'early', false, undefined)).toBe('ok');
   const peer = await up(a, 0, l);
   await peer.untilMessages(3);
-  await pause(20);
+  await peer.expectNothingWithin(20);
   expect(peer.messages).toEqual([
     HELLO,
     { type: 'connect', client: info('1.1'), seq: 1 },
@@ -171,7 +179,7 @@ test('a new instance gets every client whose connect was acknowledged as a resum
   await l.drained();
   const { peer: peerB } = await instance(l, 'b');
   await peerB.untilMessages(3);
-  await pause(20);
+  await peerB.expectNothingWithin(20);
   expect(peerB.messages).toEqual([
     HELLO,
     { type: 'connect', client: info('1.1'), resumed: true },
@@ -199,7 +207,7 @@ test('an unacknowledged message is redelivered, marked, to the next instance aft
   await a.close();
   const { peer: peerB } = await instance(l, 'b');
   await peerB.untilMessages(4);
-  await pause(20);
+  await peerB.expectNothingWithin(20);
   expect(peerB.messages).toEqual([
     HELLO,
     { type: 'connect', client: info('1.1'), resumed: true },
@@ -224,7 +232,7 @@ test('redeliveries come after the resumed connects, and what was held while down
   expect(l.heldCount).toBe(4);
   const { peer: peerB } = await instance(l, 'b');
   await peerB.untilMessages(6);
-  await pause(20);
+  await peerB.expectNothingWithin(20);
   expect(peerB.messages).toEqual([
     HELLO,
     { type: 'connect', client: info('1.1'), resumed: true },
@@ -246,18 +254,17 @@ test('after the instance said retired, what it did not acknowledge goes to the n
   await waitForState(l, 'down');
   // The retiring instance gets nothing more; new messages wait for the next one.
   expect(l.message('1.1', 'while retiring', false, undefined)).toBe('ok');
-  await pause(30);
+  await peerA.expectNothingWithin(30);
   expect(peerA.messages).toHaveLength(4);
   expect(l.heldCount).toBe(2);
   // The next instance is announced before the old one's socket has closed: the link waits for it.
   const b = await sockets.server('b');
   l.instanceUp(b.path);
-  await pause(30);
-  expect(b.peers).toHaveLength(0);
+  await b.expectNoConnectionWithin(30);
   await peerA.destroy();
   const peerB = await up(b, 0, l);
   await peerB.untilMessages(4);
-  await pause(20);
+  await peerB.expectNothingWithin(20);
   expect(peerB.messages).toEqual([
     HELLO,
     { type: 'connect', client: info('1.1'), resumed: true },
@@ -296,7 +303,7 @@ test('events sent to a retiring instance after it stopped handling are all repla
   await a.close();
   const { server: b, peer: peerB } = await instance(l, 'b');
   await peerB.untilMessages(6);
-  await pause(20);
+  await peerB.expectNothingWithin(20);
   // 1.1 is still known (its close was never acknowledged): resumed first, then its close after it.
   // 1.2 was never known (its connect was never acknowledged): a plain, numbered connect.
   expect(peerB.messages).toEqual([
@@ -311,7 +318,7 @@ test('events sent to a retiring instance after it stopped handling are all repla
   await acked(l, peerB, [3, 4, 5, 6], 0);
   await b.close();
   const { peer: peerC } = await instance(l, 'c');
-  await pause(30);
+  await peerC.expectNothingWithin(30);
   expect(peerC.messages).toEqual([HELLO]);
 });
 
@@ -330,7 +337,7 @@ test('a connect sent but never acknowledged when the instance dies is replayed a
   await waitForState(l, 'down');
   const { server: b, peer: peerB } = await instance(l, 'b');
   await peerB.untilMessages(5);
-  await pause(20);
+  await peerB.expectNothingWithin(20);
   expect(peerB.messages).toEqual([
     HELLO,
     { type: 'connect', client: info('1.1'), resumed: true },
@@ -344,7 +351,7 @@ test('a connect sent but never acknowledged when the instance dies is replayed a
   await b.close();
   const { peer: peerC } = await instance(l, 'c');
   await peerC.untilMessages(5);
-  await pause(20);
+  await peerC.expectNothingWithin(20);
   expect(peerC.messages).toEqual([
     HELLO,
     { type: 'connect', client: info('1.1'), resumed: true },
@@ -365,7 +372,7 @@ test('a message left unhandled by a retired instance is marked again if the next
   await a.close();
   const { server: b, peer: peerB } = await instance(l, 'b');
   await peerB.untilMessages(3);
-  await pause(20);
+  await peerB.expectNothingWithin(20);
   expect(peerB.messages).toEqual([
     HELLO,
     { type: 'connect', client: info('1.1'), seq: 1 },
@@ -374,7 +381,7 @@ test('a message left unhandled by a retired instance is marked again if the next
   await b.close();
   const { peer: peerC } = await instance(l, 'c');
   await peerC.untilMessages(3);
-  await pause(20);
+  await peerC.expectNothingWithin(20);
   expect(peerC.messages).toEqual([
     HELLO,
     { type: 'connect', client: info('1.1'), seq: 1 },
@@ -393,13 +400,79 @@ test('a broken link to an instance still announced is retried, and replays to it
   // The retry comes after a short delay, to the same endpoint.
   const second = await up(a, 1, l);
   await second.untilMessages(3);
-  await pause(20);
+  await second.expectNothingWithin(20);
   expect(second.messages).toEqual([
     HELLO,
     { type: 'connect', client: info('1.1'), resumed: true },
     { type: 'message', id: '1.1', seq: 2, data: 'x', redelivered: true },
   ]);
   expect(fresh).toHaveLength(2);
+});
+
+/** The sockets the links open, in order: a test reaches the worker's end of a link through them. */
+function linkSockets(): net.Socket[] {
+  const opened: net.Socket[] = [];
+  const connect = net.connect;
+  jest.spyOn(net, 'connect').mockImplementation(((...args: Parameters<typeof net.connect>) => {
+    const socket = connect(...args);
+    opened.push(socket);
+    return socket;
+  }) as typeof net.connect);
+  return opened;
+}
+
+/** Two ways a write fails while the socket stays open: a write that throws (JSON past V8's string limit does), and one whose callback gets an error. */
+const BROKEN_WRITES: Array<[string, (socket: net.Socket) => void]> = [
+  [
+    'a write that throws',
+    (socket) => {
+      socket.write = (() => {
+        throw new RangeError('Invalid string length (injected)');
+      }) as typeof socket.write;
+    },
+  ],
+  [
+    'a write that calls back with an error',
+    (socket) => {
+      socket.write = ((_chunk: unknown, callback?: (error?: Error | null) => void) => {
+        process.nextTick(() => callback?.(new Error('EPIPE (injected)')));
+        return true;
+      }) as typeof socket.write;
+    },
+  ],
+];
+
+describe('a failed write on the link takes the path of a closed socket: down, reconnect, replay', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  test.each(BROKEN_WRITES)('%s', async (_name, breakWrites) => {
+    const opened = linkSockets();
+    const { link: l, hooks } = link();
+    const { server: a, peer: first } = await instance(l, 'a');
+    l.connect(info('1.1'));
+    await first.untilMessages(2);
+    await acked(l, first, [1], 0);
+    breakWrites(opened[0] as net.Socket);
+    expect(l.message('1.1', 'lost in the write', false, undefined)).toBe('ok');
+    // The link cuts its socket (the instance sees it close) instead of keeping a dead queue while up.
+    await first.until(() => first.isClosed);
+    expect(l.state).toBe('down');
+    expect(hooks).toEqual(['fresh', 'gone']);
+    // What is sent meanwhile is held, not pushed into the dead queue.
+    expect(l.message('1.1', 'while down', false, undefined)).toBe('ok');
+    // It reconnects to the instance still announced, and replays what was not acknowledged.
+    const second = await up(a, 1, l);
+    await second.untilMessages(4);
+    expect(second.messages).toEqual([
+      HELLO,
+      { type: 'connect', client: info('1.1'), resumed: true },
+      { type: 'message', id: '1.1', seq: 2, data: 'lost in the write', redelivered: true },
+      { type: 'message', id: '1.1', seq: 3, data: 'while down' },
+    ]);
+    expect(hooks).toEqual(['fresh', 'gone', 'fresh']);
+    expect(l.queueDropped).toBe(0);
+    expect(l.heldCount).toBe(2);
+  });
 });
 
 test('the bound on unacknowledged events refuses messages and connects; acks make room again', async () => {
@@ -416,7 +489,7 @@ test('the bound on unacknowledged events refuses messages and connects; acks mak
   expect(l.message('1.1', 'd', false, undefined)).toBe('ok');
   expect(l.message('1.1', 'e', false, undefined)).toBe('full');
   await peer.untilMessages(5);
-  await pause(20);
+  await peer.expectNothingWithin(20);
   // The refused messages used no sequence number.
   expect(peer.messages.slice(1).map((m) => [m.type, m.seq, m.data])).toEqual([
     ['connect', 1, undefined],
@@ -437,7 +510,7 @@ test("connect() answers 'full' at the bound and 'failed' after instanceFailed; a
   expect(l.heldCount).toBe(3);
   const { peer: peer } = await instance(l, 'a');
   await peer.untilMessages(4);
-  await pause(20);
+  await peer.expectNothingWithin(20);
   // The refused connect used no sequence number and never reaches the service.
   expect(peer.messages).toEqual([
     HELLO,
@@ -498,13 +571,13 @@ test('instanceFailed drops everything kept, refuses new events, and the next ins
   l.close('1.1', 1000, '');
   expect(l.heldCount).toBe(0);
   await peerA.until(() => peerA.isClosed);
-  // No retry to a failed service.
-  await pause(250);
+  // No retry to a failed service (a retry would come after 100 ms).
+  await a.expectNoConnectionWithin(250);
   expect(a.peers).toHaveLength(1);
   const { peer: peerB } = await instance(l, 'b');
   expect(l.connect(info('1.3'))).toBe('ok');
   await peerB.untilMessages(2);
-  await pause(20);
+  await peerB.expectNothingWithin(20);
   // Neither 1.1 (known before) nor its message, nor anything refused while failed.
   expect(peerB.messages).toEqual([
     HELLO,
@@ -526,7 +599,7 @@ test('onBatch gets every batch from the service without its acks and retired, in
   peer.send([publish]);
   peer.send([{ type: 'retired' }]);
   await waiter.until(() => batches.length === 4, () => JSON.stringify(batches));
-  await pause(20);
+  await waiter.nothingWithin(20, () => batches.length, () => JSON.stringify(batches));
   expect(batches).toEqual([[send, subscribe], [], [publish], []]);
   // The ack-only batch was taken before its (empty) onBatch: the worker sees the new count there.
   expect(l.heldCount).toBe(0);
@@ -543,10 +616,26 @@ test('malformed messages from the service are counted and not passed on', async 
   peer.send([{ type: 'ack', seqs: ['1'] }]);
   peer.send([good]);
   await waiter.until(() => batches.length === 4, () => JSON.stringify(batches));
-  await pause(20);
+  await waiter.nothingWithin(20, () => batches.length, () => JSON.stringify(batches));
   // Lines that parsed are batches, even when nothing in them passed; a line that did not parse is not.
   expect(batches).toEqual([[good], [], [], [good]]);
   expect(l.rejectedMessages).toBe(6);
+  expect(l.state).toBe('up');
+});
+
+test('a flood of malformed messages and unreadable lines from the service: all counted, one warning line each', async () => {
+  const logger = recordingLogger();
+  const { link: l, batches, waiter } = link(LIMITS, logger.log);
+  const { peer } = await instance(l, 'a');
+  for (let i = 0; i < 200; i++) {
+    peer.send([{ type: 'bogus', i }]);
+    peer.writeRaw('not json\n');
+  }
+  peer.send([{ type: 'send', id: '1.1', data: 'last' }]);
+  await waiter.until(() => batches.length === 201, () => `${batches.length} batches`);
+  expect(l.rejectedMessages).toBe(400);
+  expect(logger.warnings('malformed messages from service ignored')).toHaveLength(1);
+  expect(logger.warnings('unreadable line from service ignored')).toHaveLength(1);
   expect(l.state).toBe('up');
 });
 
@@ -555,8 +644,9 @@ test('onInstanceGone fires when an up link\'s instance goes away (its socket clo
   // Nothing listens there: the attempt fails, and so do its retries; no instance was ever up.
   l.instanceUp(sockets.path('nobody'));
   expect(l.state).toBe('connecting');
-  await waitForState(l, 'down');
-  await pause(250);
+  // No hook reports a failed attempt: polled.
+  await poll(() => l.state === 'down');
+  await waiter.nothingWithin(250, () => hooks.length, () => JSON.stringify(hooks));
   expect(hooks).toEqual([]);
   const { server: a, peer: first } = await instance(l, 'a');
   expect(hooks).toEqual(['fresh']);
@@ -573,7 +663,7 @@ test('onInstanceGone fires when an up link\'s instance goes away (its socket clo
   expect(second.isClosed).toBe(false);
   // Its socket closing afterwards is not a second departure, nor are failed retries to it.
   await a.close();
-  await pause(250);
+  await waiter.nothingWithin(250, () => hooks.length, () => JSON.stringify(hooks));
   expect(hooks).toEqual(['fresh', 'gone', 'fresh', 'gone']);
 });
 
@@ -592,7 +682,7 @@ test('end() lets what was queued reach the service, then ends the link for good'
   ]);
   await peer.destroy();
   // Ended for good: no retry, and no events taken.
-  await pause(250);
+  await a.expectNoConnectionWithin(250);
   expect(a.peers).toHaveLength(1);
   expect(l.connect(info('1.2'))).toBe('failed');
   expect(l.message('1.1', 'x', false, undefined)).toBe('failed');
@@ -623,6 +713,7 @@ test('a request goes out while the service is up', async () => {
 });
 
 
+/** Resolves once the link is in `state`: reached through a transition that fires a hook (an up link's instance went away). */
 function waitForState(subject: ServiceLink, state: ServiceLink['state']): Promise<void> {
-  return poll(() => subject.state === state);
+  return (waiters.get(subject) as Waiter).until(() => subject.state === state, () => `link ${subject.state}`);
 }

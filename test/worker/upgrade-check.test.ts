@@ -67,3 +67,24 @@ test('the path is checked before the headers: an unknown path is 404 even with a
   const verdict = checkUpgrade(request({ url: '/etc/passwd', headers: { 'sec-websocket-key': 'x' } }), services);
   expect(verdict).toMatchObject({ ok: false, status: 404 });
 });
+
+describe('Sec-WebSocket-Key is checked exactly as ws checks it (no trimming)', () => {
+  // node:http strips spaces and tabs around a header value itself; what reaches us
+  // padded is what String.prototype.trim() alone would strip (a latin1 NBSP, a
+  // vertical tab, a form feed). ws tests the raw value, so must we.
+  test.each([
+    ['a trailing no-break space', 'dGhlIHNhbXBsZSBub25jZQ==\u00a0'],
+    ['a leading no-break space', '\u00a0dGhlIHNhbXBsZSBub25jZQ=='],
+    ['a trailing vertical tab', 'dGhlIHNhbXBsZSBub25jZQ==\u000b'],
+    ['a trailing form feed', 'dGhlIHNhbXBsZSBub25jZQ==\u000c'],
+    ['a trailing space', 'dGhlIHNhbXBsZSBub25jZQ== '],
+  ])('a key with %s is refused with 400', (_name, key) => {
+    expect(checkUpgrade(request({ headers: { 'sec-websocket-key': key } }), services)).toMatchObject({ ok: false, status: 400 });
+  });
+
+  test('the same pattern as ws: 22 base64 characters then ==', () => {
+    expect(checkUpgrade(request({ headers: { 'sec-websocket-key': 'AAAAAAAAAAAAAAAAAAAAAA==' } }), services)).toMatchObject({ ok: true });
+    expect(checkUpgrade(request({ headers: { 'sec-websocket-key': 'AAAAAAAAAAAAAAAAAAAAAA=' } }), services)).toMatchObject({ ok: false, status: 400 });
+    expect(checkUpgrade(request({ headers: { 'sec-websocket-key': 'AAAAAAAAAAAAAAAAAAAAA-==' } }), services)).toMatchObject({ ok: false, status: 400 });
+  });
+});

@@ -1,0 +1,145 @@
+/**
+ * Delivery: one service message from its link to the sockets. A batch from a
+ * link comes in at `fromLink`; each message is carried out for the service
+ * that sent it, which may address only its own clients (`ownClient`); a send
+ * goes to one socket (`deliver`), a broadcast or publish to many with its
+ * payload framed once (`fanOut`). The way in, socket to link, is
+ * client-intake.ts.
+ */
+import { WebSocket } from 'ws';
+import { workerOfClientId } from '../client-id';
+import { CLOSE_CODES, isSendableCloseCode, isSendableCloseReason } from '../errors';
+import type { Logger } from '../logger';
+import { decodePayload, type Payload, type ServiceToWorker } from '../protocol';
+import { ThrottledWarning } from '../throttled-log';
+import type { ClientEntry, ClientRegistry } from './client-registry';
+import type { ConnectionLimits } from './limits';
+import type { RoutingTally } from './routing-tally';
+import type { ServiceLink } from './service-link';
+import { frameOnce, writeSharedFrame } from './shared-frame';
+import type { SocketCorker } from './socket-corker';
+import type { WorkerMetrics } from './worker-metrics';
+
+/** A service's answer to an HTTP request of this worker. */
+export type ServiceResponse = Extract<ServiceToWorker, { type: 'response' }>;
+
+/** What delivery works with; the worker server owns all of it. */
+export interface DeliveryDeps {
+  readonly workerId: number;
+  readonly clients: ClientRegistry;
+  readonly limits: Pick<ConnectionLimits, 'afterSend'>;
+  readonly corker: Pick<SocketCorker, 'batch' | 'touch'>;
+  readonly routing: RoutingTally;
+  readonly metrics: Pick<WorkerMetrics, 'linkMessage'>;
+  readonly log: Logger;
+  /** Settles a service's answer to an HTTP request; false when no request of this worker waits for it. */
+  settleResponse(service: string, message: ServiceResponse): boolean;
+  /** Something the worker's status report counts has changed. */
+  statusChanged(): void;
+}
+
+/** The way out for one worker: what services send, carried to their own clients' sockets. */
+export class ClientDelivery {
+  /** A buggy or hostile service can trigger it once per message. */
+  private readonly foreignWarning: ThrottledWarning;
+
+  constructor(private readonly deps: DeliveryDeps) {
+    this.foreignWarning = new ThrottledWarning(deps.log, 'service addressed a client that is not its own; dropped');
+  }
+
+  /** One batch from a link (acks already taken by it): every socket written to leaves in one write after the batch. */
+  fromLink(link: ServiceLink, batch: readonly ServiceToWorker[]): void {
+    this.deps.corker.batch(() => {
+      for (const message of batch) this.fromService(link.service, message);
+    });
+    this.deps.statusChanged();
+  }
+
+  /** Carries out one message a service sent over its link. */
+  fromService(service: string, message: ServiceToWorker): void {
+    this.deps.metrics.linkMessage(message.type);
+    switch (message.type) {
+      case 'send': {
+        const entry = this.ownClient(service, message.id);
+        if (entry !== undefined) this.deliver(entry, decodePayload(message), message.binary === true);
+        return;
+      }
+      case 'broadcast':
+        this.fanOut(this.deps.clients.ofService(service).values(), message, message.except);
+        return;
+      case 'publish':
+        this.fanOut(this.deps.clients.subscribers(service, message.topic), message, message.except);
+        return;
+      case 'subscribe':
+        if (this.ownClient(service, message.id) !== undefined) this.deps.clients.subscribe(service, message.topic, message.id);
+        return;
+      case 'unsubscribe':
+        if (this.ownClient(service, message.id) !== undefined) this.deps.clients.unsubscribe(service, message.topic, message.id);
+        return;
+      case 'close': {
+        const entry = this.ownClient(service, message.id);
+        if (entry === undefined) return;
+        const code = isSendableCloseCode(message.code) ? message.code : CLOSE_CODES.NORMAL;
+        entry.socket.close(code, isSendableCloseReason(message.reason) ? message.reason : '');
+        return;
+      }
+      case 'response':
+        if (!this.deps.settleResponse(service, message) && workerOfClientId(message.rid) !== this.deps.workerId) this.deps.routing.add('foreignAddressDrops');
+        return;
+      case 'ack':
+      case 'retired':
+        // Taken by the link itself.
+        return;
+      default: {
+        const unreachable: never = message;
+        throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  /**
+   * The client `id` if it is this service's and still here. A service may
+   * address only its own clients: anything else is dropped and counted.
+   */
+  private ownClient(service: string, id: string): ClientEntry | undefined {
+    const entry = this.deps.clients.get(id);
+    if (entry !== undefined && entry.service === service) return entry;
+    if (entry === undefined && workerOfClientId(id) === this.deps.workerId) {
+      this.deps.routing.add('goneClientDrops');
+      this.deps.log.debug({ service, client: id }, 'client already gone; dropped');
+    } else {
+      this.deps.routing.add('foreignAddressDrops');
+      this.foreignWarning.warn({ service, client: id });
+    }
+    return undefined;
+  }
+
+  /**
+   * Sends one payload to many sockets: decoded and framed once, the same
+   * frame written to every socket that takes shared frames (see
+   * shared-frame.ts); `ws` frames it for the others.
+   */
+  private fanOut(entries: Iterable<ClientEntry>, payload: Payload, except: readonly string[] | undefined): void {
+    const binary = payload.binary === true;
+    const data = binary ? (decodePayload(payload) as Buffer) : Buffer.from(payload.data, 'utf8');
+    const frame = frameOnce(data, binary);
+    const skip = except === undefined || except.length === 0 ? undefined : new Set(except);
+    for (const entry of entries) {
+      if (skip === undefined || !skip.has(entry.id)) this.deliver(entry, data, binary, frame);
+    }
+  }
+
+  /** Sends `data` to one client: as `frame` (the same bytes framed once for many) when given and the socket takes it, else through `ws`. */
+  private deliver(entry: ClientEntry, data: string | Buffer, binary: boolean, frame?: Buffer): void {
+    const { socket } = entry;
+    if (socket.readyState !== WebSocket.OPEN) return;
+    this.deps.corker.touch(socket);
+    if (frame !== undefined && entry.sharedFrames) writeSharedFrame(socket, frame);
+    else socket.send(data, { binary });
+    this.deps.limits.afterSend(socket);
+    entry.counters.messagesOut++;
+    // UTF-8 bytes, as a fan-out (which sends a Buffer) and bytes received count: `length` of a string counts UTF-16 units.
+    // byteLength measures without encoding; ws encodes the string once when it frames it.
+    entry.counters.bytesOut += typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength;
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * Intake: one client from its upgrade to its link, and each of its messages
+ * the same way. An upgrade is checked (`onUpgrade`: state, path and headers,
+ * limits), completed by `ws`, and becomes a client of a service
+ * (`onConnection`: an id, a `connect` on the service's link, the shared socket
+ * listeners); each message then goes to the link (`onMessage`), and so does
+ * the close (`onClosed`). The way out, link to sockets, is client-delivery.ts.
+ */
+import * as http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import type { ClientIdAllocator } from '../client-id';
+import { CLOSE_CODES } from '../errors';
+import type { Logger } from '../logger';
+import { DELIVERY_SAMPLE_EVERY } from '../metrics/names';
+import { sharedIfEmpty, type ClientInfo } from '../protocol';
+import type { ClientEntry, ClientRegistry } from './client-registry';
+import { rejectUpgrade } from './http-reply';
+import type { ConnectionLimits } from './limits';
+import type { RoutingTally } from './routing-tally';
+import type { ServiceLink } from './service-link';
+import { takesSharedFrames } from './shared-frame';
+import { checkUpgrade } from './upgrade-check';
+import type { WorkerMetrics } from './worker-metrics';
+
+/** What the intake works with; the worker server owns all of it. */
+export interface IntakeDeps {
+  readonly services: ReadonlySet<string>;
+  /** Request headers passed on to the service with each connect. */
+  readonly forwardHeaders: readonly string[];
+  readonly ids: ClientIdAllocator;
+  readonly links: ReadonlyMap<string, ServiceLink>;
+  readonly clients: ClientRegistry;
+  readonly metrics: WorkerMetrics;
+  readonly limits: ConnectionLimits;
+  readonly wss: WebSocketServer;
+  readonly routing: RoutingTally;
+  readonly log: Logger;
+  /** Answers a plain HTTP request (an upgrade to something other than WebSocket is one). */
+  serveHttp(request: http.IncomingMessage, response: http.ServerResponse): void;
+  /** Something the worker's status report counts has changed. */
+  statusChanged(): void;
+}
+
+/** `waiting`: not listening yet; `open`: taking clients; `stopping`: the worker stops (or reloads). */
+type IntakeState = 'waiting' | 'open' | 'stopping';
+
+/**
+ * Where a socket keeps what its shared listeners need, as ws keeps its
+ * WebSocket on the TCP socket (`socket[kWebSocket]`): the listeners are
+ * module-level functions called with the socket as `this`, so a connection
+ * costs no closure (a closure per listener would cost more memory than the
+ * entry itself).
+ */
+const ENTRY = Symbol('switchyard.entry');
+const INTAKE = Symbol('switchyard.intake');
+type ClientSocket = WebSocket & { [ENTRY]: ClientEntry; [INTAKE]: ClientIntake };
+type UpgradingSocket = Duplex & { [INTAKE]?: ClientIntake };
+
+/** The way in for one worker's WebSocket clients: upgrade → connection → messages and close → the service's link. */
+export class ClientIntake {
+  private state: IntakeState = 'waiting';
+  private stopCode: number = CLOSE_CODES.GOING_AWAY;
+  private stopReason = '';
+  private messagesSinceSample = 0;
+  /** For the shared listeners' debug lines. */
+  readonly log: Logger;
+
+  constructor(private readonly deps: IntakeDeps) {
+    this.log = deps.log;
+  }
+
+  /** The worker listens: upgrades are taken from now on. */
+  open(): void {
+    if (this.state === 'waiting') this.state = 'open';
+  }
+
+  /**
+   * The worker stops: no new client, and one that completes its handshake
+   * now is closed at once with `code`. During a reload (1012) upgrades still
+   * succeed, then close, so that no attempt is refused.
+   */
+  stop(code: number, reason: string): void {
+    this.state = 'stopping';
+    this.stopCode = code;
+    this.stopReason = reason;
+  }
+
+  /** node:http's `upgrade` event. */
+  onUpgrade(request: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    (socket as UpgradingSocket)[INTAKE] = this;
+    socket.on('error', upgradingSocketOnError);
+    // An upgrade to something else (curl --http2 asks for h2c) is a plain
+    // request that may be answered over HTTP/1.1: serve GET/HEAD as usual.
+    if (request.headers.upgrade?.toLowerCase() !== 'websocket') {
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        // Its body is beyond node:http's parser once it is an upgrade: ask for a plain retry.
+        return rejectUpgrade(socket, 501, 'Only WebSocket upgrades are supported; send this request without an Upgrade header');
+      }
+      const response = new http.ServerResponse(request);
+      response.shouldKeepAlive = false;
+      response.assignSocket(socket as Socket);
+      // A rare path (not a WebSocket client), and the response is short-lived: a closure costs nothing that stays.
+      response.on('finish', () => (socket as Socket).destroySoon());
+      this.deps.serveHttp(request, response);
+      return;
+    }
+    // During a reload an upgrade that reached this draining worker still
+    // succeeds (then gets 1012 and reconnects elsewhere): no attempt is refused.
+    const reloading = this.state === 'stopping' && this.stopCode === CLOSE_CODES.SERVICE_RESTART;
+    if (this.state !== 'open' && !reloading) {
+      this.deps.metrics.upgradeRejected(503);
+      return rejectUpgrade(socket, 503, 'Server is shutting down', { 'Retry-After': '1' });
+    }
+    const verdict = checkUpgrade(request, this.deps.services);
+    if (!verdict.ok) {
+      this.deps.metrics.upgradeRejected(verdict.status);
+      return rejectUpgrade(socket, verdict.status, verdict.message, verdict.headers);
+    }
+    const refusal = this.deps.limits.admit(request, socket);
+    if (refusal !== null) {
+      this.deps.metrics.upgradeRejected(refusal.status);
+      return rejectUpgrade(socket, refusal.status, refusal.message, refusal.headers);
+    }
+    // One closure per handshake, not per connection: it is gone once ws calls it.
+    this.deps.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, request, verdict.service, verdict.path, verdict.query));
+  }
+
+  /** The handshake is complete: the socket becomes a client of `service`, announced on its link. */
+  private onConnection(ws: WebSocket, request: http.IncomingMessage, service: string, path: string, query: Record<string, string>): void {
+    if (this.state !== 'open') {
+      ws.close(this.stopCode, this.stopReason);
+      return;
+    }
+    const id = this.deps.ids.next();
+    const headers: Record<string, string> = {};
+    for (const name of this.deps.forwardHeaders) {
+      const value = request.headers[name];
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const client: ClientInfo = { id, service, path, query: sharedIfEmpty(query), headers: sharedIfEmpty(headers), remoteAddress: request.socket.remoteAddress ?? '' };
+    const link = this.deps.links.get(service) as ServiceLink;
+    const admission = link.connect(client);
+    if (admission !== 'ok') {
+      if (admission === 'full') {
+        this.deps.routing.add('serviceQueueFull');
+        this.deps.statusChanged();
+        ws.close(CLOSE_CODES.TRY_AGAIN_LATER, 'service busy, try again later');
+      } else {
+        ws.close(CLOSE_CODES.INTERNAL_ERROR, 'service failed');
+      }
+      return;
+    }
+    const entry: ClientEntry = { id, service, socket: ws, counters: this.deps.metrics.service(service), link, sharedFrames: takesSharedFrames(ws) };
+    this.deps.clients.add(entry);
+    entry.counters.open++;
+    entry.counters.opened++;
+    this.deps.limits.track(ws);
+    const socket = ws as ClientSocket;
+    socket[ENTRY] = entry;
+    socket[INTAKE] = this;
+    ws.on('message', clientSocketOnMessage);
+    ws.on('close', clientSocketOnClose);
+    ws.on('error', clientSocketOnError);
+    this.deps.statusChanged();
+  }
+
+  /** One message from a client, to its service's link (or the client is closed when the link cannot take it). */
+  onMessage(entry: ClientEntry, data: Buffer, isBinary: boolean): void {
+    if (!this.deps.limits.allowMessage(entry.socket)) return;
+    entry.counters.messagesIn++;
+    entry.counters.bytesIn += data.length;
+    let ts: number | undefined;
+    if (++this.messagesSinceSample >= DELIVERY_SAMPLE_EVERY) {
+      this.messagesSinceSample = 0;
+      ts = Date.now();
+    }
+    const admission = entry.link.message(entry.id, isBinary ? data.toString('base64') : data.toString(), isBinary, ts);
+    if (admission === 'ok') {
+      this.deps.statusChanged();
+      return;
+    }
+    if (admission === 'failed') {
+      entry.socket.close(CLOSE_CODES.INTERNAL_ERROR, 'service failed');
+      return;
+    }
+    this.deps.routing.add('serviceQueueFull');
+    this.deps.statusChanged();
+    this.deps.log.warn({ client: entry.id, service: entry.service }, 'too many unacknowledged messages for the service; closing client with 1013');
+    entry.socket.close(CLOSE_CODES.TRY_AGAIN_LATER, 'service busy, try again later');
+  }
+
+  /** The client's socket closed: it leaves the registry, and its service hears of it over the link. */
+  onClosed(entry: ClientEntry, code: number, reason: Buffer): void {
+    this.deps.clients.remove(entry);
+    entry.counters.open--;
+    this.deps.metrics.connectionClosed(entry.service, code);
+    entry.link.close(entry.id, code, reason.toString());
+    this.deps.statusChanged();
+  }
+}
+
+// The shared listeners, called by the socket with itself as `this`.
+
+function upgradingSocketOnError(this: UpgradingSocket, error: Error): void {
+  this[INTAKE]?.log.debug({ err: error }, 'socket error during upgrade');
+}
+
+function clientSocketOnMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  const socket = this as ClientSocket;
+  // Binary messages are Buffers: the server leaves ws's `binaryType` at its default, 'nodebuffer'.
+  socket[INTAKE].onMessage(socket[ENTRY], data as Buffer, isBinary);
+}
+
+function clientSocketOnClose(this: WebSocket, code: number, reason: Buffer): void {
+  const socket = this as ClientSocket;
+  socket[INTAKE].onClosed(socket[ENTRY], code, reason);
+}
+
+function clientSocketOnError(this: WebSocket, error: Error): void {
+  const socket = this as ClientSocket;
+  socket[INTAKE].log.debug({ err: error, client: socket[ENTRY].id }, 'client connection error');
+}

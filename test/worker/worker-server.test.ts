@@ -1,0 +1,136 @@
+/**
+ * One worker server in this process, no cluster: a fake IPC endpoint stands
+ * for the master and a line server for the service instance, so that a
+ * message can be followed through intake (socket → link) and delivery
+ * (link → socket).
+ */
+import { once } from 'node:events';
+import pino from 'pino';
+import WebSocket from 'ws';
+import type { WorkerConfig } from '../../src/child-env';
+import type { IpcEndpoint } from '../../src/ipc/batch-queue';
+import type { ClientRegistry } from '../../src/worker/client-registry';
+import { WorkerServer } from '../../src/worker/worker-server';
+import { SocketDir, Waiter, type LinePeer } from '../helpers/line-peer';
+
+const CONFIG: WorkerConfig = {
+  role: 'worker',
+  port: 0,
+  host: '127.0.0.1',
+  services: ['echo'],
+  forwardHeaders: [],
+  maxPayload: 1 << 20,
+  logLevel: 'silent',
+  ipc: { maxMessages: 1000, maxBytes: 1 << 20 },
+  healthPath: null,
+  metricsPath: null,
+  requestTimeout: 1000,
+  maxRequestBody: 1 << 20,
+  staticDir: false,
+  limits: {
+    maxBufferedBytes: 1 << 20,
+    heartbeatInterval: 60_000,
+    idleTimeout: 0,
+    handshakeTimeout: 10_000,
+    maxConnectionsPerWorker: 100,
+    maxConnectionsPerIp: 100,
+    maxMessagesPerSecond: 0,
+    allowedOrigins: null,
+    perMessageDeflate: false,
+    maxHeaderSize: 16384,
+  },
+};
+
+/** The master's end of the IPC channel: takes every batch at once. */
+class FakeMaster implements IpcEndpoint {
+  readonly connected = true;
+  readonly messages: Array<Record<string, unknown>> = [];
+  send(batch: unknown, callback: (error: Error | null) => void): boolean {
+    this.messages.push(...(batch as Array<Record<string, unknown>>));
+    setImmediate(() => callback(null));
+    return true;
+  }
+}
+
+/** A client that keeps what it receives; `until` waits on its events. */
+class Client {
+  readonly messages: string[] = [];
+  readonly socket: WebSocket;
+  private readonly waiter = new Waiter();
+  constructor(port: number) {
+    this.socket = new WebSocket(`ws://127.0.0.1:${port}/echo`);
+    this.socket.on('message', (data: Buffer) => {
+      this.messages.push(data.toString());
+      this.waiter.notify();
+    });
+  }
+  until(count: number): Promise<void> {
+    return this.waiter.until(() => this.messages.length >= count, () => JSON.stringify(this.messages));
+  }
+}
+
+let sockets: SocketDir;
+let server: WorkerServer | undefined;
+let clients: Client[] = [];
+
+beforeEach(() => {
+  sockets = new SocketDir();
+});
+
+afterEach(async () => {
+  for (const client of clients) client.socket.terminate();
+  clients = [];
+  await server?.stop();
+  server = undefined;
+  await sockets.close();
+});
+
+async function start(): Promise<{ port: number; instance: LinePeer; registry: ClientRegistry }> {
+  server = new WorkerServer(CONFIG, 1, new FakeMaster(), pino({ level: 'silent' }));
+  const port = await server.listen();
+  const service = await sockets.server('echo');
+  server.handle({ type: 'serviceUp', service: 'echo', endpoint: service.path });
+  const instance = await service.peer(0);
+  await instance.untilMessages(1);
+  expect(instance.messages[0]).toEqual({ type: 'hello', worker: 1 });
+  // Private: the test looks at the server-side sockets.
+  return { port, instance, registry: (server as unknown as { clients: ClientRegistry }).clients };
+}
+
+async function connected(port: number): Promise<Client> {
+  const client = new Client(port);
+  clients.push(client);
+  await once(client.socket, 'open');
+  return client;
+}
+
+test('a client message goes socket → link, and the service reply link → socket', async () => {
+  const { port, instance } = await start();
+  const client = await connected(port);
+  await instance.untilMessages(2);
+  const connect = instance.messages[1] as { type: string; client: { id: string }; seq: number };
+  expect(connect).toMatchObject({ type: 'connect', seq: 1, client: { service: 'echo', path: '/echo' } });
+  const id = connect.client.id;
+  client.socket.send('é€😀');
+  await instance.untilMessages(3);
+  expect(instance.messages[2]).toEqual({ type: 'message', id, seq: 2, data: 'é€😀' });
+  instance.send([{ type: 'ack', seqs: [1, 2] }, { type: 'send', id, data: 'back: é€😀' }]);
+  await client.until(1);
+  expect(client.messages).toEqual(['back: é€😀']);
+  client.socket.close(4000, 'bye');
+  await instance.untilMessages(4);
+  expect(instance.messages[3]).toEqual({ type: 'close', id, code: 4000, reason: 'bye', seq: 3 });
+});
+
+test('every client socket shares the same listeners: no closure per connection', async () => {
+  const { port, instance, registry } = await start();
+  await connected(port);
+  await connected(port);
+  await instance.untilMessages(3);
+  const [a, b] = [...registry.all()].map((entry) => entry.socket) as [WebSocket, WebSocket];
+  expect(a).not.toBe(b);
+  for (const event of ['message', 'close', 'error', 'pong']) {
+    expect(a.listeners(event).length).toBeGreaterThan(0);
+    expect(a.listeners(event)).toEqual(b.listeners(event));
+  }
+});
