@@ -30,6 +30,32 @@ function seriesKey(sample: Sample): string {
   return `${sample.name}{${labels}}`;
 }
 
+/**
+ * Every counter series of `before` that is in `after` with a value at least as
+ * high, except those labelled with a worker that exited (`endedWorkers`):
+ * those end with it (node:cluster never reuses an id, so they can never be
+ * read as a reset) and must be gone. Returns the dips and how many ended.
+ */
+function compare(before: readonly Sample[], after: readonly Sample[], endedWorkers: readonly string[]): { dips: string[]; ended: number } {
+  const later = new Map(after.map((sample) => [seriesKey(sample), sample.value]));
+  const dips: string[] = [];
+  let compared = 0;
+  let ended = 0;
+  for (const sample of before.filter(isCounterSeries)) {
+    const key = seriesKey(sample);
+    if (endedWorkers.includes(sample.labels.process ?? '') || endedWorkers.includes(sample.labels.peer ?? '')) {
+      ended++;
+      if (later.has(key)) dips.push(`${key}: should have ended with its worker`);
+      continue;
+    }
+    compared++;
+    const value = later.get(key);
+    if (value === undefined || value < sample.value) dips.push(`${key}: ${sample.value} -> ${value ?? 'missing'}`);
+  }
+  if (compared < 20) dips.push(`only ${compared} series compared`);
+  return { dips, ended };
+}
+
 /** Sends `count` messages on each client and waits for every echo. */
 async function traffic(clients: readonly TestClient[], count: number): Promise<void> {
   const start = clients.map((client) => client.messages.length);
@@ -61,26 +87,24 @@ test('a worker SIGKILLed and a service restarted leave every counter series at o
   await traffic(fresh, 5);
   const after = await scrape(port);
 
-  // Series labelled with the dead worker's own name end with it: its id is never reused, so they can
-  // never be read as a reset. Every other series must be there and must not have gone down.
-  const ended = `worker-${victim?.id}`;
-  const later = new Map(after.map((sample) => [seriesKey(sample), sample.value]));
-  const dips: string[] = [];
-  let compared = 0;
-  for (const sample of before.filter(isCounterSeries)) {
-    const key = seriesKey(sample);
-    if (sample.labels.process === ended || sample.labels.peer === ended) {
-      expect(later.has(key)).toBe(false);
-      continue;
-    }
-    compared++;
-    const value = later.get(key);
-    if (value === undefined || value < sample.value) dips.push(`${key}: ${sample.value} -> ${value ?? 'missing'}`);
-  }
-  expect(dips).toEqual([]);
-  expect(compared).toBeGreaterThan(20);
+  expect(compare(before, after, [`worker-${victim?.id}`])).toEqual({ dips: [], ended: expect.any(Number) as number });
   // The totals really carried the dead processes' counts, and the new traffic is on top.
   const received = (samples: readonly Sample[]): number =>
     samples.filter((s) => s.name === 'switchyard_messages_received_total' && s.labels.service === 'echo').reduce((sum, s) => sum + s.value, 0);
   expect(received(after)).toBe(received(before) + 4 * 5);
+}, 40000);
+
+test('a rolling reload (every worker and service replaced) leaves every counter series at or above its earlier value', async () => {
+  const { server, port } = await startCluster({ services: { echo: ECHO } });
+  const clients = await Promise.all(Array.from({ length: 4 }, () => connect(port, '/echo')));
+  await traffic(clients, 30);
+  const before = await scrape(port);
+  const oldWorkers = server.stats().workers.map((w) => `worker-${w.id}`);
+  await server.reload();
+  const fresh = await Promise.all(Array.from({ length: 2 }, () => connect(port, '/echo')));
+  await traffic(fresh, 5);
+  const after = await scrape(port);
+  const { dips, ended } = compare(before, after, oldWorkers);
+  expect(dips).toEqual([]);
+  expect(ended).toBeGreaterThan(0);
 }, 40000);
