@@ -78,9 +78,9 @@ export class ServiceSlot {
     return this.restartCount;
   }
 
-  /** Names the running (or last) instance; see `Child.instance`. */
+  /** Names the running (or last) instance, `service-<name>.<n>`; see `Child.instance`. */
   get instance(): string {
-    return this.child?.instance ?? `service-${this.name}`;
+    return this.child?.instance ?? `service-${this.name}.0`;
   }
 
   get pid(): number | undefined {

@@ -5,6 +5,7 @@
  * the child would send is pushed with `reply()`; `exit()` ends it as node
  * would ('close' after the channel has gone).
  */
+import type { ForkOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { ForkProcess } from '../../src/master/service-slot';
 import type { ForkWorker } from '../../src/master/worker-pool';
@@ -79,12 +80,15 @@ export class FakeProcess extends EventEmitter {
 /** A `fork` for ServiceSlot that records each process it "starts". */
 export class FakeServiceForker {
   readonly processes: FakeProcess[] = [];
+  /** What each fork was called with. */
+  readonly calls: Array<{ modulePath: string; options: ForkOptions }> = [];
   private waiters: Array<{ count: number; resolve: (process: FakeProcess) => void }> = [];
   stuck = false;
 
-  readonly fork: ForkProcess = () => {
+  readonly fork: ForkProcess = (modulePath, _args, options) => {
     const process = new FakeProcess(this.stuck ? 'ignore' : 'exit');
     this.processes.push(process);
+    this.calls.push({ modulePath, options });
     for (const waiter of this.waiters.filter((w) => this.processes.length >= w.count)) waiter.resolve(this.processes[waiter.count - 1] as FakeProcess);
     this.waiters = this.waiters.filter((w) => this.processes.length < w.count);
     return process;

@@ -1,3 +1,4 @@
+import { CHILD_CONFIG_ENV } from '../../src/child-env';
 import { SERVICE_ENTRY } from '../../src/master/entry-points';
 import { ServiceSlot } from '../../src/master/service-slot';
 import { createLogger } from '../../src/logger';
@@ -68,7 +69,9 @@ test('start() forks the service entry and resolves once the service reports it r
   expect(recorded.online).toEqual([{ restarted: false, pid: forker.last.pid, endpoint: service.endpoint }]);
   expect(service.deliver({ type: 'metricsRequest', qid: 1 })).toBe(true);
   expect(await forker.last.received('metricsRequest')).toEqual({ type: 'metricsRequest', qid: 1 });
-  expect(SERVICE_ENTRY).toMatch(/service-main\.ts$/);
+  expect(forker.calls[0]?.modulePath).toBe(SERVICE_ENTRY);
+  const config = JSON.parse(forker.calls[0]?.options.env?.[CHILD_CONFIG_ENV] as string) as Record<string, unknown>;
+  expect(config).toMatchObject({ role: 'service', name: 'chat', modulePath: '/srv/chat.js', endpoint: service.endpoint });
 });
 
 test('a failing onStart rejects start() with SY_ERR_SERVICE_START_FAILED and kills the process', async () => {
