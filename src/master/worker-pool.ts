@@ -43,7 +43,7 @@ interface WorkerEntry {
 export type WorkerLink = Child<MasterToWorker, WorkerToMaster>;
 
 /** Names a worker's process instance (and its `process` label in metrics); node:cluster never reuses an id. */
-export function workerInstance(id: number): string {
+function workerInstance(id: number): string {
   return `worker-${id}`;
 }
 
