@@ -18,6 +18,7 @@ import { renderCluster } from '../metrics/process-metrics';
 import { PendingReplies } from '../pending-replies';
 import type { ClusterQuery, MasterToWorker, MetricsSnapshot } from '../protocol';
 import type { Logger } from '../logger';
+import { ThrottledWarning } from '../throttled-log';
 
 export const GATHER_TIMEOUT_MS = 2000;
 
@@ -56,11 +57,15 @@ export class ClusterQueries {
   /** Queries waiting for the gather in flight; a gather runs exactly while this is not empty. */
   private waiting: WaitingScrape[] = [];
   private gathers = 0;
+  /** Anyone who can reach the metrics path can make a gather run (one at a time): warn about late processes at most once per interval. */
+  private readonly lateWarning: ThrottledWarning;
 
   constructor(
     private readonly deps: ClusterQueryDeps,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.lateWarning = new ThrottledWarning(log, 'some processes did not report metrics in time; their latest snapshots are used');
+  }
 
   /** Gathers started since creation (each asks every process once). */
   get gatherCount(): number {
@@ -134,7 +139,7 @@ export class ClusterQueries {
       let missing = 0;
       const done = (): void => {
         if (--outstanding > 0) return;
-        if (missing > 0) this.log.warn({ missing }, 'some processes did not report metrics in time; their latest snapshots are used');
+        if (missing > 0) this.lateWarning.warn({ missing });
         resolve();
       };
       for (const source of this.deps.metricsSources()) {
