@@ -1,6 +1,7 @@
 /** Public API of the `switchyard` package. */
 export { createServer, SwitchyardServer } from './master/server';
-export type { ServerEvents, ServerState, ServerStats, ReadyInfo, WorkerExitInfo, WorkerOnlineInfo, ServiceOnlineInfo, ServiceExitInfo, WorkerStats, ServiceStats } from './master/server';
+export type { ServerEvents, ReadyInfo, WorkerExitInfo, WorkerOnlineInfo, ServiceOnlineInfo, ServiceExitInfo } from './master/server';
+export type { ServerState, ServerStats, WorkerStats, ServiceStats } from './master/stats';
 export { Service } from './services/service';
 export type { Client, OutgoingData, BroadcastOptions, MessageInfo } from './services/service';
 export { RequestError, reply } from './services/request';

@@ -1,7 +1,12 @@
 /**
  * Requests waiting for a reply from another process, paired by sequence
- * number, each with a timeout. Whatever happens, each request settles exactly
- * once: with the reply, on timeout, or when everything is cancelled.
+ * number, each with a timeout: the one request/reply primitive (node's
+ * cluster pairs by `seq` in one helper the same way). Its users: a worker's
+ * HTTP requests to services and its health and metrics queries to the master
+ * (`worker/http-routes.ts`), and the master's metrics requests to every
+ * process (`master/cluster-queries.ts`). Whatever happens, each request
+ * settles exactly once: with the reply, on timeout, or when everything is
+ * cancelled; a reply that comes later is refused by `settle()`.
  */
 export interface PendingHandlers<T> {
   readonly onReply: (reply: T) => void;
@@ -10,6 +15,7 @@ export interface PendingHandlers<T> {
   readonly onCancel?: (reason: string) => void;
 }
 
+/** Pending requests of one kind, each settled once through its `PendingHandlers`. */
 export class PendingReplies<T> {
   private sequence = 0;
   private readonly pending = new Map<number, { handlers: PendingHandlers<T>; timer: NodeJS.Timeout }>();

@@ -2,10 +2,10 @@
  * One forked process as the master sees it: its lifecycle, its bounded send
  * queue and a graceful stop that ends in a SIGKILL of exactly this process.
  */
-import type { ChildProcess } from 'node:child_process';
 import type { IpcLimits } from '../child-env';
 import { BatchQueue, type IpcEndpoint } from '../ipc/batch-queue';
 import type { Logger } from '../logger';
+import { ThrottledWarning } from '../throttled-log';
 import { approximateSize, readBatch, type AnyMessage } from '../protocol';
 
 export type ChildState = 'starting' | 'online' | 'stopping' | 'dead';
@@ -21,31 +21,46 @@ export interface ChildHooks<Incoming> {
   readonly onExit: (exit: ChildExit) => void;
 }
 
+/**
+ * The part of a `ChildProcess` (or a cluster worker's `process`) the master
+ * uses: the seam where unit tests put a fake.
+ */
+export interface ChildHandle extends IpcEndpoint {
+  readonly pid?: number | undefined;
+  kill(signal?: NodeJS.Signals): boolean;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  once(event: 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+}
+
 export class Child<Outgoing extends AnyMessage, Incoming> {
-  state: ChildState = 'starting';
   readonly startedAt = Date.now();
   readonly exited: Promise<ChildExit>;
-  /** Malformed IPC messages received from this child. */
-  rejectedMessages = 0;
+  private currentState: ChildState = 'starting';
+  private rejected = 0;
   private readonly outbox: BatchQueue<Outgoing>;
   private exitInfo: ChildExit | undefined;
 
   constructor(
-    readonly process: ChildProcess,
+    private readonly process: ChildHandle,
+    /** Names this process instance for the master's life: `worker-<id>`, `service-<name>.<n>`. */
+    readonly instance: string,
     limits: IpcLimits,
     private readonly log: Logger,
     hooks: ChildHooks<Incoming>,
   ) {
-    this.outbox = new BatchQueue<Outgoing>(process as unknown as IpcEndpoint, {
+    this.outbox = new BatchQueue<Outgoing>(process, {
       maxMessages: limits.maxMessages,
       maxBytes: limits.maxBytes,
       onError: (error) => log.debug({ err: error, pid: process.pid }, 'IPC write to child failed'),
     });
+    // A child can send a malformed batch per message: warn at most once per interval.
+    const malformed = new ThrottledWarning(log, 'malformed IPC messages from child ignored');
     process.on('message', (batch: unknown) => {
       const rejected = readBatch(batch, hooks.guard, hooks.onMessage);
       if (rejected > 0) {
-        this.rejectedMessages += rejected;
-        log.warn({ pid: process.pid, rejected }, 'malformed IPC messages from child ignored');
+        this.rejected += rejected;
+        malformed.warn({ pid: process.pid, rejected });
       }
     });
     // An 'error' (failed spawn, failed kill) must not crash the master; 'exit' follows or the stop deadline kills.
@@ -53,13 +68,28 @@ export class Child<Outgoing extends AnyMessage, Incoming> {
     this.exited = new Promise((resolve) => {
       // 'close', not 'exit': 'exit' can come before the last IPC messages are read.
       process.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
-        this.state = 'dead';
+        this.currentState = 'dead';
         this.exitInfo = { code, signal };
         this.outbox.close();
         hooks.onExit(this.exitInfo);
         resolve(this.exitInfo);
       });
     });
+  }
+
+  /** `starting → online → stopping → dead`; `dead` once the process has exited and its channel closed. */
+  get state(): ChildState {
+    return this.currentState;
+  }
+
+  /** Malformed IPC messages received from this child. */
+  get rejectedMessages(): number {
+    return this.rejected;
+  }
+
+  /** The child reported that it runs (a worker listens, a service's `onStart` resolved). */
+  markOnline(): void {
+    if (this.currentState === 'starting') this.currentState = 'online';
   }
 
   get pid(): number | undefined {
@@ -90,7 +120,7 @@ export class Child<Outgoing extends AnyMessage, Incoming> {
    */
   async stop(stopMessage: Outgoing, deadline: number): Promise<ChildExit> {
     if (this.exitInfo !== undefined) return this.exitInfo;
-    this.state = 'stopping';
+    this.currentState = 'stopping';
     this.deliver(stopMessage, true);
     const remaining = Math.max(0, deadline - Date.now());
     let timer: NodeJS.Timeout | undefined;

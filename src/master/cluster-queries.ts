@@ -1,16 +1,35 @@
 /**
  * Answers what a worker asks about the whole cluster: health, and metrics
- * gathered from every process. Gathering pairs requests and replies by a
- * sequence number and never waits longer than `GATHER_TIMEOUT_MS`: a process
- * that does not answer in time is left out of that scrape.
+ * gathered from every process.
+ *
+ * Scrapes are coalesced: a metrics query that arrives while a gather runs
+ * waits for that gather and gets its result, so however many scrapes arrive
+ * at once (the metrics path is on the public port), at most one gather is in
+ * flight and each process serializes its registry once for all of them. At
+ * most `MAX_WAITING_SCRAPES` queries wait; past that they are answered 503.
+ *
+ * Each process is asked with a request of its own (paired by sequence number
+ * in `PendingReplies`) that waits at most `GATHER_TIMEOUT_MS`. A process that
+ * does not answer in time is rendered from its latest snapshot, and one that
+ * exited from the retired totals (see `ClusterTotals`): counters never dip.
  */
+import { ClusterTotals } from '../metrics/cluster-totals';
 import { renderCluster } from '../metrics/process-metrics';
+import { PendingReplies } from '../pending-replies';
 import type { ClusterQuery, MasterToWorker, MetricsSnapshot } from '../protocol';
 import type { Logger } from '../logger';
+import { ThrottledWarning } from '../throttled-log';
 
 export const GATHER_TIMEOUT_MS = 2000;
 
+/** Most metrics queries waiting for one gather; a scraper needs one, a handful of Prometheus replicas a few. */
+export const MAX_WAITING_SCRAPES = 64;
+
+type QueryResult = Extract<MasterToWorker, { type: 'queryResult' }>;
+
 export interface MetricsSource {
+  /** Names the process instance that answers; unique for the master's life (see `ClusterTotals.retire`). */
+  readonly instance: string;
   deliver(message: { readonly type: 'metricsRequest'; readonly qid: number }, mustKeep?: boolean): boolean;
 }
 
@@ -23,24 +42,35 @@ export interface ClusterQueryDeps {
   health(): HealthReport;
   ownMetrics(): Promise<MetricsSnapshot>;
   metricsSources(): Iterable<MetricsSource>;
-  replyTo(workerId: number, message: Extract<MasterToWorker, { type: 'queryResult' }>): void;
+  replyTo(workerId: number, message: QueryResult): void;
 }
 
-interface Gathering {
-  remaining: number;
-  readonly snapshots: MetricsSnapshot[];
-  readonly timer: NodeJS.Timeout;
-  readonly finish: () => void;
+/** A metrics query waiting for the gather in flight. */
+interface WaitingScrape {
+  readonly workerId: number;
+  readonly qid: number;
 }
 
 export class ClusterQueries {
-  private nextQid = 1;
-  private readonly gatherings = new Map<number, Gathering>();
+  private readonly replies = new PendingReplies<MetricsSnapshot>();
+  private readonly totals = new ClusterTotals();
+  /** Queries waiting for the gather in flight; a gather runs exactly while this is not empty. */
+  private waiting: WaitingScrape[] = [];
+  private gathers = 0;
+  /** Anyone who can reach the metrics path can make a gather run (one at a time): warn about late processes at most once per interval. */
+  private readonly lateWarning: ThrottledWarning;
 
   constructor(
     private readonly deps: ClusterQueryDeps,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.lateWarning = new ThrottledWarning(log, 'some processes did not report metrics in time; their latest snapshots are used');
+  }
+
+  /** Gathers started since creation (each asks every process once). */
+  get gatherCount(): number {
+    return this.gathers;
+  }
 
   onQuery(workerId: number, qid: number, what: ClusterQuery): void {
     switch (what) {
@@ -56,16 +86,12 @@ export class ClusterQueries {
         return;
       }
       case 'metrics':
-        void this.gather().then(
-          async (snapshots) => {
-            const { contentType, body } = await renderCluster(snapshots);
-            this.deps.replyTo(workerId, { type: 'queryResult', qid, status: 200, contentType, body });
-          },
-          (error: unknown) => {
-            this.log.error({ err: error }, 'metrics could not be gathered');
-            this.deps.replyTo(workerId, { type: 'queryResult', qid, status: 500, contentType: 'text/plain; charset=utf-8', body: 'metrics could not be gathered\n' });
-          },
-        );
+        if (this.waiting.length >= MAX_WAITING_SCRAPES) {
+          this.deps.replyTo(workerId, { type: 'queryResult', qid, status: 503, contentType: 'text/plain; charset=utf-8', body: 'too many metrics scrapes at once\n' });
+          return;
+        }
+        this.waiting.push({ workerId, qid });
+        if (this.waiting.length === 1) void this.scrape();
         return;
       default: {
         const unreachable: never = what;
@@ -76,36 +102,64 @@ export class ClusterQueries {
 
   /** A process answered a metrics request. */
   onMetrics(qid: number, metrics: MetricsSnapshot): void {
-    const gathering = this.gatherings.get(qid);
-    if (gathering === undefined) return;
-    gathering.snapshots.push(metrics);
-    gathering.remaining--;
-    if (gathering.remaining === 0) gathering.finish();
+    this.replies.settle(qid, metrics);
   }
 
-  /** Fails every gathering in progress (on close). */
+  /** A process instance exited: its counters join the retired totals. */
+  retire(instance: string): void {
+    this.totals.retire(instance);
+  }
+
+  /** Ends every gather in progress with what it has (on close). */
   close(): void {
-    for (const gathering of this.gatherings.values()) gathering.finish();
+    this.replies.cancelAll('closing');
   }
 
+  /** Gathers, renders once, and answers every query that waited meanwhile. */
+  private async scrape(): Promise<void> {
+    let result: Omit<QueryResult, 'qid' | 'type'>;
+    try {
+      const { contentType, body } = await renderCluster(await this.gather());
+      result = { status: 200, contentType, body };
+    } catch (error) {
+      this.log.error({ err: error }, 'metrics could not be gathered');
+      result = { status: 500, contentType: 'text/plain; charset=utf-8', body: 'metrics could not be gathered\n' };
+    }
+    const answered = this.waiting;
+    this.waiting = [];
+    for (const { workerId, qid } of answered) this.deps.replyTo(workerId, { type: 'queryResult', qid, ...result });
+  }
+
+  /** The master's own snapshot, then each process's fresh one, or its latest when it is late, then the retired totals. */
   private async gather(): Promise<MetricsSnapshot[]> {
+    this.gathers++;
     const own = await this.deps.ownMetrics();
-    return new Promise((resolve) => {
-      const qid = this.nextQid++;
-      let asked = 0;
-      for (const source of this.deps.metricsSources()) if (source.deliver({ type: 'metricsRequest', qid }, true)) asked++;
-      const snapshots: MetricsSnapshot[] = [own];
-      const finish = (): void => {
-        const gathering = this.gatherings.get(qid);
-        if (gathering === undefined) return;
-        clearTimeout(gathering.timer);
-        this.gatherings.delete(qid);
-        if (gathering.remaining > 0) this.log.warn({ missing: gathering.remaining }, 'some processes did not report metrics in time');
-        resolve(snapshots);
+    await new Promise<void>((resolve) => {
+      let outstanding = 0;
+      let missing = 0;
+      const done = (): void => {
+        if (--outstanding > 0) return;
+        if (missing > 0) this.lateWarning.warn({ missing });
+        resolve();
       };
-      const timer = setTimeout(finish, GATHER_TIMEOUT_MS);
-      this.gatherings.set(qid, { remaining: asked, snapshots, timer, finish });
-      if (asked === 0) finish();
+      for (const source of this.deps.metricsSources()) {
+        const { instance } = source;
+        const qid = this.replies.add(GATHER_TIMEOUT_MS, {
+          onReply: (snapshot) => {
+            this.totals.record(instance, snapshot);
+            done();
+          },
+          onTimeout: () => {
+            missing++;
+            done();
+          },
+          onCancel: done,
+        });
+        if (source.deliver({ type: 'metricsRequest', qid }, true)) outstanding++;
+        else this.replies.forget(qid);
+      }
+      if (outstanding === 0) resolve();
     });
+    return [own, ...this.totals.snapshots()];
   }
 }

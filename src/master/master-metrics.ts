@@ -6,7 +6,7 @@
 import type { Counter, Gauge } from 'prom-client';
 import { ProcessMetrics } from '../metrics/process-metrics';
 import type { MetricsSnapshot } from '../protocol';
-import type { ServerStats } from './server';
+import type { ServerStats } from './stats';
 
 export class MasterMetrics {
   private readonly process = new ProcessMetrics('master');

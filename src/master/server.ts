@@ -13,14 +13,15 @@ import * as path from 'node:path';
 import { SwitchyardError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import { resolveOptions, type ResolvedOptions, type SwitchyardOptions } from '../options';
-import type { MasterToWorker, RoutingCounters } from '../protocol';
+import type { MasterToWorker } from '../protocol';
 import type { ChildExit } from './child';
 import { ClusterQueries, type HealthReport } from './cluster-queries';
 import { MasterMetrics } from './master-metrics';
-import { ServiceSlot, type ServiceState } from './service-slot';
+import { ServiceSlot } from './service-slot';
+import type { ServerState, ServerStats } from './stats';
 import { WorkerPool, type WorkerLink } from './worker-pool';
 
-export type ServerState = 'idle' | 'starting' | 'listening' | 'closing' | 'closed';
+export type { ServerState, ServerStats, ServiceStats, WorkerStats } from './stats';
 
 export interface ReadyInfo {
   readonly port: number;
@@ -70,41 +71,6 @@ export interface ServerEvents {
 }
 
 /**
- * Client counts, held messages and routing counters come from the workers'
- * status reports, which follow a change within a few tens of milliseconds.
- */
-export interface WorkerStats {
-  readonly id: number;
-  readonly pid: number | undefined;
-  readonly ready: boolean;
-  readonly clients: number;
-  readonly uptimeMs: number;
-  readonly ipcQueueDepth: number;
-  readonly ipcDropped: number;
-}
-
-export interface ServiceStats {
-  readonly name: string;
-  readonly pid: number | undefined;
-  readonly state: ServiceState;
-  readonly restarts: number;
-  readonly uptimeMs: number;
-  readonly heldMessages: number;
-  readonly ipcQueueDepth: number;
-  readonly ipcDropped: number;
-}
-
-export interface ServerStats {
-  readonly state: ServerState;
-  readonly clients: number;
-  readonly workerRestarts: number;
-  readonly workers: readonly WorkerStats[];
-  readonly services: readonly ServiceStats[];
-  /** What the workers dropped or refused on their service links, summed (see `RoutingCounters`). */
-  readonly routing: RoutingCounters;
-}
-
-/**
  * Checks that `port` (0: any free one) can be bound on `host` and returns it.
  * node:cluster keys shared handles by address and port, so without this a
  * second server on a port this process already serves would silently join it.
@@ -146,7 +112,10 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     this.log = createLogger(this.options.logLevel, 'master');
     this.pool = new WorkerPool(this.options, this.log, {
       onForked: (worker) => this.announceServices(worker),
-      onExit: (workerId, exit, expected) => this.onWorkerExit(workerId, exit, expected),
+      onExit: (workerId, exit, expected, instance) => {
+        this.queries.retire(instance);
+        this.onWorkerExit(workerId, exit, expected);
+      },
       onReady: (workerId, pid) => this.emit('workerOnline', { workerId, pid }),
       onQuery: (workerId, qid, what) => this.queries.onQuery(workerId, qid, what),
       onMetrics: (qid, metrics) => this.queries.onMetrics(qid, metrics),
@@ -165,14 +134,17 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       this.services.set(
         name,
         new ServiceSlot(name, modulePath, () => this.socketDir as string, index, this.options, this.log, {
-          onExit: (service, exit, expected) => this.emit('serviceExit', { service, ...exit, expected }),
+          onExit: (service, exit, expected, instance) => {
+            this.queries.retire(instance);
+            this.emit('serviceExit', { service, ...exit, expected });
+          },
           onMetrics: (qid, metrics) => this.queries.onMetrics(qid, metrics),
           onOnline: (service, pid, restarted, endpoint) => {
             this.toWorkers({ type: 'serviceUp', service, endpoint });
             this.emit('serviceOnline', { service, pid, restarted });
           },
           onFailed: (service) => {
-            const clients = this.clientsOf(service);
+            const clients = this.pool.clientsOf(service);
             this.toWorkers({ type: 'serviceFailed', service });
             this.emit('serviceFailed', { service, clients });
           },
@@ -235,28 +207,13 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   }
 
   stats(): ServerStats {
-    const routing = { foreignAddressDrops: 0, goneClientDrops: 0, serviceQueueFull: 0, linkQueueFull: 0, requestsRefused: 0 };
-    const held = new Map<string, number>();
-    let clients = 0;
-    for (const { status } of this.pool.entries.values()) {
-      if (status === undefined) continue;
-      for (const key of Object.keys(routing) as Array<keyof RoutingCounters>) routing[key] += status.routing[key];
-      for (const [service, count] of Object.entries(status.held)) held.set(service, (held.get(service) ?? 0) + count);
-      for (const count of Object.values(status.clients)) clients += count;
-    }
+    const workers = this.pool.workerStats();
+    const held = this.pool.held();
     return {
       state: this.currentState,
-      clients,
+      clients: workers.reduce((sum, worker) => sum + worker.clients, 0),
       workerRestarts: this.pool.restarts,
-      workers: [...this.pool.entries.values()].map((entry) => ({
-        id: entry.id,
-        pid: entry.child.pid,
-        ready: entry.ready,
-        clients: entry.status === undefined ? 0 : Object.values(entry.status.clients).reduce((sum, count) => sum + count, 0),
-        uptimeMs: Date.now() - entry.child.startedAt,
-        ipcQueueDepth: entry.child.queueDepth,
-        ipcDropped: entry.child.queueDropped,
-      })),
+      workers,
       services: [...this.services.values()].map((slot) => ({
         name: slot.name,
         pid: slot.pid,
@@ -267,15 +224,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
         ipcQueueDepth: slot.queueDepth,
         ipcDropped: slot.queueDropped,
       })),
-      routing,
+      routing: this.pool.routing(),
     };
-  }
-
-  /** Clients of `service` across the workers, as last reported. */
-  private clientsOf(service: string): number {
-    let clients = 0;
-    for (const { status } of this.pool.entries.values()) clients += status?.clients[service] ?? 0;
-    return clients;
   }
 
   private toWorkers(message: MasterToWorker): void {

@@ -5,7 +5,7 @@
  * endpoint to the workers, whose links carry the clients' traffic and keep
  * the delivery guarantees (hold-and-replay lives in `worker/service-link.ts`).
  */
-import { fork } from 'node:child_process';
+import { fork, type ForkOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeChildConfig, CHILD_CONFIG_ENV, type IpcLimits } from '../child-env';
@@ -14,25 +14,30 @@ import type { Logger } from '../logger';
 import type { ResolvedOptions } from '../options';
 import { isServiceToMaster, type MasterToService, type MetricsSnapshot, type ServiceToMaster } from '../protocol';
 import { Backoff } from './backoff';
-import { Child, type ChildExit } from './child';
+import { Child, type ChildExit, type ChildHandle } from './child';
 import { SERVICE_ENTRY, forkSettings } from './entry-points';
 
 export type ServiceState = 'idle' | 'starting' | 'online' | 'restarting' | 'failed' | 'stopping' | 'stopped';
+
+/** How a service process is started: `child_process.fork` by default; a fake in unit tests. */
+export type ForkProcess = (modulePath: string, args: readonly string[], options: ForkOptions) => ChildHandle;
 
 export interface ServiceSlotHooks {
   /** A metrics snapshot the master asked for. */
   onMetrics(qid: number, metrics: MetricsSnapshot): void;
   /** The service runs (its `onStart` resolved) and listens at `endpoint`: at startup and after each restart. */
   onOnline(name: string, pid: number | undefined, restarted: boolean, endpoint: string): void;
-  /** The process exited; `expected` is false for a crash. */
-  onExit(name: string, exit: ChildExit, expected: boolean): void;
+  /** The process instance `instance` exited; `expected` is false for a crash. */
+  onExit(name: string, exit: ChildExit, expected: boolean, instance: string): void;
   /** The service crashed too often: it stays down; the workers must close its clients with 1011. */
   onFailed(name: string): void;
 }
 
 export class ServiceSlot {
-  state: ServiceState = 'idle';
-  restarts = 0;
+  private currentState: ServiceState = 'idle';
+  private restartCount = 0;
+  /** IPC messages refused by the send queues of instances that have exited: the counter spans instances. */
+  private droppedByExited = 0;
   private child: Child<MasterToService, ServiceToMaster> | undefined;
   private generation = 0;
   /** Where the running instance listens; a new path per instance, so a link never reaches a stale one. */
@@ -57,9 +62,25 @@ export class ServiceSlot {
     private readonly options: ResolvedOptions,
     private readonly log: Logger,
     private readonly hooks: ServiceSlotHooks,
+    private readonly forkProcess: ForkProcess = fork,
   ) {
     this.backoff = new Backoff(options.restartDelay, options.maxRestartDelay);
     this.limits = { maxMessages: options.ipcMaxQueuedMessages, maxBytes: options.ipcMaxQueuedBytes };
+  }
+
+  /** `idle → starting → online`, then `restarting`, `failed`, `stopping → stopped` (see `ServiceState`). */
+  get state(): ServiceState {
+    return this.currentState;
+  }
+
+  /** Restarts after a crash, since the server started. */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  /** Names the running (or last) instance, `service-<name>.<n>`; see `Child.instance`. */
+  get instance(): string {
+    return this.child?.instance ?? `service-${this.name}.0`;
   }
 
   get pid(): number | undefined {
@@ -68,11 +89,11 @@ export class ServiceSlot {
 
   /** Where the running instance listens, when it runs. */
   get endpoint(): string | undefined {
-    return this.state === 'online' ? this.currentEndpoint : undefined;
+    return this.currentState === 'online' ? this.currentEndpoint : undefined;
   }
 
   get uptimeMs(): number {
-    return this.child !== undefined && this.state === 'online' ? Date.now() - this.child.startedAt : 0;
+    return this.child !== undefined && this.currentState === 'online' ? Date.now() - this.child.startedAt : 0;
   }
 
   get queueDepth(): number {
@@ -80,12 +101,12 @@ export class ServiceSlot {
   }
 
   get queueDropped(): number {
-    return this.child?.queueDropped ?? 0;
+    return this.droppedByExited + (this.child?.isAlive === true ? this.child.queueDropped : 0);
   }
 
   /** Forks the service and resolves once its `onStart` has resolved. */
   start(): Promise<void> {
-    this.state = 'starting';
+    this.currentState = 'starting';
     return new Promise<void>((resolve, reject) => {
       this.startWaiter = { resolve, reject };
       this.spawn();
@@ -94,7 +115,7 @@ export class ServiceSlot {
 
   /** Asks the running instance for its metrics; false when none runs. */
   deliver(message: Extract<MasterToService, { type: 'metricsRequest' }>, mustKeep = false): boolean {
-    return this.state === 'online' && (this.child?.deliver(message, mustKeep) ?? false);
+    return this.currentState === 'online' && (this.child?.deliver(message, mustKeep) ?? false);
   }
 
   /**
@@ -103,10 +124,10 @@ export class ServiceSlot {
    * meanwhile; the new one resumes every client. Resolves once the new one runs.
    */
   reload(deadline: number): Promise<void> {
-    if (this.state === 'failed') return this.revive();
+    if (this.currentState === 'failed') return this.revive();
     const child = this.child;
-    if (this.state !== 'online' || child === undefined) return Promise.resolve();
-    this.state = 'restarting';
+    if (this.currentState !== 'online' || child === undefined) return Promise.resolve();
+    this.currentState = 'restarting';
     this.retiring = child;
     return new Promise<void>((resolve) => {
       this.reloading = { resolve };
@@ -121,7 +142,7 @@ export class ServiceSlot {
    */
   private revive(): Promise<void> {
     this.crashTimes.length = 0;
-    this.state = 'restarting';
+    this.currentState = 'restarting';
     this.log.info({ service: this.name }, 'reload: starting the failed service afresh');
     return new Promise<void>((resolve) => {
       this.reloading = { resolve };
@@ -136,11 +157,11 @@ export class ServiceSlot {
     clearTimeout(this.startTimer);
     this.startTimer = undefined;
     const child = this.child;
-    this.state = 'stopping';
+    this.currentState = 'stopping';
     this.reloading?.resolve();
     this.reloading = undefined;
     if (child !== undefined && child.isAlive) await child.stop({ type: 'stop', mode: 'shutdown' }, deadline);
-    this.state = 'stopped';
+    this.currentState = 'stopped';
   }
 
   private spawn(): void {
@@ -156,13 +177,14 @@ export class ServiceSlot {
       requestTimeout: this.options.requestTimeout,
       endpoint,
     });
-    const processHandle = fork(SERVICE_ENTRY, [], {
+    const processHandle = this.forkProcess(SERVICE_ENTRY, [], {
       cwd: this.options.cwd,
       env: { ...process.env, ...settings.env, [CHILD_CONFIG_ENV]: config },
       execArgv: settings.execArgv,
       serialization: 'json',
     });
-    const child: Child<MasterToService, ServiceToMaster> = new Child(processHandle, this.limits, this.log, {
+    const instance = `service-${this.name}.${this.generation}`;
+    const child: Child<MasterToService, ServiceToMaster> = new Child(processHandle, instance, this.limits, this.log, {
       guard: isServiceToMaster,
       onMessage: (message) => this.onMessage(child, message),
       onExit: (exit) => {
@@ -210,12 +232,12 @@ export class ServiceSlot {
   private onStarted(child: Child<MasterToService, ServiceToMaster>): void {
     clearTimeout(this.startTimer);
     this.startTimer = undefined;
-    child.state = 'online';
+    child.markOnline();
     // Started after a stop began (a slow onStart past startTimeout, or close() during a restart): it is on its way out.
-    if (this.state === 'stopping' || this.state === 'stopped') return;
-    const restarted = this.state === 'restarting';
+    if (this.currentState === 'stopping' || this.currentState === 'stopped') return;
+    const restarted = this.currentState === 'restarting';
     if (restarted) this.log.info({ service: this.name, pid: child.pid }, 'service restarted; the workers resume its clients');
-    this.state = 'online';
+    this.currentState = 'online';
     this.hooks.onOnline(this.name, child.pid, restarted, this.currentEndpoint as string);
     this.reloading?.resolve();
     this.reloading = undefined;
@@ -235,13 +257,14 @@ export class ServiceSlot {
     if (child !== this.child) return;
     clearTimeout(this.startTimer);
     this.startTimer = undefined;
+    this.droppedByExited += child.queueDropped;
     const retired = child === this.retiring;
-    const expected = this.state === 'stopping' || this.state === 'stopped' || retired;
-    this.hooks.onExit(this.name, exit, expected);
-    if (this.state === 'stopping' || this.state === 'stopped') return;
+    const expected = this.currentState === 'stopping' || this.currentState === 'stopped' || retired;
+    this.hooks.onExit(this.name, exit, expected, child.instance);
+    if (this.currentState === 'stopping' || this.currentState === 'stopped') return;
     if (this.startWaiter !== undefined) {
       this.failStart(new SwitchyardError('SY_ERR_SERVICE_START_FAILED', `service "${this.name}" exited during startup (code ${exit.code}, signal ${exit.signal})`));
-      this.state = 'stopped';
+      this.currentState = 'stopped';
       return;
     }
     if (retired) {
@@ -252,12 +275,12 @@ export class ServiceSlot {
     }
     if (this.crashLooping()) return this.fail(exit);
     const delay = this.backoff.next(Date.now() - child.startedAt);
-    this.state = 'restarting';
-    this.restarts++;
+    this.currentState = 'restarting';
+    this.restartCount++;
     this.log.error({ service: this.name, code: exit.code, signal: exit.signal, delay }, 'service process exited; restarting');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
-      if (this.state === 'restarting') this.spawn();
+      if (this.currentState === 'restarting') this.spawn();
     }, delay);
   }
 
@@ -270,7 +293,7 @@ export class ServiceSlot {
   }
 
   private fail(exit: ChildExit): void {
-    this.state = 'failed';
+    this.currentState = 'failed';
     this.log.fatal(
       { service: this.name, code: exit.code, signal: exit.signal, crashes: this.crashTimes.length, windowMs: this.options.crashLoopWindow },
       'service is crash-looping; it stays down and its clients are closed with 1011',

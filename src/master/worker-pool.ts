@@ -9,12 +9,24 @@ import { encodeChildConfig, workerLimits, CHILD_CONFIG_ENV, type IpcLimits, type
 import { CLOSE_CODES, SwitchyardError } from '../errors';
 import type { Logger } from '../logger';
 import type { Balancing, ResolvedOptions } from '../options';
-import { isWorkerToMaster, type ClusterQuery, type MasterToWorker, type MetricsSnapshot, type WorkerStatus, type WorkerToMaster } from '../protocol';
+import { isWorkerToMaster, type ClusterQuery, type MasterToWorker, type MetricsSnapshot, type RoutingCounters, type WorkerStatus, type WorkerToMaster } from '../protocol';
 import { Backoff } from './backoff';
-import { Child, type ChildExit } from './child';
+import { Child, type ChildExit, type ChildHandle } from './child';
 import { WORKER_ENTRY, forkSettings } from './entry-points';
+import type { WorkerStats } from './stats';
 
-export interface WorkerEntry {
+/** What the pool uses of a forked cluster worker. */
+export interface ForkedWorker {
+  readonly id: number;
+  readonly process: ChildHandle;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/** How a worker is forked with its environment: node:cluster by default; a fake in unit tests. */
+export type ForkWorker = (env: Readonly<Record<string, string>>) => ForkedWorker;
+
+/** The pool's own record of one worker; only the pool changes it. */
+interface WorkerEntry {
   readonly id: number;
   readonly child: Child<MasterToWorker, WorkerToMaster>;
   ready: boolean;
@@ -30,12 +42,25 @@ export interface WorkerEntry {
 
 export type WorkerLink = Child<MasterToWorker, WorkerToMaster>;
 
+/** Names a worker's process instance (and its `process` label in metrics); node:cluster never reuses an id. */
+function workerInstance(id: number): string {
+  return `worker-${id}`;
+}
+
+const NO_ROUTING: RoutingCounters = { foreignAddressDrops: 0, goneClientDrops: 0, serviceQueueFull: 0, linkQueueFull: 0, requestsRefused: 0 };
+const ROUTING_KEYS = Object.keys(NO_ROUTING) as ReadonlyArray<keyof RoutingCounters>;
+
+function addRouting(into: Record<keyof RoutingCounters, number>, from: RoutingCounters): void {
+  for (const key of ROUTING_KEYS) into[key] += from[key];
+}
+
 export interface WorkerPoolHooks {
   /** A worker was forked: it must hear where each service listens. */
   onForked(worker: WorkerLink): void;
   onQuery(workerId: number, qid: number, what: ClusterQuery): void;
   onMetrics(qid: number, metrics: MetricsSnapshot): void;
-  onExit(workerId: number, exit: ChildExit, expected: boolean): void;
+  /** The worker process instance `instance` exited; `expected` is false for a crash. */
+  onExit(workerId: number, exit: ChildExit, expected: boolean, instance: string): void;
   /** A worker (first start or replacement) listens. */
   onReady(workerId: number, pid: number | undefined): void;
 }
@@ -64,9 +89,20 @@ function setupPrimaryOnce(balancing: Balancing, log: Logger): void {
   cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], execArgv: settings.execArgv, serialization: 'json' });
 }
 
+/** The default `ForkWorker`: node:cluster, set up once per process. */
+function clusterFork(balancing: Balancing, log: Logger): ForkWorker {
+  return (env) => {
+    setupPrimaryOnce(balancing, log);
+    return cluster.fork(env) satisfies ClusterWorker;
+  };
+}
+
 export class WorkerPool {
-  readonly entries = new Map<number, WorkerEntry>();
-  restarts = 0;
+  private readonly entries = new Map<number, WorkerEntry>();
+  private restartCount = 0;
+  /** Routing counters of the workers that exited, from their last status: the cluster's totals never dip. */
+  private readonly exitedRouting: Record<keyof RoutingCounters, number> = { ...NO_ROUTING };
+  private readonly forkWorker: ForkWorker;
   private port = 0;
   private started = false;
   private stopping = false;
@@ -79,9 +115,58 @@ export class WorkerPool {
     private readonly options: ResolvedOptions,
     private readonly log: Logger,
     private readonly hooks: WorkerPoolHooks,
+    forkWorker?: ForkWorker,
   ) {
     this.backoff = new Backoff(options.restartDelay, options.maxRestartDelay);
     this.limits = { maxMessages: options.ipcMaxQueuedMessages, maxBytes: options.ipcMaxQueuedBytes };
+    this.forkWorker = forkWorker ?? clusterFork(options.balancing, log);
+  }
+
+  /** Workers replaced after a crash, since the server started. */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  /** Workers forked and not yet exited. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Each live worker as `stats()` shows it; client counts from its latest status report. */
+  workerStats(): WorkerStats[] {
+    return [...this.entries.values()].map((entry) => ({
+      id: entry.id,
+      pid: entry.child.pid,
+      ready: entry.ready,
+      clients: entry.status === undefined ? 0 : Object.values(entry.status.clients).reduce((sum, count) => sum + count, 0),
+      uptimeMs: Date.now() - entry.child.startedAt,
+      ipcQueueDepth: entry.child.queueDepth,
+      ipcDropped: entry.child.queueDropped,
+    }));
+  }
+
+  /** What every worker dropped or refused on its service links since the server started, exited ones included. */
+  routing(): RoutingCounters {
+    const sum = { ...this.exitedRouting };
+    for (const { status } of this.entries.values()) if (status !== undefined) addRouting(sum, status.routing);
+    return sum;
+  }
+
+  /** Clients of `service` across the live workers, as last reported. */
+  clientsOf(service: string): number {
+    let clients = 0;
+    for (const { status } of this.entries.values()) clients += status?.clients[service] ?? 0;
+    return clients;
+  }
+
+  /** Unacknowledged client events per service across the live workers, as last reported. */
+  held(): Map<string, number> {
+    const held = new Map<string, number>();
+    for (const { status } of this.entries.values()) {
+      if (status === undefined) continue;
+      for (const [service, count] of Object.entries(status.held)) held.set(service, (held.get(service) ?? 0) + count);
+    }
+    return held;
   }
 
   link(id: number): WorkerLink | undefined {
@@ -138,7 +223,6 @@ export class WorkerPool {
   }
 
   private fork(forReload = false): Promise<number> {
-    setupPrimaryOnce(this.options.balancing, this.log);
     const settings = forkSettings(WORKER_ENTRY);
     const config: WorkerConfig = {
       role: 'worker',
@@ -156,9 +240,9 @@ export class WorkerPool {
       staticDir: this.options.staticDir,
       limits: workerLimits(this.options),
     };
-    const worker: ClusterWorker = cluster.fork({ ...settings.env, [CHILD_CONFIG_ENV]: encodeChildConfig(config) });
+    const worker = this.forkWorker({ ...settings.env, [CHILD_CONFIG_ENV]: encodeChildConfig(config) });
     const id = worker.id;
-    const child: Child<MasterToWorker, WorkerToMaster> = new Child(worker.process, this.limits, this.log, {
+    const child: Child<MasterToWorker, WorkerToMaster> = new Child(worker.process, workerInstance(id), this.limits, this.log, {
       guard: isWorkerToMaster,
       onMessage: (message) => this.onMessage(id, message),
       onExit: (exit) => this.onExit(id, exit),
@@ -183,7 +267,7 @@ export class WorkerPool {
         entry.ready = true;
         clearTimeout(entry.readyTimer);
         entry.readyTimer = undefined;
-        entry.child.state = 'online';
+        entry.child.markOnline();
         this.hooks.onReady(id, entry.child.pid);
         this.readyWaiters.get(id)?.resolve(message.port);
         this.readyWaiters.delete(id);
@@ -211,8 +295,9 @@ export class WorkerPool {
     const entry = this.entries.get(id);
     this.entries.delete(id);
     clearTimeout(entry?.readyTimer);
+    if (entry?.status !== undefined) addRouting(this.exitedRouting, entry.status.routing);
     const expected = this.stopping || entry?.retiring === true;
-    this.hooks.onExit(id, exit, expected);
+    this.hooks.onExit(id, exit, expected, workerInstance(id));
     const waiter = this.readyWaiters.get(id);
     if (waiter !== undefined) {
       this.readyWaiters.delete(id);
@@ -223,7 +308,7 @@ export class WorkerPool {
     }
     if (expected || entry === undefined) return;
     const delay = this.backoff.next(Date.now() - entry.child.startedAt);
-    this.restarts++;
+    this.restartCount++;
     this.log.error({ worker: id, code: exit.code, signal: exit.signal, delay }, 'worker exited; forking a replacement');
     const timer = setTimeout(() => {
       this.restartTimers.delete(timer);

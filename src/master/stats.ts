@@ -1,0 +1,50 @@
+/**
+ * What `SwitchyardServer.stats()` returns, in a module of its own: the server,
+ * the worker pool and the master's metrics all read these types, and none of
+ * them needs to import another for them.
+ */
+import type { RoutingCounters } from '../protocol';
+import type { ServiceState } from './service-slot';
+
+/** The server's lifecycle: `idle → starting → listening → closing → closed`. */
+export type ServerState = 'idle' | 'starting' | 'listening' | 'closing' | 'closed';
+
+/**
+ * Client counts, held messages and routing counters come from the workers'
+ * status reports, which follow a change within a few tens of milliseconds.
+ */
+export interface WorkerStats {
+  readonly id: number;
+  readonly pid: number | undefined;
+  readonly ready: boolean;
+  readonly clients: number;
+  readonly uptimeMs: number;
+  readonly ipcQueueDepth: number;
+  readonly ipcDropped: number;
+}
+
+export interface ServiceStats {
+  readonly name: string;
+  readonly pid: number | undefined;
+  readonly state: ServiceState;
+  readonly restarts: number;
+  readonly uptimeMs: number;
+  readonly heldMessages: number;
+  readonly ipcQueueDepth: number;
+  /** Messages refused by the master's send queue to this service, over all its instances. */
+  readonly ipcDropped: number;
+}
+
+export interface ServerStats {
+  readonly state: ServerState;
+  readonly clients: number;
+  readonly workerRestarts: number;
+  readonly workers: readonly WorkerStats[];
+  readonly services: readonly ServiceStats[];
+  /**
+   * What the workers dropped or refused on their service links (see
+   * `RoutingCounters`), summed over every worker since the server started:
+   * the counts of workers that exited are kept, so these never go down.
+   */
+  readonly routing: RoutingCounters;
+}
