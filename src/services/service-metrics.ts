@@ -1,5 +1,5 @@
 /** Metrics a service process reports: handler errors, requests, delivery latency, undeliverable messages. */
-import { Counter, type Histogram } from 'prom-client';
+import { type Counter, type Histogram } from 'prom-client';
 import { ProcessMetrics, Tally } from '../metrics/process-metrics';
 import type { MetricsSnapshot } from '../protocol';
 

@@ -28,7 +28,7 @@ export function frame(opcode: number, payload: Buffer | string, options: FrameOp
   const key = randomBytes(4);
   key.copy(head, 2 + extended);
   const body = Buffer.alloc(length);
-  for (let i = 0; i < length; i++) body[i] = data[i]! ^ key[i & 3]!;
+  for (let i = 0; i < length; i++) body[i] = data[i] ^ key[i & 3];
   return Buffer.concat([head, body]);
 }
 
@@ -52,12 +52,12 @@ export class FrameReader {
     const frames: Frame[] = [];
     for (;;) {
       if (this.buffered.length < 2) break;
-      const short = this.buffered[1]! & 0x7f;
+      const short = this.buffered[1] & 0x7f;
       const headLength = short === 126 ? 4 : short === 127 ? 10 : 2;
       if (this.buffered.length < headLength) break;
       const length = short === 126 ? this.buffered.readUInt16BE(2) : short === 127 ? Number(this.buffered.readBigUInt64BE(2)) : short;
       if (this.buffered.length < headLength + length) break;
-      frames.push({ opcode: this.buffered[0]! & 0x0f, payload: this.buffered.subarray(headLength, headLength + length) });
+      frames.push({ opcode: this.buffered[0] & 0x0f, payload: this.buffered.subarray(headLength, headLength + length) });
       this.buffered = this.buffered.subarray(headLength + length);
     }
     return frames;

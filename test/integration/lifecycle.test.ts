@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { closeAll, connect, startCluster, FIXTURES } from '../helpers/cluster';
+import { closeAll, connect, startCluster, FIXTURES, type TestClient } from '../helpers/cluster';
 import { createServer } from '../../src/master/server';
 import { isSwitchyardError } from '../../src/errors';
 import * as path from 'node:path';
@@ -95,9 +95,9 @@ test('a worker that dies: services hear onClose 1006 for its clients only, a rep
   const replacement = new Promise<number>((resolve) => server.on('workerOnline', (info) => resolve(info.workerId)));
   process.kill(victim?.pid as number, 'SIGKILL');
   await exited;
-  const survivor = survivors[0];
-  survivor?.socket.send('events?');
-  const log = await survivor!.json<{ events: Array<{ event: string; id: string; code?: number }> }>((m) => m.type === 'events');
+  const survivor = survivors[0] as TestClient;
+  survivor.socket.send('events?');
+  const log = await survivor.json<{ events: Array<{ event: string; id: string; code?: number }> }>((m) => m.type === 'events');
   const closes = log.events.filter((e) => e.event === 'close');
   expect(closes.map((e) => e.id).sort()).toEqual([...doomed].sort());
   expect(closes.every((e) => e.code === 1006)).toBe(true);

@@ -56,7 +56,7 @@ test('an unparseable envelope is answered SY_ERR_BAD_REQUEST with a null id, and
   const c = context(() => {
     throw new Error('must not run');
   });
-  answerEnvelope(c.context, client, '{"$req": oops');
+  void answerEnvelope(c.context, client, '{"$req": oops');
   expect(replies(c.sent)).toEqual([{ $res: null, error: { code: 'SY_ERR_BAD_REQUEST', message: 'request envelope is not valid JSON' } }]);
   expect(c.outcomes).toEqual(['bad_request']);
   expect(c.failures).toEqual([]);
@@ -73,8 +73,8 @@ test('a RequestError is its own answer; anything else thrown or rejected is SY_E
         return Promise.reject(new Error('secret too'));
     }
   });
-  answerEnvelope(c.context, client, '{"$req":1,"data":"request-error"}');
-  answerEnvelope(c.context, client, '{"$req":2,"data":"throw"}');
+  void answerEnvelope(c.context, client, '{"$req":1,"data":"request-error"}');
+  void answerEnvelope(c.context, client, '{"$req":2,"data":"throw"}');
   await answerEnvelope(c.context, client, '{"$req":3,"data":"reject"}');
   expect(replies(c.sent)).toEqual([
     { $res: 1, error: { code: 'bad-input', message: 'that will not do' } },
