@@ -381,6 +381,14 @@ export function readBatch<T>(value: unknown, guard: Guard<T>, onValid: (message:
  */
 export const MAX_MESSAGE_LENGTH = 64 * 1024 * 1024;
 
+/**
+ * The most bytes a client message or an HTTP body may have so that it fits in
+ * one link message whatever it holds: binary travels as base64 (4 characters
+ * per 3 bytes), text as its string (at most one character per UTF-8 byte).
+ * 48 MiB; `maxPayload` and `maxRequestBody` are capped to it.
+ */
+export const MAX_PAYLOAD_BYTES = (MAX_MESSAGE_LENGTH / 4) * 3;
+
 /** Bytes counted for a message besides its payload, in queue bounds. */
 export const MESSAGE_OVERHEAD = 64;
 

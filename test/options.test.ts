@@ -89,7 +89,20 @@ test('limits of 0 turn heartbeat, idle timeout and rate limit off; origins are k
 
 test.each<[string, unknown, string]>([
   ['maxBufferedBytes', { maxBufferedBytes: 10 }, 'options.maxBufferedBytes must be an integer from 1024 to 1073741824, got 10'],
-  ['maxPayload past what a link line holds', { maxPayload: 64 * 1024 * 1024 + 1 }, 'options.maxPayload must be an integer from 1 to 67108864, got 67108865'],
+  ['maxPayload past what a link message holds once base64-encoded', { maxPayload: 48 * 1024 * 1024 + 1 }, 'options.maxPayload must be an integer from 1 to 50331648, got 50331649'],
+  ['maxPayload at the old bound (64 MiB)', { maxPayload: 64 * 1024 * 1024 }, 'options.maxPayload must be an integer from 1 to 50331648, got 67108864'],
+  ['maxRequestBody at the old bound (1 GiB, past V8\'s string limit)', { maxRequestBody: 1024 * 1024 * 1024 }, 'options.maxRequestBody must be an integer from 0 to 50331648, got 1073741824'],
+  ['maxRequestBody past what a link message holds once base64-encoded', { maxRequestBody: 48 * 1024 * 1024 + 1 }, 'options.maxRequestBody must be an integer from 0 to 50331648, got 50331649'],
+  [
+    'ipcMaxQueuedBytes below the largest message a link carries',
+    { ipcMaxQueuedBytes: 1024 },
+    'options.ipcMaxQueuedBytes must be at least the largest message a link carries (1398168: options.maxPayload or options.maxRequestBody base64-encoded, plus 64), got 1024',
+  ],
+  [
+    'ipcMaxQueuedBytes below a large maxRequestBody',
+    { maxRequestBody: 48 * 1024 * 1024 },
+    'options.ipcMaxQueuedBytes must be at least the largest message a link carries (67108928: options.maxPayload or options.maxRequestBody base64-encoded, plus 64), got 67108864',
+  ],
   ['heartbeatInterval', { heartbeatInterval: -1 }, 'options.heartbeatInterval must be an integer from 0 to 3600000, got -1'],
   ['idleTimeout', { idleTimeout: 1.5 }, 'options.idleTimeout must be an integer from 0 to 86400000, got 1.5'],
   ['handshakeTimeout', { handshakeTimeout: 0 }, 'options.handshakeTimeout must be an integer from 1 to 3600000, got 0'],
@@ -108,4 +121,12 @@ test.each<[string, unknown, string]>([
 test('balancing defaults to round-robin and accepts kernel', () => {
   expect(resolveOptions().balancing).toBe('round-robin');
   expect(resolveOptions({ balancing: 'kernel' }).balancing).toBe('kernel');
+});
+
+test('the size options accept their new maxima', () => {
+  const max = 48 * 1024 * 1024;
+  const options = resolveOptions({ maxPayload: max, maxRequestBody: max, ipcMaxQueuedBytes: 64 * 1024 * 1024 + 64 });
+  expect([options.maxPayload, options.maxRequestBody, options.ipcMaxQueuedBytes]).toEqual([max, max, 64 * 1024 * 1024 + 64]);
+  // A small queue bound still works with small messages: the rule follows the messages, not a fixed floor.
+  expect(resolveOptions({ ipcMaxQueuedBytes: 2048, maxPayload: 1024, maxRequestBody: 1024 }).ipcMaxQueuedBytes).toBe(2048);
 });
