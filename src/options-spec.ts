@@ -241,7 +241,7 @@ export const OPTION_SPECS = {
     min: KiB,
     max: 16 * GiB,
     default: 64 * MiB,
-    doc: 'most payload bytes in the same queues (past it: **1013** as above); at least the largest message a link carries (`maxPayload` or `maxRequestBody` base64-encoded, plus 64), or that message would always be refused',
+    doc: 'most payload bytes in the same queues (past it: **1013** as above); at least the largest message a link carries (`maxPayload`, or `maxRequestBody` plus `maxHeaderSize`, base64-encoded, plus 64), or that message would always be refused',
   },
   cwd: { kind: 'custom', type: 'absolute path', defaultDoc: '`process.cwd()`', doc: 'folder relative service paths (and `staticDir`) resolve against' },
   healthPath: {

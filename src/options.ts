@@ -198,9 +198,18 @@ function fromSpec(name: OptionName, spec: OptionSpec, value: unknown): unknown {
   }
 }
 
-/** Characters of the largest client message or HTTP body once on a link (base64 is the longest encoding), plus the envelope. */
-function largestLinkMessage(maxPayload: number, maxRequestBody: number): number {
-  return 4 * Math.ceil(Math.max(maxPayload, maxRequestBody) / 3) + MESSAGE_OVERHEAD;
+/** Characters of a body of `bytes` in its longest link encoding, base64. */
+function encodedLength(bytes: number): number {
+  return 4 * Math.ceil(bytes / 3);
+}
+
+/**
+ * The queue size (`approximateSize`) of the largest message a link may have
+ * to carry: a client message, or an HTTP request whose head (path, query,
+ * headers) counts too and is at most `maxHeaderSize`.
+ */
+function largestLinkMessage(options: Pick<ResolvedOptions, 'maxPayload' | 'maxRequestBody' | 'maxHeaderSize'>): number {
+  return Math.max(encodedLength(options.maxPayload), encodedLength(options.maxRequestBody) + options.maxHeaderSize) + MESSAGE_OVERHEAD;
 }
 
 function resolveHost(value: unknown): string {
@@ -240,11 +249,11 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
     throw invalid('maxRestartDelay', `at least options.restartDelay (${generic.restartDelay})`, generic.maxRestartDelay);
   }
   // The link's queues and its unacknowledged bound count the same sizes: a message larger than the bound could never be kept.
-  const largest = largestLinkMessage(generic.maxPayload, generic.maxRequestBody);
+  const largest = largestLinkMessage(generic);
   if (generic.ipcMaxQueuedBytes < largest) {
     throw invalid(
       'ipcMaxQueuedBytes',
-      `at least the largest message a link carries (${largest}: options.maxPayload or options.maxRequestBody base64-encoded, plus ${MESSAGE_OVERHEAD})`,
+      `at least the largest message a link carries (${largest}: options.maxPayload, or options.maxRequestBody plus options.maxHeaderSize, base64-encoded, plus ${MESSAGE_OVERHEAD})`,
       generic.ipcMaxQueuedBytes,
     );
   }

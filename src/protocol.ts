@@ -361,8 +361,24 @@ export const MAX_PAYLOAD_BYTES = (MAX_MESSAGE_LENGTH / 4) * 3;
 /** Bytes counted for a message besides its payload, in queue bounds. */
 export const MESSAGE_OVERHEAD = 64;
 
-/** Bytes a message is expected to occupy in a queue; payloads dominate. */
+/** Characters of a record's keys and values. */
+function recordLength(record: Readonly<Record<string, string>>): number {
+  let length = 0;
+  for (const key in record) length += key.length + (record[key] as string).length;
+  return length;
+}
+
+/**
+ * Bytes a message is expected to occupy in a queue; payloads dominate. A
+ * request also counts its path, query and headers: they can reach
+ * `maxHeaderSize` (1 MiB) each, and queues cut their batches (one link line)
+ * by these sizes, so counting only the body would let a few hundred such
+ * requests make a line past V8's string limit.
+ */
 export function approximateSize(message: AnyMessage): number {
+  if (message.type === 'request') {
+    return message.data.length + message.path.length + recordLength(message.query) + recordLength(message.headers) + MESSAGE_OVERHEAD;
+  }
   return 'data' in message ? message.data.length + MESSAGE_OVERHEAD : MESSAGE_OVERHEAD;
 }
 

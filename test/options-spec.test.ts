@@ -77,5 +77,8 @@ describe('size bounds follow the path the bytes travel', () => {
   test('the default queue bound holds the largest default message', () => {
     expect(() => resolveOptions()).not.toThrow();
     expect(OPTION_SPECS.ipcMaxQueuedBytes.default).toBeGreaterThanOrEqual(4 * Math.ceil(OPTION_SPECS.maxPayload.default / 3) + MESSAGE_OVERHEAD);
+    expect(OPTION_SPECS.ipcMaxQueuedBytes.default).toBeGreaterThanOrEqual(
+      4 * Math.ceil(OPTION_SPECS.maxRequestBody.default / 3) + OPTION_SPECS.maxHeaderSize.default + MESSAGE_OVERHEAD,
+    );
   });
 });

@@ -96,12 +96,12 @@ test.each<[string, unknown, string]>([
   [
     'ipcMaxQueuedBytes below the largest message a link carries',
     { ipcMaxQueuedBytes: 1024 },
-    'options.ipcMaxQueuedBytes must be at least the largest message a link carries (1398168: options.maxPayload or options.maxRequestBody base64-encoded, plus 64), got 1024',
+    'options.ipcMaxQueuedBytes must be at least the largest message a link carries (1414552: options.maxPayload, or options.maxRequestBody plus options.maxHeaderSize, base64-encoded, plus 64), got 1024',
   ],
   [
     'ipcMaxQueuedBytes below a large maxRequestBody',
     { maxRequestBody: 48 * 1024 * 1024 },
-    'options.ipcMaxQueuedBytes must be at least the largest message a link carries (67108928: options.maxPayload or options.maxRequestBody base64-encoded, plus 64), got 67108864',
+    'options.ipcMaxQueuedBytes must be at least the largest message a link carries (67125312: options.maxPayload, or options.maxRequestBody plus options.maxHeaderSize, base64-encoded, plus 64), got 67108864',
   ],
   ['heartbeatInterval', { heartbeatInterval: -1 }, 'options.heartbeatInterval must be an integer from 0 to 3600000, got -1'],
   ['idleTimeout', { idleTimeout: 1.5 }, 'options.idleTimeout must be an integer from 0 to 86400000, got 1.5'],
@@ -123,10 +123,18 @@ test('balancing defaults to round-robin and accepts kernel', () => {
   expect(resolveOptions({ balancing: 'kernel' }).balancing).toBe('kernel');
 });
 
+function messageOfBound(ipcMaxQueuedBytes: number): string {
+  const max = 48 * 1024 * 1024;
+  return errorOf({ maxPayload: max, maxRequestBody: max, ipcMaxQueuedBytes }).message;
+}
+
 test('the size options accept their new maxima', () => {
   const max = 48 * 1024 * 1024;
-  const options = resolveOptions({ maxPayload: max, maxRequestBody: max, ipcMaxQueuedBytes: 64 * 1024 * 1024 + 64 });
-  expect([options.maxPayload, options.maxRequestBody, options.ipcMaxQueuedBytes]).toEqual([max, max, 64 * 1024 * 1024 + 64]);
-  // A small queue bound still works with small messages: the rule follows the messages, not a fixed floor.
-  expect(resolveOptions({ ipcMaxQueuedBytes: 2048, maxPayload: 1024, maxRequestBody: 1024 }).ipcMaxQueuedBytes).toBe(2048);
+  const bound = 64 * 1024 * 1024 + 16 * 1024 + 64;
+  const options = resolveOptions({ maxPayload: max, maxRequestBody: max, ipcMaxQueuedBytes: bound });
+  expect([options.maxPayload, options.maxRequestBody, options.ipcMaxQueuedBytes]).toEqual([max, max, bound]);
+  expect(messageOfBound(bound - 1)).toContain(`(${bound}: `);
+  // A small queue bound still works with small messages and heads: the rule follows the messages, not a fixed floor.
+  expect(resolveOptions({ ipcMaxQueuedBytes: 2456, maxPayload: 1024, maxRequestBody: 1024, maxHeaderSize: 1024 }).ipcMaxQueuedBytes).toBe(2456);
+  expect(errorOf({ ipcMaxQueuedBytes: 2455, maxPayload: 1024, maxRequestBody: 1024, maxHeaderSize: 1024 }).code).toBe('SY_ERR_INVALID_OPTION');
 });

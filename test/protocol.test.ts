@@ -20,6 +20,8 @@ import {
   isWorkerToMaster,
   isWorkerToService,
   readBatch,
+  approximateSize,
+  MESSAGE_OVERHEAD,
   type WorkerToMaster,
 } from '../src/protocol';
 
@@ -210,4 +212,13 @@ describe.each(DIRECTIONS)('guard table $name', ({ table, guard, samples }) => {
     }
     expect(guard({ ...((samples as Record<string, object>)[types[0] as string]), type: undefined })).toBe(false);
   });
+});
+
+test("a request's queue size counts its headers, query and path, not only its body", () => {
+  // Queues batch by these sizes: counted as 64 bytes, 512 requests with 1 MiB of headers each would make one line past V8's string limit.
+  const headers = { cookie: 'c'.repeat(1024 * 1024), host: 'example' };
+  const size = approximateSize({ type: 'request', rid: '1.1', method: 'GET', path: '/p'.repeat(100), query: { q: 'v'.repeat(1000) }, headers, data: 'body' });
+  expect(size).toBeGreaterThanOrEqual(1024 * 1024 + 'cookie'.length + 'example'.length + 'host'.length + 200 + 1001 + 'body'.length);
+  expect(approximateSize({ type: 'message', id: '1.1', seq: 1, data: 'abc' })).toBe(3 + MESSAGE_OVERHEAD);
+  expect(approximateSize({ type: 'ack', seqs: [1] })).toBe(MESSAGE_OVERHEAD);
 });
