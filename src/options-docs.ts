@@ -58,12 +58,19 @@ function defaultOf(spec: OptionSpec): string {
     case 'enum':
       return `\`'${spec.default}'\``;
     case 'custom':
-      return spec.defaultDoc;
+      return spec.defaultDoc ?? `\`${shown(spec.default)}\``;
     default: {
       const unknownKind: never = spec;
       throw new Error(`unknown option kind in ${JSON.stringify(unknownKind)}`);
     }
   }
+}
+
+/** A default as TypeScript source shows it: `'text'`, `['a', 'b']`. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (Array.isArray(value)) return `[${value.map(shown).join(', ')}]`;
+  return String(value);
 }
 
 /** The markdown table of every option, one row each in table order, between its two marker lines. */

@@ -162,19 +162,27 @@ export interface EnumSpec<T extends string> extends SpecBase {
   readonly default: T;
 }
 
-/** Validated by a resolver of its own in options.ts (paths, lists, maps). */
-export interface CustomSpec extends SpecBase {
+/**
+ * Validated by a resolver of its own in options.ts (paths, lists, maps). A
+ * fixed default is given as `default`; one that depends on the machine or on
+ * other options only as `defaultDoc`, the text the docs show.
+ */
+export type CustomSpec<T = unknown> = SpecBase & {
   readonly kind: 'custom';
   /** The type as shown in the docs. */
   readonly type: string;
-  /** The default as shown in the docs. */
-  readonly defaultDoc: string;
-}
+} & ({ readonly default: T; readonly defaultDoc?: undefined } | { readonly default?: undefined; readonly defaultDoc: string });
 
 export type OptionSpec = IntegerSpec | BooleanSpec | EnumSpec<string> | CustomSpec;
 
 /** The spec kinds an option of type `T` may have (tuples: no distribution over `string | false`). */
-type SpecFor<T> = [T] extends [number] ? IntegerSpec : [T] extends [boolean] ? BooleanSpec : [T] extends [string] ? EnumSpec<T> | CustomSpec : CustomSpec;
+type SpecFor<T> = [T] extends [number]
+  ? IntegerSpec
+  : [T] extends [boolean]
+    ? BooleanSpec
+    : [T] extends [string]
+      ? EnumSpec<T> | CustomSpec<T>
+      : CustomSpec<T>;
 
 /** One spec per option of `SwitchyardOptions`, of a kind that fits its type; no other key. */
 type OptionSpecs = { readonly [K in keyof SwitchyardOptions]-?: SpecFor<Exclude<SwitchyardOptions[K], undefined>> };
@@ -196,7 +204,7 @@ const DAY_MS = 86_400_000;
  */
 export const OPTION_SPECS = {
   port: { kind: 'integer', unit: 'count', min: 0, max: 65535, default: 8080, doc: 'TCP port; `0` picks a free one' },
-  host: { kind: 'custom', type: 'string', defaultDoc: "`'0.0.0.0'`", doc: 'bind address (a non-empty string)' },
+  host: { kind: 'custom', type: 'string', default: '0.0.0.0', doc: 'bind address (a non-empty string)' },
   workers: { kind: 'integer', unit: 'count', min: 1, max: 256, default: 'cpus', doc: 'client-handling worker processes' },
   services: {
     kind: 'custom',
@@ -205,7 +213,7 @@ export const OPTION_SPECS = {
     doc: 'name → module path (relative to `cwd`); names are letters, digits, `_`, `-` (at most 64, not starting with `_` or `-`); at least one',
   },
   logLevel: { kind: 'enum', values: LOG_LEVELS, default: 'info', doc: "pino level, or `'silent'`" },
-  forwardHeaders: { kind: 'custom', type: 'string[]', defaultDoc: "`['origin', 'user-agent', 'accept-language']`", doc: 'request headers passed to `onConnect` (lower-cased)' },
+  forwardHeaders: { kind: 'custom', type: 'string[]', default: ['origin', 'user-agent', 'accept-language'], doc: 'request headers passed to `onConnect` (lower-cased)' },
   maxPayload: {
     kind: 'integer',
     unit: 'bytes',
@@ -247,13 +255,13 @@ export const OPTION_SPECS = {
   healthPath: {
     kind: 'custom',
     type: 'path or `false`',
-    defaultDoc: "`'/healthz'`",
+    default: '/healthz',
     doc: 'plain-GET path of the health endpoint (not below `/services/`); `false` turns it off',
   },
   metricsPath: {
     kind: 'custom',
     type: 'path or `false`',
-    defaultDoc: "`'/metrics'`",
+    default: '/metrics',
     doc: 'plain-GET path of the Prometheus endpoint (not below `/services/`, not `healthPath`); `false` turns it off',
   },
   requestTimeout: {
@@ -344,9 +352,9 @@ export const OPTION_SPECS = {
   allowedOrigins: {
     kind: 'custom',
     type: '`\'*\'` or origins',
-    defaultDoc: "`'*'` (any)",
+    default: '*',
     workerLimit: true,
-    doc: 'an upgrade whose `Origin` is not exactly one of the listed origins (scheme, host, optional port; no path), or that has none, gets **HTTP 403**; the list must not be empty',
+    doc: '`\'*\'` allows any; otherwise an upgrade whose `Origin` is not exactly one of the listed origins (scheme, host, optional port; no path), or that has none, gets **HTTP 403**; the list must not be empty',
   },
   perMessageDeflate: {
     kind: 'boolean',

@@ -27,10 +27,10 @@ export type ResolvedOptions = { readonly [K in keyof SwitchyardOptions]-?: Exclu
 
 // Kept for the modules and tests that import them; each reads the table, so the value lives in one place.
 export const DEFAULT_PORT = OPTION_SPECS.port.default;
-export const DEFAULT_HOST = '0.0.0.0';
+export const DEFAULT_HOST = OPTION_SPECS.host.default;
 export const DEFAULT_LOG_LEVEL: LogLevel = OPTION_SPECS.logLevel.default;
 export const DEFAULT_BALANCING: Balancing = OPTION_SPECS.balancing.default;
-export const DEFAULT_FORWARD_HEADERS: readonly string[] = ['origin', 'user-agent', 'accept-language'];
+export const DEFAULT_FORWARD_HEADERS: readonly string[] = OPTION_SPECS.forwardHeaders.default;
 export const DEFAULT_MAX_PAYLOAD = OPTION_SPECS.maxPayload.default;
 export const DEFAULT_START_TIMEOUT = OPTION_SPECS.startTimeout.default;
 export const DEFAULT_STOP_TIMEOUT = OPTION_SPECS.stopTimeout.default;
@@ -41,8 +41,8 @@ export const DEFAULT_CRASH_LOOP_WINDOW = OPTION_SPECS.crashLoopWindow.default;
 export const DEFAULT_IPC_MAX_QUEUED_MESSAGES = OPTION_SPECS.ipcMaxQueuedMessages.default;
 export const DEFAULT_IPC_MAX_QUEUED_BYTES = OPTION_SPECS.ipcMaxQueuedBytes.default;
 export const MAX_WORKERS = OPTION_SPECS.workers.max;
-export const DEFAULT_HEALTH_PATH = '/healthz';
-export const DEFAULT_METRICS_PATH = '/metrics';
+export const DEFAULT_HEALTH_PATH = OPTION_SPECS.healthPath.default;
+export const DEFAULT_METRICS_PATH = OPTION_SPECS.metricsPath.default;
 export const DEFAULT_REQUEST_TIMEOUT = OPTION_SPECS.requestTimeout.default;
 export const DEFAULT_MAX_REQUEST_BODY = OPTION_SPECS.maxRequestBody.default;
 export const DEFAULT_MAX_BUFFERED_BYTES = OPTION_SPECS.maxBufferedBytes.default;
@@ -52,7 +52,7 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = OPTION_SPECS.handshakeTimeout.default;
 export const DEFAULT_MAX_CONNECTIONS_PER_WORKER = OPTION_SPECS.maxConnectionsPerWorker.default;
 export const DEFAULT_MAX_CONNECTIONS_PER_IP = OPTION_SPECS.maxConnectionsPerIp.default;
 export const DEFAULT_MAX_MESSAGES_PER_SECOND = OPTION_SPECS.maxMessagesPerSecond.default;
-export const DEFAULT_ALLOWED_ORIGINS = '*';
+export const DEFAULT_ALLOWED_ORIGINS = OPTION_SPECS.allowedOrigins.default;
 export const DEFAULT_PER_MESSAGE_DEFLATE = OPTION_SPECS.perMessageDeflate.default;
 export const DEFAULT_MAX_HEADER_SIZE = OPTION_SPECS.maxHeaderSize.default;
 /** HTTP requests below this prefix go to a service's `onRequest`: `/services/<name>[/...]`. */
