@@ -51,8 +51,8 @@ export interface SwitchyardOptions {
   /** Most messages one IPC queue holds while its channel is busy. Default `100000`. */
   readonly ipcMaxQueuedMessages?: number;
   /**
-   * Most payload bytes one IPC queue holds while its channel is busy (at
-   * least the largest message a link may carry). Default 64 MiB.
+   * Most payload bytes one IPC queue holds while its channel is busy; keep it
+   * above the largest message a link may carry. Default 64 MiB.
    */
   readonly ipcMaxQueuedBytes?: number;
   /** Directory relative service paths resolve against. Default `process.cwd()`. */
@@ -249,7 +249,7 @@ export const OPTION_SPECS = {
     min: KiB,
     max: 16 * GiB,
     default: 64 * MiB,
-    doc: 'most payload bytes in the same queues (past it: **1013** as above); at least the largest message a link carries (`maxPayload`, or `maxRequestBody` plus `maxHeaderSize`, base64-encoded, plus 64), or that message would always be refused',
+    doc: 'most payload bytes in the same queues (past it: **1013** as above). A message larger than this alone is always refused, so keep it above the largest message a link carries (`maxPayload`, or `maxRequestBody` plus `maxHeaderSize`, base64-encoded, plus 64)',
   },
   cwd: { kind: 'custom', type: 'absolute path', defaultDoc: '`process.cwd()`', doc: 'folder relative service paths (and `staticDir`) resolve against' },
   healthPath: {

@@ -9,7 +9,6 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { SwitchyardError } from './errors';
-import { MESSAGE_OVERHEAD } from './protocol';
 import {
   OPTION_NAMES,
   OPTION_SPECS,
@@ -198,20 +197,6 @@ function fromSpec(name: OptionName, spec: OptionSpec, value: unknown): unknown {
   }
 }
 
-/** Characters of a body of `bytes` in its longest link encoding, base64. */
-function encodedLength(bytes: number): number {
-  return 4 * Math.ceil(bytes / 3);
-}
-
-/**
- * The queue size (`approximateSize`) of the largest message a link may have
- * to carry: a client message, or an HTTP request whose head (path, query,
- * headers) counts too and is at most `maxHeaderSize`.
- */
-function largestLinkMessage(options: Pick<ResolvedOptions, 'maxPayload' | 'maxRequestBody' | 'maxHeaderSize'>): number {
-  return Math.max(encodedLength(options.maxPayload), encodedLength(options.maxRequestBody) + options.maxHeaderSize) + MESSAGE_OVERHEAD;
-}
-
 function resolveHost(value: unknown): string {
   const host = value ?? DEFAULT_HOST;
   if (typeof host !== 'string' || host.length === 0) throw invalid('host', 'a non-empty string', host);
@@ -247,15 +232,6 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
 
   if (generic.maxRestartDelay < generic.restartDelay) {
     throw invalid('maxRestartDelay', `at least options.restartDelay (${generic.restartDelay})`, generic.maxRestartDelay);
-  }
-  // The link's queues and its unacknowledged bound count the same sizes: a message larger than the bound could never be kept.
-  const largest = largestLinkMessage(generic);
-  if (generic.ipcMaxQueuedBytes < largest) {
-    throw invalid(
-      'ipcMaxQueuedBytes',
-      `at least the largest message a link carries (${largest}: options.maxPayload, or options.maxRequestBody plus options.maxHeaderSize, base64-encoded, plus ${MESSAGE_OVERHEAD})`,
-      generic.ipcMaxQueuedBytes,
-    );
   }
 
   const healthPath = endpointPath('healthPath', options.healthPath, DEFAULT_HEALTH_PATH);

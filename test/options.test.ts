@@ -93,16 +93,6 @@ test.each<[string, unknown, string]>([
   ['maxPayload at the old bound (64 MiB)', { maxPayload: 64 * 1024 * 1024 }, 'options.maxPayload must be an integer from 1 to 50331648, got 67108864'],
   ['maxRequestBody at the old bound (1 GiB, past V8\'s string limit)', { maxRequestBody: 1024 * 1024 * 1024 }, 'options.maxRequestBody must be an integer from 0 to 50331648, got 1073741824'],
   ['maxRequestBody past what a link message holds once base64-encoded', { maxRequestBody: 48 * 1024 * 1024 + 1 }, 'options.maxRequestBody must be an integer from 0 to 50331648, got 50331649'],
-  [
-    'ipcMaxQueuedBytes below the largest message a link carries',
-    { ipcMaxQueuedBytes: 1024 },
-    'options.ipcMaxQueuedBytes must be at least the largest message a link carries (1414552: options.maxPayload, or options.maxRequestBody plus options.maxHeaderSize, base64-encoded, plus 64), got 1024',
-  ],
-  [
-    'ipcMaxQueuedBytes below a large maxRequestBody',
-    { maxRequestBody: 48 * 1024 * 1024 },
-    'options.ipcMaxQueuedBytes must be at least the largest message a link carries (67125312: options.maxPayload, or options.maxRequestBody plus options.maxHeaderSize, base64-encoded, plus 64), got 67108864',
-  ],
   ['heartbeatInterval', { heartbeatInterval: -1 }, 'options.heartbeatInterval must be an integer from 0 to 3600000, got -1'],
   ['idleTimeout', { idleTimeout: 1.5 }, 'options.idleTimeout must be an integer from 0 to 86400000, got 1.5'],
   ['handshakeTimeout', { handshakeTimeout: 0 }, 'options.handshakeTimeout must be an integer from 1 to 3600000, got 0'],
@@ -123,18 +113,8 @@ test('balancing defaults to round-robin and accepts kernel', () => {
   expect(resolveOptions({ balancing: 'kernel' }).balancing).toBe('kernel');
 });
 
-function messageOfBound(ipcMaxQueuedBytes: number): string {
-  const max = 48 * 1024 * 1024;
-  return errorOf({ maxPayload: max, maxRequestBody: max, ipcMaxQueuedBytes }).message;
-}
-
 test('the size options accept their new maxima', () => {
   const max = 48 * 1024 * 1024;
-  const bound = 64 * 1024 * 1024 + 16 * 1024 + 64;
-  const options = resolveOptions({ maxPayload: max, maxRequestBody: max, ipcMaxQueuedBytes: bound });
-  expect([options.maxPayload, options.maxRequestBody, options.ipcMaxQueuedBytes]).toEqual([max, max, bound]);
-  expect(messageOfBound(bound - 1)).toContain(`(${bound}: `);
-  // A small queue bound still works with small messages and heads: the rule follows the messages, not a fixed floor.
-  expect(resolveOptions({ ipcMaxQueuedBytes: 2456, maxPayload: 1024, maxRequestBody: 1024, maxHeaderSize: 1024 }).ipcMaxQueuedBytes).toBe(2456);
-  expect(errorOf({ ipcMaxQueuedBytes: 2455, maxPayload: 1024, maxRequestBody: 1024, maxHeaderSize: 1024 }).code).toBe('SY_ERR_INVALID_OPTION');
+  const options = resolveOptions({ maxPayload: max, maxRequestBody: max });
+  expect([options.maxPayload, options.maxRequestBody]).toEqual([max, max]);
 });
