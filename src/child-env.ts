@@ -1,8 +1,11 @@
 /**
  * How the master hands configuration to the processes it forks: one JSON value
- * in one environment variable, checked on arrival like any other input.
+ * in one environment variable. A child checks only its role on arrival: the
+ * rest was written by the master from options `resolveOptions()` validated,
+ * and nothing else sets this variable.
  */
 import type { LogLevel, ResolvedOptions } from './options';
+import { WORKER_LIMIT_NAMES, type WorkerLimitName } from './options-spec';
 
 export const CHILD_CONFIG_ENV = 'SWITCHYARD_CHILD_CONFIG';
 
@@ -11,34 +14,21 @@ export interface IpcLimits {
   readonly maxBytes: number;
 }
 
-/** What a worker enforces on its own clients (see `SwitchyardOptions` for each). */
-export interface WorkerLimits {
-  readonly maxBufferedBytes: number;
-  readonly heartbeatInterval: number;
-  readonly idleTimeout: number;
-  readonly handshakeTimeout: number;
-  readonly maxConnectionsPerWorker: number;
-  readonly maxConnectionsPerIp: number;
-  readonly maxMessagesPerSecond: number;
-  /** Exact origins allowed to connect, or null for any. */
+/**
+ * What a worker enforces on its own clients: the options marked `workerLimit`
+ * in `OPTION_SPECS` (see `SwitchyardOptions` for each), so a new limit is
+ * added to the table only. `allowedOrigins` travels as the exact origins
+ * allowed to connect, or null for any.
+ */
+export type WorkerLimits = { readonly [K in Exclude<WorkerLimitName, 'allowedOrigins'>]: ResolvedOptions[K] } & {
   readonly allowedOrigins: readonly string[] | null;
-  readonly perMessageDeflate: boolean;
-  readonly maxHeaderSize: number;
-}
+};
 
 export function workerLimits(options: ResolvedOptions): WorkerLimits {
-  return {
-    maxBufferedBytes: options.maxBufferedBytes,
-    heartbeatInterval: options.heartbeatInterval,
-    idleTimeout: options.idleTimeout,
-    handshakeTimeout: options.handshakeTimeout,
-    maxConnectionsPerWorker: options.maxConnectionsPerWorker,
-    maxConnectionsPerIp: options.maxConnectionsPerIp,
-    maxMessagesPerSecond: options.maxMessagesPerSecond,
-    allowedOrigins: options.allowedOrigins === '*' ? null : options.allowedOrigins,
-    perMessageDeflate: options.perMessageDeflate,
-    maxHeaderSize: options.maxHeaderSize,
-  };
+  const limits: Record<string, unknown> = {};
+  for (const name of WORKER_LIMIT_NAMES) limits[name] = options[name];
+  limits.allowedOrigins = options.allowedOrigins === '*' ? null : options.allowedOrigins;
+  return limits as WorkerLimits;
 }
 
 export interface WorkerConfig {

@@ -5,7 +5,10 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config-file';
 import { SwitchyardError } from './errors';
-import type { Balancing, LogLevel, SwitchyardOptions } from './options';
+import { DEFAULT_HOST, OPTION_SPECS, type Balancing, type LogLevel, type SwitchyardOptions } from './options';
+
+// Defaults and choices in the help come from the option table, so the help cannot drift from what resolveOptions() does.
+const { port, logLevel, balancing } = OPTION_SPECS;
 
 export type CliCommand =
   | { readonly command: 'help' }
@@ -21,14 +24,14 @@ Commands:
   help             show this text
 
 Flags for start:
-  --port <n>             port to listen on, 0 for any free port (default 8080)
-  --host <address>       address to bind (default 0.0.0.0)
+  --port <n>             port to listen on, 0 for any free port (default ${port.default})
+  --host <address>       address to bind (default ${DEFAULT_HOST})
   --workers <n>          client-handling worker processes (default: number of CPUs)
   --service <name=path>  run the service exported by the module at <path> on /<name>;
                          repeat for more services (default: bundled echo and chat)
   --config <file>        JSON file with options; flags override it
-  --log-level <level>    fatal, error, warn, info, debug, trace or silent (default info)
-  --balancing <mode>     round-robin (master hands out connections evenly) or kernel
+  --log-level <level>    ${logLevel.values.slice(0, -1).join(', ')} or ${logLevel.values[logLevel.values.length - 1]} (default ${logLevel.default})
+  --balancing <mode>     ${balancing.values[0]} (master hands out connections evenly) or ${balancing.values[1]}
                          (workers accept themselves: faster storms, uneven spread)
   -h, --help             show this text
   -v, --version          print the version

@@ -1,6 +1,8 @@
 /**
  * The one registry of Switchyard errors. Every failure a user can observe has a
  * stable `code`; tests and callers match on codes, never on message text.
+ * Documented in docs/errors.md, which test/errors.test.ts keeps in step with
+ * this registry.
  */
 
 export const ERROR_CODES = {

@@ -165,7 +165,8 @@ export type AnyMessage = WorkerToMaster | MasterToWorker | ServiceToMaster | Mas
 
 // ---- guards ------------------------------------------------------------------
 
-type Guard<T> = (value: unknown) => value is T;
+/** Accepts what is a well-formed `T`, and nothing else. */
+export type Guard<T> = (value: unknown) => value is T;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -177,15 +178,15 @@ function isStringRecord(value: unknown): value is Record<string, string> {
   return true;
 }
 
-function isPayload(m: Record<string, unknown>): boolean {
+function isPayload(m: Readonly<Record<string, unknown>>): boolean {
   return typeof m.data === 'string' && (m.binary === undefined || m.binary === true);
 }
 
-function isCloseFields(m: Record<string, unknown>): boolean {
+function isCloseFields(m: Readonly<Record<string, unknown>>): boolean {
   return typeof m.id === 'string' && Number.isInteger(m.code) && typeof m.reason === 'string';
 }
 
-function isHttpRequest(m: Record<string, unknown>): boolean {
+function isHttpRequest(m: Readonly<Record<string, unknown>>): boolean {
   return (
     typeof m.rid === 'string' &&
     typeof m.method === 'string' &&
@@ -196,15 +197,15 @@ function isHttpRequest(m: Record<string, unknown>): boolean {
   );
 }
 
-function isHttpResponse(m: Record<string, unknown>): boolean {
+function isHttpResponse(m: Readonly<Record<string, unknown>>): boolean {
   return typeof m.rid === 'string' && Number.isInteger(m.status) && isStringRecord(m.headers) && isPayload(m);
 }
 
-function isTopicFields(m: Record<string, unknown>): boolean {
+function isTopicFields(m: Readonly<Record<string, unknown>>): boolean {
   return typeof m.topic === 'string' && typeof m.id === 'string';
 }
 
-function isMetricsReply(m: Record<string, unknown>): boolean {
+function isMetricsReply(m: Readonly<Record<string, unknown>>): boolean {
   return Number.isInteger(m.qid) && Array.isArray(m.metrics);
 }
 
@@ -249,115 +250,83 @@ function isRoutingCounters(value: unknown): boolean {
   );
 }
 
-export const isWorkerToMaster: Guard<WorkerToMaster> = (value): value is WorkerToMaster => {
-  if (!isRecord(value)) return false;
-  switch (value.type) {
-    case 'ready':
-      return Number.isInteger(value.port);
-    case 'status':
-      return isCountRecord(value.clients) && isCountRecord(value.held) && isRoutingCounters(value.routing);
-    case 'query':
-      return Number.isInteger(value.qid) && (value.what === 'health' || value.what === 'metrics');
-    case 'metrics':
-      return isMetricsReply(value);
-    default:
-      return false;
-  }
-};
+/**
+ * One check per message type of a direction, keyed by `type`. The type
+ * requires exactly one entry per member of the union (a new message type
+ * without a guard, or a guard for a type that does not exist, fails to
+ * compile); each entry sees a record whose `type` is already known.
+ */
+export type GuardTable<M extends { readonly type: string }> = { readonly [K in M['type']]: (message: Readonly<Record<string, unknown>>) => boolean };
 
-export const isMasterToWorker: Guard<MasterToWorker> = (value): value is MasterToWorker => {
-  if (!isRecord(value)) return false;
-  switch (value.type) {
-    case 'serviceUp':
-      return typeof value.service === 'string' && typeof value.endpoint === 'string';
-    case 'serviceFailed':
-      return typeof value.service === 'string';
-    case 'stop':
-      return Number.isInteger(value.code) && typeof value.reason === 'string';
-    case 'queryResult':
-      return Number.isInteger(value.qid) && Number.isInteger(value.status) && typeof value.contentType === 'string' && typeof value.body === 'string';
-    case 'metricsRequest':
-      return Number.isInteger(value.qid);
-    default:
-      return false;
-  }
-};
+export const WORKER_TO_MASTER_GUARDS = {
+  ready: (m) => Number.isInteger(m.port),
+  status: (m) => isCountRecord(m.clients) && isCountRecord(m.held) && isRoutingCounters(m.routing),
+  query: (m) => Number.isInteger(m.qid) && (m.what === 'health' || m.what === 'metrics'),
+  metrics: isMetricsReply,
+} as const satisfies GuardTable<WorkerToMaster>;
 
-export const isServiceToMaster: Guard<ServiceToMaster> = (value): value is ServiceToMaster => {
-  if (!isRecord(value)) return false;
-  switch (value.type) {
-    case 'started':
-    case 'stopped':
-      return true;
-    case 'startFailed':
-      return isRecord(value.error) && typeof value.error.message === 'string';
-    case 'metrics':
-      return isMetricsReply(value);
-    default:
-      return false;
-  }
-};
+export const MASTER_TO_WORKER_GUARDS = {
+  serviceUp: (m) => typeof m.service === 'string' && typeof m.endpoint === 'string',
+  serviceFailed: (m) => typeof m.service === 'string',
+  stop: (m) => Number.isInteger(m.code) && typeof m.reason === 'string',
+  queryResult: (m) => Number.isInteger(m.qid) && Number.isInteger(m.status) && typeof m.contentType === 'string' && typeof m.body === 'string',
+  metricsRequest: (m) => Number.isInteger(m.qid),
+} as const satisfies GuardTable<MasterToWorker>;
 
-export const isMasterToService: Guard<MasterToService> = (value): value is MasterToService => {
-  if (!isRecord(value)) return false;
-  switch (value.type) {
-    case 'stop':
-      return value.mode === 'retire' || value.mode === 'shutdown';
-    case 'metricsRequest':
-      return Number.isInteger(value.qid);
-    default:
-      return false;
-  }
-};
+export const SERVICE_TO_MASTER_GUARDS = {
+  started: () => true,
+  stopped: () => true,
+  startFailed: (m) => isRecord(m.error) && typeof m.error.message === 'string',
+  metrics: isMetricsReply,
+} as const satisfies GuardTable<ServiceToMaster>;
 
-export const isWorkerToService: Guard<WorkerToService> = (value): value is WorkerToService => {
-  if (!isRecord(value)) return false;
-  switch (value.type) {
-    case 'hello':
-      return Number.isSafeInteger(value.worker) && (value.worker as number) >= 0;
-    case 'connect':
-      return isClientInfo(value.client) && (value.resumed === true ? value.seq === undefined : value.resumed === undefined && Number.isSafeInteger(value.seq));
-    case 'message':
-      return (
-        typeof value.id === 'string' &&
-        Number.isSafeInteger(value.seq) &&
-        (value.redelivered === undefined || value.redelivered === true) &&
-        isPayload(value) &&
-        isTimestamp(value.ts)
-      );
-    case 'close':
-      return isCloseFields(value) && Number.isSafeInteger(value.seq);
-    case 'request':
-      return isHttpRequest(value);
-    default:
-      return false;
-  }
-};
+export const MASTER_TO_SERVICE_GUARDS = {
+  stop: (m) => m.mode === 'retire' || m.mode === 'shutdown',
+  metricsRequest: (m) => Number.isInteger(m.qid),
+} as const satisfies GuardTable<MasterToService>;
 
-export const isServiceToWorker: Guard<ServiceToWorker> = (value): value is ServiceToWorker => {
-  if (!isRecord(value)) return false;
-  switch (value.type) {
-    case 'send':
-      return typeof value.id === 'string' && isPayload(value);
-    case 'broadcast':
-      return isExcept(value.except) && isPayload(value);
-    case 'close':
-      return isCloseFields(value);
-    case 'subscribe':
-    case 'unsubscribe':
-      return isTopicFields(value);
-    case 'publish':
-      return typeof value.topic === 'string' && isExcept(value.except) && isPayload(value);
-    case 'response':
-      return isHttpResponse(value);
-    case 'ack':
-      return Array.isArray(value.seqs) && value.seqs.every((seq) => Number.isSafeInteger(seq));
-    case 'retired':
-      return true;
-    default:
-      return false;
-  }
-};
+export const WORKER_TO_SERVICE_GUARDS = {
+  hello: (m) => Number.isSafeInteger(m.worker) && (m.worker as number) >= 0,
+  connect: (m) => isClientInfo(m.client) && (m.resumed === true ? m.seq === undefined : m.resumed === undefined && Number.isSafeInteger(m.seq)),
+  message: (m) =>
+    typeof m.id === 'string' && Number.isSafeInteger(m.seq) && (m.redelivered === undefined || m.redelivered === true) && isPayload(m) && isTimestamp(m.ts),
+  close: (m) => isCloseFields(m) && Number.isSafeInteger(m.seq),
+  request: isHttpRequest,
+} as const satisfies GuardTable<WorkerToService>;
+
+export const SERVICE_TO_WORKER_GUARDS = {
+  send: (m) => typeof m.id === 'string' && isPayload(m),
+  broadcast: (m) => isExcept(m.except) && isPayload(m),
+  close: isCloseFields,
+  subscribe: isTopicFields,
+  unsubscribe: isTopicFields,
+  publish: (m) => typeof m.topic === 'string' && isExcept(m.except) && isPayload(m),
+  response: isHttpResponse,
+  ack: (m) => Array.isArray(m.seqs) && m.seqs.every((seq) => Number.isSafeInteger(seq)),
+  retired: () => true,
+} as const satisfies GuardTable<ServiceToWorker>;
+
+/**
+ * The guard of a whole direction: a record whose `type` has an entry in
+ * `table` and passes it. A Map, not the object itself, so that a `type` such
+ * as `'constructor'` or `'__proto__'` finds nothing instead of a prototype's
+ * member.
+ */
+function guardOf<M extends { readonly type: string }>(table: GuardTable<M>): Guard<M> {
+  const checks = new Map<unknown, (message: Readonly<Record<string, unknown>>) => boolean>(Object.entries(table));
+  return (value: unknown): value is M => {
+    if (!isRecord(value)) return false;
+    const check = checks.get(value.type);
+    return check !== undefined && check(value);
+  };
+}
+
+export const isWorkerToMaster: Guard<WorkerToMaster> = guardOf<WorkerToMaster>(WORKER_TO_MASTER_GUARDS);
+export const isMasterToWorker: Guard<MasterToWorker> = guardOf<MasterToWorker>(MASTER_TO_WORKER_GUARDS);
+export const isServiceToMaster: Guard<ServiceToMaster> = guardOf<ServiceToMaster>(SERVICE_TO_MASTER_GUARDS);
+export const isMasterToService: Guard<MasterToService> = guardOf<MasterToService>(MASTER_TO_SERVICE_GUARDS);
+export const isWorkerToService: Guard<WorkerToService> = guardOf<WorkerToService>(WORKER_TO_SERVICE_GUARDS);
+export const isServiceToWorker: Guard<ServiceToWorker> = guardOf<ServiceToWorker>(SERVICE_TO_WORKER_GUARDS);
 
 /**
  * Splits an IPC batch into the messages the guard accepts and a count of the
@@ -381,11 +350,35 @@ export function readBatch<T>(value: unknown, guard: Guard<T>, onValid: (message:
  */
 export const MAX_MESSAGE_LENGTH = 64 * 1024 * 1024;
 
+/**
+ * The most bytes a client message or an HTTP body may have so that it fits in
+ * one link message whatever it holds: binary travels as base64 (4 characters
+ * per 3 bytes), text as its string (at most one character per UTF-8 byte).
+ * 48 MiB; `maxPayload` and `maxRequestBody` are capped to it.
+ */
+export const MAX_PAYLOAD_BYTES = (MAX_MESSAGE_LENGTH / 4) * 3;
+
 /** Bytes counted for a message besides its payload, in queue bounds. */
 export const MESSAGE_OVERHEAD = 64;
 
-/** Bytes a message is expected to occupy in a queue; payloads dominate. */
+/** Characters of a record's keys and values. */
+function recordLength(record: Readonly<Record<string, string>>): number {
+  let length = 0;
+  for (const key in record) length += key.length + (record[key] as string).length;
+  return length;
+}
+
+/**
+ * Bytes a message is expected to occupy in a queue; payloads dominate. A
+ * request also counts its path, query and headers: they can reach
+ * `maxHeaderSize` (1 MiB) each, and queues cut their batches (one link line)
+ * by these sizes, so counting only the body would let a few hundred such
+ * requests make a line past V8's string limit.
+ */
 export function approximateSize(message: AnyMessage): number {
+  if (message.type === 'request') {
+    return message.data.length + message.path.length + recordLength(message.query) + recordLength(message.headers) + MESSAGE_OVERHEAD;
+  }
   return 'data' in message ? message.data.length + MESSAGE_OVERHEAD : MESSAGE_OVERHEAD;
 }
 

@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { parseCli } from '../src/cli-args';
+import { HELP_TEXT, parseCli } from '../src/cli-args';
+import { OPTION_SPECS } from '../src/options-spec';
 import { isSwitchyardError } from '../src/errors';
 
 const cwd = '/work/app';
@@ -54,4 +55,10 @@ test('a config file that is not JSON is a SY_ERR_CONFIG_FILE', () => {
   const file = path.join(folder, 'bad.json');
   writeFileSync(file, '{ port: 1');
   expect(() => parseCli(['--config', file], cwd)).toThrow(expect.objectContaining({ code: 'SY_ERR_CONFIG_FILE' }));
+});
+
+test('the help shows the defaults and choices of the option table', () => {
+  expect(HELP_TEXT).toContain(`(default ${OPTION_SPECS.port.default})`);
+  expect(HELP_TEXT).toContain(`fatal, error, warn, info, debug, trace or silent (default ${OPTION_SPECS.logLevel.default})`);
+  for (const mode of OPTION_SPECS.balancing.values) expect(HELP_TEXT).toContain(mode);
 });

@@ -89,7 +89,10 @@ test('limits of 0 turn heartbeat, idle timeout and rate limit off; origins are k
 
 test.each<[string, unknown, string]>([
   ['maxBufferedBytes', { maxBufferedBytes: 10 }, 'options.maxBufferedBytes must be an integer from 1024 to 1073741824, got 10'],
-  ['maxPayload past what a link line holds', { maxPayload: 64 * 1024 * 1024 + 1 }, 'options.maxPayload must be an integer from 1 to 67108864, got 67108865'],
+  ['maxPayload past what a link message holds once base64-encoded', { maxPayload: 48 * 1024 * 1024 + 1 }, 'options.maxPayload must be an integer from 1 to 50331648, got 50331649'],
+  ['maxPayload at the old bound (64 MiB)', { maxPayload: 64 * 1024 * 1024 }, 'options.maxPayload must be an integer from 1 to 50331648, got 67108864'],
+  ['maxRequestBody at the old bound (1 GiB, past V8\'s string limit)', { maxRequestBody: 1024 * 1024 * 1024 }, 'options.maxRequestBody must be an integer from 0 to 50331648, got 1073741824'],
+  ['maxRequestBody past what a link message holds once base64-encoded', { maxRequestBody: 48 * 1024 * 1024 + 1 }, 'options.maxRequestBody must be an integer from 0 to 50331648, got 50331649'],
   ['heartbeatInterval', { heartbeatInterval: -1 }, 'options.heartbeatInterval must be an integer from 0 to 3600000, got -1'],
   ['idleTimeout', { idleTimeout: 1.5 }, 'options.idleTimeout must be an integer from 0 to 86400000, got 1.5'],
   ['handshakeTimeout', { handshakeTimeout: 0 }, 'options.handshakeTimeout must be an integer from 1 to 3600000, got 0'],
@@ -108,4 +111,10 @@ test.each<[string, unknown, string]>([
 test('balancing defaults to round-robin and accepts kernel', () => {
   expect(resolveOptions().balancing).toBe('round-robin');
   expect(resolveOptions({ balancing: 'kernel' }).balancing).toBe('kernel');
+});
+
+test('the size options accept their new maxima', () => {
+  const max = 48 * 1024 * 1024;
+  const options = resolveOptions({ maxPayload: max, maxRequestBody: max });
+  expect([options.maxPayload, options.maxRequestBody]).toEqual([max, max]);
 });

@@ -1,6 +1,18 @@
 import {
+  MASTER_TO_SERVICE_GUARDS,
+  MASTER_TO_WORKER_GUARDS,
+  SERVICE_TO_MASTER_GUARDS,
+  SERVICE_TO_WORKER_GUARDS,
+  WORKER_TO_MASTER_GUARDS,
+  WORKER_TO_SERVICE_GUARDS,
   decodePayload,
   encodePayload,
+  type GuardTable,
+  type MasterToService,
+  type MasterToWorker,
+  type ServiceToMaster,
+  type ServiceToWorker,
+  type WorkerToService,
   isMasterToService,
   isMasterToWorker,
   isServiceToMaster,
@@ -8,6 +20,8 @@ import {
   isWorkerToMaster,
   isWorkerToService,
   readBatch,
+  approximateSize,
+  MESSAGE_OVERHEAD,
   type WorkerToMaster,
 } from '../src/protocol';
 
@@ -103,4 +117,108 @@ test('payloads keep text as text and binary as bytes', () => {
   expect(encoded.binary).toBe(true);
   expect(decodePayload(encoded)).toEqual(bytes);
   expect(decodePayload({ data: 'plain' })).toBe('plain');
+});
+
+/** One valid sample per message type: a new type without a sample fails to compile, as its guard would. */
+type Samples<M extends { readonly type: string }> = { readonly [K in M['type']]: M & { readonly type: K } };
+
+interface Direction<M extends { readonly type: string }> {
+  readonly name: string;
+  readonly table: GuardTable<M>;
+  readonly guard: (value: unknown) => boolean;
+  readonly samples: Samples<M>;
+}
+
+function direction<M extends { readonly type: string }>(name: string, table: GuardTable<M>, guard: (value: unknown) => boolean, samples: Samples<M>): Direction<{ readonly type: string }> {
+  return { name, table, guard, samples } as unknown as Direction<{ readonly type: string }>;
+}
+
+const DIRECTIONS = [
+  direction<WorkerToMaster>('worker → master', WORKER_TO_MASTER_GUARDS, isWorkerToMaster, {
+    ready: { type: 'ready', port: 8080 },
+    status: { type: 'status', clients: { echo: 3 }, held: { echo: 0 }, routing },
+    query: { type: 'query', qid: 1, what: 'metrics' },
+    metrics: { type: 'metrics', qid: 2, metrics: [] },
+  }),
+  direction<MasterToWorker>('master → worker', MASTER_TO_WORKER_GUARDS, isMasterToWorker, {
+    serviceUp: { type: 'serviceUp', service: 'echo', endpoint: '/tmp/x/0.1.sock' },
+    serviceFailed: { type: 'serviceFailed', service: 'echo' },
+    stop: { type: 'stop', code: 1001, reason: 'going away' },
+    queryResult: { type: 'queryResult', qid: 1, status: 200, contentType: 'text/plain', body: 'ok' },
+    metricsRequest: { type: 'metricsRequest', qid: 3 },
+  }),
+  direction<ServiceToMaster>('service → master', SERVICE_TO_MASTER_GUARDS, isServiceToMaster, {
+    started: { type: 'started' },
+    startFailed: { type: 'startFailed', error: { message: 'boom', code: 'X' } },
+    stopped: { type: 'stopped' },
+    metrics: { type: 'metrics', qid: 4, metrics: [{ name: 'x' }] },
+  }),
+  direction<MasterToService>('master → service', MASTER_TO_SERVICE_GUARDS, isMasterToService, {
+    stop: { type: 'stop', mode: 'retire' },
+    metricsRequest: { type: 'metricsRequest', qid: 5 },
+  }),
+  direction<WorkerToService>('worker → service', WORKER_TO_SERVICE_GUARDS, isWorkerToService, {
+    hello: { type: 'hello', worker: 3 },
+    connect: { type: 'connect', client, seq: 1 },
+    message: { type: 'message', id: '1.1', seq: 2, data: 'AAE=', binary: true, redelivered: true, ts: 5 },
+    close: { type: 'close', id: '1.1', code: 1006, reason: '', seq: 7 },
+    request: { type: 'request', rid: '1.4', method: 'POST', path: '/', query: { a: 'b' }, headers: { h: 'v' }, data: 'x' },
+  }),
+  direction<ServiceToWorker>('service → worker', SERVICE_TO_WORKER_GUARDS, isServiceToWorker, {
+    send: { type: 'send', id: '1.1', data: 'x', binary: true },
+    broadcast: { type: 'broadcast', data: 'x', except: ['1.2'] },
+    close: { type: 'close', id: '1.1', code: 4000, reason: 'bye' },
+    subscribe: { type: 'subscribe', id: '1.1', topic: 't' },
+    unsubscribe: { type: 'unsubscribe', id: '1.1', topic: 't' },
+    publish: { type: 'publish', topic: 't', data: 'x', except: ['1.1'] },
+    response: { type: 'response', rid: '1.4', status: 200, headers: { a: 'b' }, data: '' },
+    ack: { type: 'ack', seqs: [1, 2] },
+    retired: { type: 'retired' },
+  }),
+];
+
+/** Values no field of any message accepts. */
+const GARBAGE: readonly unknown[] = [{ garbage: true }, Symbol('garbage'), Number.NaN, 'garbage-∞'];
+
+describe.each(DIRECTIONS)('guard table $name', ({ table, guard, samples }) => {
+  const types = Object.keys(table);
+
+  test('has one sample per entry, and every sample passes its entry and the direction guard', () => {
+    expect(Object.keys(samples).sort()).toEqual([...types].sort());
+    for (const type of types) {
+      const sample = (samples as Record<string, Record<string, unknown>>)[type] as Record<string, unknown>;
+      expect([type, (table as Record<string, (m: Record<string, unknown>) => boolean>)[type]?.(sample)]).toEqual([type, true]);
+      expect([type, guard(sample)]).toEqual([type, true]);
+    }
+  });
+
+  test('every entry rejects its sample with any one field replaced by garbage', () => {
+    for (const type of types) {
+      const sample = (samples as Record<string, Record<string, unknown>>)[type] as Record<string, unknown>;
+      for (const field of Object.keys(sample).filter((key) => key !== 'type')) {
+        for (const garbage of GARBAGE) {
+          // 'garbage-∞' is a valid string: only non-string garbage applies to string fields.
+          if (typeof sample[field] === 'string' && typeof garbage === 'string') continue;
+          expect([type, field, guard({ ...sample, [field]: garbage })]).toEqual([type, field, false]);
+        }
+      }
+    }
+  });
+
+  test('rejects non-records, unknown types and types that name prototype members', () => {
+    for (const value of [null, undefined, 7, 'ready', [], [{ type: types[0] }]]) expect(guard(value)).toBe(false);
+    for (const type of ['nope', '', 'constructor', 'toString', '__proto__', 'hasOwnProperty', types[0]?.toUpperCase()]) {
+      expect([type, guard({ type })]).toEqual([type, false]);
+    }
+    expect(guard({ ...((samples as Record<string, object>)[types[0] as string]), type: undefined })).toBe(false);
+  });
+});
+
+test("a request's queue size counts its headers, query and path, not only its body", () => {
+  // Queues batch by these sizes: counted as 64 bytes, 512 requests with 1 MiB of headers each would make one line past V8's string limit.
+  const headers = { cookie: 'c'.repeat(1024 * 1024), host: 'example' };
+  const size = approximateSize({ type: 'request', rid: '1.1', method: 'GET', path: '/p'.repeat(100), query: { q: 'v'.repeat(1000) }, headers, data: 'body' });
+  expect(size).toBeGreaterThanOrEqual(1024 * 1024 + 'cookie'.length + 'example'.length + 'host'.length + 200 + 1001 + 'body'.length);
+  expect(approximateSize({ type: 'message', id: '1.1', seq: 1, data: 'abc' })).toBe(3 + MESSAGE_OVERHEAD);
+  expect(approximateSize({ type: 'ack', seqs: [1] })).toBe(MESSAGE_OVERHEAD);
 });

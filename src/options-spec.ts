@@ -1,0 +1,392 @@
+/**
+ * What each option is: its type, bounds, default and one line of docs, in one
+ * table (`OPTION_SPECS`). The known keys, the generic validation in
+ * `resolveOptions()`, the worker's copy of its limits (`child-env.ts`) and the
+ * table in docs/options.md are all derived from it; `SwitchyardOptions` keeps
+ * its TSDoc for library users and is checked against the table by the
+ * compiler in both directions (a key in one and not the other fails to build).
+ */
+import { MAX_PAYLOAD_BYTES } from './protocol';
+
+/** How new connections are spread over the workers; see `SwitchyardOptions.balancing`. */
+export type Balancing = 'round-robin' | 'kernel';
+
+export const BALANCING_MODES: readonly Balancing[] = ['round-robin', 'kernel'];
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface SwitchyardOptions {
+  /** TCP port to listen on; 0 picks a free one. Default `8080`. */
+  readonly port?: number;
+  /** Address to bind. Default `'0.0.0.0'`. */
+  readonly host?: string;
+  /** Number of client-handling worker processes. Default `os.availableParallelism()`. */
+  readonly workers?: number;
+  /**
+   * Services by name: the value is the path of a module whose default export
+   * extends `Service`. Relative paths resolve against `cwd`. Default: the
+   * bundled examples, `echo` and `chat`.
+   */
+  readonly services?: Readonly<Record<string, string>>;
+  /** Default `'info'`. */
+  readonly logLevel?: LogLevel;
+  /** Request headers passed to `onConnect`. Default `['origin', 'user-agent', 'accept-language']`. */
+  readonly forwardHeaders?: readonly string[];
+  /** Largest WebSocket message accepted, in bytes (at most 48 MiB); larger ones close with 1009. Default 1 MiB. */
+  readonly maxPayload?: number;
+  /** How long `listen()` waits for every process to be ready, in ms. Default `30000`. */
+  readonly startTimeout?: number;
+  /** How long `close()` waits for processes to exit before SIGKILL, in ms. Default `10000`. */
+  readonly stopTimeout?: number;
+  /** First delay before restarting a crashed process, in ms; doubles per crash. Default `100`. */
+  readonly restartDelay?: number;
+  /** Longest delay between restarts, in ms. Default `10000`. */
+  readonly maxRestartDelay?: number;
+  /** Crashes within `crashLoopWindow` after which a service is not restarted again (marked failed). Default `5`. */
+  readonly crashLoopCount?: number;
+  /** Window for `crashLoopCount`, in ms. Default `60000`. */
+  readonly crashLoopWindow?: number;
+  /** Most messages one IPC queue holds while its channel is busy. Default `100000`. */
+  readonly ipcMaxQueuedMessages?: number;
+  /**
+   * Most payload bytes one IPC queue holds while its channel is busy; keep it
+   * above the largest message a link may carry. Default 64 MiB.
+   */
+  readonly ipcMaxQueuedBytes?: number;
+  /** Directory relative service paths resolve against. Default `process.cwd()`. */
+  readonly cwd?: string;
+  /** Path of the health endpoint (plain GET), or `false` to turn it off. Default `'/healthz'`. */
+  readonly healthPath?: string | false;
+  /** Path of the Prometheus endpoint (plain GET), or `false` to turn it off. Default `'/metrics'`. */
+  readonly metricsPath?: string | false;
+  /** How long a request to a service may take, in ms: HTTP answers 504 after it, the envelope an error. Default `10000`. */
+  readonly requestTimeout?: number;
+  /** Largest HTTP request body for a service, in bytes (at most 48 MiB); larger gets 413. Default 1 MiB. */
+  readonly maxRequestBody?: number;
+  /**
+   * Folder of files the workers serve over plain HTTP GET/HEAD (`/` serves
+   * `index.html`), e.g. the demo chat page. A string resolves against `cwd`;
+   * `false` turns static serving off. Service paths are never shadowed.
+   * Default: the bundled `public/` folder when a service named `chat` is
+   * configured, else `false`.
+   */
+  readonly staticDir?: string | false;
+  /**
+   * Most bytes waiting to be written to one client (`ws.bufferedAmount`). A
+   * send that leaves more queued closes the client with 1013 (a slow
+   * consumer); one that cannot take the close is terminated after a short
+   * grace. Default 4 MiB.
+   */
+  readonly maxBufferedBytes?: number;
+  /**
+   * Every this many ms each worker pings all its clients; a client that has
+   * not answered the previous ping is terminated (its service sees 1006).
+   * `0` turns heartbeats off. Default `30000`.
+   */
+  readonly heartbeatInterval?: number;
+  /** A client that sends no message for this many ms is closed with 1000 "idle timeout". `0` turns it off. Default `0`. */
+  readonly idleTimeout?: number;
+  /**
+   * How long a connection may take to send complete HTTP request headers
+   * (node:http's `headersTimeout`, which also covers upgrade requests), in
+   * ms; slower ones get 408. Default `10000`.
+   */
+  readonly handshakeTimeout?: number;
+  /** Most WebSocket clients one worker holds; further upgrades get 503 with `Retry-After`. Default `10000`. */
+  readonly maxConnectionsPerWorker?: number;
+  /**
+   * Most WebSocket clients one worker holds from one remote address (counted
+   * per worker, not per cluster); further upgrades get 429 with
+   * `Retry-After`. Default `1000`.
+   */
+  readonly maxConnectionsPerIp?: number;
+  /**
+   * Messages one client may send per second, with bursts of as many (a token
+   * bucket); beyond it the client is closed with 1008 "rate limit". `0` turns
+   * it off. Default `1000`.
+   */
+  readonly maxMessagesPerSecond?: number;
+  /**
+   * Origins (exact, e.g. `'https://example.com'`) whose pages may open a
+   * WebSocket; an upgrade with another or no `Origin` header gets 403.
+   * `'*'` allows any. Default `'*'`.
+   */
+  readonly allowedOrigins?: '*' | readonly string[];
+  /** Whether clients may negotiate permessage-deflate (costs CPU and memory per socket). Default `false`. */
+  readonly perMessageDeflate?: boolean;
+  /** Largest HTTP request head, in bytes (node:http's `maxHeaderSize`); larger gets 431. Default 16 KiB. */
+  readonly maxHeaderSize?: number;
+  /**
+   * How new connections reach the workers. `'round-robin'`: the master accepts
+   * each connection and hands it to the next worker in turn (even spread,
+   * but every accept costs the master a syscall and an IPC hand-off).
+   * `'kernel'`: the workers accept from the shared socket themselves (faster
+   * connection storms, less master CPU, but the spread over workers is uneven
+   * and stays so for the life of the connections). Node's cluster fixes this
+   * once per process: the first server started in a process decides. Default
+   * `'round-robin'`.
+   */
+  readonly balancing?: Balancing;
+}
+
+/** The unit an integer option is counted in, for the docs. */
+export type OptionUnit = 'ms' | 'bytes' | 'count';
+
+interface SpecBase {
+  /** One line for the docs table: what it does and what happens at the limit. */
+  readonly doc: string;
+  /** Copied into the worker's `WorkerLimits` (enforced by each worker on its own clients). */
+  readonly workerLimit?: true;
+}
+
+/** An integer from `min` to `max`; `'cpus'` defaults to `os.availableParallelism()`. */
+export interface IntegerSpec extends SpecBase {
+  readonly kind: 'integer';
+  readonly unit: OptionUnit;
+  readonly min: number;
+  readonly max: number;
+  readonly default: number | 'cpus';
+}
+
+export interface BooleanSpec extends SpecBase {
+  readonly kind: 'boolean';
+  readonly default: boolean;
+}
+
+/** One of a fixed list of strings. */
+export interface EnumSpec<T extends string> extends SpecBase {
+  readonly kind: 'enum';
+  readonly values: readonly T[];
+  readonly default: T;
+}
+
+/**
+ * Validated by a resolver of its own in options.ts (paths, lists, maps). A
+ * fixed default is given as `default`; one that depends on the machine or on
+ * other options only as `defaultDoc`, the text the docs show.
+ */
+export type CustomSpec<T = unknown> = SpecBase & {
+  readonly kind: 'custom';
+  /** The type as shown in the docs. */
+  readonly type: string;
+} & ({ readonly default: T; readonly defaultDoc?: undefined } | { readonly default?: undefined; readonly defaultDoc: string });
+
+export type OptionSpec = IntegerSpec | BooleanSpec | EnumSpec<string> | CustomSpec;
+
+/** The spec kinds an option of type `T` may have (tuples: no distribution over `string | false`). */
+type SpecFor<T> = [T] extends [number]
+  ? IntegerSpec
+  : [T] extends [boolean]
+    ? BooleanSpec
+    : [T] extends [string]
+      ? EnumSpec<T> | CustomSpec<T>
+      : CustomSpec<T>;
+
+/** One spec per option of `SwitchyardOptions`, of a kind that fits its type; no other key. */
+type OptionSpecs = { readonly [K in keyof SwitchyardOptions]-?: SpecFor<Exclude<SwitchyardOptions[K], undefined>> };
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * Every option, in the order of the docs table. Size bounds follow the path
+ * the bytes travel: a client message or request body crosses a link as one
+ * message of at most `MAX_MESSAGE_LENGTH` characters (binary as base64, 4/3
+ * of its bytes; text at most one character per byte), so neither may exceed
+ * `MAX_PAYLOAD_BYTES` (48 MiB); JSON escaping (up to 6×) of that plus the
+ * largest header block still fits one link line (`MAX_LINE_LENGTH`, under
+ * V8's string limit), which test/options-spec.test.ts checks.
+ */
+export const OPTION_SPECS = {
+  port: { kind: 'integer', unit: 'count', min: 0, max: 65535, default: 8080, doc: 'TCP port; `0` picks a free one' },
+  host: { kind: 'custom', type: 'string', default: '0.0.0.0', doc: 'bind address (a non-empty string)' },
+  workers: { kind: 'integer', unit: 'count', min: 1, max: 256, default: 'cpus', doc: 'client-handling worker processes' },
+  services: {
+    kind: 'custom',
+    type: 'object',
+    defaultDoc: '`{ echo, chat }` (bundled)',
+    doc: 'name → module path (relative to `cwd`); names are letters, digits, `_`, `-` (at most 64, not starting with `_` or `-`); at least one',
+  },
+  logLevel: { kind: 'enum', values: LOG_LEVELS, default: 'info', doc: "pino level, or `'silent'`" },
+  forwardHeaders: { kind: 'custom', type: 'string[]', default: ['origin', 'user-agent', 'accept-language'], doc: 'request headers passed to `onConnect` (lower-cased)' },
+  maxPayload: {
+    kind: 'integer',
+    unit: 'bytes',
+    min: 1,
+    max: MAX_PAYLOAD_BYTES,
+    default: MiB,
+    doc: 'largest WebSocket message accepted; a larger one closes the client with **1009**. At most 48 MiB: a binary message crosses the link base64-encoded (4/3), and what a service may send back is capped at 64 Mi characters once encoded',
+  },
+  startTimeout: { kind: 'integer', unit: 'ms', min: 1, max: HOUR_MS, default: 30_000, doc: 'how long `listen()` waits for every process to be ready' },
+  stopTimeout: { kind: 'integer', unit: 'ms', min: 1, max: HOUR_MS, default: 10_000, doc: 'how long `close()` waits for processes to exit before SIGKILLing stragglers (workers get 60 % of it)' },
+  restartDelay: { kind: 'integer', unit: 'ms', min: 0, max: HOUR_MS, default: 100, doc: 'first delay before restarting a crashed process; doubles per crash (exponential backoff)' },
+  maxRestartDelay: { kind: 'integer', unit: 'ms', min: 0, max: HOUR_MS, default: 10_000, doc: 'longest delay between restarts; at least `restartDelay`' },
+  crashLoopCount: {
+    kind: 'integer',
+    unit: 'count',
+    min: 1,
+    max: 1_000_000,
+    default: 5,
+    doc: 'that many service crashes within `crashLoopWindow` mark the service failed (no more restarts; its clients get **1011**)',
+  },
+  crashLoopWindow: { kind: 'integer', unit: 'ms', min: 1, max: DAY_MS, default: 60_000, doc: 'window for `crashLoopCount`' },
+  ipcMaxQueuedMessages: {
+    kind: 'integer',
+    unit: 'count',
+    min: 1,
+    max: 100_000_000,
+    default: 100_000,
+    doc: 'most messages in every IPC and link send queue, and in the unacknowledged messages each worker keeps per service; a client message that cannot be queued on its way to a service closes the client with **1013**',
+  },
+  ipcMaxQueuedBytes: {
+    kind: 'integer',
+    unit: 'bytes',
+    min: KiB,
+    max: 16 * GiB,
+    default: 64 * MiB,
+    doc: 'most payload bytes in the same queues (past it: **1013** as above). A message larger than this alone is always refused, so keep it above the largest message a link carries (`maxPayload`, or `maxRequestBody` plus `maxHeaderSize`, base64-encoded, plus 64)',
+  },
+  cwd: { kind: 'custom', type: 'absolute path', defaultDoc: '`process.cwd()`', doc: 'folder relative service paths (and `staticDir`) resolve against' },
+  healthPath: {
+    kind: 'custom',
+    type: 'path or `false`',
+    default: '/healthz',
+    doc: 'plain-GET path of the health endpoint (not below `/services/`); `false` turns it off',
+  },
+  metricsPath: {
+    kind: 'custom',
+    type: 'path or `false`',
+    default: '/metrics',
+    doc: 'plain-GET path of the Prometheus endpoint (not below `/services/`, not `healthPath`); `false` turns it off',
+  },
+  requestTimeout: {
+    kind: 'integer',
+    unit: 'ms',
+    min: 1,
+    max: HOUR_MS,
+    default: 10_000,
+    doc: 'how long `onRequest` may take: HTTP **504** / `SY_ERR_REQUEST_TIMEOUT` after it',
+  },
+  maxRequestBody: {
+    kind: 'integer',
+    unit: 'bytes',
+    min: 0,
+    max: MAX_PAYLOAD_BYTES,
+    default: MiB,
+    doc: 'largest HTTP request body for a service; a larger one gets **HTTP 413**. At most 48 MiB: the body crosses the link as one message (binary as base64, 4/3) of at most 64 Mi characters; past V8\'s string limit it could not be decoded at all',
+  },
+  staticDir: {
+    kind: 'custom',
+    type: 'folder or `false`',
+    defaultDoc: 'bundled `public/` when a `chat` service is configured, else `false`',
+    doc: 'existing folder the workers serve over GET/HEAD (`/` → `index.html`); `false` turns it off; paths never escape it',
+  },
+  maxBufferedBytes: {
+    kind: 'integer',
+    unit: 'bytes',
+    min: KiB,
+    max: GiB,
+    default: 4 * MiB,
+    workerLimit: true,
+    doc: 'a send that leaves more than this waiting for the client (`ws.bufferedAmount`, a slow consumer) closes it with **1013** "slow consumer"; if the close handshake has not finished 2 s later (the client is not reading) it is terminated. Held in the worker\'s memory, not carried on a link, so only memory bounds it: up to `maxConnectionsPerWorker ×` it per worker',
+  },
+  heartbeatInterval: {
+    kind: 'integer',
+    unit: 'ms',
+    min: 0,
+    max: HOUR_MS,
+    default: 30_000,
+    workerLimit: true,
+    doc: 'each worker pings all its clients every interval; a client that did not answer the previous ping is terminated (its service sees **1006**); `0` = off',
+  },
+  idleTimeout: {
+    kind: 'integer',
+    unit: 'ms',
+    min: 0,
+    max: DAY_MS,
+    default: 0,
+    workerLimit: true,
+    doc: 'a client that sent no message for this long (pongs do not count) is closed with **1000** "idle timeout"; `0` = off',
+  },
+  handshakeTimeout: {
+    kind: 'integer',
+    unit: 'ms',
+    min: 1,
+    max: HOUR_MS,
+    default: 10_000,
+    workerLimit: true,
+    doc: 'a connection whose HTTP request headers (upgrade or not) are not complete in time, including one that sends nothing (slowloris), gets **HTTP 408** and is closed',
+  },
+  maxConnectionsPerWorker: {
+    kind: 'integer',
+    unit: 'count',
+    min: 1,
+    max: 10_000_000,
+    default: 10_000,
+    workerLimit: true,
+    doc: 'most WebSocket clients one worker holds; further upgrades get **HTTP 503** with `Retry-After: 1`',
+  },
+  maxConnectionsPerIp: {
+    kind: 'integer',
+    unit: 'count',
+    min: 1,
+    max: 10_000_000,
+    default: 1000,
+    workerLimit: true,
+    doc: 'most WebSocket clients one worker holds from one remote address (per worker); further upgrades from it get **HTTP 429** with `Retry-After: 1`',
+  },
+  maxMessagesPerSecond: {
+    kind: 'integer',
+    unit: 'count',
+    min: 0,
+    max: 10_000_000,
+    default: 1000,
+    workerLimit: true,
+    doc: 'a token bucket per client (bursts up to the same number); over it the client is closed with **1008** "rate limit" and its further messages are dropped; `0` = off',
+  },
+  allowedOrigins: {
+    kind: 'custom',
+    type: '`\'*\'` or origins',
+    default: '*',
+    workerLimit: true,
+    doc: '`\'*\'` allows any; otherwise an upgrade whose `Origin` is not exactly one of the listed origins (scheme, host, optional port; no path), or that has none, gets **HTTP 403**; the list must not be empty',
+  },
+  perMessageDeflate: {
+    kind: 'boolean',
+    default: false,
+    workerLimit: true,
+    doc: 'whether clients may negotiate permessage-deflate; compression costs CPU and memory per socket, so it is off unless turned on',
+  },
+  maxHeaderSize: {
+    kind: 'integer',
+    unit: 'bytes',
+    min: KiB,
+    max: MiB,
+    default: 16 * KiB,
+    workerLimit: true,
+    doc: 'largest HTTP request head (node:http\'s `maxHeaderSize`); a larger one gets **HTTP 431**. At most 1 MiB: the headers of a request to a service travel in its link message, next to a body of up to 48 MiB',
+  },
+  balancing: {
+    kind: 'enum',
+    values: BALANCING_MODES,
+    default: 'round-robin',
+    doc: "how connections reach workers: `'round-robin'` (the master accepts and hands each to the next worker: even spread) or `'kernel'` (workers accept from the shared socket: faster connection storms, less master CPU, uneven spread); fixed per process by the first server started (`--balancing`)",
+  },
+} as const satisfies OptionSpecs;
+
+export type OptionName = keyof typeof OPTION_SPECS;
+
+/** Every option name, in table order: what `resolveOptions()` accepts. */
+export const OPTION_NAMES = Object.keys(OPTION_SPECS) as readonly OptionName[];
+
+/** The options each worker enforces on its own clients (`workerLimit: true` in the table). */
+export type WorkerLimitName = { [K in OptionName]: (typeof OPTION_SPECS)[K] extends { readonly workerLimit: true } ? K : never }[OptionName];
+
+export const WORKER_LIMIT_NAMES = OPTION_NAMES.filter(
+  (name): name is WorkerLimitName => (OPTION_SPECS[name] as OptionSpec).workerLimit === true,
+);

@@ -1,0 +1,84 @@
+import { availableParallelism } from 'node:os';
+import { workerLimits } from '../src/child-env';
+import { isSwitchyardError } from '../src/errors';
+import { MAX_LINE_LENGTH } from '../src/ipc/socket-endpoint';
+import { resolveOptions, type SwitchyardOptions } from '../src/options';
+import { OPTION_NAMES, OPTION_SPECS, WORKER_LIMIT_NAMES, type OptionSpec } from '../src/options-spec';
+import { MAX_MESSAGE_LENGTH, MAX_PAYLOAD_BYTES, MESSAGE_OVERHEAD, encodePayload } from '../src/protocol';
+
+function messageOf(options: Record<string, unknown>): string {
+  try {
+    resolveOptions(options as SwitchyardOptions);
+  } catch (error) {
+    if (isSwitchyardError(error, 'SY_ERR_INVALID_OPTION')) return error.message;
+    throw error;
+  }
+  throw new Error(`expected ${JSON.stringify(options)} to be refused`);
+}
+
+const integers = OPTION_NAMES.flatMap((name) => {
+  const spec: OptionSpec = OPTION_SPECS[name];
+  return spec.kind === 'integer' ? [[name, spec] as const] : [];
+});
+
+test('every integer option defaults to its table value and refuses one past either bound', () => {
+  const resolved = resolveOptions() as unknown as Record<string, unknown>;
+  for (const [name, spec] of integers) {
+    expect([name, resolved[name]]).toEqual([name, spec.default === 'cpus' ? availableParallelism() : spec.default]);
+    for (const bad of [spec.min - 1, spec.max + 1]) {
+      expect(messageOf({ [name]: bad })).toBe(`options.${name} must be an integer from ${spec.min} to ${spec.max}, got ${bad}`);
+    }
+  }
+  expect(integers.length).toBeGreaterThan(20);
+});
+
+test('boolean and enum options default to their table value and refuse other values', () => {
+  const resolved = resolveOptions() as unknown as Record<string, unknown>;
+  for (const name of OPTION_NAMES) {
+    const spec: OptionSpec = OPTION_SPECS[name];
+    if (spec.kind === 'boolean') {
+      expect(resolved[name]).toBe(spec.default);
+      expect(messageOf({ [name]: 'yes' })).toBe(`options.${name} must be true or false, got "yes"`);
+    } else if (spec.kind === 'enum') {
+      expect(resolved[name]).toBe(spec.default);
+      expect(messageOf({ [name]: 'nope' })).toBe(`options.${name} must be one of ${spec.values.join(', ')}, got "nope"`);
+    }
+  }
+});
+
+test('the known keys are the table: every name is accepted, and resolved options have exactly those keys', () => {
+  expect(Object.keys(resolveOptions()).sort()).toEqual([...OPTION_NAMES].sort());
+  for (const name of OPTION_NAMES) expect(() => resolveOptions({ [name]: undefined })).not.toThrow();
+  expect(messageOf({ maxPayloadBytes: 1 })).toBe('options.maxPayloadBytes is not a known option');
+});
+
+test("the worker's limits copy holds exactly the options marked workerLimit", () => {
+  const limits = workerLimits(resolveOptions({ allowedOrigins: ['https://a.example'] }));
+  expect(Object.keys(limits).sort()).toEqual([...WORKER_LIMIT_NAMES].sort());
+  expect(limits.allowedOrigins).toEqual(['https://a.example']);
+  expect(workerLimits(resolveOptions()).allowedOrigins).toBeNull();
+  expect(WORKER_LIMIT_NAMES).toEqual(expect.arrayContaining(['maxBufferedBytes', 'heartbeatInterval', 'maxHeaderSize', 'perMessageDeflate']));
+});
+
+describe('size bounds follow the path the bytes travel', () => {
+  test('a body or message of MAX_PAYLOAD_BYTES fits one link message in its longest encoding, one byte more does not', () => {
+    expect(encodePayload(Buffer.alloc(MAX_PAYLOAD_BYTES)).data.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
+    expect(encodePayload(Buffer.alloc(MAX_PAYLOAD_BYTES + 1)).data.length).toBeGreaterThan(MAX_MESSAGE_LENGTH);
+    expect(OPTION_SPECS.maxPayload.max).toBe(MAX_PAYLOAD_BYTES);
+    expect(OPTION_SPECS.maxRequestBody.max).toBe(MAX_PAYLOAD_BYTES);
+  });
+
+  test('the largest request, JSON-escaped (6× at worst), still fits one link line under V8\'s string limit', () => {
+    const escaped = 6 * (MAX_MESSAGE_LENGTH + OPTION_SPECS.maxHeaderSize.max) + MESSAGE_OVERHEAD;
+    expect(escaped).toBeLessThan(MAX_LINE_LENGTH);
+    expect(MAX_LINE_LENGTH).toBeLessThan(2 ** 29 - 24);
+  });
+
+  test('the default queue bound holds the largest default message', () => {
+    expect(() => resolveOptions()).not.toThrow();
+    expect(OPTION_SPECS.ipcMaxQueuedBytes.default).toBeGreaterThanOrEqual(4 * Math.ceil(OPTION_SPECS.maxPayload.default / 3) + MESSAGE_OVERHEAD);
+    expect(OPTION_SPECS.ipcMaxQueuedBytes.default).toBeGreaterThanOrEqual(
+      4 * Math.ceil(OPTION_SPECS.maxRequestBody.default / 3) + OPTION_SPECS.maxHeaderSize.default + MESSAGE_OVERHEAD,
+    );
+  });
+});
