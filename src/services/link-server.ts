@@ -30,11 +30,11 @@ interface Link {
 
 /**
  * Messages whose loss would corrupt state in the worker pass the queue bound:
- * acks (the worker would hold handled messages forever), topic and close
- * changes, answers and `retired`. Their number is bounded elsewhere (acks by
+ * acks (the worker would hold handled messages forever), topic changes,
+ * `closeClient`, answers and `retired`. Their number is bounded elsewhere (acks by
  * the worker's own bound on unacknowledged messages).
  */
-const MUST_KEEP: ReadonlySet<ServiceToWorker['type']> = new Set(['ack', 'subscribe', 'unsubscribe', 'close', 'response', 'retired']);
+const MUST_KEEP: ReadonlySet<ServiceToWorker['type']> = new Set(['ack', 'subscribe', 'unsubscribe', 'closeClient', 'response', 'retired']);
 
 /** The Unix-socket server that accepts each worker's link to this service instance, one link per worker. */
 export class LinkServer {

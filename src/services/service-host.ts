@@ -125,7 +125,7 @@ export class ServiceHost {
         const message: ServiceToWorker = except === undefined || except.length === 0 ? { type: 'broadcast', ...payload } : { type: 'broadcast', except, ...payload };
         for (const worker of this.ports.workers()) this.toWorker(worker, message);
       },
-      close: (id: string, code: number, reason: string) => this.toWorkerOf(id, { type: 'close', id, code, reason }),
+      close: (id: string, code: number, reason: string) => this.toWorkerOf(id, { type: 'closeClient', id, code, reason }),
       subscribe: (id: string, topic: string) => {
         const worker = workerOfClientId(id);
         if (worker === undefined) return;
@@ -199,13 +199,13 @@ export class ServiceHost {
         this.lanes.call(client.id, this.service, this.service.onMessage, client, data, info, worker, seq);
         return;
       }
-      case 'close': {
+      case 'closed': {
         const { seq } = message;
         if (workerOfClientId(message.id) !== worker) {
           this.ack(worker, seq);
-          return this.foreignClient(worker, message.id, 'close');
+          return this.foreignClient(worker, message.id, 'closed');
         }
-        this.closeClient(message.id, message.code, message.reason, () => this.ack(worker, seq));
+        this.clientClosed(message.id, message.code, message.reason, () => this.ack(worker, seq));
         return;
       }
       case 'request':
@@ -221,11 +221,11 @@ export class ServiceHost {
   }
 
   /** Runs `onClose` in the client's lane; `settled` (the ack) once it has settled, or at once for an unknown client. */
-  private closeClient(id: string, code: number, reason: string, settled?: () => void): void {
+  private clientClosed(id: string, code: number, reason: string, settled?: () => void): void {
     const client = this.internals.clients.get(id);
     if (client === undefined) {
       settled?.();
-      return this.unknownClient(id, 'close');
+      return this.unknownClient(id, 'closed');
     }
     // Gone from `clients` and from its topics at once, so nothing is sent to it from here on.
     this.internals.clients.delete(id);
@@ -266,7 +266,7 @@ export class ServiceHost {
     this.acks.delete(worker);
     const gone: string[] = [];
     for (const id of this.internals.clients.keys()) if (workerOfClientId(id) === worker) gone.push(id);
-    for (const id of gone) this.closeClient(id, CLOSE_CODES.ABNORMAL, 'worker exited');
+    for (const id of gone) this.clientClosed(id, CLOSE_CODES.ABNORMAL, 'worker exited');
   }
 
   /** Handles one message from the master. */

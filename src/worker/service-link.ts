@@ -38,7 +38,7 @@ import { ThrottledWarning } from '../throttled-log';
 export type LinkState = 'down' | 'connecting' | 'up' | 'failed';
 
 type SequencedMessage = Extract<WorkerToService, { type: 'message' }>;
-type SequencedEvent = Extract<WorkerToService, { type: 'message' | 'close' } | { type: 'connect'; seq: number }>;
+type SequencedEvent = Extract<WorkerToService, { type: 'message' | 'closed' } | { type: 'connect'; seq: number }>;
 
 /** What `connect()` and `message()` answer: accepted, the service failed (1011), or the bound is reached (1013). */
 export type Admission = 'ok' | 'failed' | 'full';
@@ -187,7 +187,7 @@ export class ServiceLink {
   /** Reports a client's close, kept until the service acknowledges its `onClose`; dropped when the service failed. */
   close(id: string, code: number, reason: string): void {
     if (this.linkState === 'failed') return;
-    this.keep({ type: 'close', id, code, reason, seq: this.nextSeq++ }, MESSAGE_OVERHEAD);
+    this.keep({ type: 'closed', id, code, reason, seq: this.nextSeq++ }, MESSAGE_OVERHEAD);
   }
 
   /** Sends an HTTP request; false unless the service runs (requests are answered 503, not held). */
@@ -337,7 +337,7 @@ export class ServiceLink {
       this.unackedBytes -= entry.size;
       const { message } = entry;
       if (message.type === 'connect') this.known.set(message.client.id, message.client);
-      else if (message.type === 'close') this.known.delete(message.id);
+      else if (message.type === 'closed') this.known.delete(message.id);
     }
   }
 }

@@ -74,7 +74,7 @@ describe('a link without a valid hello is destroyed', () => {
     ['a hello without a worker id', JSON.stringify([{ type: 'hello' }])],
     ['a first line that is not a batch', JSON.stringify({ type: 'hello', worker: 1 })],
     ['a first line that is not JSON', 'hello'],
-    ['a hello after another message in the first batch', JSON.stringify([{ type: 'close', id: '1.1', code: 1000, reason: '', seq: 2 }, { type: 'hello', worker: 1 }, message])],
+    ['a hello after another message in the first batch', JSON.stringify([{ type: 'closed', id: '1.1', code: 1000, reason: '', seq: 2 }, { type: 'hello', worker: 1 }, message])],
   ])('%s', async (_name, line) => {
     const s = await setup();
     const peer = await s.worker();
@@ -109,7 +109,7 @@ test('a second hello for a worker already linked is refused; the first link stay
   expect(s.server.send(1, { type: 'send', id: '1.1', data: 'still here' })).toBe(true);
   await first.untilMessages(1);
   expect(first.messages).toEqual([{ type: 'send', id: '1.1', data: 'still here' }]);
-  const close: WorkerToService = { type: 'close', id: '1.1', code: 1000, reason: '', seq: 1 };
+  const close: WorkerToService = { type: 'closed', id: '1.1', code: 1000, reason: '', seq: 1 };
   first.send([close]);
   await s.waiter.until(() => s.batches.length === 1, () => JSON.stringify(s.batches));
   expect(s.batches).toEqual([[1, [close]]]);
@@ -121,13 +121,13 @@ test('onBatch gets the messages after the hello, in order, never a hello', async
   const connect: WorkerToService = { type: 'connect', client: info('3.1'), seq: 9 };
   const m1: WorkerToService = { type: 'message', id: '3.1', seq: 1, data: 'a' };
   const m2: WorkerToService = { type: 'message', id: '3.1', seq: 2, data: 'AQI=', binary: true, redelivered: true };
-  const close: WorkerToService = { type: 'close', id: '3.1', code: 1001, reason: 'away', seq: 10 };
+  const close: WorkerToService = { type: 'closed', id: '3.1', code: 1001, reason: 'away', seq: 10 };
   const resumed: WorkerToService = { type: 'connect', client: info('3.2'), resumed: true };
   peer.send([{ type: 'hello', worker: 3 }, connect, m1]);
   peer.send([{ type: 'hello', worker: 3 }, m2]);
   peer.send([{ type: 'hello', worker: 4 }]);
-  // A connect with neither seq nor `resumed`, and a close without seq, fail the guard.
-  peer.send([{ type: 'bogus' }, { type: 'connect', client: info('3.3') }, resumed, { type: 'close', id: '3.2', code: 1000, reason: '' }, close]);
+  // A connect with neither seq nor `resumed`, and a `closed` without seq, fail the guard.
+  peer.send([{ type: 'bogus' }, { type: 'connect', client: info('3.3') }, resumed, { type: 'closed', id: '3.2', code: 1000, reason: '' }, close]);
   await s.waiter.until(() => s.batches.length === 3, () => JSON.stringify(s.batches));
   await s.waiter.nothingWithin(20, () => s.batches.length, () => JSON.stringify(s.batches));
   expect(s.batches).toEqual([
@@ -196,7 +196,7 @@ test('a full queue drops messages that may be lost, and keeps acks, topic change
     { type: 'ack', seqs: [1, 2] },
     { type: 'subscribe', id: '1.1', topic: 't' },
     { type: 'unsubscribe', id: '1.1', topic: 't' },
-    { type: 'close', id: '1.1', code: 4000, reason: 'bye' },
+    { type: 'closeClient', id: '1.1', code: 4000, reason: 'bye' },
     { type: 'response', rid: '1.2', status: 200, headers: {}, data: '' },
     { type: 'retired' },
   ];
@@ -227,7 +227,7 @@ test('floods of malformed messages, unreadable lines and hello-less links: all c
     peer.send([{ type: 'bogus', i }]);
     peer.writeRaw('not json\n');
   }
-  const last: WorkerToService = { type: 'close', id: '1.1', code: 1000, reason: '', seq: 1 };
+  const last: WorkerToService = { type: 'closed', id: '1.1', code: 1000, reason: '', seq: 1 };
   peer.send([last]);
   await s.waiter.until(() => s.batches.length === 1, () => JSON.stringify(s.batches));
   expect(s.batches).toEqual([[1, [last]]]);

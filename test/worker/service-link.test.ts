@@ -110,7 +110,7 @@ test('hello goes first on a new connection, then the events in the order they ha
     { type: 'connect', client: info('1.1'), seq: 1 },
     { type: 'message', id: '1.1', seq: 2, data: 'a' },
     { type: 'message', id: '1.1', seq: 3, data: 'AQI=', binary: true, ts: 1234 },
-    { type: 'close', id: '1.1', code: 1000, reason: 'bye', seq: 4 },
+    { type: 'closed', id: '1.1', code: 1000, reason: 'bye', seq: 4 },
   ]);
   // Sent in one turn: one batch line after the hello's.
   expect(peer.lines).toHaveLength(2);
@@ -142,7 +142,7 @@ test('events while the service is down are held and replayed in order once an in
     { type: 'message', id: '1.1', seq: 2, data: 'one' },
     { type: 'connect', client: info('1.2'), seq: 3 },
     { type: 'message', id: '1.2', seq: 4, data: 'two' },
-    { type: 'close', id: '1.1', code: 1001, reason: 'away', seq: 5 },
+    { type: 'closed', id: '1.1', code: 1001, reason: 'away', seq: 5 },
     { type: 'message', id: '1.2', seq: 6, data: 'three' },
   ]);
   // Still unacknowledged: held until the service says it is done with them.
@@ -239,7 +239,7 @@ test('redeliveries come after the resumed connects, and what was held while down
     { type: 'message', id: '1.1', seq: 2, data: 'sent to A', redelivered: true },
     { type: 'message', id: '1.1', seq: 3, data: 'held' },
     { type: 'connect', client: info('1.2'), seq: 4 },
-    { type: 'close', id: '1.1', code: 1000, reason: '', seq: 5 },
+    { type: 'closed', id: '1.1', code: 1000, reason: '', seq: 5 },
   ]);
 });
 
@@ -291,8 +291,8 @@ test('events sent to a retiring instance after it stopped handling are all repla
   expect(peerA.messages.slice(3)).toEqual([
     { type: 'connect', client: info('1.2'), seq: 3 },
     { type: 'message', id: '1.2', seq: 4, data: 'to the retiring one' },
-    { type: 'close', id: '1.2', code: 1000, reason: 'short visit', seq: 5 },
-    { type: 'close', id: '1.1', code: 1001, reason: 'away', seq: 6 },
+    { type: 'closed', id: '1.2', code: 1000, reason: 'short visit', seq: 5 },
+    { type: 'closed', id: '1.1', code: 1001, reason: 'away', seq: 6 },
   ]);
   expect(l.heldCount).toBe(4);
   peerA.send([{ type: 'retired' }]);
@@ -311,8 +311,8 @@ test('events sent to a retiring instance after it stopped handling are all repla
     { type: 'connect', client: info('1.1'), resumed: true },
     { type: 'connect', client: info('1.2'), seq: 3 },
     { type: 'message', id: '1.2', seq: 4, data: 'to the retiring one' },
-    { type: 'close', id: '1.2', code: 1000, reason: 'short visit', seq: 5 },
-    { type: 'close', id: '1.1', code: 1001, reason: 'away', seq: 6 },
+    { type: 'closed', id: '1.2', code: 1000, reason: 'short visit', seq: 5 },
+    { type: 'closed', id: '1.1', code: 1001, reason: 'away', seq: 6 },
   ]);
   // B handles it all: no client is known any more, so a third instance has nothing to resume.
   await acked(l, peerB, [3, 4, 5, 6], 0);
@@ -516,7 +516,7 @@ test("connect() answers 'full' at the bound and 'failed' after instanceFailed; a
     HELLO,
     { type: 'connect', client: info('1.1'), seq: 1 },
     { type: 'connect', client: info('1.2'), seq: 2 },
-    { type: 'close', id: '1.1', code: 1000, reason: '', seq: 3 },
+    { type: 'closed', id: '1.1', code: 1000, reason: '', seq: 3 },
   ]);
   await acked(l, peer, [1, 2, 3], 0);
   expect(l.connect(info('1.4'))).toBe('ok');
@@ -678,7 +678,7 @@ test('end() lets what was queued reach the service, then ends the link for good'
   expect(peer.messages.slice(1)).toEqual([
     { type: 'connect', client: info('1.1'), seq: 1 },
     { type: 'message', id: '1.1', seq: 2, data: 'last words' },
-    { type: 'close', id: '1.1', code: 1001, reason: 'worker stopping', seq: 3 },
+    { type: 'closed', id: '1.1', code: 1001, reason: 'worker stopping', seq: 3 },
   ]);
   await peer.destroy();
   // Ended for good: no retry, and no events taken.
