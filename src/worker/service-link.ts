@@ -41,7 +41,7 @@ type SequencedMessage = Extract<WorkerToService, { type: 'message' }>;
 type SequencedEvent = Extract<WorkerToService, { type: 'message' | 'closed' } | { type: 'connect'; seq: number }>;
 
 /** What `connect()` and `message()` answer: accepted, the service failed (1011), or the bound is reached (1013). */
-export type Admission = 'ok' | 'failed' | 'full';
+export type LinkAdmission = 'ok' | 'failed' | 'full';
 
 interface Unacked {
   readonly message: SequencedEvent;
@@ -158,7 +158,7 @@ export class ServiceLink {
   }
 
   /** Announces a new client, numbered and kept until the service acknowledges its `onConnect`. */
-  connect(client: ClientInfo): Admission {
+  connect(client: ClientInfo): LinkAdmission {
     if (this.linkState === 'failed') return 'failed';
     if (this.unacked.size >= this.limits.maxMessages) return 'full';
     this.keep({ type: 'connect', client, seq: this.nextSeq++ }, MESSAGE_OVERHEAD);
@@ -166,7 +166,7 @@ export class ServiceLink {
   }
 
   /** Queues a client message, numbered and kept until acknowledged. */
-  message(id: string, data: string, binary: boolean, ts: number | undefined): Admission {
+  message(id: string, data: string, binary: boolean, ts: number | undefined): LinkAdmission {
     if (this.linkState === 'failed') return 'failed';
     const size = data.length + MESSAGE_OVERHEAD;
     if (this.unacked.size >= this.limits.maxMessages || this.unackedBytes + size > this.limits.maxBytes) return 'full';
