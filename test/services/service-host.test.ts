@@ -1,5 +1,6 @@
 import pino from 'pino';
-import { Service, type Client } from '../../src/services/service';
+import type { Client } from '../../src/services/client';
+import { Service } from '../../src/services/service';
 import { ServiceHost } from '../../src/services/service-host';
 import type { ClientInfo, ServiceToMaster, ServiceToWorker } from '../../src/protocol';
 import { isSwitchyardError } from '../../src/errors';
