@@ -184,8 +184,8 @@ export class ServiceLink {
     return 'ok';
   }
 
-  /** Reports a client's close, kept until the service acknowledges its `onClose`; dropped when the service failed. */
-  close(id: string, code: number, reason: string): void {
+  /** Reports that a client closed (a `closed` message), kept until the service acknowledges its `onClose`; dropped when the service failed. */
+  closed(id: string, code: number, reason: string): void {
     if (this.linkState === 'failed') return;
     this.keep({ type: 'closed', id, code, reason, seq: this.nextSeq++ }, MESSAGE_OVERHEAD);
   }

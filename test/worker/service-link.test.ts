@@ -102,7 +102,7 @@ test('hello goes first on a new connection, then the events in the order they ha
   expect(l.connect(info('1.1'))).toBe('ok');
   expect(l.message('1.1', 'a', false, undefined)).toBe('ok');
   expect(l.message('1.1', 'AQI=', true, 1234)).toBe('ok');
-  l.close('1.1', 1000, 'bye');
+  l.closed('1.1', 1000, 'bye');
   await peer.untilMessages(5);
   await peer.expectNothingWithin(20);
   expect(peer.messages).toEqual([
@@ -126,7 +126,7 @@ test('events while the service is down are held and replayed in order once an in
   expect(l.message('1.1', 'one', false, undefined)).toBe('ok');
   expect(l.connect(info('1.2'))).toBe('ok');
   expect(l.message('1.2', 'two', false, undefined)).toBe('ok');
-  l.close('1.1', 1001, 'away');
+  l.closed('1.1', 1001, 'away');
   expect(l.message('1.2', 'three', false, undefined)).toBe('ok');
   expect(l.heldCount).toBe(6);
   // Requests are refused, not held.
@@ -172,7 +172,7 @@ test('a new instance gets every client whose connect was acknowledged as a resum
   l.connect(info('1.1'));
   l.connect(info('1.2'));
   l.connect(info('1.3'));
-  l.close('1.2', 1000, '');
+  l.closed('1.2', 1000, '');
   await peerA.untilMessages(5);
   await acked(l, peerA, [1, 2, 3, 4], 0);
   await peerA.destroy();
@@ -228,7 +228,7 @@ test('redeliveries come after the resumed connects, and what was held while down
   await waitForState(l, 'down');
   l.message('1.1', 'held', false, undefined);
   l.connect(info('1.2'));
-  l.close('1.1', 1000, '');
+  l.closed('1.1', 1000, '');
   expect(l.heldCount).toBe(4);
   const { peer: peerB } = await instance(l, 'b');
   await peerB.untilMessages(6);
@@ -285,8 +285,8 @@ test('events sent to a retiring instance after it stopped handling are all repla
   // close of a client A knew.
   expect(l.connect(info('1.2'))).toBe('ok');
   expect(l.message('1.2', 'to the retiring one', false, undefined)).toBe('ok');
-  l.close('1.2', 1000, 'short visit');
-  l.close('1.1', 1001, 'away');
+  l.closed('1.2', 1000, 'short visit');
+  l.closed('1.1', 1001, 'away');
   await peerA.untilMessages(7);
   expect(peerA.messages.slice(3)).toEqual([
     { type: 'connect', client: info('1.2'), seq: 3 },
@@ -499,14 +499,14 @@ test('the bound on unacknowledged events refuses messages and connects; acks mak
   ]);
 });
 
-test("connect() answers 'full' at the bound and 'failed' after instanceFailed; a close passes the bound", async () => {
+test("connect() answers 'full' at the bound and 'failed' after instanceFailed; a closed() passes the bound", async () => {
   const { link: l } = link({ maxMessages: 2, maxBytes: 1 << 20 });
   expect(l.connect(info('1.1'))).toBe('ok');
   expect(l.connect(info('1.2'))).toBe('ok');
   expect(l.connect(info('1.3'))).toBe('full');
   expect(l.message('1.1', 'x', false, undefined)).toBe('full');
   // At most one close per connect: always taken, even past the bound.
-  l.close('1.1', 1000, '');
+  l.closed('1.1', 1000, '');
   expect(l.heldCount).toBe(3);
   const { peer: peer } = await instance(l, 'a');
   await peer.untilMessages(4);
@@ -525,7 +525,7 @@ test("connect() answers 'full' at the bound and 'failed' after instanceFailed; a
   l.instanceFailed();
   expect(l.connect(info('1.5'))).toBe('failed');
   expect(l.message('1.2', 'y', false, undefined)).toBe('failed');
-  l.close('1.2', 1000, '');
+  l.closed('1.2', 1000, '');
   expect(l.heldCount).toBe(0);
 });
 
@@ -568,7 +568,7 @@ test('instanceFailed drops everything kept, refuses new events, and the next ins
   expect(l.heldCount).toBe(0);
   expect(l.connect(info('1.2'))).toBe('failed');
   expect(l.message('1.1', 'y', false, undefined)).toBe('failed');
-  l.close('1.1', 1000, '');
+  l.closed('1.1', 1000, '');
   expect(l.heldCount).toBe(0);
   await peerA.until(() => peerA.isClosed);
   // No retry to a failed service (a retry would come after 100 ms).
@@ -672,7 +672,7 @@ test('end() lets what was queued reach the service, then ends the link for good'
   const { server: a, peer: peer } = await instance(l, 'a');
   l.connect(info('1.1'));
   l.message('1.1', 'last words', false, undefined);
-  l.close('1.1', 1001, 'worker stopping');
+  l.closed('1.1', 1001, 'worker stopping');
   l.end();
   await peer.until(() => peer.ended);
   expect(peer.messages.slice(1)).toEqual([
