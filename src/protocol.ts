@@ -143,8 +143,8 @@ export type WorkerToService =
    * when the worker received it (epoch ms), on sampled messages only.
    */
   | ({ readonly type: 'message'; readonly id: string; readonly seq: number; readonly redelivered?: true; readonly ts?: number } & Payload)
-  /** A client is gone; acknowledged once `onClose` settled. */
-  | { readonly type: 'close'; readonly id: string; readonly code: number; readonly reason: string; readonly seq: number }
+  /** This client closed (it is gone); acknowledged once `onClose` settled. */
+  | { readonly type: 'closed'; readonly id: string; readonly code: number; readonly reason: string; readonly seq: number }
   | ({ readonly type: 'request' } & HttpRequestFields & Payload);
 
 // ---- service → worker ----------------------------------------------------------
@@ -152,7 +152,8 @@ export type WorkerToService =
 export type ServiceToWorker =
   | ({ readonly type: 'send'; readonly id: string } & Payload)
   | ({ readonly type: 'broadcast'; readonly except?: readonly string[] } & Payload)
-  | { readonly type: 'close'; readonly id: string; readonly code: number; readonly reason: string }
+  /** Close this client (the service called `close()`): the worker closes its socket with `code` and `reason`. */
+  | { readonly type: 'closeClient'; readonly id: string; readonly code: number; readonly reason: string }
   | { readonly type: 'subscribe' | 'unsubscribe'; readonly id: string; readonly topic: string }
   | ({ readonly type: 'publish'; readonly topic: string; readonly except?: readonly string[] } & Payload)
   | ({ readonly type: 'response' } & HttpResponseFields & Payload)
@@ -290,14 +291,14 @@ export const WORKER_TO_SERVICE_GUARDS = {
   connect: (m) => isClientInfo(m.client) && (m.resumed === true ? m.seq === undefined : m.resumed === undefined && Number.isSafeInteger(m.seq)),
   message: (m) =>
     typeof m.id === 'string' && Number.isSafeInteger(m.seq) && (m.redelivered === undefined || m.redelivered === true) && isPayload(m) && isTimestamp(m.ts),
-  close: (m) => isCloseFields(m) && Number.isSafeInteger(m.seq),
+  closed: (m) => isCloseFields(m) && Number.isSafeInteger(m.seq),
   request: isHttpRequest,
 } as const satisfies GuardTable<WorkerToService>;
 
 export const SERVICE_TO_WORKER_GUARDS = {
   send: (m) => typeof m.id === 'string' && isPayload(m),
   broadcast: (m) => isExcept(m.except) && isPayload(m),
-  close: isCloseFields,
+  closeClient: isCloseFields,
   subscribe: isTopicFields,
   unsubscribe: isTopicFields,
   publish: (m) => typeof m.topic === 'string' && isExcept(m.except) && isPayload(m),

@@ -14,9 +14,9 @@ export const SERVICE_ENTRY = path.join(__dirname, '..', 'services', `service-mai
  * V8's young generation per child, in MiB (`--max-semi-space-size`). V8 grows
  * it to 16 MiB per semi-space under allocation bursts such as a connection
  * storm and keeps it: about 28 MiB more RSS in every worker. Measured with
- * `bench/ab.ts` (idle memory, echo): 2 MiB cuts idle RSS per connection by a
- * third and did not slow the echo path. Not applied when the user already set
- * the flag (NODE_OPTIONS or the master's execArgv).
+ * `packages/bench/suite/ab.ts` (idle memory, echo): 2 MiB cuts idle RSS per
+ * connection by a third and did not slow the echo path. Not applied when the
+ * user already set the flag (NODE_OPTIONS or the master's execArgv).
  */
 export const CHILD_SEMI_SPACE_MIB = 2;
 

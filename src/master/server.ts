@@ -19,7 +19,7 @@ import { ClusterQueries, type HealthReport } from './cluster-queries';
 import { MasterMetrics } from './master-metrics';
 import { ServiceSlot } from './service-slot';
 import type { ServerState, ServerStats } from './stats';
-import { WorkerPool, type WorkerLink } from './worker-pool';
+import { WorkerPool, type WorkerChannel } from './worker-pool';
 
 export type { ServerState, ServerStats, ServiceStats, WorkerStats } from './stats';
 
@@ -125,8 +125,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       {
         health: () => this.health(),
         ownMetrics: () => this.metrics.snapshot(),
-        metricsSources: () => [...this.pool.links(), ...this.services.values()],
-        replyTo: (workerId, message) => this.pool.link(workerId)?.deliver(message, true),
+        metricsSources: () => [...this.pool.channels(), ...this.services.values()],
+        replyTo: (workerId, message) => this.pool.channel(workerId)?.deliver(message, true),
       },
       this.log,
     );
@@ -229,11 +229,11 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   }
 
   private toWorkers(message: MasterToWorker): void {
-    for (const worker of this.pool.links()) worker.deliver(message, true);
+    for (const worker of this.pool.channels()) worker.deliver(message, true);
   }
 
   /** Tells a new worker where each running service listens, and which have failed. */
-  private announceServices(worker: WorkerLink): void {
+  private announceServices(worker: WorkerChannel): void {
     for (const slot of this.services.values()) {
       const { endpoint } = slot;
       if (endpoint !== undefined) worker.deliver({ type: 'serviceUp', service: slot.name, endpoint }, true);

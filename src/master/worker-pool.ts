@@ -40,7 +40,8 @@ interface WorkerEntry {
   status: WorkerStatus | undefined;
 }
 
-export type WorkerLink = Child<MasterToWorker, WorkerToMaster>;
+/** The master's IPC channel to one worker (node:cluster's `process.send`), not a data-plane link. */
+export type WorkerChannel = Child<MasterToWorker, WorkerToMaster>;
 
 /** Names a worker's process instance (and its `process` label in metrics); node:cluster never reuses an id. */
 function workerInstance(id: number): string {
@@ -56,7 +57,7 @@ function addRouting(into: Record<keyof RoutingCounters, number>, from: RoutingCo
 
 export interface WorkerPoolHooks {
   /** A worker was forked: it must hear where each service listens. */
-  onForked(worker: WorkerLink): void;
+  onForked(worker: WorkerChannel): void;
   onQuery(workerId: number, qid: number, what: ClusterQuery): void;
   onMetrics(qid: number, metrics: MetricsSnapshot): void;
   /** The worker process instance `instance` exited; `expected` is false for a crash. */
@@ -169,11 +170,13 @@ export class WorkerPool {
     return held;
   }
 
-  link(id: number): WorkerLink | undefined {
+  /** The IPC channel to worker `id`, if it is alive. */
+  channel(id: number): WorkerChannel | undefined {
     return this.entries.get(id)?.child;
   }
 
-  *links(): IterableIterator<WorkerLink> {
+  /** The IPC channels to every live worker. */
+  *channels(): IterableIterator<WorkerChannel> {
     for (const entry of this.entries.values()) yield entry.child;
   }
 

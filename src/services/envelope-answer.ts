@@ -9,7 +9,8 @@ import { MAX_MESSAGE_LENGTH, MESSAGE_OVERHEAD } from '../protocol';
 import { isReply, type ServiceRequest } from './request';
 import { errorReply } from './request-answer';
 import { formatError, formatResult, parseRequest, type RequestId } from './request-envelope';
-import type { Client, Service } from './service';
+import type { Client } from './client';
+import type { Service } from './service';
 
 /** Outcomes counted per envelope request (the `outcome` label of the request metric). */
 export type EnvelopeOutcome = 'ok' | 'error' | 'timeout' | 'bad_request';

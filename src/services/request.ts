@@ -4,7 +4,7 @@
  * is the reply; `reply()` sets an HTTP status and headers; a thrown
  * `RequestError` becomes an error reply with its status and code.
  */
-import type { Client } from './service';
+import type { Client } from './client';
 
 export interface ServiceRequest {
   readonly transport: 'http' | 'websocket';

@@ -22,7 +22,8 @@ import { ClientLanes, type ClientLanesHooks } from './client-lanes';
 import { answerEnvelope, maxReplyLength, type EnvelopeContext, type EnvelopeOutcome } from './envelope-answer';
 import { answerHttp, unavailableAnswer } from './request-answer';
 import { looksLikeRequest } from './request-envelope';
-import type { Client, MessageInfo, Service, ServiceInternals } from './service';
+import type { Client } from './client';
+import type { MessageInfo, Service, ServiceInternals } from './service';
 import { Service as ServiceBase } from './service';
 import type { ServiceMetrics } from './service-metrics';
 import { WorkerInterest } from './worker-interest';
@@ -125,7 +126,7 @@ export class ServiceHost {
         const message: ServiceToWorker = except === undefined || except.length === 0 ? { type: 'broadcast', ...payload } : { type: 'broadcast', except, ...payload };
         for (const worker of this.ports.workers()) this.toWorker(worker, message);
       },
-      close: (id: string, code: number, reason: string) => this.toWorkerOf(id, { type: 'close', id, code, reason }),
+      close: (id: string, code: number, reason: string) => this.toWorkerOf(id, { type: 'closeClient', id, code, reason }),
       subscribe: (id: string, topic: string) => {
         const worker = workerOfClientId(id);
         if (worker === undefined) return;
@@ -199,13 +200,13 @@ export class ServiceHost {
         this.lanes.call(client.id, this.service, this.service.onMessage, client, data, info, worker, seq);
         return;
       }
-      case 'close': {
+      case 'closed': {
         const { seq } = message;
         if (workerOfClientId(message.id) !== worker) {
           this.ack(worker, seq);
-          return this.foreignClient(worker, message.id, 'close');
+          return this.foreignClient(worker, message.id, 'closed');
         }
-        this.closeClient(message.id, message.code, message.reason, () => this.ack(worker, seq));
+        this.clientClosed(message.id, message.code, message.reason, () => this.ack(worker, seq));
         return;
       }
       case 'request':
@@ -221,11 +222,11 @@ export class ServiceHost {
   }
 
   /** Runs `onClose` in the client's lane; `settled` (the ack) once it has settled, or at once for an unknown client. */
-  private closeClient(id: string, code: number, reason: string, settled?: () => void): void {
+  private clientClosed(id: string, code: number, reason: string, settled?: () => void): void {
     const client = this.internals.clients.get(id);
     if (client === undefined) {
       settled?.();
-      return this.unknownClient(id, 'close');
+      return this.unknownClient(id, 'closed');
     }
     // Gone from `clients` and from its topics at once, so nothing is sent to it from here on.
     this.internals.clients.delete(id);
@@ -266,7 +267,7 @@ export class ServiceHost {
     this.acks.delete(worker);
     const gone: string[] = [];
     for (const id of this.internals.clients.keys()) if (workerOfClientId(id) === worker) gone.push(id);
-    for (const id of gone) this.closeClient(id, CLOSE_CODES.ABNORMAL, 'worker exited');
+    for (const id of gone) this.clientClosed(id, CLOSE_CODES.ABNORMAL, 'worker exited');
   }
 
   /** Handles one message from the master. */

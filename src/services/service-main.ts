@@ -15,7 +15,7 @@ import { isTypeScriptPath, registerTypeScript } from '../typescript-support';
 import { Service, isServiceClass } from './service';
 import { ServiceHost } from './service-host';
 import { ServiceMetrics } from './service-metrics';
-import { WorkerLinks } from './worker-links';
+import { LinkServer } from './link-server';
 
 const config = readChildConfig('service');
 const log = createLogger(config.logLevel, 'service', { service: config.name });
@@ -28,7 +28,7 @@ const outbox = new BatchQueue<ServiceToMaster>(endpoint, {
 
 let host: ServiceHost | undefined;
 const pendingFromWorkers: Array<{ worker: number; message: WorkerToService }> = [];
-const links = new WorkerLinks(config.ipc, log, {
+const linkServer = new LinkServer(config.ipc, log, {
   onBatch: (worker, messages) => {
     if (host === undefined) for (const message of messages) pendingFromWorkers.push({ worker, message });
     else for (const message of messages) host.fromWorker(worker, message);
@@ -53,7 +53,7 @@ function removeEndpoint(): void {
 }
 
 async function exitAfterFlush(code: number): Promise<never> {
-  await Promise.all([outbox.drained(), links.drained()]);
+  await Promise.all([outbox.drained(), linkServer.drained()]);
   process.exit(code);
 }
 
@@ -103,16 +103,16 @@ async function main(): Promise<void> {
       config.name,
       {
         toMaster,
-        toWorker: (worker, message) => links.send(worker, message),
-        workers: () => links.workers(),
-        linksClosed: () => links.allClosed(),
-        stopListening: () => links.stopListening(),
+        toWorker: (worker, message) => linkServer.send(worker, message),
+        workers: () => linkServer.workers(),
+        linksClosed: () => linkServer.allClosed(),
+        stopListening: () => linkServer.stopListening(),
       },
       log,
       { requestTimeout: config.requestTimeout, linkMaxBytes: config.ipc.maxBytes, metrics: new ServiceMetrics(config.name) },
     );
     await started.start();
-    await links.listen(config.endpoint);
+    await linkServer.listen(config.endpoint);
   } catch (error) {
     log.error({ err: error }, 'service failed to start');
     toMaster({ type: 'startFailed', error: toErrorInfo(error) });

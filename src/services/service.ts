@@ -9,17 +9,12 @@
  * }
  * ```
  */
-import type { ClientInfo, Payload } from '../protocol';
+import type { Payload } from '../protocol';
 import { MAX_MESSAGE_LENGTH, encodePayload } from '../protocol';
 import { SwitchyardError, isSendableCloseCode, isSendableCloseReason } from '../errors';
 import { SubscriptionIndex } from '../subscription-index';
+import type { Client } from './client';
 import { RequestError, type ServiceRequest } from './request';
-
-/** A connected client as a service sees it. */
-export interface Client extends ClientInfo {
-  /** True when the client connected before this service instance started (the service was restarted). */
-  readonly resumed: boolean;
-}
 
 /** How a client message reached this service instance. */
 export interface MessageInfo {

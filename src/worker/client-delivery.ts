@@ -76,7 +76,7 @@ export class ClientDelivery {
       case 'unsubscribe':
         if (this.ownClient(service, message.id) !== undefined) this.deps.clients.unsubscribe(service, message.topic, message.id);
         return;
-      case 'close': {
+      case 'closeClient': {
         const entry = this.ownClient(service, message.id);
         if (entry === undefined) return;
         const code = isSendableCloseCode(message.code) ? message.code : CLOSE_CODES.NORMAL;

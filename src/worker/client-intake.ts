@@ -196,7 +196,7 @@ export class ClientIntake {
     this.deps.clients.remove(entry);
     entry.counters.open--;
     this.deps.metrics.connectionClosed(entry.service, code);
-    entry.link.close(entry.id, code, reason.toString());
+    entry.link.closed(entry.id, code, reason.toString());
     this.deps.statusChanged();
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { WorkerLimits } from '../child-env';
 
-/** The gate's answer to one upgrade (not the link's `Admission` of a client event, see service-link.ts). */
+/** The gate's answer to one upgrade (not the link's `LinkAdmission` of a client event, see service-link.ts). */
 export type GateVerdict =
   | { readonly ok: true }
   | { readonly ok: false; readonly status: number; readonly message: string; readonly headers?: Readonly<Record<string, string>> };

@@ -38,10 +38,10 @@ import { ThrottledWarning } from '../throttled-log';
 export type LinkState = 'down' | 'connecting' | 'up' | 'failed';
 
 type SequencedMessage = Extract<WorkerToService, { type: 'message' }>;
-type SequencedEvent = Extract<WorkerToService, { type: 'message' | 'close' } | { type: 'connect'; seq: number }>;
+type SequencedEvent = Extract<WorkerToService, { type: 'message' | 'closed' } | { type: 'connect'; seq: number }>;
 
 /** What `connect()` and `message()` answer: accepted, the service failed (1011), or the bound is reached (1013). */
-export type Admission = 'ok' | 'failed' | 'full';
+export type LinkAdmission = 'ok' | 'failed' | 'full';
 
 interface Unacked {
   readonly message: SequencedEvent;
@@ -158,7 +158,7 @@ export class ServiceLink {
   }
 
   /** Announces a new client, numbered and kept until the service acknowledges its `onConnect`. */
-  connect(client: ClientInfo): Admission {
+  connect(client: ClientInfo): LinkAdmission {
     if (this.linkState === 'failed') return 'failed';
     if (this.unacked.size >= this.limits.maxMessages) return 'full';
     this.keep({ type: 'connect', client, seq: this.nextSeq++ }, MESSAGE_OVERHEAD);
@@ -166,7 +166,7 @@ export class ServiceLink {
   }
 
   /** Queues a client message, numbered and kept until acknowledged. */
-  message(id: string, data: string, binary: boolean, ts: number | undefined): Admission {
+  message(id: string, data: string, binary: boolean, ts: number | undefined): LinkAdmission {
     if (this.linkState === 'failed') return 'failed';
     const size = data.length + MESSAGE_OVERHEAD;
     if (this.unacked.size >= this.limits.maxMessages || this.unackedBytes + size > this.limits.maxBytes) return 'full';
@@ -184,10 +184,10 @@ export class ServiceLink {
     return 'ok';
   }
 
-  /** Reports a client's close, kept until the service acknowledges its `onClose`; dropped when the service failed. */
-  close(id: string, code: number, reason: string): void {
+  /** Reports that a client closed (a `closed` message), kept until the service acknowledges its `onClose`; dropped when the service failed. */
+  closed(id: string, code: number, reason: string): void {
     if (this.linkState === 'failed') return;
-    this.keep({ type: 'close', id, code, reason, seq: this.nextSeq++ }, MESSAGE_OVERHEAD);
+    this.keep({ type: 'closed', id, code, reason, seq: this.nextSeq++ }, MESSAGE_OVERHEAD);
   }
 
   /** Sends an HTTP request; false unless the service runs (requests are answered 503, not held). */
@@ -337,7 +337,7 @@ export class ServiceLink {
       this.unackedBytes -= entry.size;
       const { message } = entry;
       if (message.type === 'connect') this.known.set(message.client.id, message.client);
-      else if (message.type === 'close') this.known.delete(message.id);
+      else if (message.type === 'closed') this.known.delete(message.id);
     }
   }
 }

@@ -214,12 +214,12 @@ describe('SocketEndpoint', () => {
     expect(endpoint.connected).toBe(true);
     const written: Array<Error | null> = [];
     endpoint.send([{ type: 'hello', worker: 1 }], (error) => written.push(error));
-    endpoint.send([{ type: 'message', id: '1.1', seq: 1, data: 'line\nbreak' }, { type: 'close', id: '1.1', code: 1000, reason: '' }], (error) => written.push(error));
+    endpoint.send([{ type: 'message', id: '1.1', seq: 1, data: 'line\nbreak' }, { type: 'closed', id: '1.1', code: 1000, reason: '', seq: 2 }], (error) => written.push(error));
     const peer = await server.peer(0);
     await peer.until(() => peer.lines.length === 2);
     expect(peer.lines).toEqual([
       [{ type: 'hello', worker: 1 }],
-      [{ type: 'message', id: '1.1', seq: 1, data: 'line\nbreak' }, { type: 'close', id: '1.1', code: 1000, reason: '' }],
+      [{ type: 'message', id: '1.1', seq: 1, data: 'line\nbreak' }, { type: 'closed', id: '1.1', code: 1000, reason: '', seq: 2 }],
     ]);
     await nextTurn();
     expect(written).toEqual([null, null]);

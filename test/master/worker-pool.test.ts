@@ -19,7 +19,7 @@ function pool(options: SwitchyardOptions = {}) {
     resolveOptions({ workers: 2, restartDelay: 100, maxRestartDelay: 1000, startTimeout: 5000, stopTimeout: 2000, ...options }),
     log,
     {
-      onForked: (link) => forked.push(link.pid as number),
+      onForked: (channel) => forked.push(channel.pid as number),
       onQuery: (workerId, qid, what) => queries.push({ workerId, qid, what }),
       onMetrics: (qid, snapshot) => metrics.push({ qid, metrics: snapshot }),
       onExit: (workerId, exit, expected, instance) => exits.push({ workerId, expected, instance, signal: exit.signal }),

@@ -2,7 +2,7 @@ import { isSwitchyardError } from '../../src/errors';
 import { MAX_MESSAGE_LENGTH, MESSAGE_OVERHEAD } from '../../src/protocol';
 import { answerEnvelope, maxReplyLength, type EnvelopeContext, type EnvelopeOutcome } from '../../src/services/envelope-answer';
 import { RequestError, reply, type ServiceRequest } from '../../src/services/request';
-import type { Client } from '../../src/services/service';
+import type { Client } from '../../src/services/client';
 
 const client: Client = { id: '1.1', service: 'test', path: '/test', query: { room: 'a' }, headers: {}, remoteAddress: '127.0.0.1', resumed: false };
 

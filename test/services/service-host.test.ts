@@ -1,5 +1,6 @@
 import pino from 'pino';
-import { Service, type Client } from '../../src/services/service';
+import type { Client } from '../../src/services/client';
+import { Service } from '../../src/services/service';
 import { ServiceHost } from '../../src/services/service-host';
 import type { ClientInfo, ServiceToMaster, ServiceToWorker } from '../../src/protocol';
 import { isSwitchyardError } from '../../src/errors';
@@ -49,7 +50,7 @@ test('events of one client run in order, each waiting for the previous async han
   h.fromWorker(1, { type: 'connect', client: info('1.2'), seq: 3 });
   h.fromWorker(1, { type: 'message', seq: 4, id: '1.2', data: 'x' });
   h.fromWorker(1, { type: 'message', seq: 5, id: '1.1', data: 'b' });
-  h.fromWorker(1, { type: 'close', id: '1.1', code: 1000, reason: '', seq: 6 });
+  h.fromWorker(1, { type: 'closed', id: '1.1', code: 1000, reason: '', seq: 6 });
   await tick();
   // Client 1.2 is not held up by 1.1's pending onConnect.
   expect(log).toEqual(['connect 1.1', 'connect 1.2']);
@@ -106,9 +107,9 @@ test('actions become protocol messages; clients are tracked; binary arrives as B
     { type: 'send', id: '1.1', data: '{"ok":true}' },
     { type: 'send', id: '1.1', data: 'AQI=', binary: true },
     { type: 'broadcast', except: ['1.1'], data: 'all' },
-    { type: 'close', id: '1.1', code: 4000, reason: 'bye' },
+    { type: 'closeClient', id: '1.1', code: 4000, reason: 'bye' },
   ]);
-  h.fromWorker(1, { type: 'close', id: '1.1', code: 1000, reason: '', seq: 6 });
+  h.fromWorker(1, { type: 'closed', id: '1.1', code: 1000, reason: '', seq: 6 });
   expect(service.clients.has('1.1')).toBe(false);
   expect(service.send('1.1', 'late')).toBe(false);
   await tick();
@@ -172,7 +173,7 @@ test('events for unknown clients are ignored, counted and acknowledged at once',
   }
   const { host: h, sent } = host(new Plain());
   h.fromWorker(1, { type: 'message', seq: 7, id: '1.9', data: 'x' });
-  h.fromWorker(1, { type: 'close', id: '1.9', code: 1000, reason: '', seq: 8 });
+  h.fromWorker(1, { type: 'closed', id: '1.9', code: 1000, reason: '', seq: 8 });
   expect(h.stats.unknownClientEvents).toBe(2);
   await tick();
   expect(seen).toEqual([]);
@@ -297,8 +298,8 @@ describe('stop', () => {
     // client's close, a foreign connect): the worker replays it all to the next instance.
     h.fromWorker(1, { type: 'message', seq: 4, id: '1.1', data: 'late' });
     h.fromWorker(2, { type: 'connect', client: info('2.1'), seq: 1 });
-    h.fromWorker(1, { type: 'close', id: '1.1', code: 1000, reason: '', seq: 5 });
-    h.fromWorker(1, { type: 'close', id: '1.9', code: 1000, reason: '', seq: 6 });
+    h.fromWorker(1, { type: 'closed', id: '1.1', code: 1000, reason: '', seq: 5 });
+    h.fromWorker(1, { type: 'closed', id: '1.9', code: 1000, reason: '', seq: 6 });
     h.fromWorker(1, { type: 'connect', client: info('2.2'), seq: 7 });
     await tick();
     expect(log).toEqual(['connect 1.1', 'message 1.1 slow']);
@@ -337,7 +338,7 @@ describe('stop', () => {
     const stopped = h.stop('shutdown');
     expect(links.stoppedListening).toBe(true);
     h.fromWorker(1, { type: 'message', seq: 2, id: '1.1', data: 'last' });
-    h.fromWorker(1, { type: 'close', id: '1.1', code: 1001, reason: 'going away', seq: 3 });
+    h.fromWorker(1, { type: 'closed', id: '1.1', code: 1001, reason: 'going away', seq: 3 });
     await tick();
     await tick();
     expect(log).toEqual(['message 1.1 last', 'close 1.1 1001']);
@@ -435,7 +436,7 @@ test('publish goes once to each worker holding a subscriber, and nowhere for a t
   service.publish('news', 'n3');
   expect(publishes().sort()).toEqual([[1, 'news'], [2, 'news']]);
   sent.length = 0;
-  h.fromWorker(2, { type: 'close', id: '2.y', code: 1000, reason: '', seq: 3 });
+  h.fromWorker(2, { type: 'closed', id: '2.y', code: 1000, reason: '', seq: 3 });
   service.publish('news', 'n4');
   expect(publishes()).toEqual([[1, 'news']]);
   sent.length = 0;
@@ -539,7 +540,7 @@ test('a connect is acknowledged only once its async onConnect has settled (resol
   await tick();
   expect(acks()).toEqual([1, 2, 3]);
   expect(h.stats.handlerErrors).toBe(1);
-  h.fromWorker(1, { type: 'close', id: '1.1', code: 1001, reason: 'away', seq: 4 });
+  h.fromWorker(1, { type: 'closed', id: '1.1', code: 1001, reason: 'away', seq: 4 });
   await tick();
   await tick();
   expect(log.at(-1)).toBe('close 1.1 1001');
@@ -621,8 +622,8 @@ test('while retiring, a request is answered at once with 503 and reaches no hand
   h.fromWorker(1, { type: 'connect', client: info('1.2'), seq: 3 });
   h.fromWorker(1, { type: 'message', seq: 4, id: '1.1', data: 'late' });
   h.fromWorker(1, { type: 'message', seq: 5, id: '1.2', data: 'late' });
-  h.fromWorker(1, { type: 'close', id: '1.2', code: 1000, reason: '', seq: 6 });
-  h.fromWorker(1, { type: 'close', id: '1.1', code: 1000, reason: '', seq: 7 });
+  h.fromWorker(1, { type: 'closed', id: '1.2', code: 1000, reason: '', seq: 6 });
+  h.fromWorker(1, { type: 'closed', id: '1.1', code: 1000, reason: '', seq: 7 });
   await tick();
   await tick();
   expect(sent).toHaveLength(1);
@@ -664,8 +665,8 @@ test('a message or close naming a client of another worker is ignored, counted a
   h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
   // Worker 1's link names worker 2's client: a broken or hostile peer.
   h.fromWorker(1, { type: 'message', seq: 2, id: '2.1', data: 'spoofed' });
-  h.fromWorker(1, { type: 'close', id: '2.1', code: 1000, reason: 'spoofed', seq: 3 });
-  h.fromWorker(1, { type: 'close', id: 'not-an-id', code: 1000, reason: '', seq: 4 });
+  h.fromWorker(1, { type: 'closed', id: '2.1', code: 1000, reason: 'spoofed', seq: 3 });
+  h.fromWorker(1, { type: 'closed', id: 'not-an-id', code: 1000, reason: '', seq: 4 });
   await h.whenIdle();
   await tick();
   expect(log).toEqual(['connect 2.1', 'connect 1.1']);
@@ -675,7 +676,7 @@ test('a message or close naming a client of another worker is ignored, counted a
   expect(acks(2)).toEqual([1]);
   // Worker 2's client is untouched: its own events are handled as usual.
   h.fromWorker(2, { type: 'message', seq: 2, id: '2.1', data: 'real' });
-  h.fromWorker(2, { type: 'close', id: '2.1', code: 1001, reason: '', seq: 3 });
+  h.fromWorker(2, { type: 'closed', id: '2.1', code: 1001, reason: '', seq: 3 });
   await h.whenIdle();
   await tick();
   expect(log).toEqual(['connect 2.1', 'connect 1.1', 'message 2.1 real', 'close 2.1 1001']);
@@ -710,7 +711,7 @@ test('a peer that sends many bad events gets one warning line per kind, not one 
     h.fromWorker(1, { type: 'message', seq: 2 + 4 * i, id: '2.1', data: 'foreign' });
     h.fromWorker(1, { type: 'message', seq: 3 + 4 * i, id: '1.9', data: 'unknown' });
     h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 4 + 4 * i });
-    h.fromWorker(1, { type: 'close', id: 'not-an-id', code: 1000, reason: '', seq: 5 + 4 * i });
+    h.fromWorker(1, { type: 'closed', id: 'not-an-id', code: 1000, reason: '', seq: 5 + 4 * i });
     service.send('1.1', 'dropped');
   }
   expect(h.stats.unknownClientEvents).toBe(400);

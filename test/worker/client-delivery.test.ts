@@ -92,11 +92,11 @@ test('a service addressing clients not its own: every message dropped and counte
   const batch: ServiceToWorker[] = [];
   for (let i = 0; i < 500; i++) {
     // Another worker's client, another service's client here, and one being closed.
-    batch.push({ type: 'send', id: `2.${i}`, data: 'x' }, { type: 'send', id: '1.2', data: 'x' }, { type: 'close', id: '1.2', code: 1000, reason: '' });
+    batch.push({ type: 'send', id: `2.${i}`, data: 'x' }, { type: 'send', id: '1.2', data: 'x' }, { type: 'closeClient', id: '1.2', code: 1000, reason: '' });
   }
   s.delivery.fromLink(link('echo'), batch);
   expect(s.routing.get('foreignAddressDrops')).toBe(1500);
-  expect(s.received).toEqual({ send: 1000, close: 500 });
+  expect(s.received).toEqual({ send: 1000, closeClient: 500 });
   expect(theirs.socket.sent).toEqual([]);
   expect(theirs.socket.closes).toEqual([]);
   expect(mine.socket.sent).toEqual([]);

@@ -102,7 +102,7 @@ test('hello goes first on a new connection, then the events in the order they ha
   expect(l.connect(info('1.1'))).toBe('ok');
   expect(l.message('1.1', 'a', false, undefined)).toBe('ok');
   expect(l.message('1.1', 'AQI=', true, 1234)).toBe('ok');
-  l.close('1.1', 1000, 'bye');
+  l.closed('1.1', 1000, 'bye');
   await peer.untilMessages(5);
   await peer.expectNothingWithin(20);
   expect(peer.messages).toEqual([
@@ -110,7 +110,7 @@ test('hello goes first on a new connection, then the events in the order they ha
     { type: 'connect', client: info('1.1'), seq: 1 },
     { type: 'message', id: '1.1', seq: 2, data: 'a' },
     { type: 'message', id: '1.1', seq: 3, data: 'AQI=', binary: true, ts: 1234 },
-    { type: 'close', id: '1.1', code: 1000, reason: 'bye', seq: 4 },
+    { type: 'closed', id: '1.1', code: 1000, reason: 'bye', seq: 4 },
   ]);
   // Sent in one turn: one batch line after the hello's.
   expect(peer.lines).toHaveLength(2);
@@ -126,7 +126,7 @@ test('events while the service is down are held and replayed in order once an in
   expect(l.message('1.1', 'one', false, undefined)).toBe('ok');
   expect(l.connect(info('1.2'))).toBe('ok');
   expect(l.message('1.2', 'two', false, undefined)).toBe('ok');
-  l.close('1.1', 1001, 'away');
+  l.closed('1.1', 1001, 'away');
   expect(l.message('1.2', 'three', false, undefined)).toBe('ok');
   expect(l.heldCount).toBe(6);
   // Requests are refused, not held.
@@ -142,7 +142,7 @@ test('events while the service is down are held and replayed in order once an in
     { type: 'message', id: '1.1', seq: 2, data: 'one' },
     { type: 'connect', client: info('1.2'), seq: 3 },
     { type: 'message', id: '1.2', seq: 4, data: 'two' },
-    { type: 'close', id: '1.1', code: 1001, reason: 'away', seq: 5 },
+    { type: 'closed', id: '1.1', code: 1001, reason: 'away', seq: 5 },
     { type: 'message', id: '1.2', seq: 6, data: 'three' },
   ]);
   // Still unacknowledged: held until the service says it is done with them.
@@ -172,7 +172,7 @@ test('a new instance gets every client whose connect was acknowledged as a resum
   l.connect(info('1.1'));
   l.connect(info('1.2'));
   l.connect(info('1.3'));
-  l.close('1.2', 1000, '');
+  l.closed('1.2', 1000, '');
   await peerA.untilMessages(5);
   await acked(l, peerA, [1, 2, 3, 4], 0);
   await peerA.destroy();
@@ -228,7 +228,7 @@ test('redeliveries come after the resumed connects, and what was held while down
   await waitForState(l, 'down');
   l.message('1.1', 'held', false, undefined);
   l.connect(info('1.2'));
-  l.close('1.1', 1000, '');
+  l.closed('1.1', 1000, '');
   expect(l.heldCount).toBe(4);
   const { peer: peerB } = await instance(l, 'b');
   await peerB.untilMessages(6);
@@ -239,7 +239,7 @@ test('redeliveries come after the resumed connects, and what was held while down
     { type: 'message', id: '1.1', seq: 2, data: 'sent to A', redelivered: true },
     { type: 'message', id: '1.1', seq: 3, data: 'held' },
     { type: 'connect', client: info('1.2'), seq: 4 },
-    { type: 'close', id: '1.1', code: 1000, reason: '', seq: 5 },
+    { type: 'closed', id: '1.1', code: 1000, reason: '', seq: 5 },
   ]);
 });
 
@@ -285,14 +285,14 @@ test('events sent to a retiring instance after it stopped handling are all repla
   // close of a client A knew.
   expect(l.connect(info('1.2'))).toBe('ok');
   expect(l.message('1.2', 'to the retiring one', false, undefined)).toBe('ok');
-  l.close('1.2', 1000, 'short visit');
-  l.close('1.1', 1001, 'away');
+  l.closed('1.2', 1000, 'short visit');
+  l.closed('1.1', 1001, 'away');
   await peerA.untilMessages(7);
   expect(peerA.messages.slice(3)).toEqual([
     { type: 'connect', client: info('1.2'), seq: 3 },
     { type: 'message', id: '1.2', seq: 4, data: 'to the retiring one' },
-    { type: 'close', id: '1.2', code: 1000, reason: 'short visit', seq: 5 },
-    { type: 'close', id: '1.1', code: 1001, reason: 'away', seq: 6 },
+    { type: 'closed', id: '1.2', code: 1000, reason: 'short visit', seq: 5 },
+    { type: 'closed', id: '1.1', code: 1001, reason: 'away', seq: 6 },
   ]);
   expect(l.heldCount).toBe(4);
   peerA.send([{ type: 'retired' }]);
@@ -311,8 +311,8 @@ test('events sent to a retiring instance after it stopped handling are all repla
     { type: 'connect', client: info('1.1'), resumed: true },
     { type: 'connect', client: info('1.2'), seq: 3 },
     { type: 'message', id: '1.2', seq: 4, data: 'to the retiring one' },
-    { type: 'close', id: '1.2', code: 1000, reason: 'short visit', seq: 5 },
-    { type: 'close', id: '1.1', code: 1001, reason: 'away', seq: 6 },
+    { type: 'closed', id: '1.2', code: 1000, reason: 'short visit', seq: 5 },
+    { type: 'closed', id: '1.1', code: 1001, reason: 'away', seq: 6 },
   ]);
   // B handles it all: no client is known any more, so a third instance has nothing to resume.
   await acked(l, peerB, [3, 4, 5, 6], 0);
@@ -499,14 +499,14 @@ test('the bound on unacknowledged events refuses messages and connects; acks mak
   ]);
 });
 
-test("connect() answers 'full' at the bound and 'failed' after instanceFailed; a close passes the bound", async () => {
+test("connect() answers 'full' at the bound and 'failed' after instanceFailed; a closed() passes the bound", async () => {
   const { link: l } = link({ maxMessages: 2, maxBytes: 1 << 20 });
   expect(l.connect(info('1.1'))).toBe('ok');
   expect(l.connect(info('1.2'))).toBe('ok');
   expect(l.connect(info('1.3'))).toBe('full');
   expect(l.message('1.1', 'x', false, undefined)).toBe('full');
   // At most one close per connect: always taken, even past the bound.
-  l.close('1.1', 1000, '');
+  l.closed('1.1', 1000, '');
   expect(l.heldCount).toBe(3);
   const { peer: peer } = await instance(l, 'a');
   await peer.untilMessages(4);
@@ -516,7 +516,7 @@ test("connect() answers 'full' at the bound and 'failed' after instanceFailed; a
     HELLO,
     { type: 'connect', client: info('1.1'), seq: 1 },
     { type: 'connect', client: info('1.2'), seq: 2 },
-    { type: 'close', id: '1.1', code: 1000, reason: '', seq: 3 },
+    { type: 'closed', id: '1.1', code: 1000, reason: '', seq: 3 },
   ]);
   await acked(l, peer, [1, 2, 3], 0);
   expect(l.connect(info('1.4'))).toBe('ok');
@@ -525,7 +525,7 @@ test("connect() answers 'full' at the bound and 'failed' after instanceFailed; a
   l.instanceFailed();
   expect(l.connect(info('1.5'))).toBe('failed');
   expect(l.message('1.2', 'y', false, undefined)).toBe('failed');
-  l.close('1.2', 1000, '');
+  l.closed('1.2', 1000, '');
   expect(l.heldCount).toBe(0);
 });
 
@@ -568,7 +568,7 @@ test('instanceFailed drops everything kept, refuses new events, and the next ins
   expect(l.heldCount).toBe(0);
   expect(l.connect(info('1.2'))).toBe('failed');
   expect(l.message('1.1', 'y', false, undefined)).toBe('failed');
-  l.close('1.1', 1000, '');
+  l.closed('1.1', 1000, '');
   expect(l.heldCount).toBe(0);
   await peerA.until(() => peerA.isClosed);
   // No retry to a failed service (a retry would come after 100 ms).
@@ -672,13 +672,13 @@ test('end() lets what was queued reach the service, then ends the link for good'
   const { server: a, peer: peer } = await instance(l, 'a');
   l.connect(info('1.1'));
   l.message('1.1', 'last words', false, undefined);
-  l.close('1.1', 1001, 'worker stopping');
+  l.closed('1.1', 1001, 'worker stopping');
   l.end();
   await peer.until(() => peer.ended);
   expect(peer.messages.slice(1)).toEqual([
     { type: 'connect', client: info('1.1'), seq: 1 },
     { type: 'message', id: '1.1', seq: 2, data: 'last words' },
-    { type: 'close', id: '1.1', code: 1001, reason: 'worker stopping', seq: 3 },
+    { type: 'closed', id: '1.1', code: 1001, reason: 'worker stopping', seq: 3 },
   ]);
   await peer.destroy();
   // Ended for good: no retry, and no events taken.

@@ -119,7 +119,7 @@ test('a client message goes socket → link, and the service reply link → sock
   expect(client.messages).toEqual(['back: é€😀']);
   client.socket.close(4000, 'bye');
   await instance.untilMessages(4);
-  expect(instance.messages[3]).toEqual({ type: 'close', id, code: 4000, reason: 'bye', seq: 3 });
+  expect(instance.messages[3]).toEqual({ type: 'closed', id, code: 4000, reason: 'bye', seq: 3 });
 });
 
 test('every client socket shares the same listeners: no closure per connection', async () => {

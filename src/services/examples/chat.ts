@@ -9,7 +9,8 @@
  * Each room is a topic: room traffic goes once to each worker that holds a
  * member, and the user counts are the topics' subscriber counts.
  */
-import { Service, type Client } from '../service';
+import type { Client } from '../client';
+import { Service } from '../service';
 
 interface Member {
   name: string | undefined;

@@ -4,7 +4,8 @@
  * with its body.
  */
 import type { ServiceRequest } from '../request';
-import { Service, type Client } from '../service';
+import type { Client } from '../client';
+import { Service } from '../service';
 
 export default class EchoService extends Service {
   override onMessage(client: Client, data: string | Buffer): void {

@@ -2,7 +2,7 @@ import pino from 'pino';
 import type { IpcLimits } from '../../src/child-env';
 import type { Logger } from '../../src/logger';
 import type { ClientInfo, ServiceToWorker, WorkerToService } from '../../src/protocol';
-import { WorkerLinks } from '../../src/services/worker-links';
+import { LinkServer } from '../../src/services/link-server';
 import { LinePeer, SocketDir, Waiter, poll } from '../helpers/line-peer';
 import { recordingLogger } from '../helpers/recording-logger';
 
@@ -11,20 +11,20 @@ const info = (id: string): ClientInfo => ({ id, service: 'echo', path: '/echo', 
 const LIMITS: IpcLimits = { maxMessages: 100, maxBytes: 1 << 20 };
 
 let sockets: SocketDir;
-let opened: WorkerLinks[] = [];
+let opened: LinkServer[] = [];
 
 beforeEach(() => {
   sockets = new SocketDir();
 });
 
 afterEach(async () => {
-  for (const links of opened) links.stopListening();
+  for (const server of opened) server.stopListening();
   opened = [];
   await sockets.close();
 });
 
 interface Setup {
-  readonly links: WorkerLinks;
+  readonly server: LinkServer;
   readonly endpoint: string;
   readonly batches: Array<[number, WorkerToService[]]>;
   readonly closed: number[];
@@ -37,7 +37,7 @@ async function setup(limits: IpcLimits = LIMITS, log: Logger = silent): Promise<
   const batches: Array<[number, WorkerToService[]]> = [];
   const closed: number[] = [];
   const waiter = new Waiter();
-  const links = new WorkerLinks(limits, log, {
+  const server = new LinkServer(limits, log, {
     onBatch: (worker, messages) => {
       batches.push([worker, [...messages]]);
       waiter.notify();
@@ -47,11 +47,11 @@ async function setup(limits: IpcLimits = LIMITS, log: Logger = silent): Promise<
       waiter.notify();
     },
   });
-  opened.push(links);
+  opened.push(server);
   const endpoint = sockets.path('service');
-  await links.listen(endpoint);
+  await server.listen(endpoint);
   return {
-    links,
+    server,
     endpoint,
     batches,
     closed,
@@ -62,7 +62,7 @@ async function setup(limits: IpcLimits = LIMITS, log: Logger = silent): Promise<
 
 /** Waits until the service has linked `worker` (its hello was read; no hook reports it). */
 async function linked(s: Setup, worker: number): Promise<void> {
-  await poll(() => [...s.links.workers()].includes(worker));
+  await poll(() => [...s.server.workers()].includes(worker));
 }
 
 
@@ -74,14 +74,14 @@ describe('a link without a valid hello is destroyed', () => {
     ['a hello without a worker id', JSON.stringify([{ type: 'hello' }])],
     ['a first line that is not a batch', JSON.stringify({ type: 'hello', worker: 1 })],
     ['a first line that is not JSON', 'hello'],
-    ['a hello after another message in the first batch', JSON.stringify([{ type: 'close', id: '1.1', code: 1000, reason: '', seq: 2 }, { type: 'hello', worker: 1 }, message])],
+    ['a hello after another message in the first batch', JSON.stringify([{ type: 'closed', id: '1.1', code: 1000, reason: '', seq: 2 }, { type: 'hello', worker: 1 }, message])],
   ])('%s', async (_name, line) => {
     const s = await setup();
     const peer = await s.worker();
     peer.writeRaw(`${line}\n`);
     await peer.until(() => peer.isClosed);
     await s.waiter.nothingWithin(20, () => [s.batches, s.closed], () => JSON.stringify([s.batches, s.closed]));
-    expect(s.links.size).toBe(0);
+    expect(s.server.size).toBe(0);
     expect(s.batches).toEqual([]);
     expect(s.closed).toEqual([]);
     // The worker id the refused link named is still free.
@@ -102,14 +102,14 @@ test('a second hello for a worker already linked is refused; the first link stay
   await second.until(() => second.isClosed);
   await s.waiter.nothingWithin(20, () => [s.batches, s.closed], () => JSON.stringify([s.batches, s.closed]));
   expect(first.isClosed).toBe(false);
-  expect(s.links.size).toBe(1);
+  expect(s.server.size).toBe(1);
   expect(s.closed).toEqual([]);
   expect(s.batches).toEqual([]);
   // What goes to worker 1 goes on the first link.
-  expect(s.links.send(1, { type: 'send', id: '1.1', data: 'still here' })).toBe(true);
+  expect(s.server.send(1, { type: 'send', id: '1.1', data: 'still here' })).toBe(true);
   await first.untilMessages(1);
   expect(first.messages).toEqual([{ type: 'send', id: '1.1', data: 'still here' }]);
-  const close: WorkerToService = { type: 'close', id: '1.1', code: 1000, reason: '', seq: 1 };
+  const close: WorkerToService = { type: 'closed', id: '1.1', code: 1000, reason: '', seq: 1 };
   first.send([close]);
   await s.waiter.until(() => s.batches.length === 1, () => JSON.stringify(s.batches));
   expect(s.batches).toEqual([[1, [close]]]);
@@ -121,13 +121,13 @@ test('onBatch gets the messages after the hello, in order, never a hello', async
   const connect: WorkerToService = { type: 'connect', client: info('3.1'), seq: 9 };
   const m1: WorkerToService = { type: 'message', id: '3.1', seq: 1, data: 'a' };
   const m2: WorkerToService = { type: 'message', id: '3.1', seq: 2, data: 'AQI=', binary: true, redelivered: true };
-  const close: WorkerToService = { type: 'close', id: '3.1', code: 1001, reason: 'away', seq: 10 };
+  const close: WorkerToService = { type: 'closed', id: '3.1', code: 1001, reason: 'away', seq: 10 };
   const resumed: WorkerToService = { type: 'connect', client: info('3.2'), resumed: true };
   peer.send([{ type: 'hello', worker: 3 }, connect, m1]);
   peer.send([{ type: 'hello', worker: 3 }, m2]);
   peer.send([{ type: 'hello', worker: 4 }]);
-  // A connect with neither seq nor `resumed`, and a close without seq, fail the guard.
-  peer.send([{ type: 'bogus' }, { type: 'connect', client: info('3.3') }, resumed, { type: 'close', id: '3.2', code: 1000, reason: '' }, close]);
+  // A connect with neither seq nor `resumed`, and a `closed` without seq, fail the guard.
+  peer.send([{ type: 'bogus' }, { type: 'connect', client: info('3.3') }, resumed, { type: 'closed', id: '3.2', code: 1000, reason: '' }, close]);
   await s.waiter.until(() => s.batches.length === 3, () => JSON.stringify(s.batches));
   await s.waiter.nothingWithin(20, () => s.batches.length, () => JSON.stringify(s.batches));
   expect(s.batches).toEqual([
@@ -135,13 +135,13 @@ test('onBatch gets the messages after the hello, in order, never a hello', async
     [3, [m2]],
     [3, [resumed, close]],
   ]);
-  expect(s.links.rejectedMessages).toBe(3);
-  expect([...s.links.workers()]).toEqual([3]);
+  expect(s.server.rejectedMessages).toBe(3);
+  expect([...s.server.workers()]).toEqual([3]);
 });
 
 test('onClosed fires with the worker id when its link closes; allClosed resolves when the last one has', async () => {
   const s = await setup();
-  await expect(s.links.allClosed()).resolves.toBeUndefined();
+  await expect(s.server.allClosed()).resolves.toBeUndefined();
   const one = await s.worker();
   const two = await s.worker();
   one.send([{ type: 'hello', worker: 1 }]);
@@ -149,7 +149,7 @@ test('onClosed fires with the worker id when its link closes; allClosed resolves
   await linked(s, 1);
   await linked(s, 2);
   let allClosed = false;
-  const waiting = s.links.allClosed().then(() => {
+  const waiting = s.server.allClosed().then(() => {
     allClosed = true;
   });
   one.socket.end();
@@ -157,12 +157,12 @@ test('onClosed fires with the worker id when its link closes; allClosed resolves
   expect(s.closed).toEqual([1]);
   await s.waiter.nothingWithin(20, () => allClosed, () => 'allClosed resolved with a link still open');
   expect(allClosed).toBe(false);
-  expect(s.links.size).toBe(1);
-  expect(s.links.send(1, { type: 'ack', seqs: [1] })).toBe(false);
+  expect(s.server.size).toBe(1);
+  expect(s.server.send(1, { type: 'ack', seqs: [1] })).toBe(false);
   await two.destroy();
   await waiting;
   expect(s.closed).toEqual([1, 2]);
-  expect(s.links.size).toBe(0);
+  expect(s.server.size).toBe(0);
 });
 
 test('a link that never said hello closing fires no onClosed and does not hold allClosed', async () => {
@@ -171,7 +171,7 @@ test('a link that never said hello closing fires no onClosed and does not hold a
   linkedPeer.send([{ type: 'hello', worker: 1 }]);
   await linked(s, 1);
   const silentPeer = await s.worker();
-  const waiting = s.links.allClosed();
+  const waiting = s.server.allClosed();
   await linkedPeer.destroy();
   await waiting;
   await silentPeer.destroy();
@@ -181,8 +181,8 @@ test('a link that never said hello closing fires no onClosed and does not hold a
 
 test('send() to a worker with no link returns false', async () => {
   const s = await setup();
-  expect(s.links.send(7, { type: 'send', id: '7.1', data: 'x' })).toBe(false);
-  expect(s.links.send(7, { type: 'ack', seqs: [1] })).toBe(false);
+  expect(s.server.send(7, { type: 'send', id: '7.1', data: 'x' })).toBe(false);
+  expect(s.server.send(7, { type: 'ack', seqs: [1] })).toBe(false);
 });
 
 test('a full queue drops messages that may be lost, and keeps acks, topic changes, closes, answers and retired', async () => {
@@ -196,24 +196,24 @@ test('a full queue drops messages that may be lost, and keeps acks, topic change
     { type: 'ack', seqs: [1, 2] },
     { type: 'subscribe', id: '1.1', topic: 't' },
     { type: 'unsubscribe', id: '1.1', topic: 't' },
-    { type: 'close', id: '1.1', code: 4000, reason: 'bye' },
+    { type: 'closeClient', id: '1.1', code: 4000, reason: 'bye' },
     { type: 'response', rid: '1.2', status: 200, headers: {}, data: '' },
     { type: 'retired' },
   ];
   // All in one turn: the queue holds them until its next write, so its bound applies.
-  expect(s.links.send(1, kept[0] as ServiceToWorker)).toBe(true);
-  expect(s.links.send(1, kept[1] as ServiceToWorker)).toBe(true);
-  expect(s.links.send(1, { type: 'send', id: '1.1', data: 'dropped' })).toBe(false);
-  expect(s.links.send(1, { type: 'publish', topic: 't', data: 'dropped' })).toBe(false);
-  expect(s.links.send(1, { type: 'broadcast', data: 'dropped' })).toBe(false);
-  for (const message of kept.slice(2)) expect(s.links.send(1, message)).toBe(true);
-  expect(s.links.dropped).toBe(3);
+  expect(s.server.send(1, kept[0] as ServiceToWorker)).toBe(true);
+  expect(s.server.send(1, kept[1] as ServiceToWorker)).toBe(true);
+  expect(s.server.send(1, { type: 'send', id: '1.1', data: 'dropped' })).toBe(false);
+  expect(s.server.send(1, { type: 'publish', topic: 't', data: 'dropped' })).toBe(false);
+  expect(s.server.send(1, { type: 'broadcast', data: 'dropped' })).toBe(false);
+  for (const message of kept.slice(2)) expect(s.server.send(1, message)).toBe(true);
+  expect(s.server.dropped).toBe(3);
   await peer.untilMessages(kept.length);
-  await s.links.drained();
+  await s.server.drained();
   await peer.expectNothingWithin(20);
   expect(peer.messages).toEqual(kept);
   // Once written, the queue takes messages again.
-  expect(s.links.send(1, { type: 'send', id: '1.1', data: 'later' })).toBe(true);
+  expect(s.server.send(1, { type: 'send', id: '1.1', data: 'later' })).toBe(true);
   await peer.untilMessages(kept.length + 1);
 });
 
@@ -227,11 +227,11 @@ test('floods of malformed messages, unreadable lines and hello-less links: all c
     peer.send([{ type: 'bogus', i }]);
     peer.writeRaw('not json\n');
   }
-  const last: WorkerToService = { type: 'close', id: '1.1', code: 1000, reason: '', seq: 1 };
+  const last: WorkerToService = { type: 'closed', id: '1.1', code: 1000, reason: '', seq: 1 };
   peer.send([last]);
   await s.waiter.until(() => s.batches.length === 1, () => JSON.stringify(s.batches));
   expect(s.batches).toEqual([[1, [last]]]);
-  expect(s.links.rejectedMessages).toBe(400);
+  expect(s.server.rejectedMessages).toBe(400);
   const refused: LinePeer[] = [];
   for (let i = 0; i < 20; i++) {
     const bad = await s.worker();
@@ -251,9 +251,9 @@ test('stopListening refuses new links and keeps the open ones', async () => {
   const peer = await s.worker();
   peer.send([{ type: 'hello', worker: 1 }]);
   await linked(s, 1);
-  s.links.stopListening();
+  s.server.stopListening();
   await expect(sockets.connect(s.endpoint)).rejects.toMatchObject({ code: expect.stringMatching(/ENOENT|ECONNREFUSED/) });
-  expect(s.links.send(1, { type: 'send', id: '1.1', data: 'x' })).toBe(true);
+  expect(s.server.send(1, { type: 'send', id: '1.1', data: 'x' })).toBe(true);
   await peer.untilMessages(1);
-  expect(s.links.size).toBe(1);
+  expect(s.server.size).toBe(1);
 });

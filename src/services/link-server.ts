@@ -15,7 +15,8 @@ import type { Logger } from '../logger';
 import { approximateSize, isWorkerToService, readBatch, type ServiceToWorker, type WorkerToService } from '../protocol';
 import { ThrottledWarning } from '../throttled-log';
 
-export interface WorkerLinksHooks {
+/** What the link server reports to the service host. */
+export interface LinkServerHooks {
   /** Messages from a linked worker, in order (never its `hello`). */
   onBatch(worker: number, messages: readonly WorkerToService[]): void;
   /** A worker's link closed: that worker is gone (or stopped). */
@@ -29,14 +30,14 @@ interface Link {
 
 /**
  * Messages whose loss would corrupt state in the worker pass the queue bound:
- * acks (the worker would hold handled messages forever), topic and close
- * changes, answers and `retired`. Their number is bounded elsewhere (acks by
+ * acks (the worker would hold handled messages forever), topic changes,
+ * `closeClient`, answers and `retired`. Their number is bounded elsewhere (acks by
  * the worker's own bound on unacknowledged messages).
  */
-const MUST_KEEP: ReadonlySet<ServiceToWorker['type']> = new Set(['ack', 'subscribe', 'unsubscribe', 'close', 'response', 'retired']);
+const MUST_KEEP: ReadonlySet<ServiceToWorker['type']> = new Set(['ack', 'subscribe', 'unsubscribe', 'closeClient', 'response', 'retired']);
 
-
-export class WorkerLinks {
+/** The Unix-socket server that accepts each worker's link to this service instance, one link per worker. */
+export class LinkServer {
   /** Messages refused because a worker's queue was full. */
   dropped = 0;
   /** Messages from workers that failed the protocol guard. */
@@ -52,7 +53,7 @@ export class WorkerLinks {
   constructor(
     private readonly limits: IpcLimits,
     private readonly log: Logger,
-    private readonly hooks: WorkerLinksHooks,
+    private readonly hooks: LinkServerHooks,
   ) {
     this.malformedWarning = new ThrottledWarning(log, 'malformed messages from worker ignored');
     this.unreadableWarning = new ThrottledWarning(log, 'unreadable line from worker ignored');
