@@ -374,13 +374,21 @@ function recordLength(record: Readonly<Record<string, string>>): number {
  * request also counts its path, query and headers: they can reach
  * `maxHeaderSize` (1 MiB) each, and queues cut their batches (one link line)
  * by these sizes, so counting only the body would let a few hundred such
- * requests make a line past V8's string limit.
+ * requests make a line past V8's string limit. A connect counts its client's
+ * query and forwarded headers for the same reason.
  */
 export function approximateSize(message: AnyMessage): number {
-  if (message.type === 'request') {
-    return message.data.length + message.path.length + recordLength(message.query) + recordLength(message.headers) + MESSAGE_OVERHEAD;
+  switch (message.type) {
+    case 'request':
+      return message.data.length + message.path.length + recordLength(message.query) + recordLength(message.headers) + MESSAGE_OVERHEAD;
+    case 'connect': {
+      // The same reasoning for a connect: its client carries the handshake's query and forwarded headers.
+      const { client } = message;
+      return client.id.length + client.service.length + client.path.length + recordLength(client.query) + recordLength(client.headers) + client.remoteAddress.length + MESSAGE_OVERHEAD;
+    }
+    default:
+      return 'data' in message ? message.data.length + MESSAGE_OVERHEAD : MESSAGE_OVERHEAD;
   }
-  return 'data' in message ? message.data.length + MESSAGE_OVERHEAD : MESSAGE_OVERHEAD;
 }
 
 export function encodePayload(data: string | Buffer): Payload {

@@ -222,3 +222,12 @@ test("a request's queue size counts its headers, query and path, not only its bo
   expect(approximateSize({ type: 'message', id: '1.1', seq: 1, data: 'abc' })).toBe(3 + MESSAGE_OVERHEAD);
   expect(approximateSize({ type: 'ack', seqs: [1] })).toBe(MESSAGE_OVERHEAD);
 });
+
+test("a connect's queue size counts its client's query and forwarded headers, and so does a resumed connect", () => {
+  // Resumed connects are queued all at once when a link reaches a new instance: counted as 64 bytes each,
+  // thousands of clients with large forwarded headers would make one line past the reader's limit.
+  const client = { id: '1.1', service: 'chat', path: '/chat', query: { room: 'r'.repeat(1000) }, headers: { 'user-agent': 'u'.repeat(16 * 1024) }, remoteAddress: '127.0.0.1' };
+  const least = 16 * 1024 + 'user-agent'.length + 1000 + 'room'.length + '/chat'.length;
+  expect(approximateSize({ type: 'connect', client, seq: 1 })).toBeGreaterThanOrEqual(least);
+  expect(approximateSize({ type: 'connect', client, resumed: true })).toBeGreaterThanOrEqual(least);
+});

@@ -250,7 +250,10 @@ export class ServiceLink {
     this.retryDelay = RETRY_MIN_MS;
     this.queue.push({ type: 'hello', worker: this.workerId }, MESSAGE_OVERHEAD, true);
     this.hooks.onFreshInstance(this);
-    for (const client of this.known.values()) this.queue.push({ type: 'connect', client, resumed: true }, MESSAGE_OVERHEAD, true);
+    for (const client of this.known.values()) {
+      const resume: WorkerToService = { type: 'connect', client, resumed: true };
+      this.queue.push(resume, approximateSize(resume), true);
+    }
     let redelivered = 0;
     let held = 0;
     for (const entry of this.unacked.values()) {
