@@ -35,7 +35,7 @@ function amount(value: number, unit: IntegerSpec['unit']): string {
 function typeOf(spec: OptionSpec): string {
   switch (spec.kind) {
     case 'integer':
-      return `integer, ${amount(spec.min, spec.unit)} – ${amount(spec.max, spec.unit)}`;
+      return `integer, ${spec.off === undefined ? '' : `\`${spec.off}\` (off) or `}${amount(spec.min, spec.unit)} – ${amount(spec.max, spec.unit)}`;
     case 'boolean':
       return 'boolean';
     case 'enum':

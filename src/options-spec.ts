@@ -36,17 +36,17 @@ export interface SwitchyardOptions {
   readonly forwardHeaders?: readonly string[];
   /** Largest WebSocket message accepted, in bytes (at most 48 MiB); larger ones close with 1009. Default 1 MiB. */
   readonly maxPayload?: number;
-  /** How long `listen()` waits for every process to be ready, in ms. Default `30000`. */
+  /** How long `listen()` waits for every process to be ready, in ms (at least 1000). Default `30000`. */
   readonly startTimeout?: number;
-  /** How long `close()` waits for processes to exit before SIGKILL, in ms. Default `10000`. */
+  /** How long `close()` waits for processes to exit before SIGKILL, in ms (at least 1000). Default `10000`. */
   readonly stopTimeout?: number;
-  /** First delay before restarting a crashed process, in ms; doubles per crash. Default `100`. */
+  /** First delay before restarting a crashed process, in ms (at least 10); doubles per crash. Default `100`. */
   readonly restartDelay?: number;
-  /** Longest delay between restarts, in ms. Default `10000`. */
+  /** Longest delay between restarts, in ms (at least 10, and at least `restartDelay`). Default `10000`. */
   readonly maxRestartDelay?: number;
   /** Crashes within `crashLoopWindow` after which a service is not restarted again (marked failed). Default `5`. */
   readonly crashLoopCount?: number;
-  /** Window for `crashLoopCount`, in ms. Default `60000`. */
+  /** Window for `crashLoopCount`, in ms (at least 1000). Default `60000`. */
   readonly crashLoopWindow?: number;
   /** Most messages one IPC queue holds while its channel is busy. Default `100000`. */
   readonly ipcMaxQueuedMessages?: number;
@@ -61,7 +61,7 @@ export interface SwitchyardOptions {
   readonly healthPath?: string | false;
   /** Path of the Prometheus endpoint (plain GET), or `false` to turn it off. Default `'/metrics'`. */
   readonly metricsPath?: string | false;
-  /** How long a request to a service may take, in ms: HTTP answers 504 after it, the envelope an error. Default `10000`. */
+  /** How long a request to a service may take, in ms (at least 100): HTTP answers 504 after it, the envelope an error. Default `10000`. */
   readonly requestTimeout?: number;
   /** Largest HTTP request body for a service, in bytes (at most 48 MiB); larger gets 413. Default 1 MiB. */
   readonly maxRequestBody?: number;
@@ -70,7 +70,9 @@ export interface SwitchyardOptions {
    * `index.html`), e.g. the demo chat page. A string resolves against `cwd`;
    * `false` turns static serving off. Service paths are never shadowed.
    * Default: the bundled `public/` folder when a service named `chat` is
-   * configured, else `false`.
+   * configured, else `false`. A filesystem root, the home folder or a folder
+   * above it is refused (it would serve `/etc/passwd` or `~/.ssh`); a folder
+   * outside `cwd` is served, with a warning at start.
    */
   readonly staticDir?: string | false;
   /**
@@ -83,15 +85,16 @@ export interface SwitchyardOptions {
   /**
    * Every this many ms each worker pings all its clients; a client that has
    * not answered the previous ping is terminated (its service sees 1006).
-   * `0` turns heartbeats off. Default `30000`.
+   * `0` turns heartbeats off; otherwise at least 1000 (a client must be able
+   * to answer within one interval). Default `30000`.
    */
   readonly heartbeatInterval?: number;
-  /** A client that sends no message for this many ms is closed with 1000 "idle timeout". `0` turns it off. Default `0`. */
+  /** A client that sends no message for this many ms is closed with 1000 "idle timeout". `0` turns it off; otherwise at least 1000. Default `0`. */
   readonly idleTimeout?: number;
   /**
    * How long a connection may take to send complete HTTP request headers
    * (node:http's `headersTimeout`, which also covers upgrade requests), in
-   * ms; slower ones get 408. Default `10000`.
+   * ms (at least 500); slower ones get 408. Default `10000`.
    */
   readonly handshakeTimeout?: number;
   /** Most WebSocket clients one worker holds; further upgrades get 503 with `Retry-After`. Default `10000`. */
@@ -141,13 +144,18 @@ interface SpecBase {
   readonly workerLimit?: true;
 }
 
-/** An integer from `min` to `max`; `'cpus'` defaults to `os.availableParallelism()`. */
+/**
+ * An integer from `min` to `max`; `'cpus'` defaults to `os.availableParallelism()`.
+ * With `off: 0`, `0` is accepted too and turns the feature off: a timer whose
+ * useful values start well above 1 ms gets a sane `min` without losing "off".
+ */
 export interface IntegerSpec extends SpecBase {
   readonly kind: 'integer';
   readonly unit: OptionUnit;
   readonly min: number;
   readonly max: number;
   readonly default: number | 'cpus';
+  readonly off?: 0;
 }
 
 export interface BooleanSpec extends SpecBase {
@@ -222,10 +230,31 @@ export const OPTION_SPECS = {
     default: MiB,
     doc: 'largest WebSocket message accepted; a larger one closes the client with **1009**. At most 48 MiB: a binary message crosses the link base64-encoded (4/3), and what a service may send back is capped at 64 Mi characters once encoded',
   },
-  startTimeout: { kind: 'integer', unit: 'ms', min: 1, max: HOUR_MS, default: 30_000, doc: 'how long `listen()` waits for every process to be ready' },
-  stopTimeout: { kind: 'integer', unit: 'ms', min: 1, max: HOUR_MS, default: 10_000, doc: 'how long `close()` waits for processes to exit before SIGKILLing stragglers (workers get 60 % of it)' },
-  restartDelay: { kind: 'integer', unit: 'ms', min: 0, max: HOUR_MS, default: 100, doc: 'first delay before restarting a crashed process; doubles per crash (exponential backoff)' },
-  maxRestartDelay: { kind: 'integer', unit: 'ms', min: 0, max: HOUR_MS, default: 10_000, doc: 'longest delay between restarts; at least `restartDelay`' },
+  startTimeout: {
+    kind: 'integer',
+    unit: 'ms',
+    min: 1000,
+    max: HOUR_MS,
+    default: 30_000,
+    doc: 'how long `listen()` waits for every process to be ready; at least 1 s, since starting a Node process and loading a module takes a few hundred ms on a loaded machine',
+  },
+  stopTimeout: {
+    kind: 'integer',
+    unit: 'ms',
+    min: 1000,
+    max: HOUR_MS,
+    default: 10_000,
+    doc: 'how long `close()` waits for processes to exit before SIGKILLing stragglers (workers get 60 % of it); at least 1 s, or a stop would SIGKILL processes before they closed their clients and ran `onStop`',
+  },
+  restartDelay: {
+    kind: 'integer',
+    unit: 'ms',
+    min: 10,
+    max: HOUR_MS,
+    default: 100,
+    doc: 'first delay before restarting a crashed process; doubles per crash (exponential backoff); at least 10 ms, so a process that dies at once cannot make the master fork in a busy loop',
+  },
+  maxRestartDelay: { kind: 'integer', unit: 'ms', min: 10, max: HOUR_MS, default: 10_000, doc: 'longest delay between restarts; at least `restartDelay`' },
   crashLoopCount: {
     kind: 'integer',
     unit: 'count',
@@ -234,7 +263,14 @@ export const OPTION_SPECS = {
     default: 5,
     doc: 'that many service crashes within `crashLoopWindow` mark the service failed (no more restarts; its clients get **1011**)',
   },
-  crashLoopWindow: { kind: 'integer', unit: 'ms', min: 1, max: DAY_MS, default: 60_000, doc: 'window for `crashLoopCount`' },
+  crashLoopWindow: {
+    kind: 'integer',
+    unit: 'ms',
+    min: 1000,
+    max: DAY_MS,
+    default: 60_000,
+    doc: 'window for `crashLoopCount`; at least 1 s: a shorter window never holds `crashLoopCount` crashes spaced by the restart backoff, so a crash loop would never be seen',
+  },
   ipcMaxQueuedMessages: {
     kind: 'integer',
     unit: 'count',
@@ -267,10 +303,10 @@ export const OPTION_SPECS = {
   requestTimeout: {
     kind: 'integer',
     unit: 'ms',
-    min: 1,
+    min: 100,
     max: HOUR_MS,
     default: 10_000,
-    doc: 'how long `onRequest` may take: HTTP **504** / `SY_ERR_REQUEST_TIMEOUT` after it',
+    doc: 'how long `onRequest` may take: HTTP **504** / `SY_ERR_REQUEST_TIMEOUT` after it; at least 100 ms, or a garbage-collection pause or a restart\'s replay would time out ordinary requests',
   },
   maxRequestBody: {
     kind: 'integer',
@@ -284,7 +320,7 @@ export const OPTION_SPECS = {
     kind: 'custom',
     type: 'folder or `false`',
     defaultDoc: 'bundled `public/` when a `chat` service is configured, else `false`',
-    doc: 'existing folder the workers serve over GET/HEAD (`/` → `index.html`); `false` turns it off; paths never escape it',
+    doc: 'existing folder the workers serve over GET/HEAD (`/` → `index.html`); `false` turns it off; paths never escape it. A filesystem root, the home folder or a folder above it (symbolic links resolved) is refused: it would serve `/etc/passwd` or `~/.ssh`; a folder outside `cwd` is served with a warning in the log at start',
   },
   maxBufferedBytes: {
     kind: 'integer',
@@ -298,29 +334,31 @@ export const OPTION_SPECS = {
   heartbeatInterval: {
     kind: 'integer',
     unit: 'ms',
-    min: 0,
+    min: 1000,
     max: HOUR_MS,
     default: 30_000,
+    off: 0,
     workerLimit: true,
-    doc: 'each worker pings all its clients every interval; a client that did not answer the previous ping is terminated (its service sees **1006**); `0` = off',
+    doc: 'each worker pings all its clients every interval; a client that did not answer the previous ping is terminated (its service sees **1006**); `0` = off. At least 1 s: a client must answer within one interval, and a round trip over a mobile network or a busy client takes hundreds of ms (at 1 ms every client was terminated within 46 ms)',
   },
   idleTimeout: {
     kind: 'integer',
     unit: 'ms',
-    min: 0,
+    min: 1000,
     max: DAY_MS,
     default: 0,
+    off: 0,
     workerLimit: true,
-    doc: 'a client that sent no message for this long (pongs do not count) is closed with **1000** "idle timeout"; `0` = off',
+    doc: 'a client that sent no message for this long (pongs do not count) is closed with **1000** "idle timeout"; `0` = off. At least 1 s: shorter would close clients between two ordinary messages',
   },
   handshakeTimeout: {
     kind: 'integer',
     unit: 'ms',
-    min: 1,
+    min: 500,
     max: HOUR_MS,
     default: 10_000,
     workerLimit: true,
-    doc: 'a connection whose HTTP request headers (upgrade or not) are not complete in time, including one that sends nothing (slowloris), gets **HTTP 408** and is closed',
+    doc: 'a connection whose HTTP request headers (upgrade or not) are not complete in time, including one that sends nothing (slowloris), gets **HTTP 408** and is closed; at least 500 ms, a few round trips of a slow network, or ordinary clients would get 408',
   },
   maxConnectionsPerWorker: {
     kind: 'integer',

@@ -5,8 +5,8 @@
  * integers, booleans and enums are validated from it, the rest by the named
  * resolvers below.
  */
-import { statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { realpathSync, statSync } from 'node:fs';
+import { availableParallelism, homedir } from 'node:os';
 import * as path from 'node:path';
 import { SwitchyardError } from './errors';
 import {
@@ -96,10 +96,11 @@ function invalid(name: string, requirement: string, value: unknown): SwitchyardE
   return new SwitchyardError('SY_ERR_INVALID_OPTION', `options.${name} must be ${requirement}, got ${shown}`);
 }
 
-function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
+function integer(name: string, value: unknown, fallback: number, min: number, max: number, off: 0 | undefined): number {
   if (value === undefined) return fallback;
+  if (off !== undefined && value === off) return off;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(name, `an integer from ${min} to ${max}`, value);
+    throw invalid(name, `${off === undefined ? '' : `${off} (off) or `}an integer from ${min} to ${max}`, value);
   }
   return value;
 }
@@ -168,7 +169,47 @@ function resolveStaticDir(value: unknown, cwd: string, services: Readonly<Record
   const folder = path.resolve(cwd, value);
   // Checked here rather than in each worker: a typo should fail the start, not answer 404 forever.
   if (!isFolder(folder)) throw invalid('staticDir', 'an existing folder or false', folder);
+  if (exposesSystem(folder)) {
+    throw invalid('staticDir', 'a folder that is not a filesystem root, the home folder or a folder above it (it would serve /etc/passwd or ~/.ssh)', folder);
+  }
   return folder;
+}
+
+/** Whether `inner` is `outer` or inside it (both absolute and normalised). */
+function isWithin(inner: string, outer: string): boolean {
+  const relative = path.relative(outer, inner);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+/**
+ * A filesystem root, the user's home or a folder above it: what `staticDir:
+ * "/"` or `"~"` would put on the network. Symbolic links are resolved first,
+ * so a link to `/` is refused too.
+ */
+function exposesSystem(folder: string): boolean {
+  const real = realpathSync(folder);
+  if (path.parse(real).root === real) return true;
+  const home = homedir();
+  if (home === '' || !path.isAbsolute(home)) return false;
+  let realHome: string;
+  try {
+    realHome = realpathSync(home);
+  } catch {
+    realHome = path.resolve(home);
+  }
+  return isWithin(realHome, real);
+}
+
+/**
+ * The line to log at start when `staticDir` lies outside `cwd` (allowed, but
+ * worth a look: a path mistyped with `..` or an absolute path meant to be
+ * relative publishes a folder nobody meant to). `undefined` when there is
+ * nothing to say; the bundled page is never warned about.
+ */
+export function staticDirWarning(options: Pick<ResolvedOptions, 'staticDir' | 'cwd'>): string | undefined {
+  const { staticDir, cwd } = options;
+  if (staticDir === false || staticDir === bundledPublicDir() || isWithin(staticDir, path.resolve(cwd))) return undefined;
+  return `options.staticDir (${staticDir}) is outside cwd (${cwd}): every file in it is served to anyone who can reach the port`;
 }
 
 type GenericOptionName = { [K in OptionName]: (typeof OPTION_SPECS)[K] extends { readonly kind: 'custom' } ? never : K }[OptionName];
@@ -183,7 +224,7 @@ function oneOf<T extends string>(name: string, value: unknown, values: readonly 
 function fromSpec(name: OptionName, spec: OptionSpec, value: unknown): unknown {
   switch (spec.kind) {
     case 'integer':
-      return integer(name, value, spec.default === 'cpus' ? availableParallelism() : spec.default, spec.min, spec.max);
+      return integer(name, value, spec.default === 'cpus' ? availableParallelism() : spec.default, spec.min, spec.max, spec.off);
     case 'boolean':
       return boolean(name, value, spec.default);
     case 'enum':

@@ -25,11 +25,24 @@ test('every integer option defaults to its table value and refuses one past eith
   const resolved = resolveOptions() as unknown as Record<string, unknown>;
   for (const [name, spec] of integers) {
     expect([name, resolved[name]]).toEqual([name, spec.default === 'cpus' ? availableParallelism() : spec.default]);
-    for (const bad of [spec.min - 1, spec.max + 1]) {
-      expect(messageOf({ [name]: bad })).toBe(`options.${name} must be an integer from ${spec.min} to ${spec.max}, got ${bad}`);
+    const requirement = `${spec.off === undefined ? '' : `${spec.off} (off) or `}an integer from ${spec.min} to ${spec.max}`;
+    const below = spec.off === spec.min - 1 ? -1 : spec.min - 1;
+    for (const bad of [below, spec.max + 1]) {
+      expect(messageOf({ [name]: bad })).toBe(`options.${name} must be ${requirement}, got ${bad}`);
     }
+    if (spec.off !== undefined) expect([name, (resolveOptions({ [name]: spec.off }) as unknown as Record<string, unknown>)[name]]).toEqual([name, spec.off]);
   }
   expect(integers.length).toBeGreaterThan(20);
+});
+
+test('every timer option has a lower bound well above 1 ms (a timer of 1 ms wrecks the server), unless 0 turns it off', () => {
+  const timers = integers.filter(([, spec]) => spec.unit === 'ms');
+  expect(timers.map(([name]) => name)).toEqual(expect.arrayContaining(['heartbeatInterval', 'idleTimeout', 'handshakeTimeout', 'requestTimeout', 'startTimeout', 'stopTimeout', 'restartDelay', 'crashLoopWindow']));
+  for (const [name, spec] of timers) {
+    expect([name, spec.min >= 10]).toEqual([name, true]);
+    // Why the bound is what it is, for the reader of docs/options.md.
+    if (spec.min >= 100) expect([name, /at least/i.test(spec.doc)]).toEqual([name, true]);
+  }
 });
 
 test('boolean and enum options default to their table value and refuse other values', () => {

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SwitchyardError } from '../errors';
 import { createLogger, type Logger } from '../logger';
-import { resolveOptions, type ResolvedOptions, type SwitchyardOptions } from '../options';
+import { resolveOptions, staticDirWarning, type ResolvedOptions, type SwitchyardOptions } from '../options';
 import type { MasterToWorker } from '../protocol';
 import type { ChildExit } from './child';
 import { ClusterQueries, type HealthReport } from './cluster-queries';
@@ -290,6 +290,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   }
 
   private async start(): Promise<number> {
+    const staticWarning = staticDirWarning(this.options);
+    if (staticWarning !== undefined) this.log.warn({ staticDir: this.options.staticDir, cwd: this.options.cwd }, staticWarning);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(

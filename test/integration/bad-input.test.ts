@@ -217,7 +217,8 @@ describe('limits, one cluster each', () => {
   });
 
   test('heartbeat: a peer that stops answering pings is terminated and its service sees 1006', async () => {
-    const { port } = await cluster({ services: { watch: WATCH }, heartbeatInterval: 200 });
+    // The least interval allowed: a client must have a second to answer a ping.
+    const { port } = await cluster({ services: { watch: WATCH }, heartbeatInterval: 1000 });
     // A ws client answers pings by itself: it must survive every sweep.
     const good = await connect(port, '/watch');
     const { raw, id } = await rawWatched(port);
@@ -228,7 +229,7 @@ describe('limits, one cluster each', () => {
   });
 
   test('idleTimeout: a client that sends nothing is closed with 1000 "idle timeout"', async () => {
-    const { port } = await cluster({ idleTimeout: 300 });
+    const { port } = await cluster({ idleTimeout: 1000 });
     const idle = await connect(port, '/echo');
     expect(await idle.closed).toBe(1000);
     expect(idle.closeReason).toBe('idle timeout');
