@@ -48,6 +48,15 @@ export interface SwitchyardOptions {
   readonly crashLoopCount?: number;
   /** Window for `crashLoopCount`, in ms (at least 1000). Default `60000`. */
   readonly crashLoopWindow?: number;
+  /**
+   * Deliveries of one client event (connect, message, close) to service
+   * instances that died before acknowledging it, after which the event is
+   * quarantined instead of redelivered: dropped with its client's other held
+   * events, counted in `switchyard_quarantined_total`, and its client closed
+   * with 1011 "message quarantined". Keep it below `crashLoopCount`, so that a
+   * poison message costs one client, not the service. Default `3`.
+   */
+  readonly maxDeliveries?: number;
   /** Most messages one IPC queue holds while its channel is busy. Default `100000`. */
   readonly ipcMaxQueuedMessages?: number;
   /**
@@ -270,6 +279,15 @@ export const OPTION_SPECS = {
     max: DAY_MS,
     default: 60_000,
     doc: 'window for `crashLoopCount`; at least 1 s: a shorter window never holds `crashLoopCount` crashes spaced by the restart backoff, so a crash loop would never be seen',
+  },
+  maxDeliveries: {
+    kind: 'integer',
+    unit: 'count',
+    min: 1,
+    max: 1000,
+    default: 3,
+    workerLimit: true,
+    doc: 'a client event (connect, message, close) delivered this many times to service instances that died before acknowledging it is quarantined, not redelivered: dropped with its client\'s other held events, counted in `switchyard_quarantined_total`, its client closed with **1011** "message quarantined". Below `crashLoopCount`, a poison message costs its client, not the service',
   },
   ipcMaxQueuedMessages: {
     kind: 'integer',

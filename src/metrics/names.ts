@@ -23,6 +23,11 @@ export const METRICS = {
   up: { name: 'switchyard_process_up', help: '1 when the process is up, 0 otherwise', labels: ['kind', 'name'] },
   eventLoopLag: { name: 'switchyard_event_loop_lag_seconds', help: 'p99 event-loop delay since the previous scrape', labels: ['process'] },
   handlerErrors: { name: 'switchyard_handler_errors_total', help: 'Service handlers that threw or rejected', labels: ['service'] },
+  quarantined: {
+    name: 'switchyard_quarantined_total',
+    help: 'Client events dropped after maxDeliveries deliveries to instances that died with them unacknowledged (their clients closed with 1011)',
+    labels: ['service'],
+  },
   serviceRequests: { name: 'switchyard_service_requests_total', help: 'Requests answered by services, by transport and outcome', labels: ['service', 'transport', 'outcome'] },
   deliveryLatency: {
     name: 'switchyard_message_delivery_seconds',

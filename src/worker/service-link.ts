@@ -15,6 +15,16 @@
  * (the IPC limits) covers messages and connects; past it `message()` and
  * `connect()` refuse, and the worker closes that client with 1013. Closes pass
  * it: there is at most one per connect.
+ *
+ * A poison event — one that kills every instance it reaches — would be
+ * replayed into a crash loop and fail the service for everyone. So each event
+ * counts the instances that went away while it was sent and unacknowledged
+ * (a retire does not count: that instance stopped without handling it); at
+ * `maxDeliveries` it is quarantined: it and everything its client still has
+ * here are dropped, and the worker closes that client with 1011 "message
+ * quarantined" (`onQuarantined`). Events that were merely in flight beside
+ * the poison count too, but only one that was beside it at every one of those
+ * deaths reaches the limit with it.
  */
 import * as net from 'node:net';
 import type { IpcLimits } from '../child-env';
@@ -43,6 +53,11 @@ type SequencedEvent = Extract<WorkerToService, { type: 'message' | 'closed' } | 
 /** What `connect()` and `message()` answer: accepted, the service failed (1011), or the bound is reached (1013). */
 export type LinkAdmission = 'ok' | 'failed' | 'full';
 
+/** The link's bounds: the IPC limits, and how often an event may go down with an instance before it is quarantined. */
+export interface LinkLimits extends IpcLimits {
+  readonly maxDeliveries: number;
+}
+
 interface Unacked {
   readonly message: SequencedEvent;
   readonly size: number;
@@ -50,6 +65,8 @@ interface Unacked {
   sentTo: number;
   /** The instance it was sent to retired without handling it: resend it unmarked. */
   unhandled: boolean;
+  /** Instances that went away (not retired) while it was sent to them and unacknowledged. */
+  lost: number;
 }
 
 export interface ServiceLinkHooks {
@@ -59,6 +76,8 @@ export interface ServiceLinkHooks {
   onInstanceGone(link: ServiceLink): void;
   /** Connected to a new instance: it knows no topic subscriptions, so the worker's routes for this service must go. */
   onFreshInstance(link: ServiceLink): void;
+  /** An event of client `id` reached `maxDeliveries`: it and the client's other events were dropped; close the client with 1011. */
+  onQuarantined(link: ServiceLink, id: string): void;
 }
 
 /** Bounds of the delay before reconnecting to an instance whose link closed while it was still announced. */
@@ -72,6 +91,17 @@ export class ServiceLink {
   /** A broken or hostile service can trigger these once per message or line: throttled. */
   private readonly malformedWarning: ThrottledWarning;
   private readonly unreadableWarning: ThrottledWarning;
+  /** Each quarantine follows `maxDeliveries` crashes, but many clients may send a poison at once. */
+  private readonly quarantineWarning: ThrottledWarning;
+  private quarantinedCount = 0;
+  /**
+   * Quarantined clients whose close has not been reported yet: what they
+   * still send is dropped (they were told with 1011); the value says whether
+   * their close is reported to the service (false: no instance acknowledged
+   * their connect, so none knows them). An entry goes with the client's close,
+   * which the worker's 1011 brings promptly.
+   */
+  private readonly quarantined = new Map<string, boolean>();
   private socket: net.Socket | undefined;
   private queue: BatchQueue<WorkerToService> | undefined;
   private endpoint: string | undefined;
@@ -105,12 +135,13 @@ export class ServiceLink {
   constructor(
     readonly service: string,
     private readonly workerId: number,
-    private readonly limits: IpcLimits,
+    private readonly limits: LinkLimits,
     private readonly log: Logger,
     private readonly hooks: ServiceLinkHooks,
   ) {
     this.malformedWarning = new ThrottledWarning(log, 'malformed messages from service ignored');
     this.unreadableWarning = new ThrottledWarning(log, 'unreadable line from service ignored');
+    this.quarantineWarning = new ThrottledWarning(log, 'client event quarantined: every instance it was delivered to died; its client is closed with 1011');
   }
 
   /** Where the link stands; it changes only through the link's own transitions. */
@@ -126,6 +157,11 @@ export class ServiceLink {
   /** Client events not acknowledged yet: in flight, being handled, or held while the service is down. */
   get heldCount(): number {
     return this.unacked.size;
+  }
+
+  /** Clients quarantined over the link's life (one poison event each). */
+  get quarantinedClients(): number {
+    return this.quarantinedCount;
   }
 
   get available(): boolean {
@@ -153,6 +189,7 @@ export class ServiceLink {
     this.unacked.clear();
     this.unackedBytes = 0;
     this.known.clear();
+    this.quarantined.clear();
     this.nextEndpoint = undefined;
     this.socket?.destroy();
   }
@@ -168,6 +205,8 @@ export class ServiceLink {
   /** Queues a client message, numbered and kept until acknowledged. */
   message(id: string, data: string, binary: boolean, ts: number | undefined): LinkAdmission {
     if (this.linkState === 'failed') return 'failed';
+    // Sent before the client got its 1011: dropped, as the rest of its events were.
+    if (this.quarantined.size !== 0 && this.quarantined.has(id)) return 'ok';
     const size = data.length + MESSAGE_OVERHEAD;
     if (this.unacked.size >= this.limits.maxMessages || this.unackedBytes + size > this.limits.maxBytes) return 'full';
     const seq = this.nextSeq++;
@@ -187,6 +226,11 @@ export class ServiceLink {
   /** Reports that a client closed (a `closed` message), kept until the service acknowledges its `onClose`; dropped when the service failed. */
   closed(id: string, code: number, reason: string): void {
     if (this.linkState === 'failed') return;
+    const reported = this.quarantined.get(id);
+    if (reported !== undefined) {
+      this.quarantined.delete(id);
+      if (!reported) return;
+    }
     this.keep({ type: 'closed', id, code, reason, seq: this.nextSeq++ }, MESSAGE_OVERHEAD);
   }
 
@@ -275,7 +319,10 @@ export class ServiceLink {
     const wasUp = this.linkState === 'up';
     if (this.linkState === 'failed') return;
     this.linkState = 'down';
-    if (wasUp) this.hooks.onInstanceGone(this);
+    if (wasUp) {
+      this.countLost();
+      this.hooks.onInstanceGone(this);
+    }
     const next = this.nextEndpoint;
     if (next !== undefined) return this.open(next);
     // Still the announced instance (a broken link, or one that is retiring): try again, more slowly each time.
@@ -316,8 +363,52 @@ export class ServiceLink {
     this.hooks.onInstanceGone(this);
   }
 
+  /**
+   * The instance went away while up: every event sent to it and left
+   * unacknowledged went down with it once more. Those at `maxDeliveries` are
+   * quarantined, with their clients, before anything is replayed. (One that
+   * retired took the link down first, so its socket's close is not counted.)
+   */
+  private countLost(): void {
+    // Client id → the type of its (first) event at the limit, for the log line.
+    let poisoned: Map<string, SequencedEvent['type']> | undefined;
+    for (const entry of this.unacked.values()) {
+      if (entry.sentTo !== this.generation) continue;
+      entry.lost++;
+      if (entry.lost < this.limits.maxDeliveries) continue;
+      poisoned ??= new Map();
+      const id = clientOf(entry.message);
+      if (!poisoned.has(id)) poisoned.set(id, entry.message.type);
+    }
+    if (poisoned === undefined) return;
+    for (const [id, event] of poisoned) this.quarantine(id, event);
+  }
+
+  /** Drops everything client `id` has here and has the worker close it; the next instance hears nothing of it but its close. */
+  private quarantine(id: string, event: SequencedEvent['type']): void {
+    let closeDropped = false;
+    let dropped = 0;
+    for (const [seq, entry] of this.unacked) {
+      if (clientOf(entry.message) !== id) continue;
+      this.unacked.delete(seq);
+      this.unackedBytes -= entry.size;
+      if (entry.message.type === 'closed') closeDropped = true;
+      dropped++;
+    }
+    this.quarantinedCount++;
+    this.quarantineWarning.warn({ service: this.service, client: id, event, deliveries: this.limits.maxDeliveries, dropped });
+    if (closeDropped) {
+      // The client is gone already and its onClose was the poison: no instance hears of it again.
+      this.known.delete(id);
+      return;
+    }
+    // A client whose connect was never acknowledged (it may be the poison) is known to no instance: its close is not reported either.
+    this.quarantined.set(id, this.known.has(id));
+    this.hooks.onQuarantined(this, id);
+  }
+
   private keep(message: SequencedEvent, size: number): void {
-    const entry: Unacked = { message, size, sentTo: 0, unhandled: false };
+    const entry: Unacked = { message, size, sentTo: 0, unhandled: false, lost: 0 };
     this.unacked.set(message.seq, entry);
     this.unackedBytes += size;
     if (this.linkState === 'up') this.send(entry);
@@ -343,4 +434,9 @@ export class ServiceLink {
       else if (message.type === 'closed') this.known.delete(message.id);
     }
   }
+}
+
+/** The client an event is about. */
+function clientOf(message: SequencedEvent): string {
+  return message.type === 'connect' ? message.client.id : message.id;
 }

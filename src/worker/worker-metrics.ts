@@ -30,6 +30,7 @@ export class WorkerMetrics {
   private readonly closed = new Tally(['service', 'code']);
   private readonly httpRequests = new Tally(['service', 'status']);
   private readonly rejected = new Tally(['status']);
+  private readonly quarantinedEvents = new Tally(['service']);
   /** Messages from the services' links, by type: shows that interest routing spares this worker. */
   private readonly ipcReceived: Record<string, number> = {};
 
@@ -62,6 +63,10 @@ export class WorkerMetrics {
     });
     this.process.counter('upgradesRejected', function collect(this: Counter) {
       rejected.publish(this);
+    });
+    const quarantinedEvents = this.quarantinedEvents;
+    this.process.counter('quarantined', function collect(this: Counter) {
+      quarantinedEvents.publish(this);
     });
     const ipcReceived = this.ipcReceived;
     this.process.counter('ipcReceived', function collect(this: Counter) {
@@ -96,6 +101,11 @@ export class WorkerMetrics {
 
   httpRequest(service: string, status: number): void {
     this.httpRequests.add(service, String(status));
+  }
+
+  /** A client event of `service` was quarantined (its client closed with 1011). */
+  quarantined(service: string): void {
+    this.quarantinedEvents.add(service);
   }
 
   upgradeRejected(status: number): void {

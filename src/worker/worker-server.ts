@@ -115,10 +115,11 @@ export class WorkerServer {
     for (const service of config.services) {
       this.links.set(
         service,
-        new ServiceLink(service, workerId, config.ipc, log, {
+        new ServiceLink(service, workerId, { ...config.ipc, maxDeliveries: config.limits.maxDeliveries }, log, {
           onBatch: (link, batch) => this.delivery.fromLink(link, batch),
           onFreshInstance: (link) => this.clients.dropTopicsOf(link.service),
           onInstanceGone: (link) => this.routes.serviceGone(link.service),
+          onQuarantined: (link, id) => this.quarantined(link.service, id),
         }),
       );
     }
@@ -149,6 +150,14 @@ export class WorkerServer {
       log.debug({ err: error }, 'bad HTTP request');
       answerClientError(error, socket);
     });
+  }
+
+  /** A poison event of client `id` was dropped by its link: the client is told, and only it (docs/failure-semantics.md). */
+  private quarantined(service: string, id: string): void {
+    this.metrics.quarantined(service);
+    const entry = this.clients.get(id);
+    if (entry !== undefined && entry.service === service) entry.socket.close(CLOSE_CODES.INTERNAL_ERROR, 'message quarantined');
+    this.statusChanged();
   }
 
   /** Starts listening; resolves with the bound port. */

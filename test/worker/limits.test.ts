@@ -54,6 +54,7 @@ const LIMITS: WorkerLimits = {
   allowedOrigins: null,
   perMessageDeflate: false,
   maxHeaderSize: 16384,
+  maxDeliveries: 3,
 };
 
 describe('ConnectionLimits', () => {

@@ -1,16 +1,15 @@
 // The module object itself (not a namespace copy), so that a test can watch the sockets links open.
 import net = require('node:net');
 import pino from 'pino';
-import type { IpcLimits } from '../../src/child-env';
 import type { Logger } from '../../src/logger';
 import type { ClientInfo, ServiceToWorker } from '../../src/protocol';
-import { ServiceLink } from '../../src/worker/service-link';
+import { ServiceLink, type LinkLimits } from '../../src/worker/service-link';
 import { SocketDir, Waiter, poll, type LinePeer, type LineServer } from '../helpers/line-peer';
 import { recordingLogger } from '../helpers/recording-logger';
 
 const silent = pino({ level: 'silent' });
 const info = (id: string): ClientInfo => ({ id, service: 'echo', path: '/echo', query: {}, headers: {}, remoteAddress: '127.0.0.1' });
-const LIMITS: IpcLimits = { maxMessages: 100, maxBytes: 1 << 20 };
+const LIMITS: LinkLimits = { maxMessages: 100, maxBytes: 1 << 20, maxDeliveries: 3 };
 const HELLO = { type: 'hello', worker: 1 };
 
 let sockets: SocketDir;
@@ -28,11 +27,11 @@ afterEach(async () => {
   await sockets.close();
 });
 
-/** What the link's hooks saw, in order: `fresh` for onFreshInstance, `gone` for onInstanceGone. */
-type HookEvent = 'fresh' | 'gone';
+/** What the link's hooks saw, in order: `fresh` for onFreshInstance, `gone` for onInstanceGone, `quarantined <id>` for onQuarantined. */
+type HookEvent = 'fresh' | 'gone' | `quarantined ${string}`;
 
 /** A link of worker 1 to service `echo`, with what its hooks saw. */
-function link(limits: IpcLimits = LIMITS, log: Logger = silent): {
+function link(limits: LinkLimits = LIMITS, log: Logger = silent): {
   link: ServiceLink;
   batches: ServiceToWorker[][];
   fresh: HookEvent[];
@@ -61,6 +60,11 @@ function link(limits: IpcLimits = LIMITS, log: Logger = silent): {
       expect(from).toBe(created);
       gone.push('gone');
       hooks.push('gone');
+      waiter.notify();
+    },
+    onQuarantined: (from, id) => {
+      expect(from).toBe(created);
+      hooks.push(`quarantined ${id}`);
       waiter.notify();
     },
   });
@@ -476,7 +480,7 @@ describe('a failed write on the link takes the path of a closed socket: down, re
 });
 
 test('the bound on unacknowledged events refuses messages and connects; acks make room again', async () => {
-  const { link: l } = link({ maxMessages: 3, maxBytes: 1 << 20 });
+  const { link: l } = link({ ...LIMITS, maxMessages: 3, maxBytes: 1 << 20 });
   const { peer: peer } = await instance(l, 'a');
   // The connect counts.
   expect(l.connect(info('1.1'))).toBe('ok');
@@ -500,7 +504,7 @@ test('the bound on unacknowledged events refuses messages and connects; acks mak
 });
 
 test("connect() answers 'full' at the bound and 'failed' after instanceFailed; a closed() passes the bound", async () => {
-  const { link: l } = link({ maxMessages: 2, maxBytes: 1 << 20 });
+  const { link: l } = link({ ...LIMITS, maxMessages: 2, maxBytes: 1 << 20 });
   expect(l.connect(info('1.1'))).toBe('ok');
   expect(l.connect(info('1.2'))).toBe('ok');
   expect(l.connect(info('1.3'))).toBe('full');
@@ -530,7 +534,7 @@ test("connect() answers 'full' at the bound and 'failed' after instanceFailed; a
 });
 
 test('the byte bound refuses messages too, also while the service is down; connects are not refused by it', async () => {
-  const { link: l } = link({ maxMessages: 100, maxBytes: 300 });
+  const { link: l } = link({ ...LIMITS, maxMessages: 100, maxBytes: 300 });
   expect(l.connect(info('1.1'))).toBe('ok');
   expect(l.message('1.1', 'x'.repeat(100), false, undefined)).toBe('ok');
   expect(l.message('1.1', 'x'.repeat(100), false, undefined)).toBe('full');
@@ -717,3 +721,120 @@ test('a request goes out while the service is up', async () => {
 function waitForState(subject: ServiceLink, state: ServiceLink['state']): Promise<void> {
   return (waiters.get(subject) as Waiter).until(() => subject.state === state, () => `link ${subject.state}`);
 }
+
+describe('quarantine: an event that went down with maxDeliveries instances is not replayed again', () => {
+  const TWICE: LinkLimits = { ...LIMITS, maxDeliveries: 2 };
+
+  /** The instance behind `server` dies (its socket closes) and the link notices. */
+  async function dies(subject: ServiceLink, server: LineServer): Promise<void> {
+    await server.close();
+    await waitForState(subject, 'down');
+  }
+
+  test('the poison and everything its client has are dropped, its client is named once, others are replayed; what it sends later is dropped, its close is reported', async () => {
+    const logger = recordingLogger('warn');
+    const { link: l, hooks } = link(TWICE, logger.log);
+    const { server: a, peer: peerA } = await instance(l, 'a');
+    l.connect(info('1.1'));
+    l.connect(info('1.2'));
+    await peerA.untilMessages(3);
+    await acked(l, peerA, [1, 2], 0);
+    l.message('1.1', 'poison', false, undefined);
+    l.message('1.1', 'behind it', false, undefined);
+    l.message('1.2', 'bystander', false, undefined);
+    await peerA.untilMessages(6);
+    await dies(l, a);
+    expect(hooks).toEqual(['fresh', 'gone']);
+    // The first death: everything is replayed, marked.
+    const { server: b, peer: peerB } = await instance(l, 'b');
+    await peerB.untilMessages(6);
+    expect(peerB.messages.slice(3)).toEqual([
+      { type: 'message', id: '1.1', seq: 3, data: 'poison', redelivered: true },
+      { type: 'message', id: '1.1', seq: 4, data: 'behind it', redelivered: true },
+      { type: 'message', id: '1.2', seq: 5, data: 'bystander', redelivered: true },
+    ]);
+    // B handles the bystander's message, then dies of the poison: its second delivery.
+    await acked(l, peerB, [5], 2);
+    await dies(l, b);
+    // Named before the link reports the instance gone, and before anything is replayed.
+    expect(hooks).toEqual(['fresh', 'gone', 'fresh', 'quarantined 1.1', 'gone']);
+    expect(l.heldCount).toBe(0);
+    expect(l.quarantinedClients).toBe(1);
+    expect(logger.warnings('client event quarantined: every instance it was delivered to died; its client is closed with 1011')).toEqual([
+      expect.objectContaining({ service: 'echo', client: '1.1', event: 'message', deliveries: 2, dropped: 2 }),
+    ]);
+    // Sent before the client got its 1011: dropped too. Its close is reported (the service knows it).
+    expect(l.message('1.1', 'too late', false, undefined)).toBe('ok');
+    expect(l.heldCount).toBe(0);
+    l.closed('1.1', 1011, 'message quarantined');
+    l.message('1.2', 'still served', false, undefined);
+    const { peer: peerC } = await instance(l, 'c');
+    await peerC.untilMessages(5);
+    await peerC.expectNothingWithin(20);
+    expect(peerC.messages).toEqual([
+      HELLO,
+      { type: 'connect', client: info('1.1'), resumed: true },
+      { type: 'connect', client: info('1.2'), resumed: true },
+      { type: 'closed', id: '1.1', code: 1011, reason: 'message quarantined', seq: 6 },
+      { type: 'message', id: '1.2', seq: 7, data: 'still served' },
+    ]);
+  });
+
+  test('an instance that retired does not count as a delivery', async () => {
+    const { link: l, hooks } = link(TWICE);
+    const { server: a, peer: peerA } = await instance(l, 'a');
+    l.connect(info('1.1'));
+    await peerA.untilMessages(2);
+    await acked(l, peerA, [1], 0);
+    l.message('1.1', 'slow', false, undefined);
+    await peerA.untilMessages(3);
+    peerA.send([{ type: 'retired' }]);
+    await waitForState(l, 'down');
+    await a.close();
+    const { server: b, peer: peerB } = await instance(l, 'b');
+    await peerB.untilMessages(3);
+    await dies(l, b);
+    const { peer: peerC } = await instance(l, 'c');
+    await peerC.untilMessages(3);
+    expect(peerC.messages[2]).toEqual({ type: 'message', id: '1.1', seq: 2, data: 'slow', redelivered: true });
+    expect(hooks.filter((hook) => hook.startsWith('quarantined'))).toEqual([]);
+  });
+
+  test('a poison connect: its client is named, and its close is not reported (no instance knew it)', async () => {
+    const { link: l, hooks } = link(TWICE);
+    const { server: a, peer: peerA } = await instance(l, 'a');
+    l.connect(info('1.1'));
+    l.message('1.1', 'hello', false, undefined);
+    await peerA.untilMessages(3);
+    await dies(l, a);
+    const { server: b, peer: peerB } = await instance(l, 'b');
+    await peerB.untilMessages(3);
+    await dies(l, b);
+    expect(hooks.filter((hook) => hook.startsWith('quarantined'))).toEqual(['quarantined 1.1']);
+    l.closed('1.1', 1011, 'message quarantined');
+    expect(l.heldCount).toBe(0);
+    const { peer: peerC } = await instance(l, 'c');
+    await peerC.expectNothingWithin(50);
+    expect(peerC.messages).toEqual([HELLO]);
+  });
+
+  test('a poison close: dropped, and its client, already gone, is not resumed by the next instance', async () => {
+    const { link: l, hooks } = link(TWICE);
+    const { server: a, peer: peerA } = await instance(l, 'a');
+    l.connect(info('1.1'));
+    await peerA.untilMessages(2);
+    await acked(l, peerA, [1], 0);
+    l.closed('1.1', 1000, 'bye');
+    await peerA.untilMessages(3);
+    await dies(l, a);
+    const { server: b, peer: peerB } = await instance(l, 'b');
+    await peerB.untilMessages(3);
+    await dies(l, b);
+    // Nothing to close: the hook is not called.
+    expect(hooks.filter((hook) => hook.startsWith('quarantined'))).toEqual([]);
+    expect(l.quarantinedClients).toBe(1);
+    const { peer: peerC } = await instance(l, 'c');
+    await peerC.expectNothingWithin(50);
+    expect(peerC.messages).toEqual([HELLO]);
+  });
+});

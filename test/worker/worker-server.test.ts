@@ -38,6 +38,7 @@ const CONFIG: WorkerConfig = {
     allowedOrigins: null,
     perMessageDeflate: false,
     maxHeaderSize: 16384,
+    maxDeliveries: 3,
   },
 };
 
