@@ -92,7 +92,13 @@ export type WorkerToMaster =
   | { readonly type: 'ready'; readonly port: number }
   | ({ readonly type: 'status' } & WorkerStatus)
   | { readonly type: 'query'; readonly qid: number; readonly what: ClusterQuery }
-  | { readonly type: 'metrics'; readonly qid: number; readonly metrics: MetricsSnapshot };
+  | { readonly type: 'metrics'; readonly qid: number; readonly metrics: MetricsSnapshot }
+  /**
+   * The instance of `service` at `endpoint` died holding an event that had
+   * now gone down with `deliveries` instances, and the worker quarantined it:
+   * those crashes were the event's, not the service's (crash-loop rule).
+   */
+  | { readonly type: 'quarantined'; readonly service: string; readonly endpoint: string; readonly deliveries: number };
 
 // ---- master → worker ---------------------------------------------------------
 
@@ -264,6 +270,7 @@ export const WORKER_TO_MASTER_GUARDS = {
   status: (m) => isCountRecord(m.clients) && isCountRecord(m.held) && isRoutingCounters(m.routing),
   query: (m) => Number.isInteger(m.qid) && (m.what === 'health' || m.what === 'metrics'),
   metrics: isMetricsReply,
+  quarantined: (m) => typeof m.service === 'string' && typeof m.endpoint === 'string' && Number.isInteger(m.deliveries) && (m.deliveries as number) > 0,
 } as const satisfies GuardTable<WorkerToMaster>;
 
 export const MASTER_TO_WORKER_GUARDS = {

@@ -70,6 +70,7 @@ describe('guards reject malformed messages', () => {
     ['a port that is not an integer', isWorkerToMaster, { type: 'ready', port: '80' }],
     ['a status with a negative count', isWorkerToMaster, { type: 'status', clients: { echo: -1 }, held: {}, routing }],
     ['a status without routing counters', isWorkerToMaster, { type: 'status', clients: {}, held: {} }],
+    ['a quarantine report without deliveries', isWorkerToMaster, { type: 'quarantined', service: 'echo', endpoint: '/tmp/x/0.1.sock', deliveries: 0 }],
     ['data traffic on the control plane', isMasterToWorker, { type: 'send', id: '1.1', data: 'x' }],
     ['a stop without a mode', isMasterToService, { type: 'stop' }],
     ['a hello without a worker', isWorkerToService, { type: 'hello' }],
@@ -139,6 +140,7 @@ const DIRECTIONS = [
     status: { type: 'status', clients: { echo: 3 }, held: { echo: 0 }, routing },
     query: { type: 'query', qid: 1, what: 'metrics' },
     metrics: { type: 'metrics', qid: 2, metrics: [] },
+    quarantined: { type: 'quarantined', service: 'echo', endpoint: '/tmp/x/0.1.sock', deliveries: 3 },
   }),
   direction<MasterToWorker>('master → worker', MASTER_TO_WORKER_GUARDS, isMasterToWorker, {
     serviceUp: { type: 'serviceUp', service: 'echo', endpoint: '/tmp/x/0.1.sock' },

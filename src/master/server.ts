@@ -119,6 +119,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       onReady: (workerId, pid) => this.emit('workerOnline', { workerId, pid }),
       onQuery: (workerId, qid, what) => this.queries.onQuery(workerId, qid, what),
       onMetrics: (qid, metrics) => this.queries.onMetrics(qid, metrics),
+      onQuarantined: (service, endpoint, deliveries) => this.services.get(service)?.forgiveCrashes(endpoint, deliveries),
     });
     this.metrics = new MasterMetrics(() => this.stats());
     this.queries = new ClusterQueries(

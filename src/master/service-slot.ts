@@ -42,7 +42,10 @@ export class ServiceSlot {
   private generation = 0;
   /** Where the running instance listens; a new path per instance, so a link never reaches a stale one. */
   private currentEndpoint: string | undefined;
-  private readonly crashTimes: number[] = [];
+  /** Crashes within the window, each with the endpoint of the instance that crashed (to forgive those a quarantine ended). */
+  private readonly crashTimes: Array<{ readonly at: number; readonly endpoint: string | undefined }> = [];
+  /** A worker's quarantine report that came before the exit of the instance it names: applied at that exit. */
+  private pendingForgiveness: { readonly endpoint: string; readonly deliveries: number } | undefined;
   private readonly backoff: Backoff;
   private readonly limits: IpcLimits;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -287,9 +290,32 @@ export class ServiceSlot {
   /** Records a crash; true when `crashLoopCount` crashes fell within `crashLoopWindow`. */
   private crashLooping(): boolean {
     const now = Date.now();
-    this.crashTimes.push(now);
-    while (this.crashTimes.length > 0 && (this.crashTimes[0] as number) <= now - this.options.crashLoopWindow) this.crashTimes.shift();
+    const endpoint = this.currentEndpoint;
+    this.crashTimes.push({ at: now, endpoint });
+    while (this.crashTimes.length > 0 && (this.crashTimes[0]?.at as number) <= now - this.options.crashLoopWindow) this.crashTimes.shift();
+    const pending = this.pendingForgiveness;
+    if (pending !== undefined && pending.endpoint === endpoint) {
+      this.pendingForgiveness = undefined;
+      this.forgiveCrashes(pending.endpoint, pending.deliveries);
+    }
     return this.crashTimes.length >= this.options.crashLoopCount;
+  }
+
+  /**
+   * A worker quarantined an event that the instance at `endpoint` died
+   * holding, after `deliveries` deliveries: that crash and the ones before it
+   * (up to `deliveries` in all) were the event's, not the service's, and leave
+   * the crash-loop window. Their backoff stays. When the report outran the
+   * instance's exit, it is kept (one, the latest) until that exit.
+   */
+  forgiveCrashes(endpoint: string, deliveries: number): void {
+    const index = this.crashTimes.findIndex((crash) => crash.endpoint === endpoint);
+    if (index === -1) {
+      if (endpoint === this.currentEndpoint) this.pendingForgiveness = { endpoint, deliveries };
+      return;
+    }
+    const from = Math.max(0, index + 1 - deliveries);
+    this.crashTimes.splice(from, index + 1 - from);
   }
 
   private fail(exit: ChildExit): void {

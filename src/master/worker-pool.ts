@@ -60,6 +60,8 @@ export interface WorkerPoolHooks {
   onForked(worker: WorkerChannel): void;
   onQuery(workerId: number, qid: number, what: ClusterQuery): void;
   onMetrics(qid: number, metrics: MetricsSnapshot): void;
+  /** A worker quarantined an event that the service's instance at `endpoint` died holding, after `deliveries` deliveries. */
+  onQuarantined(service: string, endpoint: string, deliveries: number): void;
   /** The worker process instance `instance` exited; `expected` is false for a crash. */
   onExit(workerId: number, exit: ChildExit, expected: boolean, instance: string): void;
   /** A worker (first start or replacement) listens. */
@@ -286,6 +288,9 @@ export class WorkerPool {
         return;
       case 'metrics':
         this.hooks.onMetrics(message.qid, message.metrics);
+        return;
+      case 'quarantined':
+        this.hooks.onQuarantined(message.service, message.endpoint, message.deliveries);
         return;
       default: {
         const unreachable: never = message;

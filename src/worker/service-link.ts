@@ -76,8 +76,12 @@ export interface ServiceLinkHooks {
   onInstanceGone(link: ServiceLink): void;
   /** Connected to a new instance: it knows no topic subscriptions, so the worker's routes for this service must go. */
   onFreshInstance(link: ServiceLink): void;
-  /** An event of client `id` reached `maxDeliveries`: it and the client's other events were dropped; close the client with 1011. */
-  onQuarantined(link: ServiceLink, id: string): void;
+  /**
+   * The instance at `endpoint` died and events reached `maxDeliveries`: they
+   * and their clients' other events were dropped. Close `clients` with 1011
+   * (a client whose poison was its close is gone already, and not in it).
+   */
+  onQuarantined(link: ServiceLink, clients: readonly string[], endpoint: string): void;
 }
 
 /** Bounds of the delay before reconnecting to an instance whose link closed while it was still announced. */
@@ -381,11 +385,13 @@ export class ServiceLink {
       if (!poisoned.has(id)) poisoned.set(id, entry.message.type);
     }
     if (poisoned === undefined) return;
-    for (const [id, event] of poisoned) this.quarantine(id, event);
+    const toClose: string[] = [];
+    for (const [id, event] of poisoned) if (this.quarantine(id, event)) toClose.push(id);
+    this.hooks.onQuarantined(this, toClose, this.endpoint as string);
   }
 
-  /** Drops everything client `id` has here and has the worker close it; the next instance hears nothing of it but its close. */
-  private quarantine(id: string, event: SequencedEvent['type']): void {
+  /** Drops everything client `id` has here; the next instance hears nothing of it but its close. True when the client is still to be closed. */
+  private quarantine(id: string, event: SequencedEvent['type']): boolean {
     let closeDropped = false;
     let dropped = 0;
     for (const [seq, entry] of this.unacked) {
@@ -400,11 +406,11 @@ export class ServiceLink {
     if (closeDropped) {
       // The client is gone already and its onClose was the poison: no instance hears of it again.
       this.known.delete(id);
-      return;
+      return false;
     }
     // A client whose connect was never acknowledged (it may be the poison) is known to no instance: its close is not reported either.
     this.quarantined.set(id, this.known.has(id));
-    this.hooks.onQuarantined(this, id);
+    return true;
   }
 
   private keep(message: SequencedEvent, size: number): void {

@@ -119,7 +119,7 @@ export class WorkerServer {
           onBatch: (link, batch) => this.delivery.fromLink(link, batch),
           onFreshInstance: (link) => this.clients.dropTopicsOf(link.service),
           onInstanceGone: (link) => this.routes.serviceGone(link.service),
-          onQuarantined: (link, id) => this.quarantined(link.service, id),
+          onQuarantined: (link, clients, endpoint) => this.quarantined(link.service, clients, endpoint),
         }),
       );
     }
@@ -152,11 +152,18 @@ export class WorkerServer {
     });
   }
 
-  /** A poison event of client `id` was dropped by its link: the client is told, and only it (docs/failure-semantics.md). */
-  private quarantined(service: string, id: string): void {
-    this.metrics.quarantined(service);
-    const entry = this.clients.get(id);
-    if (entry !== undefined && entry.service === service) entry.socket.close(CLOSE_CODES.INTERNAL_ERROR, 'message quarantined');
+  /**
+   * A link dropped poison events: their clients are told, and only they
+   * (docs/failure-semantics.md); the master learns that the crashes were the
+   * events', so they do not count towards the service's crash loop.
+   */
+  private quarantined(service: string, clients: readonly string[], endpoint: string): void {
+    this.send({ type: 'quarantined', service, endpoint, deliveries: this.config.limits.maxDeliveries });
+    for (const id of clients) {
+      this.metrics.quarantined(service);
+      const entry = this.clients.get(id);
+      if (entry !== undefined && entry.service === service) entry.socket.close(CLOSE_CODES.INTERNAL_ERROR, 'message quarantined');
+    }
     this.statusChanged();
   }
 

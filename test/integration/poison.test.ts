@@ -63,3 +63,20 @@ test('a message that kills every instance is quarantined after maxDeliveries: on
   const quarantined = samples.filter((s) => s.name === 'switchyard_quarantined_total');
   expect(quarantined).toEqual([{ name: 'switchyard_quarantined_total', labels: { service: 'poison' }, value: 1 }]);
 });
+
+test('the crashes a quarantine ended do not count towards the crash loop: poison from one client after another never fails the service', async () => {
+  // Two deliveries each, a crash loop at three: without forgiving the quarantined crashes the second poison (crashes 3 and 4) would fail the service.
+  const { server, port } = await startCluster({ services: { poison: POISON }, workers: 1, restartDelay: 10, maxRestartDelay: 100, maxDeliveries: 2, crashLoopCount: 3 });
+  const failed = new Promise((resolve) => server.once('serviceFailed', resolve));
+  const bystander = await connect(port, '/poison');
+  for (const round of [1, 2]) {
+    const poisoner = await connect(port, '/poison');
+    await echoed(poisoner, `round ${round}`);
+    poisoner.socket.send('poison');
+    expect(await poisoner.closed).toBe(1011);
+    expect(poisoner.closeReason).toBe('message quarantined');
+    await echoed(bystander, `after round ${round}`);
+  }
+  await expectNothingWithin(300, failed, 'serviceFailed');
+  expect(server.stats().services[0]).toMatchObject({ name: 'poison', state: 'online' });
+});

@@ -145,6 +145,38 @@ test('crash-loop rule: crashLoopCount crashes within crashLoopWindow leave the s
   expect(service.state).toBe('restarting');
 });
 
+test('crashes a worker reports as a quarantined event\'s leave the crash-loop window, whether the report comes after the exit or before it', async () => {
+  const { service, forker, recorded } = await started({ crashLoopCount: 3, crashLoopWindow: 60_000, restartDelay: 10, maxRestartDelay: 10 });
+  // Poison 1: two crashes; the report comes after the second exit.
+  await crash(forker.last);
+  jest.advanceTimersByTime(10);
+  forker.last.reply({ type: 'started' });
+  const second = service.endpoint as string;
+  await crash(forker.last);
+  service.forgiveCrashes(second, 2);
+  jest.advanceTimersByTime(10);
+  forker.last.reply({ type: 'started' });
+  // Poison 2: two crashes; the report outruns the second exit.
+  await crash(forker.last);
+  jest.advanceTimersByTime(10);
+  forker.last.reply({ type: 'started' });
+  service.forgiveCrashes(service.endpoint as string, 2);
+  await crash(forker.last);
+  jest.advanceTimersByTime(10);
+  forker.last.reply({ type: 'started' });
+  expect(recorded.failed).toEqual([]);
+  expect(service.state).toBe('online');
+  // Crashes not tied to an event still count: three more fail the service.
+  for (let i = 0; i < 2; i++) {
+    await crash(forker.last);
+    jest.advanceTimersByTime(10);
+    forker.last.reply({ type: 'started' });
+  }
+  expect(recorded.failed).toEqual([]);
+  await crash(forker.last);
+  expect(recorded.failed).toEqual(['chat']);
+});
+
 test('crashes spread wider than crashLoopWindow never trip the crash-loop rule', async () => {
   const { service, forker, recorded } = await started({ crashLoopCount: 2, crashLoopWindow: 1000, restartDelay: 10, maxRestartDelay: 10 });
   for (let i = 0; i < 4; i++) {

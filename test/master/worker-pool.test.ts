@@ -22,6 +22,7 @@ function pool(options: SwitchyardOptions = {}) {
       onForked: (channel) => forked.push(channel.pid as number),
       onQuery: (workerId, qid, what) => queries.push({ workerId, qid, what }),
       onMetrics: (qid, snapshot) => metrics.push({ qid, metrics: snapshot }),
+      onQuarantined: () => undefined,
       onExit: (workerId, exit, expected, instance) => exits.push({ workerId, expected, instance, signal: exit.signal }),
       onReady: (workerId) => online.push(workerId),
     },

@@ -1,5 +1,6 @@
 // The module object itself (not a namespace copy), so that a test can watch the sockets links open.
 import net = require('node:net');
+import * as path from 'node:path';
 import pino from 'pino';
 import type { Logger } from '../../src/logger';
 import type { ClientInfo, ServiceToWorker } from '../../src/protocol';
@@ -27,7 +28,7 @@ afterEach(async () => {
   await sockets.close();
 });
 
-/** What the link's hooks saw, in order: `fresh` for onFreshInstance, `gone` for onInstanceGone, `quarantined <id>` for onQuarantined. */
+/** What the link's hooks saw, in order: `fresh` for onFreshInstance, `gone` for onInstanceGone, `quarantined <ids> at <socket>` for onQuarantined. */
 type HookEvent = 'fresh' | 'gone' | `quarantined ${string}`;
 
 /** A link of worker 1 to service `echo`, with what its hooks saw. */
@@ -62,9 +63,9 @@ function link(limits: LinkLimits = LIMITS, log: Logger = silent): {
       hooks.push('gone');
       waiter.notify();
     },
-    onQuarantined: (from, id) => {
+    onQuarantined: (from, clients, endpoint) => {
       expect(from).toBe(created);
-      hooks.push(`quarantined ${id}`);
+      hooks.push(`quarantined ${clients.join(',')} at ${path.basename(endpoint)}`);
       waiter.notify();
     },
   });
@@ -757,7 +758,7 @@ describe('quarantine: an event that went down with maxDeliveries instances is no
     await acked(l, peerB, [5], 2);
     await dies(l, b);
     // Named before the link reports the instance gone, and before anything is replayed.
-    expect(hooks).toEqual(['fresh', 'gone', 'fresh', 'quarantined 1.1', 'gone']);
+    expect(hooks).toEqual(['fresh', 'gone', 'fresh', `quarantined 1.1 at ${path.basename(b.path)}`, 'gone']);
     expect(l.heldCount).toBe(0);
     expect(l.quarantinedClients).toBe(1);
     expect(logger.warnings('client event quarantined: every instance it was delivered to died; its client is closed with 1011')).toEqual([
@@ -810,7 +811,7 @@ describe('quarantine: an event that went down with maxDeliveries instances is no
     const { server: b, peer: peerB } = await instance(l, 'b');
     await peerB.untilMessages(3);
     await dies(l, b);
-    expect(hooks.filter((hook) => hook.startsWith('quarantined'))).toEqual(['quarantined 1.1']);
+    expect(hooks.filter((hook) => hook.startsWith('quarantined'))).toEqual([`quarantined 1.1 at ${path.basename(b.path)}`]);
     l.closed('1.1', 1011, 'message quarantined');
     expect(l.heldCount).toBe(0);
     const { peer: peerC } = await instance(l, 'c');
@@ -830,8 +831,8 @@ describe('quarantine: an event that went down with maxDeliveries instances is no
     const { server: b, peer: peerB } = await instance(l, 'b');
     await peerB.untilMessages(3);
     await dies(l, b);
-    // Nothing to close: the hook is not called.
-    expect(hooks.filter((hook) => hook.startsWith('quarantined'))).toEqual([]);
+    // Nothing to close, but the instance that died of it is named (its crashes were the event's).
+    expect(hooks.filter((hook) => hook.startsWith('quarantined'))).toEqual([`quarantined  at ${path.basename(b.path)}`]);
     expect(l.quarantinedClients).toBe(1);
     const { peer: peerC } = await instance(l, 'c');
     await peerC.expectNothingWithin(50);
