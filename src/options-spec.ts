@@ -89,6 +89,14 @@ export interface SwitchyardOptions {
   /** A client that sends no message for this many ms is closed with 1000 "idle timeout". `0` turns it off. Default `0`. */
   readonly idleTimeout?: number;
   /**
+   * How long, in ms, a worker may hold its answer to a client's Close (or
+   * the 1002 close of a protocol error) so that the replies to the messages
+   * the client sent before it are written first: the close goes out once
+   * every earlier message has been handled, or when this grace ends. `0`
+   * answers at once (replies still on their way are lost). Default `1000`.
+   */
+  readonly closeGrace?: number;
+  /**
    * How long a connection may take to send complete HTTP request headers
    * (node:http's `headersTimeout`, which also covers upgrade requests), in
    * ms; slower ones get 408. Default `10000`.
@@ -312,6 +320,15 @@ export const OPTION_SPECS = {
     default: 0,
     workerLimit: true,
     doc: 'a client that sent no message for this long (pongs do not count) is closed with **1000** "idle timeout"; `0` = off',
+  },
+  closeGrace: {
+    kind: 'integer',
+    unit: 'ms',
+    min: 0,
+    max: 60_000,
+    default: 1000,
+    workerLimit: true,
+    doc: 'a client\'s Close, or the **1002** close of its protocol error, is answered once every message it sent before has been handled and the replies written (RFC 6455 lets an endpoint finish its messages first), or when this grace ends (replies after it are lost); meanwhile the worker reads nothing more from it; `0` = answer at once',
   },
   handshakeTimeout: {
     kind: 'integer',

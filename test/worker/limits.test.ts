@@ -47,6 +47,7 @@ const LIMITS: WorkerLimits = {
   maxBufferedBytes: 1024,
   heartbeatInterval: 0,
   idleTimeout: 0,
+  closeGrace: 1000,
   handshakeTimeout: 10_000,
   maxConnectionsPerWorker: 10,
   maxConnectionsPerIp: 10,

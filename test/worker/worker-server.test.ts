@@ -31,6 +31,7 @@ const CONFIG: WorkerConfig = {
     maxBufferedBytes: 1 << 20,
     heartbeatInterval: 60_000,
     idleTimeout: 0,
+    closeGrace: 1000,
     handshakeTimeout: 10_000,
     maxConnectionsPerWorker: 100,
     maxConnectionsPerIp: 100,
