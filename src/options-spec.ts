@@ -74,10 +74,11 @@ export interface SwitchyardOptions {
    */
   readonly staticDir?: string | false;
   /**
-   * Most bytes waiting to be written to one client (`ws.bufferedAmount`). A
-   * send that leaves more queued closes the client with 1013 (a slow
-   * consumer); one that cannot take the close is terminated after a short
-   * grace. Default 4 MiB.
+   * Most bytes waiting to be written to one client (`ws.bufferedAmount`),
+   * checked before each message is queued: a message sent while more than
+   * this is still waiting closes the client with 1013 (a slow consumer); one
+   * message larger than this, to a client that keeps up, does not. A client
+   * that cannot take the close is terminated after a short grace. Default 4 MiB.
    */
   readonly maxBufferedBytes?: number;
   /**
@@ -301,7 +302,7 @@ export const OPTION_SPECS = {
     max: GiB,
     default: 4 * MiB,
     workerLimit: true,
-    doc: 'a send that leaves more than this waiting for the client (`ws.bufferedAmount`, a slow consumer) closes it with **1013** "slow consumer"; if the close handshake has not finished 2 s later (the client is not reading) it is terminated. Held in the worker\'s memory, not carried on a link, so only memory bounds it: up to `maxConnectionsPerWorker ×` it per worker',
+    doc: 'checked before each message is queued to a client: a message sent while more than this still waits to be written to it (`ws.bufferedAmount`: a slow consumer) closes it with **1013** "slow consumer"; one message larger than this to a client that keeps up does not (so a backlog may reach this plus one message, up to 64 Mi characters); if the close handshake has not finished 2 s later (the client is not reading) it is terminated. Held in the worker\'s memory, not carried on a link, so only memory bounds it: up to `maxConnectionsPerWorker ×` it per worker',
   },
   heartbeatInterval: {
     kind: 'integer',

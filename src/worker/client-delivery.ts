@@ -142,9 +142,11 @@ export class ClientDelivery {
     const { socket } = entry;
     if (socket.readyState !== WebSocket.OPEN) return;
     this.deps.corker.touch(socket);
+    // The backlog before this message decides whether the client is slow: one large message alone does not make it so.
+    const backlogBefore = socket.bufferedAmount;
     if (frame !== undefined && entry.sharedFrames) writeSharedFrame(socket, frame);
     else socket.send(data, { binary });
-    this.deps.limits.afterSend(socket);
+    this.deps.limits.afterSend(socket, backlogBefore);
     entry.counters.messagesOut++;
     // UTF-8 bytes, as a fan-out (which sends a Buffer) and bytes received count: `length` of a string counts UTF-16 units.
     // byteLength measures without encoding; ws encodes the string once when it frames it.

@@ -161,9 +161,15 @@ export class ConnectionLimits {
     return false;
   }
 
-  /** Checks a client's outgoing backlog after something was queued to it. */
-  afterSend(ws: WebSocket): void {
-    if (ws.bufferedAmount > this.limits.maxBufferedBytes && ws.readyState === WebSocket.OPEN) {
+  /**
+   * Checks a client's outgoing backlog after something was queued to it,
+   * against what was waiting before (`backlogBefore`, its `bufferedAmount`
+   * then): a slow consumer is a client that had not read what it was sent
+   * before; one message larger than the bound, to a client that keeps up, is
+   * not one.
+   */
+  afterSend(ws: WebSocket, backlogBefore: number): void {
+    if (backlogBefore > this.limits.maxBufferedBytes && ws.readyState === WebSocket.OPEN) {
       this.closeFor(ws, LIMIT_CLOSES.slowConsumer);
     }
   }

@@ -76,16 +76,17 @@ describe('ConnectionLimits', () => {
     expect(socket.closes).toEqual([[1008, 'rate limit']]);
   });
 
-  test('a backlog over maxBufferedBytes closes with 1013 once; the grace then terminates a stuck client', () => {
+  test('a send behind a backlog over maxBufferedBytes closes with 1013 once; the grace then terminates a stuck client', () => {
     const socket = new FakeSocket();
     const ws = socket as unknown as WebSocket;
     limits.track(ws);
-    socket.bufferedAmount = 1024;
-    limits.afterSend(ws);
+    // One message larger than the bound, on an empty backlog, is not a slow consumer.
+    socket.bufferedAmount = 64 * 1024;
+    limits.afterSend(ws, 0);
+    limits.afterSend(ws, 1024);
     expect(socket.closes).toEqual([]);
-    socket.bufferedAmount = 1025;
-    limits.afterSend(ws);
-    limits.afterSend(ws);
+    limits.afterSend(ws, 1025);
+    limits.afterSend(ws, 1025);
     expect(socket.closes).toEqual([[1013, 'slow consumer']]);
     const deadlines = (limits as unknown as { deadlines: CloseDeadlines<WebSocket> }).deadlines;
     deadlines.sweep(LIMIT_CLOSE_GRACE_MS);
