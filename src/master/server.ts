@@ -65,7 +65,7 @@ export interface ServerEvents {
   serviceExit: [info: ServiceExitInfo];
   /** A service crashed `crashLoopCount` times within `crashLoopWindow`: it stays down; its clients were closed with 1011. */
   serviceFailed: [info: { readonly service: string; readonly clients: number }];
-  /** A rolling reload finished. */
+  /** A rolling reload finished. A reload that failed emits nothing: `reload()` rejects with `SY_ERR_RELOAD_FAILED`. */
   reload: [];
   close: [];
 }
@@ -187,12 +187,19 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   }
 
   /**
-   * Rolling reload: replaces the workers one at a time (each new one listens
-   * before the old one closes its clients with 1012), then restarts every
-   * service through hold-and-replay (the old instance finishes its handlers
-   * and runs `onStop`; messages meanwhile are held; the new one resumes every
-   * client). New code on disk is picked up by the new processes. Resolves when
+   * Rolling reload: restarts every service through hold-and-replay (a new
+   * instance starts next to the running one; once its `onStart` resolved, the
+   * old one finishes its handlers and runs `onStop` while messages are held,
+   * and the new one resumes every client), then replaces the workers one at a
+   * time (each new one listens before the old one closes its clients with
+   * 1012). New code on disk is picked up by the new processes. Resolves when
    * done; a call during a reload returns the same promise.
+   *
+   * When a service's new instance cannot start, its running instance keeps
+   * serving, the workers are not replaced (no client is touched), and this
+   * rejects with `SY_ERR_RELOAD_FAILED` naming the service and the cause (the
+   * `SY_ERR_SERVICE_START_FAILED`); services whose new instance started run
+   * the new code.
    */
   reload(): Promise<void> {
     if (this.currentState !== 'listening' || this.closing !== undefined) {
@@ -241,13 +248,28 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     }
   }
 
+  /**
+   * Services first: a new instance that cannot start fails the reload before
+   * any client has been moved (the worker reload closes every client with 1012).
+   */
   private async rollingReload(): Promise<void> {
-    this.log.info('rolling reload: workers');
-    await this.pool.reload();
-    if (this.closing !== undefined) return;
     this.log.info('rolling reload: services');
     const deadline = Date.now() + this.options.stopTimeout;
-    await Promise.all([...this.services.values()].map((slot) => slot.reload(deadline)));
+    const slots = [...this.services.values()];
+    const outcomes = await Promise.allSettled(slots.map((slot) => slot.reload(deadline)));
+    if (this.closing !== undefined) return;
+    const failures = outcomes.flatMap((outcome, i) => (outcome.status === 'rejected' ? [{ service: (slots[i] as ServiceSlot).name, cause: outcome.reason as unknown }] : []));
+    if (failures.length > 0) {
+      // Each cause names its service: `service "chat" failed to start: …`.
+      const detail = failures.map(({ service, cause }) => (cause instanceof Error ? cause.message : `service "${service}": ${String(cause)}`)).join('; ');
+      const error = new SwitchyardError('SY_ERR_RELOAD_FAILED', `reload failed: ${detail}; the running instances keep serving and the workers were not replaced`, {
+        cause: failures[0]?.cause,
+      });
+      this.log.error({ services: failures.map((failure) => failure.service), err: error }, 'rolling reload failed; the running instances keep serving');
+      throw error;
+    }
+    this.log.info('rolling reload: workers');
+    await this.pool.reload();
     if (this.closing !== undefined) return;
     this.log.info('rolling reload done');
     this.emit('reload');

@@ -33,6 +33,21 @@ export interface ServiceSlotHooks {
   onFailed(name: string): void;
 }
 
+/**
+ * A reload's new instance while it starts next to the running one, which
+ * serves meanwhile; it takes over only once its `onStart` has resolved.
+ */
+interface Candidate {
+  readonly child: Child<MasterToService, ServiceToMaster>;
+  readonly endpoint: string;
+  /** Its `onStart` resolved: it waits for the running instance to retire. */
+  started: boolean;
+  /** Kills it when it does not start within startTimeout. */
+  timer: NodeJS.Timeout | undefined;
+  /** Settles the reload's wait for the start (rejects with `SY_ERR_SERVICE_START_FAILED`); once. */
+  readonly settle: { resolve(): void; reject(error: SwitchyardError): void };
+}
+
 export class ServiceSlot {
   private currentState: ServiceState = 'idle';
   private restartCount = 0;
@@ -52,6 +67,7 @@ export class ServiceSlot {
   /** The instance a reload asked to stop: its exit is expected, and starts the next one. */
   private retiring: Child<MasterToService, ServiceToMaster> | undefined;
   private startWaiter: { resolve(): void; reject(error: SwitchyardError): void } | undefined;
+  private candidate: Candidate | undefined;
 
   constructor(
     readonly name: string,
@@ -119,35 +135,104 @@ export class ServiceSlot {
   }
 
   /**
-   * Replaces the running instance: the old one handles nothing more, finishes
-   * its handlers and runs `onStop`; the workers hold their clients' messages
-   * meanwhile; the new one resumes every client. Resolves once the new one runs.
+   * Replaces the running instance. The new one is started first, next to the
+   * running one, which serves meanwhile: if it cannot start (the module does
+   * not load, `onStart` throws, it exits, or it is not ready within
+   * `startTimeout`), it is killed, the running instance keeps serving as if
+   * nothing happened, and this rejects with `SY_ERR_SERVICE_START_FAILED`.
+   * Once it runs, the old one handles nothing more, finishes its handlers and
+   * runs `onStop` (the workers hold their clients' messages meanwhile), and
+   * the new one takes over and resumes every client. Resolves once it has.
+   *
+   * A failed service gets a fresh start the same way (the fix is presumably
+   * on disk now), with its crash count reset; if it cannot start, it stays
+   * failed.
    */
-  reload(deadline: number): Promise<void> {
-    if (this.currentState === 'failed') return this.revive();
-    const child = this.child;
-    if (this.currentState !== 'online' || child === undefined) return Promise.resolve();
-    this.currentState = 'restarting';
-    this.retiring = child;
-    return new Promise<void>((resolve) => {
-      this.reloading = { resolve };
-      void child.stop({ type: 'stop', mode: 'retire' }, deadline);
+  async reload(deadline: number): Promise<void> {
+    const reviving = this.currentState === 'failed';
+    if (!reviving && (this.currentState !== 'online' || this.child === undefined || this.candidate !== undefined)) return;
+    if (reviving) this.log.info({ service: this.name }, 'reload: starting the failed service afresh');
+    await this.startCandidate();
+    if (reviving && this.currentState === 'failed') this.crashTimes.length = 0;
+    await this.handOver(deadline);
+  }
+
+  /** Forks the reload's new instance; resolves once its `onStart` resolved. */
+  private startCandidate(): Promise<void> {
+    const { child, endpoint } = this.forkInstance();
+    return new Promise<void>((resolve, reject) => {
+      const candidate: Candidate = { child, endpoint, started: false, timer: undefined, settle: { resolve, reject } };
+      candidate.timer = setTimeout(() => {
+        candidate.timer = undefined;
+        this.failCandidate(candidate, new SwitchyardError('SY_ERR_SERVICE_START_FAILED', `service "${this.name}" did not start within startTimeout (${this.options.startTimeout} ms)`));
+      }, this.options.startTimeout);
+      this.candidate = candidate;
     });
   }
 
   /**
-   * A failed service gets a fresh start on reload (the fix is presumably on
-   * disk now), with its crash count reset; if it fails again, the crash-loop
-   * rule applies again. Resolves once it runs, or has failed again.
+   * The reload's new instance runs: the old one retires (its exit promotes the
+   * new one), or, when there is none left to retire (it crashed meanwhile, or
+   * the service had failed), the new one takes over at once.
    */
-  private revive(): Promise<void> {
-    this.crashTimes.length = 0;
-    this.currentState = 'restarting';
-    this.log.info({ service: this.name }, 'reload: starting the failed service afresh');
+  private handOver(deadline: number): Promise<void> {
+    const candidate = this.candidate;
+    // A stop began meanwhile, or the new instance died already: stop() and onExit() took care of it.
+    if (candidate === undefined || this.currentState === 'stopping' || this.currentState === 'stopped') return Promise.resolve();
+    const old = this.child;
     return new Promise<void>((resolve) => {
       this.reloading = { resolve };
-      this.spawn();
+      if (old !== undefined && old.isAlive && this.currentState === 'online') {
+        this.currentState = 'restarting';
+        this.retiring = old;
+        void old.stop({ type: 'stop', mode: 'retire' }, deadline);
+        return;
+      }
+      // A restart after a crash may be on its way: the new instance replaces it.
+      clearTimeout(this.restartTimer);
+      this.restartTimer = undefined;
+      clearTimeout(this.startTimer);
+      this.startTimer = undefined;
+      old?.kill('SIGKILL');
+      this.promote(candidate);
     });
+  }
+
+  /** The reload's new instance becomes the running one and is announced to the workers. */
+  private promote(candidate: Candidate): void {
+    this.candidate = undefined;
+    this.child = candidate.child;
+    this.currentEndpoint = candidate.endpoint;
+    this.currentState = 'online';
+    this.log.info({ service: this.name, pid: candidate.child.pid }, 'service reloaded; the workers resume its clients');
+    this.hooks.onOnline(this.name, candidate.child.pid, true, candidate.endpoint);
+    this.reloading?.resolve();
+    this.reloading = undefined;
+  }
+
+  /** The reload's new instance cannot start: it is killed and the reload told; the running instance is not touched. */
+  private failCandidate(candidate: Candidate, error: SwitchyardError): void {
+    clearTimeout(candidate.timer);
+    candidate.timer = undefined;
+    this.log.error({ service: this.name, pid: candidate.child.pid, err: error }, 'reload: the new instance cannot start; the running one keeps serving');
+    // Set aside at once, so that the next reload can start another; its exit is still reported (see onExit).
+    if (this.candidate === candidate) this.candidate = undefined;
+    candidate.child.kill('SIGKILL');
+    candidate.settle.reject(error);
+  }
+
+  /** The reload's new instance exited: before it started, the reload failed; after, the old one's exit starts a fresh one. */
+  private onCandidateExit(candidate: Candidate, exit: ChildExit): void {
+    this.candidate = undefined;
+    clearTimeout(candidate.timer);
+    // Not a crash of the service: the running instance serves on, and nothing is restarted for this one.
+    this.hooks.onExit(this.name, exit, true, candidate.child.instance);
+    if (!candidate.started) {
+      // A no-op when startFailed or the timeout rejected already.
+      candidate.settle.reject(new SwitchyardError('SY_ERR_SERVICE_START_FAILED', `service "${this.name}" exited during startup (code ${exit.code}, signal ${exit.signal})`));
+      return;
+    }
+    this.log.error({ service: this.name, code: exit.code, signal: exit.signal }, 'reload: the new instance exited before taking over; a fresh one starts once the old one has stopped');
   }
 
   /** Asks the service to run `onStop` and exit; SIGKILL at `deadline`. */
@@ -157,14 +242,39 @@ export class ServiceSlot {
     clearTimeout(this.startTimer);
     this.startTimer = undefined;
     const child = this.child;
+    const candidate = this.candidate;
     this.currentState = 'stopping';
     this.reloading?.resolve();
     this.reloading = undefined;
-    if (child !== undefined && child.isAlive) await child.stop({ type: 'stop', mode: 'shutdown' }, deadline);
+    if (candidate !== undefined) {
+      clearTimeout(candidate.timer);
+      candidate.timer = undefined;
+      // The reload that started it ends with the stop, not with an error.
+      candidate.settle.resolve();
+    }
+    await Promise.all(
+      [child, candidate?.child].map((instance) => (instance !== undefined && instance.isAlive ? instance.stop({ type: 'stop', mode: 'shutdown' }, deadline) : undefined)),
+    );
     this.currentState = 'stopped';
   }
 
+  /** Forks an instance and becomes its running (or starting) one; restarts are bounded by startTimeout here. */
   private spawn(): void {
+    const { child, endpoint } = this.forkInstance();
+    this.child = child;
+    this.currentEndpoint = endpoint;
+    if (this.startWaiter === undefined) {
+      // The first start is bounded by listen()'s own timeout; restarts by this one.
+      this.startTimer = setTimeout(() => {
+        this.startTimer = undefined;
+        this.log.error({ service: this.name, pid: child.pid, timeoutMs: this.options.startTimeout }, 'restarted service did not start in time; killing it');
+        child.kill('SIGKILL');
+      }, this.options.startTimeout);
+    }
+  }
+
+  /** Forks a new instance with an endpoint of its own; the caller decides what it becomes. */
+  private forkInstance(): { child: Child<MasterToService, ServiceToMaster>; endpoint: string } {
     const settings = forkSettings(SERVICE_ENTRY, [this.modulePath]);
     this.generation++;
     const endpoint = path.join(this.socketDir(), `${this.index.toString(36)}.${this.generation.toString(36)}.sock`);
@@ -192,20 +302,13 @@ export class ServiceSlot {
         this.onExit(child, exit);
       },
     });
-    this.child = child;
-    this.currentEndpoint = endpoint;
     this.log.debug({ service: this.name, pid: processHandle.pid }, 'service process forked');
-    if (this.startWaiter === undefined) {
-      // The first start is bounded by listen()'s own timeout; restarts by this one.
-      this.startTimer = setTimeout(() => {
-        this.startTimer = undefined;
-        this.log.error({ service: this.name, pid: processHandle.pid, timeoutMs: this.options.startTimeout }, 'restarted service did not start in time; killing it');
-        child.kill('SIGKILL');
-      }, this.options.startTimeout);
-    }
+    return { child, endpoint };
   }
 
   private onMessage(child: Child<MasterToService, ServiceToMaster>, message: ServiceToMaster): void {
+    const candidate = this.candidate;
+    if (candidate !== undefined && child === candidate.child) return this.onCandidateMessage(candidate, message);
     if (child !== this.child) return;
     switch (message.type) {
       case 'started':
@@ -217,6 +320,33 @@ export class ServiceSlot {
         this.failStart(error);
         return;
       }
+      case 'metrics':
+        this.hooks.onMetrics(message.qid, message.metrics);
+        return;
+      case 'stopped':
+        return;
+      default: {
+        const unreachable: never = message;
+        throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  private onCandidateMessage(candidate: Candidate, message: ServiceToMaster): void {
+    switch (message.type) {
+      case 'started':
+        clearTimeout(candidate.timer);
+        candidate.timer = undefined;
+        candidate.started = true;
+        candidate.child.markOnline();
+        candidate.settle.resolve();
+        return;
+      case 'startFailed':
+        this.failCandidate(
+          candidate,
+          new SwitchyardError('SY_ERR_SERVICE_START_FAILED', `service "${this.name}" failed to start: ${message.error.message}`, { cause: message.error }),
+        );
+        return;
       case 'metrics':
         this.hooks.onMetrics(message.qid, message.metrics);
         return;
@@ -254,7 +384,13 @@ export class ServiceSlot {
   }
 
   private onExit(child: Child<MasterToService, ServiceToMaster>, exit: ChildExit): void {
-    if (child !== this.child) return;
+    const candidate = this.candidate;
+    if (candidate !== undefined && child === candidate.child) return this.onCandidateExit(candidate, exit);
+    if (child !== this.child) {
+      // An instance set aside (a reload's new instance that could not start, a restart a reload's replaced): its exit was asked for.
+      this.hooks.onExit(this.name, exit, true, child.instance);
+      return;
+    }
     clearTimeout(this.startTimer);
     this.startTimer = undefined;
     this.droppedByExited += child.queueDropped;
@@ -268,8 +404,10 @@ export class ServiceSlot {
       return;
     }
     if (retired) {
-      // The new instance starts at once; if it crashes, the usual backoff and crash-loop rules apply.
       this.retiring = undefined;
+      const next = this.candidate;
+      if (next !== undefined && next.started) return this.promote(next);
+      // The new instance died before taking over: a fresh one starts at once; if it crashes, the usual backoff and crash-loop rules apply.
       this.spawn();
       return;
     }
