@@ -61,6 +61,13 @@ export interface SwitchyardOptions {
   readonly healthPath?: string | false;
   /** Path of the Prometheus endpoint (plain GET), or `false` to turn it off. Default `'/metrics'`. */
   readonly metricsPath?: string | false;
+  /**
+   * How long one gathered `/metrics` result answers later scrapes, in ms: a
+   * flood of scrapes then costs the master at most one gather of every
+   * process per window; `0` gathers for every scrape. Keep it well under the
+   * scrape interval. Default `1000`.
+   */
+  readonly metricsCacheMs?: number;
   /** How long a request to a service may take, in ms: HTTP answers 504 after it, the envelope an error. Default `10000`. */
   readonly requestTimeout?: number;
   /** Largest HTTP request body for a service, in bytes (at most 48 MiB); larger gets 413. Default 1 MiB. */
@@ -272,6 +279,14 @@ export const OPTION_SPECS = {
     type: 'path or `false`',
     default: '/metrics',
     doc: 'plain-GET path of the Prometheus endpoint (not below `/services/`, not `healthPath`); `false` turns it off',
+  },
+  metricsCacheMs: {
+    kind: 'integer',
+    unit: 'ms',
+    min: 0,
+    max: 60_000,
+    default: 1000,
+    doc: 'how long one gathered `/metrics` result answers later scrapes: a flood costs at most one gather of every process per window; `0` gathers for each scrape',
   },
   requestTimeout: {
     kind: 'integer',

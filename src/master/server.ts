@@ -129,6 +129,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
         replyTo: (workerId, message) => this.pool.channel(workerId)?.deliver(message, true),
       },
       this.log,
+      this.options.metricsCacheMs,
     );
     for (const [index, [name, modulePath]] of Object.entries(this.options.services).entries()) {
       this.services.set(
