@@ -316,7 +316,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new SwitchyardError('SY_ERR_START_TIMEOUT', `the cluster was not ready within ${this.options.startTimeout} ms`)),
+        () => reject(new SwitchyardError('SY_ERR_START_TIMEOUT', `the cluster was not ready within ${this.options.startTimeout} ms; ${this.notReady()}`)),
         this.options.startTimeout,
       );
     });
@@ -343,6 +343,20 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     this.log.info(info, 'switchyard is ready');
     this.emit('ready', info);
     return this.boundPort;
+  }
+
+  /** Which processes are not ready, for the start timeout's message: an operator must know which one hung. */
+  private notReady(): string {
+    const services = [...this.services.values()].filter((slot) => slot.state !== 'online').map((slot) => `service "${slot.name}" (${slot.state})`);
+    const workers = this.pool.workerStats();
+    let workerPart: string;
+    if (workers.length === 0) workerPart = 'workers: not started yet (they start once every service runs)';
+    else {
+      const waiting = workers.filter((worker) => !worker.ready).map((worker) => `worker ${worker.id} (pid ${worker.pid ?? 'unknown'})`);
+      const up = workers.length - waiting.length;
+      workerPart = `workers: ${up} of ${this.options.workers} ready${waiting.length > 0 ? `, not ready: ${waiting.join(', ')}` : ''}`;
+    }
+    return services.length > 0 ? `not ready: ${services.join(', ')}; ${workerPart}` : workerPart;
   }
 
   private async startProcesses(): Promise<void> {
