@@ -8,8 +8,6 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { SwitchyardError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import { resolveOptions, type ResolvedOptions, type SwitchyardOptions } from '../options';
@@ -18,6 +16,7 @@ import type { ChildExit } from './child';
 import { ClusterQueries, type HealthReport } from './cluster-queries';
 import { MasterMetrics } from './master-metrics';
 import { ServiceSlot } from './service-slot';
+import { createSocketDir, removeStaleSocketDirs } from './socket-dir';
 import type { ServerState, ServerStats } from './stats';
 import { WorkerPool, type WorkerChannel } from './worker-pool';
 
@@ -361,7 +360,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
 
   private async startProcesses(): Promise<void> {
     this.boundPort = await probePort(this.options.host, this.options.port);
-    this.socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-'));
+    removeStaleSocketDirs(this.log);
+    this.socketDir = createSocketDir();
     await Promise.all([...this.services.values()].map((slot) => slot.start()));
     await this.pool.start(this.boundPort);
   }
