@@ -265,7 +265,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       const error = new SwitchyardError('SY_ERR_RELOAD_FAILED', `reload failed: ${detail}; the running instances keep serving and the workers were not replaced`, {
         cause: failures[0]?.cause,
       });
-      this.log.error({ services: failures.map((failure) => failure.service), err: error }, 'rolling reload failed; the running instances keep serving');
+      // Each slot has logged its failure; the caller of reload() reports the whole (the CLI logs it on SIGHUP).
       throw error;
     }
     this.log.info('rolling reload: workers');

@@ -4,6 +4,7 @@
  * rejects with SY_ERR_RELOAD_FAILED naming the service, and the clients are
  * not touched. Once the file is fixed, the next reload succeeds.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -91,4 +92,45 @@ test('a reload with a broken module keeps the running instance serving, rejects 
   expect(await closed).toBe(1012);
   const fresh = await connect(port, '/versioned');
   expect(await roundTrip(fresh, 'fixed')).toBe('v3:fixed');
+}, 30000);
+
+test('the CLI: a SIGHUP whose reload fails logs it naming the service, and the running instance keeps serving', async () => {
+  const modulePath = path.join(folder, 'versioned.ts');
+  writeFileSync(modulePath, serviceSource('v1'));
+  const root = path.join(__dirname, '..', '..');
+  const args = ['-r', 'ts-node/register/transpile-only', path.join(root, 'src', 'cli.ts'), 'start', '--port', '0', '--host', '127.0.0.1', '--workers', '1', '--log-level', 'error', '--service', `versioned=${modulePath}`];
+  const cli = spawn(process.execPath, args, { cwd: root, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' } });
+  const exited = new Promise<number | null>((resolve) => cli.once('exit', resolve));
+  try {
+    const lines: string[] = [];
+    const waiters: Array<() => void> = [];
+    cli.stdout.on('data', (chunk: Buffer) => {
+      lines.push(...chunk.toString().split('\n').filter((line) => line !== ''));
+      for (const waiter of waiters.splice(0)) waiter();
+    });
+    const line = (match: (text: string) => boolean): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          const found = lines.find(match);
+          if (found !== undefined) resolve(found);
+          else waiters.push(check);
+        };
+        void exited.then((code) => reject(new Error(`the CLI exited with ${code}`)));
+        check();
+      });
+    const listening = await line((text) => text.includes('listening on'));
+    const port = Number(/:(\d+) /.exec(listening)?.[1]);
+    const client = await connect(port, '/versioned');
+    expect(await roundTrip(client, 'before')).toBe('v1:before');
+    writeFileSync(modulePath, serviceSource('v2', "throw new Error('database migration failed');"));
+    cli.kill('SIGHUP');
+    const failed = JSON.parse(await line((text) => text.includes('rolling reload failed'))) as { err: { code: string; message: string } };
+    expect(failed.err.code).toBe('SY_ERR_RELOAD_FAILED');
+    expect(failed.err.message).toMatch(/"versioned" failed to start: database migration failed/);
+    expect(await roundTrip(client, 'after')).toBe('v1:after');
+    expect(client.closeCode).toBeUndefined();
+  } finally {
+    cli.kill('SIGTERM');
+    await exited;
+  }
 }, 30000);
