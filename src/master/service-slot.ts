@@ -16,6 +16,7 @@ import { isServiceToMaster, type MasterToService, type MetricsSnapshot, type Ser
 import { Backoff } from './backoff';
 import { Child, type ChildExit, type ChildHandle } from './child';
 import { SERVICE_ENTRY, forkSettings } from './entry-points';
+import { ReloadCandidate } from './reload-candidate';
 
 export type ServiceState = 'idle' | 'starting' | 'online' | 'restarting' | 'failed' | 'stopping' | 'stopped';
 
@@ -31,21 +32,6 @@ export interface ServiceSlotHooks {
   onExit(name: string, exit: ChildExit, expected: boolean, instance: string): void;
   /** The service crashed too often: it stays down; the workers must close its clients with 1011. */
   onFailed(name: string): void;
-}
-
-/**
- * A reload's new instance while it starts next to the running one, which
- * serves meanwhile; it takes over only once its `onStart` has resolved.
- */
-interface Candidate {
-  readonly child: Child<MasterToService, ServiceToMaster>;
-  readonly endpoint: string;
-  /** Its `onStart` resolved: it waits for the running instance to retire. */
-  started: boolean;
-  /** Kills it when it does not start within startTimeout. */
-  timer: NodeJS.Timeout | undefined;
-  /** Settles the reload's wait for the start (rejects with `SY_ERR_SERVICE_START_FAILED`); once. */
-  readonly settle: { resolve(): void; reject(error: SwitchyardError): void };
 }
 
 export class ServiceSlot {
@@ -67,7 +53,8 @@ export class ServiceSlot {
   /** The instance a reload asked to stop: its exit is expected, and starts the next one. */
   private retiring: Child<MasterToService, ServiceToMaster> | undefined;
   private startWaiter: { resolve(): void; reject(error: SwitchyardError): void } | undefined;
-  private candidate: Candidate | undefined;
+  /** A reload's new instance while it starts; the running one serves meanwhile. */
+  private candidate: ReloadCandidate | undefined;
 
   constructor(
     readonly name: string,
@@ -152,22 +139,18 @@ export class ServiceSlot {
     const reviving = this.currentState === 'failed';
     if (!reviving && (this.currentState !== 'online' || this.child === undefined || this.candidate !== undefined)) return;
     if (reviving) this.log.info({ service: this.name }, 'reload: starting the failed service afresh');
-    await this.startCandidate();
+    const { child, endpoint } = this.forkInstance();
+    const candidate = new ReloadCandidate(child, endpoint, this.name, this.options.startTimeout, this.log);
+    this.candidate = candidate;
+    try {
+      await candidate.ready;
+    } catch (error) {
+      // Set aside, so that the next reload can start another; its exit is still reported (see onExit).
+      if (this.candidate === candidate) this.candidate = undefined;
+      throw error;
+    }
     if (reviving && this.currentState === 'failed') this.crashTimes.length = 0;
     await this.handOver(deadline);
-  }
-
-  /** Forks the reload's new instance; resolves once its `onStart` resolved. */
-  private startCandidate(): Promise<void> {
-    const { child, endpoint } = this.forkInstance();
-    return new Promise<void>((resolve, reject) => {
-      const candidate: Candidate = { child, endpoint, started: false, timer: undefined, settle: { resolve, reject } };
-      candidate.timer = setTimeout(() => {
-        candidate.timer = undefined;
-        this.failCandidate(candidate, new SwitchyardError('SY_ERR_SERVICE_START_FAILED', `service "${this.name}" did not start within startTimeout (${this.options.startTimeout} ms)`));
-      }, this.options.startTimeout);
-      this.candidate = candidate;
-    });
   }
 
   /**
@@ -199,7 +182,7 @@ export class ServiceSlot {
   }
 
   /** The reload's new instance becomes the running one and is announced to the workers. */
-  private promote(candidate: Candidate): void {
+  private promote(candidate: ReloadCandidate): void {
     this.candidate = undefined;
     this.child = candidate.child;
     this.currentEndpoint = candidate.endpoint;
@@ -208,31 +191,6 @@ export class ServiceSlot {
     this.hooks.onOnline(this.name, candidate.child.pid, true, candidate.endpoint);
     this.reloading?.resolve();
     this.reloading = undefined;
-  }
-
-  /** The reload's new instance cannot start: it is killed and the reload told; the running instance is not touched. */
-  private failCandidate(candidate: Candidate, error: SwitchyardError): void {
-    clearTimeout(candidate.timer);
-    candidate.timer = undefined;
-    this.log.error({ service: this.name, pid: candidate.child.pid, err: error }, 'reload: the new instance cannot start; the running one keeps serving');
-    // Set aside at once, so that the next reload can start another; its exit is still reported (see onExit).
-    if (this.candidate === candidate) this.candidate = undefined;
-    candidate.child.kill('SIGKILL');
-    candidate.settle.reject(error);
-  }
-
-  /** The reload's new instance exited: before it started, the reload failed; after, the old one's exit starts a fresh one. */
-  private onCandidateExit(candidate: Candidate, exit: ChildExit): void {
-    this.candidate = undefined;
-    clearTimeout(candidate.timer);
-    // Not a crash of the service: the running instance serves on, and nothing is restarted for this one.
-    this.hooks.onExit(this.name, exit, true, candidate.child.instance);
-    if (!candidate.started) {
-      // A no-op when startFailed or the timeout rejected already.
-      candidate.settle.reject(new SwitchyardError('SY_ERR_SERVICE_START_FAILED', `service "${this.name}" exited during startup (code ${exit.code}, signal ${exit.signal})`));
-      return;
-    }
-    this.log.error({ service: this.name, code: exit.code, signal: exit.signal }, 'reload: the new instance exited before taking over; a fresh one starts once the old one has stopped');
   }
 
   /** Asks the service to run `onStop` and exit; SIGKILL at `deadline`. */
@@ -246,12 +204,7 @@ export class ServiceSlot {
     this.currentState = 'stopping';
     this.reloading?.resolve();
     this.reloading = undefined;
-    if (candidate !== undefined) {
-      clearTimeout(candidate.timer);
-      candidate.timer = undefined;
-      // The reload that started it ends with the stop, not with an error.
-      candidate.settle.resolve();
-    }
+    candidate?.cancel();
     await Promise.all(
       [child, candidate?.child].map((instance) => (instance !== undefined && instance.isAlive ? instance.stop({ type: 'stop', mode: 'shutdown' }, deadline) : undefined)),
     );
@@ -332,20 +285,13 @@ export class ServiceSlot {
     }
   }
 
-  private onCandidateMessage(candidate: Candidate, message: ServiceToMaster): void {
+  private onCandidateMessage(candidate: ReloadCandidate, message: ServiceToMaster): void {
     switch (message.type) {
       case 'started':
-        clearTimeout(candidate.timer);
-        candidate.timer = undefined;
-        candidate.started = true;
-        candidate.child.markOnline();
-        candidate.settle.resolve();
+        candidate.markStarted();
         return;
       case 'startFailed':
-        this.failCandidate(
-          candidate,
-          new SwitchyardError('SY_ERR_SERVICE_START_FAILED', `service "${this.name}" failed to start: ${message.error.message}`, { cause: message.error }),
-        );
+        candidate.fail(new SwitchyardError('SY_ERR_SERVICE_START_FAILED', `service "${this.name}" failed to start: ${message.error.message}`, { cause: message.error }));
         return;
       case 'metrics':
         this.hooks.onMetrics(message.qid, message.metrics);
@@ -385,7 +331,13 @@ export class ServiceSlot {
 
   private onExit(child: Child<MasterToService, ServiceToMaster>, exit: ChildExit): void {
     const candidate = this.candidate;
-    if (candidate !== undefined && child === candidate.child) return this.onCandidateExit(candidate, exit);
+    if (candidate !== undefined && child === candidate.child) {
+      // Not a crash of the service: the running instance serves on, and nothing restarts this one.
+      this.candidate = undefined;
+      this.hooks.onExit(this.name, exit, true, child.instance);
+      candidate.exited(exit);
+      return;
+    }
     if (child !== this.child) {
       // An instance set aside (a reload's new instance that could not start, a restart a reload's replaced): its exit was asked for.
       this.hooks.onExit(this.name, exit, true, child.instance);
