@@ -113,7 +113,7 @@ test('a failed service stays failed through a reload whose code still cannot sta
   const late = new WebSocket(`ws://127.0.0.1:${port}/gate`);
   expect(await new Promise<number>((resolve) => late.once('close', resolve))).toBe(1011);
   // The fix is deployed: a reload starts the failed service afresh.
-  rmSync(marker);
+  rmSync(path.dirname(marker), { recursive: true, force: true });
   await server.reload();
   expect(server.stats().services[0]?.state).toBe('online');
   const revived = new WebSocket(`ws://127.0.0.1:${port}/gate`);
