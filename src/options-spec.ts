@@ -68,7 +68,12 @@ export interface SwitchyardOptions {
    * scrape interval. Default `1000`.
    */
   readonly metricsCacheMs?: number;
-  /** How long a request to a service may take, in ms: HTTP answers 504 after it, the envelope an error. Default `10000`. */
+  /**
+   * How long a request to a service may take, in ms: HTTP answers 504 after
+   * it, the envelope an error; from then on the client's next events, a stop
+   * and a reload no longer wait for the handler, and its late result is
+   * ignored. Default `10000`.
+   */
   readonly requestTimeout?: number;
   /** Largest HTTP request body for a service, in bytes (at most 48 MiB); larger gets 413. Default 1 MiB. */
   readonly maxRequestBody?: number;
@@ -294,7 +299,7 @@ export const OPTION_SPECS = {
     min: 1,
     max: HOUR_MS,
     default: 10_000,
-    doc: 'how long `onRequest` may take: HTTP **504** / `SY_ERR_REQUEST_TIMEOUT` after it',
+    doc: 'how long `onRequest` may take: HTTP **504** / `SY_ERR_REQUEST_TIMEOUT` after it; then the client\'s next events, a stop and a reload no longer wait for the handler, and its late result is ignored',
   },
   maxRequestBody: {
     kind: 'integer',
