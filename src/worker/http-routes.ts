@@ -16,7 +16,7 @@ import { SERVICE_HTTP_PREFIX } from '../options';
 import { encodePayload, decodePayload, type ClusterQuery, type HttpRequestFields, type MasterToWorker, type Payload, type ServiceToWorker, type WorkerToMaster } from '../protocol';
 import type { Logger } from '../logger';
 import { replyCode, replyError } from './http-reply';
-import { parseTarget, serviceForPath } from './upgrade-check';
+import { checkRequestHead, parseTarget, serviceForPath } from './upgrade-check';
 import type { WorkerMetrics } from './worker-metrics';
 
 type ServiceResponse = Extract<ServiceToWorker, { type: 'response' }>;
@@ -61,6 +61,12 @@ export class HttpRoutes {
   }
 
   handle(request: IncomingMessage, response: ServerResponse): void {
+    const problem = checkRequestHead(request);
+    if (problem !== undefined) {
+      // The body (if any) cannot be delimited: the connection ends with this answer.
+      response.setHeader('Connection', 'close');
+      return replyError(response, 400, problem);
+    }
     const target = parseTarget(request.url);
     if (target === undefined) return replyError(response, 400, 'Invalid request target');
     const { healthPath, metricsPath } = this.deps.config;
