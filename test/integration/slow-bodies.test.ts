@@ -122,7 +122,8 @@ describe('body timeouts', () => {
   test('a body that stalls one byte short is answered 408 after requestBodyIdleTimeout, and its connection closed', async () => {
     const { port } = await cluster({ handshakeTimeout: 500, requestBodyIdleTimeout: 400, requestBodyTimeout: 5000 });
     const started = Date.now();
-    const peer = await partialBody(port, 64 * KiB, 64 * KiB - 1);
+    // The issue's case: 1 MiB declared (the default maxRequestBody), all but one byte sent, then nothing.
+    const peer = await partialBody(port, 1024 * KiB, 1024 * KiB - 1);
     await within(3000, peer.closed, 'the stalled body');
     expect(peer.status).toBe(408);
     expect(Date.now() - started).toBeLessThan(3000);
@@ -155,6 +156,14 @@ describe('body timeouts', () => {
     await peer.saw('"body":"aacd"');
     expect(peer.status).toBe(200);
   });
+});
+
+test('the time a service takes to answer is not body time: a request answered after requestBodyTimeout still gets its answer', async () => {
+  const { port } = await cluster({ handshakeTimeout: 200, requestBodyTimeout: 300, requestBodyIdleTimeout: 300 });
+  // The fixture's /slow answers after 1.5 s, five times the whole-request timeout.
+  const response = await fetch(`http://127.0.0.1:${port}/services/req/slow`, { method: 'POST', body: 'x' });
+  expect(response.status).toBe(200);
+  expect(await response.text()).toBe('late');
 });
 
 describe('maxHttpConnectionsPerIp', () => {
