@@ -78,6 +78,33 @@ export interface SwitchyardOptions {
   /** Largest HTTP request body for a service, in bytes (at most 48 MiB); larger gets 413. Default 1 MiB. */
   readonly maxRequestBody?: number;
   /**
+   * How long a plain HTTP request may take in all, from its first byte to the
+   * last byte of its body, in ms (node:http's `requestTimeout`; at least
+   * `handshakeTimeout` is used). A slower one gets 408 and its connection is
+   * closed. Default `30000`.
+   */
+  readonly requestBodyTimeout?: number;
+  /**
+   * Longest pause between two chunks of a request body for a service, in ms;
+   * a body that stalls longer gets 408 and its connection is closed. Default
+   * `10000`.
+   */
+  readonly requestBodyIdleTimeout?: number;
+  /**
+   * Most request-body bytes one worker buffers at once, over all its requests
+   * to services (at least `maxRequestBody`). A body that does not fit, by its
+   * `Content-Length` or as its bytes arrive, gets 503 with `Retry-After` and
+   * its connection is closed. Default 64 MiB.
+   */
+  readonly maxBufferedRequestBytes?: number;
+  /**
+   * Most plain HTTP (not WebSocket) connections one worker holds from one
+   * remote address, counted from a connection's first request until it
+   * closes; a request on a further one gets 429 with `Retry-After` and its
+   * connection is closed. Default `256`.
+   */
+  readonly maxHttpConnectionsPerIp?: number;
+  /**
    * Folder of files the workers serve over plain HTTP GET/HEAD (`/` serves
    * `index.html`), e.g. the demo chat page. A string resolves against `cwd`;
    * `false` turns static serving off. Service paths are never shadowed.
@@ -308,6 +335,42 @@ export const OPTION_SPECS = {
     max: MAX_PAYLOAD_BYTES,
     default: MiB,
     doc: 'largest HTTP request body for a service; a larger one gets **HTTP 413**. At most 48 MiB: the body crosses the link as one message (binary as base64, 4/3) of at most 64 Mi characters; past V8\'s string limit it could not be decoded at all',
+  },
+  requestBodyTimeout: {
+    kind: 'integer',
+    unit: 'ms',
+    min: 100,
+    max: HOUR_MS,
+    default: 30_000,
+    workerLimit: true,
+    doc: "how long a plain HTTP request may take in all, from its first byte to the last byte of its body (node:http's `requestTimeout`; at least `handshakeTimeout` is used); a slower one gets **HTTP 408** and its connection is closed",
+  },
+  requestBodyIdleTimeout: {
+    kind: 'integer',
+    unit: 'ms',
+    min: 100,
+    max: HOUR_MS,
+    default: 10_000,
+    workerLimit: true,
+    doc: 'longest pause between two chunks of a request body for a service; a body that stalls longer gets **HTTP 408** and its connection is closed',
+  },
+  maxBufferedRequestBytes: {
+    kind: 'integer',
+    unit: 'bytes',
+    min: KiB,
+    max: 16 * GiB,
+    default: 64 * MiB,
+    workerLimit: true,
+    doc: 'most request-body bytes one worker buffers at once, over all its requests to services; at least `maxRequestBody`. A body that does not fit, by its `Content-Length` or as its bytes arrive, gets **HTTP 503** with `Retry-After: 1` and its connection is closed: buffered bodies never grow past it',
+  },
+  maxHttpConnectionsPerIp: {
+    kind: 'integer',
+    unit: 'count',
+    min: 1,
+    max: 10_000_000,
+    default: 256,
+    workerLimit: true,
+    doc: 'most plain HTTP (not WebSocket) connections one worker holds from one remote address, counted from a connection\'s first request until it closes; a request on a further one gets **HTTP 429** with `Retry-After: 1` and its connection is closed',
   },
   staticDir: {
     kind: 'custom',

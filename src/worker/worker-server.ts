@@ -101,6 +101,7 @@ export class WorkerServer {
         return link.request(fields) ? 'sent' : 'busy';
       },
       fallback: (request, response) => (staticFiles === undefined ? replyError(response, 404, 'Not found') : staticFiles.serve(request, response)),
+      admit: (request) => this.limits.admitHttp(request),
     });
     const statusChanged = (): void => this.statusChanged();
     this.delivery = new ClientDelivery({

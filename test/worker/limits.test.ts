@@ -9,19 +9,20 @@ import type { CloseDeadlines } from '../../src/worker/close-deadline';
 import type { Heartbeat } from '../../src/worker/heartbeat';
 import { ConnectionLimits, LIMIT_CLOSE_GRACE_MS, httpServerOptions } from '../../src/worker/limits';
 
-test('handshakeTimeout becomes headersTimeout, checked at a quarter of it (at most every second)', () => {
-  expect(httpServerOptions({ handshakeTimeout: 10_000, maxHeaderSize: 16384 })).toEqual({
+test('handshakeTimeout becomes headersTimeout, requestBodyTimeout requestTimeout, checked at a quarter of the shorter (at most every second)', () => {
+  expect(httpServerOptions({ handshakeTimeout: 10_000, maxHeaderSize: 16384, requestBodyTimeout: 30_000 })).toEqual({
     maxHeaderSize: 16384,
     headersTimeout: 10_000,
-    requestTimeout: 300_000,
+    requestTimeout: 30_000,
     connectionsCheckingInterval: 1000,
   });
-  expect(httpServerOptions({ handshakeTimeout: 200, maxHeaderSize: 1024 }).connectionsCheckingInterval).toBe(50);
+  expect(httpServerOptions({ handshakeTimeout: 200, maxHeaderSize: 1024, requestBodyTimeout: 30_000 }).connectionsCheckingInterval).toBe(50);
+  expect(httpServerOptions({ handshakeTimeout: 10_000, maxHeaderSize: 1024, requestBodyTimeout: 400 }).connectionsCheckingInterval).toBe(100);
 });
 
-test('node:http accepts the options even when handshakeTimeout is above its default requestTimeout', () => {
+test('node:http accepts the options even when handshakeTimeout is above requestBodyTimeout', () => {
   // node throws when headersTimeout > requestTimeout; a long handshakeTimeout must not make the worker fail to start.
-  const server = http.createServer(httpServerOptions({ handshakeTimeout: 3_600_000, maxHeaderSize: 16384 }));
+  const server = http.createServer(httpServerOptions({ handshakeTimeout: 3_600_000, maxHeaderSize: 16384, requestBodyTimeout: 30_000 }));
   expect(server.headersTimeout).toBe(3_600_000);
   expect(server.requestTimeout).toBe(3_600_000);
   server.close();
@@ -55,6 +56,10 @@ const LIMITS: WorkerLimits = {
   allowedOrigins: null,
   perMessageDeflate: false,
   maxHeaderSize: 16384,
+  requestBodyTimeout: 30_000,
+  requestBodyIdleTimeout: 10_000,
+  maxBufferedRequestBytes: 64 << 20,
+  maxHttpConnectionsPerIp: 256,
 };
 
 describe('ConnectionLimits', () => {

@@ -39,6 +39,10 @@ const CONFIG: WorkerConfig = {
     allowedOrigins: null,
     perMessageDeflate: false,
     maxHeaderSize: 16384,
+    requestBodyTimeout: 30_000,
+    requestBodyIdleTimeout: 10_000,
+    maxBufferedRequestBytes: 64 << 20,
+    maxHttpConnectionsPerIp: 256,
   },
 };
 
