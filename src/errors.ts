@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   SY_ERR_WORKER_START_FAILED: 'A worker failed to start listening',
   SY_ERR_ADDRESS_IN_USE: 'The port cannot be bound (in use, or not allowed)',
   SY_ERR_START_TIMEOUT: 'The cluster did not become ready within startTimeout',
+  SY_ERR_RELOAD_FAILED: 'A reload could not start a service\'s new instance; the running one keeps serving',
   SY_ERR_SERVICE_NOT_ATTACHED: 'A service action was used outside a running service process',
   SY_ERR_TS_NODE_MISSING: 'A .ts module was given but ts-node is not installed',
   SY_ERR_SERVICE_UNAVAILABLE: 'The service is down or failed (HTTP 503 with Retry-After)',

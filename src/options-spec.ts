@@ -70,10 +70,49 @@ export interface SwitchyardOptions {
   readonly healthPath?: string | false;
   /** Path of the Prometheus endpoint (plain GET), or `false` to turn it off. Default `'/metrics'`. */
   readonly metricsPath?: string | false;
-  /** How long a request to a service may take, in ms (at least 100): HTTP answers 504 after it, the envelope an error. Default `10000`. */
+  /**
+   * How long one gathered `/metrics` result answers later scrapes, in ms: a
+   * flood of scrapes then costs the master at most one gather of every
+   * process per window; `0` gathers for every scrape. Keep it well under the
+   * scrape interval. Default `1000`.
+   */
+  readonly metricsCacheMs?: number;
+  /**
+   * How long a request to a service may take, in ms (at least 100): HTTP
+   * answers 504 after it, the envelope an error; from then on the client's
+   * next events, a stop and a reload no longer wait for the handler, and its
+   * late result is ignored. Default `10000`.
+   */
   readonly requestTimeout?: number;
   /** Largest HTTP request body for a service, in bytes (at most 48 MiB); larger gets 413. Default 1 MiB. */
   readonly maxRequestBody?: number;
+  /**
+   * How long a plain HTTP request may take in all, from its first byte to the
+   * last byte of its body, in ms (node:http's `requestTimeout`; at least
+   * `handshakeTimeout` is used). A slower one gets 408 and its connection is
+   * closed. Default `30000`.
+   */
+  readonly requestBodyTimeout?: number;
+  /**
+   * Longest pause between two chunks of a request body for a service, in ms;
+   * a body that stalls longer gets 408 and its connection is closed. Default
+   * `10000`.
+   */
+  readonly requestBodyIdleTimeout?: number;
+  /**
+   * Most request-body bytes one worker buffers at once, over all its requests
+   * to services (at least `maxRequestBody`). A body that does not fit, by its
+   * `Content-Length` or as its bytes arrive, gets 503 with `Retry-After` and
+   * its connection is closed. Default 64 MiB.
+   */
+  readonly maxBufferedRequestBytes?: number;
+  /**
+   * Most plain HTTP (not WebSocket) connections one worker holds from one
+   * remote address, counted from a connection's first request until it
+   * closes; a request on a further one gets 429 with `Retry-After` and its
+   * connection is closed. Default `256`.
+   */
+  readonly maxHttpConnectionsPerIp?: number;
   /**
    * Folder of files the workers serve over plain HTTP GET/HEAD (`/` serves
    * `index.html`), e.g. the demo chat page. A string resolves against `cwd`;
@@ -85,10 +124,11 @@ export interface SwitchyardOptions {
    */
   readonly staticDir?: string | false;
   /**
-   * Most bytes waiting to be written to one client (`ws.bufferedAmount`). A
-   * send that leaves more queued closes the client with 1013 (a slow
-   * consumer); one that cannot take the close is terminated after a short
-   * grace. Default 4 MiB.
+   * Most bytes waiting to be written to one client (`ws.bufferedAmount`),
+   * checked before each message is queued: a message sent while more than
+   * this is still waiting closes the client with 1013 (a slow consumer); one
+   * message larger than this, to a client that keeps up, does not. A client
+   * that cannot take the close is terminated after a short grace. Default 4 MiB.
    */
   readonly maxBufferedBytes?: number;
   /**
@@ -100,6 +140,14 @@ export interface SwitchyardOptions {
   readonly heartbeatInterval?: number;
   /** A client that sends no message for this many ms is closed with 1000 "idle timeout". `0` turns it off; otherwise at least 1000. Default `0`. */
   readonly idleTimeout?: number;
+  /**
+   * How long, in ms, a worker may hold its answer to a client's Close (or
+   * the 1002 close of a protocol error) so that the replies to the messages
+   * the client sent before it are written first: the close goes out once
+   * every earlier message has been handled, or when this grace ends. `0`
+   * answers at once (replies still on their way are lost). Default `1000`.
+   */
+  readonly closeGrace?: number;
   /**
    * How long a connection may take to send complete HTTP request headers
    * (node:http's `headersTimeout`, which also covers upgrade requests), in
@@ -318,13 +366,21 @@ export const OPTION_SPECS = {
     default: '/metrics',
     doc: 'plain-GET path of the Prometheus endpoint (not below `/services/`, not `healthPath`); `false` turns it off',
   },
+  metricsCacheMs: {
+    kind: 'integer',
+    unit: 'ms',
+    min: 0,
+    max: 60_000,
+    default: 1000,
+    doc: 'how long one gathered `/metrics` result answers later scrapes: a flood costs at most one gather of every process per window; `0` gathers for each scrape',
+  },
   requestTimeout: {
     kind: 'integer',
     unit: 'ms',
     min: 100,
     max: HOUR_MS,
     default: 10_000,
-    doc: 'how long `onRequest` may take: HTTP **504** / `SY_ERR_REQUEST_TIMEOUT` after it; at least 100 ms, or a garbage-collection pause or a restart\'s replay would time out ordinary requests',
+    doc: 'how long `onRequest` may take: HTTP **504** / `SY_ERR_REQUEST_TIMEOUT` after it; then the client\'s next events, a stop and a reload no longer wait for the handler, and its late result is ignored. At least 100 ms, or a garbage-collection pause or a restart\'s replay would time out ordinary requests',
   },
   maxRequestBody: {
     kind: 'integer',
@@ -333,6 +389,42 @@ export const OPTION_SPECS = {
     max: MAX_PAYLOAD_BYTES,
     default: MiB,
     doc: 'largest HTTP request body for a service; a larger one gets **HTTP 413**. At most 48 MiB: the body crosses the link as one message (binary as base64, 4/3) of at most 64 Mi characters; past V8\'s string limit it could not be decoded at all',
+  },
+  requestBodyTimeout: {
+    kind: 'integer',
+    unit: 'ms',
+    min: 100,
+    max: HOUR_MS,
+    default: 30_000,
+    workerLimit: true,
+    doc: "how long a plain HTTP request may take in all, from its first byte to the last byte of its body (node:http's `requestTimeout`; at least `handshakeTimeout` is used); a slower one gets **HTTP 408** and its connection is closed; at least 100 ms, a few round trips of a slow network",
+  },
+  requestBodyIdleTimeout: {
+    kind: 'integer',
+    unit: 'ms',
+    min: 100,
+    max: HOUR_MS,
+    default: 10_000,
+    workerLimit: true,
+    doc: 'longest pause between two chunks of a request body for a service; a body that stalls longer gets **HTTP 408** and its connection is closed; at least 100 ms, a few round trips of a slow network',
+  },
+  maxBufferedRequestBytes: {
+    kind: 'integer',
+    unit: 'bytes',
+    min: KiB,
+    max: 16 * GiB,
+    default: 64 * MiB,
+    workerLimit: true,
+    doc: 'most request-body bytes one worker buffers at once, over all its requests to services; at least `maxRequestBody`. A body that does not fit, by its `Content-Length` or as its bytes arrive, gets **HTTP 503** with `Retry-After: 1` and its connection is closed: buffered bodies never grow past it',
+  },
+  maxHttpConnectionsPerIp: {
+    kind: 'integer',
+    unit: 'count',
+    min: 1,
+    max: 10_000_000,
+    default: 256,
+    workerLimit: true,
+    doc: 'most plain HTTP (not WebSocket) connections one worker holds from one remote address, counted from a connection\'s first request until it closes; a request on a further one gets **HTTP 429** with `Retry-After: 1` and its connection is closed',
   },
   staticDir: {
     kind: 'custom',
@@ -347,7 +439,7 @@ export const OPTION_SPECS = {
     max: GiB,
     default: 4 * MiB,
     workerLimit: true,
-    doc: 'a send that leaves more than this waiting for the client (`ws.bufferedAmount`, a slow consumer) closes it with **1013** "slow consumer"; if the close handshake has not finished 2 s later (the client is not reading) it is terminated. Held in the worker\'s memory, not carried on a link, so only memory bounds it: up to `maxConnectionsPerWorker ×` it per worker',
+    doc: 'checked before each message is queued to a client: a message sent while more than this still waits to be written to it (`ws.bufferedAmount`: a slow consumer) closes it with **1013** "slow consumer"; one message larger than this to a client that keeps up does not (so a backlog may reach this plus one message, up to 64 Mi characters); if the close handshake has not finished 2 s later (the client is not reading) it is terminated. Held in the worker\'s memory, not carried on a link, so only memory bounds it: up to `maxConnectionsPerWorker ×` it per worker',
   },
   heartbeatInterval: {
     kind: 'integer',
@@ -368,6 +460,15 @@ export const OPTION_SPECS = {
     off: 0,
     workerLimit: true,
     doc: 'a client that sent no message for this long (pongs do not count) is closed with **1000** "idle timeout"; `0` = off. At least 1 s: shorter would close clients between two ordinary messages',
+  },
+  closeGrace: {
+    kind: 'integer',
+    unit: 'ms',
+    min: 0,
+    max: 60_000,
+    default: 1000,
+    workerLimit: true,
+    doc: 'a client\'s Close, or the **1002** close of its protocol error, is answered once every message it sent before has been handled and the replies written (RFC 6455 lets an endpoint finish its messages first), or when this grace ends (replies after it are lost); meanwhile the worker reads nothing more from it; `0` = answer at once',
   },
   handshakeTimeout: {
     kind: 'integer',

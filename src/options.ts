@@ -274,6 +274,10 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
   if (generic.maxRestartDelay < generic.restartDelay) {
     throw invalid('maxRestartDelay', `at least options.restartDelay (${generic.restartDelay})`, generic.maxRestartDelay);
   }
+  // A budget below one full body would refuse every body of the largest allowed size.
+  if (generic.maxBufferedRequestBytes < generic.maxRequestBody) {
+    throw invalid('maxBufferedRequestBytes', `at least options.maxRequestBody (${generic.maxRequestBody})`, generic.maxBufferedRequestBytes);
+  }
 
   const healthPath = endpointPath('healthPath', options.healthPath, DEFAULT_HEALTH_PATH);
   const metricsPath = endpointPath('metricsPath', options.metricsPath, DEFAULT_METRICS_PATH);

@@ -80,6 +80,13 @@ test('limit defaults', () => {
   });
 });
 
+test('HTTP body limits: defaults, and a body budget below maxRequestBody is refused', () => {
+  const options = resolveOptions();
+  expect([options.requestBodyTimeout, options.requestBodyIdleTimeout, options.maxBufferedRequestBytes, options.maxHttpConnectionsPerIp]).toEqual([30_000, 10_000, 64 * 1024 * 1024, 256]);
+  expect(errorOf({ maxRequestBody: 8192, maxBufferedRequestBytes: 4096 }).message).toBe('options.maxBufferedRequestBytes must be at least options.maxRequestBody (8192), got 4096');
+  expect(resolveOptions({ maxRequestBody: 4096, maxBufferedRequestBytes: 4096 }).maxBufferedRequestBytes).toBe(4096);
+});
+
 test('limits of 0 turn heartbeat, idle timeout and rate limit off; origins are kept as given', () => {
   const options = resolveOptions({ heartbeatInterval: 0, idleTimeout: 0, maxMessagesPerSecond: 0, allowedOrigins: ['https://a.example', 'http://localhost:8080'] });
   expect([options.heartbeatInterval, options.idleTimeout, options.maxMessagesPerSecond]).toEqual([0, 0, 0]);

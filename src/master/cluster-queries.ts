@@ -8,10 +8,20 @@
  * flight and each process serializes its registry once for all of them. At
  * most `MAX_WAITING_SCRAPES` queries wait; past that they are answered 503.
  *
+ * A result is kept for `metricsCacheMs` after its gather ended: scrapes
+ * within that window are answered from it at once, so a flood of scrapes
+ * costs at most one gather (one registry serialization per process, one
+ * render) per window, whatever its rate.
+ *
  * Each process is asked with a request of its own (paired by sequence number
  * in `PendingReplies`) that waits at most `GATHER_TIMEOUT_MS`. A process that
  * does not answer in time is rendered from its latest snapshot, and one that
  * exited from the retired totals (see `ClusterTotals`): counters never dip.
+ * A process that missed a gather's deadline (stopped, stuck) is *late*: the
+ * next gathers do not wait for it and use its latest snapshot at once, so it
+ * costs one slow scrape, not one per scrape. A late process is still asked,
+ * one request at a time and never past its IPC queue's bound; once it answers,
+ * it is waited for again.
  */
 import { ClusterTotals } from '../metrics/cluster-totals';
 import { renderCluster } from '../metrics/process-metrics';
@@ -26,6 +36,9 @@ export const GATHER_TIMEOUT_MS = 2000;
 export const MAX_WAITING_SCRAPES = 64;
 
 type QueryResult = Extract<MasterToWorker, { type: 'queryResult' }>;
+
+/** What a scrape is answered, without its addressing. */
+type ScrapeResult = Omit<QueryResult, 'qid' | 'type'>;
 
 export interface MetricsSource {
   /** Names the process instance that answers; unique for the master's life (see `ClusterTotals.retire`). */
@@ -56,6 +69,12 @@ export class ClusterQueries {
   private readonly totals = new ClusterTotals();
   /** Queries waiting for the gather in flight; a gather runs exactly while this is not empty. */
   private waiting: WaitingScrape[] = [];
+  /** The last gather's rendered result and when it ended (`performance.now()`), while it is fresh. */
+  private cached: { readonly result: ScrapeResult; readonly at: number } | undefined;
+  /** Instances that missed a gather's deadline and have not answered since: not waited for. */
+  private readonly late = new Set<string>();
+  /** Late instances with a request out: at most one each. */
+  private readonly lateAsked = new Set<string>();
   private gathers = 0;
   /** Anyone who can reach the metrics path can make a gather run (one at a time): warn about late processes at most once per interval. */
   private readonly lateWarning: ThrottledWarning;
@@ -63,6 +82,8 @@ export class ClusterQueries {
   constructor(
     private readonly deps: ClusterQueryDeps,
     private readonly log: Logger,
+    /** How long a gathered result answers later scrapes (`metricsCacheMs`); 0 gathers for each. */
+    private readonly cacheMs: number,
   ) {
     this.lateWarning = new ThrottledWarning(log, 'some processes did not report metrics in time; their latest snapshots are used');
   }
@@ -85,7 +106,13 @@ export class ClusterQueries {
         });
         return;
       }
-      case 'metrics':
+      case 'metrics': {
+        const cached = this.cached;
+        if (cached !== undefined && performance.now() - cached.at < this.cacheMs) {
+          this.deps.replyTo(workerId, { type: 'queryResult', qid, ...cached.result });
+          return;
+        }
+        this.cached = undefined;
         if (this.waiting.length >= MAX_WAITING_SCRAPES) {
           this.deps.replyTo(workerId, { type: 'queryResult', qid, status: 503, contentType: 'text/plain; charset=utf-8', body: 'too many metrics scrapes at once\n' });
           return;
@@ -93,6 +120,7 @@ export class ClusterQueries {
         this.waiting.push({ workerId, qid });
         if (this.waiting.length === 1) void this.scrape();
         return;
+      }
       default: {
         const unreachable: never = what;
         throw new Error(`unhandled query ${String(unreachable)}`);
@@ -108,6 +136,8 @@ export class ClusterQueries {
   /** A process instance exited: its counters join the retired totals. */
   retire(instance: string): void {
     this.totals.retire(instance);
+    this.late.delete(instance);
+    this.lateAsked.delete(instance);
   }
 
   /** Ends every gather in progress with what it has (on close). */
@@ -117,10 +147,11 @@ export class ClusterQueries {
 
   /** Gathers, renders once, and answers every query that waited meanwhile. */
   private async scrape(): Promise<void> {
-    let result: Omit<QueryResult, 'qid' | 'type'>;
+    let result: ScrapeResult;
     try {
       const { contentType, body } = await renderCluster(await this.gather());
       result = { status: 200, contentType, body };
+      if (this.cacheMs > 0) this.cached = { result, at: performance.now() };
     } catch (error) {
       this.log.error({ err: error }, 'metrics could not be gathered');
       result = { status: 500, contentType: 'text/plain; charset=utf-8', body: 'metrics could not be gathered\n' };
@@ -144,6 +175,10 @@ export class ClusterQueries {
       };
       for (const source of this.deps.metricsSources()) {
         const { instance } = source;
+        if (this.late.has(instance)) {
+          this.askLate(source);
+          continue;
+        }
         const qid = this.replies.add(GATHER_TIMEOUT_MS, {
           onReply: (snapshot) => {
             this.totals.record(instance, snapshot);
@@ -151,6 +186,7 @@ export class ClusterQueries {
           },
           onTimeout: () => {
             missing++;
+            this.late.add(instance);
             done();
           },
           onCancel: done,
@@ -161,5 +197,27 @@ export class ClusterQueries {
       if (outstanding === 0) resolve();
     });
     return [own, ...this.totals.snapshots()];
+  }
+
+  /**
+   * Asks a late process for a snapshot without waiting for it: its answer is
+   * kept for the next scrape and makes it waited for again. One request at a
+   * time, and not forced past its IPC queue's bound (a stopped process reads
+   * nothing, so what is sent to it stays queued).
+   */
+  private askLate(source: MetricsSource): void {
+    const { instance } = source;
+    if (this.lateAsked.has(instance)) return;
+    const qid = this.replies.add(GATHER_TIMEOUT_MS, {
+      onReply: (snapshot) => {
+        this.lateAsked.delete(instance);
+        this.late.delete(instance);
+        this.totals.record(instance, snapshot);
+      },
+      onTimeout: () => this.lateAsked.delete(instance),
+      onCancel: () => this.lateAsked.delete(instance),
+    });
+    if (source.deliver({ type: 'metricsRequest', qid }, false)) this.lateAsked.add(instance);
+    else this.replies.forget(qid);
   }
 }

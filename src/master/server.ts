@@ -8,8 +8,6 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { SwitchyardError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import { resolveOptions, staticDirWarning, type ResolvedOptions, type SwitchyardOptions } from '../options';
@@ -18,6 +16,7 @@ import type { ChildExit } from './child';
 import { ClusterQueries, type HealthReport } from './cluster-queries';
 import { MasterMetrics } from './master-metrics';
 import { ServiceSlot } from './service-slot';
+import { createSocketDir, removeStaleSocketDirs } from './socket-dir';
 import type { ServerState, ServerStats } from './stats';
 import { WorkerPool, type WorkerChannel } from './worker-pool';
 
@@ -65,7 +64,7 @@ export interface ServerEvents {
   serviceExit: [info: ServiceExitInfo];
   /** A service crashed `crashLoopCount` times within `crashLoopWindow`: it stays down; its clients were closed with 1011. */
   serviceFailed: [info: { readonly service: string; readonly clients: number }];
-  /** A rolling reload finished. */
+  /** A rolling reload finished. A reload that failed emits nothing: `reload()` rejects with `SY_ERR_RELOAD_FAILED`. */
   reload: [];
   close: [];
 }
@@ -130,6 +129,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
         replyTo: (workerId, message) => this.pool.channel(workerId)?.deliver(message, true),
       },
       this.log,
+      this.options.metricsCacheMs,
     );
     for (const [index, [name, modulePath]] of Object.entries(this.options.services).entries()) {
       this.services.set(
@@ -188,12 +188,19 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   }
 
   /**
-   * Rolling reload: replaces the workers one at a time (each new one listens
-   * before the old one closes its clients with 1012), then restarts every
-   * service through hold-and-replay (the old instance finishes its handlers
-   * and runs `onStop`; messages meanwhile are held; the new one resumes every
-   * client). New code on disk is picked up by the new processes. Resolves when
+   * Rolling reload: restarts every service through hold-and-replay (a new
+   * instance starts next to the running one; once its `onStart` resolved, the
+   * old one finishes its handlers and runs `onStop` while messages are held,
+   * and the new one resumes every client), then replaces the workers one at a
+   * time (each new one listens before the old one closes its clients with
+   * 1012). New code on disk is picked up by the new processes. Resolves when
    * done; a call during a reload returns the same promise.
+   *
+   * When a service's new instance cannot start, its running instance keeps
+   * serving, the workers are not replaced (no client is touched), and this
+   * rejects with `SY_ERR_RELOAD_FAILED` naming the service and the cause (the
+   * `SY_ERR_SERVICE_START_FAILED`); services whose new instance started run
+   * the new code.
    */
   reload(): Promise<void> {
     if (this.currentState !== 'listening' || this.closing !== undefined) {
@@ -242,13 +249,28 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     }
   }
 
+  /**
+   * Services first: a new instance that cannot start fails the reload before
+   * any client has been moved (the worker reload closes every client with 1012).
+   */
   private async rollingReload(): Promise<void> {
-    this.log.info('rolling reload: workers');
-    await this.pool.reload();
-    if (this.closing !== undefined) return;
     this.log.info('rolling reload: services');
     const deadline = Date.now() + this.options.stopTimeout;
-    await Promise.all([...this.services.values()].map((slot) => slot.reload(deadline)));
+    const slots = [...this.services.values()];
+    const outcomes = await Promise.allSettled(slots.map((slot) => slot.reload(deadline)));
+    if (this.closing !== undefined) return;
+    const failures = outcomes.flatMap((outcome, i) => (outcome.status === 'rejected' ? [{ service: (slots[i] as ServiceSlot).name, cause: outcome.reason as unknown }] : []));
+    if (failures.length > 0) {
+      // Each cause names its service: `service "chat" failed to start: …`.
+      const detail = failures.map(({ service, cause }) => (cause instanceof Error ? cause.message : `service "${service}": ${String(cause)}`)).join('; ');
+      const error = new SwitchyardError('SY_ERR_RELOAD_FAILED', `reload failed: ${detail}; the running instances keep serving and the workers were not replaced`, {
+        cause: failures[0]?.cause,
+      });
+      // Each slot has logged its failure; the caller of reload() reports the whole (the CLI logs it on SIGHUP).
+      throw error;
+    }
+    this.log.info('rolling reload: workers');
+    await this.pool.reload();
     if (this.closing !== undefined) return;
     this.log.info('rolling reload done');
     this.emit('reload');
@@ -296,7 +318,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new SwitchyardError('SY_ERR_START_TIMEOUT', `the cluster was not ready within ${this.options.startTimeout} ms`)),
+        () => reject(new SwitchyardError('SY_ERR_START_TIMEOUT', `the cluster was not ready within ${this.options.startTimeout} ms; ${this.notReady()}`)),
         this.options.startTimeout,
       );
     });
@@ -325,9 +347,24 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     return this.boundPort;
   }
 
+  /** Which processes are not ready, for the start timeout's message: an operator must know which one hung. */
+  private notReady(): string {
+    const services = [...this.services.values()].filter((slot) => slot.state !== 'online').map((slot) => `service "${slot.name}" (${slot.state})`);
+    const workers = this.pool.workerStats();
+    let workerPart: string;
+    if (workers.length === 0) workerPart = 'workers: not started yet (they start once every service runs)';
+    else {
+      const waiting = workers.filter((worker) => !worker.ready).map((worker) => `worker ${worker.id} (pid ${worker.pid ?? 'unknown'})`);
+      const up = workers.length - waiting.length;
+      workerPart = `workers: ${up} of ${this.options.workers} ready${waiting.length > 0 ? `, not ready: ${waiting.join(', ')}` : ''}`;
+    }
+    return services.length > 0 ? `not ready: ${services.join(', ')}; ${workerPart}` : workerPart;
+  }
+
   private async startProcesses(): Promise<void> {
     this.boundPort = await probePort(this.options.host, this.options.port);
-    this.socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-'));
+    removeStaleSocketDirs(this.log);
+    this.socketDir = createSocketDir();
     await Promise.all([...this.services.values()].map((slot) => slot.start()));
     await this.pool.start(this.boundPort);
   }

@@ -16,6 +16,7 @@ import { isServiceToMaster, type MasterToService, type MetricsSnapshot, type Ser
 import { Backoff } from './backoff';
 import { Child, type ChildExit, type ChildHandle } from './child';
 import { SERVICE_ENTRY, forkSettings } from './entry-points';
+import { ReloadCandidate } from './reload-candidate';
 
 export type ServiceState = 'idle' | 'starting' | 'online' | 'restarting' | 'failed' | 'stopping' | 'stopped';
 
@@ -55,6 +56,8 @@ export class ServiceSlot {
   /** The instance a reload asked to stop: its exit is expected, and starts the next one. */
   private retiring: Child<MasterToService, ServiceToMaster> | undefined;
   private startWaiter: { resolve(): void; reject(error: SwitchyardError): void } | undefined;
+  /** A reload's new instance while it starts; the running one serves meanwhile. */
+  private candidate: ReloadCandidate | undefined;
 
   constructor(
     readonly name: string,
@@ -122,35 +125,75 @@ export class ServiceSlot {
   }
 
   /**
-   * Replaces the running instance: the old one handles nothing more, finishes
-   * its handlers and runs `onStop`; the workers hold their clients' messages
-   * meanwhile; the new one resumes every client. Resolves once the new one runs.
+   * Replaces the running instance. The new one is started first, next to the
+   * running one, which serves meanwhile: if it cannot start (the module does
+   * not load, `onStart` throws, it exits, or it is not ready within
+   * `startTimeout`), it is killed, the running instance keeps serving as if
+   * nothing happened, and this rejects with `SY_ERR_SERVICE_START_FAILED`.
+   * Once it runs, the old one handles nothing more, finishes its handlers and
+   * runs `onStop` (the workers hold their clients' messages meanwhile), and
+   * the new one takes over and resumes every client. Resolves once it has.
+   *
+   * A failed service gets a fresh start the same way (the fix is presumably
+   * on disk now), with its crash count reset; if it cannot start, it stays
+   * failed.
    */
-  reload(deadline: number): Promise<void> {
-    if (this.currentState === 'failed') return this.revive();
-    const child = this.child;
-    if (this.currentState !== 'online' || child === undefined) return Promise.resolve();
-    this.currentState = 'restarting';
-    this.retiring = child;
-    return new Promise<void>((resolve) => {
-      this.reloading = { resolve };
-      void child.stop({ type: 'stop', mode: 'retire' }, deadline);
-    });
+  async reload(deadline: number): Promise<void> {
+    const reviving = this.currentState === 'failed';
+    if (!reviving && (this.currentState !== 'online' || this.child === undefined || this.candidate !== undefined)) return;
+    if (reviving) this.log.info({ service: this.name }, 'reload: starting the failed service afresh');
+    const { child, endpoint } = this.forkInstance();
+    const candidate = new ReloadCandidate(child, endpoint, this.name, this.options.startTimeout, this.log);
+    this.candidate = candidate;
+    try {
+      await candidate.ready;
+    } catch (error) {
+      // Set aside, so that the next reload can start another; its exit is still reported (see onExit).
+      if (this.candidate === candidate) this.candidate = undefined;
+      throw error;
+    }
+    if (reviving && this.currentState === 'failed') this.crashTimes.length = 0;
+    await this.handOver(deadline);
   }
 
   /**
-   * A failed service gets a fresh start on reload (the fix is presumably on
-   * disk now), with its crash count reset; if it fails again, the crash-loop
-   * rule applies again. Resolves once it runs, or has failed again.
+   * The reload's new instance runs: the old one retires (its exit promotes the
+   * new one), or, when there is none left to retire (it crashed meanwhile, or
+   * the service had failed), the new one takes over at once.
    */
-  private revive(): Promise<void> {
-    this.crashTimes.length = 0;
-    this.currentState = 'restarting';
-    this.log.info({ service: this.name }, 'reload: starting the failed service afresh');
+  private handOver(deadline: number): Promise<void> {
+    const candidate = this.candidate;
+    // A stop began meanwhile, or the new instance died already: stop() and onExit() took care of it.
+    if (candidate === undefined || this.currentState === 'stopping' || this.currentState === 'stopped') return Promise.resolve();
+    const old = this.child;
     return new Promise<void>((resolve) => {
       this.reloading = { resolve };
-      this.spawn();
+      if (old !== undefined && old.isAlive && this.currentState === 'online') {
+        this.currentState = 'restarting';
+        this.retiring = old;
+        void old.stop({ type: 'stop', mode: 'retire' }, deadline);
+        return;
+      }
+      // A restart after a crash may be on its way: the new instance replaces it.
+      clearTimeout(this.restartTimer);
+      this.restartTimer = undefined;
+      clearTimeout(this.startTimer);
+      this.startTimer = undefined;
+      old?.kill('SIGKILL');
+      this.promote(candidate);
     });
+  }
+
+  /** The reload's new instance becomes the running one and is announced to the workers. */
+  private promote(candidate: ReloadCandidate): void {
+    this.candidate = undefined;
+    this.child = candidate.child;
+    this.currentEndpoint = candidate.endpoint;
+    this.currentState = 'online';
+    this.log.info({ service: this.name, pid: candidate.child.pid }, 'service reloaded; the workers resume its clients');
+    this.hooks.onOnline(this.name, candidate.child.pid, true, candidate.endpoint);
+    this.reloading?.resolve();
+    this.reloading = undefined;
   }
 
   /** Asks the service to run `onStop` and exit; SIGKILL at `deadline`. */
@@ -160,14 +203,34 @@ export class ServiceSlot {
     clearTimeout(this.startTimer);
     this.startTimer = undefined;
     const child = this.child;
+    const candidate = this.candidate;
     this.currentState = 'stopping';
     this.reloading?.resolve();
     this.reloading = undefined;
-    if (child !== undefined && child.isAlive) await child.stop({ type: 'stop', mode: 'shutdown' }, deadline);
+    candidate?.cancel();
+    await Promise.all(
+      [child, candidate?.child].map((instance) => (instance !== undefined && instance.isAlive ? instance.stop({ type: 'stop', mode: 'shutdown' }, deadline) : undefined)),
+    );
     this.currentState = 'stopped';
   }
 
+  /** Forks an instance and becomes its running (or starting) one; restarts are bounded by startTimeout here. */
   private spawn(): void {
+    const { child, endpoint } = this.forkInstance();
+    this.child = child;
+    this.currentEndpoint = endpoint;
+    if (this.startWaiter === undefined) {
+      // The first start is bounded by listen()'s own timeout; restarts by this one.
+      this.startTimer = setTimeout(() => {
+        this.startTimer = undefined;
+        this.log.error({ service: this.name, pid: child.pid, timeoutMs: this.options.startTimeout }, 'restarted service did not start in time; killing it');
+        child.kill('SIGKILL');
+      }, this.options.startTimeout);
+    }
+  }
+
+  /** Forks a new instance with an endpoint of its own; the caller decides what it becomes. */
+  private forkInstance(): { child: Child<MasterToService, ServiceToMaster>; endpoint: string } {
     const settings = forkSettings(SERVICE_ENTRY, [this.modulePath]);
     this.generation++;
     const endpoint = path.join(this.socketDir(), `${this.index.toString(36)}.${this.generation.toString(36)}.sock`);
@@ -195,20 +258,13 @@ export class ServiceSlot {
         this.onExit(child, exit);
       },
     });
-    this.child = child;
-    this.currentEndpoint = endpoint;
     this.log.debug({ service: this.name, pid: processHandle.pid }, 'service process forked');
-    if (this.startWaiter === undefined) {
-      // The first start is bounded by listen()'s own timeout; restarts by this one.
-      this.startTimer = setTimeout(() => {
-        this.startTimer = undefined;
-        this.log.error({ service: this.name, pid: processHandle.pid, timeoutMs: this.options.startTimeout }, 'restarted service did not start in time; killing it');
-        child.kill('SIGKILL');
-      }, this.options.startTimeout);
-    }
+    return { child, endpoint };
   }
 
   private onMessage(child: Child<MasterToService, ServiceToMaster>, message: ServiceToMaster): void {
+    const candidate = this.candidate;
+    if (candidate !== undefined && child === candidate.child) return this.onCandidateMessage(candidate, message);
     if (child !== this.child) return;
     switch (message.type) {
       case 'started':
@@ -220,6 +276,26 @@ export class ServiceSlot {
         this.failStart(error);
         return;
       }
+      case 'metrics':
+        this.hooks.onMetrics(message.qid, message.metrics);
+        return;
+      case 'stopped':
+        return;
+      default: {
+        const unreachable: never = message;
+        throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  private onCandidateMessage(candidate: ReloadCandidate, message: ServiceToMaster): void {
+    switch (message.type) {
+      case 'started':
+        candidate.markStarted();
+        return;
+      case 'startFailed':
+        candidate.fail(new SwitchyardError('SY_ERR_SERVICE_START_FAILED', `service "${this.name}" failed to start: ${message.error.message}`, { cause: message.error }));
+        return;
       case 'metrics':
         this.hooks.onMetrics(message.qid, message.metrics);
         return;
@@ -257,7 +333,19 @@ export class ServiceSlot {
   }
 
   private onExit(child: Child<MasterToService, ServiceToMaster>, exit: ChildExit): void {
-    if (child !== this.child) return;
+    const candidate = this.candidate;
+    if (candidate !== undefined && child === candidate.child) {
+      // Not a crash of the service: the running instance serves on, and nothing restarts this one.
+      this.candidate = undefined;
+      this.hooks.onExit(this.name, exit, true, child.instance);
+      candidate.exited(exit);
+      return;
+    }
+    if (child !== this.child) {
+      // An instance set aside (a reload's new instance that could not start, a restart a reload's replaced): its exit was asked for.
+      this.hooks.onExit(this.name, exit, true, child.instance);
+      return;
+    }
     clearTimeout(this.startTimer);
     this.startTimer = undefined;
     this.droppedByExited += child.queueDropped;
@@ -271,8 +359,10 @@ export class ServiceSlot {
       return;
     }
     if (retired) {
-      // The new instance starts at once; if it crashes, the usual backoff and crash-loop rules apply.
       this.retiring = undefined;
+      const next = this.candidate;
+      if (next !== undefined && next.started) return this.promote(next);
+      // The new instance died before taking over: a fresh one starts at once; if it crashes, the usual backoff and crash-loop rules apply.
       this.spawn();
       return;
     }

@@ -3,10 +3,17 @@
  * tasks of one lane run one after another, each waiting until the previous one
  * (sync or async) has settled; different lanes run concurrently. A task that
  * throws or rejects is reported to `failed` and the lane goes on with the next.
- * A task that never settles holds its own lane forever, and nothing else
- * (though `idle` is never reported while it waits, so a stop waits for it).
- * The owner opens a lane on connect and deletes it once the close has run.
+ * A task run with a timeout (an envelope request: `requestTimeout`) holds its
+ * lane at most that long: then its `after` runs (the event is acknowledged),
+ * the lane goes on, and the lane no longer counts as busy, so a stop does not
+ * wait for it; whatever the task does later is reported as `late` and nothing
+ * else. A task run without one (a plain message, a connect, a close) that
+ * never settles holds its own lane forever, and nothing else (though `idle` is
+ * never reported while it waits, so a stop waits for it, up to the stop
+ * deadline). The owner opens a lane on connect and deletes it once the close
+ * has run.
  */
+import { settleWithin, type LateOutcome } from './deadline';
 
 /** One unit of work in a lane: a handler call, and what follows it. */
 export type Task = () => unknown;
@@ -19,6 +26,10 @@ export interface ClientLanesHooks {
   settled(worker: number, seq: number): void;
   /** The last busy lane has become free. */
   idle(): void;
+  /** A task outlived its timeout: the lane has gone on without it. */
+  expired(id: string): void;
+  /** A task that outlived its timeout has settled; its outcome is ignored. */
+  late(id: string, outcome: LateOutcome, error: unknown): void;
 }
 
 interface Lane {
@@ -59,19 +70,27 @@ export class ClientLanes {
 
   /**
    * Runs `task` in the lane of `id` once the tasks before it have settled, then
-   * `after` (even if it threw or rejected). Nothing runs when `id` has no lane.
+   * `after` (even if it threw or rejected). With a `timeout` (ms, > 0), a task
+   * still pending after it counts as settled: `expired` is reported, `after`
+   * runs and the lane goes on. Nothing runs when `id` has no lane.
    */
-  run(id: string, task: Task, after?: () => void): void {
+  run(id: string, task: Task, after?: () => void, timeout = 0): void {
     const lane = this.lanes.get(id);
     if (lane === undefined) return;
-    const wrapped: Task = after === undefined ? task : () => {
+    const wrapped: Task = after === undefined && timeout <= 0 ? task : () => {
+      let result: unknown;
       try {
-        const result = task();
-        return isThenable(result) ? Promise.resolve(result).finally(after) : (after(), result);
+        result = task();
       } catch (error) {
-        after();
+        after?.();
         throw error;
       }
+      if (!isThenable(result)) {
+        after?.();
+        return result;
+      }
+      const bounded = timeout > 0 ? this.bounded(id, result, timeout) : Promise.resolve(result);
+      return after === undefined ? bounded : bounded.finally(after);
     };
     if (lane.busy) {
       (lane.backlog ??= []).push(wrapped);
@@ -137,6 +156,14 @@ export class ClientLanes {
       }
       task = lane.backlog?.shift();
     }
+  }
+
+  /** `pending`, or a promise that resolves when `timeout` passes first (the lane's wait ends; the task may go on). */
+  private bounded(id: string, pending: PromiseLike<unknown>, timeout: number): Promise<unknown> {
+    return settleWithin(pending, timeout, {
+      expired: () => this.hooks.expired(id),
+      late: (outcome, error) => this.hooks.late(id, outcome, error),
+    });
   }
 
   private busy(lane: Lane): void {

@@ -60,8 +60,9 @@ function resultText(id: RequestId, value: unknown, maxLength: number): string {
 /**
  * Answers one envelope request from `client` exactly once. Returns a promise
  * when `onRequest` did: the client's next events wait for the handler to
- * settle (not just for the reply, which a timeout may send earlier), to keep
- * their order.
+ * settle (not just for the reply), to keep their order — but at most
+ * `requestTimeout`: the host runs this in the client's lane with that timeout,
+ * so at the timeout reply the lane moves on (service-host.ts).
  */
 export function answerEnvelope(context: EnvelopeContext, client: Client, text: string): Promise<void> | void {
   const { service } = context;

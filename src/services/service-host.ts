@@ -10,7 +10,9 @@
  * Per-client order is client-lanes.ts; envelope requests are answered in
  * envelope-answer.ts, HTTP requests in request-answer.ts. A handler that
  * throws or rejects is logged and counted; the service keeps running. HTTP
- * requests run concurrently, outside any client's order.
+ * requests run concurrently, outside any client's order. A request (either
+ * kind) holds nothing past `requestTimeout`: not its client's next events,
+ * not a stop; what its handler does later is counted and logged, never sent.
  */
 import { workerOfClientId } from '../client-id';
 import { CLOSE_CODES } from '../errors';
@@ -19,6 +21,7 @@ import type { ClientInfo, HttpRequestFields, MasterToService, Payload, ServiceTo
 import { decodePayload, sharedIfEmpty } from '../protocol';
 import { ThrottledWarning } from '../throttled-log';
 import { ClientLanes, type ClientLanesHooks } from './client-lanes';
+import { EXPIRED, settleWithin, type LateOutcome } from './deadline';
 import { answerEnvelope, maxReplyLength, type EnvelopeContext, type EnvelopeOutcome } from './envelope-answer';
 import { answerHttp, unavailableAnswer } from './request-answer';
 import { looksLikeRequest } from './request-envelope';
@@ -33,6 +36,8 @@ export interface ServiceHostStats {
   unknownClientEvents: number;
   /** Messages for a worker with no link (it has just gone) or a full link queue: dropped. */
   undeliverable: number;
+  /** Requests whose handler settled after `requestTimeout` (already answered by the timeout): result ignored. */
+  lateSettlements: number;
 }
 
 /** Where the host's messages go. */
@@ -70,7 +75,7 @@ function clientOf(info: ClientInfo, resumed: boolean): Client {
 }
 
 export class ServiceHost {
-  readonly stats: ServiceHostStats = { handlerErrors: 0, unknownClientEvents: 0, undeliverable: 0 };
+  readonly stats: ServiceHostStats = { handlerErrors: 0, unknownClientEvents: 0, undeliverable: 0, lateSettlements: 0 };
   private readonly internals: ServiceInternals;
   private readonly lanes: ClientLanes;
   private readonly envelopes: EnvelopeContext;
@@ -89,6 +94,9 @@ export class ServiceHost {
   private readonly unknownClientWarning: ThrottledWarning;
   private readonly duplicateConnectWarning: ThrottledWarning;
   private readonly droppedWarning: ThrottledWarning;
+  // A client can send hung requests in a loop: throttled too.
+  private readonly expiredWarning: ThrottledWarning;
+  private readonly lateWarning: ThrottledWarning;
   private readonly flushAcks = (): void => {
     this.acksScheduled = false;
     for (const [worker, seqs] of this.acks) this.ports.toWorker(worker, { type: 'ack', seqs });
@@ -107,10 +115,15 @@ export class ServiceHost {
     this.duplicateConnectWarning = new ThrottledWarning(log, 'duplicate connect ignored');
     // A worker that just went away is routine; a full queue means a worker that cannot keep up.
     this.droppedWarning = new ThrottledWarning(log, 'no link to that worker, or its queue is full; message dropped');
+    this.expiredWarning = new ThrottledWarning(log, 'request handler still running past requestTimeout; no longer waited for');
+    this.lateWarning = new ThrottledWarning(log, 'request handler settled after requestTimeout; its result is ignored');
     const lanes: ClientLanesHooks = {
       failed: (id, error) => this.handlerFailed(id, error),
       settled: (worker, seq) => this.ack(worker, seq),
       idle: () => this.notifyIfIdle(),
+      // Only envelope requests run in a lane with a timeout.
+      expired: (id) => this.requestExpired('websocket', id),
+      late: (id, outcome, error) => this.requestLate('websocket', id, outcome, error),
     };
     this.lanes = new ClientLanes(lanes);
     this.envelopes = {
@@ -193,7 +206,8 @@ export class ServiceHost {
         if (message.ts !== undefined) this.options.metrics?.observeDelivery(message.ts);
         const data = decodePayload(message);
         if (typeof data === 'string' && looksLikeRequest(data)) {
-          this.lanes.run(client.id, () => answerEnvelope(this.envelopes, client, data), () => this.ack(worker, seq));
+          // At the timeout the client has its SY_ERR_REQUEST_TIMEOUT and its order moves on: the event is acknowledged, the next ones run.
+          this.lanes.run(client.id, () => answerEnvelope(this.envelopes, client, data), () => this.ack(worker, seq), this.options.requestTimeout);
           return;
         }
         const info: MessageInfo = { seq, redelivered: message.redelivered === true };
@@ -242,7 +256,13 @@ export class ServiceHost {
   private async answerHttpRequest(worker: number, message: HttpRequestFields & Payload): Promise<void> {
     this.httpInFlight++;
     try {
-      const response = await answerHttp(this.service, message, (error) => this.handlerFailed(undefined, error));
+      const answered = answerHttp(this.service, message, (error) => this.handlerFailed(undefined, error));
+      const response = await settleWithin(answered, this.options.requestTimeout, {
+        expired: () => this.requestExpired('http', undefined),
+        late: (outcome, error) => this.requestLate('http', undefined, outcome, error),
+      });
+      // The worker started its clock first, so it has answered 504 already: nothing to send, and a stop no longer waits.
+      if (response === EXPIRED) return;
       this.options.metrics?.countRequest('http', response.status < 500 ? 'ok' : 'error');
       this.toWorker(worker, { type: 'response', rid: message.rid, ...response });
     } finally {
@@ -356,6 +376,19 @@ export class ServiceHost {
   private unknownClient(id: string, event: string): void {
     this.stats.unknownClientEvents++;
     this.unknownClientWarning.warn({ client: id, event });
+  }
+
+  /** A request's handler outlived `requestTimeout`: it is no longer waited for (the envelope counted its own timeout reply). */
+  private requestExpired(transport: 'http' | 'websocket', id: string | undefined): void {
+    if (transport === 'http') this.options.metrics?.countRequest('http', 'timeout');
+    this.expiredWarning.warn({ service: this.name, transport, client: id, timeoutMs: this.options.requestTimeout });
+  }
+
+  /** A request's handler settled after it was no longer waited for: counted and logged, its outcome dropped. */
+  private requestLate(transport: 'http' | 'websocket', id: string | undefined, outcome: LateOutcome, error: unknown): void {
+    this.stats.lateSettlements++;
+    this.options.metrics?.countRequest(transport, 'late');
+    this.lateWarning.warn({ service: this.name, transport, client: id, outcome, err: error, late: this.stats.lateSettlements });
   }
 
   private handlerFailed(id: string | undefined, error: unknown): void {

@@ -13,6 +13,7 @@ import type { Logger } from '../logger';
 import { decodePayload, type Payload, type ServiceToWorker } from '../protocol';
 import { ThrottledWarning } from '../throttled-log';
 import type { ClientEntry, ClientRegistry } from './client-registry';
+import type { HeldCloses } from './held-closes';
 import type { ConnectionLimits } from './limits';
 import type { RoutingTally } from './routing-tally';
 import type { ServiceLink } from './service-link';
@@ -28,6 +29,8 @@ export interface DeliveryDeps {
   readonly workerId: number;
   readonly clients: ClientRegistry;
   readonly limits: Pick<ConnectionLimits, 'afterSend'>;
+  /** Closes held until their clients' replies are written: a batch may have carried the last of them. */
+  readonly closes: Pick<HeldCloses, 'settle'>;
   readonly corker: Pick<SocketCorker, 'batch' | 'touch'>;
   readonly routing: RoutingTally;
   readonly metrics: Pick<WorkerMetrics, 'linkMessage'>;
@@ -47,11 +50,16 @@ export class ClientDelivery {
     this.foreignWarning = new ThrottledWarning(deps.log, 'service addressed a client that is not its own; dropped');
   }
 
-  /** One batch from a link (acks already taken by it): every socket written to leaves in one write after the batch. */
+  /**
+   * One batch from a link (acks already taken by it): every socket written to
+   * leaves in one write after the batch. A reply travels ahead of its event's
+   * ack, so once the batch is written, a client's held Close may follow it.
+   */
   fromLink(link: ServiceLink, batch: readonly ServiceToWorker[]): void {
     this.deps.corker.batch(() => {
       for (const message of batch) this.fromService(link.service, message);
     });
+    this.deps.closes.settle(link);
     this.deps.statusChanged();
   }
 
@@ -134,9 +142,11 @@ export class ClientDelivery {
     const { socket } = entry;
     if (socket.readyState !== WebSocket.OPEN) return;
     this.deps.corker.touch(socket);
+    // The backlog before this message decides whether the client is slow: one large message alone does not make it so.
+    const backlogBefore = socket.bufferedAmount;
     if (frame !== undefined && entry.sharedFrames) writeSharedFrame(socket, frame);
     else socket.send(data, { binary });
-    this.deps.limits.afterSend(socket);
+    this.deps.limits.afterSend(socket, backlogBefore);
     entry.counters.messagesOut++;
     // UTF-8 bytes, as a fan-out (which sends a Buffer) and bytes received count: `length` of a string counts UTF-16 units.
     // byteLength measures without encoding; ws encodes the string once when it frames it.

@@ -17,6 +17,7 @@ import { DELIVERY_SAMPLE_EVERY } from '../metrics/names';
 import { sharedIfEmpty, type ClientInfo } from '../protocol';
 import type { ClientEntry, ClientRegistry } from './client-registry';
 import { rejectUpgrade } from './http-reply';
+import type { HeldCloses } from './held-closes';
 import type { ConnectionLimits } from './limits';
 import type { RoutingTally } from './routing-tally';
 import type { ServiceLink } from './service-link';
@@ -34,6 +35,8 @@ export interface IntakeDeps {
   readonly clients: ClientRegistry;
   readonly metrics: WorkerMetrics;
   readonly limits: ConnectionLimits;
+  /** Closes that wait for the replies to what the client sent before them. */
+  readonly closes: Pick<HeldCloses, 'watch' | 'forget'>;
   readonly wss: WebSocketServer;
   readonly routing: RoutingTally;
   readonly log: Logger;
@@ -152,11 +155,12 @@ export class ClientIntake {
       }
       return;
     }
-    const entry: ClientEntry = { id, service, socket: ws, counters: this.deps.metrics.service(service), link, sharedFrames: takesSharedFrames(ws) };
+    const entry: ClientEntry = { id, service, socket: ws, counters: this.deps.metrics.service(service), link, sharedFrames: takesSharedFrames(ws), lastSeq: link.lastSeq };
     this.deps.clients.add(entry);
     entry.counters.open++;
     entry.counters.opened++;
     this.deps.limits.track(ws);
+    this.deps.closes.watch(entry);
     const socket = ws as ClientSocket;
     socket[ENTRY] = entry;
     socket[INTAKE] = this;
@@ -178,6 +182,7 @@ export class ClientIntake {
     }
     const admission = entry.link.message(entry.id, isBinary ? data.toString('base64') : data.toString(), isBinary, ts);
     if (admission === 'ok') {
+      entry.lastSeq = entry.link.lastSeq;
       this.deps.statusChanged();
       return;
     }
@@ -194,6 +199,7 @@ export class ClientIntake {
   /** The client's socket closed: it leaves the registry, and its service hears of it over the link. */
   onClosed(entry: ClientEntry, code: number, reason: Buffer): void {
     this.deps.clients.remove(entry);
+    this.deps.closes.forget(entry);
     entry.counters.open--;
     this.deps.metrics.connectionClosed(entry.service, code);
     entry.link.closed(entry.id, code, reason.toString());

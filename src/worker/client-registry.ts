@@ -17,6 +17,8 @@ export interface ClientEntry {
   readonly link: ServiceLink;
   /** Fan-out may write one shared frame to it (no extension negotiated). */
   readonly sharedFrames: boolean;
+  /** The sequence number of its last event on `link` (its connect, then each message): a held Close waits for its ack. */
+  lastSeq: number;
 }
 
 function topicKey(service: string, topic: string): string {

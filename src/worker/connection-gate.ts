@@ -1,6 +1,7 @@
 /**
  * Admission of WebSocket upgrades by who asks: the page's `Origin`, how many
  * clients this worker holds, and how many of them come from the same remote
+ * address; and of plain HTTP connections by how many come from the same
  * address. Counts are per worker: the cluster spreads connections over
  * workers, so the cluster-wide bound is roughly `workers ×` these.
  */
@@ -19,13 +20,52 @@ export const RETRY_AFTER_SECONDS = '1';
 
 export type GateLimits = Pick<WorkerLimits, 'maxConnectionsPerWorker' | 'maxConnectionsPerIp' | 'allowedOrigins'>;
 
+/**
+ * How many slots each remote address holds, up to a cap. An entry exists only
+ * while its address holds a slot, so a scan of many addresses leaves no
+ * memory behind.
+ */
+export class AddressSlots {
+  private readonly held = new Map<string, number>();
+
+  constructor(private readonly cap: number) {}
+
+  /** Addresses holding at least one slot. */
+  get addresses(): number {
+    return this.held.size;
+  }
+
+  /** Slots held by `address`. */
+  countFrom(address: string): number {
+    return this.held.get(address) ?? 0;
+  }
+
+  /** Takes a slot for `address`; false when it already holds `cap`. */
+  take(address: string): boolean {
+    const count = this.held.get(address) ?? 0;
+    if (count >= this.cap) return false;
+    this.held.set(address, count + 1);
+    return true;
+  }
+
+  /** Frees one slot of `address`; false (and nothing freed) when it holds none. */
+  release(address: string): boolean {
+    const count = this.held.get(address);
+    if (count === undefined) return false;
+    if (count <= 1) this.held.delete(address);
+    else this.held.set(address, count - 1);
+    return true;
+  }
+}
+
 export class ConnectionGate {
   private total = 0;
-  private readonly perAddress = new Map<string, number>();
+  private readonly perAddress: AddressSlots;
   private readonly origins: ReadonlySet<string> | null;
 
   constructor(private readonly limits: GateLimits) {
     this.origins = limits.allowedOrigins === null ? null : new Set(limits.allowedOrigins);
+    this.perAddress = new AddressSlots(limits.maxConnectionsPerIp);
   }
 
   /** Connections admitted and not yet released. */
@@ -35,7 +75,7 @@ export class ConnectionGate {
 
   /** Connections admitted from `address` and not yet released. */
   countFrom(address: string): number {
-    return this.perAddress.get(address) ?? 0;
+    return this.perAddress.countFrom(address);
   }
 
   /**
@@ -52,22 +92,15 @@ export class ConnectionGate {
     if (this.total >= this.limits.maxConnectionsPerWorker) {
       return { ok: false, status: 503, message: 'Too many connections', headers: { 'Retry-After': RETRY_AFTER_SECONDS } };
     }
-    const fromAddress = this.perAddress.get(address) ?? 0;
-    if (fromAddress >= this.limits.maxConnectionsPerIp) {
+    if (!this.perAddress.take(address)) {
       return { ok: false, status: 429, message: 'Too many connections from this address', headers: { 'Retry-After': RETRY_AFTER_SECONDS } };
     }
     this.total++;
-    this.perAddress.set(address, fromAddress + 1);
     return ADMITTED;
   }
 
   /** Frees the slot of one connection admitted from `address`; a release with no slot held there frees nothing. */
   release(address: string): void {
-    const held = this.perAddress.get(address);
-    if (held === undefined) return;
-    this.total--;
-    // Drop empty entries so that a scan of many addresses leaves no memory behind.
-    if (held <= 1) this.perAddress.delete(address);
-    else this.perAddress.set(address, held - 1);
+    if (this.perAddress.release(address)) this.total--;
   }
 }

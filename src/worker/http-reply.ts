@@ -59,21 +59,32 @@ function replyJson(response: ServerResponse, status: number, text: string, heade
 }
 
 /**
- * node:http's `clientError`: a request it could not parse (or that timed out
- * in its headers) gets 400, 408 or 431 when it can still be answered, else
- * its connection is cut.
+ * node:http's `clientError`: a request it could not parse (or that timed out)
+ * gets 400, 408 or 431 when it can still be answered, else its connection is
+ * cut. node raises some errors after it dispatched the request (a bad
+ * `Transfer-Encoding`, a broken chunk, `requestTimeout` while the body is
+ * read): the socket then carries that request's response.
  */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
-  // A parse error after a pipelined request that is being answered: answering
-  // now would pose as that request's response; just cut the connection.
-  if ((socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
-    socket.destroy();
-    return;
+  const pending = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (pending !== undefined && pending !== null) {
+    // A response to an earlier, complete request (pipelined): answering now
+    // would pose as that request's response; just cut the connection.
+    if (pending.req.complete) {
+      socket.destroy();
+      return;
+    }
+    // The failing request's own response, already given (a route answered
+    // before the body): let it reach the client, then close.
+    if (pending.headersSent) {
+      (socket as Duplex & { destroySoon?(): void }).destroySoon?.();
+      return;
+    }
   }
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  rejectUpgrade(socket, status, status === 431 ? 'Request header fields too large' : 'Bad request');
+  rejectUpgrade(socket, status, status === 431 ? 'Request header fields too large' : status === 408 ? 'Request not complete in time' : 'Bad request');
 }

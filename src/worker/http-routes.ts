@@ -15,8 +15,12 @@ import { PendingReplies } from '../pending-replies';
 import { SERVICE_HTTP_PREFIX } from '../options';
 import { encodePayload, decodePayload, type ClusterQuery, type HttpRequestFields, type MasterToWorker, type Payload, type ServiceToWorker, type WorkerToMaster } from '../protocol';
 import type { Logger } from '../logger';
+import { ThrottledWarning } from '../throttled-log';
+import { RETRY_AFTER_SECONDS } from './connection-gate';
 import { replyCode, replyError } from './http-reply';
-import { parseTarget, serviceForPath } from './upgrade-check';
+import type { Refusal } from './limits';
+import { BodyBudget, readBody, type BodyLimits } from './request-body';
+import { checkRequestHead, parseTarget, serviceForPath } from './upgrade-check';
 import type { WorkerMetrics } from './worker-metrics';
 
 type ServiceResponse = Extract<ServiceToWorker, { type: 'response' }>;
@@ -43,6 +47,15 @@ export interface HttpRoutesDeps {
   readonly request: (service: string, fields: HttpRequestFields & Payload) => 'sent' | 'unavailable' | 'busy';
   /** Answers what no route took (static files, or 404). */
   readonly fallback: (request: IncomingMessage, response: ServerResponse) => void;
+  /** Admits a plain request by its connection's address (`maxHttpConnectionsPerIp`): null, or how to refuse it. */
+  readonly admit: (request: IncomingMessage) => Refusal | null;
+}
+
+/** Answers a body that is not read to its end; the rest of it cannot be skipped reliably, so the connection closes. */
+function refuseBody(response: ServerResponse, finish: (status: number) => void, status: number, message: string, headers: Readonly<Record<string, string>> = {}): void {
+  finish(status);
+  response.setHeader('Connection', 'close');
+  replyError(response, status, message, headers);
 }
 
 export class HttpRoutes {
@@ -54,13 +67,37 @@ export class HttpRoutes {
    */
   private readonly serviceRequests = new Map<string, PendingReplies<ServiceResponse>>();
   private readonly queries = new PendingReplies<QueryResult>();
+  /** Request-body bytes this worker holds at once, over every service (`maxBufferedRequestBytes`). */
+  private readonly budget: BodyBudget;
+  private readonly bodyLimits: BodyLimits;
+  private readonly overBudget: ThrottledWarning;
+  private readonly overAddressCap: ThrottledWarning;
 
   constructor(private readonly deps: HttpRoutesDeps) {
+    const { limits } = deps.config;
+    this.budget = new BodyBudget(limits.maxBufferedRequestBytes);
+    this.bodyLimits = { maxBytes: deps.config.maxRequestBody, idleTimeout: limits.requestBodyIdleTimeout };
+    // A peer can trigger both once per request: one line per interval, with how many were not logged.
+    this.overBudget = new ThrottledWarning(deps.log, 'request bodies over maxBufferedRequestBytes on this worker: answered 503');
+    this.overAddressCap = new ThrottledWarning(deps.log, 'plain HTTP connections from one address over maxHttpConnectionsPerIp: answered 429');
     this.services = new Set(deps.config.services);
     for (const service of deps.config.services) this.serviceRequests.set(service, new PendingReplies());
   }
 
   handle(request: IncomingMessage, response: ServerResponse): void {
+    const problem = checkRequestHead(request);
+    if (problem !== undefined) {
+      // The body (if any) cannot be delimited: the connection ends with this answer.
+      response.setHeader('Connection', 'close');
+      return replyError(response, 400, problem);
+    }
+    const refusal = this.deps.admit(request);
+    if (refusal !== null) {
+      this.overAddressCap.warn({ address: request.socket.remoteAddress });
+      // Its body is not read: the connection ends with this answer, which frees nothing but tells the client to back off.
+      response.setHeader('Connection', 'close');
+      return replyError(response, refusal.status, refusal.message, refusal.headers);
+    }
     const target = parseTarget(request.url);
     if (target === undefined) return replyError(response, 400, 'Invalid request target');
     const { healthPath, metricsPath } = this.deps.config;
@@ -126,32 +163,26 @@ export class HttpRoutes {
       finish(404);
       return replyError(response, 404, `No service "${service}"`);
     }
-    const limit = this.deps.config.maxRequestBody;
-    const declared = Number(request.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      finish(413);
-      response.setHeader('Connection', 'close');
-      return replyError(response, 413, `Request body over ${limit} bytes`);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let refused = false;
-    request.on('data', (chunk: Buffer) => {
-      if (refused) return;
-      size += chunk.length;
-      if (size > limit) {
-        refused = true;
-        finish(413);
-        response.setHeader('Connection', 'close');
-        replyError(response, 413, `Request body over ${limit} bytes`);
-        return;
+    readBody(request, this.budget, this.bodyLimits, (outcome) => {
+      switch (outcome.kind) {
+        case 'complete':
+          return this.forward(request, response, service, subPath, query, outcome.body, finish);
+        case 'tooLarge':
+          return refuseBody(response, finish, 413, `Request body over ${this.bodyLimits.maxBytes} bytes`);
+        case 'overBudget':
+          this.overBudget.warn({ service, heldBytes: this.budget.held, maxBufferedRequestBytes: this.budget.limit });
+          return refuseBody(response, finish, 503, 'Too many request bodies in progress', { 'Retry-After': RETRY_AFTER_SECONDS });
+        case 'idle':
+          return refuseBody(response, finish, 408, `Request body paused for more than ${this.bodyLimits.idleTimeout} ms`);
+        case 'aborted':
+          // The client went away mid-body: nobody to answer.
+          return;
+        default: {
+          const unreachable: never = outcome;
+          throw new Error(`unhandled body outcome ${JSON.stringify(unreachable)}`);
+        }
       }
-      chunks.push(chunk);
     });
-    request.on('end', () => {
-      if (!refused) this.forward(request, response, service, subPath, query, Buffer.concat(chunks), finish);
-    });
-    request.on('error', () => undefined);
   }
 
   private forward(

@@ -12,16 +12,13 @@ import type { WorkerLimits } from '../child-env';
 import { CLOSE_CODES } from '../errors';
 import type { Logger } from '../logger';
 import { CloseDeadlines } from './close-deadline';
-import { ConnectionGate, type GateVerdict } from './connection-gate';
+import { AddressSlots, ConnectionGate, RETRY_AFTER_SECONDS, type GateVerdict } from './connection-gate';
 import { Heartbeat } from './heartbeat';
 import { IdleSweep } from './idle-sweep';
 import { TokenBucket } from './rate-limit';
 
 /** How long a client closed for a limit has to finish the close handshake before it is terminated. */
 export const LIMIT_CLOSE_GRACE_MS = 2000;
-
-/** node:http's own default `requestTimeout`; kept unless `handshakeTimeout` is longer (node requires headers ≤ request). */
-const NODE_REQUEST_TIMEOUT_MS = 300_000;
 
 /** What a client hears when it is closed for a limit. */
 export const LIMIT_CLOSES = {
@@ -42,8 +39,11 @@ export type Refusal = Extract<GateVerdict, { ok: false }>;
 const TRACKED_BY = Symbol('switchyard.limits');
 const SLOT_OF = Symbol('switchyard.gate');
 const SLOT_ADDRESS = Symbol('switchyard.gate-address');
+const HTTP_SLOT_OF = Symbol('switchyard.http-slots');
 type TrackedSocket = WebSocket & { [TRACKED_BY]: ConnectionLimits };
 type AdmittedSocket = Duplex & { [SLOT_OF]?: ConnectionGate; [SLOT_ADDRESS]?: string };
+/** A plain HTTP connection that holds a per-address slot: its address is `remoteAddress`, which a socket keeps after it closes. */
+type HttpSocket = Duplex & { [HTTP_SLOT_OF]?: AddressSlots; readonly remoteAddress?: string };
 
 function trackedSocketOnPong(this: WebSocket): void {
   (this as TrackedSocket)[TRACKED_BY].pong(this);
@@ -64,24 +64,45 @@ function admittedSocketOnClose(this: Duplex): void {
   gate.release(address);
 }
 
+/** A plain HTTP connection that held a slot closed: the slot is freed, once. */
+function httpSocketOnClose(this: Duplex): void {
+  const socket = this as HttpSocket;
+  const slots = socket[HTTP_SLOT_OF];
+  if (slots === undefined) return;
+  socket[HTTP_SLOT_OF] = undefined;
+  slots.release(socket.remoteAddress ?? '');
+}
+
 /**
  * node:http options that bound the HTTP side of a connection. `headersTimeout`
  * covers upgrade requests too (they are ordinary requests until their headers
- * are complete) and connections that never send a byte; node checks it on one
- * interval per server, which we shorten from node's 30 s so that a 10 s
- * timeout is not enforced 30 s late.
+ * are complete) and connections that never send a byte; `requestTimeout`
+ * bounds a whole request, headers and body (node requires it to be at least
+ * `headersTimeout`), in place of node's 300 s, which let a stalled body hold
+ * its bytes for five minutes. Node checks both on one interval per server,
+ * which we shorten from node's 30 s so that a 10 s timeout is not enforced
+ * 30 s late.
  */
-export function httpServerOptions(limits: Pick<WorkerLimits, 'handshakeTimeout' | 'maxHeaderSize'>): ServerOptions {
+export function httpServerOptions(limits: Pick<WorkerLimits, 'handshakeTimeout' | 'maxHeaderSize' | 'requestBodyTimeout'>): ServerOptions {
   return {
     maxHeaderSize: limits.maxHeaderSize,
     headersTimeout: limits.handshakeTimeout,
-    requestTimeout: Math.max(NODE_REQUEST_TIMEOUT_MS, limits.handshakeTimeout),
-    connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(limits.handshakeTimeout / 4))),
+    requestTimeout: Math.max(limits.requestBodyTimeout, limits.handshakeTimeout),
+    connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(Math.min(limits.handshakeTimeout, limits.requestBodyTimeout) / 4))),
   };
 }
 
+/** What a request on a plain HTTP connection past `maxHttpConnectionsPerIp` is answered. */
+const TOO_MANY_HTTP: Refusal = Object.freeze({
+  ok: false,
+  status: 429,
+  message: 'Too many HTTP connections from this address',
+  headers: Object.freeze({ 'Retry-After': RETRY_AFTER_SECONDS }),
+});
+
 export class ConnectionLimits {
   private readonly gate: ConnectionGate;
+  private readonly httpSlots: AddressSlots;
   private readonly heartbeat: Heartbeat<WebSocket>;
   private readonly idle: IdleSweep<WebSocket>;
   private readonly deadlines: CloseDeadlines<WebSocket>;
@@ -95,6 +116,7 @@ export class ConnectionLimits {
     private readonly now: () => number = () => performance.now(),
   ) {
     this.gate = new ConnectionGate(limits);
+    this.httpSlots = new AddressSlots(limits.maxHttpConnectionsPerIp);
     this.heartbeat = new Heartbeat(limits.heartbeatInterval);
     this.idle = new IdleSweep(limits.idleTimeout, (ws) => this.closeFor(ws, LIMIT_CLOSES.idle), now);
     this.deadlines = new CloseDeadlines(LIMIT_CLOSE_GRACE_MS, now);
@@ -124,6 +146,26 @@ export class ConnectionLimits {
     admitted[SLOT_OF] = this.gate;
     admitted[SLOT_ADDRESS] = address;
     socket.on('close', admittedSocketOnClose);
+    return null;
+  }
+
+  /**
+   * Decides whether a plain HTTP request may be served: null when its
+   * connection holds (or now takes) one of its address's
+   * `maxHttpConnectionsPerIp` slots, else how to refuse it. The slot is held
+   * from the connection's first request until its socket closes, so idle
+   * keep-alive connections count too (node closes those after 5 s).
+   */
+  admitHttp(request: IncomingMessage): Refusal | null {
+    const socket = request.socket as HttpSocket;
+    if (socket[HTTP_SLOT_OF] !== undefined) return null;
+    if (!this.httpSlots.take(socket.remoteAddress ?? '')) return TOO_MANY_HTTP;
+    if (socket.closed) {
+      this.httpSlots.release(socket.remoteAddress ?? '');
+      return null;
+    }
+    socket[HTTP_SLOT_OF] = this.httpSlots;
+    socket.on('close', httpSocketOnClose);
     return null;
   }
 
@@ -161,9 +203,15 @@ export class ConnectionLimits {
     return false;
   }
 
-  /** Checks a client's outgoing backlog after something was queued to it. */
-  afterSend(ws: WebSocket): void {
-    if (ws.bufferedAmount > this.limits.maxBufferedBytes && ws.readyState === WebSocket.OPEN) {
+  /**
+   * Checks a client's outgoing backlog after something was queued to it,
+   * against what was waiting before (`backlogBefore`, its `bufferedAmount`
+   * then): a slow consumer is a client that had not read what it was sent
+   * before; one message larger than the bound, to a client that keeps up, is
+   * not one.
+   */
+  afterSend(ws: WebSocket, backlogBefore: number): void {
+    if (backlogBefore > this.limits.maxBufferedBytes && ws.readyState === WebSocket.OPEN) {
       this.closeFor(ws, LIMIT_CLOSES.slowConsumer);
     }
   }

@@ -168,6 +168,16 @@ export class ServiceLink {
     return this.quarantinedCount;
   }
 
+  /** The number of the last event numbered: read right after `connect()` or `message()` accepted one, that event's. */
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  /** Whether event `seq` still waits for its acknowledgement (held, in flight or being handled). */
+  isPending(seq: number): boolean {
+    return this.unacked.has(seq);
+  }
+
   get available(): boolean {
     return this.linkState === 'up';
   }

@@ -46,10 +46,38 @@ export function serviceForPath(pathname: string, services: ReadonlySet<string>):
   return services.has(name) ? name : undefined;
 }
 
+/**
+ * What makes a request head unacceptable whatever it asks for (a 400), or
+ * undefined. node:http keeps the first `Host` and silently drops the others,
+ * so they are counted in the raw list: two hosts let a proxy and this server
+ * disagree on which site was asked (RFC 9112 §3.2). A `Transfer-Encoding`
+ * whose last coding is not `chunked` leaves the body's length unknown (RFC
+ * 9112 §6.3); node's parser fails on it only after the request was
+ * dispatched, so it is refused here before any route answers.
+ */
+export function checkRequestHead(request: IncomingMessage): string | undefined {
+  const raw = request.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1) return 'More than one Host header';
+  }
+  const coding = request.headers['transfer-encoding'];
+  if (coding !== undefined && !FINAL_CHUNKED.test(coding)) return 'Transfer-Encoding must end with chunked';
+  return undefined;
+}
+
+/** `chunked` as the last coding of a `Transfer-Encoding` list (node joins repeated headers with `, `). */
+const FINAL_CHUNKED = /(?:^|,)[ \t]*chunked[ \t]*$/i;
+
 export function checkUpgrade(request: IncomingMessage, services: ReadonlySet<string>): UpgradeVerdict {
   if (request.method !== 'GET') {
     return { ok: false, status: 405, message: 'WebSocket upgrades must use GET', headers: { Allow: 'GET' } };
   }
+  const problem = checkRequestHead(request);
+  if (problem !== undefined) return { ok: false, status: 400, message: problem };
+  // A handshake has no body; one framed as if it had would be read as frames here and as a body by a proxy in front.
+  if (request.headers['transfer-encoding'] !== undefined) return { ok: false, status: 400, message: 'A WebSocket upgrade has no body: no Transfer-Encoding' };
   const target = parseTarget(request.url);
   if (target === undefined) return { ok: false, status: 400, message: 'Invalid request target' };
   const service = serviceForPath(target.pathname, services);

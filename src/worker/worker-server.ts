@@ -22,6 +22,7 @@ import { ClientDelivery } from './client-delivery';
 import { ClientIntake } from './client-intake';
 import { ClientRegistry } from './client-registry';
 import { answerClientError, replyError } from './http-reply';
+import { HeldCloses } from './held-closes';
 import { HttpRoutes } from './http-routes';
 import { ConnectionLimits, httpServerOptions } from './limits';
 import { RoutingTally } from './routing-tally';
@@ -82,6 +83,7 @@ export class WorkerServer {
     });
     this.metrics = new WorkerMetrics(workerId, config.services, this.outbox);
     this.limits = new ConnectionLimits(config.limits, log);
+    const closes = new HeldCloses(config.limits.closeGrace, log);
     const staticFiles = config.staticDir === false ? undefined : new StaticFiles(config.staticDir, log);
     this.routes = new HttpRoutes({
       config,
@@ -99,12 +101,14 @@ export class WorkerServer {
         return link.request(fields) ? 'sent' : 'busy';
       },
       fallback: (request, response) => (staticFiles === undefined ? replyError(response, 404, 'Not found') : staticFiles.serve(request, response)),
+      admit: (request) => this.limits.admitHttp(request),
     });
     const statusChanged = (): void => this.statusChanged();
     this.delivery = new ClientDelivery({
       workerId,
       clients: this.clients,
       limits: this.limits,
+      closes,
       corker: new SocketCorker(),
       routing: this.routing,
       metrics: this.metrics,
@@ -131,6 +135,7 @@ export class WorkerServer {
       clients: this.clients,
       metrics: this.metrics,
       limits: this.limits,
+      closes,
       wss: new WebSocketServer({
         noServer: true,
         clientTracking: false,
@@ -144,7 +149,10 @@ export class WorkerServer {
     });
     this.http = http.createServer(httpServerOptions(config.limits), (request, response) => this.routes.handle(request, response));
     // The limits' timers live as long as the server: stopping it closes them.
-    this.http.once('close', () => this.limits.close());
+    this.http.once('close', () => {
+      this.limits.close();
+      closes.close();
+    });
     this.http.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => this.intake.onUpgrade(request, socket, head));
     this.http.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
       log.debug({ err: error }, 'bad HTTP request');

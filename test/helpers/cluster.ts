@@ -14,7 +14,8 @@ const servers = new Set<SwitchyardServer>();
 const sockets = new Set<WebSocket>();
 
 export async function startCluster(options: SwitchyardOptions = {}): Promise<{ server: SwitchyardServer; port: number }> {
-  const server = createServer({ port: 0, host: '127.0.0.1', workers: 2, logLevel: 'silent', ...options });
+  // No /metrics cache unless a test asks for one: tests read counters before and after traffic within milliseconds.
+  const server = createServer({ port: 0, host: '127.0.0.1', workers: 2, logLevel: 'silent', metricsCacheMs: 0, ...options });
   servers.add(server);
   const port = await server.listen();
   return { server, port };

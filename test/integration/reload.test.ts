@@ -83,30 +83,37 @@ test('rolling reload under a steady stream of connections and messages: nothing 
   expect(checked).toBeGreaterThan(100);
 }, 60000);
 
-test('a reload whose new service code cannot start ends in the crash-loop rule, and the next reload revives it', async () => {
+test('a failed service stays failed through a reload whose code still cannot start, and the next reload revives it', async () => {
   const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
+  const { isSwitchyardError } = await import('../../src/errors');
   const marker = path.join(mkdtempSync(path.join(tmpdir(), 'sy-gate-')), 'broken');
   process.env.SWITCHYARD_TEST_BREAK_START = marker;
   const { server, port } = await startCluster({ services: { gate: path.join(FIXTURES, 'start-gate.ts') }, restartDelay: 20, crashLoopCount: 3 });
   const socket = new WebSocket(`ws://127.0.0.1:${port}/gate`);
   const closed = new Promise<number>((resolve) => socket.once('close', resolve));
   await new Promise((resolve) => socket.once('message', resolve));
+  // A bad deploy meets a crash: every restart fails to start, up to the crash-loop limit.
   writeFileSync(marker, 'x');
   const exits: boolean[] = [];
   server.on('serviceExit', (info) => exits.push(info.expected));
   const failed = new Promise((resolve) => server.once('serviceFailed', resolve));
-  await server.reload();
+  process.kill(server.stats().services[0]?.pid as number, 'SIGKILL');
   await failed;
-  // The retired instance exited as expected; each failed start counted as a crash, up to the limit.
-  expect(exits).toEqual([true, false, false, false]);
-  // The worker reload came first, so this client was moved on with 1012; a new one meets the failed service.
-  expect(await closed).toBe(1012);
+  expect(exits).toEqual([false, false, false]);
+  expect(await closed).toBe(1011);
+  // A reload with the code still broken: the service stays failed, and the reload says why.
+  const error = await server.reload().then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(isSwitchyardError(error, 'SY_ERR_RELOAD_FAILED')).toBe(true);
+  expect((error as Error).message).toMatch(/"gate".*broken deploy/);
   expect(server.stats().services[0]?.state).toBe('failed');
   const late = new WebSocket(`ws://127.0.0.1:${port}/gate`);
   expect(await new Promise<number>((resolve) => late.once('close', resolve))).toBe(1011);
   // The fix is deployed: a reload starts the failed service afresh.
-  rmSync(marker);
+  rmSync(path.dirname(marker), { recursive: true, force: true });
   await server.reload();
   expect(server.stats().services[0]?.state).toBe('online');
   const revived = new WebSocket(`ws://127.0.0.1:${port}/gate`);

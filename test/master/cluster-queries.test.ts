@@ -27,7 +27,8 @@ class FakeSource implements MetricsSource {
   }
 }
 
-function setup(sources: FakeSource[]) {
+/** `cacheMs` 0 by default: most tests here check the gathers themselves, each scrape a fresh one. */
+function setup(sources: FakeSource[], cacheMs = 0) {
   const replies: Array<{ workerId: number; message: QueryResult }> = [];
   const waiters: Array<{ count: number; resolve: () => void }> = [];
   const queries = new ClusterQueries(
@@ -41,6 +42,7 @@ function setup(sources: FakeSource[]) {
       },
     },
     log,
+    cacheMs,
   );
   /** Resolves once `count` replies in all have been sent. */
   const replied = (count: number): Promise<void> =>
@@ -169,4 +171,102 @@ test('close() ends a gather in progress with what it has', async () => {
   queries.close();
   await replied(1);
   expect(replies[0]?.message.status).toBe(200);
+});
+
+test('scrapes within the cache window are answered from the last result at once: a flood costs one gather per window', async () => {
+  jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+  const source = new FakeSource('worker-1');
+  const { queries, replies, replied } = setup([source], 1000);
+  queries.onQuery(1, 1, 'metrics');
+  await requestsSent();
+  queries.onMetrics(source.lastQid, counter('switchyard_x_total', 5));
+  await replied(1);
+  // A flood within the window: every scrape answered synchronously, nobody asked again.
+  jest.advanceTimersByTime(999);
+  for (let qid = 2; qid <= 201; qid++) queries.onQuery(qid % 2, qid, 'metrics');
+  expect(replies).toHaveLength(201);
+  expect(new Set(replies.map((r) => r.message.body)).size).toBe(1);
+  expect(replies.every((r) => r.message.status === 200)).toBe(true);
+  expect(queries.gatherCount).toBe(1);
+  expect(source.asked).toHaveLength(1);
+  // Past the window, the next scrape gathers afresh.
+  jest.advanceTimersByTime(1);
+  queries.onQuery(1, 202, 'metrics');
+  await requestsSent();
+  expect(queries.gatherCount).toBe(2);
+  queries.onMetrics(source.lastQid, counter('switchyard_x_total', 9));
+  await replied(202);
+  expect(value(replies[201]?.message.body as string, 'switchyard_x_total')).toBe(9);
+});
+
+test('a failed gather is not cached', async () => {
+  const source = new FakeSource('worker-1');
+  let fail = true;
+  const replies: QueryResult[] = [];
+  const queries = new ClusterQueries(
+    {
+      health: () => ({ healthy: true, body: {} }),
+      ownMetrics: () => (fail ? Promise.reject(new Error('registry broke')) : Promise.resolve(counter('switchyard_master_total', 1))),
+      metricsSources: () => [source],
+      replyTo: (_workerId, message) => void replies.push(message),
+    },
+    log,
+    60_000,
+  );
+  queries.onQuery(1, 1, 'metrics');
+  await requestsSent();
+  expect(replies.map((r) => r.status)).toEqual([500]);
+  fail = false;
+  queries.onQuery(1, 2, 'metrics');
+  await requestsSent();
+  queries.onMetrics(source.lastQid, counter('switchyard_x_total', 1));
+  await requestsSent();
+  expect(replies.map((r) => r.status)).toEqual([500, 200]);
+});
+
+test('a process that missed the last deadline is not waited for again: the next scrape is answered at once from its latest snapshot', async () => {
+  jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+  const fast = new FakeSource('worker-1');
+  const stopped = new FakeSource('service-a.1');
+  const { queries, replies, replied } = setup([fast, stopped]);
+  queries.onQuery(1, 1, 'metrics');
+  await requestsSent();
+  queries.onMetrics(fast.lastQid, counter('switchyard_x_total', 1));
+  queries.onMetrics(stopped.lastQid, counter('switchyard_x_total', 10));
+  await replied(1);
+
+  // The service stops answering (SIGSTOP): this scrape waits for it, once, up to the deadline.
+  queries.onQuery(1, 2, 'metrics');
+  await requestsSent();
+  queries.onMetrics(fast.lastQid, counter('switchyard_x_total', 2));
+  jest.advanceTimersByTime(GATHER_TIMEOUT_MS);
+  await replied(2);
+  expect(value(replies[1]?.message.body as string, 'switchyard_x_total')).toBe(12);
+
+  // The next ones do not wait for it: answered as soon as the others are, without any timer running.
+  for (let qid = 3; qid <= 5; qid++) {
+    queries.onQuery(1, qid, 'metrics');
+    await requestsSent();
+    queries.onMetrics(fast.lastQid, counter('switchyard_x_total', qid));
+    await replied(qid);
+    expect(value(replies[qid - 1]?.message.body as string, 'switchyard_x_total')).toBe(qid + 10);
+  }
+  // It is asked again, but one request at a time: no pile of requests for a process that reads none.
+  expect(stopped.asked).toHaveLength(3);
+  jest.advanceTimersByTime(GATHER_TIMEOUT_MS);
+  queries.onQuery(1, 6, 'metrics');
+  await requestsSent();
+  expect(stopped.asked).toHaveLength(4);
+  // It answers again (SIGCONT): its snapshot is taken, and the next scrape waits for it as for everyone.
+  queries.onMetrics(stopped.lastQid, counter('switchyard_x_total', 20));
+  queries.onMetrics(fast.lastQid, counter('switchyard_x_total', 6));
+  await replied(6);
+  queries.onQuery(1, 7, 'metrics');
+  await requestsSent();
+  queries.onMetrics(fast.lastQid, counter('switchyard_x_total', 7));
+  await requestsSent();
+  expect(replies).toHaveLength(6);
+  queries.onMetrics(stopped.lastQid, counter('switchyard_x_total', 21));
+  await replied(7);
+  expect(value(replies[6]?.message.body as string, 'switchyard_x_total')).toBe(28);
 });

@@ -206,22 +206,102 @@ test('a restarted instance that does not start within startTimeout is killed, an
   expect(forker.processes).toHaveLength(3);
 });
 
-test('reload: the old instance is retired first, the new one starts at once, and the exit is expected', async () => {
+test('reload: the new instance starts first, next to the old one; then the old one retires and the new one takes over', async () => {
   const { service, forker, recorded } = await started();
   const old = forker.last;
   const reloaded = service.reload(Date.now() + 2000);
-  expect(service.state).toBe('restarting');
-  expect(await old.received('stop')).toEqual({ type: 'stop', mode: 'retire' });
-  expect(forker.processes).toHaveLength(1);
-  old.exit(0);
-  await nextTurn();
-  // No backoff for a planned replacement.
+  // The new one is forked at once; the old one serves on, untouched, until it runs.
   expect(forker.processes).toHaveLength(2);
-  forker.last.reply({ type: 'started' });
+  const fresh = forker.last;
+  expect(service.state).toBe('online');
+  expect(service.pid).toBe(old.pid);
+  expect(old.sent.filter((message) => message.type === 'stop')).toEqual([]);
+  fresh.reply({ type: 'started' });
+  expect(await old.received('stop')).toEqual({ type: 'stop', mode: 'retire' });
+  expect(service.state).toBe('restarting');
+  expect(recorded.online).toHaveLength(1);
+  old.exit(0);
   await reloaded;
+  expect(service.state).toBe('online');
+  expect(service.pid).toBe(fresh.pid);
   expect(recorded.exits).toEqual([{ expected: true, instance: 'service-chat.1', signal: null }]);
   expect(recorded.online.map((o) => o.restarted)).toEqual([false, true]);
+  expect(recorded.online[1]?.endpoint).toBe(service.endpoint);
+  expect(recorded.online[1]?.endpoint).not.toBe(recorded.online[0]?.endpoint);
   expect(service.restarts).toBe(0);
+});
+
+test('reload: a new instance that fails to start is killed, the reload rejects, and the old one serves on untouched', async () => {
+  const { service, forker, recorded } = await started();
+  const old = forker.last;
+  const reloaded = service.reload(Date.now() + 2000);
+  forker.last.reply({ type: 'startFailed', error: { message: 'syntax error in chat.js' } });
+  const error = await reloaded.then(() => undefined, (reason: unknown) => reason);
+  expect(isSwitchyardError(error, 'SY_ERR_SERVICE_START_FAILED')).toBe(true);
+  expect((error as Error).message).toMatch(/"chat".*syntax error in chat\.js/);
+  expect(forker.last.signals).toEqual(['SIGKILL']);
+  await nextTurn();
+  expect(recorded.exits).toEqual([{ expected: true, instance: 'service-chat.2', signal: 'SIGKILL' }]);
+  expect(old.sent.filter((message) => message.type === 'stop')).toEqual([]);
+  expect(service).toMatchObject({ state: 'online', pid: old.pid, restarts: 0 });
+  expect(recorded.online).toHaveLength(1);
+  // Nothing restarts the failed one; the next reload tries again.
+  jest.advanceTimersByTime(60_000);
+  expect(forker.processes).toHaveLength(2);
+  const again = service.reload(Date.now() + 2000);
+  expect(forker.processes).toHaveLength(3);
+  forker.last.reply({ type: 'started' });
+  old.exit(0);
+  await again;
+  expect(service.pid).toBe(forker.last.pid);
+});
+
+test('reload: a new instance that is not ready within startTimeout, or exits while starting, fails the reload', async () => {
+  const { service, forker } = await started({ startTimeout: 1000 });
+  const old = forker.last;
+  const hung = service.reload(Date.now() + 2000);
+  jest.advanceTimersByTime(1000);
+  const timedOut = await hung.then(() => undefined, (reason: unknown) => reason);
+  expect(isSwitchyardError(timedOut, 'SY_ERR_SERVICE_START_FAILED')).toBe(true);
+  expect((timedOut as Error).message).toMatch(/did not start within startTimeout \(1000 ms\)/);
+  expect(forker.last.signals).toEqual(['SIGKILL']);
+  await nextTurn();
+  const exiting = service.reload(Date.now() + 2000);
+  forker.last.exit(1);
+  const exited = await exiting.then(() => undefined, (reason: unknown) => reason);
+  expect((exited as Error).message).toMatch(/exited during startup \(code 1/);
+  expect(service).toMatchObject({ state: 'online', pid: old.pid });
+});
+
+test('reload: when the old instance crashes while the new one starts, the new one takes over as soon as it runs', async () => {
+  const { service, forker, recorded } = await started({ restartDelay: 1000 });
+  const reloaded = service.reload(Date.now() + 2000);
+  const fresh = forker.last;
+  await crash(forker.processes[0] as FakeProcess);
+  expect(service.state).toBe('restarting');
+  fresh.reply({ type: 'started' });
+  await reloaded;
+  expect(service).toMatchObject({ state: 'online', pid: fresh.pid });
+  // The backoff's restart was cancelled: the new instance replaced it.
+  jest.advanceTimersByTime(10_000);
+  expect(forker.processes).toHaveLength(2);
+  expect(recorded.online.map((o) => o.restarted)).toEqual([false, true]);
+});
+
+test('stop() during a reload stops the new instance too, and the reload resolves', async () => {
+  const { service, forker } = await started();
+  const reloaded = service.reload(Date.now() + 2000);
+  const old = forker.processes[0] as FakeProcess;
+  const fresh = forker.last;
+  const stopped = service.stop(Date.now() + 1000);
+  await reloaded;
+  expect(await fresh.received('stop')).toEqual({ type: 'stop', mode: 'shutdown' });
+  expect(await old.received('stop')).toEqual({ type: 'stop', mode: 'shutdown' });
+  old.exit(0);
+  fresh.exit(0);
+  await stopped;
+  expect(service.state).toBe('stopped');
+  expect(fresh.signals).toEqual([]);
 });
 
 test('stop(): the service is asked to shut down, and SIGKILLed at the deadline if it hangs', async () => {

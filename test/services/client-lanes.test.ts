@@ -1,11 +1,21 @@
 import { ClientLanes } from '../../src/services/client-lanes';
 import { expectNothingWithin } from '../helpers/expect-nothing';
 
-/** Lanes whose hooks record into `events`; `idle()` resolves at the next idle report. */
-function lanes(): { lanes: ClientLanes; events: string[]; errors: unknown[]; idle: () => Promise<void> } {
+/**
+ * Lanes whose hooks record into `events`; `idle()` resolves at the next idle
+ * report, `overdue()` at the next `expired` or `late` report.
+ */
+function lanes(): { lanes: ClientLanes; events: string[]; errors: unknown[]; idle: () => Promise<void>; overdue: () => Promise<string> } {
   const events: string[] = [];
   const errors: unknown[] = [];
   let idleWaiters: Array<() => void> = [];
+  let overdueWaiters: Array<(event: string) => void> = [];
+  const overdue = (event: string): void => {
+    events.push(event);
+    const waiters = overdueWaiters;
+    overdueWaiters = [];
+    for (const resolve of waiters) resolve(event);
+  };
   const result = new ClientLanes({
     failed: (id, error) => {
       errors.push(error);
@@ -18,8 +28,16 @@ function lanes(): { lanes: ClientLanes; events: string[]; errors: unknown[]; idl
       idleWaiters = [];
       for (const resolve of waiters) resolve();
     },
+    expired: (id) => overdue(`expired ${id}`),
+    late: (id, outcome) => overdue(`late ${id} ${outcome}`),
   });
-  return { lanes: result, events, errors, idle: () => new Promise<void>((resolve) => idleWaiters.push(resolve)) };
+  return {
+    lanes: result,
+    events,
+    errors,
+    idle: () => new Promise<void>((resolve) => idleWaiters.push(resolve)),
+    overdue: () => new Promise<string>((resolve) => overdueWaiters.push(resolve)),
+  };
 }
 
 /** A promise and the functions that settle it. */
@@ -185,4 +203,55 @@ test('a client without a lane runs nothing; a deleted lane finishes its running 
   running.resolve();
   await deleted;
   expect(events).toEqual(['running done', 'idle']);
+});
+
+test('a task run with a timeout holds its lane at most that long: then its after runs, the lane goes on, and its late settlement is only reported', async () => {
+  const { lanes: l, events, overdue } = lanes();
+  const hung = deferred();
+  l.open('a');
+  l.run('a', () => hung.promise, () => void events.push('after hung'), 30);
+  l.run('a', () => void events.push('behind the hung one'), () => void events.push('after behind'));
+  expect(events).toEqual([]);
+  const moved = new Promise<void>((resolve) => l.run('a', () => resolve()));
+  await moved;
+  expect(events).toEqual(['expired a', 'after hung', 'behind the hung one', 'after behind', 'idle']);
+  events.length = 0;
+  const late = overdue();
+  hung.resolve();
+  expect(await late).toBe('late a resolved');
+  // Nothing of the task runs again: its after (the ack) came at the timeout.
+  expect(events).toEqual(['late a resolved']);
+});
+
+test('a timed-out task no longer keeps the lanes busy, so a stop waiting for idle goes on', async () => {
+  const { lanes: l, events, idle, overdue } = lanes();
+  const hung = deferred();
+  l.open('a');
+  l.run('a', () => hung.promise, undefined, 30);
+  expect(l.idle).toBe(false);
+  await idle();
+  expect(l.idle).toBe(true);
+  expect(events).toEqual(['expired a', 'idle']);
+  const late = overdue();
+  hung.reject(new Error('too late'));
+  // A late rejection is not a failure of the lane's task: reported as late only.
+  expect(await late).toBe('late a rejected');
+  expect(events).toEqual(['expired a', 'idle', 'late a rejected']);
+});
+
+test('a task that settles within its timeout is not reported expired or late, and its rejection is a failure as usual', async () => {
+  const { lanes: l, events, errors, idle, overdue } = lanes();
+  const quick = deferred();
+  const reported = overdue();
+  l.open('a');
+  l.run('a', () => quick.promise, () => void events.push('after quick'), 100);
+  const broken = new Error('broken');
+  l.run('a', () => Promise.reject(broken), () => void events.push('after broken'), 100);
+  const idled = idle();
+  quick.resolve();
+  await idled;
+  expect(events).toEqual(['after quick', 'after broken', 'failed a', 'idle']);
+  expect(errors).toEqual([broken]);
+  // Past both timeouts: their timers were cleared, so nothing is reported.
+  await expectNothingWithin(200, reported, 'an expired or late report');
 });

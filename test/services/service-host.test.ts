@@ -1,7 +1,7 @@
 import pino from 'pino';
 import type { Client } from '../../src/services/client';
 import { Service } from '../../src/services/service';
-import { ServiceHost } from '../../src/services/service-host';
+import { ServiceHost, type ServiceHostOptions } from '../../src/services/service-host';
 import type { ClientInfo, ServiceToMaster, ServiceToWorker } from '../../src/protocol';
 import { isSwitchyardError } from '../../src/errors';
 import type { Logger } from '../../src/logger';
@@ -11,7 +11,7 @@ const info = (id: string): ClientInfo => ({ id, service: 'test', path: '/test', 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** A host linked to one worker (id 1): what it sends to the master and to that worker lands in `sent`, in order. */
-function host(service: Service, links = { open: true }): { host: ServiceHost; sent: Array<ServiceToMaster | ServiceToWorker> } {
+function host(service: Service, links = { open: true }, options?: ServiceHostOptions): { host: ServiceHost; sent: Array<ServiceToMaster | ServiceToWorker> } {
   const sent: Array<ServiceToMaster | ServiceToWorker> = [];
   const ports = {
     toMaster: (message: ServiceToMaster) => void sent.push(message),
@@ -20,7 +20,7 @@ function host(service: Service, links = { open: true }): { host: ServiceHost; se
     linksClosed: () => Promise.resolve(),
     stopListening: () => undefined,
   };
-  return { host: new ServiceHost(service, 'test', ports, silent), sent };
+  return { host: new ServiceHost(service, 'test', ports, silent, options), sent };
 }
 
 /** The seqs acknowledged in `messages`, in the order the acks went out. */
@@ -725,4 +725,37 @@ test('a peer that sends many bad events gets one warning line per kind, not one 
   await tick();
   // Still acknowledged, every one.
   expect(acksIn(sent)).toHaveLength(401);
+});
+
+test('a request past requestTimeout holds nothing: the envelope is acknowledged and its client goes on, an HTTP one is left to the worker\'s 504; late results are counted, never sent', async () => {
+  const handled: string[] = [];
+  const settle: Array<() => void> = [];
+  class Hung extends Service {
+    override onMessage(_client: Client, data: string | Buffer): void {
+      handled.push(String(data));
+    }
+    override onRequest(): Promise<string> {
+      return new Promise<string>((resolve) => settle.push(() => resolve('late')));
+    }
+  }
+  const { host: h, sent } = host(new Hung(), { open: true }, { requestTimeout: 30 });
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
+  h.fromWorker(1, { type: 'message', seq: 2, id: '1.1', data: '{"$req":1,"data":null}' });
+  h.fromWorker(1, { type: 'message', seq: 3, id: '1.1', data: 'next' });
+  h.fromWorker(1, { type: 'request', rid: '1.9', method: 'GET', path: '/', query: {}, headers: {}, data: '' });
+  await tick();
+  expect(handled).toEqual([]);
+  // What a stop waits for: it comes once both requests have timed out, not when they settle.
+  await h.whenIdle();
+  await tick();
+  expect(handled).toEqual(['next']);
+  expect(acksIn(sent)).toEqual([1, 2, 3]);
+  const replies = sent.filter((m) => m.type === 'send').map((m) => JSON.parse((m as { data: string }).data) as { $res: number; error: { code: string } });
+  expect(replies).toEqual([{ $res: 1, error: expect.objectContaining({ code: 'SY_ERR_REQUEST_TIMEOUT' }) }]);
+  expect(sent.some((m) => m.type === 'response')).toBe(false);
+  const before = sent.length;
+  for (const resolve of settle) resolve();
+  await tick();
+  expect(h.stats.lateSettlements).toBe(2);
+  expect(sent.slice(before)).toEqual([]);
 });

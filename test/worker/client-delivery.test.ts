@@ -45,6 +45,7 @@ function setup(): Setup {
     workerId: WORKER,
     clients,
     limits: { afterSend: () => undefined },
+    closes: { settle: () => undefined },
     corker: new SocketCorker(),
     routing,
     metrics: { linkMessage: (type) => void (received[type] = (received[type] ?? 0) + 1) },
@@ -62,7 +63,7 @@ function setup(): Setup {
       const socket = new FakeSocket();
       const counters: ServiceCounters = { open: 1, opened: 1, messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 };
       // No TCP socket under the fake: it takes no shared frame, so a fan-out goes through send() too.
-      const entry: ClientEntry = { id, service, socket: socket as unknown as WebSocket, counters, link: {} as ServiceLink, sharedFrames: false };
+      const entry: ClientEntry = { id, service, socket: socket as unknown as WebSocket, counters, link: {} as ServiceLink, sharedFrames: false, lastSeq: 0 };
       clients.add(entry);
       return { socket, counters };
     },

@@ -1,4 +1,4 @@
-import { ConnectionGate } from '../../src/worker/connection-gate';
+import { AddressSlots, ConnectionGate } from '../../src/worker/connection-gate';
 
 /** Admits a connection from `address` (it must be admitted); returns what frees its slot. */
 function admitted(gate: ConnectionGate, origin: string | undefined, address: string): () => void {
@@ -35,7 +35,7 @@ test('released addresses leave no entry behind', () => {
   for (let i = 0; i < 50; i++) admitted(gate, undefined, `10.0.0.${i}`)();
   expect(gate.size).toBe(0);
   expect(gate.countFrom('10.0.0.1')).toBe(0);
-  expect((gate as unknown as { perAddress: Map<string, number> }).perAddress.size).toBe(0);
+  expect((gate as unknown as { perAddress: AddressSlots }).perAddress.addresses).toBe(0);
 });
 
 test('allowedOrigins: exact matches only; a missing Origin is refused too', () => {
@@ -53,4 +53,13 @@ test('an origin refusal takes no slot, and comes before "too many"', () => {
   expect(gate.size).toBe(0);
   admitted(gate, 'https://a.example', 'x');
   expect(gate.admit('https://b.example', 'x')).toMatchObject({ status: 403 });
+});
+
+test('AddressSlots: a cap per address, released slots free their entry, a release without a slot frees nothing', () => {
+  const slots = new AddressSlots(2);
+  expect([slots.take('a'), slots.take('a'), slots.take('a'), slots.take('b')]).toEqual([true, true, false, true]);
+  expect([slots.countFrom('a'), slots.addresses]).toEqual([2, 2]);
+  expect([slots.release('a'), slots.release('a'), slots.release('a')]).toEqual([true, true, false]);
+  expect(slots.take('a')).toBe(true);
+  expect([slots.release('a'), slots.release('b'), slots.addresses]).toEqual([true, true, 0]);
 });

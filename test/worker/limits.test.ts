@@ -9,19 +9,20 @@ import type { CloseDeadlines } from '../../src/worker/close-deadline';
 import type { Heartbeat } from '../../src/worker/heartbeat';
 import { ConnectionLimits, LIMIT_CLOSE_GRACE_MS, httpServerOptions } from '../../src/worker/limits';
 
-test('handshakeTimeout becomes headersTimeout, checked at a quarter of it (at most every second)', () => {
-  expect(httpServerOptions({ handshakeTimeout: 10_000, maxHeaderSize: 16384 })).toEqual({
+test('handshakeTimeout becomes headersTimeout, requestBodyTimeout requestTimeout, checked at a quarter of the shorter (at most every second)', () => {
+  expect(httpServerOptions({ handshakeTimeout: 10_000, maxHeaderSize: 16384, requestBodyTimeout: 30_000 })).toEqual({
     maxHeaderSize: 16384,
     headersTimeout: 10_000,
-    requestTimeout: 300_000,
+    requestTimeout: 30_000,
     connectionsCheckingInterval: 1000,
   });
-  expect(httpServerOptions({ handshakeTimeout: 200, maxHeaderSize: 1024 }).connectionsCheckingInterval).toBe(50);
+  expect(httpServerOptions({ handshakeTimeout: 200, maxHeaderSize: 1024, requestBodyTimeout: 30_000 }).connectionsCheckingInterval).toBe(50);
+  expect(httpServerOptions({ handshakeTimeout: 10_000, maxHeaderSize: 1024, requestBodyTimeout: 400 }).connectionsCheckingInterval).toBe(100);
 });
 
-test('node:http accepts the options even when handshakeTimeout is above its default requestTimeout', () => {
+test('node:http accepts the options even when handshakeTimeout is above requestBodyTimeout', () => {
   // node throws when headersTimeout > requestTimeout; a long handshakeTimeout must not make the worker fail to start.
-  const server = http.createServer(httpServerOptions({ handshakeTimeout: 3_600_000, maxHeaderSize: 16384 }));
+  const server = http.createServer(httpServerOptions({ handshakeTimeout: 3_600_000, maxHeaderSize: 16384, requestBodyTimeout: 30_000 }));
   expect(server.headersTimeout).toBe(3_600_000);
   expect(server.requestTimeout).toBe(3_600_000);
   server.close();
@@ -47,6 +48,7 @@ const LIMITS: WorkerLimits = {
   maxBufferedBytes: 1024,
   heartbeatInterval: 0,
   idleTimeout: 0,
+  closeGrace: 1000,
   handshakeTimeout: 10_000,
   maxConnectionsPerWorker: 10,
   maxConnectionsPerIp: 10,
@@ -54,6 +56,10 @@ const LIMITS: WorkerLimits = {
   allowedOrigins: null,
   perMessageDeflate: false,
   maxHeaderSize: 16384,
+  requestBodyTimeout: 30_000,
+  requestBodyIdleTimeout: 10_000,
+  maxBufferedRequestBytes: 64 << 20,
+  maxHttpConnectionsPerIp: 256,
   maxDeliveries: 3,
 };
 
@@ -76,16 +82,17 @@ describe('ConnectionLimits', () => {
     expect(socket.closes).toEqual([[1008, 'rate limit']]);
   });
 
-  test('a backlog over maxBufferedBytes closes with 1013 once; the grace then terminates a stuck client', () => {
+  test('a send behind a backlog over maxBufferedBytes closes with 1013 once; the grace then terminates a stuck client', () => {
     const socket = new FakeSocket();
     const ws = socket as unknown as WebSocket;
     limits.track(ws);
-    socket.bufferedAmount = 1024;
-    limits.afterSend(ws);
+    // One message larger than the bound, on an empty backlog, is not a slow consumer.
+    socket.bufferedAmount = 64 * 1024;
+    limits.afterSend(ws, 0);
+    limits.afterSend(ws, 1024);
     expect(socket.closes).toEqual([]);
-    socket.bufferedAmount = 1025;
-    limits.afterSend(ws);
-    limits.afterSend(ws);
+    limits.afterSend(ws, 1025);
+    limits.afterSend(ws, 1025);
     expect(socket.closes).toEqual([[1013, 'slow consumer']]);
     const deadlines = (limits as unknown as { deadlines: CloseDeadlines<WebSocket> }).deadlines;
     deadlines.sweep(LIMIT_CLOSE_GRACE_MS);

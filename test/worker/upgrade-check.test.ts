@@ -1,19 +1,24 @@
 import type { IncomingMessage } from 'node:http';
-import { checkUpgrade, parseTarget, serviceForPath } from '../../src/worker/upgrade-check';
+import { checkRequestHead, checkUpgrade, parseTarget, serviceForPath } from '../../src/worker/upgrade-check';
 
 const services = new Set(['chat', 'echo']);
 
-function request(overrides: { method?: string; url?: string; headers?: Record<string, string | undefined> } = {}): IncomingMessage {
+/** A request as node:http parses it: `headers` with one value each, `rawHeaders` as sent (extra raw lines appended). */
+function request(overrides: { method?: string; url?: string; headers?: Record<string, string | undefined>; extraRaw?: readonly string[] } = {}): IncomingMessage {
+  const headers: Record<string, string | undefined> = {
+    host: 'localhost',
+    upgrade: 'websocket',
+    connection: 'Upgrade',
+    'sec-websocket-version': '13',
+    'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    ...overrides.headers,
+  };
+  const rawHeaders = Object.entries(headers).flatMap(([name, value]) => (value === undefined ? [] : [name, value]));
   return {
     method: overrides.method ?? 'GET',
     url: overrides.url ?? '/chat',
-    headers: {
-      upgrade: 'websocket',
-      connection: 'Upgrade',
-      'sec-websocket-version': '13',
-      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-      ...overrides.headers,
-    },
+    headers,
+    rawHeaders: [...rawHeaders, ...(overrides.extraRaw ?? [])],
   } as unknown as IncomingMessage;
 }
 
@@ -86,5 +91,24 @@ describe('Sec-WebSocket-Key is checked exactly as ws checks it (no trimming)', (
     expect(checkUpgrade(request({ headers: { 'sec-websocket-key': 'AAAAAAAAAAAAAAAAAAAAAA==' } }), services)).toMatchObject({ ok: true });
     expect(checkUpgrade(request({ headers: { 'sec-websocket-key': 'AAAAAAAAAAAAAAAAAAAAAA=' } }), services)).toMatchObject({ ok: false, status: 400 });
     expect(checkUpgrade(request({ headers: { 'sec-websocket-key': 'AAAAAAAAAAAAAAAAAAAAA-==' } }), services)).toMatchObject({ ok: false, status: 400 });
+  });
+});
+
+describe('checkRequestHead: one Host, and a Transfer-Encoding that ends with chunked', () => {
+  test.each([
+    ['a plain head', {}, undefined],
+    ['a second Host (any case)', { extraRaw: ['HOST', 'evil.example'] }, 'More than one Host header'],
+    ['Transfer-Encoding: xchunked', { headers: { 'transfer-encoding': 'xchunked' } }, 'Transfer-Encoding must end with chunked'],
+    ['Transfer-Encoding: chunked, gzip', { headers: { 'transfer-encoding': 'chunked, gzip' } }, 'Transfer-Encoding must end with chunked'],
+    ['Transfer-Encoding: gzip, chunked', { headers: { 'transfer-encoding': 'gzip, chunked' } }, undefined],
+    ['Transfer-Encoding: Chunked', { headers: { 'transfer-encoding': 'Chunked' } }, undefined],
+  ])('%s', (_what, overrides, expected) => {
+    expect(checkRequestHead(request(overrides))).toBe(expected);
+  });
+
+  test('an upgrade with either is refused with 400, and so is one with any Transfer-Encoding', () => {
+    expect(checkUpgrade(request({ extraRaw: ['Host', 'b'] }), services)).toMatchObject({ ok: false, status: 400 });
+    expect(checkUpgrade(request({ headers: { 'transfer-encoding': 'xchunked' } }), services)).toMatchObject({ ok: false, status: 400 });
+    expect(checkUpgrade(request({ headers: { 'transfer-encoding': 'chunked' } }), services)).toMatchObject({ ok: false, status: 400 });
   });
 });

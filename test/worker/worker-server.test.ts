@@ -31,6 +31,7 @@ const CONFIG: WorkerConfig = {
     maxBufferedBytes: 1 << 20,
     heartbeatInterval: 60_000,
     idleTimeout: 0,
+    closeGrace: 1000,
     handshakeTimeout: 10_000,
     maxConnectionsPerWorker: 100,
     maxConnectionsPerIp: 100,
@@ -38,6 +39,10 @@ const CONFIG: WorkerConfig = {
     allowedOrigins: null,
     perMessageDeflate: false,
     maxHeaderSize: 16384,
+    requestBodyTimeout: 30_000,
+    requestBodyIdleTimeout: 10_000,
+    maxBufferedRequestBytes: 64 << 20,
+    maxHttpConnectionsPerIp: 256,
     maxDeliveries: 3,
   },
 };
