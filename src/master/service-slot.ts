@@ -15,6 +15,7 @@ import type { ResolvedOptions } from '../options';
 import { isServiceToMaster, type MasterToService, type MetricsSnapshot, type ServiceToMaster } from '../protocol';
 import { Backoff } from './backoff';
 import { Child, type ChildExit, type ChildHandle } from './child';
+import { CrashWindow } from './crash-window';
 import { SERVICE_ENTRY, forkSettings } from './entry-points';
 import { ReloadCandidate } from './reload-candidate';
 
@@ -43,10 +44,7 @@ export class ServiceSlot {
   private generation = 0;
   /** Where the running instance listens; a new path per instance, so a link never reaches a stale one. */
   private currentEndpoint: string | undefined;
-  /** Crashes within the window, each with the endpoint of the instance that crashed (to forgive those a quarantine ended). */
-  private readonly crashTimes: Array<{ readonly at: number; readonly endpoint: string | undefined }> = [];
-  /** A worker's quarantine report that came before the exit of the instance it names: applied at that exit. */
-  private pendingForgiveness: { readonly endpoint: string; readonly deliveries: number } | undefined;
+  private readonly crashes: CrashWindow;
   private readonly backoff: Backoff;
   private readonly limits: IpcLimits;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -71,6 +69,7 @@ export class ServiceSlot {
     private readonly forkProcess: ForkProcess = fork,
   ) {
     this.backoff = new Backoff(options.restartDelay, options.maxRestartDelay);
+    this.crashes = new CrashWindow(options.crashLoopWindow, options.crashLoopCount);
     this.limits = { maxMessages: options.ipcMaxQueuedMessages, maxBytes: options.ipcMaxQueuedBytes };
   }
 
@@ -152,7 +151,7 @@ export class ServiceSlot {
       if (this.candidate === candidate) this.candidate = undefined;
       throw error;
     }
-    if (reviving && this.currentState === 'failed') this.crashTimes.length = 0;
+    if (reviving && this.currentState === 'failed') this.crashes.reset();
     await this.handOver(deadline);
   }
 
@@ -366,7 +365,7 @@ export class ServiceSlot {
       this.spawn();
       return;
     }
-    if (this.crashLooping()) return this.fail(exit);
+    if (this.crashes.record(this.currentEndpoint)) return this.fail(exit);
     const delay = this.backoff.next(Date.now() - child.startedAt);
     this.currentState = 'restarting';
     this.restartCount++;
@@ -377,41 +376,19 @@ export class ServiceSlot {
     }, delay);
   }
 
-  /** Records a crash; true when `crashLoopCount` crashes fell within `crashLoopWindow`. */
-  private crashLooping(): boolean {
-    const now = Date.now();
-    const endpoint = this.currentEndpoint;
-    this.crashTimes.push({ at: now, endpoint });
-    while (this.crashTimes.length > 0 && (this.crashTimes[0]?.at as number) <= now - this.options.crashLoopWindow) this.crashTimes.shift();
-    const pending = this.pendingForgiveness;
-    if (pending !== undefined && pending.endpoint === endpoint) {
-      this.pendingForgiveness = undefined;
-      this.forgiveCrashes(pending.endpoint, pending.deliveries);
-    }
-    return this.crashTimes.length >= this.options.crashLoopCount;
-  }
-
   /**
    * A worker quarantined an event that the instance at `endpoint` died
-   * holding, after `deliveries` deliveries: that crash and the ones before it
-   * (up to `deliveries` in all) were the event's, not the service's, and leave
-   * the crash-loop window. Their backoff stays. When the report outran the
-   * instance's exit, it is kept (one, the latest) until that exit.
+   * holding, after `deliveries` deliveries: those crashes were the event's,
+   * not the service's, and leave the crash-loop window (the backoff stays).
    */
   forgiveCrashes(endpoint: string, deliveries: number): void {
-    const index = this.crashTimes.findIndex((crash) => crash.endpoint === endpoint);
-    if (index === -1) {
-      if (endpoint === this.currentEndpoint) this.pendingForgiveness = { endpoint, deliveries };
-      return;
-    }
-    const from = Math.max(0, index + 1 - deliveries);
-    this.crashTimes.splice(from, index + 1 - from);
+    this.crashes.forgive(endpoint, deliveries, this.currentEndpoint);
   }
 
   private fail(exit: ChildExit): void {
     this.currentState = 'failed';
     this.log.fatal(
-      { service: this.name, code: exit.code, signal: exit.signal, crashes: this.crashTimes.length, windowMs: this.options.crashLoopWindow },
+      { service: this.name, code: exit.code, signal: exit.signal, crashes: this.crashes.size, windowMs: this.options.crashLoopWindow },
       'service is crash-looping; it stays down and its clients are closed with 1011',
     );
     this.hooks.onFailed(this.name);
