@@ -121,4 +121,5 @@ test('a failed service stays failed through a reload whose code still cannot sta
   expect(JSON.parse(welcome)).toMatchObject({ type: 'welcome' });
   revived.close();
   delete process.env.SWITCHYARD_TEST_BREAK_START;
-});
+  // Six service starts and two worker reloads: about 11 s on a quiet machine, several times that on a loaded one.
+}, 90000);
