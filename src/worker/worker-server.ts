@@ -104,8 +104,10 @@ export class WorkerServer {
       admit: (request) => this.limits.admitHttp(request),
     });
     const statusChanged = (): void => this.statusChanged();
+    const ids = new ClientIdAllocator(workerId);
     this.delivery = new ClientDelivery({
       workerId,
+      ids,
       clients: this.clients,
       limits: this.limits,
       closes,
@@ -130,7 +132,7 @@ export class WorkerServer {
     this.intake = new ClientIntake({
       services: new Set(config.services),
       forwardHeaders: config.forwardHeaders,
-      ids: new ClientIdAllocator(workerId),
+      ids,
       links: this.links,
       clients: this.clients,
       metrics: this.metrics,
