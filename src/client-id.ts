@@ -50,4 +50,11 @@ export class ClientIdAllocator {
     this.sequence++;
     return formatClientId(this.workerId, this.sequence);
   }
+
+  /** Whether `id` is one this allocator has handed out (a client here now, or gone since). */
+  issued(id: string): boolean {
+    if (workerOfClientId(id) !== this.workerId) return false;
+    const sequence = sequenceOfClientId(id) as number;
+    return sequence >= 1 && sequence <= this.sequence;
+  }
 }

@@ -176,6 +176,16 @@ export interface SwitchyardOptions {
   readonly allowedOrigins?: '*' | readonly string[];
   /** Whether clients may negotiate permessage-deflate (costs CPU and memory per socket). Default `false`. */
   readonly perMessageDeflate?: boolean;
+  /**
+   * Bytes a client that negotiated permessage-deflate may deliver per second,
+   * counted after inflation, with bursts of as many or of `maxPayload`,
+   * whichever is larger (a token bucket): a 1 KB compressed frame may inflate
+   * to `maxPayload`, so its wire bytes bound nothing. Beyond it the client is
+   * closed with 1008 "inflate rate limit" and its further messages are
+   * dropped. Clients without compression are not counted. `0` turns it off.
+   * Default 8 MiB.
+   */
+  readonly maxInflatedBytesPerSecond?: number;
   /** Largest HTTP request head, in bytes (node:http's `maxHeaderSize`); larger gets 431. Default 16 KiB. */
   readonly maxHeaderSize?: number;
   /**
@@ -518,6 +528,16 @@ export const OPTION_SPECS = {
     default: false,
     workerLimit: true,
     doc: 'whether clients may negotiate permessage-deflate; compression costs CPU and memory per socket, so it is off unless turned on',
+  },
+  maxInflatedBytesPerSecond: {
+    kind: 'integer',
+    unit: 'bytes',
+    min: KiB,
+    max: 16 * GiB,
+    default: 8 * MiB,
+    off: 0,
+    workerLimit: true,
+    doc: 'bytes a client that negotiated permessage-deflate may deliver per second, counted after inflation (a token bucket; bursts up to this or `maxPayload`, whichever is larger): a 1 KB compressed frame may inflate to `maxPayload`, so its wire bytes bound nothing. Over it the client is closed with **1008** "inflate rate limit" and its further messages are dropped; clients without compression are bounded by their wire bytes and not counted; `0` = off',
   },
   maxHeaderSize: {
     kind: 'integer',

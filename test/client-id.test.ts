@@ -27,3 +27,13 @@ test('a negative or fractional worker id is a caller bug', () => {
   expect(() => new ClientIdAllocator(-1)).toThrow(RangeError);
   expect(() => new ClientIdAllocator(1.5)).toThrow(RangeError);
 });
+
+test('an allocator knows the ids it issued, and only those', () => {
+  const ids = new ClientIdAllocator(3);
+  const first = ids.next();
+  const second = ids.next();
+  expect(ids.issued(first)).toBe(true);
+  expect(ids.issued(second)).toBe(true);
+  // Not yet issued, another worker's, sequence 0, malformed.
+  for (const id of [formatClientId(3, 3), formatClientId(4, 1), formatClientId(3, 0), '3.', 'x']) expect(ids.issued(id)).toBe(false);
+});

@@ -7,7 +7,7 @@
  * client-intake.ts.
  */
 import { WebSocket } from 'ws';
-import { workerOfClientId } from '../client-id';
+import { workerOfClientId, type ClientIdAllocator } from '../client-id';
 import { CLOSE_CODES, isSendableCloseCode, isSendableCloseReason } from '../errors';
 import type { Logger } from '../logger';
 import { decodePayload, type Payload, type ServiceToWorker } from '../protocol';
@@ -27,6 +27,8 @@ export type ServiceResponse = Extract<ServiceToWorker, { type: 'response' }>;
 /** What delivery works with; the worker server owns all of it. */
 export interface DeliveryDeps {
   readonly workerId: number;
+  /** The ids this worker handed out: an id it never issued was never any service's client here. */
+  readonly ids: Pick<ClientIdAllocator, 'issued'>;
   readonly clients: ClientRegistry;
   readonly limits: Pick<ConnectionLimits, 'afterSend'>;
   /** Closes held until their clients' replies are written: a batch may have carried the last of them. */
@@ -107,12 +109,17 @@ export class ClientDelivery {
 
   /**
    * The client `id` if it is this service's and still here. A service may
-   * address only its own clients: anything else is dropped and counted.
+   * address only its own clients: anything else is dropped and counted. An id
+   * this worker issued whose client is gone is a benign race (the service
+   * had not yet heard of the close); one it never issued, like another
+   * worker's or another service's client, was never this service's: foreign.
+   * (A gone client of another service still counts as gone: which service an
+   * id belonged to is not kept after its close.)
    */
   private ownClient(service: string, id: string): ClientEntry | undefined {
     const entry = this.deps.clients.get(id);
     if (entry !== undefined && entry.service === service) return entry;
-    if (entry === undefined && workerOfClientId(id) === this.deps.workerId) {
+    if (entry === undefined && this.deps.ids.issued(id)) {
       this.deps.routing.add('goneClientDrops');
       this.deps.log.debug({ service, client: id }, 'client already gone; dropped');
     } else {

@@ -172,7 +172,7 @@ export class ClientIntake {
 
   /** One message from a client, to its service's link (or the client is closed when the link cannot take it). */
   onMessage(entry: ClientEntry, data: Buffer, isBinary: boolean): void {
-    if (!this.deps.limits.allowMessage(entry.socket)) return;
+    if (!this.deps.limits.allowMessage(entry.socket, data.length)) return;
     entry.counters.messagesIn++;
     entry.counters.bytesIn += data.length;
     let ts: number | undefined;

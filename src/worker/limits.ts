@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerOptions } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket } from 'ws';
+import { WebSocket, type PerMessageDeflateOptions } from 'ws';
 import type { WorkerLimits } from '../child-env';
 import { CLOSE_CODES } from '../errors';
 import type { Logger } from '../logger';
@@ -24,6 +24,7 @@ export const LIMIT_CLOSE_GRACE_MS = 2000;
 export const LIMIT_CLOSES = {
   slowConsumer: { code: CLOSE_CODES.TRY_AGAIN_LATER, reason: 'slow consumer' },
   rateLimit: { code: CLOSE_CODES.POLICY_VIOLATION, reason: 'rate limit' },
+  inflateLimit: { code: CLOSE_CODES.POLICY_VIOLATION, reason: 'inflate rate limit' },
   idle: { code: CLOSE_CODES.NORMAL, reason: 'idle timeout' },
 } as const;
 
@@ -92,6 +93,39 @@ export function httpServerOptions(limits: Pick<WorkerLimits, 'handshakeTimeout' 
   };
 }
 
+/**
+ * How many inflations one worker runs at once (ws's `concurrencyLimit`, one
+ * limiter per process): each holds up to `maxPayload` of output, so this
+ * bounds what inflation holds in memory at a time, whatever the number of
+ * compressed clients.
+ */
+export const INFLATE_CONCURRENCY = 10;
+
+/**
+ * ws's permessage-deflate settings, or false when compression is off. ws
+ * bounds one message's inflated size by the server's `maxPayload` (checked as
+ * it inflates, 1009 past it) and offers no smaller limit for compressed
+ * messages; their rate is bounded per client by `maxInflatedBytesPerSecond`
+ * (`ConnectionLimits.allowMessage`). Memory per compressed socket, from
+ * zlib's formulas: an inflate stream of `1 << windowBits` (32 KiB at the
+ * client's usual 15) plus a few KiB, created at its first compressed
+ * message; a deflate stream, created at the first message the worker
+ * compresses, of `(1 << (windowBits + 2)) + (1 << (memLevel + 9))`: 128 KiB
+ * window + 64 KiB at memLevel 7, against 128 + 128 KiB at zlib's 8. Both stay
+ * until the socket closes. The window sizes are left to what the client
+ * offers: asking for a smaller one makes ws refuse (HTTP 400) a client that
+ * cannot take it.
+ */
+export function perMessageDeflateOptions(limits: Pick<WorkerLimits, 'perMessageDeflate'>): PerMessageDeflateOptions | false {
+  if (!limits.perMessageDeflate) return false;
+  return {
+    concurrencyLimit: INFLATE_CONCURRENCY,
+    // Messages under 1 KiB are sent uncompressed: the gain is small, the CPU is not.
+    threshold: 1024,
+    zlibDeflateOptions: { memLevel: 7 },
+  };
+}
+
 /** What a request on a plain HTTP connection past `maxHttpConnectionsPerIp` is answered. */
 const TOO_MANY_HTTP: Refusal = Object.freeze({
   ok: false,
@@ -107,13 +141,21 @@ export class ConnectionLimits {
   private readonly idle: IdleSweep<WebSocket>;
   private readonly deadlines: CloseDeadlines<WebSocket>;
   private readonly buckets = new Map<WebSocket, TokenBucket>();
+  /** Inflated bytes per compressed client (`maxInflatedBytesPerSecond`). */
+  private readonly inflated = new Map<WebSocket, TokenBucket>();
   /** Clients being closed for going over the rate: their further messages are dropped. */
   private readonly overRate = new Set<WebSocket>();
 
+  /**
+   * `maxPayload` is the largest message a client may send: the inflated-bytes
+   * bucket holds at least that much, or a compressed client could never send
+   * one message of that size.
+   */
   constructor(
     private readonly limits: WorkerLimits,
     private readonly log: Logger,
     private readonly now: () => number = () => performance.now(),
+    private readonly maxPayload = 0,
   ) {
     this.gate = new ConnectionGate(limits);
     this.httpSlots = new AddressSlots(limits.maxHttpConnectionsPerIp);
@@ -169,11 +211,14 @@ export class ConnectionLimits {
     return null;
   }
 
-  /** Starts watching an open client: heartbeat, idle time and message rate. */
+  /** Starts watching an open client: heartbeat, idle time, message rate and, when it compresses, inflated bytes. */
   track(ws: WebSocket): void {
     const at = this.now();
     const rate = this.limits.maxMessagesPerSecond;
     if (rate > 0) this.buckets.set(ws, new TokenBucket(rate, rate, at));
+    const bytes = this.limits.maxInflatedBytesPerSecond;
+    // ws names the extensions it negotiated; without permessage-deflate the wire bytes are the bytes delivered.
+    if (bytes > 0 && ws.extensions.includes('permessage-deflate')) this.inflated.set(ws, new TokenBucket(bytes, Math.max(bytes, this.maxPayload), at));
     this.heartbeat.add(ws);
     (ws as TrackedSocket)[TRACKED_BY] = this;
     if (this.limits.heartbeatInterval > 0) ws.on('pong', trackedSocketOnPong);
@@ -187,19 +232,29 @@ export class ConnectionLimits {
   }
 
   /**
-   * Counts one message from a client; false when it must be dropped because
-   * the client went over `maxMessagesPerSecond` (it is then being closed).
+   * Counts one message of `bytes` (as delivered, after inflation) from a
+   * client; false when it must be dropped because the client went over
+   * `maxMessagesPerSecond` or, compressed, over `maxInflatedBytesPerSecond`
+   * (it is then being closed).
    */
-  allowMessage(ws: WebSocket): boolean {
+  allowMessage(ws: WebSocket, bytes: number): boolean {
     if (this.overRate.has(ws)) return false;
     const bucket = this.buckets.get(ws);
-    if (bucket === undefined && !this.idle.enabled) return true;
+    const inflated = this.inflated.get(ws);
+    if (bucket === undefined && inflated === undefined && !this.idle.enabled) return true;
     const now = this.now();
     this.idle.touch(ws, now);
-    if (bucket === undefined || bucket.take(now)) return true;
+    if (bucket !== undefined && !bucket.take(now)) return this.overLimit(ws, LIMIT_CLOSES.rateLimit);
+    if (inflated !== undefined && !inflated.take(now, bytes)) return this.overLimit(ws, LIMIT_CLOSES.inflateLimit);
+    return true;
+  }
+
+  /** A client went over a rate: it is closed, and what it sends meanwhile is dropped. */
+  private overLimit(ws: WebSocket, why: LimitClose): false {
     this.overRate.add(ws);
     this.buckets.delete(ws);
-    this.closeFor(ws, LIMIT_CLOSES.rateLimit);
+    this.inflated.delete(ws);
+    this.closeFor(ws, why);
     return false;
   }
 
@@ -222,6 +277,7 @@ export class ConnectionLimits {
     this.idle.close();
     this.deadlines.close();
     this.buckets.clear();
+    this.inflated.clear();
     this.overRate.clear();
   }
 
@@ -234,6 +290,7 @@ export class ConnectionLimits {
   /** Stops watching a client (called by its shared listener when it closes). */
   untrack(ws: WebSocket): void {
     this.buckets.delete(ws);
+    this.inflated.delete(ws);
     this.overRate.delete(ws);
     this.heartbeat.delete(ws);
     this.idle.delete(ws);

@@ -1,6 +1,7 @@
 /**
  * A token bucket per connection, refilled lazily from the clock on each take:
- * no timer per socket, one subtraction and a comparison per message.
+ * no timer per socket, one subtraction and a comparison per message. A token
+ * is a message for the message rate, a byte for the inflated-bytes budget.
  */
 
 export class TokenBucket {
@@ -21,16 +22,19 @@ export class TokenBucket {
     this.last = now;
   }
 
-  /** Takes one token at time `now` (ms, monotonic); false when none is left. */
-  take(now: number): boolean {
+  /**
+   * Takes `amount` tokens (default 1) at time `now` (ms, monotonic); false,
+   * taking none, when fewer are left.
+   */
+  take(now: number, amount = 1): boolean {
     const elapsed = now - this.last;
     // A clock that went backwards (it should not: callers use a monotonic one) refills nothing.
     if (elapsed > 0) {
       this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.ratePerSecond) / 1000);
       this.last = now;
     }
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < amount) return false;
+    this.tokens -= amount;
     return true;
   }
 }

@@ -24,7 +24,7 @@ import { ClientRegistry } from './client-registry';
 import { answerClientError, replyError } from './http-reply';
 import { HeldCloses } from './held-closes';
 import { HttpRoutes } from './http-routes';
-import { ConnectionLimits, httpServerOptions } from './limits';
+import { ConnectionLimits, httpServerOptions, perMessageDeflateOptions } from './limits';
 import { RoutingTally } from './routing-tally';
 import { ServiceLink } from './service-link';
 import { SocketCorker } from './socket-corker';
@@ -82,7 +82,7 @@ export class WorkerServer {
       onError: (error) => log.debug({ err: error }, 'IPC write to master failed'),
     });
     this.metrics = new WorkerMetrics(workerId, config.services, this.outbox);
-    this.limits = new ConnectionLimits(config.limits, log);
+    this.limits = new ConnectionLimits(config.limits, log, () => performance.now(), config.maxPayload);
     const closes = new HeldCloses(config.limits.closeGrace, log);
     const staticFiles = config.staticDir === false ? undefined : new StaticFiles(config.staticDir, log);
     this.routes = new HttpRoutes({
@@ -104,8 +104,10 @@ export class WorkerServer {
       admit: (request) => this.limits.admitHttp(request),
     });
     const statusChanged = (): void => this.statusChanged();
+    const ids = new ClientIdAllocator(workerId);
     this.delivery = new ClientDelivery({
       workerId,
+      ids,
       clients: this.clients,
       limits: this.limits,
       closes,
@@ -130,7 +132,7 @@ export class WorkerServer {
     this.intake = new ClientIntake({
       services: new Set(config.services),
       forwardHeaders: config.forwardHeaders,
-      ids: new ClientIdAllocator(workerId),
+      ids,
       links: this.links,
       clients: this.clients,
       metrics: this.metrics,
@@ -139,7 +141,7 @@ export class WorkerServer {
       wss: new WebSocketServer({
         noServer: true,
         clientTracking: false,
-        perMessageDeflate: config.limits.perMessageDeflate,
+        perMessageDeflate: perMessageDeflateOptions(config.limits),
         maxPayload: config.maxPayload,
       }),
       routing: this.routing,

@@ -4,6 +4,7 @@
  * sends back.
  */
 import { randomBytes } from 'node:crypto';
+import { constants, deflateRawSync } from 'node:zlib';
 
 export const OPCODES = { CONTINUATION: 0x0, TEXT: 0x1, BINARY: 0x2, CLOSE: 0x8, PING: 0x9, PONG: 0xa } as const;
 
@@ -11,6 +12,8 @@ export interface FrameOptions {
   /** Clients must mask every frame; false builds the protocol error. Default true. */
   readonly mask?: boolean;
   readonly fin?: boolean;
+  /** Sets RSV1: with permessage-deflate negotiated, the payload is compressed (RFC 7692). Default false. */
+  readonly rsv1?: boolean;
 }
 
 /** One frame with `opcode` (any 4-bit value, reserved ones included) and `payload`. */
@@ -20,7 +23,7 @@ export function frame(opcode: number, payload: Buffer | string, options: FrameOp
   const length = data.length;
   const extended = length < 126 ? 0 : length < 65536 ? 2 : 8;
   const head = Buffer.alloc(2 + extended + (masked ? 4 : 0));
-  head[0] = ((options.fin ?? true) ? 0x80 : 0) | (opcode & 0x0f);
+  head[0] = ((options.fin ?? true) ? 0x80 : 0) | (options.rsv1 === true ? 0x40 : 0) | (opcode & 0x0f);
   head[1] = (masked ? 0x80 : 0) | (extended === 0 ? length : extended === 2 ? 126 : 127);
   if (extended === 2) head.writeUInt16BE(length, 2);
   if (extended === 8) head.writeBigUInt64BE(BigInt(length), 2);
@@ -30,6 +33,15 @@ export function frame(opcode: number, payload: Buffer | string, options: FrameOp
   const body = Buffer.alloc(length);
   for (let i = 0; i < length; i++) body[i] = data[i] ^ key[i & 3];
   return Buffer.concat([head, body]);
+}
+
+/**
+ * `data` compressed as one permessage-deflate message (RFC 7692 §7.2.1):
+ * raw deflate ended by a sync flush, without its trailing 00 00 ff ff.
+ */
+export function deflatedPayload(data: Buffer): Buffer {
+  const deflated = deflateRawSync(data, { finishFlush: constants.Z_SYNC_FLUSH });
+  return deflated.subarray(0, deflated.length - 4);
 }
 
 export interface Frame {

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { WebSocket } from 'ws';
+import { ClientIdAllocator } from '../../src/client-id';
 import type { ServiceToWorker } from '../../src/protocol';
 import { ClientDelivery } from '../../src/worker/client-delivery';
 import { ClientRegistry, type ClientEntry } from '../../src/worker/client-registry';
@@ -41,8 +42,12 @@ function setup(): Setup {
   const routing = new RoutingTally();
   const received: Record<string, number> = {};
   const logger = recordingLogger();
+  // This worker has handed out ids 1.1 to 1.g (16): the tests' own and gone clients are among them.
+  const ids = new ClientIdAllocator(WORKER);
+  for (let i = 0; i < 16; i++) ids.next();
   const delivery = new ClientDelivery({
     workerId: WORKER,
+    ids,
     clients,
     limits: { afterSend: () => undefined },
     closes: { settle: () => undefined },
@@ -109,6 +114,21 @@ test('a service addressing clients not its own: every message dropped and counte
 test('a client of this worker already gone is a benign race: counted apart, never warned about', () => {
   const s = setup();
   for (let i = 0; i < 50; i++) s.delivery.fromLink(link('echo'), [{ type: 'send', id: '1.9', data: 'late' }]);
-  expect(s.routing.counters(0)).toEqual({ goneClientDrops: 50, foreignAddressDrops: 0, serviceQueueFull: 0, requestsRefused: 0, linkQueueFull: 0 });
+  for (let i = 0; i < 10; i++) s.delivery.fromLink(link('echo'), [{ type: 'subscribe', id: '1.9', topic: 't' }, { type: 'unsubscribe', id: '1.9', topic: 't' }]);
+  expect(s.routing.counters(0)).toEqual({ goneClientDrops: 70, foreignAddressDrops: 0, serviceQueueFull: 0, requestsRefused: 0, linkQueueFull: 0 });
   expect(s.logger.lines.filter((line) => line.level >= 40)).toEqual([]);
+});
+
+test('subscribes to an id this worker never handed out are foreign, not gone clients', () => {
+  const s = setup();
+  // Names this worker, but past every id it issued (a made-up id): never this service's client.
+  for (let i = 0; i < 20; i++) {
+    s.delivery.fromLink(link('echo'), [
+      { type: 'subscribe', id: '1.zz', topic: 't' },
+      { type: 'unsubscribe', id: '1.zz', topic: 't' },
+    ]);
+  }
+  expect(s.routing.counters(0)).toEqual({ goneClientDrops: 0, foreignAddressDrops: 40, serviceQueueFull: 0, requestsRefused: 0, linkQueueFull: 0 });
+  expect([...s.clients.subscribers('echo', 't')]).toEqual([]);
+  expect(s.logger.warnings(FOREIGN_WARNING)).toHaveLength(1);
 });

@@ -7,7 +7,7 @@ import type { WorkerLimits } from '../../src/child-env';
 import { createLogger } from '../../src/logger';
 import type { CloseDeadlines } from '../../src/worker/close-deadline';
 import type { Heartbeat } from '../../src/worker/heartbeat';
-import { ConnectionLimits, LIMIT_CLOSE_GRACE_MS, httpServerOptions } from '../../src/worker/limits';
+import { ConnectionLimits, INFLATE_CONCURRENCY, LIMIT_CLOSE_GRACE_MS, httpServerOptions, perMessageDeflateOptions } from '../../src/worker/limits';
 
 test('handshakeTimeout becomes headersTimeout, requestBodyTimeout requestTimeout, checked at a quarter of the shorter (at most every second)', () => {
   expect(httpServerOptions({ handshakeTimeout: 10_000, maxHeaderSize: 16384, requestBodyTimeout: 30_000 })).toEqual({
@@ -32,6 +32,10 @@ test('node:http accepts the options even when handshakeTimeout is above requestB
 class FakeSocket extends EventEmitter {
   readyState: WebSocket['readyState'] = WebSocket.OPEN;
   bufferedAmount = 0;
+  /** What ws negotiated: `''`, or `'permessage-deflate'` (with its parameters) for a compressed client. */
+  constructor(readonly extensions = '') {
+    super();
+  }
   readonly closes: Array<[number, string]> = [];
   close(code: number, reason: string): void {
     this.closes.push([code, reason]);
@@ -61,6 +65,7 @@ const LIMITS: WorkerLimits = {
   maxBufferedRequestBytes: 64 << 20,
   maxHttpConnectionsPerIp: 256,
   maxDeliveries: 3,
+  maxInflatedBytesPerSecond: 4096,
 };
 
 describe('ConnectionLimits', () => {
@@ -76,10 +81,37 @@ describe('ConnectionLimits', () => {
     const socket = new FakeSocket();
     const ws = socket as unknown as WebSocket;
     limits.track(ws);
-    expect([1, 2, 3, 4, 5].map(() => limits.allowMessage(ws))).toEqual([true, true, true, false, false]);
+    expect([1, 2, 3, 4, 5].map(() => limits.allowMessage(ws, 1))).toEqual([true, true, true, false, false]);
     now = 10_000; // tokens would have refilled; a client being closed stays closed
-    expect(limits.allowMessage(ws)).toBe(false);
+    expect(limits.allowMessage(ws, 1)).toBe(false);
     expect(socket.closes).toEqual([[1008, 'rate limit']]);
+  });
+
+  test('a compressed client over maxInflatedBytesPerSecond: 1008 "inflate rate limit", its later messages dropped', () => {
+    const socket = new FakeSocket('permessage-deflate; client_max_window_bits=15');
+    const ws = socket as unknown as WebSocket;
+    limits.track(ws);
+    // The bucket starts full (4096 bytes); 1 s refills it, no more.
+    expect([3000, 1096].map((bytes) => limits.allowMessage(ws, bytes))).toEqual([true, true]);
+    now = 1000;
+    expect(limits.allowMessage(ws, 3000)).toBe(true);
+    expect(limits.allowMessage(ws, 1097)).toBe(false);
+    now = 10_000;
+    expect(limits.allowMessage(ws, 1)).toBe(false);
+    expect(socket.closes).toEqual([[1008, 'inflate rate limit']]);
+  });
+
+  test('an uncompressed client is not counted in inflated bytes; the bucket holds at least maxPayload', () => {
+    const plain = new FakeSocket();
+    limits.track(plain as unknown as WebSocket);
+    expect([1 << 20, 1 << 20, 1 << 20].map((bytes) => limits.allowMessage(plain as unknown as WebSocket, bytes))).toEqual([true, true, true]);
+    expect(plain.closes).toEqual([]);
+    // maxPayload above the budget: one message of maxPayload still goes through, a second at once does not.
+    const wide = new ConnectionLimits({ ...LIMITS, maxMessagesPerSecond: 0 }, createLogger('silent', 'worker'), () => now, 64 * 1024);
+    const socket = new FakeSocket('permessage-deflate');
+    wide.track(socket as unknown as WebSocket);
+    expect([64 * 1024, 1].map((bytes) => wide.allowMessage(socket as unknown as WebSocket, bytes))).toEqual([true, false]);
+    wide.close();
   });
 
   test('a send behind a backlog over maxBufferedBytes closes with 1013 once; the grace then terminates a stuck client', () => {
@@ -149,4 +181,9 @@ describe('ConnectionLimits', () => {
     expect(a.readyState).toBe(WebSocket.CLOSED);
     heartbeatLimits.close();
   });
+});
+
+test('permessage-deflate: off unless turned on; on, memory-bounded zlib settings', () => {
+  expect(perMessageDeflateOptions({ perMessageDeflate: false })).toBe(false);
+  expect(perMessageDeflateOptions({ perMessageDeflate: true })).toEqual({ concurrencyLimit: INFLATE_CONCURRENCY, threshold: 1024, zlibDeflateOptions: { memLevel: 7 } });
 });

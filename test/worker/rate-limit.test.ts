@@ -30,3 +30,13 @@ test('a clock going backwards refills nothing', () => {
 test('a rate of 0 is a caller bug', () => {
   expect(() => new TokenBucket(0, 1, 0)).toThrow(RangeError);
 });
+
+test('taking many tokens at once (bytes): all or none', () => {
+  const bucket = new TokenBucket(1000, 1500, 0);
+  expect(bucket.take(0, 1200)).toBe(true);
+  // 300 left: 400 is refused and takes nothing, so 300 still fits.
+  expect(bucket.take(0, 400)).toBe(false);
+  expect(bucket.take(0, 300)).toBe(true);
+  expect(bucket.take(500, 501)).toBe(false);
+  expect(bucket.take(500, 500)).toBe(true);
+});

@@ -36,6 +36,7 @@ const CONFIG: WorkerConfig = {
     maxConnectionsPerWorker: 100,
     maxConnectionsPerIp: 100,
     maxMessagesPerSecond: 0,
+    maxInflatedBytesPerSecond: 0,
     allowedOrigins: null,
     perMessageDeflate: false,
     maxHeaderSize: 16384,
