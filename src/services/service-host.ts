@@ -321,6 +321,7 @@ export class ServiceHost {
         if (metrics === undefined) return this.ports.toMaster({ type: 'metrics', qid: message.qid, metrics: [] });
         metrics.setHandlerErrors(this.stats.handlerErrors);
         metrics.setUndeliverable(this.stats.undeliverable);
+        metrics.setBacklogClosed(this.stats.backlogCloses);
         void metrics.snapshot().then((snapshot) => this.ports.toMaster({ type: 'metrics', qid: message.qid, metrics: snapshot }));
         return;
       }

@@ -7,6 +7,7 @@
  * service that awaits `drained()` between messages delivers everything.
  */
 import { closeAll, connect, startCluster, type TestClient } from '../helpers/cluster';
+import { parsePrometheus, total } from '../helpers/prometheus';
 
 const FLOODER = require.resolve('../fixtures/flooder');
 const COUNT = 200;
@@ -79,6 +80,10 @@ test('a tight-loop publish past the link queue closes its subscribers with 1013 
   bystander.client.socket.send('still there?');
   expect((await bystander.client.received(2))[1]).toBe('still there?');
   expect(bystander.client.closeCode).toBeUndefined();
+  // Both closes are counted for the operator.
+  const scrape = parsePrometheus(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+  expect(total(scrape, 'switchyard_backlog_closed_total', { service: 'flood' })).toBe(2);
+  expect(total(scrape, 'switchyard_routing_dropped_total', { reason: 'undeliverable' })).toBeGreaterThan(0);
 });
 
 test('a tight-loop unicast send past the link queue closes its client with 1013 after what fit', async () => {
