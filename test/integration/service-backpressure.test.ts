@@ -38,14 +38,13 @@ function settled(client: TestClient, done: () => boolean, what: string): Promise
     const timer = setTimeout(() => reject(new Error(`${what}: neither closed nor complete within 5 s (got ${numbers(client).length} numbered messages of ${COUNT}): a silent gap`)), 5000);
     const finish = (): void => {
       clearTimeout(timer);
+      client.socket.off('message', check);
       resolve();
     };
     void client.closed.then(finish);
     // TestClient's own listener, added first, has recorded each message by the time this one runs.
     const check = (): void => {
-      if (!done()) return;
-      client.socket.off('message', check);
-      finish();
+      if (done()) finish();
     };
     client.socket.on('message', check);
     check();
