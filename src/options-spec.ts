@@ -57,7 +57,11 @@ export interface SwitchyardOptions {
    * poison message costs one client, not the service. Default `3`.
    */
   readonly maxDeliveries?: number;
-  /** Most messages one IPC queue holds while its channel is busy. Default `100000`. */
+  /**
+   * Most messages one IPC queue holds while its channel is busy. A service
+   * message a worker's link queue refuses closes the clients that miss it with
+   * 1013 "service backlog full" (`Service.drained()` avoids it). Default `100000`.
+   */
   readonly ipcMaxQueuedMessages?: number;
   /**
    * Most payload bytes one IPC queue holds while its channel is busy; keep it
@@ -353,7 +357,7 @@ export const OPTION_SPECS = {
     min: 1,
     max: 100_000_000,
     default: 100_000,
-    doc: 'most messages in every IPC and link send queue, and in the unacknowledged messages each worker keeps per service; a client message that cannot be queued on its way to a service closes the client with **1013**',
+    doc: 'most messages in every IPC and link send queue, and in the unacknowledged messages each worker keeps per service; a client message that cannot be queued on its way to a service closes the client with **1013**, and so does a service message that cannot be queued on its way to the clients (1013 "service backlog full" for each client that missed it; a service that awaits `drained()` avoids it)',
   },
   ipcMaxQueuedBytes: {
     kind: 'integer',

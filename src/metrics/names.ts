@@ -28,6 +28,11 @@ export const METRICS = {
     help: 'Client events dropped after maxDeliveries deliveries to instances that died with them unacknowledged (their clients closed with 1011)',
     labels: ['service'],
   },
+  backlogClosed: {
+    name: 'switchyard_backlog_closed_total',
+    help: 'Clients closed with 1013 "service backlog full": a message of their service to them was dropped at a full link queue',
+    labels: ['service'],
+  },
   serviceRequests: { name: 'switchyard_service_requests_total', help: 'Requests answered by services, by transport and outcome', labels: ['service', 'transport', 'outcome'] },
   deliveryLatency: {
     name: 'switchyard_message_delivery_seconds',

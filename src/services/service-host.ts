@@ -26,6 +26,7 @@ import { answerEnvelope, maxReplyLength, type EnvelopeContext, type EnvelopeOutc
 import { answerHttp, unavailableAnswer } from './request-answer';
 import { looksLikeRequest } from './request-envelope';
 import type { Client } from './client';
+import { BacklogCloser } from './backlog-closer';
 import type { MessageInfo, Service, ServiceInternals } from './service';
 import { Service as ServiceBase } from './service';
 import type { ServiceMetrics } from './service-metrics';
@@ -36,6 +37,8 @@ export interface ServiceHostStats {
   unknownClientEvents: number;
   /** Messages for a worker with no link (it has just gone) or a full link queue: dropped. */
   undeliverable: number;
+  /** Clients closed with 1013 "service backlog full" because a message to them was dropped at a full link queue. */
+  backlogCloses: number;
   /** Requests whose handler settled after `requestTimeout` (already answered by the timeout): result ignored. */
   lateSettlements: number;
 }
@@ -47,6 +50,8 @@ export interface ServicePorts {
   toWorker(worker: number, message: ServiceToWorker): boolean;
   /** Workers linked now. */
   workers(): Iterable<number>;
+  /** Resolves once every link's queue has been written out (or its link closed). */
+  drained(): Promise<void>;
   /** Resolves once every link has closed (the workers are gone). */
   linksClosed(): Promise<void>;
   /** Accepts no more links. */
@@ -75,11 +80,12 @@ function clientOf(info: ClientInfo, resumed: boolean): Client {
 }
 
 export class ServiceHost {
-  readonly stats: ServiceHostStats = { handlerErrors: 0, unknownClientEvents: 0, undeliverable: 0, lateSettlements: 0 };
+  readonly stats: ServiceHostStats = { handlerErrors: 0, unknownClientEvents: 0, undeliverable: 0, backlogCloses: 0, lateSettlements: 0 };
   private readonly internals: ServiceInternals;
   private readonly lanes: ClientLanes;
   private readonly envelopes: EnvelopeContext;
   private readonly interest = new WorkerInterest();
+  private readonly backlog: BacklogCloser;
   /** Acks waiting for the end of this event-loop turn, per worker. */
   private readonly acks = new Map<number, number[]>();
   private acksScheduled = false;
@@ -114,7 +120,7 @@ export class ServiceHost {
     this.unknownClientWarning = new ThrottledWarning(log, 'event for an unknown client ignored');
     this.duplicateConnectWarning = new ThrottledWarning(log, 'duplicate connect ignored');
     // A worker that just went away is routine; a full queue means a worker that cannot keep up.
-    this.droppedWarning = new ThrottledWarning(log, 'no link to that worker, or its queue is full; message dropped');
+    this.droppedWarning = new ThrottledWarning(log, 'no link to that worker, or its queue is full; message dropped, the clients that missed it closed with 1013');
     this.expiredWarning = new ThrottledWarning(log, 'request handler still running past requestTimeout; no longer waited for');
     this.lateWarning = new ThrottledWarning(log, 'request handler settled after requestTimeout; its result is ignored');
     const lanes: ClientLanesHooks = {
@@ -134,10 +140,18 @@ export class ServiceHost {
       failed: (client: Client, error: unknown) => this.handlerFailed(client.id, error),
     };
     this.internals = ServiceBase.attach(service, name, {
-      send: (id: string, payload: Payload) => this.toWorkerOf(id, { type: 'send', id, ...payload }),
+      send: (id: string, payload: Payload) => {
+        const worker = workerOfClientId(id);
+        if (worker === undefined || this.backlog.isClosing(id)) return false;
+        if (this.toWorker(worker, { type: 'send', id, ...payload })) return true;
+        this.backlog.refusedSend(worker, id);
+        return false;
+      },
       broadcast: (payload: Payload, except: readonly string[] | undefined) => {
         const message: ServiceToWorker = except === undefined || except.length === 0 ? { type: 'broadcast', ...payload } : { type: 'broadcast', except, ...payload };
-        for (const worker of this.ports.workers()) this.toWorker(worker, message);
+        let missed = 0;
+        for (const worker of this.ports.workers()) if (!this.toWorker(worker, message)) missed += this.backlog.refusedBroadcast(worker, except);
+        return missed;
       },
       close: (id: string, code: number, reason: string) => this.toWorkerOf(id, { type: 'closeClient', id, code, reason }),
       subscribe: (id: string, topic: string) => {
@@ -154,8 +168,16 @@ export class ServiceHost {
       },
       publish: (topic: string, payload: Payload, except: readonly string[] | undefined) => {
         const message: ServiceToWorker = except === undefined || except.length === 0 ? { type: 'publish', topic, ...payload } : { type: 'publish', topic, except, ...payload };
-        for (const worker of this.interest.workersFor(topic)) this.toWorker(worker, message);
+        let missed = 0;
+        for (const worker of this.interest.workersFor(topic)) if (!this.toWorker(worker, message)) missed += this.backlog.refusedPublish(worker, topic, except);
+        return missed;
       },
+      drained: () => this.ports.drained(),
+    });
+    // Its closes skip the queue bound (closeClient is must-keep), so they are never refused in turn.
+    this.backlog = new BacklogCloser(this.internals, (worker, id, code, reason) => {
+      this.stats.backlogCloses++;
+      this.toWorker(worker, { type: 'closeClient', id, code, reason });
     });
   }
 
@@ -237,6 +259,7 @@ export class ServiceHost {
 
   /** Runs `onClose` in the client's lane; `settled` (the ack) once it has settled, or at once for an unknown client. */
   private clientClosed(id: string, code: number, reason: string, settled?: () => void): void {
+    this.backlog.forget(id);
     const client = this.internals.clients.get(id);
     if (client === undefined) {
       settled?.();
@@ -298,6 +321,7 @@ export class ServiceHost {
         if (metrics === undefined) return this.ports.toMaster({ type: 'metrics', qid: message.qid, metrics: [] });
         metrics.setHandlerErrors(this.stats.handlerErrors);
         metrics.setUndeliverable(this.stats.undeliverable);
+        metrics.setBacklogClosed(this.stats.backlogCloses);
         void metrics.snapshot().then((snapshot) => this.ports.toMaster({ type: 'metrics', qid: message.qid, metrics: snapshot }));
         return;
       }
@@ -361,10 +385,12 @@ export class ServiceHost {
     if (worker !== undefined) this.toWorker(worker, message);
   }
 
-  private toWorker(worker: number, message: ServiceToWorker): void {
-    if (this.ports.toWorker(worker, message)) return;
+  /** Queues `message` on `worker`'s link; false, counted and logged (throttled), when the link is gone or its queue full. */
+  private toWorker(worker: number, message: ServiceToWorker): boolean {
+    if (this.ports.toWorker(worker, message)) return true;
     this.stats.undeliverable++;
     this.droppedWarning.warn({ worker, type: message.type, dropped: this.stats.undeliverable });
+    return false;
   }
 
   /** A link named a client of another worker: a broken or hostile peer. Counted, logged, acknowledged so its worker forgets it. */

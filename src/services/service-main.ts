@@ -105,6 +105,7 @@ async function main(): Promise<void> {
         toMaster,
         toWorker: (worker, message) => linkServer.send(worker, message),
         workers: () => linkServer.workers(),
+        drained: () => linkServer.drained(),
         linksClosed: () => linkServer.allClosed(),
         stopListening: () => linkServer.stopListening(),
       },

@@ -1,4 +1,4 @@
-/** Metrics a service process reports: handler errors, requests, delivery latency, undeliverable messages. */
+/** Metrics a service process reports: handler errors, requests, delivery latency, undeliverable messages, clients closed for a dropped message. */
 import { type Counter, type Histogram } from 'prom-client';
 import { ProcessMetrics, Tally } from '../metrics/process-metrics';
 import type { MetricsSnapshot } from '../protocol';
@@ -11,6 +11,7 @@ export class ServiceMetrics {
   private readonly requests = new Tally(['transport', 'outcome']);
   private handlerErrors = 0;
   private undeliverable = 0;
+  private backlogClosed = 0;
 
   constructor(private readonly service: string) {
     this.process = new ProcessMetrics(`service-${service}`);
@@ -24,6 +25,11 @@ export class ServiceMetrics {
     this.process.counter('routingDropped', function collect(this: Counter) {
       this.reset();
       this.inc({ reason: 'undeliverable' }, undeliverable());
+    });
+    const backlogClosed = (): number => this.backlogClosed;
+    this.process.counter('backlogClosed', function collect(this: Counter) {
+      this.reset();
+      this.inc({ service }, backlogClosed());
     });
     const requests = this.requests;
     this.process.counter('serviceRequests', function collect(this: Counter) {
@@ -47,6 +53,11 @@ export class ServiceMetrics {
   /** Messages the service could not hand to a worker: its link was gone or full. */
   setUndeliverable(count: number): void {
     this.undeliverable = count;
+  }
+
+  /** Clients closed with 1013 because a message to them was dropped at a full link queue. */
+  setBacklogClosed(count: number): void {
+    this.backlogClosed = count;
   }
 
   snapshot(): Promise<MetricsSnapshot> {

@@ -8,6 +8,14 @@
  *   onMessage(client: Client, data: string | Buffer) { this.send(client.id, data); }
  * }
  * ```
+ *
+ * Backpressure: a worker's link queue is bounded (`ipcMaxQueuedMessages`,
+ * `ipcMaxQueuedBytes`). A message it refuses is dropped and every client that
+ * missed it is closed with 1013 "service backlog full" (never a silent gap);
+ * `send` then returns false, and `broadcast`/`publish` count only the
+ * clients it still goes to. A service that sends in bulk awaits `drained()`
+ * between messages (or batches) and loses nothing. docs/failure-semantics.md
+ * has the whole policy.
  */
 import type { Payload } from '../protocol';
 import { MAX_MESSAGE_LENGTH, encodePayload } from '../protocol';
@@ -41,12 +49,17 @@ export const MAX_TOPIC_LENGTH = 256;
 
 /** How a service's actions leave the process; provided by the service host. */
 export interface ServiceTransport {
-  send(id: string, payload: Payload): void;
-  broadcast(payload: Payload, except: readonly string[] | undefined): void;
+  /** False when the client's link refused it (its queue is full) or the client is being closed for that. */
+  send(id: string, payload: Payload): boolean;
+  /** Returns how many clients missed it: those on workers whose link refused it. */
+  broadcast(payload: Payload, except: readonly string[] | undefined): number;
   close(id: string, code: number, reason: string): void;
   subscribe(id: string, topic: string): void;
   unsubscribe(id: string, topic: string): void;
-  publish(topic: string, payload: Payload, except: readonly string[] | undefined): void;
+  /** Returns how many subscribers missed it: those on workers whose link refused it. */
+  publish(topic: string, payload: Payload, except: readonly string[] | undefined): number;
+  /** Resolves once every link's queue has been written out (or its link closed). */
+  drained(): Promise<void>;
 }
 
 /** The state a service host shares with the service it runs. */
@@ -144,21 +157,46 @@ export abstract class Service {
 
   /**
    * Sends `data` to one client. Returns false, sending nothing, when that
-   * client is not connected to this service (it may have just left). Throws
-   * `SY_ERR_INVALID_ARGUMENT` for a message over 64 Mi characters once
-   * encoded (binary travels as base64), as `broadcast` and `publish` do.
+   * client is not connected to this service (it may have just left), or when
+   * the queue of its worker's link is full (`ipcMaxQueuedMessages` /
+   * `ipcMaxQueuedBytes`): then the message is dropped and the client is
+   * closed with 1013 "service backlog full", after the messages that did fit,
+   * so it never misses one silently; from then until its `onClose`, `send`
+   * to it returns false. Await `drained()` to send no faster than the links
+   * carry. Throws `SY_ERR_INVALID_ARGUMENT` for a message over 64 Mi
+   * characters once encoded (binary travels as base64), as `broadcast` and
+   * `publish` do.
    */
   send(id: string, data: OutgoingData): boolean {
     const transport = this.#attached();
     if (!this.#clients.has(id)) return false;
-    transport.send(id, toPayload(data));
-    return true;
+    return transport.send(id, toPayload(data));
   }
 
-  /** Sends `data` to every client of this service, once per worker over its link. */
-  broadcast(data: OutgoingData, options: BroadcastOptions = {}): void {
+  /**
+   * Sends `data` to every client of this service, once per worker over its
+   * link. Returns the number of clients it goes to: those connected, less
+   * `except`, less the clients of a worker whose link queue is full, which
+   * miss it and are closed with 1013 "service backlog full" (as for `send`).
+   */
+  broadcast(data: OutgoingData, options: BroadcastOptions = {}): number {
     const transport = this.#attached();
-    transport.broadcast(toPayload(data), exceptList(options.except));
+    const except = exceptList(options.except);
+    let recipients = this.#clients.size;
+    if (except !== undefined) for (const id of new Set(except)) if (this.#clients.has(id)) recipients--;
+    return Math.max(0, recipients - transport.broadcast(toPayload(data), except));
+  }
+
+  /**
+   * Resolves once every message sent so far (by `send`, `broadcast`,
+   * `publish`) has been written to its worker's link, or that link has
+   * closed: the queues are empty, so the next messages fit. A service that
+   * sends in a loop awaits it after each message, or after each batch smaller
+   * than the queue bound, and so never has a message dropped. It waits as
+   * long as a worker is slow to read: a worker that stopped reading holds it.
+   */
+  drained(): Promise<void> {
+    return this.#attached().drained();
   }
 
   /**
@@ -186,7 +224,10 @@ export abstract class Service {
   /**
    * Sends `data` to every subscriber of `topic`: once to each worker that
    * holds a subscriber, which fans it out. A topic without subscribers costs
-   * no IPC at all. Returns the number of subscribers it goes to.
+   * no IPC at all. Returns the number of subscribers it goes to: less
+   * `except`, and less the subscribers on a worker whose link queue is full,
+   * which miss it and are closed with 1013 "service backlog full" (as for
+   * `send`; await `drained()` to avoid it).
    */
   publish(topic: string, data: OutgoingData, options: BroadcastOptions = {}): number {
     const transport = this.#attached();
@@ -195,8 +236,7 @@ export abstract class Service {
     let recipients = this.#topics.count(topic);
     if (except !== undefined) for (const id of new Set(except)) if (this.#topics.subscribers(topic).has(id)) recipients--;
     if (recipients === 0) return 0;
-    transport.publish(topic, toPayload(data), except);
-    return recipients;
+    return Math.max(0, recipients - transport.publish(topic, toPayload(data), except));
   }
 
   /**

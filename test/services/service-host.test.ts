@@ -18,6 +18,7 @@ function host(service: Service, links = { open: true }, options?: ServiceHostOpt
     toWorker: (worker: number, message: ServiceToWorker) => worker === 1 && links.open && sent.push(message) > 0,
     workers: () => (links.open ? [1] : []),
     linksClosed: () => Promise.resolve(),
+    drained: () => Promise.resolve(),
     stopListening: () => undefined,
   };
   return { host: new ServiceHost(service, 'test', ports, silent, options), sent };
@@ -258,6 +259,7 @@ function linkedHost(service: Service, workers: number[] = [1, 2]): {
     toWorker: (worker: number, message: ServiceToWorker) => workers.includes(worker) && sent.push([worker, message]) > 0,
     workers: () => workers,
     linksClosed: () => linksClosed,
+    drained: () => Promise.resolve(),
     stopListening: () => void (links.stoppedListening = true),
   };
   const toWorker = (worker: number): ServiceToWorker[] => sent.filter(([to]) => to === worker).map(([, message]) => message as ServiceToWorker);
@@ -702,6 +704,7 @@ test('a peer that sends many bad events gets one warning line per kind, not one 
     toWorker: (worker: number, message: ServiceToWorker) => worker === 1 && message.type === 'ack' && sent.push(message) > 0,
     workers: () => [1],
     linksClosed: () => Promise.resolve(),
+    drained: () => Promise.resolve(),
     stopListening: () => undefined,
   };
   const service = new Plain();
@@ -715,12 +718,13 @@ test('a peer that sends many bad events gets one warning line per kind, not one 
     service.send('1.1', 'dropped');
   }
   expect(h.stats.unknownClientEvents).toBe(400);
-  expect(h.stats.undeliverable).toBe(100);
+  // The first send and the 1013 close it earns (which this fake refuses too; a real link never does); then 1.1 is being closed, so the other 99 are not tried.
+  expect(h.stats.undeliverable).toBe(2);
   expect(warnings.sort()).toEqual([
     'duplicate connect ignored',
     'event for a client of another worker ignored',
     'event for an unknown client ignored',
-    'no link to that worker, or its queue is full; message dropped',
+    'no link to that worker, or its queue is full; message dropped, the clients that missed it closed with 1013',
   ]);
   await tick();
   // Still acknowledged, every one.
@@ -758,4 +762,88 @@ test('a request past requestTimeout holds nothing: the envelope is acknowledged 
   await tick();
   expect(h.stats.lateSettlements).toBe(2);
   expect(sent.slice(before)).toEqual([]);
+});
+
+describe('a full link queue (backpressure)', () => {
+  /** Messages a full link refuses: everything but the must-keep kinds (link-server.ts's MUST_KEEP). */
+  const MUST_KEEP = new Set(['ack', 'subscribe', 'unsubscribe', 'closeClient', 'response', 'retired']);
+
+  /** A host linked to workers 1 and 2; a worker in `full` refuses what a full queue refuses. */
+  function backpressured(service: Service): { host: ServiceHost; full: Set<number>; sent: Array<[number, ServiceToWorker]>; closes: () => Array<[number, string, number, string]>; drains: () => number } {
+    const full = new Set<number>();
+    const sent: Array<[number, ServiceToWorker]> = [];
+    let drains = 0;
+    const ports = {
+      toMaster: () => undefined,
+      toWorker: (worker: number, message: ServiceToWorker) => (MUST_KEEP.has(message.type) || !full.has(worker)) && sent.push([worker, message]) > 0,
+      workers: () => [1, 2],
+      linksClosed: () => Promise.resolve(),
+      drained: () => {
+        drains++;
+        return Promise.resolve();
+      },
+      stopListening: () => undefined,
+    };
+    const closes = (): Array<[number, string, number, string]> => sent.flatMap(([worker, m]) => (m.type === 'closeClient' ? [[worker, m.id, m.code, m.reason] as [number, string, number, string]] : []));
+    return { host: new ServiceHost(service, 'test', ports, silent), full, sent, closes, drains: () => drains };
+  }
+
+  class Plain extends Service {}
+
+  test('a refused send returns false and closes its client with 1013 once; nothing more goes to it until its close arrives', () => {
+    const service = new Plain();
+    const { host: h, full, sent, closes } = backpressured(service);
+    h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
+    expect(service.send('1.1', 'fits')).toBe(true);
+    full.add(1);
+    expect(service.send('1.1', 'dropped')).toBe(false);
+    expect(service.send('1.1', 'dropped too')).toBe(false);
+    expect(closes()).toEqual([[1, '1.1', 1013, 'service backlog full']]);
+    // Room again, but the client is being closed: it would see a gap, so it gets nothing more.
+    full.delete(1);
+    expect(service.send('1.1', 'after the gap')).toBe(false);
+    expect(sent.filter(([, m]) => m.type === 'send').map(([, m]) => (m as { data: string }).data)).toEqual(['fits']);
+    expect(h.stats).toMatchObject({ undeliverable: 1, backlogCloses: 1 });
+    // Its close arrives; the same id linked again (a link that came back) is served, and closed again on a new refusal.
+    h.fromWorker(1, { type: 'closed', id: '1.1', code: 1013, reason: 'service backlog full', seq: 2 });
+    h.fromWorker(1, { type: 'connect', client: info('1.1'), resumed: true });
+    expect(service.send('1.1', 'again')).toBe(true);
+    full.add(1);
+    expect(service.send('1.1', 'dropped again')).toBe(false);
+    expect(closes()).toHaveLength(2);
+  });
+
+  test('a publish refused by one worker closes that worker\'s subscribers (not those in except) and counts only the others', () => {
+    const service = new Plain();
+    const { host: h, full, closes } = backpressured(service);
+    for (const [seq, id] of ['1.1', '1.2', '1.3', '1.4', '2.1'].entries()) h.fromWorker(Number(id[0]), { type: 'connect', client: info(id), seq: seq + 1 });
+    for (const id of ['1.1', '1.2', '1.3', '2.1']) service.subscribe(id, 'room');
+    full.add(1);
+    // 4 subscribers, 1.3 left out: 1.1 and 1.2 missed it on worker 1; 2.1 got it. 1.4 is not subscribed.
+    expect(service.publish('room', 'hello', { except: '1.3' })).toBe(1);
+    expect(closes().map(([worker, id, code]) => [worker, id, code])).toEqual([
+      [1, '1.1', 1013],
+      [1, '1.2', 1013],
+    ]);
+    // A second refused publish closes nobody twice.
+    expect(service.publish('room', 'again')).toBe(1);
+    expect(closes().map(([, id]) => id)).toEqual(['1.1', '1.2', '1.3']);
+  });
+
+  test('a broadcast refused by one worker closes that worker\'s clients (not those in except) and counts only the others', () => {
+    const service = new Plain();
+    const { host: h, full, closes } = backpressured(service);
+    for (const [seq, id] of ['1.1', '1.2', '2.1', '2.2'].entries()) h.fromWorker(Number(id[0]), { type: 'connect', client: info(id), seq: seq + 1 });
+    expect(service.broadcast('all')).toBe(4);
+    full.add(2);
+    expect(service.broadcast('some', { except: ['2.2', '1.1'] })).toBe(1);
+    expect(closes()).toEqual([[2, '2.1', 1013, 'service backlog full']]);
+  });
+
+  test('drained() waits for the links to drain', async () => {
+    const service = new Plain();
+    const { drains } = backpressured(service);
+    await service.drained();
+    expect(drains()).toBe(1);
+  });
 });
