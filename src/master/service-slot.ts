@@ -16,6 +16,7 @@ import { isServiceToMaster, type MasterToService, type MetricsSnapshot, type Ser
 import { Backoff } from './backoff';
 import { Child, type ChildExit, type ChildHandle } from './child';
 import { CrashWindow } from './crash-window';
+import { PingClock } from './liveness';
 import { SERVICE_ENTRY, forkSettings } from './entry-points';
 import { ReloadCandidate } from './reload-candidate';
 
@@ -56,6 +57,8 @@ export class ServiceSlot {
   private startWaiter: { resolve(): void; reject(error: SwitchyardError): void } | undefined;
   /** A reload's new instance while it starts; the running one serves meanwhile. */
   private candidate: ReloadCandidate | undefined;
+  /** The running instance's pings: when it came online and last answered (see liveness.ts). */
+  readonly pings = new PingClock();
 
   constructor(
     readonly name: string,
@@ -107,6 +110,11 @@ export class ServiceSlot {
 
   get queueDropped(): number {
     return this.droppedByExited + (this.child?.isAlive === true ? this.child.queueDropped : 0);
+  }
+
+  /** Pings the running instance (liveness); not kept past its IPC queue's bound: a stopped process reads nothing. */
+  ping(): void {
+    if (this.currentState === 'online') this.child?.deliver({ type: 'ping' });
   }
 
   /** Forks the service and resolves once its `onStart` has resolved. */
@@ -189,6 +197,7 @@ export class ServiceSlot {
     this.child = candidate.child;
     this.currentEndpoint = candidate.endpoint;
     this.currentState = 'online';
+    this.pings.restart();
     this.log.info({ service: this.name, pid: candidate.child.pid }, 'service reloaded; the workers resume its clients');
     this.hooks.onOnline(this.name, candidate.child.pid, true, candidate.endpoint);
     this.reloading?.resolve();
@@ -278,6 +287,9 @@ export class ServiceSlot {
       case 'metrics':
         this.hooks.onMetrics(message.qid, message.metrics);
         return;
+      case 'pong':
+        this.pings.answered();
+        return;
       case 'stopped':
         return;
       default: {
@@ -299,6 +311,7 @@ export class ServiceSlot {
         this.hooks.onMetrics(message.qid, message.metrics);
         return;
       case 'stopped':
+      case 'pong':
         return;
       default: {
         const unreachable: never = message;
@@ -316,6 +329,7 @@ export class ServiceSlot {
     const restarted = this.currentState === 'restarting';
     if (restarted) this.log.info({ service: this.name, pid: child.pid }, 'service restarted; the workers resume its clients');
     this.currentState = 'online';
+    this.pings.restart();
     this.hooks.onOnline(this.name, child.pid, restarted, this.currentEndpoint as string);
     this.reloading?.resolve();
     this.reloading = undefined;

@@ -33,7 +33,7 @@ function setup(sources: FakeSource[], cacheMs = 0) {
   const waiters: Array<{ count: number; resolve: () => void }> = [];
   const queries = new ClusterQueries(
     {
-      health: () => ({ healthy: false, body: { status: 'degraded' } }),
+      health: () => ({ healthy: false, ready: false, body: { status: 'degraded' } }),
       ownMetrics: () => Promise.resolve(counter('switchyard_master_total', 1)),
       metricsSources: () => sources,
       replyTo: (workerId, message) => {
@@ -205,7 +205,7 @@ test('a failed gather is not cached', async () => {
   const replies: QueryResult[] = [];
   const queries = new ClusterQueries(
     {
-      health: () => ({ healthy: true, body: {} }),
+      health: () => ({ healthy: true, ready: true, body: {} }),
       ownMetrics: () => (fail ? Promise.reject(new Error('registry broke')) : Promise.resolve(counter('switchyard_master_total', 1))),
       metricsSources: () => [source],
       replyTo: (_workerId, message) => void replies.push(message),
