@@ -4,6 +4,8 @@
  * running process: `/healthz` stays 200 (processes up), `/readyz` must say 503
  * and name the service and why.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { closeAll, connect, startCluster, FIXTURES } from '../helpers/cluster';
 
@@ -39,6 +41,14 @@ async function until(port: number, route: string, status: number, timeoutMs: num
     if (Date.now() > deadline) throw new Error(`${route} still answers ${answer.status} after ${timeoutMs} ms: ${JSON.stringify(answer.body)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** The socket folder of the cluster this test process runs (one at a time here): named after its master, this process. */
+function socketDir(): string {
+  const prefix = `switchyard-${process.pid}-`;
+  const found = fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith(prefix));
+  expect(found).toHaveLength(1);
+  return path.join(os.tmpdir(), found[0] as string);
 }
 
 function serviceEntry(answer: Answer, name: string): ServiceEntry | undefined {
@@ -83,5 +93,23 @@ describe('liveness: /readyz', () => {
     expect(hung?.reason).toMatch(/acknowledg/);
     // The process answers pings and is up: only readiness is lost.
     expect((await get(port, '/healthz')).status).toBe(200);
+  }, 15_000);
+
+  test('a worker whose link to a running service is refused makes /readyz 503 naming the worker, and lists it in linksDown', async () => {
+    const { server, port } = await startCluster({ workers: 1, services: { echo: ECHO }, livenessTimeout: LIVENESS_TIMEOUT, stopTimeout: 1000, restartDelay: 10 });
+    await until(port, '/readyz', 200, 2000);
+    // Without its socket path the service keeps the links it has, but every new one is refused (ENOENT).
+    const dir = socketDir();
+    for (const file of fs.readdirSync(dir)) if (file.endsWith('.sock')) fs.rmSync(path.join(dir, file));
+    const replaced = new Promise<{ workerId: number }>((resolve) => server.once('workerOnline', resolve));
+    process.kill(server.stats().workers[0]?.pid as number, 'SIGKILL');
+    const { workerId } = await replaced;
+    const degraded = await until(port, '/readyz', 503, LIVENESS_TIMEOUT * 3);
+    expect(serviceEntry(degraded, 'echo')?.reason).toMatch(new RegExp(`worker ${workerId}'s link to it has not been up`));
+    const worker = degraded.body.processes.find((entry) => entry.kind === 'worker') as ServiceEntry & { readonly id: number; readonly linksDown: readonly string[] };
+    expect(worker.id).toBe(workerId);
+    expect(worker.linksDown).toEqual(['echo']);
+    // Every process is up.
+    expect((await until(port, '/healthz', 200, 2000)).status).toBe(200);
   }, 15_000);
 });

@@ -270,3 +270,24 @@ test('a process that missed the last deadline is not waited for again: the next 
   await replied(7);
   expect(value(replies[6]?.message.body as string, 'switchyard_x_total')).toBe(28);
 });
+
+test('health and ready answer the same body, each with its own verdict: /healthz on the processes, /readyz on liveness too', () => {
+  const replies: QueryResult[] = [];
+  const queries = new ClusterQueries(
+    {
+      health: () => ({ healthy: true, ready: false, body: { status: 'degraded' } }),
+      ownMetrics: () => Promise.resolve([]),
+      metricsSources: () => [],
+      replyTo: (_workerId, message) => replies.push(message),
+    },
+    log,
+    0,
+  );
+  queries.onQuery(1, 1, 'health');
+  queries.onQuery(1, 2, 'ready');
+  expect(replies.map((reply) => [reply.qid, reply.status])).toEqual([
+    [1, 200],
+    [2, 503],
+  ]);
+  expect(replies[0]?.body).toBe(replies[1]?.body);
+});
