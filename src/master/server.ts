@@ -348,7 +348,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     removeStaleSocketDirs(this.log);
     this.socketDir = createSocketDir();
     this.pinger = setInterval(() => {
-      for (const slot of this.services.values()) slot.ping();
+      for (const slot of this.services.values()) slot.deliver({ type: 'ping' });
     }, pingInterval(this.options.livenessTimeout));
     await Promise.all([...this.services.values()].map((slot) => slot.start()));
     await this.pool.start(this.boundPort);

@@ -112,11 +112,6 @@ export class ServiceSlot {
     return this.droppedByExited + (this.child?.isAlive === true ? this.child.queueDropped : 0);
   }
 
-  /** Pings the running instance (liveness); not kept past its IPC queue's bound: a stopped process reads nothing. */
-  ping(): void {
-    if (this.currentState === 'online') this.child?.deliver({ type: 'ping' });
-  }
-
   /** Forks the service and resolves once its `onStart` has resolved. */
   start(): Promise<void> {
     this.currentState = 'starting';
@@ -126,8 +121,8 @@ export class ServiceSlot {
     });
   }
 
-  /** Asks the running instance for its metrics; false when none runs. */
-  deliver(message: Extract<MasterToService, { type: 'metricsRequest' }>, mustKeep = false): boolean {
+  /** Asks the running instance for its metrics, or pings it (liveness: never `mustKeep`, a stopped process reads nothing); false when none runs. */
+  deliver(message: Extract<MasterToService, { type: 'metricsRequest' | 'ping' }>, mustKeep = false): boolean {
     return this.currentState === 'online' && (this.child?.deliver(message, mustKeep) ?? false);
   }
 
