@@ -44,6 +44,8 @@ export interface WorkerConfig {
   readonly healthPath: string | null;
   /** Path of the metrics endpoint, or null when it is off. */
   readonly metricsPath: string | null;
+  /** Path of the readiness endpoint, or null when it is off. */
+  readonly readyPath: string | null;
   readonly requestTimeout: number;
   readonly maxRequestBody: number;
   /** Absolute folder to serve over HTTP, or false for none. */

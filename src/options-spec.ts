@@ -75,6 +75,20 @@ export interface SwitchyardOptions {
   /** Path of the Prometheus endpoint (plain GET), or `false` to turn it off. Default `'/metrics'`. */
   readonly metricsPath?: string | false;
   /**
+   * Path of the readiness endpoint (plain GET), or `false` to turn it off: 503
+   * while any process is not up or any service is not live (see
+   * `livenessTimeout`). Default `'/readyz'`.
+   */
+  readonly readyPath?: string | false;
+  /**
+   * How long, in ms (at least 1000), a running service may go without
+   * answering the master's ping (sent every quarter of it), or without
+   * acknowledging anything while events wait for it at a worker, before it
+   * is not live (`/readyz` 503); also how long a worker's link to a running
+   * service may stay not up. Default `5000`.
+   */
+  readonly livenessTimeout?: number;
+  /**
    * How long one gathered `/metrics` result answers later scrapes, in ms: a
    * flood of scrapes then costs the master at most one gather of every
    * process per window; `0` gathers for every scrape. Keep it well under the
@@ -379,6 +393,20 @@ export const OPTION_SPECS = {
     type: 'path or `false`',
     default: '/metrics',
     doc: 'plain-GET path of the Prometheus endpoint (not below `/services/`, not `healthPath`); `false` turns it off',
+  },
+  readyPath: {
+    kind: 'custom',
+    type: 'path or `false`',
+    default: '/readyz',
+    doc: 'plain-GET path of the readiness endpoint (not below `/services/`, not `healthPath` or `metricsPath`): **HTTP 503** while any process is not up or any service not live (see `livenessTimeout`); `false` turns it off',
+  },
+  livenessTimeout: {
+    kind: 'integer',
+    unit: 'ms',
+    min: 1000,
+    max: HOUR_MS,
+    default: 5000,
+    doc: 'a running service that answers no ping from the master (sent every quarter of this), or acknowledges nothing while events wait for it at a worker, for this long is not live, and so is a service some worker\'s link to it has not been up for this long: `/readyz` answers **HTTP 503** naming it and why. At least 1 s: a garbage-collection pause or a loaded machine must not make a healthy service flap',
   },
   metricsCacheMs: {
     kind: 'integer',

@@ -42,6 +42,7 @@ export const DEFAULT_IPC_MAX_QUEUED_BYTES = OPTION_SPECS.ipcMaxQueuedBytes.defau
 export const MAX_WORKERS = OPTION_SPECS.workers.max;
 export const DEFAULT_HEALTH_PATH = OPTION_SPECS.healthPath.default;
 export const DEFAULT_METRICS_PATH = OPTION_SPECS.metricsPath.default;
+export const DEFAULT_READY_PATH = OPTION_SPECS.readyPath.default;
 export const DEFAULT_REQUEST_TIMEOUT = OPTION_SPECS.requestTimeout.default;
 export const DEFAULT_MAX_REQUEST_BODY = OPTION_SPECS.maxRequestBody.default;
 export const DEFAULT_MAX_BUFFERED_BYTES = OPTION_SPECS.maxBufferedBytes.default;
@@ -282,6 +283,10 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
   const healthPath = endpointPath('healthPath', options.healthPath, DEFAULT_HEALTH_PATH);
   const metricsPath = endpointPath('metricsPath', options.metricsPath, DEFAULT_METRICS_PATH);
   if (healthPath !== false && healthPath === metricsPath) throw invalid('metricsPath', 'different from options.healthPath', metricsPath);
+  const readyPath = endpointPath('readyPath', options.readyPath, DEFAULT_READY_PATH);
+  if (readyPath !== false && (readyPath === healthPath || readyPath === metricsPath)) {
+    throw invalid('readyPath', 'different from options.healthPath and options.metricsPath', readyPath);
+  }
 
   const services = resolveServices(options.services, cwd);
   // Every custom option is named here: the type requires one entry per key of ResolvedOptions.
@@ -293,6 +298,7 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
     cwd,
     healthPath,
     metricsPath,
+    readyPath,
     staticDir: resolveStaticDir(options.staticDir, cwd, services),
     allowedOrigins: resolveAllowedOrigins(options.allowedOrigins),
   };

@@ -58,7 +58,7 @@ export interface HttpResponseFields {
 }
 
 /** What a worker may ask the master about the whole cluster. */
-export type ClusterQuery = 'health' | 'metrics';
+export type ClusterQuery = 'health' | 'ready' | 'metrics';
 
 /** Metrics of one process, as prom-client's `getMetricsAsJSON()` returns them. */
 export type MetricsSnapshot = readonly unknown[];
@@ -77,6 +77,19 @@ export interface RoutingCounters {
   readonly requestsRefused: number;
 }
 
+/**
+ * What a worker's link to a service knows of the service's liveness. Times
+ * are epoch ms (`Date.now()`): the worker and the master share one clock.
+ */
+export interface LinkLiveness {
+  /** Whether the link is connected to a running instance. */
+  readonly up: boolean;
+  /** When the link last came up, or stopped being up. */
+  readonly since: number;
+  /** While up with events unacknowledged: since when they have waited with no acknowledgement from the service. */
+  readonly waitingSince?: number;
+}
+
 /** A worker's periodic report to the master, for `stats()` and `/healthz`. */
 export interface WorkerStatus {
   /** Open clients per service. */
@@ -84,6 +97,8 @@ export interface WorkerStatus {
   /** Client events (connects, messages, closes) per service not acknowledged yet: in flight, being handled, or held while the service is down. */
   readonly held: Readonly<Record<string, number>>;
   readonly routing: RoutingCounters;
+  /** Each link's liveness, per service (for `/readyz`). */
+  readonly links: Readonly<Record<string, LinkLiveness>>;
 }
 
 // ---- worker → master (control plane, node IPC) ------------------------------
@@ -117,7 +132,9 @@ export type ServiceToMaster =
   | { readonly type: 'started' }
   | { readonly type: 'startFailed'; readonly error: { readonly message: string; readonly code?: string; readonly stack?: string } }
   | { readonly type: 'stopped' }
-  | { readonly type: 'metrics'; readonly qid: number; readonly metrics: MetricsSnapshot };
+  | { readonly type: 'metrics'; readonly qid: number; readonly metrics: MetricsSnapshot }
+  /** The answer to a `ping`, from the service's event loop: a blocked or stopped loop sends none. */
+  | { readonly type: 'pong' };
 
 // ---- master → service --------------------------------------------------------
 
@@ -129,7 +146,9 @@ export type MasterToService =
    * reads its links to their end (every client's close), then stops.
    */
   | { readonly type: 'stop'; readonly mode: 'retire' | 'shutdown' }
-  | { readonly type: 'metricsRequest'; readonly qid: number };
+  | { readonly type: 'metricsRequest'; readonly qid: number }
+  /** Liveness probe, every quarter of `livenessTimeout`: answered with `pong`. */
+  | { readonly type: 'ping' };
 
 // ---- worker → service (data plane, one Unix-socket link per worker and service) ----
 
@@ -246,6 +265,16 @@ function isCountRecord(value: unknown): boolean {
   return true;
 }
 
+function isLinkLiveness(value: unknown): boolean {
+  return isRecord(value) && typeof value.up === 'boolean' && isCount(value.since) && (value.waitingSince === undefined || isCount(value.waitingSince));
+}
+
+function isLinkLivenessRecord(value: unknown): boolean {
+  if (!isRecord(value)) return false;
+  for (const key in value) if (!isLinkLiveness(value[key])) return false;
+  return true;
+}
+
 function isRoutingCounters(value: unknown): boolean {
   return (
     isRecord(value) &&
@@ -267,8 +296,8 @@ export type GuardTable<M extends { readonly type: string }> = { readonly [K in M
 
 export const WORKER_TO_MASTER_GUARDS = {
   ready: (m) => Number.isInteger(m.port),
-  status: (m) => isCountRecord(m.clients) && isCountRecord(m.held) && isRoutingCounters(m.routing),
-  query: (m) => Number.isInteger(m.qid) && (m.what === 'health' || m.what === 'metrics'),
+  status: (m) => isCountRecord(m.clients) && isCountRecord(m.held) && isRoutingCounters(m.routing) && isLinkLivenessRecord(m.links),
+  query: (m) => Number.isInteger(m.qid) && (m.what === 'health' || m.what === 'ready' || m.what === 'metrics'),
   metrics: isMetricsReply,
   quarantined: (m) => typeof m.service === 'string' && typeof m.endpoint === 'string' && Number.isInteger(m.deliveries) && (m.deliveries as number) > 0,
 } as const satisfies GuardTable<WorkerToMaster>;
@@ -286,11 +315,13 @@ export const SERVICE_TO_MASTER_GUARDS = {
   stopped: () => true,
   startFailed: (m) => isRecord(m.error) && typeof m.error.message === 'string',
   metrics: isMetricsReply,
+  pong: () => true,
 } as const satisfies GuardTable<ServiceToMaster>;
 
 export const MASTER_TO_SERVICE_GUARDS = {
   stop: (m) => m.mode === 'retire' || m.mode === 'shutdown',
   metricsRequest: (m) => Number.isInteger(m.qid),
+  ping: () => true,
 } as const satisfies GuardTable<MasterToService>;
 
 export const WORKER_TO_SERVICE_GUARDS = {

@@ -135,3 +135,17 @@ test('the size options accept their new maxima', () => {
   const options = resolveOptions({ maxPayload: max, maxRequestBody: max });
   expect([options.maxPayload, options.maxRequestBody]).toEqual([max, max]);
 });
+
+test('readiness: /readyz and a 5 s liveness deadline by default; the path must differ from the health and metrics paths; at least 1 s', () => {
+  const options = resolveOptions();
+  expect(options.readyPath).toBe('/readyz');
+  expect(options.livenessTimeout).toBe(5000);
+  expect(resolveOptions({ readyPath: false }).readyPath).toBe(false);
+  expect(errorOf({ readyPath: '/healthz' })).toEqual({
+    code: 'SY_ERR_INVALID_OPTION',
+    message: 'options.readyPath must be different from options.healthPath and options.metricsPath, got "/healthz"',
+  });
+  expect(errorOf({ readyPath: '/m', metricsPath: '/m' }).message).toMatch(/^options.readyPath must be different/);
+  expect(errorOf({ readyPath: '/services/x' }).message).toMatch(/^options.readyPath must be false or a path/);
+  expect(errorOf({ livenessTimeout: 999 }).message).toBe('options.livenessTimeout must be an integer from 1000 to 3600000, got 999');
+});

@@ -32,7 +32,7 @@ const routing = { foreignAddressDrops: 0, goneClientDrops: 1, serviceQueueFull: 
 describe('guards accept every well-formed message', () => {
   test.each<[string, (v: unknown) => boolean, unknown]>([
     ['worker ready', isWorkerToMaster, { type: 'ready', port: 8080 }],
-    ['worker status', isWorkerToMaster, { type: 'status', clients: { echo: 3 }, held: { echo: 0 }, routing }],
+    ['worker status', isWorkerToMaster, { type: 'status', clients: { echo: 3 }, held: { echo: 0 }, routing, links: { echo: { up: false, since: 1 } } }],
     ['worker query', isWorkerToMaster, { type: 'query', qid: 1, what: 'health' }],
     ['master serviceUp', isMasterToWorker, { type: 'serviceUp', service: 'echo', endpoint: '/tmp/x/0.1.sock' }],
     ['master serviceFailed', isMasterToWorker, { type: 'serviceFailed', service: 'echo' }],
@@ -68,8 +68,10 @@ describe('guards reject malformed messages', () => {
     ['an array', isWorkerToMaster, []],
     ['an unknown type', isWorkerToMaster, { type: 'nope' }],
     ['a port that is not an integer', isWorkerToMaster, { type: 'ready', port: '80' }],
-    ['a status with a negative count', isWorkerToMaster, { type: 'status', clients: { echo: -1 }, held: {}, routing }],
+    ['a status with a negative count', isWorkerToMaster, { type: 'status', clients: { echo: -1 }, held: {}, routing, links: {} }],
     ['a status without routing counters', isWorkerToMaster, { type: 'status', clients: {}, held: {} }],
+    ['a status without link liveness', isWorkerToMaster, { type: 'status', clients: {}, held: {}, routing }],
+    ['a link liveness whose up is not a boolean', isWorkerToMaster, { type: 'status', clients: {}, held: {}, routing, links: { echo: { up: 1, since: 1 } } }],
     ['a quarantine report without deliveries', isWorkerToMaster, { type: 'quarantined', service: 'echo', endpoint: '/tmp/x/0.1.sock', deliveries: 0 }],
     ['data traffic on the control plane', isMasterToWorker, { type: 'send', id: '1.1', data: 'x' }],
     ['a stop without a mode', isMasterToService, { type: 'stop' }],
@@ -137,7 +139,7 @@ function direction<M extends { readonly type: string }>(name: string, table: Gua
 const DIRECTIONS = [
   direction<WorkerToMaster>('worker → master', WORKER_TO_MASTER_GUARDS, isWorkerToMaster, {
     ready: { type: 'ready', port: 8080 },
-    status: { type: 'status', clients: { echo: 3 }, held: { echo: 0 }, routing },
+    status: { type: 'status', clients: { echo: 3 }, held: { echo: 0 }, routing, links: { echo: { up: true, since: 5, waitingSince: 7 } } },
     query: { type: 'query', qid: 1, what: 'metrics' },
     metrics: { type: 'metrics', qid: 2, metrics: [] },
     quarantined: { type: 'quarantined', service: 'echo', endpoint: '/tmp/x/0.1.sock', deliveries: 3 },
@@ -154,10 +156,12 @@ const DIRECTIONS = [
     startFailed: { type: 'startFailed', error: { message: 'boom', code: 'X' } },
     stopped: { type: 'stopped' },
     metrics: { type: 'metrics', qid: 4, metrics: [{ name: 'x' }] },
+    pong: { type: 'pong' },
   }),
   direction<MasterToService>('master → service', MASTER_TO_SERVICE_GUARDS, isMasterToService, {
     stop: { type: 'stop', mode: 'retire' },
     metricsRequest: { type: 'metricsRequest', qid: 5 },
+    ping: { type: 'ping' },
   }),
   direction<WorkerToService>('worker → service', WORKER_TO_SERVICE_GUARDS, isWorkerToService, {
     hello: { type: 'hello', worker: 3 },

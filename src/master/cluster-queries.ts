@@ -1,5 +1,5 @@
 /**
- * Answers what a worker asks about the whole cluster: health, and metrics
+ * Answers what a worker asks about the whole cluster: health, readiness, and metrics
  * gathered from every process.
  *
  * Scrapes are coalesced: a metrics query that arrives while a gather runs
@@ -46,8 +46,12 @@ export interface MetricsSource {
   deliver(message: { readonly type: 'metricsRequest'; readonly qid: number }, mustKeep?: boolean): boolean;
 }
 
+/** One health body for both endpoints; each answers 200 or 503 by its own flag. */
 export interface HealthReport {
+  /** Every process is up (`/healthz`). */
   readonly healthy: boolean;
+  /** Every process is up and every service live (`/readyz`). */
+  readonly ready: boolean;
   readonly body: unknown;
 }
 
@@ -95,12 +99,14 @@ export class ClusterQueries {
 
   onQuery(workerId: number, qid: number, what: ClusterQuery): void {
     switch (what) {
-      case 'health': {
+      case 'health':
+      case 'ready': {
         const report = this.deps.health();
+        const ok = what === 'health' ? report.healthy : report.ready;
         this.deps.replyTo(workerId, {
           type: 'queryResult',
           qid,
-          status: report.healthy ? 200 : 503,
+          status: ok ? 200 : 503,
           contentType: 'application/json; charset=utf-8',
           body: `${JSON.stringify(report.body)}\n`,
         });

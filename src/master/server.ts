@@ -14,6 +14,8 @@ import { resolveOptions, staticDirWarning, type ResolvedOptions, type Switchyard
 import type { MasterToWorker } from '../protocol';
 import type { ChildExit } from './child';
 import { ClusterQueries, type HealthReport } from './cluster-queries';
+import { healthReport } from './health';
+import { pingInterval, serviceLiveness, type Liveness, type WorkerLinkView } from './liveness';
 import { MasterMetrics } from './master-metrics';
 import { ServiceSlot } from './service-slot';
 import { createSocketDir, removeStaleSocketDirs } from './socket-dir';
@@ -104,6 +106,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   private starting: Promise<number> | undefined;
   private closing: Promise<void> | undefined;
   private reloading: Promise<void> | undefined;
+  /** Pings every running service every quarter of `livenessTimeout`, from start to stop. */
+  private pinger: NodeJS.Timeout | undefined;
 
   constructor(options: SwitchyardOptions = {}) {
     super();
@@ -276,40 +280,18 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     this.emit('reload');
   }
 
-  /** Healthy when the server listens, every worker is ready and every service online. */
+  /** `/healthz` and `/readyz`: processes up, and every service live (see health.ts, liveness.ts). */
   health(): HealthReport {
-    const stats = this.stats();
-    const workersUp = stats.workers.filter((worker) => worker.ready).length;
-    const healthy =
-      stats.state === 'listening' && workersUp === this.options.workers && stats.services.every((service) => service.state === 'online');
-    return {
-      healthy,
-      body: {
-        status: healthy ? 'ok' : 'degraded',
-        state: stats.state,
-        uptimeMs: Date.now() - this.startedAt,
-        workers: { expected: this.options.workers, up: workersUp, restarts: stats.workerRestarts },
-        processes: [
-          { kind: 'master', pid: process.pid, state: stats.state, uptimeMs: Date.now() - this.startedAt, restarts: 0 },
-          ...stats.workers.map((worker) => ({
-            kind: 'worker',
-            id: worker.id,
-            pid: worker.pid,
-            state: worker.ready ? 'online' : 'starting',
-            uptimeMs: worker.uptimeMs,
-            clients: worker.clients,
-          })),
-          ...stats.services.map((service) => ({
-            kind: 'service',
-            name: service.name,
-            pid: service.pid,
-            state: service.state,
-            uptimeMs: service.uptimeMs,
-            restarts: service.restarts,
-          })),
-        ],
-      },
-    };
+    const now = Date.now();
+    const liveness = new Map<string, Liveness>();
+    const links = new Map<string, readonly WorkerLinkView[]>();
+    for (const slot of this.services.values()) {
+      const views = this.pool.linkViews(slot.name);
+      links.set(slot.name, views);
+      const input = { onlineSince: slot.pings.onlineSince, lastPong: slot.pings.lastAnswer, workers: views };
+      liveness.set(slot.name, slot.state === 'online' ? serviceLiveness(input, now, this.options.livenessTimeout) : { live: false, reason: `service is ${slot.state}` });
+    }
+    return healthReport({ stats: this.stats(), expectedWorkers: this.options.workers, uptimeMs: now - this.startedAt, liveness, links });
   }
 
   private async start(): Promise<number> {
@@ -365,6 +347,9 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     this.boundPort = await probePort(this.options.host, this.options.port);
     removeStaleSocketDirs(this.log);
     this.socketDir = createSocketDir();
+    this.pinger = setInterval(() => {
+      for (const slot of this.services.values()) slot.deliver({ type: 'ping' });
+    }, pingInterval(this.options.livenessTimeout));
     await Promise.all([...this.services.values()].map((slot) => slot.start()));
     await this.pool.start(this.boundPort);
   }
@@ -397,6 +382,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
 
   /** Workers first (their clients' closes reach the services), then services. */
   private async stopProcesses(deadline: number): Promise<void> {
+    clearInterval(this.pinger);
+    this.pinger = undefined;
     const now = Date.now();
     await this.pool.stop(now + Math.ceil((deadline - now) * 0.6));
     await Promise.all([...this.services.values()].map((slot) => slot.stop(deadline)));

@@ -16,6 +16,7 @@ import { isServiceToMaster, type MasterToService, type MetricsSnapshot, type Ser
 import { Backoff } from './backoff';
 import { Child, type ChildExit, type ChildHandle } from './child';
 import { CrashWindow } from './crash-window';
+import { PingClock } from './liveness';
 import { SERVICE_ENTRY, forkSettings } from './entry-points';
 import { ReloadCandidate } from './reload-candidate';
 
@@ -56,6 +57,8 @@ export class ServiceSlot {
   private startWaiter: { resolve(): void; reject(error: SwitchyardError): void } | undefined;
   /** A reload's new instance while it starts; the running one serves meanwhile. */
   private candidate: ReloadCandidate | undefined;
+  /** The running instance's pings: when it came online and last answered (see liveness.ts). */
+  readonly pings = new PingClock();
 
   constructor(
     readonly name: string,
@@ -118,8 +121,8 @@ export class ServiceSlot {
     });
   }
 
-  /** Asks the running instance for its metrics; false when none runs. */
-  deliver(message: Extract<MasterToService, { type: 'metricsRequest' }>, mustKeep = false): boolean {
+  /** Asks the running instance for its metrics, or pings it (liveness: never `mustKeep`, a stopped process reads nothing); false when none runs. */
+  deliver(message: Extract<MasterToService, { type: 'metricsRequest' | 'ping' }>, mustKeep = false): boolean {
     return this.currentState === 'online' && (this.child?.deliver(message, mustKeep) ?? false);
   }
 
@@ -189,6 +192,7 @@ export class ServiceSlot {
     this.child = candidate.child;
     this.currentEndpoint = candidate.endpoint;
     this.currentState = 'online';
+    this.pings.restart();
     this.log.info({ service: this.name, pid: candidate.child.pid }, 'service reloaded; the workers resume its clients');
     this.hooks.onOnline(this.name, candidate.child.pid, true, candidate.endpoint);
     this.reloading?.resolve();
@@ -278,6 +282,9 @@ export class ServiceSlot {
       case 'metrics':
         this.hooks.onMetrics(message.qid, message.metrics);
         return;
+      case 'pong':
+        this.pings.answered();
+        return;
       case 'stopped':
         return;
       default: {
@@ -299,6 +306,7 @@ export class ServiceSlot {
         this.hooks.onMetrics(message.qid, message.metrics);
         return;
       case 'stopped':
+      case 'pong':
         return;
       default: {
         const unreachable: never = message;
@@ -316,6 +324,7 @@ export class ServiceSlot {
     const restarted = this.currentState === 'restarting';
     if (restarted) this.log.info({ service: this.name, pid: child.pid }, 'service restarted; the workers resume its clients');
     this.currentState = 'online';
+    this.pings.restart();
     this.hooks.onOnline(this.name, child.pid, restarted, this.currentEndpoint as string);
     this.reloading?.resolve();
     this.reloading = undefined;

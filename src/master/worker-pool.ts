@@ -13,6 +13,7 @@ import { isWorkerToMaster, type ClusterQuery, type MasterToWorker, type MetricsS
 import { Backoff } from './backoff';
 import { Child, type ChildExit, type ChildHandle } from './child';
 import { WORKER_ENTRY, forkSettings } from './entry-points';
+import type { WorkerLinkView } from './liveness';
 import type { WorkerStats } from './stats';
 
 /** What the pool uses of a forked cluster worker. */
@@ -30,6 +31,8 @@ interface WorkerEntry {
   readonly id: number;
   readonly child: Child<MasterToWorker, WorkerToMaster>;
   ready: boolean;
+  /** When it became ready (epoch ms; 0 before): the liveness deadline of its links starts then. */
+  readyAt: number;
   /** Being replaced by a rolling reload: its exit is expected. */
   retiring: boolean;
   /** Forked by a rolling reload: if it dies before listening, the reload reports it (no restart of its own). */
@@ -172,6 +175,15 @@ export class WorkerPool {
     return held;
   }
 
+  /** Each ready worker's link to `service`, as last reported (for liveness; see liveness.ts). */
+  linkViews(service: string): WorkerLinkView[] {
+    const views: WorkerLinkView[] = [];
+    for (const entry of this.entries.values()) {
+      if (entry.ready && !entry.retiring) views.push({ worker: entry.id, link: entry.status?.links[service], readySince: entry.readyAt });
+    }
+    return views;
+  }
+
   /** The IPC channel to worker `id`, if it is alive. */
   channel(id: number): WorkerChannel | undefined {
     return this.entries.get(id)?.child;
@@ -240,6 +252,7 @@ export class WorkerPool {
       ipc: this.limits,
       healthPath: this.options.healthPath === false ? null : this.options.healthPath,
       metricsPath: this.options.metricsPath === false ? null : this.options.metricsPath,
+      readyPath: this.options.readyPath === false ? null : this.options.readyPath,
       requestTimeout: this.options.requestTimeout,
       maxRequestBody: this.options.maxRequestBody,
       staticDir: this.options.staticDir,
@@ -258,7 +271,7 @@ export class WorkerPool {
       this.log.error({ worker: id, timeoutMs: this.options.startTimeout }, 'worker did not listen in time; killing it');
       child.kill('SIGKILL');
     }, this.options.startTimeout);
-    this.entries.set(id, { id, child, ready: false, retiring: false, forReload, readyTimer, status: undefined });
+    this.entries.set(id, { id, child, ready: false, readyAt: 0, retiring: false, forReload, readyTimer, status: undefined });
     this.hooks.onForked(child);
     this.log.debug({ worker: id, pid: worker.process.pid }, 'worker forked');
     return new Promise((resolve, reject) => this.readyWaiters.set(id, { resolve, reject }));
@@ -270,6 +283,7 @@ export class WorkerPool {
         const entry = this.entries.get(id);
         if (entry === undefined) return;
         entry.ready = true;
+        entry.readyAt = Date.now();
         clearTimeout(entry.readyTimer);
         entry.readyTimer = undefined;
         entry.child.markOnline();

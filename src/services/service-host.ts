@@ -328,6 +328,10 @@ export class ServiceHost {
       case 'stop':
         void this.stop(message.mode);
         return;
+      case 'ping':
+        // Answered from this event loop: a blocked or stopped loop answers nothing, which is the point.
+        this.ports.toMaster({ type: 'pong' });
+        return;
       default: {
         const unreachable: never = message;
         throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);

@@ -1,5 +1,5 @@
 /**
- * Plain HTTP requests (not upgrades) on a worker: health and metrics for the
+ * Plain HTTP requests (not upgrades) on a worker: health, readiness and metrics for the
  * whole cluster (asked of the master), requests to a service's `onRequest`
  * below `/services/<name>`, a 426 on WebSocket-only service paths, and 404.
  *
@@ -100,8 +100,9 @@ export class HttpRoutes {
     }
     const target = parseTarget(request.url);
     if (target === undefined) return replyError(response, 400, 'Invalid request target');
-    const { healthPath, metricsPath } = this.deps.config;
+    const { healthPath, metricsPath, readyPath } = this.deps.config;
     if (target.pathname === healthPath) return this.answerQuery(request, response, 'health');
+    if (target.pathname === readyPath) return this.answerQuery(request, response, 'ready');
     if (target.pathname === metricsPath) return this.answerQuery(request, response, 'metrics');
     if (target.pathname.startsWith(SERVICE_HTTP_PREFIX)) return this.toService(request, response, target.pathname, target.query);
     if (serviceForPath(target.pathname, this.services) !== undefined) {

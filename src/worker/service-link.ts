@@ -38,6 +38,7 @@ import {
   readBatch,
   type ClientInfo,
   type HttpRequestFields,
+  type LinkLiveness,
   type Payload,
   type ServiceToWorker,
   type WorkerToService,
@@ -120,6 +121,10 @@ export class ServiceLink {
   private nextSeq = 1;
   private readonly unacked = new Map<number, Unacked>();
   private unackedBytes = 0;
+  /** When the link last came up or stopped being up (epoch ms), for `/readyz`. */
+  private upChangedAt = Date.now();
+  /** Since when the events in `unacked` have waited with no acknowledgement (epoch ms); meaningful while it is not empty. */
+  private waitingSince = 0;
   /** Clients whose connect an instance acknowledged and whose close none has yet: replayed as resumed. */
   private readonly known = new Map<string, ClientInfo>();
   private readonly onBatchValue = (value: unknown): void => {
@@ -182,6 +187,19 @@ export class ServiceLink {
     return this.linkState === 'up';
   }
 
+  /**
+   * What this link knows of the service's liveness, for the worker's status
+   * report: whether it is up and since when, and, while events wait for the
+   * running instance, since when nothing was acknowledged (not before the
+   * link came up: events held during an outage were not the instance's to
+   * acknowledge).
+   */
+  get liveness(): LinkLiveness {
+    const up = this.linkState === 'up';
+    if (!up || this.unacked.size === 0) return { up, since: this.upChangedAt };
+    return { up, since: this.upChangedAt, waitingSince: Math.max(this.waitingSince, this.upChangedAt) };
+  }
+
   /** The master announced an instance listening at `endpoint`. */
   instanceUp(endpoint: string): void {
     this.cancelRetry();
@@ -199,6 +217,7 @@ export class ServiceLink {
   /** The service crash-looped: everything kept for it is dropped; the caller closes its clients. */
   instanceFailed(): void {
     this.cancelRetry();
+    if (this.linkState === 'up') this.upChangedAt = Date.now();
     this.linkState = 'failed';
     this.unacked.clear();
     this.unackedBytes = 0;
@@ -305,6 +324,7 @@ export class ServiceLink {
       onError: (error) => this.onWriteFailed(socket, error),
     });
     this.linkState = 'up';
+    this.upChangedAt = Date.now();
     this.retryDelay = RETRY_MIN_MS;
     this.queue.push({ type: 'hello', worker: this.workerId }, MESSAGE_OVERHEAD, true);
     this.hooks.onFreshInstance(this);
@@ -334,6 +354,7 @@ export class ServiceLink {
     if (this.linkState === 'failed') return;
     this.linkState = 'down';
     if (wasUp) {
+      this.upChangedAt = Date.now();
       this.countLost();
       this.hooks.onInstanceGone(this);
     }
@@ -372,6 +393,7 @@ export class ServiceLink {
   private retired(): void {
     if (this.linkState !== 'up') return;
     this.linkState = 'down';
+    this.upChangedAt = Date.now();
     for (const entry of this.unacked.values()) if (entry.sentTo !== 0) entry.unhandled = true;
     this.queue?.close();
     this.hooks.onInstanceGone(this);
@@ -425,6 +447,8 @@ export class ServiceLink {
 
   private keep(message: SequencedEvent, size: number): void {
     const entry: Unacked = { message, size, sentTo: 0, unhandled: false, lost: 0 };
+    // The first event to wait starts the clock; later ones wait behind it.
+    if (this.unacked.size === 0) this.waitingSince = Date.now();
     this.unacked.set(message.seq, entry);
     this.unackedBytes += size;
     if (this.linkState === 'up') this.send(entry);
@@ -440,6 +464,8 @@ export class ServiceLink {
   }
 
   private acknowledge(seqs: readonly number[]): void {
+    // Any acknowledgement is progress: what still waits has waited since now.
+    if (seqs.length > 0) this.waitingSince = Date.now();
     for (const seq of seqs) {
       const entry = this.unacked.get(seq);
       if (entry === undefined) continue;

@@ -17,7 +17,7 @@ import { ClientIdAllocator } from '../client-id';
 import { CLOSE_CODES } from '../errors';
 import { BatchQueue, type IpcEndpoint } from '../ipc/batch-queue';
 import type { Logger } from '../logger';
-import { approximateSize, isMasterToWorker, readBatch, type MasterToWorker, type WorkerToMaster } from '../protocol';
+import { approximateSize, isMasterToWorker, readBatch, type LinkLiveness, type MasterToWorker, type WorkerToMaster } from '../protocol';
 import { ClientDelivery } from './client-delivery';
 import { ClientIntake } from './client-intake';
 import { ClientRegistry } from './client-registry';
@@ -54,13 +54,15 @@ export class WorkerServer {
     this.statusTimer = undefined;
     const clients: Record<string, number> = {};
     const held: Record<string, number> = {};
+    const links: Record<string, LinkLiveness> = {};
     for (const [name, link] of this.links) {
       clients[name] = this.clients.ofService(name).size;
       held[name] = link.heldCount;
+      links[name] = link.liveness;
     }
     let linkQueueFull = 0;
     for (const link of this.links.values()) linkQueueFull += link.queueDropped;
-    this.send({ type: 'status', clients, held, routing: this.routing.counters(linkQueueFull) }, true);
+    this.send({ type: 'status', clients, held, routing: this.routing.counters(linkQueueFull), links }, true);
   };
   private readonly outbox: BatchQueue<WorkerToMaster>;
   private readonly metrics: WorkerMetrics;
@@ -123,8 +125,15 @@ export class WorkerServer {
         service,
         new ServiceLink(service, workerId, { ...config.ipc, maxDeliveries: config.limits.maxDeliveries }, log, {
           onBatch: (link, batch) => this.delivery.fromLink(link, batch),
-          onFreshInstance: (link) => this.clients.dropTopicsOf(link.service),
-          onInstanceGone: (link) => this.routes.serviceGone(link.service),
+          onFreshInstance: (link) => {
+            this.clients.dropTopicsOf(link.service);
+            // The master judges readiness by the links' states: a link that came up must be reported.
+            this.statusChanged();
+          },
+          onInstanceGone: (link) => {
+            this.routes.serviceGone(link.service);
+            this.statusChanged();
+          },
           onQuarantined: (link, clients, endpoint) => this.quarantined(link.service, clients, endpoint),
         }),
       );
@@ -190,6 +199,8 @@ export class WorkerServer {
         const address = this.http.address();
         const port = typeof address === 'object' && address !== null ? address.port : this.config.port;
         this.send({ type: 'ready', port });
+        // A first report, even before any client: a link that never comes up must show in /readyz.
+        this.statusChanged();
         resolve(port);
       });
     });

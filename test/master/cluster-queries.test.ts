@@ -33,7 +33,7 @@ function setup(sources: FakeSource[], cacheMs = 0) {
   const waiters: Array<{ count: number; resolve: () => void }> = [];
   const queries = new ClusterQueries(
     {
-      health: () => ({ healthy: false, body: { status: 'degraded' } }),
+      health: () => ({ healthy: false, ready: false, body: { status: 'degraded' } }),
       ownMetrics: () => Promise.resolve(counter('switchyard_master_total', 1)),
       metricsSources: () => sources,
       replyTo: (workerId, message) => {
@@ -205,7 +205,7 @@ test('a failed gather is not cached', async () => {
   const replies: QueryResult[] = [];
   const queries = new ClusterQueries(
     {
-      health: () => ({ healthy: true, body: {} }),
+      health: () => ({ healthy: true, ready: true, body: {} }),
       ownMetrics: () => (fail ? Promise.reject(new Error('registry broke')) : Promise.resolve(counter('switchyard_master_total', 1))),
       metricsSources: () => [source],
       replyTo: (_workerId, message) => void replies.push(message),
@@ -269,4 +269,25 @@ test('a process that missed the last deadline is not waited for again: the next 
   queries.onMetrics(stopped.lastQid, counter('switchyard_x_total', 21));
   await replied(7);
   expect(value(replies[6]?.message.body as string, 'switchyard_x_total')).toBe(28);
+});
+
+test('health and ready answer the same body, each with its own verdict: /healthz on the processes, /readyz on liveness too', () => {
+  const replies: QueryResult[] = [];
+  const queries = new ClusterQueries(
+    {
+      health: () => ({ healthy: true, ready: false, body: { status: 'degraded' } }),
+      ownMetrics: () => Promise.resolve([]),
+      metricsSources: () => [],
+      replyTo: (_workerId, message) => replies.push(message),
+    },
+    log,
+    0,
+  );
+  queries.onQuery(1, 1, 'health');
+  queries.onQuery(1, 2, 'ready');
+  expect(replies.map((reply) => [reply.qid, reply.status])).toEqual([
+    [1, 200],
+    [2, 503],
+  ]);
+  expect(replies[0]?.body).toBe(replies[1]?.body);
 });

@@ -149,8 +149,8 @@ test('reload replaces workers one at a time: each new one listens before the old
 
 test('status reports feed stats; the routing counters of an exited worker stay in the totals', async () => {
   const { workers, forker } = await started();
-  forker.workers[0]?.process.reply({ type: 'status', clients: { chat: 3 }, held: { chat: 2 }, routing: ROUTING });
-  forker.workers[1]?.process.reply({ type: 'status', clients: { chat: 1, echo: 4 }, held: {}, routing: ROUTING });
+  forker.workers[0]?.process.reply({ type: 'status', clients: { chat: 3 }, held: { chat: 2 }, routing: ROUTING, links: {} });
+  forker.workers[1]?.process.reply({ type: 'status', clients: { chat: 1, echo: 4 }, held: {}, routing: ROUTING, links: {} });
   expect(workers.clientsOf('chat')).toBe(4);
   expect(workers.held()).toEqual(new Map([['chat', 2]]));
   expect(workers.workerStats().map((w) => w.clients)).toEqual([3, 5]);

@@ -839,3 +839,43 @@ describe('quarantine: an event that went down with maxDeliveries instances is no
     expect(peerC.messages).toEqual([HELLO]);
   });
 });
+
+describe('liveness: what the link reports for /readyz', () => {
+  let now = 1_000_000;
+  beforeEach(() => {
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  test('up or not and since when; while up with events unacknowledged, since when nothing was acknowledged', async () => {
+    const created = now;
+    const { link: l, gone, waiter } = link();
+    expect(l.liveness).toEqual({ up: false, since: created });
+    // Held while down: not the instance's to acknowledge, so no waiting clock yet.
+    now += 100;
+    expect(l.connect(info('1.1'))).toBe('ok');
+    expect(l.liveness).toEqual({ up: false, since: created });
+    now += 100;
+    const upAt = now;
+    const { peer } = await instance(l, 'a');
+    // What was held waits from when the link came up.
+    expect(l.liveness).toEqual({ up: true, since: upAt, waitingSince: upAt });
+    now += 500;
+    expect(l.message('1.1', 'a', false, undefined)).toBe('ok');
+    expect(l.liveness.waitingSince).toBe(upAt);
+    // An acknowledgement is progress: what still waits, waits from then.
+    now += 300;
+    const ackAt = now;
+    await peer.untilMessages(3);
+    await acked(l, peer, [1], 1);
+    expect(l.liveness).toEqual({ up: true, since: upAt, waitingSince: ackAt });
+    await acked(l, peer, [2], 0);
+    expect(l.liveness).toEqual({ up: true, since: upAt });
+    // The instance goes away: not up since then.
+    now += 1000;
+    const downAt = now;
+    await peer.destroy();
+    await waiter.until(() => gone.length === 1, () => 'gone');
+    expect(l.liveness).toEqual({ up: false, since: downAt });
+  });
+});

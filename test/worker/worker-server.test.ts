@@ -23,6 +23,7 @@ const CONFIG: WorkerConfig = {
   logLevel: 'silent',
   ipc: { maxMessages: 1000, maxBytes: 1 << 20 },
   healthPath: null,
+  readyPath: null,
   metricsPath: null,
   requestTimeout: 1000,
   maxRequestBody: 1 << 20,
