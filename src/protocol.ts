@@ -118,8 +118,12 @@ export type WorkerToMaster =
 // ---- master → worker ---------------------------------------------------------
 
 export type MasterToWorker =
-  /** A service instance runs and listens at `endpoint` (a Unix socket path): links connect to it. */
-  | { readonly type: 'serviceUp'; readonly service: string; readonly endpoint: string }
+  /**
+   * A service instance runs and listens at `endpoint` (a Unix socket path):
+   * links connect to it and present `secret` in their hello (this worker's
+   * secret for this instance, see `link-secret.ts`).
+   */
+  | { readonly type: 'serviceUp'; readonly service: string; readonly endpoint: string; readonly secret: string }
   /** A service crash-looped: its clients are closed with 1011 and new ones refused until it comes up again. */
   | { readonly type: 'serviceFailed'; readonly service: string }
   | { readonly type: 'stop'; readonly code: number; readonly reason: string }
@@ -148,13 +152,27 @@ export type MasterToService =
   | { readonly type: 'stop'; readonly mode: 'retire' | 'shutdown' }
   | { readonly type: 'metricsRequest'; readonly qid: number }
   /** Liveness probe, every quarter of `livenessTimeout`: answered with `pong`. */
-  | { readonly type: 'ping' };
+  | { readonly type: 'ping' }
+  | LinkControl;
+
+/**
+ * Which workers may link to a service instance (`link-admission.ts`): its key
+ * and the live workers, sent first of all; then each worker forked, and each
+ * that exited. Over IPC only, never in the environment.
+ */
+export type LinkControl =
+  | { readonly type: 'linkKey'; readonly key: string; readonly workers: readonly number[] }
+  | { readonly type: 'admitWorker'; readonly worker: number }
+  | { readonly type: 'revokeWorker'; readonly worker: number };
 
 // ---- worker → service (data plane, one Unix-socket link per worker and service) ----
 
 export type WorkerToService =
-  /** First message on a link: which worker it comes from (client ids of that worker start with it). */
-  | { readonly type: 'hello'; readonly worker: number }
+  /**
+   * First message on a link: which worker it comes from (client ids of that
+   * worker start with it), and the secret the master gave it for this instance.
+   */
+  | { readonly type: 'hello'; readonly worker: number; readonly secret: string }
   /**
    * A client connected (`seq`: acknowledged once `onConnect` settled), or —
    * `resumed`, without `seq` — a client an earlier instance knew, replayed to
@@ -255,6 +273,15 @@ export function isClientInfo(value: unknown): value is ClientInfo {
   );
 }
 
+function isWorkerId(value: unknown): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+/** A link secret or key: a short string (its exact form is checked where it is compared). */
+function isSecret(value: unknown): boolean {
+  return typeof value === 'string' && value.length <= 128;
+}
+
 function isCount(value: unknown): boolean {
   return Number.isSafeInteger(value) && (value as number) >= 0;
 }
@@ -303,7 +330,7 @@ export const WORKER_TO_MASTER_GUARDS = {
 } as const satisfies GuardTable<WorkerToMaster>;
 
 export const MASTER_TO_WORKER_GUARDS = {
-  serviceUp: (m) => typeof m.service === 'string' && typeof m.endpoint === 'string',
+  serviceUp: (m) => typeof m.service === 'string' && typeof m.endpoint === 'string' && isSecret(m.secret),
   serviceFailed: (m) => typeof m.service === 'string',
   stop: (m) => Number.isInteger(m.code) && typeof m.reason === 'string',
   queryResult: (m) => Number.isInteger(m.qid) && Number.isInteger(m.status) && typeof m.contentType === 'string' && typeof m.body === 'string',
@@ -322,10 +349,13 @@ export const MASTER_TO_SERVICE_GUARDS = {
   stop: (m) => m.mode === 'retire' || m.mode === 'shutdown',
   metricsRequest: (m) => Number.isInteger(m.qid),
   ping: () => true,
+  linkKey: (m) => isSecret(m.key) && Array.isArray(m.workers) && m.workers.every(isWorkerId),
+  admitWorker: (m) => isWorkerId(m.worker),
+  revokeWorker: (m) => isWorkerId(m.worker),
 } as const satisfies GuardTable<MasterToService>;
 
 export const WORKER_TO_SERVICE_GUARDS = {
-  hello: (m) => Number.isSafeInteger(m.worker) && (m.worker as number) >= 0,
+  hello: (m) => isWorkerId(m.worker) && isSecret(m.secret),
   connect: (m) => isClientInfo(m.client) && (m.resumed === true ? m.seq === undefined : m.resumed === undefined && Number.isSafeInteger(m.seq)),
   message: (m) =>
     typeof m.id === 'string' && Number.isSafeInteger(m.seq) && (m.redelivered === undefined || m.redelivered === true) && isPayload(m) && isTimestamp(m.ts),

@@ -27,6 +27,8 @@ import {
 
 const client = { id: '1.1', service: 'echo', path: '/echo', query: { a: 'b' }, headers: { origin: 'x' }, remoteAddress: '127.0.0.1' };
 
+/** A link key or secret as the master makes them: 43 base64url characters. */
+const SECRET = 'k'.repeat(43);
 const routing = { foreignAddressDrops: 0, goneClientDrops: 1, serviceQueueFull: 0, linkQueueFull: 0, requestsRefused: 2 };
 
 describe('guards accept every well-formed message', () => {
@@ -34,7 +36,7 @@ describe('guards accept every well-formed message', () => {
     ['worker ready', isWorkerToMaster, { type: 'ready', port: 8080 }],
     ['worker status', isWorkerToMaster, { type: 'status', clients: { echo: 3 }, held: { echo: 0 }, routing, links: { echo: { up: false, since: 1 } } }],
     ['worker query', isWorkerToMaster, { type: 'query', qid: 1, what: 'health' }],
-    ['master serviceUp', isMasterToWorker, { type: 'serviceUp', service: 'echo', endpoint: '/tmp/x/0.1.sock' }],
+    ['master serviceUp', isMasterToWorker, { type: 'serviceUp', service: 'echo', endpoint: '/tmp/x/0.1.sock', secret: SECRET }],
     ['master serviceFailed', isMasterToWorker, { type: 'serviceFailed', service: 'echo' }],
     ['master stop', isMasterToWorker, { type: 'stop', code: 1001, reason: 'going away' }],
     ['service started', isServiceToMaster, { type: 'started' }],
@@ -42,7 +44,11 @@ describe('guards accept every well-formed message', () => {
     ['service stopped', isServiceToMaster, { type: 'stopped' }],
     ['to service stop (retire)', isMasterToService, { type: 'stop', mode: 'retire' }],
     ['to service stop (shutdown)', isMasterToService, { type: 'stop', mode: 'shutdown' }],
-    ['link hello', isWorkerToService, { type: 'hello', worker: 3 }],
+    ['to service linkKey', isMasterToService, { type: 'linkKey', key: SECRET, workers: [1, 2] }],
+    ['to service linkKey before any worker', isMasterToService, { type: 'linkKey', key: SECRET, workers: [] }],
+    ['to service admitWorker', isMasterToService, { type: 'admitWorker', worker: 3 }],
+    ['to service revokeWorker', isMasterToService, { type: 'revokeWorker', worker: 3 }],
+    ['link hello', isWorkerToService, { type: 'hello', worker: 3, secret: SECRET }],
     ['link connect', isWorkerToService, { type: 'connect', client, seq: 1 }],
     ['link resumed connect', isWorkerToService, { type: 'connect', client, resumed: true }],
     ['link text message', isWorkerToService, { type: 'message', id: '1.1', seq: 1, data: 'hi' }],
@@ -76,6 +82,13 @@ describe('guards reject malformed messages', () => {
     ['data traffic on the control plane', isMasterToWorker, { type: 'send', id: '1.1', data: 'x' }],
     ['a stop without a mode', isMasterToService, { type: 'stop' }],
     ['a hello without a worker', isWorkerToService, { type: 'hello' }],
+    ['a hello without a secret', isWorkerToService, { type: 'hello', worker: 3 }],
+    ['a hello with a secret that is not a string', isWorkerToService, { type: 'hello', worker: 3, secret: 5 }],
+    ['a hello with an oversized secret', isWorkerToService, { type: 'hello', worker: 3, secret: 'x'.repeat(129) }],
+    ['a serviceUp without a secret', isMasterToWorker, { type: 'serviceUp', service: 'echo', endpoint: '/tmp/x/0.1.sock' }],
+    ['a linkKey without workers', isMasterToService, { type: 'linkKey', key: SECRET }],
+    ['a linkKey with a negative worker id', isMasterToService, { type: 'linkKey', key: SECRET, workers: [-1] }],
+    ['an admitWorker with a fractional id', isMasterToService, { type: 'admitWorker', worker: 1.5 }],
     ['a client without headers', isWorkerToService, { type: 'connect', client: { ...client, headers: undefined }, seq: 1 }],
     ['a header that is not a string', isWorkerToService, { type: 'connect', client: { ...client, headers: { a: 1 } }, seq: 1 }],
     ['data that is not a string', isWorkerToService, { type: 'message', id: '1.1', seq: 1, data: 5 }],
@@ -145,7 +158,7 @@ const DIRECTIONS = [
     quarantined: { type: 'quarantined', service: 'echo', endpoint: '/tmp/x/0.1.sock', deliveries: 3 },
   }),
   direction<MasterToWorker>('master → worker', MASTER_TO_WORKER_GUARDS, isMasterToWorker, {
-    serviceUp: { type: 'serviceUp', service: 'echo', endpoint: '/tmp/x/0.1.sock' },
+    serviceUp: { type: 'serviceUp', service: 'echo', endpoint: '/tmp/x/0.1.sock', secret: SECRET },
     serviceFailed: { type: 'serviceFailed', service: 'echo' },
     stop: { type: 'stop', code: 1001, reason: 'going away' },
     queryResult: { type: 'queryResult', qid: 1, status: 200, contentType: 'text/plain', body: 'ok' },
@@ -162,9 +175,12 @@ const DIRECTIONS = [
     stop: { type: 'stop', mode: 'retire' },
     metricsRequest: { type: 'metricsRequest', qid: 5 },
     ping: { type: 'ping' },
+    linkKey: { type: 'linkKey', key: SECRET, workers: [1, 2] },
+    admitWorker: { type: 'admitWorker', worker: 3 },
+    revokeWorker: { type: 'revokeWorker', worker: 3 },
   }),
   direction<WorkerToService>('worker → service', WORKER_TO_SERVICE_GUARDS, isWorkerToService, {
-    hello: { type: 'hello', worker: 3 },
+    hello: { type: 'hello', worker: 3, secret: SECRET },
     connect: { type: 'connect', client, seq: 1 },
     message: { type: 'message', id: '1.1', seq: 2, data: 'AAE=', binary: true, redelivered: true, ts: 5 },
     closed: { type: 'closed', id: '1.1', code: 1006, reason: '', seq: 7 },

@@ -114,8 +114,13 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     this.options = resolveOptions(options);
     this.log = createLogger(this.options.logLevel, 'master');
     this.pool = new WorkerPool(this.options, this.log, {
-      onForked: (worker) => this.announceServices(worker),
+      onForked: (workerId, worker) => {
+        // Before the worker hears of any endpoint: the instances accept its links from now on.
+        for (const slot of this.services.values()) slot.linkKeys.admit(workerId);
+        this.announceServices(workerId, worker);
+      },
       onExit: (workerId, exit, expected, instance) => {
+        for (const slot of this.services.values()) slot.linkKeys.revoke(workerId);
         this.queries.retire(instance);
         this.onWorkerExit(workerId, exit, expected);
       },
@@ -144,8 +149,9 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
             this.emit('serviceExit', { service, ...exit, expected });
           },
           onMetrics: (qid, metrics) => this.queries.onMetrics(qid, metrics),
+          liveWorkers: () => this.pool.workerIds(),
           onOnline: (service, pid, restarted, endpoint) => {
-            this.toWorkers({ type: 'serviceUp', service, endpoint });
+            this.announceInstance(service, endpoint);
             this.emit('serviceOnline', { service, pid, restarted });
           },
           onFailed: (service) => {
@@ -244,11 +250,21 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     for (const worker of this.pool.channels()) worker.deliver(message, true);
   }
 
-  /** Tells a new worker where each running service listens, and which have failed. */
-  private announceServices(worker: WorkerChannel): void {
+  /** Tells every worker where a service's new instance listens, each with its own secret for it. */
+  private announceInstance(service: string, endpoint: string): void {
+    const slot = this.services.get(service);
+    for (const workerId of this.pool.workerIds()) {
+      const secret = slot?.linkSecret(workerId);
+      if (secret !== undefined) this.pool.channel(workerId)?.deliver({ type: 'serviceUp', service, endpoint, secret }, true);
+    }
+  }
+
+  /** Tells a new worker where each running service listens (with its secrets), and which have failed. */
+  private announceServices(workerId: number, worker: WorkerChannel): void {
     for (const slot of this.services.values()) {
       const { endpoint } = slot;
-      if (endpoint !== undefined) worker.deliver({ type: 'serviceUp', service: slot.name, endpoint }, true);
+      const secret = slot.linkSecret(workerId);
+      if (endpoint !== undefined && secret !== undefined) worker.deliver({ type: 'serviceUp', service: slot.name, endpoint, secret }, true);
       else if (slot.state === 'failed') worker.deliver({ type: 'serviceFailed', service: slot.name }, true);
     }
   }

@@ -17,6 +17,7 @@ import { Backoff } from './backoff';
 import { Child, type ChildExit, type ChildHandle } from './child';
 import { CrashWindow } from './crash-window';
 import { PingClock } from './liveness';
+import { LinkKeys } from './link-keys';
 import { SERVICE_ENTRY, forkSettings } from './entry-points';
 import { ReloadCandidate } from './reload-candidate';
 
@@ -34,6 +35,8 @@ export interface ServiceSlotHooks {
   onExit(name: string, exit: ChildExit, expected: boolean, instance: string): void;
   /** The service crashed too often: it stays down; the workers must close its clients with 1011. */
   onFailed(name: string): void;
+  /** The live workers' ids: a new instance admits links from them (and from each forked later, see `admitWorker`). */
+  liveWorkers(): readonly number[];
 }
 
 export class ServiceSlot {
@@ -46,6 +49,8 @@ export class ServiceSlot {
   /** Where the running instance listens; a new path per instance, so a link never reaches a stale one. */
   private currentEndpoint: string | undefined;
   private readonly crashes: CrashWindow;
+  /** Each live instance's link key (the workers' secrets derive from it); the master admits and revokes workers through it. */
+  readonly linkKeys = new LinkKeys<Child<MasterToService, ServiceToMaster>>();
   private readonly backoff: Backoff;
   private readonly limits: IpcLimits;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -98,6 +103,11 @@ export class ServiceSlot {
   /** Where the running instance listens, when it runs. */
   get endpoint(): string | undefined {
     return this.currentState === 'online' ? this.currentEndpoint : undefined;
+  }
+
+  /** Worker `worker`'s secret for the running instance's links, when it runs (announced with its endpoint). */
+  linkSecret(worker: number): string | undefined {
+    return this.endpoint === undefined || this.child === undefined ? undefined : this.linkKeys.secret(this.child, worker);
   }
 
   get uptimeMs(): number {
@@ -257,10 +267,13 @@ export class ServiceSlot {
       guard: isServiceToMaster,
       onMessage: (message) => this.onMessage(child, message),
       onExit: (exit) => {
+        this.linkKeys.delete(child);
         fs.rmSync(endpoint, { force: true });
         this.onExit(child, exit);
       },
     });
+    // First of all its messages, so the instance knows its key before any link can reach it.
+    this.linkKeys.add(child, this.hooks.liveWorkers());
     this.log.debug({ service: this.name, pid: processHandle.pid }, 'service process forked');
     return { child, endpoint };
   }

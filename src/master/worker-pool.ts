@@ -59,8 +59,8 @@ function addRouting(into: Record<keyof RoutingCounters, number>, from: RoutingCo
 }
 
 export interface WorkerPoolHooks {
-  /** A worker was forked: it must hear where each service listens. */
-  onForked(worker: WorkerChannel): void;
+  /** Worker `workerId` was forked: the services must admit it, and it must hear where each listens. */
+  onForked(workerId: number, worker: WorkerChannel): void;
   onQuery(workerId: number, qid: number, what: ClusterQuery): void;
   onMetrics(qid: number, metrics: MetricsSnapshot): void;
   /** A worker quarantined an event that the service's instance at `endpoint` died holding, after `deliveries` deliveries. */
@@ -189,6 +189,11 @@ export class WorkerPool {
     return this.entries.get(id)?.child;
   }
 
+  /** The ids of every live worker (forked and not yet exited): those the services admit links from. */
+  workerIds(): number[] {
+    return [...this.entries.keys()];
+  }
+
   /** The IPC channels to every live worker. */
   *channels(): IterableIterator<WorkerChannel> {
     for (const entry of this.entries.values()) yield entry.child;
@@ -272,7 +277,7 @@ export class WorkerPool {
       child.kill('SIGKILL');
     }, this.options.startTimeout);
     this.entries.set(id, { id, child, ready: false, readyAt: 0, retiring: false, forReload, readyTimer, status: undefined });
-    this.hooks.onForked(child);
+    this.hooks.onForked(id, child);
     this.log.debug({ worker: id, pid: worker.process.pid }, 'worker forked');
     return new Promise((resolve, reject) => this.readyWaiters.set(id, { resolve, reject }));
   }

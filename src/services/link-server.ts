@@ -1,10 +1,12 @@
 /**
  * The service end of the data plane: a Unix-socket server that each worker's
  * link to this service connects to. A link introduces itself with `hello`
- * (its worker id); from then on its batches go to the service host, and what
- * the host sends to that worker's clients goes back on it. One link per
- * worker: a second `hello` for a worker already linked is refused, and so is
- * a link whose first line does not start with a valid `hello`.
+ * (its worker id and that worker's secret for this instance); from then on
+ * its batches go to the service host, and what the host sends to that
+ * worker's clients goes back on it. One link per worker: a second `hello` for
+ * a worker already linked is refused, and so is a link whose first line does
+ * not start with a valid `hello`, or whose hello the master's admission does
+ * not accept (`link-admission.ts`: a worker not announced, a wrong secret).
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -12,8 +14,9 @@ import type { IpcLimits } from '../child-env';
 import { BatchQueue } from '../ipc/batch-queue';
 import { MAX_LINE_LENGTH, SocketEndpoint, readLines } from '../ipc/socket-endpoint';
 import type { Logger } from '../logger';
-import { approximateSize, isWorkerToService, readBatch, type ServiceToWorker, type WorkerToService } from '../protocol';
+import { approximateSize, isWorkerToService, readBatch, type LinkControl, type ServiceToWorker, type WorkerToService } from '../protocol';
 import { ThrottledWarning } from '../throttled-log';
+import { LinkAdmission } from './link-admission';
 
 /** What the link server reports to the service host. */
 export interface LinkServerHooks {
@@ -42,8 +45,11 @@ export class LinkServer {
   dropped = 0;
   /** Messages from workers that failed the protocol guard. */
   rejectedMessages = 0;
+  /** Links refused because their hello was missing, malformed, a second one for a linked worker, or not admitted. */
+  refusedLinks = 0;
   private readonly server: net.Server;
   private readonly links = new Map<number, Link>();
+  private readonly admission = new LinkAdmission();
   private closedWaiters: Array<() => void> = [];
   /** A broken or hostile peer on the socket can trigger these once per message, line or connection: throttled. */
   private readonly malformedWarning: ThrottledWarning;
@@ -77,6 +83,11 @@ export class LinkServer {
   /** Accepts no more links (those open stay open). */
   stopListening(): void {
     if (this.server.listening) this.server.close();
+  }
+
+  /** The master's word on which workers may link (their secrets derive from the key it sends first). */
+  fromMaster(message: LinkControl): void {
+    this.admission.fromMaster(message);
   }
 
   get size(): number {
@@ -115,16 +126,23 @@ export class LinkServer {
       maxBytes: this.limits.maxBytes,
       onError: (error) => this.log.debug({ err: error, worker }, 'write to worker failed'),
     });
-    const refuse = (): void => {
-      this.refusedWarning.warn();
+    const refuse = (fields?: Record<string, unknown>): void => {
+      this.refusedLinks++;
+      this.refusedWarning.warn(fields);
       socket.destroy();
     };
     readLines(socket, MAX_LINE_LENGTH, {
       onValue: (value) => {
+        // Lines read with a refused hello, in the same chunk: already answered.
+        if (socket.destroyed) return;
         if (worker === undefined) {
           // The first line introduces the link: a batch that starts with the hello of a worker not linked yet.
           const hello: unknown = Array.isArray(value) ? value[0] : undefined;
-          if (!isWorkerToService(hello) || hello.type !== 'hello' || this.links.has(hello.worker)) return refuse();
+          if (!isWorkerToService(hello) || hello.type !== 'hello') return refuse();
+          // Checked before "already linked": an impostor learns nothing about which workers are linked.
+          const refusal = this.admission.check(hello.worker, hello.secret);
+          if (refusal !== undefined) return refuse({ worker: hello.worker, reason: refusal });
+          if (this.links.has(hello.worker)) return refuse({ worker: hello.worker, reason: 'worker already linked' });
           worker = hello.worker;
           this.links.set(worker, { socket, queue });
         }

@@ -17,7 +17,7 @@
 import { workerOfClientId } from '../client-id';
 import { CLOSE_CODES } from '../errors';
 import type { Logger } from '../logger';
-import type { ClientInfo, HttpRequestFields, MasterToService, Payload, ServiceToMaster, ServiceToWorker, WorkerToService } from '../protocol';
+import type { ClientInfo, HttpRequestFields, LinkControl, MasterToService, Payload, ServiceToMaster, ServiceToWorker, WorkerToService } from '../protocol';
 import { decodePayload, sharedIfEmpty } from '../protocol';
 import { ThrottledWarning } from '../throttled-log';
 import { ClientLanes, type ClientLanesHooks } from './client-lanes';
@@ -313,8 +313,8 @@ export class ServiceHost {
     for (const id of gone) this.clientClosed(id, CLOSE_CODES.ABNORMAL, 'worker exited');
   }
 
-  /** Handles one message from the master. */
-  fromMaster(message: MasterToService): void {
+  /** Handles one message from the master (those about who may link go to the link server). */
+  fromMaster(message: Exclude<MasterToService, LinkControl>): void {
     switch (message.type) {
       case 'metricsRequest': {
         const metrics = this.options.metrics;

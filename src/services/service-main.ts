@@ -10,7 +10,7 @@ import { readChildConfig } from '../child-env';
 import { SwitchyardError, toErrorInfo } from '../errors';
 import { BatchQueue, type IpcEndpoint } from '../ipc/batch-queue';
 import { createLogger } from '../logger';
-import { approximateSize, isMasterToService, readBatch, type MasterToService, type ServiceToMaster, type WorkerToService } from '../protocol';
+import { approximateSize, isMasterToService, readBatch, type LinkControl, type MasterToService, type ServiceToMaster, type WorkerToService } from '../protocol';
 import { isTypeScriptPath, registerTypeScript } from '../typescript-support';
 import { Service, isServiceClass } from './service';
 import { ServiceHost } from './service-host';
@@ -35,6 +35,13 @@ const linkServer = new LinkServer(config.ipc, log, {
   },
   onClosed: (worker) => host?.workerGone(worker),
 });
+
+/** The master's messages about who may link: the link server's, at once (its key comes before any link could). */
+const LINK_CONTROL = { linkKey: true, admitWorker: true, revokeWorker: true } as const satisfies Record<LinkControl['type'], true>;
+
+function isLinkControl(message: MasterToService): message is LinkControl {
+  return Object.hasOwn(LINK_CONTROL, message.type);
+}
 
 /** Control messages are few; lifecycle reports and answers must never be dropped. */
 function toMaster(message: ServiceToMaster): void {
@@ -86,10 +93,11 @@ async function main(): Promise<void> {
     process.exit(0);
   });
 
-  const pending: MasterToService[] = [];
+  const pending: Array<Exclude<MasterToService, LinkControl>> = [];
   process.on('message', (batch: unknown) => {
     const rejected = readBatch(batch, isMasterToService, (message) => {
-      if (host === undefined) pending.push(message);
+      if (isLinkControl(message)) linkServer.fromMaster(message);
+      else if (host === undefined) pending.push(message);
       else host.fromMaster(message);
     });
     if (rejected > 0) log.warn({ rejected }, 'malformed IPC messages from master ignored');

@@ -110,8 +110,11 @@ export class ServiceLink {
   private socket: net.Socket | undefined;
   private queue: BatchQueue<WorkerToService> | undefined;
   private endpoint: string | undefined;
+  /** This worker's secret for the instance at `endpoint`, for the hello (see `link-secret.ts`). */
+  private secret = '';
   /** An instance announced while the previous one's socket was still closing: connect once it has. */
   private nextEndpoint: string | undefined;
+  private nextSecret = '';
   private generation = 0;
   /** Queue drops of the connections before this one (each connection has a queue of its own). */
   private droppedBefore = 0;
@@ -200,8 +203,8 @@ export class ServiceLink {
     return { up, since: this.upChangedAt, waitingSince: Math.max(this.waitingSince, this.upChangedAt) };
   }
 
-  /** The master announced an instance listening at `endpoint`. */
-  instanceUp(endpoint: string): void {
+  /** The master announced an instance listening at `endpoint`, to which this worker presents `secret`. */
+  instanceUp(endpoint: string, secret: string): void {
     this.cancelRetry();
     this.retryDelay = RETRY_MIN_MS;
     if (this.linkState === 'failed') this.linkState = 'down';
@@ -209,9 +212,10 @@ export class ServiceLink {
       if (endpoint === this.endpoint) return;
       // The old instance is dead or retiring; its socket closes by itself. Its last acks may still be in it.
       this.nextEndpoint = endpoint;
+      this.nextSecret = secret;
       return;
     }
-    this.open(endpoint);
+    this.open(endpoint, secret);
   }
 
   /** The service crash-looped: everything kept for it is dropped; the caller closes its clients. */
@@ -295,8 +299,9 @@ export class ServiceLink {
     void this.drained().then(() => socket.end());
   }
 
-  private open(endpoint: string): void {
+  private open(endpoint: string, secret: string): void {
     this.endpoint = endpoint;
+    this.secret = secret;
     this.nextEndpoint = undefined;
     this.linkState = 'connecting';
     const socket = net.connect(endpoint);
@@ -326,7 +331,7 @@ export class ServiceLink {
     this.linkState = 'up';
     this.upChangedAt = Date.now();
     this.retryDelay = RETRY_MIN_MS;
-    this.queue.push({ type: 'hello', worker: this.workerId }, MESSAGE_OVERHEAD, true);
+    this.queue.push({ type: 'hello', worker: this.workerId, secret: this.secret }, MESSAGE_OVERHEAD, true);
     this.hooks.onFreshInstance(this);
     for (const client of this.known.values()) {
       const resume: WorkerToService = { type: 'connect', client, resumed: true };
@@ -359,13 +364,13 @@ export class ServiceLink {
       this.hooks.onInstanceGone(this);
     }
     const next = this.nextEndpoint;
-    if (next !== undefined) return this.open(next);
+    if (next !== undefined) return this.open(next, this.nextSecret);
     // Still the announced instance (a broken link, or one that is retiring): try again, more slowly each time.
     const endpoint = this.endpoint;
     if (endpoint === undefined) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      if (this.linkState === 'down' && this.socket === undefined && this.endpoint === endpoint) this.open(endpoint);
+      if (this.linkState === 'down' && this.socket === undefined && this.endpoint === endpoint) this.open(endpoint, this.secret);
     }, this.retryDelay);
     this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
   }

@@ -217,7 +217,7 @@ export class WorkerServer {
   handle(message: MasterToWorker): void {
     switch (message.type) {
       case 'serviceUp':
-        this.links.get(message.service)?.instanceUp(message.endpoint);
+        this.links.get(message.service)?.instanceUp(message.endpoint, message.secret);
         return;
       case 'serviceFailed': {
         const link = this.links.get(message.service);

@@ -10,6 +10,15 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { linkSecret } from '../../src/link-secret';
+
+/** The link key of a service instance in unit tests (the master makes a random one per instance). */
+export const TEST_LINK_KEY = 'test-link-key-'.padEnd(43, 'k');
+
+/** The hello worker `worker` sends to an instance whose key is `key`, with the secret the master would have given it. */
+export function helloFor(worker: number, key: string = TEST_LINK_KEY): { type: 'hello'; worker: number; secret: string } {
+  return { type: 'hello', worker, secret: linkSecret(key, worker) };
+}
 
 /** Wakes `until()` calls whenever something they may wait for has happened. */
 export class Waiter {

@@ -1,5 +1,6 @@
 import { CHILD_CONFIG_ENV } from '../../src/child-env';
 import { SERVICE_ENTRY } from '../../src/master/entry-points';
+import { linkSecret } from '../../src/link-secret';
 import { ServiceSlot } from '../../src/master/service-slot';
 import { createLogger } from '../../src/logger';
 import { resolveOptions, type SwitchyardOptions } from '../../src/options';
@@ -29,6 +30,7 @@ function slot(options: SwitchyardOptions = {}) {
       onOnline: (_name, pid, restarted, endpoint) => recorded.online.push({ restarted, pid, endpoint }),
       onExit: (_name, exit, expected, instance) => recorded.exits.push({ expected, instance, signal: exit.signal }),
       onFailed: (name) => recorded.failed.push(name),
+      liveWorkers: () => [1, 2],
     },
     forker.fork,
   );
@@ -327,4 +329,56 @@ test('stop() during a restart delay cancels the restart', async () => {
   jest.advanceTimersByTime(60_000);
   expect(forker.processes).toHaveLength(1);
   expect(service.state).toBe('stopped');
+});
+
+describe('link secrets', () => {
+  /** The key a forked instance heard first, over IPC. */
+  async function keyOf(process: FakeProcess): Promise<string> {
+    const first = await process.received('linkKey');
+    expect(process.sent[0]).toBe(first);
+    return first.key as string;
+  }
+
+  test('each instance gets, first of all and over IPC only, a random key of its own and the live workers; the workers get secrets derived from it', async () => {
+    const { service, forker } = await started();
+    const first = forker.last;
+    const key = await keyOf(first);
+    expect(first.sent[0]).toEqual({ type: 'linkKey', key: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), workers: [1, 2] });
+    // Never in the environment, which the same user can read in /proc/<pid>/environ.
+    expect(JSON.stringify(forker.calls[0]?.options.env)).not.toContain(key);
+    expect(service.linkSecret(1)).toBe(linkSecret(key, 1));
+    expect(service.linkSecret(2)).not.toBe(service.linkSecret(1));
+    const reloaded = service.reload(Date.now() + 2000);
+    const fresh = forker.last;
+    const freshKey = await keyOf(fresh);
+    expect(freshKey).not.toBe(key);
+    // The running instance's secrets until the new one takes over.
+    expect(service.linkSecret(1)).toBe(linkSecret(key, 1));
+    fresh.reply({ type: 'started' });
+    await first.received('stop');
+    first.exit(0);
+    await reloaded;
+    expect(service.linkSecret(1)).toBe(linkSecret(freshKey, 1));
+  });
+
+  test('workers forked and exited are admitted and revoked on every live instance, a reload candidate included', async () => {
+    const { service, forker } = await started();
+    const running = forker.last;
+    void service.reload(Date.now() + 2000);
+    const candidate = forker.last;
+    service.linkKeys.admit(3);
+    service.linkKeys.revoke(1);
+    for (const instance of [running, candidate]) {
+      await instance.received('revokeWorker');
+      expect(instance.sent.filter((m) => m.type === 'admitWorker' || m.type === 'revokeWorker')).toEqual([
+        { type: 'admitWorker', worker: 3 },
+        { type: 'revokeWorker', worker: 1 },
+      ]);
+    }
+  });
+
+  test('no secret while no instance runs', () => {
+    const { service } = slot();
+    expect(service.linkSecret(1)).toBeUndefined();
+  });
 });

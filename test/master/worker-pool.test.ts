@@ -19,7 +19,7 @@ function pool(options: SwitchyardOptions = {}) {
     resolveOptions({ workers: 2, restartDelay: 100, maxRestartDelay: 1000, startTimeout: 5000, stopTimeout: 2000, ...options }),
     log,
     {
-      onForked: (channel) => forked.push(channel.pid as number),
+      onForked: (_id, channel) => forked.push(channel.pid as number),
       onQuery: (workerId, qid, what) => queries.push({ workerId, qid, what }),
       onMetrics: (qid, snapshot) => metrics.push({ qid, metrics: snapshot }),
       onQuarantined: () => undefined,

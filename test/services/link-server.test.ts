@@ -3,7 +3,7 @@ import type { IpcLimits } from '../../src/child-env';
 import type { Logger } from '../../src/logger';
 import type { ClientInfo, ServiceToWorker, WorkerToService } from '../../src/protocol';
 import { LinkServer } from '../../src/services/link-server';
-import { LinePeer, SocketDir, Waiter, poll } from '../helpers/line-peer';
+import { LinePeer, SocketDir, TEST_LINK_KEY, Waiter, helloFor, poll } from '../helpers/line-peer';
 import { recordingLogger } from '../helpers/recording-logger';
 
 const silent = pino({ level: 'silent' });
@@ -48,6 +48,8 @@ async function setup(limits: IpcLimits = LIMITS, log: Logger = silent): Promise<
     },
   });
   opened.push(server);
+  // What the master sends a new instance first: its key and the live workers.
+  server.fromMaster({ type: 'linkKey', key: TEST_LINK_KEY, workers: [1, 2, 3, 4] });
   const endpoint = sockets.path('service');
   await server.listen(endpoint);
   return {
@@ -72,9 +74,9 @@ describe('a link without a valid hello is destroyed', () => {
     ['a first message that is not a hello', JSON.stringify([{ type: 'connect', client: info('1.1'), seq: 1 }, message])],
     ['a hello with an invalid worker id', JSON.stringify([{ type: 'hello', worker: -1 }])],
     ['a hello without a worker id', JSON.stringify([{ type: 'hello' }])],
-    ['a first line that is not a batch', JSON.stringify({ type: 'hello', worker: 1 })],
+    ['a first line that is not a batch', JSON.stringify(helloFor(1))],
     ['a first line that is not JSON', 'hello'],
-    ['a hello after another message in the first batch', JSON.stringify([{ type: 'closed', id: '1.1', code: 1000, reason: '', seq: 2 }, { type: 'hello', worker: 1 }, message])],
+    ['a hello after another message in the first batch', JSON.stringify([{ type: 'closed', id: '1.1', code: 1000, reason: '', seq: 2 }, helloFor(1), message])],
   ])('%s', async (_name, line) => {
     const s = await setup();
     const peer = await s.worker();
@@ -86,7 +88,7 @@ describe('a link without a valid hello is destroyed', () => {
     expect(s.closed).toEqual([]);
     // The worker id the refused link named is still free.
     const good = await s.worker();
-    good.send([{ type: 'hello', worker: 1 }, message]);
+    good.send([helloFor(1), message]);
     await s.waiter.until(() => s.batches.length === 1, () => JSON.stringify(s.batches));
     expect(s.batches).toEqual([[1, [message]]]);
   });
@@ -95,10 +97,10 @@ describe('a link without a valid hello is destroyed', () => {
 test('a second hello for a worker already linked is refused; the first link stays', async () => {
   const s = await setup();
   const first = await s.worker();
-  first.send([{ type: 'hello', worker: 1 }]);
+  first.send([helloFor(1)]);
   await linked(s, 1);
   const second = await s.worker();
-  second.send([{ type: 'hello', worker: 1 }, { type: 'connect', client: info('1.9'), seq: 1 }]);
+  second.send([helloFor(1), { type: 'connect', client: info('1.9'), seq: 1 }]);
   await second.until(() => second.isClosed);
   await s.waiter.nothingWithin(20, () => [s.batches, s.closed], () => JSON.stringify([s.batches, s.closed]));
   expect(first.isClosed).toBe(false);
@@ -123,9 +125,9 @@ test('onBatch gets the messages after the hello, in order, never a hello', async
   const m2: WorkerToService = { type: 'message', id: '3.1', seq: 2, data: 'AQI=', binary: true, redelivered: true };
   const close: WorkerToService = { type: 'closed', id: '3.1', code: 1001, reason: 'away', seq: 10 };
   const resumed: WorkerToService = { type: 'connect', client: info('3.2'), resumed: true };
-  peer.send([{ type: 'hello', worker: 3 }, connect, m1]);
-  peer.send([{ type: 'hello', worker: 3 }, m2]);
-  peer.send([{ type: 'hello', worker: 4 }]);
+  peer.send([helloFor(3), connect, m1]);
+  peer.send([helloFor(3), m2]);
+  peer.send([helloFor(4)]);
   // A connect with neither seq nor `resumed`, and a `closed` without seq, fail the guard.
   peer.send([{ type: 'bogus' }, { type: 'connect', client: info('3.3') }, resumed, { type: 'closed', id: '3.2', code: 1000, reason: '' }, close]);
   await s.waiter.until(() => s.batches.length === 3, () => JSON.stringify(s.batches));
@@ -144,8 +146,8 @@ test('onClosed fires with the worker id when its link closes; allClosed resolves
   await expect(s.server.allClosed()).resolves.toBeUndefined();
   const one = await s.worker();
   const two = await s.worker();
-  one.send([{ type: 'hello', worker: 1 }]);
-  two.send([{ type: 'hello', worker: 2 }]);
+  one.send([helloFor(1)]);
+  two.send([helloFor(2)]);
   await linked(s, 1);
   await linked(s, 2);
   let allClosed = false;
@@ -168,7 +170,7 @@ test('onClosed fires with the worker id when its link closes; allClosed resolves
 test('a link that never said hello closing fires no onClosed and does not hold allClosed', async () => {
   const s = await setup();
   const linkedPeer = await s.worker();
-  linkedPeer.send([{ type: 'hello', worker: 1 }]);
+  linkedPeer.send([helloFor(1)]);
   await linked(s, 1);
   const silentPeer = await s.worker();
   const waiting = s.server.allClosed();
@@ -188,7 +190,7 @@ test('send() to a worker with no link returns false', async () => {
 test('a full queue drops messages that may be lost, and keeps acks, topic changes, closes, answers and retired', async () => {
   const s = await setup({ maxMessages: 2, maxBytes: 1 << 20 });
   const peer = await s.worker();
-  peer.send([{ type: 'hello', worker: 1 }]);
+  peer.send([helloFor(1)]);
   await linked(s, 1);
   const kept: ServiceToWorker[] = [
     { type: 'send', id: '1.1', data: 'first' },
@@ -221,7 +223,7 @@ test('floods of malformed messages, unreadable lines and hello-less links: all c
   const logger = recordingLogger();
   const s = await setup(LIMITS, logger.log);
   const peer = await s.worker();
-  peer.send([{ type: 'hello', worker: 1 }]);
+  peer.send([helloFor(1)]);
   await linked(s, 1);
   for (let i = 0; i < 200; i++) {
     peer.send([{ type: 'bogus', i }]);
@@ -235,7 +237,7 @@ test('floods of malformed messages, unreadable lines and hello-less links: all c
   const refused: LinePeer[] = [];
   for (let i = 0; i < 20; i++) {
     const bad = await s.worker();
-    bad.writeRaw(i % 2 === 0 ? 'no hello\n' : `${JSON.stringify([{ type: 'hello', worker: 1 }])}\n`);
+    bad.writeRaw(i % 2 === 0 ? 'no hello\n' : `${JSON.stringify([helloFor(1)])}\n`);
     refused.push(bad);
   }
   await Promise.all(refused.map((bad) => bad.closed));
@@ -249,11 +251,89 @@ test('floods of malformed messages, unreadable lines and hello-less links: all c
 test('stopListening refuses new links and keeps the open ones', async () => {
   const s = await setup();
   const peer = await s.worker();
-  peer.send([{ type: 'hello', worker: 1 }]);
+  peer.send([helloFor(1)]);
   await linked(s, 1);
   s.server.stopListening();
   await expect(sockets.connect(s.endpoint)).rejects.toMatchObject({ code: expect.stringMatching(/ENOENT|ECONNREFUSED/) });
   expect(s.server.send(1, { type: 'send', id: '1.1', data: 'x' })).toBe(true);
   await peer.untilMessages(1);
   expect(s.server.size).toBe(1);
+});
+
+describe('admission: only workers the master announced, each with its own secret', () => {
+  const message: WorkerToService = { type: 'message', id: '1.1', seq: 1, data: 'x' };
+  const connect: WorkerToService = { type: 'connect', client: info('1.666'), seq: 1 };
+
+  test.each<[string, (s: Setup) => unknown, Record<string, unknown>]>([
+    // Fails the protocol guard: nothing of it is trusted, not even for the log line.
+    ['a hello without a secret', () => ({ type: 'hello', worker: 1 }), {}],
+    ['a secret made with another key', () => helloFor(1, 'another-key'.padEnd(43, 'x')), { worker: 1, reason: 'wrong secret' }],
+    ['another worker’s secret', () => ({ ...helloFor(2), worker: 1 }), { worker: 1, reason: 'wrong secret' }],
+    ['a secret one character short', () => ({ ...helloFor(1), secret: helloFor(1).secret.slice(1) }), { worker: 1, reason: 'wrong secret' }],
+    [
+      'the secret of a worker that exited',
+      (s) => {
+        s.server.fromMaster({ type: 'revokeWorker', worker: 1 });
+        return helloFor(1);
+      },
+      { worker: 1, reason: 'worker not announced' },
+    ],
+  ])('refused: %s; the link is closed, nothing reaches the host, the refusal is counted and logged', async (_name, hello, logged) => {
+    const logger = recordingLogger();
+    const s = await setup(LIMITS, logger.log);
+    const peer = await s.worker();
+    peer.send([hello(s), connect, message]);
+    await peer.until(() => peer.isClosed);
+    await s.waiter.nothingWithin(20, () => [s.batches, s.closed], () => JSON.stringify([s.batches, s.closed]));
+    expect(peer.messages).toEqual([]);
+    expect(s.batches).toEqual([]);
+    expect(s.server.size).toBe(0);
+    expect(s.server.refusedLinks).toBe(1);
+    expect(logger.warnings('link without a valid hello refused')).toEqual([expect.objectContaining(logged)]);
+  });
+
+  test('a worker that exited stays refused with its own secret; the other workers link', async () => {
+    const s = await setup();
+    s.server.fromMaster({ type: 'revokeWorker', worker: 2 });
+    const revoked = await s.worker();
+    revoked.send([helloFor(2)]);
+    await revoked.until(() => revoked.isClosed);
+    const other = await s.worker();
+    other.send([helloFor(3), { type: 'message', id: '3.1', seq: 1, data: 'x' }]);
+    await s.waiter.until(() => s.batches.length === 1, () => JSON.stringify(s.batches));
+    expect(s.batches).toEqual([[3, [{ type: 'message', id: '3.1', seq: 1, data: 'x' }]]]);
+  });
+
+  test('a server that has no key from the master yet refuses every link', async () => {
+    const batches: unknown[] = [];
+    const server = new LinkServer(LIMITS, silent, { onBatch: (worker, messages) => batches.push([worker, messages]), onClosed: () => undefined });
+    opened.push(server);
+    const endpoint = sockets.path('keyless');
+    await server.listen(endpoint);
+    const peer = new LinePeer(await sockets.connect(endpoint));
+    // Whatever it presents: there is nothing to check it against.
+    peer.send([helloFor(1), message]);
+    await peer.until(() => peer.isClosed);
+    expect(batches).toEqual([]);
+    expect(server.refusedLinks).toBe(1);
+  });
+
+  test('a worker forked later links once admitted, and also when its link overtakes the admission; a lower id never announced does not', async () => {
+    const s = await setup();
+    // Announced after the key: worker 6.
+    s.server.fromMaster({ type: 'admitWorker', worker: 6 });
+    const six = await s.worker();
+    six.send([helloFor(6)]);
+    await linked(s, 6);
+    // Worker 8's hello arrives before the master's admitWorker (another channel): its secret can only come from the master.
+    const eight = await s.worker();
+    eight.send([helloFor(8)]);
+    await linked(s, 8);
+    // 5 is below the highest id announced and was never admitted: refused even with the right secret.
+    const five = await s.worker();
+    five.send([helloFor(5)]);
+    await five.until(() => five.isClosed);
+    expect([...s.server.workers()].sort()).toEqual([6, 8]);
+    expect(s.server.refusedLinks).toBe(1);
+  });
 });

@@ -11,7 +11,9 @@ import { recordingLogger } from '../helpers/recording-logger';
 const silent = pino({ level: 'silent' });
 const info = (id: string): ClientInfo => ({ id, service: 'echo', path: '/echo', query: {}, headers: {}, remoteAddress: '127.0.0.1' });
 const LIMITS: LinkLimits = { maxMessages: 100, maxBytes: 1 << 20, maxDeliveries: 3 };
-const HELLO = { type: 'hello', worker: 1 };
+/** The secret the master gave worker 1 for the instances of these tests. */
+const SECRET = 'worker-1-secret';
+const HELLO = { type: 'hello', worker: 1, secret: SECRET };
 
 let sockets: SocketDir;
 const links: ServiceLink[] = [];
@@ -86,7 +88,7 @@ async function up(server: LineServer, index: number, subject: ServiceLink): Prom
 /** Instance `name` starts, the master announces it, and the link connects and says hello. */
 async function instance(subject: ServiceLink, name: string): Promise<{ server: LineServer; peer: LinePeer }> {
   const server = await sockets.server(name);
-  subject.instanceUp(server.path);
+  subject.instanceUp(server.path, SECRET);
   return { server, peer: await up(server, 0, subject) };
 }
 
@@ -100,7 +102,7 @@ test('hello goes first on a new connection, then the events in the order they ha
   const { link: l, fresh } = link();
   const a = await sockets.server('a');
   expect(l.available).toBe(false);
-  l.instanceUp(a.path);
+  l.instanceUp(a.path, SECRET);
   const peer = await up(a, 0, l);
   expect(l.available).toBe(true);
   expect(fresh).toHaveLength(1);
@@ -157,7 +159,7 @@ test('events while the service is down are held and replayed in order once an in
 test('events while connecting are held too, and follow the hello', async () => {
   const { link: l } = link();
   const a = await sockets.server('a');
-  l.instanceUp(a.path);
+  l.instanceUp(a.path, SECRET);
   expect(l.state).toBe('connecting');
   expect(l.connect(info('1.1'))).toBe('ok');
   expect(l.message('1.1', 'early', false, undefined)).toBe('ok');
@@ -264,7 +266,7 @@ test('after the instance said retired, what it did not acknowledge goes to the n
   expect(l.heldCount).toBe(2);
   // The next instance is announced before the old one's socket has closed: the link waits for it.
   const b = await sockets.server('b');
-  l.instanceUp(b.path);
+  l.instanceUp(b.path, SECRET);
   await b.expectNoConnectionWithin(30);
   await peerA.destroy();
   const peerB = await up(b, 0, l);
@@ -412,6 +414,26 @@ test('a broken link to an instance still announced is retried, and replays to it
     { type: 'message', id: '1.1', seq: 2, data: 'x', redelivered: true },
   ]);
   expect(fresh).toHaveLength(2);
+});
+
+test('each hello carries the secret announced with its instance: a retry the same one, the next instance its own', async () => {
+  const { link: l } = link();
+  const a = await sockets.server('a');
+  l.instanceUp(a.path, 'secret-for-a');
+  const first = await a.peer(0);
+  await first.untilMessages(1);
+  expect(first.messages[0]).toEqual({ type: 'hello', worker: 1, secret: 'secret-for-a' });
+  await first.destroy();
+  const retried = await a.peer(1);
+  await retried.untilMessages(1);
+  expect(retried.messages[0]).toEqual({ type: 'hello', worker: 1, secret: 'secret-for-a' });
+  // The next instance is announced while the link to A is up: it connects once that socket has closed.
+  const b = await sockets.server('b');
+  l.instanceUp(b.path, 'secret-for-b');
+  await retried.destroy();
+  const next = await b.peer(0);
+  await next.untilMessages(1);
+  expect(next.messages[0]).toEqual({ type: 'hello', worker: 1, secret: 'secret-for-b' });
 });
 
 /** The sockets the links open, in order: a test reaches the worker's end of a link through them. */
@@ -647,7 +669,7 @@ test('a flood of malformed messages and unreadable lines from the service: all c
 test('onInstanceGone fires when an up link\'s instance goes away (its socket closed, or it said retired), not when a connection attempt fails', async () => {
   const { link: l, gone, hooks, waiter } = link();
   // Nothing listens there: the attempt fails, and so do its retries; no instance was ever up.
-  l.instanceUp(sockets.path('nobody'));
+  l.instanceUp(sockets.path('nobody'), SECRET);
   expect(l.state).toBe('connecting');
   // No hook reports a failed attempt: polled.
   await poll(() => l.state === 'down');

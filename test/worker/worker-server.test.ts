@@ -97,10 +97,10 @@ async function start(): Promise<{ port: number; instance: LinePeer; registry: Cl
   server = new WorkerServer(CONFIG, 1, new FakeMaster(), pino({ level: 'silent' }));
   const port = await server.listen();
   const service = await sockets.server('echo');
-  server.handle({ type: 'serviceUp', service: 'echo', endpoint: service.path });
+  server.handle({ type: 'serviceUp', service: 'echo', endpoint: service.path, secret: 'worker-1-secret' });
   const instance = await service.peer(0);
   await instance.untilMessages(1);
-  expect(instance.messages[0]).toEqual({ type: 'hello', worker: 1 });
+  expect(instance.messages[0]).toEqual({ type: 'hello', worker: 1, secret: 'worker-1-secret' });
   // Private: the test looks at the server-side sockets.
   return { port, instance, registry: (server as unknown as { clients: ClientRegistry }).clients };
 }
