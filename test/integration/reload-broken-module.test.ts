@@ -48,7 +48,7 @@ async function roundTrip(client: TestClient, text: string): Promise<string> {
 test('a reload with a broken module keeps the running instance serving, rejects naming the service, and touches no client', async () => {
   const modulePath = path.join(folder, 'versioned.ts');
   writeFileSync(modulePath, serviceSource('v1'));
-  const { server, port } = await startCluster({ services: { versioned: modulePath }, startTimeout: 5000 });
+  const { server, port } = await startCluster({ services: { versioned: modulePath }, startTimeout: 20_000 });
   const pidBefore = server.stats().services[0]?.pid;
   const workersBefore = server.stats().workers.map((worker) => worker.pid);
   const clients = await Promise.all([connect(port, '/versioned'), connect(port, '/versioned')]);
@@ -92,7 +92,7 @@ test('a reload with a broken module keeps the running instance serving, rejects 
   expect(await closed).toBe(1012);
   const fresh = await connect(port, '/versioned');
   expect(await roundTrip(fresh, 'fixed')).toBe('v3:fixed');
-}, 30000);
+}, 60000);
 
 test('the CLI: a SIGHUP whose reload fails logs it naming the service, and the running instance keeps serving', async () => {
   const modulePath = path.join(folder, 'versioned.ts');
