@@ -6,7 +6,8 @@
  * worker's clients goes back on it. One link per worker: a second `hello` for
  * a worker already linked is refused, and so is a link whose first line does
  * not start with a valid `hello`, or whose hello the master's admission does
- * not accept (`link-admission.ts`: a worker not announced, a wrong secret).
+ * not accept (`link-admission.ts`: a worker not announced, a wrong secret),
+ * or that sends no hello within the hello deadline.
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -24,6 +25,19 @@ export interface LinkServerHooks {
   onBatch(worker: number, messages: readonly WorkerToService[]): void;
   /** A worker's link closed: that worker is gone (or stopped). */
   onClosed(worker: number): void;
+}
+
+/** How long a new connection may take to send its hello before it is cut. */
+export const DEFAULT_HELLO_TIMEOUT_MS = 5000;
+
+export interface LinkServerOptions {
+  /**
+   * How long a new connection may take to present a valid hello, in ms. A
+   * real worker sends it in its first write; a connection that sends nothing,
+   * or trickles a line, would otherwise hold its socket and its line buffer
+   * for good. Default `DEFAULT_HELLO_TIMEOUT_MS`.
+   */
+  readonly helloTimeoutMs?: number;
 }
 
 interface Link {
@@ -60,6 +74,7 @@ export class LinkServer {
     private readonly limits: IpcLimits,
     private readonly log: Logger,
     private readonly hooks: LinkServerHooks,
+    private readonly options: LinkServerOptions = {},
   ) {
     this.malformedWarning = new ThrottledWarning(log, 'malformed messages from worker ignored');
     this.unreadableWarning = new ThrottledWarning(log, 'unreadable line from worker ignored');
@@ -127,10 +142,13 @@ export class LinkServer {
       onError: (error) => this.log.debug({ err: error, worker }, 'write to worker failed'),
     });
     const refuse = (fields?: Record<string, unknown>): void => {
+      clearTimeout(helloDeadline);
       this.refusedLinks++;
       this.refusedWarning.warn(fields);
       socket.destroy();
     };
+    // Links are few (one per worker), so one timer per connection costs nothing; it ends with the hello.
+    const helloDeadline = setTimeout(() => refuse({ reason: 'no hello in time' }), this.options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS);
     readLines(socket, MAX_LINE_LENGTH, {
       onValue: (value) => {
         // Lines read with a refused hello, in the same chunk: already answered.
@@ -143,6 +161,7 @@ export class LinkServer {
           const refusal = this.admission.check(hello.worker, hello.secret);
           if (refusal !== undefined) return refuse({ worker: hello.worker, reason: refusal });
           if (this.links.has(hello.worker)) return refuse({ worker: hello.worker, reason: 'worker already linked' });
+          clearTimeout(helloDeadline);
           worker = hello.worker;
           this.links.set(worker, { socket, queue });
         }
@@ -165,6 +184,7 @@ export class LinkServer {
     });
     socket.on('error', (error) => this.log.debug({ err: error, worker }, 'worker link error'));
     socket.once('close', () => {
+      clearTimeout(helloDeadline);
       queue.close();
       if (worker === undefined || this.links.get(worker)?.socket !== socket) return;
       this.links.delete(worker);

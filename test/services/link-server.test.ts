@@ -2,7 +2,7 @@ import pino from 'pino';
 import type { IpcLimits } from '../../src/child-env';
 import type { Logger } from '../../src/logger';
 import type { ClientInfo, ServiceToWorker, WorkerToService } from '../../src/protocol';
-import { LinkServer } from '../../src/services/link-server';
+import { LinkServer, type LinkServerOptions } from '../../src/services/link-server';
 import { LinePeer, SocketDir, TEST_LINK_KEY, Waiter, helloFor, poll } from '../helpers/line-peer';
 import { recordingLogger } from '../helpers/recording-logger';
 
@@ -33,7 +33,7 @@ interface Setup {
   worker(): Promise<LinePeer>;
 }
 
-async function setup(limits: IpcLimits = LIMITS, log: Logger = silent): Promise<Setup> {
+async function setup(limits: IpcLimits = LIMITS, log: Logger = silent, options: LinkServerOptions = {}): Promise<Setup> {
   const batches: Array<[number, WorkerToService[]]> = [];
   const closed: number[] = [];
   const waiter = new Waiter();
@@ -46,7 +46,7 @@ async function setup(limits: IpcLimits = LIMITS, log: Logger = silent): Promise<
       closed.push(worker);
       waiter.notify();
     },
-  });
+  }, options);
   opened.push(server);
   // What the master sends a new instance first: its key and the live workers.
   server.fromMaster({ type: 'linkKey', key: TEST_LINK_KEY, workers: [1, 2, 3, 4] });
@@ -92,6 +92,20 @@ describe('a link without a valid hello is destroyed', () => {
     await s.waiter.until(() => s.batches.length === 1, () => JSON.stringify(s.batches));
     expect(s.batches).toEqual([[1, [message]]]);
   });
+});
+
+test('a connection that sends no hello (or only part of one) within the hello deadline is closed and counted; a worker that links in time stays', async () => {
+  const s = await setup(LIMITS, silent, { helloTimeoutMs: 200 });
+  const silentPeer = await s.worker();
+  const partial = await s.worker();
+  partial.writeRaw('[{"type":"hello","wor');
+  const good = await s.worker();
+  good.send([helloFor(1)]);
+  await linked(s, 1);
+  await Promise.all([silentPeer.closed, partial.closed]);
+  expect(s.server.refusedLinks).toBe(2);
+  expect(good.isClosed).toBe(false);
+  expect([...s.server.workers()]).toEqual([1]);
 });
 
 test('a second hello for a worker already linked is refused; the first link stays', async () => {
