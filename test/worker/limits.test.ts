@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { WorkerLimits } from '../../src/child-env';
 import { createLogger } from '../../src/logger';
+import { testWorkerLimits } from '../helpers/worker-limits';
 import type { CloseDeadlines } from '../../src/worker/close-deadline';
 import type { Heartbeat } from '../../src/worker/heartbeat';
 import { ConnectionLimits, INFLATE_CONCURRENCY, LIMIT_CLOSE_GRACE_MS, httpServerOptions, perMessageDeflateOptions } from '../../src/worker/limits';
@@ -48,25 +49,15 @@ class FakeSocket extends EventEmitter {
   ping(): void {}
 }
 
-const LIMITS: WorkerLimits = {
+// What these tests rely on, over the spec's defaults.
+const LIMITS: WorkerLimits = testWorkerLimits({
   maxBufferedBytes: 1024,
   heartbeatInterval: 0,
-  idleTimeout: 0,
-  closeGrace: 1000,
-  handshakeTimeout: 10_000,
   maxConnectionsPerWorker: 10,
   maxConnectionsPerIp: 10,
   maxMessagesPerSecond: 3,
-  allowedOrigins: null,
-  perMessageDeflate: false,
-  maxHeaderSize: 16384,
-  requestBodyTimeout: 30_000,
-  requestBodyIdleTimeout: 10_000,
-  maxBufferedRequestBytes: 64 << 20,
-  maxHttpConnectionsPerIp: 256,
-  maxDeliveries: 3,
   maxInflatedBytesPerSecond: 4096,
-};
+});
 
 describe('ConnectionLimits', () => {
   let limits: ConnectionLimits;

@@ -12,6 +12,7 @@ import type { IpcEndpoint } from '../../src/ipc/batch-queue';
 import type { ClientRegistry } from '../../src/worker/client-registry';
 import { WorkerServer } from '../../src/worker/worker-server';
 import { SocketDir, Waiter, type LinePeer } from '../helpers/line-peer';
+import { testWorkerLimits } from '../helpers/worker-limits';
 
 const CONFIG: WorkerConfig = {
   role: 'worker',
@@ -28,25 +29,14 @@ const CONFIG: WorkerConfig = {
   requestTimeout: 1000,
   maxRequestBody: 1 << 20,
   staticDir: false,
-  limits: {
+  limits: testWorkerLimits({
     maxBufferedBytes: 1 << 20,
     heartbeatInterval: 60_000,
-    idleTimeout: 0,
-    closeGrace: 1000,
-    handshakeTimeout: 10_000,
     maxConnectionsPerWorker: 100,
     maxConnectionsPerIp: 100,
     maxMessagesPerSecond: 0,
     maxInflatedBytesPerSecond: 0,
-    allowedOrigins: null,
-    perMessageDeflate: false,
-    maxHeaderSize: 16384,
-    requestBodyTimeout: 30_000,
-    requestBodyIdleTimeout: 10_000,
-    maxBufferedRequestBytes: 64 << 20,
-    maxHttpConnectionsPerIp: 256,
-    maxDeliveries: 3,
-  },
+  }),
 };
 
 /** The master's end of the IPC channel: takes every batch at once. */
