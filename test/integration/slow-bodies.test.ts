@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import type { SwitchyardOptions } from '../../src/options';
 import { closeAll, FIXTURES, startCluster } from '../helpers/cluster';
 import { expectNothingWithin } from '../helpers/expect-nothing';
+import { Waiter } from '../helpers/line-peer';
 
 const REQUESTS = path.join(FIXTURES, 'requests.ts');
 const KiB = 1024;
@@ -21,21 +22,21 @@ class Peer {
   text = '';
   readonly closed: Promise<void>;
   readonly connected: Promise<void>;
-  private waiters: Array<() => void> = [];
+  private readonly waiter = new Waiter();
 
   constructor(readonly socket: net.Socket) {
     peers.add(this);
     this.connected = new Promise((resolve) => socket.once('connect', () => resolve()));
     socket.on('data', (chunk: Buffer) => {
       this.text += chunk.toString('latin1');
-      this.notify();
+      this.waiter.notify();
     });
     // A reset after the answer is fine: what matters is what arrived.
     socket.on('error', () => undefined);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.once('close', () => {
       peers.delete(this);
-      this.notify();
+      this.waiter.notify();
     });
   }
 
@@ -46,24 +47,10 @@ class Peer {
   }
 
   /** Resolves once the server sent `text` (rejects if the connection ends first). */
-  saw(text: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        if (this.text.includes(text)) resolve();
-        else if (this.socket.destroyed) reject(new Error(`closed before "${text}" arrived: ${JSON.stringify(this.text)}`));
-        else return false;
-        return true;
-      };
-      if (check()) return;
-      const waiter = (): void => {
-        if (check()) this.waiters = this.waiters.filter((w) => w !== waiter);
-      };
-      this.waiters.push(waiter);
-    });
-  }
-
-  private notify(): void {
-    for (const waiter of [...this.waiters]) waiter();
+  async saw(text: string): Promise<void> {
+    // Bounded by the test's own timeout, as before: the waiter's limit is only a backstop.
+    await this.waiter.until(() => this.text.includes(text) || this.socket.destroyed, () => `"${text}" in ${JSON.stringify(this.text)}`, 60_000);
+    if (!this.text.includes(text)) throw new Error(`closed before "${text}" arrived: ${JSON.stringify(this.text)}`);
   }
 }
 
