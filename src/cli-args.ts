@@ -1,11 +1,17 @@
 /**
  * Parses the command line into a command and options. Flags override the
- * config file; both then go through `resolveOptions()`.
+ * environment, which overrides the config file (options-origin.ts merges
+ * them); the result goes through `resolveOptions()` with where each value
+ * came from, so an error names the flag, variable or file to fix.
  */
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config-file';
 import { SwitchyardError } from './errors';
-import { DEFAULT_HOST, OPTION_SPECS, type Balancing, type LogLevel, type SwitchyardOptions } from './options';
+import { DEFAULT_HOST, OPTION_SPECS, type SwitchyardOptions } from './options';
+import { optionsFromEnvironment } from './options-env';
+import { mergeLayers, type OptionLayer, type OptionOrigin, type OptionOrigins } from './options-origin';
+import type { OptionName } from './options-spec';
 
 // Defaults and choices in the help come from the option table, so the help cannot drift from what resolveOptions() does.
 const { port, logLevel, balancing } = OPTION_SPECS;
@@ -14,7 +20,14 @@ export type CliCommand =
   | { readonly command: 'help' }
   | { readonly command: 'version' }
   | { readonly command: 'bench'; readonly argv: readonly string[] }
-  | { readonly command: 'start'; readonly options: SwitchyardOptions };
+  | {
+      readonly command: 'start';
+      readonly options: SwitchyardOptions;
+      /** Where each option came from, for `resolveOptions(options, { origins })`. */
+      readonly origins: OptionOrigins;
+      /** Lines worth printing before starting (a `SWITCHYARD_*` variable that looks like a typo). */
+      readonly warnings: readonly string[];
+    };
 
 export const HELP_TEXT = `Usage: switchyard <command> [flags]
 
@@ -45,10 +58,10 @@ SIGHUP reloads: workers replaced one at a time (clients get 1012 and reconnect),
 services restarted without losing messages.
 Exit status: 0 after a clean stop, 1 when startup fails, 2 for bad flags or config.`;
 
-function integerFlag(name: string, value: string | undefined): number | undefined {
+/** Digits become a number; anything else stays the string it is, for the resolver to refuse by the flag's name. */
+function integerFlag(value: string | undefined): number | string | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `--${name} must be a whole number, got "${value}"`);
-  return Number(value);
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 function serviceFlags(values: readonly string[] | undefined): Record<string, string> | undefined {
@@ -66,7 +79,41 @@ function serviceFlags(values: readonly string[] | undefined): Record<string, str
   return services;
 }
 
-export function parseCli(argv: readonly string[], cwd: string = process.cwd()): CliCommand {
+/** The option each start flag sets, and the flag's name in errors. */
+const FLAG_OPTIONS: Readonly<Record<string, OptionName>> = {
+  '--port': 'port',
+  '--host': 'host',
+  '--workers': 'workers',
+  '--service': 'services',
+  '--log-level': 'logLevel',
+  '--balancing': 'balancing',
+};
+
+function flagLayer(flags: Readonly<Record<string, unknown>>): OptionLayer {
+  const options: Record<string, unknown> = {};
+  const origins: Partial<Record<OptionName, OptionOrigin>> = {};
+  for (const [flag, value] of Object.entries(flags)) {
+    if (value === undefined) continue;
+    const name = FLAG_OPTIONS[flag];
+    options[name] = value;
+    origins[name] = { from: 'flag', flag };
+  }
+  return { options, origins };
+}
+
+function configLayer(file: string | undefined, cwd: string): OptionLayer {
+  if (file === undefined) return { options: {}, origins: {} };
+  const options = loadConfigFile(file, cwd) as Record<string, unknown>;
+  const origin: OptionOrigin = { from: 'config', file: path.resolve(cwd, file) };
+  return { options, origins: Object.fromEntries(Object.keys(options).map((key) => [key, origin])) };
+}
+
+/**
+ * `argv` without the node and script paths. `env` supplies `PORT`, `HOST`,
+ * `SWITCHYARD_<OPTION>` and `SWITCHYARD_CONFIG` (the config file when
+ * `--config` is not given).
+ */
+export function parseCli(argv: readonly string[], cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): CliCommand {
   // bench has flags of its own, parsed by its package (packages/bench/src/options.ts).
   if (argv[0] === 'bench') return { command: 'bench', argv: argv.slice(1) };
   let parsed;
@@ -98,16 +145,17 @@ export function parseCli(argv: readonly string[], cwd: string = process.cwd()): 
   if (command !== 'start') throw new SwitchyardError('SY_ERR_INVALID_OPTION', `unknown command "${command}"; try switchyard --help`);
   if (extra.length > 0) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `unexpected argument "${extra[0]}"`);
 
-  const fromFile = values.config === undefined ? {} : loadConfigFile(values.config, cwd);
-  const flags: Record<string, unknown> = {
-    port: integerFlag('port', values.port),
-    host: values.host,
-    workers: integerFlag('workers', values.workers),
-    services: serviceFlags(values.service),
-    logLevel: values['log-level'] as LogLevel | undefined,
-    balancing: values.balancing as Balancing | undefined,
-  };
-  const options: Record<string, unknown> = { ...fromFile, cwd };
-  for (const [key, value] of Object.entries(flags)) if (value !== undefined) options[key] = value;
-  return { command: 'start', options: options as SwitchyardOptions };
+  const fromEnvironment = optionsFromEnvironment(env);
+  const flags = flagLayer({
+    '--port': integerFlag(values.port),
+    '--host': values.host,
+    '--workers': integerFlag(values.workers),
+    '--service': serviceFlags(values.service),
+    '--log-level': values['log-level'],
+    '--balancing': values.balancing,
+  });
+  const configFile = values.config ?? (env.SWITCHYARD_CONFIG === '' ? undefined : env.SWITCHYARD_CONFIG);
+  // cwd first: the lowest layer, so that SWITCHYARD_CWD or a config file's cwd still wins.
+  const merged = mergeLayers([{ options: { cwd }, origins: {} }, configLayer(configFile, cwd), fromEnvironment, flags]);
+  return { command: 'start', options: merged.options as SwitchyardOptions, origins: merged.origins, warnings: fromEnvironment.warnings };
 }

@@ -8,6 +8,7 @@ import { runBenchCommand } from './bench-command';
 import { parseCli, HELP_TEXT } from './cli-args';
 import { isSwitchyardError } from './errors';
 import { createServer, type SwitchyardServer } from './master/server';
+import { resolveOptions } from './options';
 
 function version(): string {
   return (require('../package.json') as { version: string }).version;
@@ -57,6 +58,9 @@ async function main(): Promise<void> {
       process.exitCode = await runBenchCommand(command.argv);
       return;
     }
+    for (const warning of command.warnings) process.stderr.write(`switchyard: ${warning}\n`);
+    // Resolved here first so that a bad value is named by its flag, variable or file; createServer() resolves the same options again.
+    resolveOptions(command.options, { origins: command.origins });
     server = createServer(command.options);
   } catch (error) {
     if (isSwitchyardError(error)) fail(2, error.message);

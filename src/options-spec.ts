@@ -6,6 +6,7 @@
  * its TSDoc for library users and is checked against the table by the
  * compiler in both directions (a key in one and not the other fails to build).
  */
+import type { JsonSchema } from './json-schema';
 import { MAX_PAYLOAD_BYTES } from './protocol';
 
 /** How new connections are spread over the workers; see `SwitchyardOptions.balancing`. */
@@ -264,6 +265,13 @@ export type CustomSpec<T = unknown> = SpecBase & {
   readonly kind: 'custom';
   /** The type as shown in the docs. */
   readonly type: string;
+  /**
+   * Its shape as JSON Schema, for schema/switchyard.schema.json and for
+   * decoding its `SWITCHYARD_*` environment variable (a list, a map, a
+   * string or `false`; see options-env.ts). Without one the schema allows
+   * any value and the variable is read as JSON, `true`/`false` or a string.
+   */
+  readonly schema?: JsonSchema;
 } & ({ readonly default: T; readonly defaultDoc?: undefined } | { readonly default?: undefined; readonly defaultDoc: string });
 
 export type OptionSpec = IntegerSpec | BooleanSpec | EnumSpec<string> | CustomSpec;
@@ -285,6 +293,10 @@ const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
+/** An HTTP token (RFC 9110): what a header name may be. */
+const HEADER_NAME_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
+/** A plain-GET endpoint path, or `false` for off. */
+const ENDPOINT_SCHEMA: JsonSchema = { anyOf: [{ type: 'string', pattern: "^/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$" }, { const: false }] };
 
 /**
  * Every option, in the order of the docs table. Size bounds follow the path
@@ -297,16 +309,28 @@ const DAY_MS = 86_400_000;
  */
 export const OPTION_SPECS = {
   port: { kind: 'integer', unit: 'count', min: 0, max: 65535, default: 8080, doc: 'TCP port; `0` picks a free one' },
-  host: { kind: 'custom', type: 'string', default: '0.0.0.0', doc: 'bind address (a non-empty string)' },
+  host: { kind: 'custom', type: 'string', default: '0.0.0.0', schema: { type: 'string', minLength: 1 }, doc: 'bind address (a non-empty string)' },
   workers: { kind: 'integer', unit: 'count', min: 1, max: 256, default: 'cpus', doc: 'client-handling worker processes' },
   services: {
     kind: 'custom',
     type: 'object',
     defaultDoc: '`{ echo, chat }` (bundled)',
+    schema: {
+      type: 'object',
+      minProperties: 1,
+      propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' },
+      additionalProperties: { type: 'string', minLength: 1 },
+    },
     doc: 'name → module path (relative to `cwd`); names are letters, digits, `_`, `-` (at most 64, not starting with `_` or `-`); at least one',
   },
   logLevel: { kind: 'enum', values: LOG_LEVELS, default: 'info', doc: "pino level, or `'silent'`" },
-  forwardHeaders: { kind: 'custom', type: 'string[]', default: ['origin', 'user-agent', 'accept-language'], doc: 'request headers passed to `onConnect` (lower-cased)' },
+  forwardHeaders: {
+    kind: 'custom',
+    type: 'string[]',
+    default: ['origin', 'user-agent', 'accept-language'],
+    schema: { type: 'array', items: { type: 'string', pattern: HEADER_NAME_PATTERN } },
+    doc: 'request headers passed to `onConnect` (lower-cased)',
+  },
   maxPayload: {
     kind: 'integer',
     unit: 'bytes',
@@ -381,23 +405,26 @@ export const OPTION_SPECS = {
     default: 64 * MiB,
     doc: 'most payload bytes in the same queues (past it: **1013** as above). A message larger than this alone is always refused, so keep it above the largest message a link carries (`maxPayload`, or `maxRequestBody` plus `maxHeaderSize`, base64-encoded, plus 64)',
   },
-  cwd: { kind: 'custom', type: 'absolute path', defaultDoc: '`process.cwd()`', doc: 'folder relative service paths (and `staticDir`) resolve against' },
+  cwd: { kind: 'custom', type: 'absolute path', defaultDoc: '`process.cwd()`', schema: { type: 'string', pattern: '^/' }, doc: 'folder relative service paths (and `staticDir`) resolve against' },
   healthPath: {
     kind: 'custom',
     type: 'path or `false`',
     default: '/healthz',
+    schema: ENDPOINT_SCHEMA,
     doc: 'plain-GET path of the health endpoint (not below `/services/`); `false` turns it off',
   },
   metricsPath: {
     kind: 'custom',
     type: 'path or `false`',
     default: '/metrics',
+    schema: ENDPOINT_SCHEMA,
     doc: 'plain-GET path of the Prometheus endpoint (not below `/services/`, not `healthPath`); `false` turns it off',
   },
   readyPath: {
     kind: 'custom',
     type: 'path or `false`',
     default: '/readyz',
+    schema: ENDPOINT_SCHEMA,
     doc: 'plain-GET path of the readiness endpoint (not below `/services/`, not `healthPath` or `metricsPath`): **HTTP 503** while any process is not up or any service not live (see `livenessTimeout`); `false` turns it off',
   },
   livenessTimeout: {
@@ -472,6 +499,7 @@ export const OPTION_SPECS = {
     kind: 'custom',
     type: 'folder or `false`',
     defaultDoc: 'bundled `public/` when a `chat` service is configured, else `false`',
+    schema: { anyOf: [{ type: 'string', minLength: 1 }, { const: false }] },
     doc: 'existing folder the workers serve over GET/HEAD (`/` → `index.html`); `false` turns it off; paths never escape it. A filesystem root, the home folder or a folder above it (symbolic links resolved) is refused: it would serve `/etc/passwd` or `~/.ssh`; a folder outside `cwd` is served with a warning in the log at start',
   },
   maxBufferedBytes: {
@@ -552,6 +580,7 @@ export const OPTION_SPECS = {
     kind: 'custom',
     type: '`\'*\'` or origins',
     default: '*',
+    schema: { anyOf: [{ const: '*' }, { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[a-z][a-z0-9+.-]*://' } }] },
     workerLimit: true,
     doc: '`\'*\'` allows any; otherwise an upgrade whose `Origin` is not exactly one of the listed origins (scheme, host, optional port; no path), or that has none, gets **HTTP 403**; the list must not be empty',
   },

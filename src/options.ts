@@ -9,6 +9,8 @@ import { realpathSync, statSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import * as path from 'node:path';
 import { SwitchyardError } from './errors';
+import { closest } from './did-you-mean';
+import { describeOption, type OptionOrigins } from './options-origin';
 import {
   OPTION_NAMES,
   OPTION_SPECS,
@@ -87,6 +89,20 @@ function endpointPath(name: string, value: unknown, fallback: string): string | 
   return value;
 }
 
+/**
+ * A bad option, named by its dotted path; `resolveOptions()` renames it after
+ * where the value came from (flag, environment, config file) before it
+ * leaves, so every resolver below just names the option.
+ */
+class InvalidOptionError extends SwitchyardError {
+  constructor(
+    readonly option: string,
+    readonly problem: string,
+  ) {
+    super('SY_ERR_INVALID_OPTION', `options.${option} ${problem}`);
+  }
+}
+
 function invalid(name: string, requirement: string, value: unknown): SwitchyardError {
   let shown: string;
   try {
@@ -94,7 +110,7 @@ function invalid(name: string, requirement: string, value: unknown): SwitchyardE
   } catch {
     shown = String(value);
   }
-  return new SwitchyardError('SY_ERR_INVALID_OPTION', `options.${name} must be ${requirement}, got ${shown}`);
+  return new InvalidOptionError(name, `must be ${requirement}, got ${shown}`);
 }
 
 function integer(name: string, value: unknown, fallback: number, min: number, max: number, off: 0 | undefined): number {
@@ -253,13 +269,38 @@ function resolveForwardHeaders(value: unknown): readonly string[] {
   return Object.freeze(forwardHeaders.map((h: string) => h.toLowerCase()));
 }
 
-/** Merges `options` over the defaults, validates every field and freezes the result. */
-export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions {
+/** What `resolveOptions()` knows besides the options: where each came from, for its errors. */
+export interface ResolveContext {
+  /** Where each option came from (the CLI's flags, environment and config file); unnamed ones are `options.<name>`. */
+  readonly origins?: OptionOrigins;
+}
+
+/**
+ * Merges `options` over the defaults, validates every field and freezes the
+ * result. A bad value throws `SY_ERR_INVALID_OPTION` naming the option by
+ * its dotted path and, with `context.origins`, where it came from
+ * (`SWITCHYARD_WORKERS (environment) must be an integer from 1 to 256, got 0`).
+ */
+export function resolveOptions(options: SwitchyardOptions = {}, context: ResolveContext = {}): ResolvedOptions {
+  try {
+    return resolveNamed(options);
+  } catch (error) {
+    if (error instanceof InvalidOptionError && context.origins !== undefined) {
+      throw new SwitchyardError('SY_ERR_INVALID_OPTION', `${describeOption(error.option, context.origins)} ${error.problem}`);
+    }
+    throw error;
+  }
+}
+
+function resolveNamed(options: SwitchyardOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new SwitchyardError('SY_ERR_INVALID_OPTION', 'options must be an object');
   }
   for (const key of Object.keys(options)) {
-    if (!KNOWN_KEYS.has(key)) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `options.${key} is not a known option`);
+    if (!KNOWN_KEYS.has(key)) {
+      const guess = closest(key, OPTION_NAMES);
+      throw new InvalidOptionError(key, `is not a known option${guess === undefined ? '' : ` (did you mean ${guess}?)`}`);
+    }
   }
   const cwd = options.cwd ?? process.cwd();
   if (typeof cwd !== 'string' || !path.isAbsolute(cwd)) throw invalid('cwd', 'an absolute path', cwd);

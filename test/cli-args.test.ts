@@ -4,14 +4,17 @@ import * as path from 'node:path';
 import { HELP_TEXT, parseCli } from '../src/cli-args';
 import { OPTION_SPECS } from '../src/options-spec';
 import { isSwitchyardError } from '../src/errors';
+import { resolveOptions } from '../src/options';
 
 const cwd = '/work/app';
 
 test('start flags become options', () => {
-  const parsed = parseCli(['start', '--port', '9000', '--host', '127.0.0.1', '--workers', '4', '--service', 'chat=./chat.js', '--service', 'echo=/abs/echo.js', '--log-level', 'warn', '--balancing', 'kernel'], cwd);
-  expect(parsed).toEqual({
+  const parsed = parseCli(['start', '--port', '9000', '--host', '127.0.0.1', '--workers', '4', '--service', 'chat=./chat.js', '--service', 'echo=/abs/echo.js', '--log-level', 'warn', '--balancing', 'kernel'], cwd, {});
+  expect(parsed).toMatchObject({
     command: 'start',
     options: { cwd, port: 9000, host: '127.0.0.1', workers: 4, services: { chat: './chat.js', echo: '/abs/echo.js' }, logLevel: 'warn', balancing: 'kernel' },
+    origins: { port: { from: 'flag', flag: '--port' }, services: { from: 'flag', flag: '--service' } },
+    warnings: [],
   });
 });
 
@@ -20,19 +23,18 @@ test('help and version', () => {
   expect(parseCli(['-h'], cwd)).toEqual({ command: 'help' });
   expect(parseCli(['help'], cwd)).toEqual({ command: 'help' });
   expect(parseCli(['--version'], cwd)).toEqual({ command: 'version' });
-  expect(parseCli([], cwd)).toEqual({ command: 'start', options: { cwd } });
+  expect(parseCli([], cwd, {})).toEqual({ command: 'start', options: { cwd }, origins: {}, warnings: [] });
 });
 
 test('flags override the config file; its service paths resolve against its folder', () => {
   const folder = mkdtempSync(path.join(tmpdir(), 'sy-config-'));
   const file = path.join(folder, 'switchyard.json');
   writeFileSync(file, JSON.stringify({ port: 1234, workers: 3, services: { chat: './chat.js' } }));
-  const parsed = parseCli(['start', '--config', file, '--port', '5678'], cwd);
-  expect(parsed).toEqual({ command: 'start', options: { cwd, port: 5678, workers: 3, services: { chat: path.join(folder, 'chat.js') } } });
+  const parsed = parseCli(['start', '--config', file, '--port', '5678'], cwd, {});
+  expect(parsed).toMatchObject({ command: 'start', options: { cwd, port: 5678, workers: 3, services: { chat: path.join(folder, 'chat.js') } } });
 });
 
 test.each([
-  [['start', '--port', 'abc'], '--port must be a whole number, got "abc"'],
   [['start', '--service', 'chat'], '--service takes name=path, got "chat"'],
   [['start', '--service', 'a=1', '--service', 'a=2'], '--service a is given twice'],
   [['stop'], 'unknown command "stop"; try switchyard --help'],
@@ -41,7 +43,7 @@ test.each([
 ])('%j is refused with a one-line reason', (argv, message) => {
   let caught: unknown;
   try {
-    parseCli(argv, cwd);
+    parseCli(argv, cwd, {});
   } catch (error) {
     caught = error;
   }
@@ -61,4 +63,53 @@ test('the help shows the defaults and choices of the option table', () => {
   expect(HELP_TEXT).toContain(`(default ${OPTION_SPECS.port.default})`);
   expect(HELP_TEXT).toContain(`fatal, error, warn, info, debug, trace or silent (default ${OPTION_SPECS.logLevel.default})`);
   for (const mode of OPTION_SPECS.balancing.values) expect(HELP_TEXT).toContain(mode);
+});
+
+/** Parses and resolves as the CLI does, returning the error's message. */
+function startError(argv: readonly string[], env: NodeJS.ProcessEnv, configFile?: string): string {
+  const parsed = parseCli(argv, cwd, env);
+  if (parsed.command !== 'start') throw new Error(`not start: ${parsed.command}`);
+  try {
+    resolveOptions(parsed.options, { origins: parsed.origins });
+  } catch (error) {
+    expect(isSwitchyardError(error, 'SY_ERR_INVALID_OPTION')).toBe(true);
+    return (error as Error).message.replace(configFile ?? '\0', '<file>');
+  }
+  throw new Error('resolved without an error');
+}
+
+test('flags over environment over config file over defaults, per option', () => {
+  const folder = mkdtempSync(path.join(tmpdir(), 'sy-config-'));
+  const file = path.join(folder, 'switchyard.json');
+  writeFileSync(file, JSON.stringify({ port: 1111, workers: 3, logLevel: 'debug', maxPayload: 2048 }));
+  const env = { SWITCHYARD_CONFIG: file, PORT: '2222', SWITCHYARD_WORKERS: '5', SWITCHYARD_LOG_LEVEL: 'error' };
+  const parsed = parseCli(['start', '--log-level', 'warn'], cwd, env);
+  expect(parsed).toMatchObject({
+    options: { cwd, port: 2222, workers: 5, logLevel: 'warn', maxPayload: 2048 },
+    origins: {
+      port: { from: 'environment', variable: 'PORT' },
+      workers: { from: 'environment', variable: 'SWITCHYARD_WORKERS' },
+      logLevel: { from: 'flag', flag: '--log-level' },
+      maxPayload: { from: 'config', file },
+    },
+  });
+  expect(parseCli(['start'], cwd, { PORT: '2222', SWITCHYARD_PORT: '3333' })).toMatchObject({ options: { port: 3333 } });
+});
+
+test('a bad value is named by where it came from', () => {
+  const folder = mkdtempSync(path.join(tmpdir(), 'sy-config-'));
+  const file = path.join(folder, 'switchyard.json');
+  writeFileSync(file, JSON.stringify({ workers: 0, allowedOrigins: ['https://ok.example', 'nope'] }));
+  expect(startError(['start'], { SWITCHYARD_WORKERS: 'many' })).toBe('SWITCHYARD_WORKERS (environment) must be an integer from 1 to 256, got "many"');
+  expect(startError(['start'], { PORT: '70000' })).toBe('PORT (environment) must be an integer from 0 to 65535, got 70000');
+  expect(startError(['start', '--workers', 'many'], {})).toBe('--workers (flag) must be an integer from 1 to 256, got "many"');
+  expect(startError(['start', '--service', '_x=./a.js'], {})).toMatch(/^--service _x \(flag\) must be named with letters/);
+  expect(startError(['start', '--config', file], {}, file)).toBe('workers (config file <file>) must be an integer from 1 to 256, got 0');
+  expect(startError(['start', '--config', file, '--workers', '2'], {}, file)).toMatch(/^allowedOrigins\.1 \(config file <file>\) must be an origin/);
+  expect(startError(['start'], { SWITCHYARD_ALLOWED_ORIGINS: 'https://ok.example,nope' })).toMatch(/^SWITCHYARD_ALLOWED_ORIGINS\[1\] \(environment\) must be an origin/);
+});
+
+test('a SWITCHYARD_ variable that looks like a typo of an option is warned about, others are not', () => {
+  const parsed = parseCli(['start'], cwd, { SWITCHYARD_WORKER: '4', SWITCHYARD_APP_SECRET: 'x', SWITCHYARD_CONFIG: '' });
+  expect(parsed).toMatchObject({ warnings: ['SWITCHYARD_WORKER is not a Switchyard option (did you mean SWITCHYARD_WORKERS?); ignored'] });
 });

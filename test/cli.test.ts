@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer as createNetServer } from 'node:net';
 import * as path from 'node:path';
 import WebSocket from 'ws';
 
@@ -7,8 +8,8 @@ const CLI = path.join(ROOT, 'src', 'cli.ts');
 const NODE_ARGS = ['-r', 'ts-node/register/transpile-only', CLI];
 const env = { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' };
 
-function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [...NODE_ARGS, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 20000 });
+function run(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [...NODE_ARGS, ...args], { cwd: ROOT, env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 20000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -59,4 +60,45 @@ test('a service that fails to start makes the CLI exit 1 naming it', () => {
   expect(status).toBe(1);
   expect(stderr).toContain('"broken"');
   expect(stderr).toContain('database unreachable');
+});
+
+/** A port free right now on 127.0.0.1 (the kernel picks it; closed again before use). */
+async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+test('PORT and HOST from the environment: switchyard start listens there', async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...NODE_ARGS, 'start'], {
+    cwd: ROOT,
+    env: { ...env, PORT: String(port), HOST: '127.0.0.1', SWITCHYARD_WORKERS: '1', SWITCHYARD_LOG_LEVEL: 'silent', SWITCHYARD_SERVICES: 'echo=./src/services/examples/echo.ts' },
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let stdout = '';
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('\n')) resolve(stdout);
+    });
+    child.once('exit', (code) => reject(new Error(`exited early with ${code}`)));
+  });
+  expect(line).toContain(`listening on http://127.0.0.1:${port} `);
+  expect(line).toContain('services: /echo → echo\n');
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/echo`);
+  await new Promise((resolve) => socket.once('open', resolve));
+  socket.send('from env');
+  expect(await new Promise<string>((resolve) => socket.once('message', (data: Buffer) => resolve(data.toString())))).toBe('from env');
+  socket.close();
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+});
+
+test('a bad environment value exits 2 naming the variable', () => {
+  const { status, stderr } = run(['start'], { SWITCHYARD_WORKERS: '0' });
+  expect(status).toBe(2);
+  expect(stderr).toBe('switchyard: SWITCHYARD_WORKERS (environment) must be an integer from 1 to 256, got 0\n');
 });
