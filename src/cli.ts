@@ -19,27 +19,6 @@ function fail(status: number, message: string): never {
   process.exit(status);
 }
 
-function installSignals(server: SwitchyardServer): void {
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      process.stderr.write(`switchyard: ${signal} again; exiting without waiting\n`);
-      process.exit(1);
-    }
-    stopping = true;
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => fail(1, `stop failed: ${(error as Error).message}`),
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  process.on('SIGHUP', () => {
-    if (stopping || server.state !== 'listening') return;
-    server.reload().catch((error: unknown) => server.log.error({ err: error }, 'rolling reload failed'));
-  });
-}
-
 async function main(): Promise<void> {
   let command;
   let server: SwitchyardServer;
@@ -66,7 +45,8 @@ async function main(): Promise<void> {
     if (isSwitchyardError(error)) fail(2, error.message);
     throw error;
   }
-  installSignals(server);
+  // SIGHUP reloads, SIGTERM/SIGINT stop and exit (0 when clean): the same handlers an embedder gets.
+  server.handleSignals();
   server.once('ready', (info) => {
     const host = info.host === '0.0.0.0' || info.host === '::' ? 'localhost' : info.host;
     const routes = Object.entries(info.services).map(([name, route]) => `${route} → ${name}`).join(', ');

@@ -2,6 +2,7 @@
 export { createServer, SwitchyardServer } from './master/server';
 export type { ServerEvents, ReadyInfo, WorkerExitInfo, WorkerOnlineInfo, ServiceOnlineInfo, ServiceExitInfo } from './master/server';
 export type { ServerState, ServerStats, WorkerStats, ServiceStats } from './master/stats';
+export type { SignalOptions } from './master/signals';
 export { Service } from './services/service';
 export type { OutgoingData, BroadcastOptions, MessageInfo } from './services/service';
 export type { Client } from './services/client';

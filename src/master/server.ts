@@ -19,6 +19,7 @@ import { pingInterval, serviceLiveness, type Liveness, type WorkerLinkView } fro
 import { MasterMetrics } from './master-metrics';
 import { ServiceSlot } from './service-slot';
 import { createSocketDir, removeStaleSocketDirs } from './socket-dir';
+import { SignalHandlers, type SignalOptions } from './signals';
 import type { ServerState, ServerStats } from './stats';
 import { WorkerPool, type WorkerChannel } from './worker-pool';
 
@@ -108,6 +109,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   private reloading: Promise<void> | undefined;
   /** Pings every running service every quarter of `livenessTimeout`, from start to stop. */
   private pinger: NodeJS.Timeout | undefined;
+  /** Set by `handleSignals()`. */
+  private signals: SignalHandlers | undefined;
 
   constructor(options: SwitchyardOptions = {}) {
     super();
@@ -195,6 +198,20 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   close(): Promise<void> {
     if (this.closing === undefined) this.closing = this.shutdown();
     return this.closing;
+  }
+
+  /**
+   * Forwards the process's signals to this server: SIGHUP → `reload()`,
+   * SIGTERM/SIGINT → `close()` and then `process.exit()` (0 after a clean
+   * stop, 1 when it failed; a second signal exits at once). The one-liner for
+   * an embedder run by systemd, Docker or Kubernetes:
+   * `await createServer(options).handleSignals().listen()`. Once per server;
+   * `{ exit: false }` stops without exiting. Returns this server.
+   */
+  handleSignals(options: SignalOptions = {}): this {
+    if (this.signals !== undefined) throw new SwitchyardError('SY_ERR_INVALID_STATE', 'handleSignals() was already called on this server');
+    this.signals = new SignalHandlers(this, options);
+    return this;
   }
 
   /**
