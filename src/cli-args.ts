@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from './config-file';
+import { findConfigFile, loadConfig } from './config-file';
 import { SwitchyardError } from './errors';
 import { DEFAULT_HOST, OPTION_SPECS, type SwitchyardOptions } from './options';
 import { optionsFromEnvironment } from './options-env';
@@ -101,9 +101,9 @@ function flagLayer(flags: Readonly<Record<string, unknown>>): OptionLayer {
   return { options, origins };
 }
 
-function configLayer(file: string | undefined, cwd: string): OptionLayer {
+async function configLayer(file: string | undefined, cwd: string): Promise<OptionLayer> {
   if (file === undefined) return { options: {}, origins: {} };
-  const options = loadConfigFile(file, cwd) as Record<string, unknown>;
+  const options = (await loadConfig(file, cwd)) as Record<string, unknown>;
   const origin: OptionOrigin = { from: 'config', file: path.resolve(cwd, file) };
   return { options, origins: Object.fromEntries(Object.keys(options).map((key) => [key, origin])) };
 }
@@ -111,9 +111,10 @@ function configLayer(file: string | undefined, cwd: string): OptionLayer {
 /**
  * `argv` without the node and script paths. `env` supplies `PORT`, `HOST`,
  * `SWITCHYARD_<OPTION>` and `SWITCHYARD_CONFIG` (the config file when
- * `--config` is not given).
+ * `--config` is not given; without either, the first of `DEFAULT_CONFIG_NAMES`
+ * in `cwd`). Async because a config module may be (or export) a promise.
  */
-export function parseCli(argv: readonly string[], cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): CliCommand {
+export async function parseCli(argv: readonly string[], cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): Promise<CliCommand> {
   // bench has flags of its own, parsed by its package (packages/bench/src/options.ts).
   if (argv[0] === 'bench') return { command: 'bench', argv: argv.slice(1) };
   let parsed;
@@ -154,8 +155,8 @@ export function parseCli(argv: readonly string[], cwd: string = process.cwd(), e
     '--log-level': values['log-level'],
     '--balancing': values.balancing,
   });
-  const configFile = values.config ?? (env.SWITCHYARD_CONFIG === '' ? undefined : env.SWITCHYARD_CONFIG);
+  const configFile = values.config ?? (env.SWITCHYARD_CONFIG === undefined || env.SWITCHYARD_CONFIG === '' ? findConfigFile(cwd) : env.SWITCHYARD_CONFIG);
   // cwd first: the lowest layer, so that SWITCHYARD_CWD or a config file's cwd still wins.
-  const merged = mergeLayers([{ options: { cwd }, origins: {} }, configLayer(configFile, cwd), fromEnvironment, flags]);
+  const merged = mergeLayers([{ options: { cwd }, origins: {} }, await configLayer(configFile, cwd), fromEnvironment, flags]);
   return { command: 'start', options: merged.options as SwitchyardOptions, origins: merged.origins, warnings: fromEnvironment.warnings };
 }

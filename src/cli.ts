@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   let command;
   let server: SwitchyardServer;
   try {
-    command = parseCli(process.argv.slice(2));
+    command = await parseCli(process.argv.slice(2));
     if (command.command === 'help') {
       process.stdout.write(`${HELP_TEXT}\n`);
       return;

@@ -1,30 +1,114 @@
 /**
- * Reads a JSON config file into options. Relative service paths in it resolve
- * against the file's own folder, so a config works from any working directory.
+ * Reads a config file into options: JSON (`switchyard.json`), or a module
+ * (`switchyard.config.js`, `.cjs`, `.mjs`, `.ts`, `.mts`, `.cts`) whose
+ * default export is the options, a promise of them, or a function (possibly
+ * async) that returns them, so a config can read secrets and compute values.
+ * Relative service paths in it resolve against the file's own folder, so a
+ * config works from any working directory. A `$schema` key (editors use it
+ * to find schema/switchyard.schema.json) is allowed and ignored.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SwitchyardError } from './errors';
 import type { SwitchyardOptions } from './options';
+import { isTypeScriptPath, registerTypeScript } from './typescript-support';
 
+/** What a config module may export by default. */
+export type ConfigExport = SwitchyardOptions | Promise<SwitchyardOptions> | (() => SwitchyardOptions | Promise<SwitchyardOptions>);
+
+/**
+ * Gives a config module its type: `export default defineConfig({ workers: 4 })`,
+ * or with a function, `defineConfig(async () => ({ … }))`. Returns its argument.
+ */
+export function defineConfig<T extends ConfigExport>(config: T): T {
+  return config;
+}
+
+/** The names looked for in the working directory when neither `--config` nor `SWITCHYARD_CONFIG` names a file, in this order. */
+export const DEFAULT_CONFIG_NAMES: readonly string[] = [
+  'switchyard.config.ts',
+  'switchyard.config.mts',
+  'switchyard.config.cts',
+  'switchyard.config.js',
+  'switchyard.config.mjs',
+  'switchyard.config.cjs',
+  'switchyard.json',
+];
+
+/** The first default config file in `cwd`, if any. */
+export function findConfigFile(cwd: string): string | undefined {
+  return DEFAULT_CONFIG_NAMES.map((name) => path.join(cwd, name)).find((file) => existsSync(file));
+}
+
+function configError(message: string, cause?: unknown): SwitchyardError {
+  return new SwitchyardError('SY_ERR_CONFIG_FILE', message, cause === undefined ? undefined : { cause });
+}
+
+/** Reads a JSON config file (synchronously). */
 export function loadConfigFile(file: string, cwd: string = process.cwd()): SwitchyardOptions {
   const absolute = path.resolve(cwd, file);
   let text: string;
   try {
     text = readFileSync(absolute, 'utf8');
   } catch (cause) {
-    throw new SwitchyardError('SY_ERR_CONFIG_FILE', `cannot read config file ${absolute}: ${(cause as Error).message}`, { cause });
+    throw configError(`cannot read config file ${absolute}: ${(cause as Error).message}`, cause);
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    throw new SwitchyardError('SY_ERR_CONFIG_FILE', `config file ${absolute} is not valid JSON: ${(cause as Error).message}`, { cause });
+    throw configError(`config file ${absolute} is not valid JSON: ${(cause as Error).message}`, cause);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new SwitchyardError('SY_ERR_CONFIG_FILE', `config file ${absolute} must hold a JSON object`);
+  return asOptions(value, absolute, 'hold a JSON object');
+}
+
+/** Reads any config file: JSON, or a JavaScript or TypeScript module. */
+export async function loadConfig(file: string, cwd: string = process.cwd()): Promise<SwitchyardOptions> {
+  const absolute = path.resolve(cwd, file);
+  if (path.extname(absolute) === '.json') return loadConfigFile(absolute);
+  if (!/\.(?:[cm]?js|[cm]?ts)$/.test(absolute)) throw configError(`config file ${absolute} must be .json, .js, .cjs, .mjs, .ts, .mts or .cts`);
+  if (!existsSync(absolute)) throw configError(`cannot read config file ${absolute}: it does not exist`);
+  let exported: unknown;
+  try {
+    exported = defaultExport(await loadModule(absolute));
+    if (typeof exported === 'function') exported = (exported as () => unknown)();
+    exported = await exported;
+  } catch (cause) {
+    if (cause instanceof SwitchyardError) throw cause;
+    throw configError(`config file ${absolute} failed to load: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
   }
-  const options = { ...(value as Record<string, unknown>) } as Record<string, unknown>;
+  return asOptions(exported, absolute, 'export an object by default (or a function returning one)');
+}
+
+// A real dynamic import: TypeScript compiles `import()` to `require()` for CommonJS output, which cannot load an ES module with top-level await.
+const nativeImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
+
+/** CommonJS and TypeScript through `require()`; ES modules (and what `require()` refuses) through `import()`. */
+async function loadModule(file: string): Promise<unknown> {
+  if (isTypeScriptPath(file)) {
+    registerTypeScript();
+    return require(file) as unknown;
+  }
+  if (file.endsWith('.mjs')) return nativeImport(pathToFileURL(file).href);
+  try {
+    return require(file) as unknown;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_REQUIRE_ESM' || code === 'ERR_REQUIRE_ASYNC_MODULE') return nativeImport(pathToFileURL(file).href);
+    throw error;
+  }
+}
+
+function defaultExport(module: unknown): unknown {
+  if (typeof module === 'object' && module !== null && 'default' in module) return (module as { default: unknown }).default;
+  return module;
+}
+
+function asOptions(value: unknown, absolute: string, requirement: string): SwitchyardOptions {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw configError(`config file ${absolute} must ${requirement}`);
+  const options = { ...(value as Record<string, unknown>) };
+  delete options.$schema;
   const services = options.services;
   if (typeof services === 'object' && services !== null && !Array.isArray(services)) {
     const folder = path.dirname(absolute);

@@ -9,6 +9,8 @@ export type { Client } from './services/client';
 export { RequestError, reply } from './services/request';
 export type { ServiceRequest, Reply } from './services/request';
 export { resolveOptions } from './options';
+export { defineConfig } from './config-file';
+export type { ConfigExport } from './config-file';
 export type { SwitchyardOptions, ResolvedOptions, LogLevel } from './options';
 export { SwitchyardError, isSwitchyardError, ERROR_CODES, CLOSE_CODES } from './errors';
 export type { ErrorCode } from './errors';

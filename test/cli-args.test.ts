@@ -8,8 +8,8 @@ import { resolveOptions } from '../src/options';
 
 const cwd = '/work/app';
 
-test('start flags become options', () => {
-  const parsed = parseCli(['start', '--port', '9000', '--host', '127.0.0.1', '--workers', '4', '--service', 'chat=./chat.js', '--service', 'echo=/abs/echo.js', '--log-level', 'warn', '--balancing', 'kernel'], cwd, {});
+test('start flags become options', async () => {
+  const parsed = await parseCli(['start', '--port', '9000', '--host', '127.0.0.1', '--workers', '4', '--service', 'chat=./chat.js', '--service', 'echo=/abs/echo.js', '--log-level', 'warn', '--balancing', 'kernel'], cwd, {});
   expect(parsed).toMatchObject({
     command: 'start',
     options: { cwd, port: 9000, host: '127.0.0.1', workers: 4, services: { chat: './chat.js', echo: '/abs/echo.js' }, logLevel: 'warn', balancing: 'kernel' },
@@ -18,19 +18,19 @@ test('start flags become options', () => {
   });
 });
 
-test('help and version', () => {
-  expect(parseCli(['--help'], cwd)).toEqual({ command: 'help' });
-  expect(parseCli(['-h'], cwd)).toEqual({ command: 'help' });
-  expect(parseCli(['help'], cwd)).toEqual({ command: 'help' });
-  expect(parseCli(['--version'], cwd)).toEqual({ command: 'version' });
-  expect(parseCli([], cwd, {})).toEqual({ command: 'start', options: { cwd }, origins: {}, warnings: [] });
+test('help and version', async () => {
+  expect(await parseCli(['--help'], cwd)).toEqual({ command: 'help' });
+  expect(await parseCli(['-h'], cwd)).toEqual({ command: 'help' });
+  expect(await parseCli(['help'], cwd)).toEqual({ command: 'help' });
+  expect(await parseCli(['--version'], cwd)).toEqual({ command: 'version' });
+  expect(await parseCli([], cwd, {})).toEqual({ command: 'start', options: { cwd }, origins: {}, warnings: [] });
 });
 
-test('flags override the config file; its service paths resolve against its folder', () => {
+test('flags override the config file; its service paths resolve against its folder', async () => {
   const folder = mkdtempSync(path.join(tmpdir(), 'sy-config-'));
   const file = path.join(folder, 'switchyard.json');
   writeFileSync(file, JSON.stringify({ port: 1234, workers: 3, services: { chat: './chat.js' } }));
-  const parsed = parseCli(['start', '--config', file, '--port', '5678'], cwd, {});
+  const parsed = await parseCli(['start', '--config', file, '--port', '5678'], cwd, {});
   expect(parsed).toMatchObject({ command: 'start', options: { cwd, port: 5678, workers: 3, services: { chat: path.join(folder, 'chat.js') } } });
 });
 
@@ -40,10 +40,10 @@ test.each([
   [['stop'], 'unknown command "stop"; try switchyard --help'],
   [['start', '--bogus'], "Unknown option '--bogus'"],
   [['start', '--config', '/nonexistent/switchyard.json'], 'cannot read config file'],
-])('%j is refused with a one-line reason', (argv, message) => {
+])('%j is refused with a one-line reason', async (argv, message) => {
   let caught: unknown;
   try {
-    parseCli(argv, cwd, {});
+    await parseCli(argv, cwd, {});
   } catch (error) {
     caught = error;
   }
@@ -52,11 +52,11 @@ test.each([
   expect((caught as Error).message).not.toContain('\n');
 });
 
-test('a config file that is not JSON is a SY_ERR_CONFIG_FILE', () => {
+test('a config file that is not JSON is a SY_ERR_CONFIG_FILE', async () => {
   const folder = mkdtempSync(path.join(tmpdir(), 'sy-config-'));
   const file = path.join(folder, 'bad.json');
   writeFileSync(file, '{ port: 1');
-  expect(() => parseCli(['--config', file], cwd)).toThrow(expect.objectContaining({ code: 'SY_ERR_CONFIG_FILE' }));
+  await expect(parseCli(['--config', file], cwd)).rejects.toThrow(expect.objectContaining({ code: 'SY_ERR_CONFIG_FILE' }));
 });
 
 test('the help shows the defaults and choices of the option table', () => {
@@ -66,8 +66,8 @@ test('the help shows the defaults and choices of the option table', () => {
 });
 
 /** Parses and resolves as the CLI does, returning the error's message. */
-function startError(argv: readonly string[], env: NodeJS.ProcessEnv, configFile?: string): string {
-  const parsed = parseCli(argv, cwd, env);
+async function startError(argv: readonly string[], env: NodeJS.ProcessEnv, configFile?: string): Promise<string> {
+  const parsed = await parseCli(argv, cwd, env);
   if (parsed.command !== 'start') throw new Error(`not start: ${parsed.command}`);
   try {
     resolveOptions(parsed.options, { origins: parsed.origins });
@@ -78,12 +78,12 @@ function startError(argv: readonly string[], env: NodeJS.ProcessEnv, configFile?
   throw new Error('resolved without an error');
 }
 
-test('flags over environment over config file over defaults, per option', () => {
+test('flags over environment over config file over defaults, per option', async () => {
   const folder = mkdtempSync(path.join(tmpdir(), 'sy-config-'));
   const file = path.join(folder, 'switchyard.json');
   writeFileSync(file, JSON.stringify({ port: 1111, workers: 3, logLevel: 'debug', maxPayload: 2048 }));
   const env = { SWITCHYARD_CONFIG: file, PORT: '2222', SWITCHYARD_WORKERS: '5', SWITCHYARD_LOG_LEVEL: 'error' };
-  const parsed = parseCli(['start', '--log-level', 'warn'], cwd, env);
+  const parsed = await parseCli(['start', '--log-level', 'warn'], cwd, env);
   expect(parsed).toMatchObject({
     options: { cwd, port: 2222, workers: 5, logLevel: 'warn', maxPayload: 2048 },
     origins: {
@@ -93,23 +93,23 @@ test('flags over environment over config file over defaults, per option', () => 
       maxPayload: { from: 'config', file },
     },
   });
-  expect(parseCli(['start'], cwd, { PORT: '2222', SWITCHYARD_PORT: '3333' })).toMatchObject({ options: { port: 3333 } });
+  expect(await parseCli(['start'], cwd, { PORT: '2222', SWITCHYARD_PORT: '3333' })).toMatchObject({ options: { port: 3333 } });
 });
 
-test('a bad value is named by where it came from', () => {
+test('a bad value is named by where it came from', async () => {
   const folder = mkdtempSync(path.join(tmpdir(), 'sy-config-'));
   const file = path.join(folder, 'switchyard.json');
   writeFileSync(file, JSON.stringify({ workers: 0, allowedOrigins: ['https://ok.example', 'nope'] }));
-  expect(startError(['start'], { SWITCHYARD_WORKERS: 'many' })).toBe('SWITCHYARD_WORKERS (environment) must be an integer from 1 to 256, got "many"');
-  expect(startError(['start'], { PORT: '70000' })).toBe('PORT (environment) must be an integer from 0 to 65535, got 70000');
-  expect(startError(['start', '--workers', 'many'], {})).toBe('--workers (flag) must be an integer from 1 to 256, got "many"');
-  expect(startError(['start', '--service', '_x=./a.js'], {})).toMatch(/^--service _x \(flag\) must be named with letters/);
-  expect(startError(['start', '--config', file], {}, file)).toBe('workers (config file <file>) must be an integer from 1 to 256, got 0');
-  expect(startError(['start', '--config', file, '--workers', '2'], {}, file)).toMatch(/^allowedOrigins\.1 \(config file <file>\) must be an origin/);
-  expect(startError(['start'], { SWITCHYARD_ALLOWED_ORIGINS: 'https://ok.example,nope' })).toMatch(/^SWITCHYARD_ALLOWED_ORIGINS\[1\] \(environment\) must be an origin/);
+  expect(await startError(['start'], { SWITCHYARD_WORKERS: 'many' })).toBe('SWITCHYARD_WORKERS (environment) must be an integer from 1 to 256, got "many"');
+  expect(await startError(['start'], { PORT: '70000' })).toBe('PORT (environment) must be an integer from 0 to 65535, got 70000');
+  expect(await startError(['start', '--workers', 'many'], {})).toBe('--workers (flag) must be an integer from 1 to 256, got "many"');
+  expect(await startError(['start', '--service', '_x=./a.js'], {})).toMatch(/^--service _x \(flag\) must be named with letters/);
+  expect(await startError(['start', '--config', file], {}, file)).toBe('workers (config file <file>) must be an integer from 1 to 256, got 0');
+  expect(await startError(['start', '--config', file, '--workers', '2'], {}, file)).toMatch(/^allowedOrigins\.1 \(config file <file>\) must be an origin/);
+  expect(await startError(['start'], { SWITCHYARD_ALLOWED_ORIGINS: 'https://ok.example,nope' })).toMatch(/^SWITCHYARD_ALLOWED_ORIGINS\[1\] \(environment\) must be an origin/);
 });
 
-test('a SWITCHYARD_ variable that looks like a typo of an option is warned about, others are not', () => {
-  const parsed = parseCli(['start'], cwd, { SWITCHYARD_WORKER: '4', SWITCHYARD_APP_SECRET: 'x', SWITCHYARD_CONFIG: '' });
+test('a SWITCHYARD_ variable that looks like a typo of an option is warned about, others are not', async () => {
+  const parsed = await parseCli(['start'], cwd, { SWITCHYARD_WORKER: '4', SWITCHYARD_APP_SECRET: 'x', SWITCHYARD_CONFIG: '' });
   expect(parsed).toMatchObject({ warnings: ['SWITCHYARD_WORKER is not a Switchyard option (did you mean SWITCHYARD_WORKERS?); ignored'] });
 });

@@ -102,3 +102,38 @@ test('a bad environment value exits 2 naming the variable', () => {
   expect(status).toBe(2);
   expect(stderr).toBe('switchyard: SWITCHYARD_WORKERS (environment) must be an integer from 1 to 256, got 0\n');
 });
+
+test('an ES module config with top-level await is loaded with import()', async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const folder = mkdtempSync(path.join(tmpdir(), 'sy-esm-config-'));
+  const echo = path.join(ROOT, 'src', 'services', 'examples', 'echo.ts');
+  writeFileSync(
+    path.join(folder, 'switchyard.config.mjs'),
+    `const secret = await Promise.resolve('from-await');\nexport default async () => ({ port: 0, host: '127.0.0.1', workers: 1, logLevel: 'silent', services: { [secret]: ${JSON.stringify(echo)} } });\n`,
+  );
+  // Found by its default name in the working directory.
+  // Run from the config's folder: ts-node is found by path, and given the repository's tsconfig.
+  const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), CLI, 'start'], {
+    cwd: folder,
+    env: { ...env, TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('\n')) resolve(stdout);
+      });
+      child.once('exit', (code) => reject(new Error(`exited early with ${code}: ${stderr}`)));
+    });
+    expect(line).toContain('services: /from-await → from-await\n');
+  } finally {
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
