@@ -8,16 +8,17 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { findConfigFile, loadConfig } from './config-file';
 import { SwitchyardError } from './errors';
-import { DEFAULT_HOST, OPTION_SPECS, type SwitchyardOptions } from './options';
+import { closest } from './did-you-mean';
+import type { SwitchyardOptions } from './options';
 import { optionsFromEnvironment } from './options-env';
 import { mergeLayers, type OptionLayer, type OptionOrigin, type OptionOrigins } from './options-origin';
 import type { OptionName } from './options-spec';
 
-// Defaults and choices in the help come from the option table, so the help cannot drift from what resolveOptions() does.
-const { port, logLevel, balancing } = OPTION_SPECS;
+export { GENERAL_HELP, START_HELP, type HelpTopic } from './cli-help';
+import type { HelpTopic } from './cli-help';
 
 export type CliCommand =
-  | { readonly command: 'help' }
+  | { readonly command: 'help'; readonly topic: HelpTopic }
   | { readonly command: 'version' }
   | { readonly command: 'bench'; readonly argv: readonly string[] }
   | {
@@ -28,35 +29,6 @@ export type CliCommand =
       /** Lines worth printing before starting (a `SWITCHYARD_*` variable that looks like a typo). */
       readonly warnings: readonly string[];
     };
-
-export const HELP_TEXT = `Usage: switchyard <command> [flags]
-
-Commands:
-  start            start the server (the default when only flags are given)
-  bench            load-test a running server (package @switchyard/bench; switchyard bench --help)
-  help             show this text
-
-Flags for start:
-  --port <n>             port to listen on, 0 for any free port (default ${port.default})
-  --host <address>       address to bind (default ${DEFAULT_HOST})
-  --workers <n>          client-handling worker processes (default: number of CPUs)
-  --service <name=path>  run the service exported by the module at <path> on /<name>;
-                         repeat for more services (default: bundled echo and chat)
-  --config <file>        JSON file with options; flags override it
-  --log-level <level>    ${logLevel.values.slice(0, -1).join(', ')} or ${logLevel.values[logLevel.values.length - 1]} (default ${logLevel.default})
-  --balancing <mode>     ${balancing.values[0]} (master hands out connections evenly) or ${balancing.values[1]}
-                         (workers accept themselves: faster storms, uneven spread)
-  -h, --help             show this text
-  -v, --version          print the version
-
-Examples:
-  switchyard start --port 8080 --workers 4 --service chat=./services/chat.js
-  switchyard start --config switchyard.json --log-level warn
-
-Signals: SIGINT/SIGTERM stop gracefully (clients get close code 1001);
-SIGHUP reloads: workers replaced one at a time (clients get 1012 and reconnect),
-services restarted without losing messages.
-Exit status: 0 after a clean stop, 1 when startup fails, 2 for bad flags or config.`;
 
 /** Digits become a number; anything else stays the string it is, for the resolver to refuse by the flag's name. */
 function integerFlag(value: string | undefined): number | string | undefined {
@@ -77,6 +49,29 @@ function serviceFlags(values: readonly string[] | undefined): Record<string, str
     services[name] = value.slice(separator + 1);
   }
   return services;
+}
+
+const COMMANDS: readonly string[] = ['start', 'bench', 'help'];
+
+const FLAGS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  workers: { type: 'string' },
+  service: { type: 'string', multiple: true },
+  config: { type: 'string' },
+  'log-level': { type: 'string' },
+  balancing: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+/** parseArgs' message, or for an unknown flag one line with the nearest known flag. */
+function flagError(error: Error): string {
+  if ((error as { code?: unknown }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return error.message;
+  const flag = /'(-[^']*)'/.exec(error.message)?.[1] ?? '';
+  const known = Object.keys(FLAGS).map((name) => `--${name}`);
+  const guess = flag.startsWith('--') ? closest(flag, known) : undefined;
+  return `unknown flag ${flag}${guess === undefined ? '' : ` (did you mean ${guess}?)`}; switchyard start --help lists the flags`;
 }
 
 /** The option each start flag sets, and the flag's name in errors. */
@@ -117,33 +112,22 @@ async function configLayer(file: string | undefined, cwd: string): Promise<Optio
 export async function parseCli(argv: readonly string[], cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): Promise<CliCommand> {
   // bench has flags of its own, parsed by its package (packages/bench/src/options.ts).
   if (argv[0] === 'bench') return { command: 'bench', argv: argv.slice(1) };
+  if (argv[0] === 'help' && argv[1] === 'bench') return { command: 'bench', argv: ['--help'] };
   let parsed;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        workers: { type: 'string' },
-        service: { type: 'string', multiple: true },
-        config: { type: 'string' },
-        'log-level': { type: 'string' },
-        balancing: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-      },
-    });
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: FLAGS });
   } catch (cause) {
-    throw new SwitchyardError('SY_ERR_INVALID_OPTION', (cause as Error).message, { cause });
+    throw new SwitchyardError('SY_ERR_INVALID_OPTION', flagError(cause as Error), { cause });
   }
   const { values, positionals } = parsed;
-  if (values.help === true) return { command: 'help' };
-  if (values.version === true) return { command: 'version' };
   const [command = 'start', ...extra] = positionals;
-  if (command === 'help') return { command: 'help' };
-  if (command !== 'start') throw new SwitchyardError('SY_ERR_INVALID_OPTION', `unknown command "${command}"; try switchyard --help`);
+  if (command === 'help') return { command: 'help', topic: extra[0] === 'start' ? 'start' : 'general' };
+  if (values.help === true) return { command: 'help', topic: positionals.length > 0 ? 'start' : 'general' };
+  if (values.version === true) return { command: 'version' };
+  if (command !== 'start') {
+    const guess = closest(command, COMMANDS);
+    throw new SwitchyardError('SY_ERR_INVALID_OPTION', `unknown command "${command}"${guess === undefined ? '' : ` (did you mean ${guess}?)`}; try switchyard --help`);
+  }
   if (extra.length > 0) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `unexpected argument "${extra[0]}"`);
 
   const fromEnvironment = optionsFromEnvironment(env);

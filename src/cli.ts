@@ -5,7 +5,8 @@
  * config or options.
  */
 import { runBenchCommand } from './bench-command';
-import { parseCli, HELP_TEXT } from './cli-args';
+import { parseCli } from './cli-args';
+import { helpText, plural } from './cli-help';
 import { isSwitchyardError } from './errors';
 import { createServer, type SwitchyardServer } from './master/server';
 import { resolveOptions } from './options';
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   try {
     command = await parseCli(process.argv.slice(2));
     if (command.command === 'help') {
-      process.stdout.write(`${HELP_TEXT}\n`);
+      process.stdout.write(`${helpText(command.topic)}\n`);
       return;
     }
     if (command.command === 'version') {
@@ -50,12 +51,14 @@ async function main(): Promise<void> {
   server.once('ready', (info) => {
     const host = info.host === '0.0.0.0' || info.host === '::' ? 'localhost' : info.host;
     const routes = Object.entries(info.services).map(([name, route]) => `${route} → ${name}`).join(', ');
-    process.stdout.write(`switchyard listening on http://${host}:${info.port} (bound to ${info.host}) with ${info.workers} workers; services: ${routes}\n`);
+    process.stdout.write(`switchyard listening on http://${host}:${info.port} (bound to ${info.host}) with ${plural(info.workers, 'worker')}; services: ${routes}\n`);
   });
   try {
     await server.listen();
   } catch (error) {
-    fail(1, (error as Error).message);
+    // The usual cause is another server on the port: say how to pick another.
+    const hint = isSwitchyardError(error, 'SY_ERR_ADDRESS_IN_USE') ? '; is another server running there? choose another port with --port <n> (or PORT=<n>)' : '';
+    fail(1, `${(error as Error).message}${hint}`);
   }
 }
 

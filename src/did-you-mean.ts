@@ -1,22 +1,29 @@
 /**
- * "Did you mean …?" for a mistyped flag, option or environment variable:
- * the known name nearest by edit distance, if it is near enough to be a typo.
+ * "Did you mean …?" for a mistyped flag, command, option or environment
+ * variable: the known name nearest by edit distance, if it is near enough to
+ * be a typo.
  */
 
-/** Levenshtein distance between `a` and `b`, case-insensitive. */
+/**
+ * Edit distance between `a` and `b`, case-insensitive, counting a swap of
+ * two neighbours as one edit (optimal string alignment): `strat` is one
+ * edit from `start`.
+ */
 export function editDistance(a: string, b: string): number {
   const left = a.toLowerCase();
   const right = b.toLowerCase();
-  let previous = Array.from({ length: right.length + 1 }, (_, index) => index);
+  const rows: number[][] = [Array.from({ length: right.length + 1 }, (_, j) => j)];
   for (let i = 1; i <= left.length; i++) {
-    const current = [i];
+    const row = [i];
     for (let j = 1; j <= right.length; j++) {
-      const substitution = previous[j - 1] + (left[i - 1] === right[j - 1] ? 0 : 1);
-      current.push(Math.min(previous[j] + 1, current[j - 1] + 1, substitution));
+      const cost = left[i - 1] === right[j - 1] ? 0 : 1;
+      let best = Math.min((rows[i - 1] as number[])[j] + 1, (row[j - 1] as number) + 1, (rows[i - 1] as number[])[j - 1] + cost);
+      if (i > 1 && j > 1 && left[i - 1] === right[j - 2] && left[i - 2] === right[j - 1]) best = Math.min(best, (rows[i - 2] as number[])[j - 2] + 1);
+      row.push(best);
     }
-    previous = current;
+    rows.push(row);
   }
-  return previous[right.length];
+  return (rows[left.length] as number[])[right.length] as number;
 }
 
 /**

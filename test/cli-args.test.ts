@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { HELP_TEXT, parseCli } from '../src/cli-args';
+import { GENERAL_HELP, START_HELP, parseCli } from '../src/cli-args';
 import { OPTION_SPECS } from '../src/options-spec';
 import { isSwitchyardError } from '../src/errors';
 import { resolveOptions } from '../src/options';
@@ -19,9 +19,12 @@ test('start flags become options', async () => {
 });
 
 test('help and version', async () => {
-  expect(await parseCli(['--help'], cwd)).toEqual({ command: 'help' });
-  expect(await parseCli(['-h'], cwd)).toEqual({ command: 'help' });
-  expect(await parseCli(['help'], cwd)).toEqual({ command: 'help' });
+  expect(await parseCli(['--help'], cwd)).toEqual({ command: 'help', topic: 'general' });
+  expect(await parseCli(['-h'], cwd)).toEqual({ command: 'help', topic: 'general' });
+  expect(await parseCli(['help'], cwd)).toEqual({ command: 'help', topic: 'general' });
+  expect(await parseCli(['start', '--help'], cwd)).toEqual({ command: 'help', topic: 'start' });
+  expect(await parseCli(['help', 'start'], cwd)).toEqual({ command: 'help', topic: 'start' });
+  expect(await parseCli(['help', 'bench'], cwd)).toEqual({ command: 'bench', argv: ['--help'] });
   expect(await parseCli(['--version'], cwd)).toEqual({ command: 'version' });
   expect(await parseCli([], cwd, {})).toEqual({ command: 'start', options: { cwd }, origins: {}, warnings: [] });
 });
@@ -38,7 +41,10 @@ test.each([
   [['start', '--service', 'chat'], '--service takes name=path, got "chat"'],
   [['start', '--service', 'a=1', '--service', 'a=2'], '--service a is given twice'],
   [['stop'], 'unknown command "stop"; try switchyard --help'],
-  [['start', '--bogus'], "Unknown option '--bogus'"],
+  [['strat'], 'unknown command "strat" (did you mean start?); try switchyard --help'],
+  [['start', '--bogus'], 'unknown flag --bogus; switchyard start --help lists the flags'],
+  [['start', '--wokers', '2'], 'unknown flag --wokers (did you mean --workers?); switchyard start --help lists the flags'],
+  [['start', '--log-levle', 'warn'], 'unknown flag --log-levle (did you mean --log-level?)'],
   [['start', '--config', '/nonexistent/switchyard.json'], 'cannot read config file'],
 ])('%j is refused with a one-line reason', async (argv, message) => {
   let caught: unknown;
@@ -60,9 +66,9 @@ test('a config file that is not JSON is a SY_ERR_CONFIG_FILE', async () => {
 });
 
 test('the help shows the defaults and choices of the option table', () => {
-  expect(HELP_TEXT).toContain(`(default ${OPTION_SPECS.port.default})`);
-  expect(HELP_TEXT).toContain(`fatal, error, warn, info, debug, trace or silent (default ${OPTION_SPECS.logLevel.default})`);
-  for (const mode of OPTION_SPECS.balancing.values) expect(HELP_TEXT).toContain(mode);
+  expect(START_HELP).toContain(`(default ${OPTION_SPECS.port.default})`);
+  expect(START_HELP).toContain(`fatal, error, warn, info, debug, trace or silent (default ${OPTION_SPECS.logLevel.default})`);
+  for (const mode of OPTION_SPECS.balancing.values) expect(START_HELP).toContain(mode);
 });
 
 /** Parses and resolves as the CLI does, returning the error's message. */
@@ -112,4 +118,10 @@ test('a bad value is named by where it came from', async () => {
 test('a SWITCHYARD_ variable that looks like a typo of an option is warned about, others are not', async () => {
   const parsed = await parseCli(['start'], cwd, { SWITCHYARD_WORKER: '4', SWITCHYARD_APP_SECRET: 'x', SWITCHYARD_CONFIG: '' });
   expect(parsed).toMatchObject({ warnings: ['SWITCHYARD_WORKER is not a Switchyard option (did you mean SWITCHYARD_WORKERS?); ignored'] });
+});
+
+test('the overview lists commands, not start\'s flags; start\'s help lists its flags and the environment', () => {
+  expect(GENERAL_HELP).toContain('switchyard start --help');
+  expect(GENERAL_HELP).not.toContain('--port');
+  for (const flag of ['--port', '--host', '--workers', '--service', '--config', '--log-level', '--balancing', 'SWITCHYARD_<OPTION>', 'PORT']) expect(START_HELP).toContain(flag);
 });

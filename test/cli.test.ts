@@ -13,10 +13,14 @@ function run(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { status: number
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-test('--help explains the command and exits 0', () => {
-  const { status, stdout } = run(['--help']);
-  expect(status).toBe(0);
-  for (const flag of ['--port', '--host', '--workers', '--service', '--config', '--log-level']) expect(stdout).toContain(flag);
+test('--help gives the overview, start --help the flags of start; both exit 0', () => {
+  const overview = run(['--help']);
+  expect(overview.status).toBe(0);
+  expect(overview.stdout).toContain('switchyard start --help');
+  expect(overview.stdout).not.toContain('--port');
+  const start = run(['start', '--help']);
+  expect(start.status).toBe(0);
+  for (const flag of ['--port', '--host', '--workers', '--service', '--config', '--log-level']) expect(start.stdout).toContain(flag);
 });
 
 test.each([
@@ -41,7 +45,7 @@ test('start prints where it listens, serves, and stops cleanly on SIGTERM', asyn
     });
     child.once('exit', (code) => reject(new Error(`exited early with ${code}`)));
   });
-  expect(line).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+ .* with 1 workers; services: \/echo → echo, \/chat → chat/);
+  expect(line).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+ .* with 1 worker; services: \/echo → echo, \/chat → chat/);
   const port = Number(/:(\d+) /.exec(line)?.[1]);
   const socket = new WebSocket(`ws://127.0.0.1:${port}/echo`);
   await new Promise((resolve) => socket.once('open', resolve));
@@ -135,5 +139,20 @@ test('an ES module config with top-level await is loaded with import()', async (
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     rmSync(folder, { recursive: true, force: true });
+  }
+});
+
+test('a port in use fails the start with exit 1 and a hint to use --port', async () => {
+  const taken = createNetServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const { port } = taken.address() as { port: number };
+  try {
+    const { status, stderr } = run(['start', '--port', String(port), '--host', '127.0.0.1', '--workers', '1', '--log-level', 'silent']);
+    expect(status).toBe(1);
+    expect(stderr).toContain(`cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
+    expect(stderr).toContain('choose another port with --port <n> (or PORT=<n>)');
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+  } finally {
+    await new Promise((resolve) => taken.close(resolve));
   }
 });

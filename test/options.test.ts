@@ -38,7 +38,7 @@ test.each<[string, unknown, string]>([
   ['workers', { workers: 0 }, 'options.workers must be an integer from 1 to 256, got 0'],
   ['host', { host: '' }, 'options.host must be a non-empty string, got ""'],
   ['logLevel', { logLevel: 'loud' }, 'options.logLevel must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
-  ['unknown key', { prot: 1 }, 'options.prot is not a known option'],
+  ['unknown key', { prot: 1 }, 'options.prot is not a known option (did you mean port?)'],
   ['service name', { services: { '../x': './x.js' } }, 'options.services.../x must be named with letters, digits, "_" or "-" (at most 64, not starting with "_" or "-"), got "../x"'],
   ['service path', { services: { chat: '' } }, 'options.services.chat must be a module path, got ""'],
   ['empty services', { services: {} }, 'options.services must be an object with at least one service, got {}'],

@@ -1,0 +1,73 @@
+/**
+ * The CLI's help texts: an overview (`switchyard --help`) and one per
+ * command (`switchyard start --help`; `switchyard bench --help` is the bench
+ * package's). Defaults and choices come from the option table, so the help
+ * cannot drift from what `resolveOptions()` does.
+ */
+import { OPTION_SPECS } from './options-spec';
+
+export type HelpTopic = 'general' | 'start';
+
+const { port, host, logLevel, balancing } = OPTION_SPECS;
+
+export const GENERAL_HELP = `Usage: switchyard <command> [flags]
+
+Commands:
+  start            start the server (the default when only flags are given)
+  bench            load-test a running server (package @switchyard/bench)
+  help [command]   show this text, or a command's flags
+
+Flags:
+  -h, --help       show the help (after a command: that command's flags)
+  -v, --version    print the version
+
+switchyard start --help and switchyard bench --help list each command's flags.
+Exit status: 0 after a clean stop, 1 when startup fails, 2 for bad flags or config.`;
+
+export const START_HELP = `Usage: switchyard start [flags]
+
+Flags:
+  --port <n>             port to listen on, 0 for any free port (default ${port.default})
+  --host <address>       address to bind (default ${host.default})
+  --workers <n>          client-handling worker processes (default: number of CPUs)
+  --service <name=path>  run the service exported by the module at <path> on /<name>;
+                         repeat for more services (default: bundled echo and chat)
+  --config <file>        config file: JSON, or a .js/.mjs/.cjs/.ts module (default:
+                         switchyard.config.* or switchyard.json in the working directory)
+  --log-level <level>    ${logLevel.values.slice(0, -1).join(', ')} or ${logLevel.values[logLevel.values.length - 1]} (default ${logLevel.default})
+  --balancing <mode>     ${balancing.values[0]} (master hands out connections evenly) or ${balancing.values[1]}
+                         (workers accept themselves: faster storms, uneven spread)
+  -h, --help             show this text
+
+Environment: PORT, HOST, and SWITCHYARD_<OPTION> for every option
+(SWITCHYARD_WORKERS=4, SWITCHYARD_ALLOWED_ORIGINS=https://a.example,https://b.example);
+SWITCHYARD_CONFIG names the config file. Flags override the environment, which
+overrides the config file. See docs/configuration.md and docs/options.md.
+
+Examples:
+  switchyard start --port 8080 --workers 4 --service chat=./services/chat.js
+  PORT=9000 switchyard start --config switchyard.json --log-level warn
+
+Signals: SIGINT/SIGTERM stop gracefully (clients get close code 1001);
+SIGHUP reloads: workers replaced one at a time (clients get 1012 and reconnect),
+services restarted without losing messages.
+Exit status: 0 after a clean stop, 1 when startup fails, 2 for bad flags or config.`;
+
+/** The text for `topic`. */
+export function helpText(topic: HelpTopic): string {
+  switch (topic) {
+    case 'general':
+      return GENERAL_HELP;
+    case 'start':
+      return START_HELP;
+    default: {
+      const unknownTopic: never = topic;
+      throw new Error(`unknown help topic ${String(unknownTopic)}`);
+    }
+  }
+}
+
+/** `1 worker`, `2 workers`. */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
