@@ -39,6 +39,8 @@ export interface WorkerConfig {
   readonly forwardHeaders: readonly string[];
   readonly maxPayload: number;
   readonly logLevel: LogLevel;
+  /** Log through pino-pretty (`logPretty`); absent means JSON. */
+  readonly logPretty?: boolean;
   readonly ipc: IpcLimits;
   /** Path of the health endpoint, or null when it is off. */
   readonly healthPath: string | null;
@@ -58,6 +60,8 @@ export interface ServiceConfig {
   readonly name: string;
   readonly modulePath: string;
   readonly logLevel: LogLevel;
+  /** Log through pino-pretty (`logPretty`); absent means JSON. */
+  readonly logPretty?: boolean;
   readonly ipc: IpcLimits;
   readonly requestTimeout: number;
   /** The Unix socket path to listen at for the workers' links. */

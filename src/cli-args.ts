@@ -60,6 +60,7 @@ const FLAGS = {
   service: { type: 'string', multiple: true },
   config: { type: 'string' },
   'log-level': { type: 'string' },
+  'log-pretty': { type: 'boolean' },
   balancing: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -81,6 +82,7 @@ const FLAG_OPTIONS: Readonly<Record<string, OptionName>> = {
   '--workers': 'workers',
   '--service': 'services',
   '--log-level': 'logLevel',
+  '--log-pretty': 'logPretty',
   '--balancing': 'balancing',
 };
 
@@ -137,6 +139,7 @@ export async function parseCli(argv: readonly string[], cwd: string = process.cw
     '--workers': integerFlag(values.workers),
     '--service': serviceFlags(values.service),
     '--log-level': values['log-level'],
+    '--log-pretty': values['log-pretty'],
     '--balancing': values.balancing,
   });
   const configFile = values.config ?? (env.SWITCHYARD_CONFIG === undefined || env.SWITCHYARD_CONFIG === '' ? findConfigFile(cwd) : env.SWITCHYARD_CONFIG);

@@ -35,6 +35,7 @@ Flags:
   --config <file>        config file: JSON, or a .js/.mjs/.cjs/.ts module (default:
                          switchyard.config.* or switchyard.json in the working directory)
   --log-level <level>    ${logLevel.values.slice(0, -1).join(', ')} or ${logLevel.values[logLevel.values.length - 1]} (default ${logLevel.default})
+  --log-pretty           readable log lines through pino-pretty (install it: a dev dependency)
   --balancing <mode>     ${balancing.values[0]} (master hands out connections evenly) or ${balancing.values[1]}
                          (workers accept themselves: faster storms, uneven spread)
   -h, --help             show this text

@@ -28,10 +28,10 @@ import { OPTION_NAMES, OPTION_SPECS, type OptionName, type OptionSpec } from './
 export const ENV_PREFIX = 'SWITCHYARD_';
 
 /**
- * Variables under the prefix that are not options: read by the CLI (config
- * file, pretty logs) or set by the master for its children. Never warned about.
+ * Variables under the prefix that are not options: read by the CLI (the
+ * config file) or set by the master for its children. Never warned about.
  */
-export const NON_OPTION_VARIABLES: readonly string[] = ['SWITCHYARD_CONFIG', 'SWITCHYARD_LOG_PRETTY', 'SWITCHYARD_CHILD_CONFIG'];
+export const NON_OPTION_VARIABLES: readonly string[] = ['SWITCHYARD_CONFIG', 'SWITCHYARD_CHILD_CONFIG'];
 
 /** The platform conventions read besides the prefixed names. */
 const PLATFORM_VARIABLES: Readonly<Partial<Record<OptionName, string>>> = { port: 'PORT', host: 'HOST' };

@@ -33,6 +33,13 @@ export interface SwitchyardOptions {
   readonly services?: Readonly<Record<string, string>>;
   /** Default `'info'`. */
   readonly logLevel?: LogLevel;
+  /**
+   * Log lines through pino-pretty (colours, one readable line each) instead
+   * of JSON, in every process: for development. pino-pretty is an optional
+   * peer dependency (`npm install --save-dev pino-pretty`), loaded only when
+   * this is set; without it the option is refused. Default `false`.
+   */
+  readonly logPretty?: boolean;
   /** Request headers passed to `onConnect`. Default `['origin', 'user-agent', 'accept-language']`. */
   readonly forwardHeaders?: readonly string[];
   /** Largest WebSocket message accepted, in bytes (at most 48 MiB); larger ones close with 1009. Default 1 MiB. */
@@ -324,6 +331,11 @@ export const OPTION_SPECS = {
     doc: 'name → module path (relative to `cwd`); names are letters, digits, `_`, `-` (at most 64, not starting with `_` or `-`); at least one',
   },
   logLevel: { kind: 'enum', values: LOG_LEVELS, default: 'info', doc: "pino level, or `'silent'`" },
+  logPretty: {
+    kind: 'boolean',
+    default: false,
+    doc: 'log lines through pino-pretty instead of JSON, in every process (development); pino-pretty is an optional peer dependency, loaded only when set, and the option is refused with an install hint when it is missing (`--log-pretty`)',
+  },
   forwardHeaders: {
     kind: 'custom',
     type: 'string[]',

@@ -10,6 +10,7 @@ import { availableParallelism, homedir } from 'node:os';
 import * as path from 'node:path';
 import { SwitchyardError } from './errors';
 import { closest } from './did-you-mean';
+import { PRETTY_MODULE, prettyInstalled } from './log-pretty';
 import { describeOption, type OptionOrigins } from './options-origin';
 import {
   OPTION_NAMES,
@@ -327,6 +328,11 @@ function resolveNamed(options: SwitchyardOptions): ResolvedOptions {
   const readyPath = endpointPath('readyPath', options.readyPath, DEFAULT_READY_PATH);
   if (readyPath !== false && (readyPath === healthPath || readyPath === metricsPath)) {
     throw invalid('readyPath', 'different from options.healthPath and options.metricsPath', readyPath);
+  }
+
+  // Checked here, not when the first logger is made: a missing dev dependency should fail the start with a hint, not a stack.
+  if (generic.logPretty && !prettyInstalled()) {
+    throw new InvalidOptionError('logPretty', `needs ${PRETTY_MODULE}, which is not installed: npm install --save-dev ${PRETTY_MODULE}`);
   }
 
   const services = resolveServices(options.services, cwd);

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { SwitchyardError } from '../errors';
+import { isSwitchyardError, SwitchyardError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import { resolveOptions, staticDirWarning, type ResolvedOptions, type SwitchyardOptions } from '../options';
 import type { MasterToWorker } from '../protocol';
@@ -115,7 +115,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   constructor(options: SwitchyardOptions = {}) {
     super();
     this.options = resolveOptions(options);
-    this.log = createLogger(this.options.logLevel, 'master');
+    this.log = createLogger(this.options.logLevel, 'master', {}, { pretty: this.options.logPretty });
     this.pool = new WorkerPool(this.options, this.log, {
       onForked: (workerId, worker) => {
         // Before the worker hears of any endpoint: the instances accept its links from now on.
@@ -340,7 +340,9 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     try {
       await Promise.race([this.startProcesses(), timeout]);
     } catch (error) {
-      this.log.error({ err: error }, 'startup failed');
+      // A service that failed to start has said so in one line (service-slot.ts): its stack only at debug.
+      if (isSwitchyardError(error, 'SY_ERR_SERVICE_START_FAILED')) this.log.debug({ err: error }, 'startup failed');
+      else this.log.error({ err: error }, 'startup failed');
       await this.stopProcesses(Date.now() + Math.min(this.options.stopTimeout, 2000));
       this.metrics.close();
       this.removeSocketDir();

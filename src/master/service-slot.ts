@@ -252,6 +252,7 @@ export class ServiceSlot {
       name: this.name,
       modulePath: this.modulePath,
       logLevel: this.options.logLevel,
+      logPretty: this.options.logPretty,
       ipc: this.limits,
       requestTimeout: this.options.requestTimeout,
       endpoint,
@@ -288,7 +289,9 @@ export class ServiceSlot {
         return;
       case 'startFailed': {
         const error = new SwitchyardError('SY_ERR_SERVICE_START_FAILED', `service "${this.name}" failed to start: ${message.error.message}`, { cause: message.error });
-        this.log.error({ service: this.name, err: message.error }, 'service failed to start');
+        // One line with the cause by default; the stack (the service process logs it too) at debug.
+        this.log.error({ service: this.name, module: this.modulePath }, error.message);
+        this.log.debug({ service: this.name, err: message.error }, 'service failed to start');
         this.failStart(error);
         return;
       }

@@ -254,6 +254,7 @@ export class WorkerPool {
       forwardHeaders: this.options.forwardHeaders,
       maxPayload: this.options.maxPayload,
       logLevel: this.options.logLevel,
+      logPretty: this.options.logPretty,
       ipc: this.limits,
       healthPath: this.options.healthPath === false ? null : this.options.healthPath,
       metricsPath: this.options.metricsPath === false ? null : this.options.metricsPath,

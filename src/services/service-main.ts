@@ -18,7 +18,7 @@ import { ServiceMetrics } from './service-metrics';
 import { LinkServer } from './link-server';
 
 const config = readChildConfig('service');
-const log = createLogger(config.logLevel, 'service', { service: config.name });
+const log = createLogger(config.logLevel, 'service', { service: config.name }, { pretty: config.logPretty === true });
 const endpoint = process as unknown as IpcEndpoint;
 const outbox = new BatchQueue<ServiceToMaster>(endpoint, {
   maxMessages: config.ipc.maxMessages,
@@ -71,7 +71,9 @@ function loadService(): Service {
     const loaded = require(config.modulePath) as { default?: unknown };
     exported = loaded.default ?? loaded;
   } catch (cause) {
-    throw new SwitchyardError('SY_ERR_SERVICE_LOAD_FAILED', `cannot load ${config.modulePath}: ${(cause as Error).message ?? String(cause)}`, { cause });
+    // The first line only: Node's "Require stack" list and the like belong to the stack, logged at debug.
+    const reason = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0];
+    throw new SwitchyardError('SY_ERR_SERVICE_LOAD_FAILED', `cannot load ${config.modulePath}: ${reason}`, { cause });
   }
   if (!isServiceClass(exported)) {
     throw new SwitchyardError('SY_ERR_SERVICE_LOAD_FAILED', `${config.modulePath} must default-export a class that extends Service`);
@@ -123,7 +125,8 @@ async function main(): Promise<void> {
     await started.start();
     await linkServer.listen(config.endpoint);
   } catch (error) {
-    log.error({ err: error }, 'service failed to start');
+    // The master logs the one line an operator reads (name, module, cause); the stack only at debug, here.
+    log.debug({ err: error }, 'service failed to start');
     toMaster({ type: 'startFailed', error: toErrorInfo(error) });
     await exitAfterFlush(1);
     return;

@@ -11,7 +11,7 @@ import { WorkerServer } from './worker-server';
 
 const config = readChildConfig('worker');
 const workerId = cluster.worker?.id ?? 0;
-const log = createLogger(config.logLevel, 'worker', { worker: workerId });
+const log = createLogger(config.logLevel, 'worker', { worker: workerId }, { pretty: config.logPretty === true });
 const server = new WorkerServer(config, workerId, process as unknown as IpcEndpoint, log, () => process.exit(0));
 
 process.on('SIGINT', () => log.debug('SIGINT ignored: the master stops this process'));

@@ -51,7 +51,7 @@ export function spawnScript(script: string, args: readonly string[], env: NodeJS
       resolve(code);
     });
   });
-  const line = async (pattern: RegExp, ms = 20000): Promise<string> => {
+  const line = async (pattern: RegExp, ms = 45000): Promise<string> => {
     await waiter.until(
       () => stdout.some((text) => pattern.test(text)) || child.exitCode !== null,
       () => `a stdout line matching ${pattern}; stdout: ${stdout.join(' | ').slice(-2000)}; stderr: ${stderr.join(' | ').slice(-2000)}`,
