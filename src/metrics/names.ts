@@ -45,3 +45,45 @@ export type MetricKey = keyof typeof METRICS;
 
 /** Every `n`-th client message carries a timestamp for the delivery histogram. */
 export const DELIVERY_SAMPLE_EVERY = 8;
+
+/**
+ * prom-client's default process metrics (`collectDefaultMetrics`), which
+ * every process registers with its `process` label (`master`, `worker-1`,
+ * `service-chat`), so they stay per process in the cluster's `/metrics`.
+ * Their names are prom-client's own (what community Node.js dashboards
+ * query); test/metrics/names.test.ts checks this list against what
+ * prom-client registers, and docs/metrics.md against this list.
+ */
+export const PROCESS_METRICS = [
+  { name: 'process_cpu_user_seconds_total', type: 'counter', labels: ['process'], help: 'user CPU time' },
+  { name: 'process_cpu_system_seconds_total', type: 'counter', labels: ['process'], help: 'system CPU time' },
+  { name: 'process_cpu_seconds_total', type: 'counter', labels: ['process'], help: 'user and system CPU time' },
+  { name: 'process_start_time_seconds', type: 'gauge', labels: ['process'], help: 'start time since the epoch (not in the cluster /metrics: prom-client aggregation omits it)' },
+  { name: 'process_resident_memory_bytes', type: 'gauge', labels: ['process'], help: 'resident set size (RSS)' },
+  { name: 'process_virtual_memory_bytes', type: 'gauge', labels: ['process'], help: 'virtual memory size' },
+  { name: 'process_heap_bytes', type: 'gauge', labels: ['process'], help: 'process heap size' },
+  { name: 'process_open_fds', type: 'gauge', labels: ['process'], help: 'open file descriptors (sockets included)' },
+  { name: 'process_max_fds', type: 'gauge', labels: ['process'], help: 'the limit on open file descriptors' },
+  { name: 'nodejs_eventloop_lag_seconds', type: 'gauge', labels: ['process'], help: 'event-loop lag, measured at the scrape' },
+  { name: 'nodejs_eventloop_lag_min_seconds', type: 'gauge', labels: ['process'], help: 'smallest event-loop delay' },
+  { name: 'nodejs_eventloop_lag_max_seconds', type: 'gauge', labels: ['process'], help: 'largest event-loop delay' },
+  { name: 'nodejs_eventloop_lag_mean_seconds', type: 'gauge', labels: ['process'], help: 'mean event-loop delay' },
+  { name: 'nodejs_eventloop_lag_stddev_seconds', type: 'gauge', labels: ['process'], help: 'standard deviation of the event-loop delay' },
+  { name: 'nodejs_eventloop_lag_p50_seconds', type: 'gauge', labels: ['process'], help: 'median event-loop delay' },
+  { name: 'nodejs_eventloop_lag_p90_seconds', type: 'gauge', labels: ['process'], help: '90th percentile event-loop delay' },
+  { name: 'nodejs_eventloop_lag_p99_seconds', type: 'gauge', labels: ['process'], help: '99th percentile event-loop delay' },
+  { name: 'nodejs_active_resources', type: 'gauge', labels: ['process', 'type'], help: 'resources keeping the event loop alive, by type' },
+  { name: 'nodejs_active_resources_total', type: 'gauge', labels: ['process'], help: 'resources keeping the event loop alive' },
+  { name: 'nodejs_active_handles', type: 'gauge', labels: ['process', 'type'], help: 'active libuv handles, by type' },
+  { name: 'nodejs_active_handles_total', type: 'gauge', labels: ['process'], help: 'active libuv handles' },
+  { name: 'nodejs_active_requests', type: 'gauge', labels: ['process', 'type'], help: 'active libuv requests, by type' },
+  { name: 'nodejs_active_requests_total', type: 'gauge', labels: ['process'], help: 'active libuv requests' },
+  { name: 'nodejs_heap_size_total_bytes', type: 'gauge', labels: ['process'], help: 'V8 heap size' },
+  { name: 'nodejs_heap_size_used_bytes', type: 'gauge', labels: ['process'], help: 'V8 heap used' },
+  { name: 'nodejs_external_memory_bytes', type: 'gauge', labels: ['process'], help: 'memory outside the V8 heap (Buffers)' },
+  { name: 'nodejs_heap_space_size_total_bytes', type: 'gauge', labels: ['process', 'space'], help: 'V8 heap space size, by space' },
+  { name: 'nodejs_heap_space_size_used_bytes', type: 'gauge', labels: ['process', 'space'], help: 'V8 heap space used, by space' },
+  { name: 'nodejs_heap_space_size_available_bytes', type: 'gauge', labels: ['process', 'space'], help: 'V8 heap space available, by space' },
+  { name: 'nodejs_version_info', type: 'gauge', labels: ['process', 'version', 'major', 'minor', 'patch'], help: 'the Node.js version (value 1)' },
+  { name: 'nodejs_gc_duration_seconds', type: 'histogram', labels: ['process', 'kind'], help: 'garbage-collection pauses, by kind (minor, major, incremental, weakcb)' },
+] as const;

@@ -1,10 +1,13 @@
 /**
- * The metrics registry of one process, with its event-loop lag. Each process
- * keeps its own; the master gathers their JSON snapshots and aggregates them
- * with prom-client's AggregatorRegistry when /metrics is scraped.
+ * The metrics registry of one process, with its event-loop lag and
+ * prom-client's default process metrics (CPU, memory, heap, event loop, GC:
+ * `PROCESS_METRICS` in names.ts), all labelled with the process. Each
+ * process keeps its own; the master gathers their JSON snapshots and
+ * aggregates them with prom-client's AggregatorRegistry when /metrics is
+ * scraped.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MetricsSnapshot } from '../protocol';
 import { METRICS, type MetricKey } from './names';
 
@@ -20,6 +23,8 @@ export class ProcessMetrics {
       this.set({ process: processName }, delay.count > 0 ? delay.percentile(99) / 1e9 : 0);
       delay.reset();
     });
+    // Read at scrape time, except the GC observer and prom-client's own event-loop histogram (sampled at the same 20 ms as ours).
+    collectDefaultMetrics({ register: this.registry, labels: { process: processName }, eventLoopMonitoringPrecision: 20 });
   }
 
   counter(key: MetricKey, collect?: (this: Counter) => void): Counter {
