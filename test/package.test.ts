@@ -69,3 +69,47 @@ test('runtime dependencies are only packages the server itself loads', () => {
   expect(benchOnly).toContain('hdr-histogram-js');
   expect(dependencies.filter((name) => benchOnly.includes(name))).toEqual([]);
 });
+
+interface Manifest {
+  readonly license: string;
+  readonly keywords?: readonly string[];
+  readonly engines?: { readonly node?: string };
+  readonly peerDependencies?: Readonly<Record<string, string>>;
+  readonly peerDependenciesMeta?: Readonly<Record<string, { readonly optional?: boolean }>>;
+  readonly scripts: Readonly<Record<string, string>>;
+}
+
+const manifest = readJson<Manifest>(path.join(ROOT, 'package.json'));
+
+test('a LICENSE that matches license ships with the package', () => {
+  expect(files).toContain('LICENSE');
+  expect(manifest.license).toBe('MIT');
+  expect(fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n/);
+});
+
+test('keywords, supported Node versions, and optional peer dependencies', () => {
+  expect(manifest.keywords).toEqual(expect.arrayContaining(['websocket', 'cluster']));
+  expect(manifest.engines?.node).toBe('^20.0.0 || ^22.0.0 || >=24.0.0');
+  const peers = Object.keys(manifest.peerDependencies ?? {});
+  expect(peers.sort()).toEqual(['pino-pretty', 'ts-node']);
+  // Each one is needed only by a feature that asks for it (.ts modules, --log-pretty): none is installed for users who do not.
+  for (const peer of peers) expect([peer, manifest.peerDependenciesMeta?.[peer]?.optional]).toEqual([peer, true]);
+  // The sources load them only where that feature is used, never at the top of a module every process runs.
+  expect(importedBySources().has('pino-pretty')).toBe(false);
+});
+
+test('every shipped source map carries its sources (src/ is not shipped)', () => {
+  const maps = files.filter((file) => file.endsWith('.js.map'));
+  expect(maps.length).toBeGreaterThan(10);
+  expect(files.filter((file) => file.startsWith('src/'))).toEqual([]);
+  const withoutSources = maps.filter((file) => {
+    const map = readJson<{ sources: string[]; sourcesContent?: (string | null)[] }>(path.join(ROOT, file));
+    return map.sourcesContent?.length !== map.sources.length || map.sourcesContent.some((content) => typeof content !== 'string');
+  });
+  expect(withoutSources).toEqual([]);
+});
+
+test('the quick start stays true on a fresh clone: npm ci builds dist/ (prepare), npm start runs it', () => {
+  expect(manifest.scripts.prepare).toContain('npm run build');
+  expect(manifest.scripts.start).toBe('node dist/cli.js start');
+});
