@@ -125,3 +125,10 @@ test('the overview lists commands, not start\'s flags; start\'s help lists its f
   expect(GENERAL_HELP).not.toContain('--port');
   for (const flag of ['--port', '--host', '--workers', '--service', '--config', '--log-level', '--balancing', 'SWITCHYARD_<OPTION>', 'PORT']) expect(START_HELP).toContain(flag);
 });
+
+test('an unknown key in a config file is named with the file and the nearest option', async () => {
+  const folder = mkdtempSync(path.join(tmpdir(), 'sy-config-'));
+  const file = path.join(folder, 'switchyard.json');
+  writeFileSync(file, JSON.stringify({ wokers: 2 }));
+  expect(await startError(['start', '--config', file], {}, file)).toBe('wokers (config file <file>) is not a known option (did you mean workers?)');
+});
