@@ -53,12 +53,13 @@ export function spawnScript(script: string, args: readonly string[], env: NodeJS
   });
   const line = async (pattern: RegExp, ms = 45000): Promise<string> => {
     await waiter.until(
-      () => stdout.some((text) => pattern.test(text)) || child.exitCode !== null,
+      // A process killed by a signal has signalCode set and exitCode null.
+      () => stdout.some((text) => pattern.test(text)) || child.exitCode !== null || child.signalCode !== null,
       () => `a stdout line matching ${pattern}; stdout: ${stdout.join(' | ').slice(-2000)}; stderr: ${stderr.join(' | ').slice(-2000)}`,
       ms,
     );
     const found = stdout.find((text) => pattern.test(text));
-    if (found === undefined) throw new Error(`exited (${child.exitCode}) before printing ${pattern}; stderr: ${stderr.join(' | ').slice(-2000)}`);
+    if (found === undefined) throw new Error(`exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}; stderr: ${stderr.join(' | ').slice(-2000)}`);
     return found;
   };
   return { child, stdout, stderr, exited, line };
