@@ -65,6 +65,8 @@ export async function answerHttp(service: Service, message: HttpRequestFields & 
     query: message.query,
     headers: message.headers,
     body: decodePayload(message),
+    user: message.user,
+    claims: message.claims,
   };
   try {
     return toHttpAnswer(await service.onRequest(request));

@@ -16,6 +16,7 @@ import { SERVICE_HTTP_PREFIX } from '../options';
 import { encodePayload, decodePayload, type ClusterQuery, type HttpRequestFields, type MasterToWorker, type Payload, type ServiceToWorker, type WorkerToMaster } from '../protocol';
 import type { Logger } from '../logger';
 import { ThrottledWarning } from '../throttled-log';
+import { authRequestOf, type AuthOutcome, type Authenticator } from './authenticate';
 import { RETRY_AFTER_SECONDS } from './connection-gate';
 import { replyCode, replyError } from './http-reply';
 import type { Refusal } from './limits';
@@ -49,6 +50,16 @@ export interface HttpRoutesDeps {
   readonly fallback: (request: IncomingMessage, response: ServerResponse) => void;
   /** Admits a plain request by its connection's address (`maxHttpConnectionsPerIp`): null, or how to refuse it. */
   readonly admit: (request: IncomingMessage) => Refusal | null;
+  /** With `authenticate` or `jwt`: every request to a service is authenticated first. */
+  readonly authenticator?: Authenticator | undefined;
+}
+
+type Identity = Extract<AuthOutcome, { ok: true }>;
+
+/** Whether a request announces a body (which a refusal before reading it leaves on the connection). */
+function hasBody(request: IncomingMessage): boolean {
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /** Answers a body that is not read to its end; the rest of it cannot be skipped reliably, so the connection closes. */
@@ -164,10 +175,31 @@ export class HttpRoutes {
       finish(404);
       return replyError(response, 404, `No service "${service}"`);
     }
+    const { authenticator } = this.deps;
+    if (authenticator === undefined) return this.receive(request, response, service, subPath, query, finish, undefined);
+    // Before the body is read: a request without a valid identity costs no buffering, and the service never sees it.
+    authenticator.run(authRequestOf(request, pathname, query), (outcome) => {
+      if (response.destroyed) return;
+      if (outcome.ok) return this.receive(request, response, service, subPath, query, finish, outcome);
+      finish(outcome.status);
+      if (hasBody(request)) response.setHeader('Connection', 'close');
+      replyCode(response, outcome.status, outcome.code, outcome.message, outcome.headers);
+    });
+  }
+
+  private receive(
+    request: IncomingMessage,
+    response: ServerResponse,
+    service: string,
+    subPath: string,
+    query: Record<string, string>,
+    finish: (status: number) => void,
+    identity: Identity | undefined,
+  ): void {
     readBody(request, this.budget, this.bodyLimits, (outcome) => {
       switch (outcome.kind) {
         case 'complete':
-          return this.forward(request, response, service, subPath, query, outcome.body, finish);
+          return this.forward(request, response, service, subPath, query, outcome.body, finish, identity);
         case 'tooLarge':
           return refuseBody(response, finish, 413, `Request body over ${this.bodyLimits.maxBytes} bytes`);
         case 'overBudget':
@@ -194,6 +226,7 @@ export class HttpRoutes {
     query: Record<string, string>,
     body: Buffer,
     finish: (status: number) => void,
+    identity: Identity | undefined,
   ): void {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) {
@@ -215,7 +248,9 @@ export class HttpRoutes {
     response.on('close', () => pending.forget(seq));
     const payload = encodePayload(body.length === 0 ? '' : isUtf8(body) ? body.toString('utf8') : body);
     const rid = formatClientId(this.deps.workerId, seq);
-    const outcome = this.deps.request(service, { rid, method: request.method ?? 'GET', path, query, headers, ...payload });
+    const fields: HttpRequestFields = { rid, method: request.method ?? 'GET', path, query, headers };
+    const withIdentity = identity === undefined ? fields : identity.claims === undefined ? { ...fields, user: identity.user } : { ...fields, user: identity.user, claims: identity.claims };
+    const outcome = this.deps.request(service, { ...withIdentity, ...payload });
     if (outcome === 'sent') return;
     pending.forget(seq);
     finish(503);

@@ -21,6 +21,7 @@ import { approximateSize, isMasterToWorker, readBatch, type LinkLiveness, type M
 import { ClientDelivery } from './client-delivery';
 import { ClientIntake } from './client-intake';
 import { ClientRegistry } from './client-registry';
+import { Authenticator } from './authenticate';
 import { answerClientError, replyError } from './http-reply';
 import { HeldCloses } from './held-closes';
 import { HttpRoutes } from './http-routes';
@@ -29,6 +30,8 @@ import { RoutingTally } from './routing-tally';
 import { ServiceLink } from './service-link';
 import { SocketCorker } from './socket-corker';
 import { StaticFiles } from './static-files';
+import { selectProtocol } from './jwt-auth';
+import type { WorkerModules } from './worker-modules';
 import { WorkerMetrics } from './worker-metrics';
 
 type WorkerState = 'starting' | 'listening' | 'stopping' | 'stopped';
@@ -77,6 +80,7 @@ export class WorkerServer {
     endpoint: IpcEndpoint,
     private readonly log: Logger,
     private readonly onStopped: () => void = () => {},
+    modules: WorkerModules = {},
   ) {
     this.outbox = new BatchQueue(endpoint, {
       maxMessages: config.ipc.maxMessages,
@@ -86,6 +90,10 @@ export class WorkerServer {
     this.metrics = new WorkerMetrics(workerId, config.services, this.outbox);
     this.limits = new ConnectionLimits(config.limits, log, () => performance.now(), config.maxPayload);
     const closes = new HeldCloses(config.limits.closeGrace, log);
+    const authenticator =
+      modules.authenticate === undefined
+        ? undefined
+        : new Authenticator(modules.authenticate, { timeout: config.limits.handshakeTimeout, maxConcurrent: config.limits.maxConcurrentAuth, maxClaimsBytes: config.limits.maxClaimsBytes }, log);
     const staticFiles = config.staticDir === false ? undefined : new StaticFiles(config.staticDir, log);
     this.routes = new HttpRoutes({
       config,
@@ -104,6 +112,7 @@ export class WorkerServer {
       },
       fallback: (request, response) => (staticFiles === undefined ? replyError(response, 404, 'Not found') : staticFiles.serve(request, response)),
       admit: (request) => this.limits.admitHttp(request),
+      authenticator,
     });
     const statusChanged = (): void => this.statusChanged();
     const ids = new ClientIdAllocator(workerId);
@@ -152,9 +161,12 @@ export class WorkerServer {
         clientTracking: false,
         perMessageDeflate: perMessageDeflateOptions(config.limits),
         maxPayload: config.maxPayload,
+        // A token carried as a protocol (`bearer.<jwt>`) is never echoed back as the chosen one.
+        ...(config.jwt?.from?.includes('protocol') === true ? { handleProtocols: selectProtocol } : {}),
       }),
       routing: this.routing,
       log,
+      authenticator,
       serveHttp: (request, response) => this.routes.handle(request, response),
       statusChanged,
     });
