@@ -197,7 +197,14 @@ export type WorkerToService =
   | ({ readonly type: 'message'; readonly id: string; readonly seq: number; readonly redelivered?: true; readonly ts?: number } & Payload)
   /** This client closed (it is gone); acknowledged once `onClose` settled. */
   | { readonly type: 'closed'; readonly id: string; readonly code: number; readonly reason: string; readonly seq: number }
-  | ({ readonly type: 'request' } & HttpRequestFields & Payload);
+  | ({ readonly type: 'request' } & HttpRequestFields & Payload)
+  /**
+   * The worker's own HTTP app asks the service to publish to one of its
+   * topics (docs/http-app.md): the service publishes as if it had called
+   * `publish` itself (interest routing included) and answers with a
+   * `response` for `rid` whose body is the number of subscribers reached.
+   */
+  | ({ readonly type: 'publish'; readonly rid: string; readonly topic: string } & Payload);
 
 // ---- service → worker ----------------------------------------------------------
 
@@ -378,6 +385,7 @@ export const WORKER_TO_SERVICE_GUARDS = {
     typeof m.id === 'string' && Number.isSafeInteger(m.seq) && (m.redelivered === undefined || m.redelivered === true) && isPayload(m) && isTimestamp(m.ts),
   closed: (m) => isCloseFields(m) && Number.isSafeInteger(m.seq),
   request: isHttpRequest,
+  publish: (m) => typeof m.rid === 'string' && typeof m.topic === 'string' && isPayload(m),
 } as const satisfies GuardTable<WorkerToService>;
 
 export const SERVICE_TO_WORKER_GUARDS = {

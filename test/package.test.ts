@@ -33,7 +33,8 @@ function sources(dir: string): string[] {
 /** The packages that runtime code (not `import type`) in `src/` loads by name. */
 function importedBySources(): Set<string> {
   const names = new Set<string>();
-  const pattern = /(?:^import (?!type )[^;]*? from|require\()\s*'((?:@[^/']+\/)?[^/.'][^/']*)/gm;
+  // `require.resolve(` too: an ESM-only package (jose) is found that way and loaded with a native import().
+  const pattern = /(?:^import (?!type )[^;]*? from|require(?:\.resolve)?\()\s*'((?:@[^/']+\/)?[^/.'][^/']*)/gm;
   for (const file of sources(path.join(ROOT, 'src'))) {
     for (const match of fs.readFileSync(file, 'utf8').matchAll(pattern)) names.add(match[1] as string);
   }

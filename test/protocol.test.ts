@@ -81,6 +81,7 @@ describe('guards reject malformed messages', () => {
     ['a connect whose claims are not an object', isWorkerToService, { type: 'connect', client: { ...client, user: 'ann', claims: ['x'] }, seq: 1 }],
     ['a request whose user is not a string', isWorkerToService, { type: 'request', rid: '1.4', method: 'GET', path: '/', query: {}, headers: {}, data: '', user: null }],
     ['a worker startFailed without a message', isWorkerToMaster, { type: 'startFailed', error: {} }],
+    ['a publish request without a topic', isWorkerToService, { type: 'publish', rid: '1.5', data: 'x' }],
     ['a status with a negative count', isWorkerToMaster, { type: 'status', clients: { echo: -1 }, held: {}, routing, links: {} }],
     ['a status without routing counters', isWorkerToMaster, { type: 'status', clients: {}, held: {} }],
     ['a status without link liveness', isWorkerToMaster, { type: 'status', clients: {}, held: {}, routing }],
@@ -193,6 +194,7 @@ const DIRECTIONS = [
     message: { type: 'message', id: '1.1', seq: 2, data: 'AAE=', binary: true, redelivered: true, ts: 5 },
     closed: { type: 'closed', id: '1.1', code: 1006, reason: '', seq: 7 },
     request: { type: 'request', rid: '1.4', method: 'POST', path: '/', query: { a: 'b' }, headers: { h: 'v' }, data: 'x' },
+    publish: { type: 'publish', rid: '1.5', topic: 'news', data: 'hello' },
   }),
   direction<ServiceToWorker>('service → worker', SERVICE_TO_WORKER_GUARDS, isServiceToWorker, {
     send: { type: 'send', id: '1.1', data: 'x', binary: true },

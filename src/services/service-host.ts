@@ -23,7 +23,7 @@ import { ThrottledWarning } from '../throttled-log';
 import { ClientLanes, type ClientLanesHooks } from './client-lanes';
 import { EXPIRED, settleWithin, type LateOutcome } from './deadline';
 import { answerEnvelope, maxReplyLength, type EnvelopeContext, type EnvelopeOutcome } from './envelope-answer';
-import { answerHttp, unavailableAnswer } from './request-answer';
+import { answerHttp, publishAnswer, unavailableAnswer } from './request-answer';
 import { looksLikeRequest } from './request-envelope';
 import type { Client } from './client';
 import { BacklogCloser } from './backlog-closer';
@@ -193,7 +193,7 @@ export class ServiceHost {
   fromWorker(worker: number, message: WorkerToService): void {
     if (this.retiring) {
       // Nothing more is handled nor acknowledged: the workers give it all to the next instance. Requests are not kept: refused now.
-      if (message.type === 'request') this.toWorker(worker, { type: 'response', rid: message.rid, ...unavailableAnswer(this.name) });
+      if (message.type === 'request' || message.type === 'publish') this.toWorker(worker, { type: 'response', rid: message.rid, ...unavailableAnswer(this.name) });
       return;
     }
     switch (message.type) {
@@ -251,6 +251,9 @@ export class ServiceHost {
       }
       case 'request':
         void this.answerHttpRequest(worker, message);
+        return;
+      case 'publish':
+        this.toWorker(worker, { type: 'response', rid: message.rid, ...publishAnswer(this.service, message.topic, decodePayload(message)) });
         return;
       case 'hello':
         return;

@@ -69,6 +69,19 @@ const TIMED_OUT = refusal(503, 'SY_ERR_AUTH_TIMEOUT', 'Authentication did not co
 /** What a client learns of an authenticator's own failure: nothing of its internals. */
 const FAILED = refusal(500, 'SY_ERR_AUTH_FAILED', 'Authentication failed');
 
+/** How the built-in authenticator (jwt-auth.ts) refuses: as a `RequestError` would, without the worker importing the services' code. */
+export class AuthRefusedError extends Error {
+  override readonly name = 'RequestError';
+
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * A `RequestError` from any copy of this package (the user's module may
  * import its own): matched by name and shape, not by class.

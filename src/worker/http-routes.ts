@@ -11,7 +11,7 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WorkerConfig } from '../child-env';
 import { formatClientId, sequenceOfClientId, workerOfClientId } from '../client-id';
-import { PendingReplies } from '../pending-replies';
+import { PendingReplies, type PendingHandlers } from '../pending-replies';
 import { SERVICE_HTTP_PREFIX } from '../options';
 import { encodePayload, decodePayload, type ClusterQuery, type HttpRequestFields, type MasterToWorker, type Payload, type ServiceToWorker, type WorkerToMaster } from '../protocol';
 import type { Logger } from '../logger';
@@ -24,7 +24,7 @@ import { BodyBudget, readBody, type BodyLimits } from './request-body';
 import { checkRequestHead, parseTarget, serviceForPath } from './upgrade-check';
 import type { WorkerMetrics } from './worker-metrics';
 
-type ServiceResponse = Extract<ServiceToWorker, { type: 'response' }>;
+export type ServiceResponse = Extract<ServiceToWorker, { type: 'response' }>;
 type QueryResult = Extract<MasterToWorker, { type: 'queryResult' }>;
 
 /** Why pending requests are cancelled: their service's instance is gone, or this worker stops. */
@@ -134,6 +134,22 @@ export class HttpRoutes {
     if (seq !== undefined && this.serviceRequests.get(service)?.settle(seq, message) === true) return true;
     this.deps.log.debug({ service, rid: message.rid }, 'late, unknown or foreign response ignored');
     return false;
+  }
+
+  /**
+   * A call from the worker's own HTTP app (app-services.ts): registered with
+   * the service's HTTP requests, so that its answer is paired by the same
+   * `rid` and it is cancelled the same way (instance gone, worker stopping).
+   * `send` puts it on the link. Returns false, registering nothing, for a
+   * service this worker does not know.
+   */
+  callService(service: string, send: (rid: string) => 'sent' | 'unavailable' | 'busy', handlers: PendingHandlers<ServiceResponse>): 'sent' | 'unavailable' | 'busy' | 'unknown' {
+    const pending = this.serviceRequests.get(service);
+    if (pending === undefined) return 'unknown';
+    const seq = pending.add(this.deps.config.requestTimeout, handlers);
+    const outcome = send(formatClientId(this.deps.workerId, seq));
+    if (outcome !== 'sent') pending.forget(seq);
+    return outcome;
   }
 
   /** The service's instance is gone (crashed or retired): its waiting requests are answered 503 now, not 504 later. */

@@ -12,8 +12,7 @@ import type * as JoseModule from 'jose';
 import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
 import { SwitchyardError, type ErrorCode } from '../errors';
 import type { JwtOptions, TokenSource } from '../options-spec';
-import { RequestError } from '../services/request';
-import { MAX_USER_LENGTH, type AuthenticateFunction, type AuthRequest, type Identity } from './authenticate';
+import { AuthRefusedError, MAX_USER_LENGTH, type AuthenticateFunction, type AuthRequest, type Identity } from './authenticate';
 import { nativeImport } from './user-module';
 
 type Jose = typeof JoseModule;
@@ -74,12 +73,12 @@ export function selectProtocol(protocols: ReadonlySet<string>): string | false {
   return false;
 }
 
-function refuse(code: ErrorCode, message: string): RequestError {
-  return new RequestError(401, code, message);
+function refuse(code: ErrorCode, message: string): AuthRefusedError {
+  return new AuthRefusedError(401, code, message);
 }
 
 /** A jose error as the 401 it becomes; each kind keeps its own code. */
-function refusalOf(error: unknown): RequestError {
+function refusalOf(error: unknown): AuthRefusedError {
   const { code, claim } = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; claim?: unknown };
   switch (code) {
     case 'ERR_JWT_EXPIRED':

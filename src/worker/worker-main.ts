@@ -9,6 +9,7 @@ import { toErrorInfo } from '../errors';
 import type { IpcEndpoint } from '../ipc/batch-queue';
 import { createLogger } from '../logger';
 import type { WorkerToMaster } from '../protocol';
+import { installWorkerServices } from '../worker-api';
 import { loadWorkerModules } from './worker-modules';
 import { WorkerServer } from './worker-server';
 
@@ -50,6 +51,8 @@ async function main(): Promise<void> {
   try {
     const modules = await loadWorkerModules(config);
     server = new WorkerServer(config, workerId, process as unknown as IpcEndpoint, log, () => process.exit(0), modules);
+    // Before the first request reaches the app (listen comes later).
+    if (server.appServices !== undefined) installWorkerServices(server.appServices);
   } catch (error) {
     return startFailed(error);
   }

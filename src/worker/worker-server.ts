@@ -24,6 +24,8 @@ import { ClientRegistry } from './client-registry';
 import { Authenticator } from './authenticate';
 import { answerClientError, replyError } from './http-reply';
 import { HeldCloses } from './held-closes';
+import { AppServices } from './app-services';
+import { HttpApp } from './http-app';
 import { HttpRoutes } from './http-routes';
 import { ConnectionLimits, httpServerOptions, perMessageDeflateOptions } from './limits';
 import { RoutingTally } from './routing-tally';
@@ -73,6 +75,10 @@ export class WorkerServer {
   private readonly limits: ConnectionLimits;
   private readonly intake: ClientIntake;
   private readonly delivery: ClientDelivery;
+  /** The user's `http` app, when configured. */
+  private readonly app: { readonly serve: (request: http.IncomingMessage, response: http.ServerResponse) => void } | undefined;
+  /** What `switchyard/worker` gives the app (worker-main.ts installs it), when an app is configured. */
+  readonly appServices: AppServices | undefined;
 
   constructor(
     private readonly config: WorkerConfig,
@@ -110,10 +116,20 @@ export class WorkerServer {
         }
         return link.request(fields) ? 'sent' : 'busy';
       },
-      fallback: (request, response) => (staticFiles === undefined ? replyError(response, 404, 'Not found') : staticFiles.serve(request, response)),
+      fallback: (request, response) => {
+        // Order: a static file that exists, then the user's app, then 404 (docs/http-app.md).
+        if (staticFiles !== undefined) return staticFiles.serve(request, response, this.app?.serve);
+        if (this.app !== undefined) return this.app.serve(request, response);
+        replyError(response, 404, 'Not found');
+      },
       admit: (request) => this.limits.admitHttp(request),
       authenticator,
     });
+    if (modules.httpApp !== undefined) {
+      const app = new HttpApp(modules.httpApp, config.requestTimeout, log);
+      this.app = { serve: (request, response) => app.serve(request, response) };
+      this.appServices = new AppServices({ routes: this.routes, links: this.links, requestTimeout: config.requestTimeout });
+    }
     const statusChanged = (): void => this.statusChanged();
     const ids = new ClientIdAllocator(workerId);
     this.delivery = new ClientDelivery({
