@@ -6,6 +6,8 @@
  * reach every connection of a user, and a module that cannot load fails the
  * start naming itself.
  */
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { isSwitchyardError } from '../../src/errors';
 import { closeAll, closeClients, connect, startCluster, FIXTURES, type TestClient } from '../helpers/cluster';
@@ -139,6 +141,28 @@ describe('authenticate, a cluster each', () => {
   test('an ESM module with top-level await is loaded with import()', async () => {
     const { port } = await startCluster({ services, authenticate: path.join(AUTH, 'esm-auth.mjs'), workers: 1 });
     expect((await identityOf(await connect(port, '/id?user=eve'))).user).toBe('esm-eve');
+  });
+
+  test('a module broken before a reload: the reload fails naming it, the old workers keep serving with the old one', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'switchyard-auth-'));
+    const file = path.join(folder, 'auth.mjs');
+    copyFileSync(path.join(AUTH, 'esm-auth.mjs'), file);
+    try {
+      const { server, port } = await startCluster({ services, authenticate: file, workers: 1 });
+      const before = await connect(port, '/id?user=fay');
+      expect((await identityOf(before)).user).toBe('esm-fay');
+      copyFileSync(path.join(AUTH, 'broken-auth.mjs'), file);
+      const error: unknown = await server.reload().then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
+      expect(isSwitchyardError(error, 'SY_ERR_WORKER_START_FAILED')).toBe(true);
+      expect((error as Error).message).toContain(file);
+      expect(before.closeCode).toBeUndefined();
+      expect((await identityOf(await connect(port, '/id?user=gus'))).user).toBe('esm-gus');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   test('a module that cannot load fails the start with an error naming it', async () => {
