@@ -5,7 +5,7 @@
  * their answers (requests.ts). Reads top-down in the order of a connection's
  * life: open → message → close → reconnect.
  */
-import { GaveUpError, QueueFullError, SwitchyardClientError } from './errors';
+import { DisconnectedError, GaveUpError, QueueFullError, SwitchyardClientError } from './errors';
 import { TypedEmitter } from './events';
 import { checkMs, invalid, resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options';
 import { closeAction, parseRetryAfter, reconnectDelay, statusAction, type ReconnectAction } from './policy';
@@ -177,7 +177,7 @@ export class SwitchyardClient extends TypedEmitter<ClientEvents> {
     const { entry, promise } = this.#requests.create(data, timeout);
     const id = entry.id as number;
     if (this.#write(entry)) this.#requests.sent(id);
-    else if (this.#state === 'closed') this.#requests.rejectAll(1000, 'client closed');
+    else if (this.#state === 'closed') this.#requests.fail(id, new DisconnectedError(false, 1000, 'client closed'));
     else if (!this.#queue.push(entry)) this.#requests.fail(id, new QueueFullError());
     return promise as Promise<T>;
   }
