@@ -273,8 +273,10 @@ export class SwitchyardClient extends TypedEmitter<ClientEvents> {
       this.#socket.send(entry.frame as never);
       if (entry.id !== undefined) this.#requests.sent(entry.id);
     }
+    // The hook or a flushed send may have ended it all (close() in a listener): then no open to report.
+    if (this.#state !== 'open') return;
     this.emit('open', { reconnect });
-    if (reconnect) this.emit('reconnected', { reconnects: this.#reconnects });
+    if (reconnect && this.#state === 'open') this.emit('reconnected', { reconnects: this.#reconnects });
   };
 
   readonly #onMessage = (event: SocketEvent): void => {
@@ -315,6 +317,8 @@ export class SwitchyardClient extends TypedEmitter<ClientEvents> {
     const delay = reconnectDelay(action, attempt, options, Math.random, retryAfter);
     this.#state = 'reconnecting';
     this.emit('close', { code, reason, reconnect: true });
+    // A 'close' listener may have called close(): then nothing is scheduled.
+    if (this.#state !== 'reconnecting') return;
     this.emit('reconnecting', { attempt, delay, code, status: refusal?.status });
     if (this.#state === 'reconnecting') this.#retryTimer = setTimeout(this.#onRetry, delay);
   }

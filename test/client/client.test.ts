@@ -426,3 +426,34 @@ describe('requests', () => {
     expect(() => client.send(undefined)).toThrow(SwitchyardClientError);
   });
 });
+
+describe('listeners that close the client', () => {
+  test('close() from a close listener schedules nothing and reports no reconnect', async () => {
+    const { client, socket } = await openClient();
+    const reconnecting = record<ReconnectingInfo>(client, 'reconnecting');
+    client.on('close', function onClose(info) {
+      if (info.reconnect) client.close();
+    });
+    socket.serverClose(1006);
+    expect(client.state).toBe('closed');
+    expect(reconnecting).toEqual([]);
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(FakeSocket.instances).toHaveLength(1);
+  });
+
+  test('close() from onReconnect: no open or reconnected event, the queue reported', async () => {
+    const { client, socket } = await openClient({ onReconnect: (reconnected) => reconnected.close() });
+    const events: string[] = [];
+    client.on('open', () => events.push('open'));
+    client.on('reconnected', () => events.push('reconnected'));
+    const undelivered = record<UndeliveredInfo>(client, 'undelivered');
+    socket.serverClose(1012);
+    client.send('queued');
+    await jest.advanceTimersByTimeAsync(150);
+    FakeSocket.last().open();
+    expect(events).toEqual([]);
+    expect(client.state).toBe('closed');
+    expect(FakeSocket.last().sent).toEqual([]);
+    expect(undelivered).toEqual([{ reason: 'closed', messages: ['queued'] }]);
+  });
+});
