@@ -16,7 +16,7 @@ import {
   type SwitchyardClient,
   type UndeliveredInfo,
 } from '../../src/client';
-import { FakeSocket } from './fake-socket';
+import { FakeSocket, FakeWsSocket } from './fake-socket';
 
 let clients: SwitchyardClient[] = [];
 
@@ -455,5 +455,48 @@ describe('listeners that close the client', () => {
     expect(client.state).toBe('closed');
     expect(FakeSocket.last().sent).toEqual([]);
     expect(undelivered).toEqual([{ reason: 'closed', messages: ['queued'] }]);
+  });
+});
+
+describe('a refused upgrade (seen over ws)', () => {
+  function lastWs(): FakeWsSocket {
+    return FakeSocket.last() as FakeWsSocket;
+  }
+
+  test('503 with Retry-After: busy, waiting the Retry-After first', async () => {
+    const client = await start({ WebSocket: FakeWsSocket });
+    const reconnecting = record<ReconnectingInfo>(client, 'reconnecting');
+    lastWs().refuse(503, { 'retry-after': '3' });
+    expect(lastWs().terminated).toBe(true);
+    // 3000 ms of Retry-After + 0.75 of the first busy ceiling (2000 ms).
+    expect(reconnecting).toEqual([{ attempt: 1, delay: 4500, code: 1006, status: 503 }]);
+    await jest.advanceTimersByTimeAsync(4500);
+    expect(FakeSocket.instances).toHaveLength(2);
+    FakeSocket.last().open();
+    FakeSocket.last().serverClose(1006);
+    // The status belonged to that attempt only: a later plain 1006 is a retry (attempt 2: that connection lasted no time).
+    expect(reconnecting[1]).toEqual({ attempt: 2, delay: 500, code: 1006, status: undefined });
+  });
+
+  test('429: busy', async () => {
+    const client = await start({ WebSocket: FakeWsSocket });
+    const reconnecting = record<ReconnectingInfo>(client, 'reconnecting');
+    lastWs().refuse(429);
+    expect(reconnecting).toEqual([{ attempt: 1, delay: 1500, code: 1006, status: 429 }]);
+  });
+
+  test.each([401, 403, 404])('%i: final, reported with the status', async (status) => {
+    const client = await start({ WebSocket: FakeWsSocket });
+    const errors = record<GaveUpError>(client, 'error');
+    lastWs().refuse(status);
+    expect(client.state).toBe('closed');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'SY_CLIENT_GAVE_UP', status, closeCode: 1006 });
+  });
+
+  test('httpStatuses overrides: a 404 retried', async () => {
+    const client = await start({ WebSocket: FakeWsSocket, httpStatuses: { 404: 'retry' } });
+    lastWs().refuse(404);
+    expect(client.state).toBe('reconnecting');
   });
 });

@@ -68,3 +68,26 @@ export class FakeSocket implements WebSocketLike {
     this.onclose?.({ code, reason });
   }
 }
+
+type UpgradeListener = (request: unknown, response: { statusCode: number; headers: Record<string, string>; resume(): void }) => void;
+
+/** A fake with what `ws` adds: 'unexpected-response' for a refused upgrade, and terminate(). */
+export class FakeWsSocket extends FakeSocket {
+  private upgradeListener: UpgradeListener | undefined;
+  terminated = false;
+
+  on(event: string, listener: UpgradeListener): this {
+    if (event === 'unexpected-response') this.upgradeListener = listener;
+    return this;
+  }
+
+  terminate(): void {
+    this.terminated = true;
+    this.serverClose(1006);
+  }
+
+  /** The server answers the upgrade with an HTTP status instead of 101. */
+  refuse(statusCode: number, headers: Record<string, string> = {}): void {
+    this.upgradeListener?.({}, { statusCode, headers, resume: () => undefined });
+  }
+}
