@@ -281,7 +281,7 @@ export class SwitchyardClient extends TypedEmitter<ClientEvents> {
 
   readonly #onMessage = (event: SocketEvent): void => {
     const { data } = event;
-    if (typeof data === 'string' && (this.#requests.settle(data) || this.#requests.isLateAnswer(data))) return;
+    if (typeof data === 'string' && this.#requests.settle(data)) return;
     this.emit('message', data as IncomingData);
   };
 

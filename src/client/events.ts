@@ -24,11 +24,6 @@ export class TypedEmitter<Events extends object> {
     return this;
   }
 
-  /** Whether anyone listens to `event`. */
-  protected listens(event: keyof Events): boolean {
-    return (this.#listeners[event]?.length ?? 0) > 0;
-  }
-
   protected emit<K extends keyof Events>(event: K, value: Events[K]): void {
     const list = this.#listeners[event];
     if (list === undefined) return;

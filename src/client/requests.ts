@@ -23,11 +23,10 @@ interface Pending {
 export class PendingRequests {
   #nextId = 1;
   #pending = new Map<number, Pending>();
+  readonly #queue: SendQueue;
 
-  constructor(private readonly queue: SendQueue) {}
-
-  get size(): number {
-    return this.#pending.size;
+  constructor(queue: SendQueue) {
+    this.#queue = queue;
   }
 
   /**
@@ -65,29 +64,27 @@ export class PendingRequests {
   }
 
   /**
-   * Settles the request a text message answers; false when the text is not an
-   * answer to a request still pending here (it is then an ordinary message,
-   * or a late answer: see `isLateAnswer`).
+   * Settles the request a text message answers. True when the text answers a
+   * request of this client: a pending one, now settled, or one it no longer
+   * waits for (timed out, disconnected), whose late answer is dropped. False
+   * for anything else, which is an ordinary message.
    */
   settle(text: string): boolean {
     const answer = parseAnswer(text);
-    if (answer === undefined) return false;
-    const pending = typeof answer.$res === 'number' ? this.#pending.get(answer.$res) : undefined;
-    if (pending === undefined || pending.entry !== undefined) return false;
-    this.#finish(answer.$res as number, pending);
-    const error = answer.error as { code?: unknown; message?: unknown } | undefined;
+    const id = answer?.$res;
+    if (typeof id !== 'number' || !(id > 0 && id < this.#nextId)) return false;
+    const pending = this.#pending.get(id);
+    // Still queued, so never sent: this text cannot be its answer, it is an ordinary message.
+    if (pending === undefined) return true;
+    if (pending.entry !== undefined) return false;
+    this.#finish(id, pending);
+    const error = (answer as Record<string, unknown>).error as { code?: unknown; message?: unknown } | undefined | null;
     if (error !== undefined && error !== null) {
       pending.reject(new RequestError(String(error.code), typeof error.message === 'string' ? error.message : 'request failed'));
     } else {
-      pending.resolve(answer.data);
+      pending.resolve((answer as Record<string, unknown>).data);
     }
     return true;
-  }
-
-  /** Whether `text` answers a request this client made but no longer waits for (it timed out or was disconnected). */
-  isLateAnswer(text: string): boolean {
-    const answer = parseAnswer(text);
-    return answer !== undefined && typeof answer.$res === 'number' && answer.$res > 0 && answer.$res < this.#nextId && !this.#pending.has(answer.$res);
   }
 
   /** The connection ended: every request already written is rejected (`sent: true`); queued ones wait for the next connection. */
@@ -117,7 +114,7 @@ export class PendingRequests {
 
   #finish(id: number, pending: Pending): void {
     clearTimeout(pending.timer);
-    if (pending.entry !== undefined) this.queue.remove(pending.entry);
+    if (pending.entry !== undefined) this.#queue.remove(pending.entry);
     this.#pending.delete(id);
   }
 }

@@ -36,11 +36,13 @@ export function utf8Length(text: string): number {
 export class SendQueue {
   #entries: QueuedEntry[] = [];
   #bytes = 0;
+  readonly #maxMessages: number;
+  readonly #maxBytes: number;
 
-  constructor(
-    readonly maxMessages: number,
-    readonly maxBytes: number,
-  ) {}
+  constructor(maxMessages: number, maxBytes: number) {
+    this.#maxMessages = maxMessages;
+    this.#maxBytes = maxBytes;
+  }
 
   get length(): number {
     return this.#entries.length;
@@ -52,7 +54,7 @@ export class SendQueue {
 
   /** Appends `entry`; false (and nothing queued) when it would pass either bound. */
   push(entry: QueuedEntry): boolean {
-    if (this.#entries.length >= this.maxMessages || this.#bytes + entry.bytes > this.maxBytes) return false;
+    if (this.#entries.length >= this.#maxMessages || this.#bytes + entry.bytes > this.#maxBytes) return false;
     this.#entries.push(entry);
     this.#bytes += entry.bytes;
     return true;
