@@ -19,6 +19,7 @@ import { BatchQueue, type IpcEndpoint } from '../ipc/batch-queue';
 import type { Logger } from '../logger';
 import { approximateSize, isMasterToWorker, readBatch, type LinkLiveness, type MasterToWorker, type WorkerToMaster } from '../protocol';
 import { ClientDelivery } from './client-delivery';
+import { ClientScript } from './client-script';
 import { ClientIntake } from './client-intake';
 import { ClientRegistry } from './client-registry';
 import { answerClientError, replyError } from './http-reply';
@@ -87,6 +88,7 @@ export class WorkerServer {
     this.limits = new ConnectionLimits(config.limits, log, () => performance.now(), config.maxPayload);
     const closes = new HeldCloses(config.limits.closeGrace, log);
     const staticFiles = config.staticDir === false ? undefined : new StaticFiles(config.staticDir, log);
+    const clientScript = new ClientScript(log);
     this.routes = new HttpRoutes({
       config,
       workerId,
@@ -102,7 +104,11 @@ export class WorkerServer {
         }
         return link.request(fields) ? 'sent' : 'busy';
       },
-      fallback: (request, response) => (staticFiles === undefined ? replyError(response, 404, 'Not found') : staticFiles.serve(request, response)),
+      fallback: (request, response) => {
+        if (ClientScript.matches(request.url)) return clientScript.serve(request, response);
+        if (staticFiles === undefined) return replyError(response, 404, 'Not found');
+        staticFiles.serve(request, response);
+      },
       admit: (request) => this.limits.admitHttp(request),
     });
     const statusChanged = (): void => this.statusChanged();
