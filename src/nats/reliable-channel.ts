@@ -1,0 +1,532 @@
+/**
+ * One reliable, ordered, bidirectional channel between two endpoints over
+ * core NATS, which delivers at most once (a publisher's server dying loses
+ * what it had not forwarded). Like a TCP connection over datagrams:
+ *
+ * - every data frame carries a sequence number; the receiver delivers them to
+ *   its owner in order, exactly once per session, buffering a bounded number
+ *   that arrive early and dropping duplicates;
+ * - the receiver acknowledges cumulatively (piggybacked on its own data
+ *   frames, else after `ackDelay` or every `ackEvery` frames) and asks for a
+ *   missing frame with a nack;
+ * - the sender keeps every unacknowledged frame in a bounded window and sends
+ *   them again on a nack or when no ack came for `resendTimeout` (doubling up
+ *   to `maxResendTimeout`); a full window refuses `send()` (backpressure, as a
+ *   busy socket: the owner holds and waits for `onDrain`);
+ * - a session is named by both ends' epochs (random, new after each reset). A
+ *   gap that cannot be filled ends it: the peer restarted (a new epoch), the
+ *   peer reset, frames for an old session of ours arrive, no ack progress for
+ *   `stallTimeout`, or the peer acknowledged what was never sent. Both ends
+ *   then reset (the one that notices tells the other with a reset frame) and
+ *   report it to their owner through `onReset`, which replays what it had not
+ *   seen acknowledged at its own level, as a reconnect does on one machine.
+ *
+ * So the owner sees every frame once and in order, or a reset: never a silent
+ * gap, never an unmarked duplicate. Frame format: frame.ts; the rules and
+ * their reasons: docs/nats.md.
+ */
+import { randomInt } from 'node:crypto';
+import { SwitchyardError } from '../errors';
+import { FRAME_HEADER_BYTES, MAX_UINT48, decodeFrame, encodeFrame, type Frame } from './frame';
+
+/** Why a channel reset; `onReset` gets it. */
+export type ResetReason =
+  /** Frames of a new peer epoch arrived: the peer restarted or reset on its own. */
+  | 'peer-restarted'
+  /** The peer sent a reset frame naming our session. */
+  | 'peer-reset'
+  /** No ack progress for `stallTimeout` while frames were unacknowledged. */
+  | 'stalled'
+  /** The peer acknowledged a frame that was never sent: its state cannot be trusted. */
+  | 'protocol'
+  /** The owner called `reset()` (e.g. the peer's node was declared dead). */
+  | 'owner';
+
+/** What the channel calls back; one object per channel, no closures. */
+export interface ChannelOwner {
+  /** The next payload from the peer, in order, once per session. A view: copy it to keep it past the call. */
+  onFrame(payload: Uint8Array): void;
+  /** The session ended: the window and the receive state are empty; replay what the peer may have missed. */
+  onReset(reason: ResetReason): void;
+  /** A `send()` was refused for a full window, and the window has room again. */
+  onDrain(): void;
+}
+
+/** Where a channel's frames go: a NATS subject of the peer's, or a fake in tests. */
+export interface FrameSink {
+  /** Publishes one encoded frame; delivery is at most once. */
+  publish(frame: Uint8Array): void;
+  /** Largest message the transport carries, in bytes (the NATS server's `max_payload`). */
+  maxPayload(): number;
+}
+
+export interface ReliableChannelOptions {
+  /** Most unacknowledged frames the sender keeps (and early frames the receiver buffers). Default `1024`. */
+  readonly windowFrames?: number;
+  /** Most unacknowledged payload bytes the sender keeps (and early bytes the receiver buffers). Default 16 MiB. */
+  readonly windowBytes?: number;
+  /** Longest wait before acknowledging delivered frames, in ms, when nothing is sent back to carry the ack. Default `10`. */
+  readonly ackDelay?: number;
+  /** Delivered frames after which an ack goes out at once. Default `32`. */
+  readonly ackEvery?: number;
+  /** First wait for an ack before the window is sent again, in ms; doubles while nothing is acknowledged. Default `200`. */
+  readonly resendTimeout?: number;
+  /** Longest wait between two resends of the window, in ms. Default `1000`. */
+  readonly maxResendTimeout?: number;
+  /** No ack progress for this long, in ms, with frames unacknowledged, resets the channel (`'stalled'`). Default `5000`. */
+  readonly stallTimeout?: number;
+}
+
+export const DEFAULT_CHANNEL_OPTIONS: Required<ReliableChannelOptions> = Object.freeze({
+  windowFrames: 1024,
+  windowBytes: 16 * 1024 * 1024,
+  ackDelay: 10,
+  ackEvery: 32,
+  resendTimeout: 200,
+  maxResendTimeout: 1000,
+  stallTimeout: 5000,
+});
+
+/** Counters of one channel (plain numbers; the owner exports them as metrics). */
+export interface ChannelStats {
+  framesSent: number;
+  framesReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Data frames sent again (on a nack or a timeout). */
+  resends: number;
+  /** Nacks received (each asks for one gap). */
+  nacks: number;
+  /** Resend timeouts that fired with frames unacknowledged. */
+  timeouts: number;
+  /** Data frames that arrived twice (dropped, never delivered twice). */
+  duplicates: number;
+  /** Data frames that arrived after a gap (buffered or dropped, then a nack). */
+  outOfOrder: number;
+  /** Frames of an ended session (answered with a reset frame, dropped). */
+  stale: number;
+  /** Bytes that are not a frame. */
+  malformed: number;
+  resets: number;
+}
+
+/** How many ended peer epochs a channel remembers, so their late frames are known as stale. */
+const RETIRED_EPOCHS = 8;
+
+function newEpoch(): number {
+  return randomInt(1, MAX_UINT48 + 1);
+}
+
+interface Unacked {
+  readonly seq: number;
+  readonly payload: Uint8Array;
+  /** When it was last (re)sent: a frame sent again less than half a `resendTimeout` ago is not sent again yet. */
+  sentAt: number;
+}
+
+export class ReliableChannel {
+  readonly stats: ChannelStats = {
+    framesSent: 0,
+    framesReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    resends: 0,
+    nacks: 0,
+    timeouts: 0,
+    duplicates: 0,
+    outOfOrder: 0,
+    stale: 0,
+    malformed: 0,
+    resets: 0,
+  };
+  private readonly options: Required<ReliableChannelOptions>;
+  private epochValue = newEpoch();
+  private peerEpoch = 0;
+  private readonly retired: number[] = [];
+  private closed = false;
+
+  // Sending.
+  private lastSeq = 0;
+  private readonly window: Unacked[] = [];
+  private windowHead = 0;
+  private windowPayloadBytes = 0;
+  private refused = false;
+  private resendTimer: NodeJS.Timeout | undefined;
+  private resendWait: number;
+  private lastProgressAt = 0;
+
+  // Receiving.
+  private expected = 1;
+  private readonly early = new Map<number, Uint8Array>();
+  private earlyBytes = 0;
+  private unackedIn = 0;
+  private ackTimer: NodeJS.Timeout | undefined;
+  private lastNackFrom = 0;
+  private lastNackAt = Number.NEGATIVE_INFINITY;
+  private lastResetTo = 0;
+  private lastResetAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly owner: ChannelOwner,
+    options: ReliableChannelOptions = {},
+  ) {
+    this.options = { ...DEFAULT_CHANNEL_OPTIONS, ...options };
+    this.resendWait = this.options.resendTimeout;
+  }
+
+  /** This end's current epoch (new after every reset). */
+  get epoch(): number {
+    return this.epochValue;
+  }
+
+  /** Frames sent and not yet acknowledged. */
+  get unacknowledged(): number {
+    return this.window.length - this.windowHead;
+  }
+
+  /** Largest payload `send()` accepts: the transport's `max_payload` less the frame header. */
+  maxFramePayload(): number {
+    return this.sink.maxPayload() - FRAME_HEADER_BYTES;
+  }
+
+  /**
+   * Sends `payload` (not copied: do not modify it afterwards). False when the
+   * window is full: nothing was sent, and `onDrain` follows once there is room.
+   * Throws `SY_ERR_NATS_FRAME_TOO_LARGE` for a payload over `maxFramePayload()`.
+   */
+  send(payload: Uint8Array): boolean {
+    if (this.closed) throw new SwitchyardError('SY_ERR_INVALID_STATE', 'send() on a closed channel');
+    if (payload.byteLength > this.maxFramePayload()) {
+      throw new SwitchyardError(
+        'SY_ERR_NATS_FRAME_TOO_LARGE',
+        `a frame of ${payload.byteLength} bytes does not fit the NATS server's max_payload (${this.sink.maxPayload()} bytes, ${FRAME_HEADER_BYTES} of them for the header)`,
+      );
+    }
+    const held = this.unacknowledged;
+    if (held >= this.options.windowFrames || (held > 0 && this.windowPayloadBytes + payload.byteLength > this.options.windowBytes)) {
+      this.refused = true;
+      return false;
+    }
+    const seq = ++this.lastSeq;
+    const now = Date.now();
+    if (held === 0) this.lastProgressAt = now;
+    this.window.push({ seq, payload, sentAt: now });
+    this.windowPayloadBytes += payload.byteLength;
+    this.publishData(seq, payload);
+    this.armResend();
+    return true;
+  }
+
+  /** Ends the session now (the peer hears of it) and reports `'owner'`. */
+  reset(): void {
+    if (!this.closed) this.resetSession('owner', true);
+  }
+
+  /** Stops every timer; later frames are ignored and `send()` throws. */
+  close(): void {
+    this.closed = true;
+    this.clearTimers();
+  }
+
+  /**
+   * One message from the peer's subject. Returns why it is not a frame when
+   * it is not (the caller counts and logs it, throttled), else undefined.
+   */
+  receive(bytes: Uint8Array): string | undefined {
+    if (this.closed) return undefined;
+    const decoded = decodeFrame(bytes);
+    if (!decoded.ok) {
+      this.stats.malformed++;
+      return decoded.reason;
+    }
+    const frame = decoded.frame;
+    this.stats.framesReceived++;
+    this.stats.bytesReceived += bytes.byteLength;
+    if (frame.kind === 'reset') {
+      // A reset ends only the session it names: a late one for an older session changes nothing.
+      if (frame.peerEpoch === this.epochValue) this.resetSession('peer-reset', false);
+      return undefined;
+    }
+    if (this.isStale(frame)) {
+      this.stats.stale++;
+      this.tellStale(frame.epoch);
+      return undefined;
+    }
+    if (this.peerEpoch !== 0 && frame.epoch !== this.peerEpoch) {
+      this.resetSession('peer-restarted', false);
+      // It named our previous epoch: a frame of the session that just ended.
+      if (frame.peerEpoch !== 0) {
+        this.stats.stale++;
+        this.tellStale(frame.epoch);
+        return undefined;
+      }
+    }
+    if (this.peerEpoch === 0) this.peerEpoch = frame.epoch;
+    if (frame.ack > 0 && !this.acknowledge(frame.ack)) return undefined;
+    switch (frame.kind) {
+      case 'data':
+        this.receiveData(frame.seq, frame.payload);
+        break;
+      case 'ack':
+        break;
+      case 'nack':
+        this.stats.nacks++;
+        this.resendGap(frame.ack + 1, frame.to);
+        break;
+      default: {
+        const unknownKind: never = frame;
+        throw new Error(`unhandled frame ${JSON.stringify(unknownKind)}`);
+      }
+    }
+    return undefined;
+  }
+
+  /** A frame of an ended session: from a retired peer epoch, or naming an epoch of ours that is not the current one. */
+  private isStale(frame: Frame): boolean {
+    return this.retired.includes(frame.epoch) || (frame.peerEpoch !== 0 && frame.peerEpoch !== this.epochValue);
+  }
+
+  /** Tells a peer epoch that its session is over, at most once per `resendTimeout` (its frames may come in bursts). */
+  private tellStale(epoch: number): void {
+    const now = Date.now();
+    if (epoch === this.lastResetTo && now - this.lastResetAt < this.options.resendTimeout) return;
+    this.lastResetTo = epoch;
+    this.lastResetAt = now;
+    this.publish({ kind: 'reset', epoch: this.epochValue, peerEpoch: epoch, ack: 0 });
+  }
+
+  // ---- receiving ----
+
+  private receiveData(seq: number, payload: Uint8Array): void {
+    if (seq < this.expected) {
+      // The sender missed our ack: tell it again soon.
+      this.stats.duplicates++;
+      this.scheduleAck(true);
+      return;
+    }
+    if (seq > this.expected) {
+      this.stats.outOfOrder++;
+      this.keepEarly(seq, payload);
+      this.nack();
+      return;
+    }
+    const epoch = this.epochValue;
+    this.deliver(payload);
+    // The owner may have reset or closed the channel from onFrame.
+    while (this.epochValue === epoch && !this.closed) {
+      const next = this.early.get(this.expected);
+      if (next === undefined) break;
+      this.early.delete(this.expected);
+      this.earlyBytes -= next.byteLength;
+      this.deliver(next);
+    }
+    if (this.epochValue !== epoch || this.closed) return;
+    if (this.early.size > 0) this.nack();
+    this.scheduleAck(false);
+  }
+
+  private deliver(payload: Uint8Array): void {
+    this.expected++;
+    this.unackedIn++;
+    this.owner.onFrame(payload);
+  }
+
+  /** Buffers a frame that came before its predecessors, within the window's bounds (beyond them it is sent again later). */
+  private keepEarly(seq: number, payload: Uint8Array): void {
+    if (this.early.has(seq) || seq - this.expected >= this.options.windowFrames) return;
+    if (this.earlyBytes + payload.byteLength > this.options.windowBytes) return;
+    // A copy: the transport may reuse its read buffer.
+    this.early.set(seq, payload.slice());
+    this.earlyBytes += payload.byteLength;
+  }
+
+  /**
+   * Asks for the first gap (from the next expected frame to the one before the
+   * first early one), at most once per half `resendTimeout` for the same gap
+   * start: a burst of early frames asks once.
+   */
+  private nack(): void {
+    const now = Date.now();
+    if (this.lastNackFrom === this.expected && now - this.lastNackAt < this.options.resendTimeout / 2) return;
+    let to = this.expected;
+    while (to - this.expected < this.options.windowFrames && !this.early.has(to + 1)) to++;
+    this.lastNackFrom = this.expected;
+    this.lastNackAt = now;
+    this.unackedIn = 0;
+    this.clearAckTimer();
+    this.publish({ kind: 'nack', epoch: this.epochValue, peerEpoch: this.peerEpoch, ack: this.expected - 1, to });
+  }
+
+  private scheduleAck(soon: boolean): void {
+    if (!soon && this.unackedIn >= this.options.ackEvery) {
+      this.sendAck();
+      return;
+    }
+    if (this.ackTimer === undefined) this.ackTimer = setTimeout(onAckTimer, this.options.ackDelay, this);
+  }
+
+  /** @internal the ack timer's callback. */
+  sendAck(): void {
+    this.clearAckTimer();
+    if (this.closed || this.peerEpoch === 0) return;
+    this.unackedIn = 0;
+    this.publish({ kind: 'ack', epoch: this.epochValue, peerEpoch: this.peerEpoch, ack: this.expected - 1 });
+  }
+
+  private clearAckTimer(): void {
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+  }
+
+  // ---- sending ----
+
+  private publishData(seq: number, payload: Uint8Array): void {
+    // The ack of what we received rides along: no separate ack frame needed.
+    const ack = this.peerEpoch === 0 ? 0 : this.expected - 1;
+    if (ack > 0) {
+      this.unackedIn = 0;
+      this.clearAckTimer();
+    }
+    this.publish({ kind: 'data', epoch: this.epochValue, peerEpoch: this.peerEpoch, ack, seq, payload });
+  }
+
+  private publish(frame: Frame): void {
+    const bytes = encodeFrame(frame);
+    this.stats.framesSent++;
+    this.stats.bytesSent += bytes.byteLength;
+    this.sink.publish(bytes);
+  }
+
+  /** Applies a cumulative ack; false (after resetting) when it acknowledges what was never sent. */
+  private acknowledge(ack: number): boolean {
+    if (ack > this.lastSeq) {
+      this.resetSession('protocol', true);
+      return false;
+    }
+    let progressed = false;
+    while (this.windowHead < this.window.length && (this.window[this.windowHead] as Unacked).seq <= ack) {
+      this.windowPayloadBytes -= (this.window[this.windowHead] as Unacked).payload.byteLength;
+      this.windowHead++;
+      progressed = true;
+    }
+    if (!progressed) return true;
+    this.compactWindow();
+    this.lastProgressAt = Date.now();
+    this.resendWait = this.options.resendTimeout;
+    if (this.unacknowledged === 0) this.clearResendTimer();
+    if (this.refused) {
+      this.refused = false;
+      this.owner.onDrain();
+    }
+    return true;
+  }
+
+  private compactWindow(): void {
+    if (this.windowHead === this.window.length) {
+      this.window.length = 0;
+      this.windowHead = 0;
+    } else if (this.windowHead > 1024 && this.windowHead * 2 > this.window.length) {
+      this.window.splice(0, this.windowHead);
+      this.windowHead = 0;
+    }
+  }
+
+  /** Sends frames `from` to `to` again (a nack). */
+  private resendGap(from: number, to: number): void {
+    if (from > this.lastSeq) return; // nothing missing: a late nack
+    this.resend(from, Math.min(to, this.lastSeq), Date.now());
+  }
+
+  /**
+   * Sends frames `from` to `to` of the window again (it holds consecutive
+   * sequence numbers), skipping those sent less than half a `resendTimeout`
+   * ago: while a resent hole is on its way, each frame that fills it moves the
+   * receiver's gap start by one and brings another nack for the same hole,
+   * which must not send the hole again each time (that was quadratic: half a
+   * million frames for a 500-frame hole).
+   */
+  private resend(from: number, to: number, now: number): void {
+    if (this.unacknowledged === 0) return;
+    const recent = now - this.options.resendTimeout / 2;
+    const first = (this.window[this.windowHead] as Unacked).seq;
+    const start = this.windowHead + Math.max(0, from - first);
+    const end = Math.min(this.window.length - 1, this.windowHead + (to - first));
+    for (let index = start; index <= end; index++) {
+      const frame = this.window[index] as Unacked;
+      if (frame.sentAt > recent) continue;
+      frame.sentAt = now;
+      this.stats.resends++;
+      this.publishData(frame.seq, frame.payload);
+    }
+  }
+
+  private armResend(): void {
+    if (this.resendTimer === undefined) this.resendTimer = setTimeout(onResendTimer, this.resendWait, this);
+  }
+
+  /** @internal the resend timer's callback: resend or stall, then re-arm while frames are unacknowledged. */
+  resendDue(): void {
+    this.resendTimer = undefined;
+    if (this.closed || this.unacknowledged === 0) return;
+    const now = Date.now();
+    const quiet = now - this.lastProgressAt;
+    if (quiet >= this.options.stallTimeout) {
+      this.resetSession('stalled', true);
+      return;
+    }
+    // An ack came meanwhile: wait the rest of a full interval from it, not from the timer's start.
+    if (quiet < this.resendWait) {
+      this.resendTimer = setTimeout(onResendTimer, this.resendWait - quiet, this);
+      return;
+    }
+    this.stats.timeouts++;
+    this.resend((this.window[this.windowHead] as Unacked).seq, this.lastSeq, now);
+    this.resendWait = Math.min(this.resendWait * 2, this.options.maxResendTimeout);
+    this.resendTimer = setTimeout(onResendTimer, Math.min(this.resendWait, this.options.stallTimeout - quiet), this);
+  }
+
+  private clearResendTimer(): void {
+    if (this.resendTimer !== undefined) clearTimeout(this.resendTimer);
+    this.resendTimer = undefined;
+  }
+
+  private clearTimers(): void {
+    this.clearAckTimer();
+    this.clearResendTimer();
+  }
+
+  /** Ends the session: new epoch, empty window and receive state; tells the peer when it may not know yet. */
+  private resetSession(reason: ResetReason, tellPeer: boolean): void {
+    const oldPeer = this.peerEpoch;
+    if (tellPeer && oldPeer !== 0) this.publish({ kind: 'reset', epoch: this.epochValue, peerEpoch: oldPeer, ack: 0 });
+    if (oldPeer !== 0) {
+      this.retired.push(oldPeer);
+      if (this.retired.length > RETIRED_EPOCHS) this.retired.shift();
+    }
+    this.clearTimers();
+    this.epochValue = newEpoch();
+    this.peerEpoch = 0;
+    this.lastSeq = 0;
+    this.window.length = 0;
+    this.windowHead = 0;
+    this.windowPayloadBytes = 0;
+    this.refused = false;
+    this.resendWait = this.options.resendTimeout;
+    this.expected = 1;
+    this.early.clear();
+    this.earlyBytes = 0;
+    this.unackedIn = 0;
+    this.lastNackFrom = 0;
+    this.stats.resets++;
+    this.owner.onReset(reason);
+  }
+}
+
+function onAckTimer(channel: ReliableChannel): void {
+  channel.sendAck();
+}
+
+function onResendTimer(channel: ReliableChannel): void {
+  channel.resendDue();
+}
