@@ -29,6 +29,7 @@ test('the NATS modules load without the NATS client; connectNats() loads it', ()
     const loaded = () => Object.keys(require.cache).some((file) => file.includes('@nats-io'));
     require('./src/nats/reliable-channel.ts');
     require('./src/nats/channel-router.ts');
+    require('./src/nats/node-registry.ts');
     const { connectNats } = require('./src/nats/nats-connection.ts');
     const before = loaded();
     // No server listens on port 1: the connect fails, but only after the client was loaded.
