@@ -21,6 +21,8 @@ export interface NatsPort {
   publish(subject: string, data: Uint8Array): void;
   subscribe(subject: string, handler: (subject: string, data: Uint8Array) => void): () => void;
   maxPayload(): number;
+  /** False while reconnecting; absent: always connected. */
+  connected?(): boolean;
 }
 
 export interface ChannelRouterConfig {
@@ -62,6 +64,10 @@ class ChannelSink implements FrameSink {
 
   maxPayload(): number {
     return this.port.maxPayload();
+  }
+
+  connected(): boolean {
+    return this.port.connected?.() ?? true;
   }
 }
 
@@ -113,6 +119,15 @@ export class ChannelRouter {
   /** The open channels, keyed `<peer>.<name>`. */
   get openChannels(): ReadonlyMap<string, ReliableChannel> {
     return this.channels;
+  }
+
+  /**
+   * The NATS connection is back (call it on the connection's `reconnect`):
+   * every channel resends what it has unacknowledged, since frames in flight
+   * may have died with the old server.
+   */
+  reconnected(): void {
+    for (const channel of this.channels.values()) channel.resendNow();
   }
 
   /** Closes every channel and the subscription. */

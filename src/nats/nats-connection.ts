@@ -103,6 +103,7 @@ export async function connectNats(settings: NatsSettings): Promise<NatsLink> {
 /** A live NATS connection: publish, subscribe, its server's limit, its state. */
 export class NatsLink extends EventEmitter<NatsConnectionEvents> {
   private closed = false;
+  private up = true;
   private readonly subscriptions = new Set<Subscription>();
   /** Times the connection was lost and regained. */
   reconnects = 0;
@@ -116,6 +117,11 @@ export class NatsLink extends EventEmitter<NatsConnectionEvents> {
   /** The server's `max_payload` in bytes (the current server's: it may change on reconnect). */
   maxPayload(): number {
     return this.connection.info?.max_payload ?? DEFAULT_NATS_MAX_PAYLOAD;
+  }
+
+  /** False from a `disconnect` until the `reconnect` (publishes meanwhile wait in the client's buffer). */
+  connected(): boolean {
+    return this.up && !this.closed;
   }
 
   /** The URL of the server this connection is on now. */
@@ -178,9 +184,11 @@ export class NatsLink extends EventEmitter<NatsConnectionEvents> {
   private onStatus(status: Status): void {
     switch (status.type) {
       case 'disconnect':
+        this.up = false;
         this.emit('disconnect', status.server);
         return;
       case 'reconnect':
+        this.up = true;
         this.reconnects++;
         this.emit('reconnect', status.server);
         return;

@@ -58,6 +58,12 @@ export interface FrameSink {
   publish(frame: Uint8Array): void;
   /** Largest message the transport carries, in bytes (the NATS server's `max_payload`). */
   maxPayload(): number;
+  /**
+   * False while the transport is reconnecting: timed resends then wait (they
+   * would only pile up in the client's buffer) until `resendNow()` after the
+   * reconnect. Absent: always connected.
+   */
+  connected?(): boolean;
 }
 
 export interface ReliableChannelOptions {
@@ -216,6 +222,16 @@ export class ReliableChannel {
     this.publishData(seq, payload);
     this.armResend();
     return true;
+  }
+
+  /**
+   * The transport reconnected: what was in flight may have died with the old
+   * server, so the unacknowledged frames go again now (those sent less than
+   * half a `resendTimeout` ago excepted) rather than at the next timeout.
+   */
+  resendNow(): void {
+    if (this.closed || this.unacknowledged === 0) return;
+    this.resend((this.window[this.windowHead] as Unacked).seq, this.lastSeq, Date.now());
   }
 
   /** Ends the session now (the peer hears of it) and reports `'owner'`. */
@@ -476,8 +492,9 @@ export class ReliableChannel {
       return;
     }
     // An ack came meanwhile: wait the rest of a full interval from it, not from the timer's start.
-    if (quiet < this.resendWait) {
-      this.resendTimer = setTimeout(onResendTimer, this.resendWait - quiet, this);
+    // While the transport is down, wait too: resendNow() follows the reconnect.
+    if (quiet < this.resendWait || this.sink.connected?.() === false) {
+      this.resendTimer = setTimeout(onResendTimer, Math.max(1, this.resendWait - quiet), this);
       return;
     }
     this.stats.timeouts++;

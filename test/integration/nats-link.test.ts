@@ -42,6 +42,7 @@ async function node(name: string, servers: readonly string[]): Promise<{ link: N
   links.push(link);
   const router = new ChannelRouter(link, { cluster: 'sytest', node: name, nodes: ['a', 'b'] }, recordingLogger().log);
   routers.push(router);
+  link.on('reconnect', () => router.reconnected());
   return { link, router };
 }
 

@@ -32,6 +32,8 @@ class FakeLink implements FrameSink {
   readonly queue: Uint8Array[] = [];
   published = 0;
   down = false;
+  /** What `connected()` answers (the NATS client reconnecting when false). */
+  up = true;
   faults: Faults = {};
   target: ReliableChannel | undefined;
   constructor(
@@ -47,6 +49,10 @@ class FakeLink implements FrameSink {
 
   maxPayload(): number {
     return this.limit;
+  }
+
+  connected(): boolean {
+    return this.up;
   }
 
   /** Hands every queued frame to the target, with faults. */
@@ -206,6 +212,22 @@ test('a large hole is sent again about once, not once per frame that fills it (n
   expect(p.b.stats.framesSent).toBeGreaterThan(400); // the nacks
   // Quadratic without the per-frame resend guard: about 500 × 250 frames.
   expect(p.a.stats.resends).toBeLessThan(1000);
+});
+
+test('while the transport reconnects, timed resends wait; resendNow() after the reconnect sends the window at once', () => {
+  const p = pair(19);
+  for (let n = 1; n <= 10; n++) p.a.send(payload(n));
+  p.toB.queue.length = 0; // in flight when the server died
+  p.toB.up = false;
+  run(p, 200); // 1 s: several resend timeouts' worth
+  expect(p.a.stats.resends).toBe(0);
+  expect(p.bOwner.received).toEqual([]);
+  p.toB.up = true;
+  p.a.resendNow();
+  expect(p.a.stats.resends).toBe(10);
+  run(p, 2);
+  expect(p.bOwner.received).toEqual(range(1, 10));
+  expect(p.aOwner.resets).toEqual([]);
 });
 
 test('a full window refuses send() and calls onDrain once acks make room', () => {
