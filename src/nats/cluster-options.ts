@@ -28,7 +28,7 @@ export interface ClusterOptions {
   readonly token?: string;
   /** TLS to NATS: `true` (system CAs) or PEM file paths. Default: off unless a `tls://` URL asks for it. */
   readonly tls?: true | { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
-  /** Between two node heartbeats, in ms (at least 100). Default `1000`. */
+  /** Between two node heartbeats, in ms (at least 100). Default `500`. */
   readonly heartbeatInterval?: number;
   /** A node without a heartbeat for this long, in ms, is dead (at least twice `heartbeatInterval`). Default `3000`. */
   readonly deadAfter?: number;

@@ -1,8 +1,9 @@
 /**
  * The reliable channel over real nats-servers: two nodes' routers, each on
  * its own NATS connection, stream numbered frames both ways; the nats-server
- * one of them uses is SIGKILLed mid-stream in a 3-server cluster, and its
- * client reconnects to another server (learnt from the cluster's gossip).
+ * one of them uses is SIGKILLed, or SIGSTOPped (a partition: its sockets stay
+ * open), mid-stream in a 3-server cluster, and its client reconnects to
+ * another server (learnt from the cluster's gossip).
  * Every frame arrives once and in order, no reset; a plain numbered publish
  * beside it, with no sequence, shows what core NATS lost meanwhile.
  */
@@ -69,7 +70,10 @@ describeWithNats('test/integration/nats-link.test.ts')('reliable channel over re
     await stopAllNats();
   });
 
-  test('SIGKILL of the nats-server one side uses, mid-stream both ways: zero loss, no duplicate, no reset', async () => {
+  test.each([
+    ['SIGKILL', 'dies'],
+    ['SIGSTOP', 'stops answering (a partition)'],
+  ] as const)('%s: the nats-server one side uses %s mid-stream both ways: zero loss, no duplicate, no reset', async (signal, _what) => {
     const cluster = await startNatsCluster(3);
     const [first, second] = cluster.servers;
     if (first === undefined || second === undefined) throw new Error('no cluster');
@@ -102,7 +106,8 @@ describeWithNats('test/integration/nats-link.test.ts')('reliable channel over re
     const reconnected = new Promise<string>((resolve) => a.link.once('reconnect', resolve));
     await Promise.all([sendRange(aToB, atA, waiter, 1, killAt), sendRange(bToA, atB, waiter, 1, killAt)]);
     sendPlain(killAt);
-    await first.kill('SIGKILL');
+    if (signal === 'SIGKILL') await first.kill('SIGKILL');
+    else first.pause(true);
     const killedAt = Date.now();
     await Promise.all([sendRange(aToB, atA, waiter, killAt + 1, total), sendRange(bToA, atB, waiter, killAt + 1, total)]);
     sendPlain(total);
@@ -125,7 +130,7 @@ describeWithNats('test/integration/nats-link.test.ts')('reliable channel over re
     expect(atB.resets).toEqual([]);
     const lostPlain = total - new Set(plain).size;
     console.log(
-      `NATS server kill: a reconnected to another server in ${reconnectMs} ms; plain publish lost ${lostPlain} of ${total}; ` +
+      `NATS server ${signal}: a reconnected to another server in ${reconnectMs} ms; plain publish lost ${lostPlain} of ${total}; ` +
         `channel resends a→b ${aToB.stats.resends}, b→a ${bToA.stats.resends}, duplicates dropped ${aToB.stats.duplicates + bToA.stats.duplicates}; a→b ${JSON.stringify(aToB.stats)}`,
     );
     // Something was lost on the way and repaired (the plain subject shows it), or nothing was lost at all.

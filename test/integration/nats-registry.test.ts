@@ -41,7 +41,7 @@ function startFixture(config: Record<string, unknown>, waiter: Waiter): Promise<
   return waiter.until(() => events.some((event) => event.event === 'ready'), () => `fixture events ${JSON.stringify(events)}`, 20_000).then(() => ({ child, events }));
 }
 
-async function localNode(servers: readonly string[], node: string, waiter: Waiter, timing: { heartbeatInterval: number; deadAfter: number }): Promise<{ registry: NodeRegistry; link: NatsLink; events: string[] }> {
+async function localNode(servers: readonly string[], node: string, waiter: Waiter, timing: { heartbeatInterval?: number; deadAfter?: number }): Promise<{ registry: NodeRegistry; link: NatsLink; events: string[] }> {
   const link = await connectNats({ servers, name: `test-${node}` });
   links.push(link);
   const registry = new NodeRegistry(link, { cluster: 'sytest', node, nodes: ['a', 'b'], ...timing }, recordingLogger().log);
@@ -98,12 +98,13 @@ describeWithNats('test/integration/nats-registry.test.ts')('node liveness over r
     console.log(`SIGSTOPped peer declared dead after ${detectedMs} ms (deadAfter ${timing.deadAfter} ms, heartbeats every ${timing.heartbeatInterval} ms)`);
   }, 30_000);
 
-  test('a node whose nats-server is SIGKILLed reconnects to another of the cluster and is not declared dead (default 3 s timeout)', async () => {
+  test('a node whose nats-server is SIGKILLed reconnects to another of the cluster and is not declared dead (default timings)', async () => {
     const cluster = await startNatsCluster(3);
     const [first, second] = cluster.servers;
     if (first === undefined || second === undefined) throw new Error('no cluster');
     const waiter = new Waiter();
-    const timing = { heartbeatInterval: 1000, deadAfter: 3000 };
+    // The defaults: heartbeats every 500 ms, dead after 3 s.
+    const timing = {};
     const a = await localNode([first.url], 'a', waiter, timing);
     const b = await localNode([second.url], 'b', waiter, timing);
     await waiter.until(() => a.events.includes('up b') && b.events.includes('up a'), () => `a ${JSON.stringify(a.events)}, b ${JSON.stringify(b.events)}`);
@@ -119,5 +120,30 @@ describeWithNats('test/integration/nats-registry.test.ts')('node liveness over r
     expect(b.events).toEqual(['up a']);
     expect(a.events).toEqual(['up b']);
     console.log(`NATS server kill: node a reconnected in ${reconnectMs} ms; no node declared dead`);
+  }, 30_000);
+
+  test('a nats-server that stops answering (SIGSTOP: a partition) is left for another within the liveness timeout: no node declared dead', async () => {
+    const cluster = await startNatsCluster(3);
+    const [first, second] = cluster.servers;
+    if (first === undefined || second === undefined) throw new Error('no cluster');
+    const waiter = new Waiter();
+    // The defaults: heartbeats every 500 ms, dead after 3 s.
+    const timing = {};
+    const a = await localNode([first.url], 'a', waiter, timing);
+    const b = await localNode([second.url], 'b', waiter, timing);
+    await waiter.until(() => a.events.includes('up b') && b.events.includes('up a'), () => `a ${JSON.stringify(a.events)}, b ${JSON.stringify(b.events)}`);
+    const stoppedAt = Date.now();
+    const reconnected = new Promise<number>((resolve) => a.link.once('reconnect', () => resolve(Date.now() - stoppedAt)));
+    first.pause(true);
+    try {
+      const reconnectMs = await reconnected;
+      console.log(`NATS server SIGSTOP: node a left it for another server after ${reconnectMs} ms; events a ${JSON.stringify(a.events)}, b ${JSON.stringify(b.events)}`);
+      expect(reconnectMs).toBeLessThan(2500);
+      await waiter.nothingWithin(1500, () => [a.events, b.events], () => `a ${JSON.stringify(a.events)}, b ${JSON.stringify(b.events)}`);
+      expect(b.events).toEqual(['up a']);
+      expect(a.events).toEqual(['up b']);
+    } finally {
+      first.pause(false);
+    }
   }, 30_000);
 });

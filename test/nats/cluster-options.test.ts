@@ -20,7 +20,7 @@ test('the shape a user writes resolves to NATS settings, frozen, with defaults',
   expect(resolved).toEqual({
     node: 'a',
     name: 'switchyard',
-    heartbeatInterval: 1000,
+    heartbeatInterval: 500,
     deadAfter: 3000,
     nats: { servers: ['nats://10.0.0.5:4222', 'nats://10.0.0.6:4222'], name: 'switchyard-switchyard-a' },
   });
@@ -31,7 +31,7 @@ test('the shape a user writes resolves to NATS settings, frozen, with defaults',
   ).toEqual({
     node: 'b',
     name: 'prod',
-    heartbeatInterval: 1000,
+    heartbeatInterval: 500,
     deadAfter: 5000,
     nats: { servers: ['tls://n1:4222', 'tls://n2:4222'], name: 'switchyard-prod-b', user: 'sy', pass: 'secret', tls: { caFile: '/etc/ca.pem' } },
   });
