@@ -271,6 +271,7 @@ export class ReliableChannel {
     }
     if (this.peerEpoch !== 0 && frame.epoch !== this.peerEpoch) {
       this.resetSession('peer-restarted', false);
+      if (this.closed) return undefined; // the owner closed it from onReset
       // It named our previous epoch: a frame of the session that just ended.
       if (frame.peerEpoch !== 0) {
         this.stats.stale++;

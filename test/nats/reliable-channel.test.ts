@@ -404,3 +404,125 @@ test('close() stops every timer and ignores later frames', () => {
   expect(p.aOwner.received).toEqual([]);
   expect(() => p.a.send(payload(2))).toThrow(expect.objectContaining({ code: 'SY_ERR_INVALID_STATE' }));
 });
+
+/**
+ * The owner protocol a link runs above the channel, in miniature: the sender
+ * keeps every message until the receiver's owner confirms it (an app-level
+ * ack sent back over the channel), and after a reset replays what is not
+ * confirmed, marking what it had sent before; a (re)started receiver says
+ * hello first, as a link does (an idle channel cannot notice a restart by
+ * itself). Under drops, duplicates, reorders, peer restarts and owner resets, the receiver must get every
+ * message, in order within each session, and see a message twice only where
+ * it is marked.
+ */
+test.each([21, 22, 23, 24, 25, 26, 27, 28])('chaos (seed %i): restarts and resets lose nothing and duplicate only what is marked', (seed) => {
+  const random = prng(seed * 7919);
+  const toB = new FakeLink(random);
+  const toA = new FakeLink(random);
+  const faults = { drop: 0.1, duplicate: 0.1, reorder: 0.1 };
+  toB.faults = faults;
+  toA.faults = faults;
+
+  interface Pending {
+    readonly n: number;
+    sent: boolean;
+  }
+  const unconfirmed: Pending[] = [];
+  let nextToSend = 0;
+  let created = 0;
+  const deliveries = new Map<number, number>();
+  const violations: string[] = [];
+  let sessionLast: number | undefined;
+
+  const aOwner: ChannelOwner = {
+    onFrame(bytes) {
+      const text = Buffer.from(bytes).toString();
+      if (text === 'hello') return;
+      const confirmed = Number(text);
+      while (unconfirmed.length > 0 && (unconfirmed[0] as Pending).n <= confirmed) {
+        unconfirmed.shift();
+        nextToSend = Math.max(0, nextToSend - 1);
+      }
+    },
+    onReset() {
+      nextToSend = 0; // replay everything not confirmed
+    },
+    onDrain() {
+      pump();
+    },
+  };
+  const a = new ReliableChannel(toB, aOwner);
+  channels.push(a);
+  toA.target = a;
+
+  let b: ReliableChannel | undefined;
+  const bOwner: ChannelOwner = {
+    onFrame(bytes) {
+      const [text, mark] = Buffer.from(bytes).toString().split(' ');
+      const n = Number(text);
+      const seen = deliveries.get(n) ?? 0;
+      if (seen > 0 && mark !== 'r') violations.push(`${n} delivered again unmarked`);
+      if (sessionLast !== undefined && n !== sessionLast + 1) violations.push(`${n} after ${sessionLast} in one session`);
+      sessionLast = n;
+      deliveries.set(n, seen + 1);
+      b?.send(Buffer.from(String(n)));
+    },
+    onReset() {
+      sessionLast = undefined;
+    },
+    onDrain() {},
+  };
+  const startB = (): void => {
+    b = new ReliableChannel(toA, bOwner);
+    channels.push(b);
+    toB.target = b;
+    sessionLast = undefined;
+    // A restarted end speaks first, as a link's hello does: an idle channel cannot notice a restart by itself.
+    b.send(Buffer.from('hello'));
+  };
+  startB();
+
+  function pump(): void {
+    while (nextToSend < unconfirmed.length) {
+      const item = unconfirmed[nextToSend] as Pending;
+      if (!a.send(Buffer.from(item.sent ? `${item.n} r` : String(item.n)))) return;
+      item.sent = true;
+      nextToSend++;
+    }
+  }
+
+  let restarts = 0;
+  let resets = 0;
+  for (let step = 0; step < 3000; step++) {
+    if (created < 2000 && random() < 0.7) {
+      unconfirmed.push({ n: ++created, sent: false });
+      pump();
+    }
+    const roll = random();
+    if (roll < 0.002) {
+      b?.close(); // b's process restarts: a new channel, nothing remembered
+      restarts++;
+      startB();
+    } else if (roll < 0.003) {
+      a.reset();
+      resets++;
+      pump();
+    }
+    toB.deliver();
+    toA.deliver();
+    pump();
+    jest.advanceTimersByTime(5);
+  }
+  toB.faults = {};
+  toA.faults = {};
+  for (let step = 0; step < 4000 && unconfirmed.length > 0; step++) {
+    pump();
+    toB.deliver();
+    toA.deliver();
+    jest.advanceTimersByTime(5);
+  }
+  expect(violations).toEqual([]);
+  expect(unconfirmed).toEqual([]);
+  expect([...deliveries.keys()].sort((x, y) => x - y)).toEqual(Array.from({ length: created }, (_, i) => i + 1));
+  expect(restarts + resets).toBeGreaterThan(0);
+});
