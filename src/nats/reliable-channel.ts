@@ -27,107 +27,18 @@
  */
 import { randomInt } from 'node:crypto';
 import { SwitchyardError } from '../errors';
+import { DEFAULT_CHANNEL_OPTIONS, type ChannelOwner, type ChannelStats, type FrameSink, type ReliableChannelOptions, type ResetReason } from './channel-types';
 import { FRAME_HEADER_BYTES, MAX_UINT48, decodeFrame, encodeFrame, type Frame } from './frame';
+import { SendWindow } from './send-window';
 
-/** Why a channel reset; `onReset` gets it. */
-export type ResetReason =
-  /** Frames of a new peer epoch arrived: the peer restarted or reset on its own. */
-  | 'peer-restarted'
-  /** The peer sent a reset frame naming our session. */
-  | 'peer-reset'
-  /** No ack progress for `stallTimeout` while frames were unacknowledged. */
-  | 'stalled'
-  /** The peer acknowledged a frame that was never sent: its state cannot be trusted. */
-  | 'protocol'
-  /** The owner called `reset()` (e.g. the peer's node was declared dead). */
-  | 'owner';
-
-/** What the channel calls back; one object per channel, no closures. */
-export interface ChannelOwner {
-  /** The next payload from the peer, in order, once per session. A view: copy it to keep it past the call. */
-  onFrame(payload: Uint8Array): void;
-  /** The session ended: the window and the receive state are empty; replay what the peer may have missed. */
-  onReset(reason: ResetReason): void;
-  /** A `send()` was refused for a full window, and the window has room again. */
-  onDrain(): void;
-}
-
-/** Where a channel's frames go: a NATS subject of the peer's, or a fake in tests. */
-export interface FrameSink {
-  /** Publishes one encoded frame; delivery is at most once. */
-  publish(frame: Uint8Array): void;
-  /** Largest message the transport carries, in bytes (the NATS server's `max_payload`). */
-  maxPayload(): number;
-  /**
-   * False while the transport is reconnecting: timed resends then wait (they
-   * would only pile up in the client's buffer) until `resendNow()` after the
-   * reconnect. Absent: always connected.
-   */
-  connected?(): boolean;
-}
-
-export interface ReliableChannelOptions {
-  /** Most unacknowledged frames the sender keeps (and early frames the receiver buffers). Default `1024`. */
-  readonly windowFrames?: number;
-  /** Most unacknowledged payload bytes the sender keeps (and early bytes the receiver buffers). Default 16 MiB. */
-  readonly windowBytes?: number;
-  /** Longest wait before acknowledging delivered frames, in ms, when nothing is sent back to carry the ack. Default `10`. */
-  readonly ackDelay?: number;
-  /** Delivered frames after which an ack goes out at once. Default `32`. */
-  readonly ackEvery?: number;
-  /** First wait for an ack before the window is sent again, in ms; doubles while nothing is acknowledged. Default `200`. */
-  readonly resendTimeout?: number;
-  /** Longest wait between two resends of the window, in ms. Default `1000`. */
-  readonly maxResendTimeout?: number;
-  /** No ack progress for this long, in ms, with frames unacknowledged, resets the channel (`'stalled'`). Default `5000`. */
-  readonly stallTimeout?: number;
-}
-
-export const DEFAULT_CHANNEL_OPTIONS: Required<ReliableChannelOptions> = Object.freeze({
-  windowFrames: 1024,
-  windowBytes: 16 * 1024 * 1024,
-  ackDelay: 10,
-  ackEvery: 32,
-  resendTimeout: 200,
-  maxResendTimeout: 1000,
-  stallTimeout: 5000,
-});
-
-/** Counters of one channel (plain numbers; the owner exports them as metrics). */
-export interface ChannelStats {
-  framesSent: number;
-  framesReceived: number;
-  bytesSent: number;
-  bytesReceived: number;
-  /** Data frames sent again (on a nack or a timeout). */
-  resends: number;
-  /** Nacks received (each asks for one gap). */
-  nacks: number;
-  /** Resend timeouts that fired with frames unacknowledged. */
-  timeouts: number;
-  /** Data frames that arrived twice (dropped, never delivered twice). */
-  duplicates: number;
-  /** Data frames that arrived after a gap (buffered or dropped, then a nack). */
-  outOfOrder: number;
-  /** Frames of an ended session (answered with a reset frame, dropped). */
-  stale: number;
-  /** Bytes that are not a frame. */
-  malformed: number;
-  resets: number;
-}
+export { DEFAULT_CHANNEL_OPTIONS } from './channel-types';
+export type { ChannelOwner, ChannelStats, FrameSink, ReliableChannelOptions, ResetReason } from './channel-types';
 
 /** How many ended peer epochs a channel remembers, so their late frames are known as stale. */
 const RETIRED_EPOCHS = 8;
 
 function newEpoch(): number {
   return randomInt(1, MAX_UINT48 + 1);
-}
-
-interface Unacked {
-  readonly seq: number;
-  readonly payload: Uint8Array;
-  /** When it was last (re)sent: a frame sent again less than half a `resendTimeout` ago is not sent again yet. */
-  sentAt: number;
 }
 
 export class ReliableChannel {
@@ -153,9 +64,7 @@ export class ReliableChannel {
 
   // Sending.
   private lastSeq = 0;
-  private readonly window: Unacked[] = [];
-  private windowHead = 0;
-  private windowPayloadBytes = 0;
+  private readonly window = new SendWindow();
   private refused = false;
   private resendTimer: NodeJS.Timeout | undefined;
   private resendWait: number;
@@ -188,7 +97,7 @@ export class ReliableChannel {
 
   /** Frames sent and not yet acknowledged. */
   get unacknowledged(): number {
-    return this.window.length - this.windowHead;
+    return this.window.size;
   }
 
   /** Largest payload `send()` accepts: the transport's `max_payload` less the frame header. */
@@ -210,15 +119,14 @@ export class ReliableChannel {
       );
     }
     const held = this.unacknowledged;
-    if (held >= this.options.windowFrames || (held > 0 && this.windowPayloadBytes + payload.byteLength > this.options.windowBytes)) {
+    if (held >= this.options.windowFrames || (held > 0 && this.window.bytes + payload.byteLength > this.options.windowBytes)) {
       this.refused = true;
       return false;
     }
     const seq = ++this.lastSeq;
     const now = Date.now();
     if (held === 0) this.lastProgressAt = now;
-    this.window.push({ seq, payload, sentAt: now });
-    this.windowPayloadBytes += payload.byteLength;
+    this.window.push(seq, payload, now);
     this.publishData(seq, payload);
     this.armResend();
     return true;
@@ -231,7 +139,7 @@ export class ReliableChannel {
    */
   resendNow(): void {
     if (this.closed || this.unacknowledged === 0) return;
-    this.resend((this.window[this.windowHead] as Unacked).seq, this.lastSeq, Date.now());
+    this.resend(this.window.firstSeq, this.lastSeq, Date.now());
   }
 
   /** Ends the session now (the peer hears of it) and reports `'owner'`. */
@@ -421,14 +329,7 @@ export class ReliableChannel {
       this.resetSession('protocol', true);
       return false;
     }
-    let progressed = false;
-    while (this.windowHead < this.window.length && (this.window[this.windowHead] as Unacked).seq <= ack) {
-      this.windowPayloadBytes -= (this.window[this.windowHead] as Unacked).payload.byteLength;
-      this.windowHead++;
-      progressed = true;
-    }
-    if (!progressed) return true;
-    this.compactWindow();
+    if (!this.window.acknowledge(ack)) return true;
     this.lastProgressAt = Date.now();
     this.resendWait = this.options.resendTimeout;
     if (this.unacknowledged === 0) this.clearResendTimer();
@@ -437,16 +338,6 @@ export class ReliableChannel {
       this.owner.onDrain();
     }
     return true;
-  }
-
-  private compactWindow(): void {
-    if (this.windowHead === this.window.length) {
-      this.window.length = 0;
-      this.windowHead = 0;
-    } else if (this.windowHead > 1024 && this.windowHead * 2 > this.window.length) {
-      this.window.splice(0, this.windowHead);
-      this.windowHead = 0;
-    }
   }
 
   /** Sends frames `from` to `to` again (a nack). */
@@ -464,13 +355,8 @@ export class ReliableChannel {
    * million frames for a 500-frame hole).
    */
   private resend(from: number, to: number, now: number): void {
-    if (this.unacknowledged === 0) return;
     const recent = now - this.options.resendTimeout / 2;
-    const first = (this.window[this.windowHead] as Unacked).seq;
-    const start = this.windowHead + Math.max(0, from - first);
-    const end = Math.min(this.window.length - 1, this.windowHead + (to - first));
-    for (let index = start; index <= end; index++) {
-      const frame = this.window[index] as Unacked;
+    for (const frame of this.window.range(from, to)) {
       if (frame.sentAt > recent) continue;
       frame.sentAt = now;
       this.stats.resends++;
@@ -499,7 +385,7 @@ export class ReliableChannel {
       return;
     }
     this.stats.timeouts++;
-    this.resend((this.window[this.windowHead] as Unacked).seq, this.lastSeq, now);
+    this.resend(this.window.firstSeq, this.lastSeq, now);
     this.resendWait = Math.min(this.resendWait * 2, this.options.maxResendTimeout);
     this.resendTimer = setTimeout(onResendTimer, Math.min(this.resendWait, this.options.stallTimeout - quiet), this);
   }
@@ -526,9 +412,7 @@ export class ReliableChannel {
     this.epochValue = newEpoch();
     this.peerEpoch = 0;
     this.lastSeq = 0;
-    this.window.length = 0;
-    this.windowHead = 0;
-    this.windowPayloadBytes = 0;
+    this.window.clear();
     this.refused = false;
     this.resendWait = this.options.resendTimeout;
     this.expected = 1;
