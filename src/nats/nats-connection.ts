@@ -183,10 +183,12 @@ export class NatsLink extends EventEmitter<NatsConnectionEvents> {
   private async watchStatus(): Promise<void> {
     const statuses: AsyncIterable<Status> = this.connection.status();
     const closed = this.connection.closed();
+    // The status stream ends when the connection closes; an error ending it early must not become an unhandled rejection.
     void (async () => {
       for await (const status of statuses) this.onStatus(status);
-    })();
-    await closed;
+    })().catch(() => undefined);
+    // closed() resolves (with the error, if any) once the connection is closed for good.
+    await closed.catch(() => undefined);
     this.closed = true;
     this.emit('close');
   }
