@@ -193,4 +193,42 @@ describeWithNats('test/integration/nats-link.test.ts')('reliable channel over re
     expect(router.stats).toEqual({ refused: 2, unrouted: 1, malformed: 1 });
     expect(warnings('malformed NATS link frame dropped')).toHaveLength(1);
   });
+
+  test('a peer that restarts (a new channel, a new epoch, its hello first) resets the survivor, which replays; nothing of the old session reaches the new peer', async () => {
+    const server = await startNatsServer();
+    const a = await node('a', [server.url]);
+    const bLink = await connectNats({ servers: [server.url] });
+    links.push(bLink);
+    const waiter = new Waiter();
+    const atA = new Stream(waiter);
+    const aToB = a.router.open('b', 'stream', atA);
+    const first = new Stream(waiter);
+    let bRouter = new ChannelRouter(bLink, { cluster: 'sytest', node: 'b', nodes: ['a', 'b'] }, recordingLogger().log);
+    routers.push(bRouter);
+    bRouter.open('a', 'stream', first);
+    await bLink.flush();
+    await sendRange(aToB, atA, waiter, 1, 100);
+    await waiter.until(() => first.received.length === 100, () => `b has ${first.received.length}`);
+
+    // b's process restarts: its router and channel are gone, a new one opens and says hello.
+    bRouter.close();
+    const second = new Stream(waiter);
+    bRouter = new ChannelRouter(bLink, { cluster: 'sytest', node: 'b', nodes: ['a', 'b'] }, recordingLogger().log);
+    routers.push(bRouter);
+    const bToA = bRouter.open('a', 'stream', second);
+    await bLink.flush();
+    // a owner's replay on reset: here, the last 10 it sent, as its own level had not seen them confirmed.
+    atA.onReset = function (this: Stream, reason: ResetReason): void {
+      this.resets.push(reason);
+      for (let n = 91; n <= 100; n++) aToB.send(Buffer.from(String(n)));
+      waiter.notify();
+    };
+    bToA.send(Buffer.from('0')); // the hello
+    await waiter.until(() => atA.resets.length === 1 && second.received.length === 10, () => `a resets ${JSON.stringify(atA.resets)}, b2 has ${JSON.stringify(second.received)}`);
+    expect(atA.resets).toEqual(['peer-restarted']);
+    expect(atA.received).toEqual([0]);
+    expect(second.received).toEqual(inOrder(91, 100));
+    expect(second.resets).toEqual([]);
+    expect(first.received).toEqual(inOrder(1, 100));
+  });
 });
