@@ -117,8 +117,8 @@ Flags:
   --chaos-interval <time>      from the measured window's start to the first event and
                                between events, e.g. 10s, 500ms, 1m (default ${DEFAULT_CHAOS_INTERVAL_MS / 1000}s);
                                no event within one interval of the end
-  --chaos-service <name>       the service whose instances "service" kills (default: the
-                               --url path's first segment)
+  --chaos-service <names>      the services whose instances "service" kills, comma-separated,
+                               in rotation (default: the --url path's first segment)
   --health-url <url>           the server's health endpoint (default: http://<--url host>/healthz)
   --json                       print the result as JSON on stdout
   --progress / --no-progress   live progress line on stderr (default: on when stderr is a TTY)

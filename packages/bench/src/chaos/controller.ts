@@ -43,20 +43,25 @@ interface Chosen {
   readonly recovered: (snapshot: HealthSnapshot) => boolean;
 }
 
-/** The process an event of `kind` acts on, and how to tell it recovered; throws when there is none. */
-export function choose(kind: ChaosKind, plan: ChaosPlan, snapshot: HealthSnapshot, index: number): Chosen {
+/**
+ * The process the `occurrence`-th event of `kind` (0-based) acts on, and how
+ * to tell it recovered; throws when there is none.
+ */
+export function choose(kind: ChaosKind, plan: ChaosPlan, snapshot: HealthSnapshot, occurrence: number): Chosen {
   const healthy = (snapshot: HealthSnapshot): boolean => snapshot.status === 200;
   switch (kind) {
     case 'service': {
-      const pids = pidsOf(snapshot, 'service', plan.service);
-      if (pids.length === 0) throw new Error(`no running instance of service "${plan.service}" in /healthz`);
-      const pid = pids[index % pids.length] as number;
-      return { pid, target: `service ${plan.service} pid ${pid}`, recovered: (now) => healthy(now) && !pidsOf(now, 'service', plan.service).includes(pid) && pidsOf(now, 'service', plan.service).length >= pids.length };
+      // Services in rotation, and each one's instances in rotation as its turns come.
+      const service = plan.services[occurrence % plan.services.length] as string;
+      const pids = pidsOf(snapshot, 'service', service);
+      if (pids.length === 0) throw new Error(`no running instance of service "${service}" in /healthz`);
+      const pid = pids[Math.floor(occurrence / plan.services.length) % pids.length] as number;
+      return { pid, target: `service ${service} pid ${pid}`, recovered: (now) => healthy(now) && !pidsOf(now, 'service', service).includes(pid) && pidsOf(now, 'service', service).length >= pids.length };
     }
     case 'worker': {
       const pids = pidsOf(snapshot, 'worker');
       if (pids.length === 0) throw new Error('no running worker in /healthz');
-      const pid = pids[index % pids.length] as number;
+      const pid = pids[occurrence % pids.length] as number;
       return { pid, target: `worker pid ${pid}`, recovered: (now) => healthy(now) && !pidsOf(now, 'worker').includes(pid) };
     }
     case 'reload': {
@@ -74,6 +79,8 @@ export function choose(kind: ChaosKind, plan: ChaosPlan, snapshot: HealthSnapsho
 
 export class ChaosController {
   private readonly records: ChaosEventRecord[] = [];
+  /** Events of each kind so far: each kind rotates over its own targets. */
+  private readonly occurrences = new Map<ChaosKind, number>();
   private stopped = false;
   private running: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -99,7 +106,8 @@ export class ChaosController {
     }
     for (const kind of new Set(this.plan.kinds)) {
       try {
-        choose(kind, this.plan, snapshot, 0);
+        // Index i picks the i-th service: every one in the rotation must be there.
+        for (let index = 0; index < (kind === 'service' ? this.plan.services.length : 1); index++) choose(kind, this.plan, snapshot, index);
       } catch (error) {
         throw new Error(`--chaos ${kind}: ${(error as Error).message} (${this.plan.healthUrl})`);
       }
@@ -138,9 +146,11 @@ export class ChaosController {
   private async runEvent(index: number, started: number): Promise<void> {
     const kind = this.plan.kinds[(index - 1) % this.plan.kinds.length] as ChaosKind;
     const atMs = performance.now() - started;
+    const occurrence = this.occurrences.get(kind) ?? 0;
+    this.occurrences.set(kind, occurrence + 1);
     let chosen: Chosen;
     try {
-      chosen = choose(kind, this.plan, await fetchHealth(this.plan.healthUrl), index - 1);
+      chosen = choose(kind, this.plan, await fetchHealth(this.plan.healthUrl), occurrence);
     } catch (error) {
       this.records.push({ index, kind, atMs, target: '-', pid: undefined, error: (error as Error).message });
       return;

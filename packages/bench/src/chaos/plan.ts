@@ -14,8 +14,8 @@ export interface ChaosPlan {
   readonly kinds: readonly ChaosKind[];
   /** ms from the start of the measured window to the first event, and between events. */
   readonly intervalMs: number;
-  /** The service whose instances `service` events kill (default: the URL path's first segment). */
-  readonly service: string;
+  /** The services whose instances `service` events kill, in rotation (default: the URL path's first segment). */
+  readonly services: readonly string[];
   /** Where the processes are listed: the server's `/healthz` (default: the URL's host and port). */
   readonly healthUrl: string;
 }
@@ -69,8 +69,8 @@ export function parseChaos(flags: ChaosFlags, url: string): ChaosPlan | undefine
     if (stray !== undefined) throw invalid(`--${stray} needs --chaos`);
     return undefined;
   }
-  const service = flags.service ?? serviceFor(url);
-  if (service === '' && parseKinds(flags.chaos).includes('service')) throw invalid('--chaos service needs a service: a --url with a path, or --chaos-service <name>');
+  const services = (flags.service ?? serviceFor(url)).split(',').map((name) => name.trim()).filter((name) => name !== '');
+  if (services.length === 0 && parseKinds(flags.chaos).includes('service')) throw invalid('--chaos service needs a service: a --url with a path, or --chaos-service <name>');
   let healthUrl = flags.healthUrl ?? healthUrlFor(url);
   try {
     const parsed = new URL(healthUrl);
@@ -82,7 +82,7 @@ export function parseChaos(flags: ChaosFlags, url: string): ChaosPlan | undefine
   return Object.freeze({
     kinds: Object.freeze(parseKinds(flags.chaos)),
     intervalMs: flags.interval === undefined ? DEFAULT_CHAOS_INTERVAL_MS : parseDuration('chaos-interval', flags.interval),
-    service,
+    services: Object.freeze(services),
     healthUrl,
   });
 }

@@ -9,7 +9,7 @@ test('--chaos flags: kinds in rotation, interval units, service and health URL f
   expect(parseChaos({ chaos: 'service,worker,reload', interval: '2.5s' }, 'ws://127.0.0.1:9000/echo?x=1')).toEqual({
     kinds: ['service', 'worker', 'reload'],
     intervalMs: 2500,
-    service: 'echo',
+    services: ['echo'],
     healthUrl: 'http://127.0.0.1:9000/healthz',
   });
   expect(parseDuration('chaos-interval', '500ms')).toBe(500);
@@ -62,6 +62,8 @@ test('targets come from /healthz: the named service, a worker in rotation, the m
   const replaced = parseHealth(200, body.replace(/"pid":1([12])/g, '"pid":3$1').replace(/"pid":2([01])/g, '"pid":4$1'));
   expect(reload.recovered(replaced)).toBe(true);
   expect(reload.recovered({ ...replaced, status: 503 })).toBe(false);
-  expect(() => choose('service', { ...plan, service: 'nope' }, health, 0)).toThrow(/no running instance of service "nope"/);
+  const both = { ...plan, services: ['echo', 'chat'] };
+  expect([0, 1, 2].map((index) => choose('service', both, health, index).pid)).toEqual([21, 20, 21]);
+  expect(() => choose('service', { ...plan, services: ['nope'] }, health, 0)).toThrow(/no running instance of service "nope"/);
   expect(() => parseHealth(200, '<html>')).toThrow(/not a Switchyard \/healthz body/);
 });
