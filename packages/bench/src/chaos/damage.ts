@@ -66,7 +66,10 @@ export type SessionEnd = 'open' | 'closed';
 /**
  * One connection's numbered messages. Memory: answers are kept as the highest
  * number below which all were answered plus the set of answered numbers above
- * it, so an in-order session holds a handful of numbers whatever its length.
+ * it, so an in-order session holds a handful of numbers whatever its length;
+ * after a loss every later answer stays in the set until the session ends
+ * (bounded by the session's messages: a run that loses is reported, not kept
+ * going for long).
  */
 export class EchoSession {
   private sentCount = 0;

@@ -2,7 +2,7 @@ import { choose } from '../../src/chaos/controller';
 import { parseHealth } from '../../src/chaos/health';
 import { isMarked, markRedelivered, MARKED_LAYOUT } from '../../src/chaos/numbered';
 import { parseChaos, parseDuration } from '../../src/chaos/plan';
-import { parseBenchArgs } from '../../src/options';
+import { BENCH_HELP, parseBenchArgs } from '../../src/options';
 import { encodeStamped, readSeq, readTime } from '../../src/payload';
 
 test('--chaos flags: kinds in rotation, interval units, service and health URL from --url', () => {
@@ -16,6 +16,10 @@ test('--chaos flags: kinds in rotation, interval units, service and health URL f
   expect(parseDuration('chaos-interval', '1m')).toBe(60_000);
   expect(parseDuration('chaos-interval', '10')).toBe(10_000);
   expect(parseChaos({}, 'ws://h/echo')).toBeUndefined();
+});
+
+test('--help documents the chaos flags', () => {
+  for (const flag of ['--chaos <kinds>', '--chaos-interval <time>', '--chaos-service <names>', '--health-url <url>']) expect(BENCH_HELP).toContain(flag);
 });
 
 test.each([
