@@ -119,6 +119,9 @@ Flags:
                                no event within one interval of the end
   --chaos-service <names>      the services whose instances "service" kills, comma-separated,
                                in rotation (default: the --url path's first segment)
+  --chaos-events <n>           exactly n events, the load running past --duration until the
+                               last one recovered and one more interval passed (default 0:
+                               as many as --duration holds)
   --health-url <url>           the server's health endpoint (default: http://<--url host>/healthz)
   --json                       print the result as JSON on stdout
   --progress / --no-progress   live progress line on stderr (default: on when stderr is a TTY)
@@ -189,6 +192,7 @@ export function parseBenchArgs(argv: readonly string[], stderrIsTty = false): Be
         'chaos-interval': { type: 'string' },
         'chaos-service': { type: 'string' },
         'health-url': { type: 'string' },
+        'chaos-events': { type: 'string' },
         json: { type: 'boolean' },
         progress: { type: 'boolean' },
         'no-progress': { type: 'boolean' },
@@ -210,7 +214,7 @@ export function parseBenchArgs(argv: readonly string[], stderrIsTty = false): Be
   const rate = numberFlag('rate', values.rate, 0, 0, 100_000_000);
   const json = values.json === true;
   const url = checkUrl(values.url ?? DEFAULT_URL);
-  const chaos = parseChaos({ chaos: values.chaos, interval: values['chaos-interval'], service: values['chaos-service'], healthUrl: values['health-url'] }, url);
+  const chaos = parseChaos({ chaos: values.chaos, interval: values['chaos-interval'], service: values['chaos-service'], healthUrl: values['health-url'], events: values['chaos-events'] }, url);
   if (chaos !== undefined && scenario !== 'echo') throw invalid(`--chaos runs with the echo scenario, not ${scenario}`);
   if (chaos !== undefined && (protocol !== 'ws' || !url.startsWith('ws:'))) throw invalid('--chaos speaks raw WebSocket over ws:// (--protocol ws)');
   const options: BenchOptions = {

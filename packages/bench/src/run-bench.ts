@@ -30,6 +30,8 @@ interface ChaosChannel {
   index: number;
   /** Forked shards: set by runForked to pass each event on. */
   forward?: (index: number) => void;
+  /** The controller's `finished`: passed on to forked shards. */
+  finished?: Promise<void>;
 }
 
 /**
@@ -45,6 +47,7 @@ export async function runBench(options: BenchOptions, hooks: BenchHooks = {}): P
     channel.index = index;
     channel.forward?.(index);
   });
+  if (chaos !== undefined) channel.finished = chaos.finished;
   await chaos?.preflight();
   const windowHooks: BenchHooks = chaos === undefined ? hooks : {
     ...hooks,
@@ -57,7 +60,7 @@ export async function runBench(options: BenchOptions, hooks: BenchHooks = {}): P
   let events;
   try {
     merged = mergeResults(shards.length === 1
-      ? [await runShard(options, shards[0] as Shard, localControl(hooks.onProgress, hooks.onHeld, windowHooks.onWindow, () => channel.index))]
+      ? [await runShard(options, shards[0] as Shard, localControl(hooks.onProgress, hooks.onHeld, windowHooks.onWindow, () => channel.index, () => chaos?.finished ?? Promise.resolve()))]
       : await runForked(options, shards, windowHooks, channel));
   } finally {
     // Stops the schedule whatever happened; an event under way is waited for (bounded by its recovery timeout).
@@ -88,6 +91,7 @@ function runForked(options: BenchOptions, shards: readonly Shard[], hooks: Bench
       for (const child of children) if (child.connected) child.send(message);
     };
     channel.forward = (index) => broadcast({ type: 'chaos', index });
+    void channel.finished?.then(() => broadcast({ type: 'chaos-done' }));
     shards.forEach((shard, index) => {
       const child = fork(CHILD_ENTRY, [], { execArgv: execArgvFor(CHILD_ENTRY), env, serialization: 'json' });
       children.push(child);

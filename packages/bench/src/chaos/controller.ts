@@ -83,6 +83,9 @@ export class ChaosController {
   private readonly occurrences = new Map<ChaosKind, number>();
   private stopped = false;
   private running: Promise<void> | undefined;
+  private finishedNow: (() => void) | undefined;
+  /** Resolves once no event will start any more and the last one has recovered (plus, with `events` set, one interval). */
+  readonly finished: Promise<void> = new Promise((resolve) => { this.finishedNow = resolve; });
   private wake: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -115,24 +118,29 @@ export class ChaosController {
   }
 
   /**
-   * Starts the schedule: event k at `k × intervalMs` after now, for every k
-   * that leaves a whole interval before `untilMs` after now, so that the load
-   * sees each event's consequences (a reload replaces its workers over a
-   * second or more).
+   * Starts the schedule: event k at `k × intervalMs` after now (or, when the
+   * previous event's recovery ran past that, as soon as it recovered), for
+   * every k that leaves a whole interval before `untilMs` after now, so that
+   * the load sees each event's consequences (a reload replaces its workers
+   * over a second or more).
    */
   start(untilMs: number): void {
     const started = performance.now();
-    this.running = this.loop(started, started + untilMs);
+    this.running = this.loop(started, started + untilMs).finally(() => this.finishedNow?.());
   }
 
   private async loop(started: number, until: number): Promise<void> {
+    const counted = this.plan.events > 0;
     for (let index = 1; !this.stopped; index++) {
-      const due = started + index * this.plan.intervalMs;
-      if (due + this.plan.intervalMs > until) return;
+      // An event that the previous one's recovery delayed runs at once, if a whole interval still follows it.
+      const due = Math.max(started + index * this.plan.intervalMs, performance.now());
+      if (counted ? index > this.plan.events : due + this.plan.intervalMs > until) break;
       await this.pause(due - performance.now());
       if (this.stopped) return;
       await this.runEvent(index, started);
     }
+    // A counted run lets the load see the last event's aftermath for one interval.
+    if (counted && !this.stopped) await this.pause(this.plan.intervalMs);
   }
 
   private pause(ms: number): Promise<void> {
@@ -185,6 +193,7 @@ export class ChaosController {
     clearTimeout(this.timer);
     this.wake?.();
     await this.running;
+    this.finishedNow?.();
     return this.records;
   }
 }

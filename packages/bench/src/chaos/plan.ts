@@ -18,6 +18,12 @@ export interface ChaosPlan {
   readonly services: readonly string[];
   /** Where the processes are listed: the server's `/healthz` (default: the URL's host and port). */
   readonly healthUrl: string;
+  /**
+   * Exactly this many events (0: as many as the run's duration holds). The
+   * load then lasts until the last one recovered and one more interval
+   * passed, past the duration if recoveries are slow.
+   */
+  readonly events: number;
 }
 
 /** Default `--chaos-interval`. */
@@ -55,17 +61,24 @@ export function serviceFor(url: string): string {
   return decodeURIComponent(new URL(url).pathname.split('/')[1] ?? '');
 }
 
+function parseEvents(value: string | undefined): number {
+  if (value === undefined) return 0;
+  if (!/^\d+$/.test(value) || Number(value) > 10_000) throw invalid(`--chaos-events must be a whole number from 0 to 10000, got "${value}"`);
+  return Number(value);
+}
+
 export interface ChaosFlags {
   readonly chaos?: string;
   readonly interval?: string;
   readonly service?: string;
   readonly healthUrl?: string;
+  readonly events?: string;
 }
 
 /** The plan for these flags; `undefined` without `--chaos`. Throws `SY_ERR_INVALID_OPTION`. */
 export function parseChaos(flags: ChaosFlags, url: string): ChaosPlan | undefined {
   if (flags.chaos === undefined) {
-    const stray = flags.interval !== undefined ? 'chaos-interval' : flags.service !== undefined ? 'chaos-service' : flags.healthUrl !== undefined ? 'health-url' : undefined;
+    const stray = flags.interval !== undefined ? 'chaos-interval' : flags.service !== undefined ? 'chaos-service' : flags.healthUrl !== undefined ? 'health-url' : flags.events !== undefined ? 'chaos-events' : undefined;
     if (stray !== undefined) throw invalid(`--${stray} needs --chaos`);
     return undefined;
   }
@@ -84,5 +97,6 @@ export function parseChaos(flags: ChaosFlags, url: string): ChaosPlan | undefine
     intervalMs: flags.interval === undefined ? DEFAULT_CHAOS_INTERVAL_MS : parseDuration('chaos-interval', flags.interval),
     services: Object.freeze(services),
     healthUrl,
+    events: parseEvents(flags.events),
   });
 }

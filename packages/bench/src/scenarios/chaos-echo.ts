@@ -161,6 +161,8 @@ export async function runChaosEcho(options: BenchOptions, shard: Shard, control:
   const cpuMicros = cpuMicrosSince(cpuStart);
   control.window('end');
   clearTimeout(cpuTimer);
+  // The load goes on (unmeasured for the main figures) until the chaos controller is done: a slow recovery must not end with nobody watching.
+  await control.chaosDone();
   sending = false;
   clearInterval(ticker);
   await waitUntil(() => slots.every((slot) => slot.socket === undefined || slot.session.outstanding === 0), CHAOS_DRAIN_MS);

@@ -148,7 +148,7 @@ export async function runSoak(options: SoakFlags): Promise<SoakResult> {
   const { child, port } = await startServer(options, log);
   const base = `127.0.0.1:${port}`;
   const phase: Phase = { index: 0 };
-  const plan: ChaosPlan = { kinds: soakKinds(options.reloadEvery), intervalMs: options.intervalMs, services: ['echo', 'fanout'], healthUrl: `http://${base}/healthz` };
+  const plan: ChaosPlan = { kinds: soakKinds(options.reloadEvery), intervalMs: options.intervalMs, services: ['echo', 'fanout'], healthUrl: `http://${base}/healthz`, events: 0 };
   const controller = new ChaosController(plan, (index) => {
     phase.index = index;
   });
@@ -184,7 +184,7 @@ export async function runSoak(options: SoakFlags): Promise<SoakResult> {
       warmup: 0,
       chaos: plan,
     });
-    const echoShard = await runShard(echoOptions, { index: 0, first: 0, count: options.echoConnections }, localControl(undefined, undefined, undefined, () => phase.index));
+    const echoShard = await runShard(echoOptions, { index: 0, first: 0, count: options.echoConnections }, localControl(undefined, undefined, undefined, () => phase.index, () => controller.finished));
     const events: readonly ChaosEventRecord[] = await controller.stop();
     await Promise.all([fanout.stop(DRAIN_MS), churn.stop(DRAIN_MS), httpLoad.stop(DRAIN_MS)]);
     clearInterval(sampler);

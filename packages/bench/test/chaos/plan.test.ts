@@ -11,7 +11,9 @@ test('--chaos flags: kinds in rotation, interval units, service and health URL f
     intervalMs: 2500,
     services: ['echo'],
     healthUrl: 'http://127.0.0.1:9000/healthz',
+    events: 0,
   });
+  expect(parseChaos({ chaos: 'worker', events: '3' }, 'ws://h/echo')?.events).toBe(3);
   expect(parseDuration('chaos-interval', '500ms')).toBe(500);
   expect(parseDuration('chaos-interval', '1m')).toBe(60_000);
   expect(parseDuration('chaos-interval', '10')).toBe(10_000);
@@ -19,7 +21,7 @@ test('--chaos flags: kinds in rotation, interval units, service and health URL f
 });
 
 test('--help documents the chaos flags', () => {
-  for (const flag of ['--chaos <kinds>', '--chaos-interval <time>', '--chaos-service <names>', '--health-url <url>']) expect(BENCH_HELP).toContain(flag);
+  for (const flag of ['--chaos <kinds>', '--chaos-interval <time>', '--chaos-service <names>', '--health-url <url>', '--chaos-events <n>']) expect(BENCH_HELP).toContain(flag);
 });
 
 test.each([
@@ -27,6 +29,8 @@ test.each([
   [['echo', '--chaos', 'worker', '--chaos-interval', '10 seconds']],
   [['echo', '--chaos', 'worker', '--chaos-interval', '50ms']],
   [['echo', '--chaos-interval', '1s']],
+  [['echo', '--chaos-events', '3']],
+  [['echo', '--chaos', 'worker', '--chaos-events', 'three']],
   [['fanout', '--chaos', 'worker']],
   [['echo', '--chaos', 'worker', '--protocol', 'socketio']],
   [['echo', '--url', 'ws://127.0.0.1:1/', '--chaos', 'service']],
