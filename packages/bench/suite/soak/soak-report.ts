@@ -37,6 +37,11 @@ function n(value: number): string {
   return value.toLocaleString('en-US');
 }
 
+/** `30`, `1.5`: minutes for titles. */
+export function minutes(durationMs: number): string {
+  return (durationMs / 60_000).toFixed(1).replace(/\.0$/, '');
+}
+
 function ms(us: number): string {
   return (us / 1000).toFixed(1);
 }
@@ -111,7 +116,7 @@ export function formatSoakReport(result: SoakResult): string {
   const e: DamageCounts = result.echo.total;
   const rss = rssVerdict(result);
   const lines = [
-    `# Soak: ${o.durationMs / 60_000} min, ${o.workers} workers`,
+    `# Soak: ${minutes(o.durationMs)} min, ${o.workers} workers`,
     '',
     `Load: echo ${n(o.echoConnections)} connections at ${n(o.echoRate)} msgs/s (numbered); fan-out ${n(o.fanoutSubscribers)} subscribers × ${n(o.fanoutRate)} msgs/s; churn ${n(o.churnRate)} connections/s (one echo each); HTTP ${n(o.httpRate)} POST /services/echo per s. Chaos every ${o.intervalMs / 1000} s: ${result.events.filter((ev) => ev.kind === 'service').length} service SIGKILLs (echo and fanout in turn), ${result.events.filter((ev) => ev.kind === 'reload').length} reloads (SIGHUP).`,
     '',

@@ -37,7 +37,7 @@ import { ChurnLoad } from './churn-load';
 import { FanoutLoad } from './fanout-load';
 import { HttpLoad } from './http-load';
 import type { Phase } from './phase';
-import { formatSoakReport, soakPassed, type SoakResult } from './soak-report';
+import { formatSoakReport, minutes, soakPassed, type SoakResult } from './soak-report';
 import { rssCsv, sampleRss, type RssSample } from './rss';
 
 const extension = path.extname(__filename);
@@ -45,7 +45,29 @@ const SERVICES = path.join(__dirname, '..', 'services');
 const CLI = path.join(path.dirname(require.resolve('switchyard/package.json')), 'dist', 'cli.js');
 const DRAIN_MS = 15_000;
 
-function flags(argv: readonly string[]): SoakFlags {
+export const SOAK_HELP = `Usage: npm run soak -- [flags]   (node packages/bench/dist/suite/soak/soak.js [flags])
+
+Starts a server with the CLI and runs mixed traffic under chaos; see docs/bench.md.
+
+  --duration <time>            how long (default 30m; e.g. 2m, 90s)
+  --chaos-interval <time>      between chaos events (default 60s)
+  --reload-every <n>           every n-th event is a rolling reload, the others service
+                               SIGKILLs, echo and fanout in turn (default 5; 0: no reload)
+  --sample <time>              RSS sampling period (default 10s)
+  --workers <n>                server workers (default 2)
+  --echo-connections <n>       numbered echo connections (default 200)
+  --echo-rate <n>              echo msgs/s in total (default 2000)
+  --fanout-subscribers <n>     fan-out subscribers (default 100)
+  --fanout-rate <n>            publisher msgs/s (default 20)
+  --churn-rate <n>             connections opened (one echo each) and closed per second (default 10)
+  --http-rate <n>              POST /services/echo per second (default 50)
+  --out <dir>                  where report.md, rss.csv, result.json and server.log go
+                               (default: a new folder under the temp folder)
+  -h, --help                   this text
+
+Exit status: 0 on a pass, 1 otherwise, 2 for bad flags.`;
+
+function flags(argv: readonly string[]): SoakFlags | 'help' {
   const { values } = parseArgs({
     args: [...argv],
     strict: true,
@@ -62,8 +84,10 @@ function flags(argv: readonly string[]): SoakFlags {
       'churn-rate': { type: 'string' },
       'http-rate': { type: 'string' },
       out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help === true) return 'help';
   const count = (name: string, fallback: number, min = 0, max = 100_000): number => {
     const value = values[name as keyof typeof values];
     if (value === undefined) return fallback;
@@ -213,14 +237,19 @@ export async function runSoak(options: SoakFlags): Promise<SoakResult> {
 }
 
 async function main(): Promise<number> {
-  let options: SoakFlags;
+  let parsed: SoakFlags | 'help';
   try {
-    options = flags(process.argv.slice(2));
+    parsed = flags(process.argv.slice(2));
   } catch (error) {
     process.stderr.write(`soak: ${(error as Error).message}\n`);
     return 2;
   }
-  process.stdout.write(`[soak] ${options.durationMs / 60_000} min, chaos every ${options.intervalMs / 1000} s (${soakKinds(options.reloadEvery).join(',')}), output in ${options.out}\n`);
+  if (parsed === 'help') {
+    process.stdout.write(`${SOAK_HELP}\n`);
+    return 0;
+  }
+  const options = parsed;
+  process.stdout.write(`[soak] ${minutes(options.durationMs)} min, chaos every ${options.intervalMs / 1000} s (${soakKinds(options.reloadEvery).join(',')}), output in ${options.out}\n`);
   const result = await runSoak(options);
   const report = formatSoakReport(result);
   writeFileSync(path.join(options.out, 'report.md'), `${report}\n`);
