@@ -98,6 +98,32 @@ export function rssTrends(samples: readonly RssSample[], fromMs: number): RssTre
   return [...rolesOf(samples).map((role) => trend(role, (sample) => sample.rss[role])), trend('server total', serverTotal)];
 }
 
+/**
+ * Mean RSS per role (and of the server total) over each cycle between
+ * reloads: cycle 0 is before the first reload event, cycle c from the c-th on.
+ * A role whose processes are replaced at every reload rises and falls in a
+ * sawtooth; its mean over whole cycles is what can show growth across them.
+ */
+export function cycleMeans(samples: readonly RssSample[], reloadEvents: readonly number[]): Array<{ readonly cycle: number; readonly samples: number; readonly meanMb: Readonly<Record<string, number>> }> {
+  const cycleOf = (event: number): number => reloadEvents.filter((index) => event >= index).length;
+  const byCycle = new Map<number, RssSample[]>();
+  for (const sample of samples) {
+    const cycle = cycleOf(sample.event);
+    byCycle.set(cycle, [...(byCycle.get(cycle) ?? []), sample]);
+  }
+  const roles = rolesOf(samples).filter((role) => role !== 'generator');
+  return [...byCycle.entries()].sort(([a], [b]) => a - b).map(([cycle, group]) => {
+    const meanMb: Record<string, number> = {};
+    const mean = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length / (1024 * 1024);
+    for (const role of roles) {
+      const values = group.flatMap((sample) => (sample.rss[role] === undefined ? [] : [sample.rss[role] as number]));
+      if (values.length > 0) meanMb[role] = mean(values);
+    }
+    meanMb['server total'] = mean(group.map(serverTotal));
+    return { cycle, samples: group.length, meanMb };
+  });
+}
+
 /** The samples as CSV: seconds, event, MB per role, server total. */
 export function rssCsv(samples: readonly RssSample[]): string {
   const roles = rolesOf(samples);

@@ -7,7 +7,7 @@ import type { ChaosCounts, Counts } from '../../src/result';
 import type { ChurnCounts } from './churn-load';
 import type { FanoutCounts } from './fanout-load';
 import type { HttpCounts } from './http-load';
-import { rssTrends, type RssSample, type RssTrend } from './rss';
+import { cycleMeans, rssTrends, type RssSample, type RssTrend } from './rss';
 import type { SoakFlags } from './soak';
 
 /** Most a role's RSS may grow (least-squares slope) per 10 minutes over the judged window. */
@@ -100,6 +100,17 @@ function rssTable(result: SoakResult): string {
   return lines.join('\n');
 }
 
+/** Mean RSS per reload cycle (informative: the verdict is the slope above). */
+function cycleTable(result: SoakResult): string {
+  const reloads = result.events.filter((event) => event.kind === 'reload').map((event) => event.index);
+  if (reloads.length === 0) return '';
+  const cycles = cycleMeans(result.samples, reloads);
+  const roles = [...new Set(cycles.flatMap((cycle) => Object.keys(cycle.meanMb)))].filter((role) => role !== 'server total').concat('server total');
+  const lines = [`| cycle (from reload) | samples | ${roles.join(' | ')} |`, `| --- | --- | ${roles.map(() => '---').join(' | ')} |`];
+  for (const cycle of cycles) lines.push(`| ${cycle.cycle === 0 ? '0 (before the first)' : String(cycle.cycle)} | ${cycle.samples} | ${roles.map((role) => cycle.meanMb[role]?.toFixed(1) ?? '-').join(' | ')} |`);
+  return `Mean RSS (MB) per cycle between reloads — a worker's sawtooth averages out over a whole cycle, so growth across cycles is what a leak would show:\n\n${lines.join('\n')}\n`;
+}
+
 /** Every 6th sample (once a minute at the default 10 s), as a compact table of the server's processes. */
 function rssOverTime(result: SoakResult, every = 6): string {
   const roles = [...new Set(result.samples.flatMap((sample) => Object.keys(sample.rss)))].filter((role) => role !== 'generator').sort();
@@ -142,6 +153,7 @@ export function formatSoakReport(result: SoakResult): string {
     '',
     rssOverTime(result),
     '',
+    cycleTable(result),
     '## Verdict',
     '',
     `echo: ${n(e.lost)} lost, ${n(e.reordered)} reordered, ${n(e.duplicatesUnmarked)} unmarked duplicates (${n(e.duplicatesMarked)} marked, ${n(e.cut)} cut by ${n(e.disconnects)} disconnects); fan-out: ${n(sum(result.fanout, 'missed'))} missed, ${n(sum(result.fanout, 'reordered'))} reordered, ${n(sum(result.fanout, 'duplicatesUnmarked'))} unmarked duplicates (${n(sum(result.fanout, 'cut'))} cut at the publisher's disconnects); churn: ${n(sum(result.churn, 'lost'))} lost; events recovered: ${result.events.filter((ev) => ev.recoveredMs !== undefined).length} of ${result.events.length}; RSS ${rss.flat ? 'flat' : 'NOT flat'}.`,

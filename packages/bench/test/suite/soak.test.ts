@@ -1,5 +1,5 @@
 import { parseHealth } from '../../src/chaos/health';
-import { rssCsv, rssTrends, sampleRss, slopePerMinute, type RssSample } from '../../suite/soak/rss';
+import { cycleMeans, rssCsv, rssTrends, sampleRss, slopePerMinute, type RssSample } from '../../suite/soak/rss';
 import { soakKinds } from '../../suite/soak/soak';
 
 const MB = 1024 * 1024;
@@ -42,4 +42,17 @@ test('a sample names workers by their order, sums a service\'s instances and ski
   const sample = sampleRss(health, 1000, 0);
   expect(Object.keys(sample.rss).sort()).toEqual(['generator', 'master', 'service echo', 'worker 2']);
   expect(sample.rss['service echo']).toBeGreaterThan(sample.rss.master as number);
+});
+
+test('cycle means average each role between reloads', () => {
+  const samples: RssSample[] = [
+    { tMs: 0, event: 0, rss: { 'worker 1': 60 * MB } },
+    { tMs: 1, event: 1, rss: { 'worker 1': 70 * MB } },
+    { tMs: 2, event: 2, rss: { 'worker 1': 60 * MB } }, // event 2 is the reload: a new cycle
+    { tMs: 3, event: 3, rss: { 'worker 1': 80 * MB } },
+  ];
+  expect(cycleMeans(samples, [2])).toEqual([
+    { cycle: 0, samples: 2, meanMb: { 'worker 1': 65, 'server total': 65 } },
+    { cycle: 1, samples: 2, meanMb: { 'worker 1': 70, 'server total': 70 } },
+  ]);
 });
