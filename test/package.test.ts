@@ -54,6 +54,10 @@ test('the server package holds the built server', () => {
   for (const file of ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/services/examples/echo.js', 'public/index.html']) expect(files).toContain(file);
 });
 
+test('and the client library: CommonJS, ES module, types for both, the browser file the workers serve', () => {
+  for (const file of ['dist/client/index.js', 'dist/client/index.mjs', 'dist/client/index.d.ts', 'dist/client/index.d.mts', 'dist/client/switchyard-client.js']) expect(files).toContain(file);
+});
+
 test('no bench code, no tests, no source maps of tests', () => {
   const offending = files.filter((file) =>
     file.startsWith('dist/bench/') || file.startsWith('packages/') || file.startsWith('bench/') || file.startsWith('test/') ||

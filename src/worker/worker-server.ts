@@ -19,6 +19,7 @@ import { BatchQueue, type IpcEndpoint } from '../ipc/batch-queue';
 import type { Logger } from '../logger';
 import { approximateSize, isMasterToWorker, readBatch, type LinkLiveness, type MasterToWorker, type WorkerToMaster } from '../protocol';
 import { ClientDelivery } from './client-delivery';
+import { ClientScript } from './client-script';
 import { ClientIntake } from './client-intake';
 import { ClientRegistry } from './client-registry';
 import { Authenticator } from './authenticate';
@@ -101,6 +102,7 @@ export class WorkerServer {
         ? undefined
         : new Authenticator(modules.authenticate, { timeout: config.limits.handshakeTimeout, maxConcurrent: config.limits.maxConcurrentAuth, maxClaimsBytes: config.limits.maxClaimsBytes }, log);
     const staticFiles = config.staticDir === false ? undefined : new StaticFiles(config.staticDir, log);
+    const clientScript = new ClientScript(log);
     this.routes = new HttpRoutes({
       config,
       workerId,
@@ -117,7 +119,8 @@ export class WorkerServer {
         return link.request(fields) ? 'sent' : 'busy';
       },
       fallback: (request, response) => {
-        // Order: a static file that exists, then the user's app, then 404 (docs/http-app.md).
+        // Order: the client script, a static file that exists, then the user's app, then 404 (docs/http-app.md).
+        if (ClientScript.matches(request.url)) return clientScript.serve(request, response);
         if (staticFiles !== undefined) return staticFiles.serve(request, response, this.app?.serve);
         if (this.app !== undefined) return this.app.serve(request, response);
         replyError(response, 404, 'Not found');
