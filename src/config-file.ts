@@ -3,9 +3,10 @@
  * (`switchyard.config.js`, `.cjs`, `.mjs`, `.ts`, `.mts`, `.cts`) whose
  * default export is the options, a promise of them, or a function (possibly
  * async) that returns them, so a config can read secrets and compute values.
- * Relative service paths in it resolve against the file's own folder, so a
- * config works from any working directory. A `$schema` key (editors use it
- * to find schema/switchyard.schema.json) is allowed and ignored.
+ * Relative paths in it (services, `authenticate`, `http`, the `jwt` key
+ * files) resolve against the file's own folder, so a config works from any
+ * working directory. A `$schema` key (editors use it to find
+ * schema/switchyard.schema.json) is allowed and ignored.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -115,6 +116,15 @@ function asOptions(value: unknown, absolute: string, requirement: string): Switc
     options.services = Object.fromEntries(
       Object.entries(services).map(([name, modulePath]) => [name, typeof modulePath === 'string' ? path.resolve(folder, modulePath) : modulePath]),
     );
+  }
+  // The same for the worker modules and the JWT key files: paths in the file are relative to the file.
+  const resolve = (value: unknown): unknown => (typeof value === 'string' && value.length > 0 ? path.resolve(path.dirname(absolute), value) : value);
+  for (const key of ['authenticate', 'http'] as const) if (options[key] !== undefined) options[key] = resolve(options[key]);
+  const jwt = options.jwt;
+  if (typeof jwt === 'object' && jwt !== null && !Array.isArray(jwt)) {
+    const files: Record<string, unknown> = { ...(jwt as Record<string, unknown>) };
+    for (const key of ['publicKey', 'jwksFile']) if (files[key] !== undefined) files[key] = resolve(files[key]);
+    options.jwt = files;
   }
   return options as SwitchyardOptions;
 }

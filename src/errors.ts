@@ -23,6 +23,19 @@ export const ERROR_CODES = {
   SY_ERR_NOT_IMPLEMENTED: 'The service has no onRequest (HTTP 501)',
   SY_ERR_BAD_REQUEST: 'A request envelope could not be parsed',
   SY_ERR_REQUEST_TIMEOUT: 'onRequest did not answer within requestTimeout (HTTP 504)',
+  SY_ERR_NATS_UNAVAILABLE: 'NATS cannot be used: the client package is missing, or no server could be reached',
+  SY_ERR_NATS_FRAME_TOO_LARGE: "A frame does not fit the NATS server's max_payload",
+  SY_ERR_WORKER_MODULE_LOAD_FAILED: 'The authenticate or http module could not be loaded by a worker',
+  SY_ERR_AUTH_FAILED: 'The authenticator threw something other than a RequestError, or returned no valid identity (HTTP 500)',
+  SY_ERR_AUTH_TIMEOUT: 'The authenticator did not answer within handshakeTimeout (HTTP 503)',
+  SY_ERR_AUTH_BUSY: 'The worker already runs maxConcurrentAuth authenticator calls (HTTP 503 with Retry-After)',
+  SY_ERR_AUTH_TOKEN_MISSING: 'No token in any of the configured places (HTTP 401)',
+  SY_ERR_AUTH_TOKEN_MALFORMED: 'The token is not a well-formed JWT (HTTP 401)',
+  SY_ERR_AUTH_TOKEN_SIGNATURE: 'The token\'s signature does not verify, or its algorithm is not allowed (HTTP 401)',
+  SY_ERR_AUTH_TOKEN_EXPIRED: 'The token has expired (HTTP 401)',
+  SY_ERR_AUTH_TOKEN_AUDIENCE: 'The token\'s audience is not the configured one (HTTP 401)',
+  SY_ERR_AUTH_TOKEN_ISSUER: 'The token\'s issuer is not the configured one (HTTP 401)',
+  SY_ERR_AUTH_TOKEN_CLAIMS: 'Another claim check failed: not yet valid, or no user claim (HTTP 401)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
