@@ -29,8 +29,8 @@ afterEach(() => {
   fs.rmSync(empty, { recursive: true, force: true });
 });
 
-test('the top-level CLI hands bench its own arguments', () => {
-  expect(parseCli(['bench', 'echo', '-c', '5'])).toEqual({ command: 'bench', argv: ['echo', '-c', '5'] });
+test('the top-level CLI hands bench its own arguments', async () => {
+  expect(await parseCli(['bench', 'echo', '-c', '5'])).toEqual({ command: 'bench', argv: ['echo', '-c', '5'] });
 });
 
 test('without the bench package: one line naming the package to install, exit status 1', async () => {
