@@ -94,10 +94,10 @@ export interface LinkLiveness {
 export interface WorkerStatus {
   /** Open clients per service. */
   readonly clients: Readonly<Record<string, number>>;
-  /** Client events (connects, messages, closes) per service not acknowledged yet: in flight, being handled, or held while the service is down. */
+  /** Client events (connects, messages, closes) per service instance (keyed as `instanceKey` names it) not acknowledged yet: in flight, being handled, or held while the instance is down. */
   readonly held: Readonly<Record<string, number>>;
   readonly routing: RoutingCounters;
-  /** Each link's liveness, per service (for `/readyz`). */
+  /** Each link's liveness, per service instance (keyed as `instanceKey` names it; for `/readyz`). */
   readonly links: Readonly<Record<string, LinkLiveness>>;
 }
 
@@ -123,9 +123,9 @@ export type MasterToWorker =
    * links connect to it and present `secret` in their hello (this worker's
    * secret for this instance, see `link-secret.ts`).
    */
-  | { readonly type: 'serviceUp'; readonly service: string; readonly endpoint: string; readonly secret: string }
-  /** A service crash-looped: its clients are closed with 1011 and new ones refused until it comes up again. */
-  | { readonly type: 'serviceFailed'; readonly service: string }
+  | { readonly type: 'serviceUp'; readonly service: string; readonly instance: number; readonly endpoint: string; readonly secret: string }
+  /** A service instance crash-looped: its clients are closed with 1011 and new ones it would own refused until it comes up again. */
+  | { readonly type: 'serviceFailed'; readonly service: string; readonly instance: number }
   | { readonly type: 'stop'; readonly code: number; readonly reason: string }
   | { readonly type: 'queryResult'; readonly qid: number; readonly status: number; readonly contentType: string; readonly body: string }
   | { readonly type: 'metricsRequest'; readonly qid: number };
@@ -188,7 +188,16 @@ export type WorkerToService =
   | ({ readonly type: 'message'; readonly id: string; readonly seq: number; readonly redelivered?: true; readonly ts?: number } & Payload)
   /** This client closed (it is gone); acknowledged once `onClose` settled. */
   | { readonly type: 'closed'; readonly id: string; readonly code: number; readonly reason: string; readonly seq: number }
-  | ({ readonly type: 'request' } & HttpRequestFields & Payload);
+  | ({ readonly type: 'request' } & HttpRequestFields & Payload)
+  /**
+   * A service with several instances: `topic` gained its first subscriber on
+   * this worker (`on`), from whichever instance, or lost its last. Sent on
+   * every link of the service, so that each instance's publishes reach this
+   * worker exactly while it holds a subscriber (and a new instance gets every
+   * topic that has one, right after the hello). Never sent for a service of
+   * one instance: it knows its subscribers itself.
+   */
+  | { readonly type: 'interest'; readonly topic: string; readonly on: boolean };
 
 // ---- service → worker ----------------------------------------------------------
 
@@ -330,8 +339,8 @@ export const WORKER_TO_MASTER_GUARDS = {
 } as const satisfies GuardTable<WorkerToMaster>;
 
 export const MASTER_TO_WORKER_GUARDS = {
-  serviceUp: (m) => typeof m.service === 'string' && typeof m.endpoint === 'string' && isSecret(m.secret),
-  serviceFailed: (m) => typeof m.service === 'string',
+  serviceUp: (m) => typeof m.service === 'string' && isCount(m.instance) && typeof m.endpoint === 'string' && isSecret(m.secret),
+  serviceFailed: (m) => typeof m.service === 'string' && isCount(m.instance),
   stop: (m) => Number.isInteger(m.code) && typeof m.reason === 'string',
   queryResult: (m) => Number.isInteger(m.qid) && Number.isInteger(m.status) && typeof m.contentType === 'string' && typeof m.body === 'string',
   metricsRequest: (m) => Number.isInteger(m.qid),
@@ -361,6 +370,7 @@ export const WORKER_TO_SERVICE_GUARDS = {
     typeof m.id === 'string' && Number.isSafeInteger(m.seq) && (m.redelivered === undefined || m.redelivered === true) && isPayload(m) && isTimestamp(m.ts),
   closed: (m) => isCloseFields(m) && Number.isSafeInteger(m.seq),
   request: isHttpRequest,
+  interest: (m) => typeof m.topic === 'string' && typeof m.on === 'boolean',
 } as const satisfies GuardTable<WorkerToService>;
 
 export const SERVICE_TO_WORKER_GUARDS = {

@@ -251,6 +251,7 @@ export class WorkerPool {
       port: this.port,
       host: this.options.host,
       services: Object.keys(this.options.services),
+      shards: this.options.shards,
       forwardHeaders: this.options.forwardHeaders,
       maxPayload: this.options.maxPayload,
       logLevel: this.options.logLevel,

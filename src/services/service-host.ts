@@ -27,7 +27,7 @@ import { answerHttp, unavailableAnswer } from './request-answer';
 import { looksLikeRequest } from './request-envelope';
 import type { Client } from './client';
 import { BacklogCloser } from './backlog-closer';
-import type { MessageInfo, Service, ServiceInternals } from './service';
+import type { InstancePlacement, MessageInfo, Service, ServiceInternals } from './service';
 import { Service as ServiceBase } from './service';
 import type { ServiceMetrics } from './service-metrics';
 import { WorkerInterest } from './worker-interest';
@@ -64,6 +64,8 @@ export interface ServiceHostOptions {
   /** The byte bound of each worker's link queue (`ipcMaxQueuedBytes`): envelope replies past it are answered with an error. Default: no bound besides MAX_MESSAGE_LENGTH. */
   readonly linkMaxBytes?: number;
   readonly metrics?: ServiceMetrics;
+  /** Which instance this process runs. Default: instance 0 of 1. */
+  readonly placement?: InstancePlacement;
 }
 
 /** A client as the service keeps it, for as long as it is connected: one shape, and no empty objects of its own. */
@@ -172,8 +174,9 @@ export class ServiceHost {
         for (const worker of this.interest.workersFor(topic)) if (!this.toWorker(worker, message)) missed += this.backlog.refusedPublish(worker, topic, except);
         return missed;
       },
+      subscribedElsewhere: (topic: string) => this.interest.reportedAnywhere(topic),
       drained: () => this.ports.drained(),
-    });
+    }, options.placement);
     // Its closes skip the queue bound (closeClient is must-keep), so they are never refused in turn.
     this.backlog = new BacklogCloser(this.internals, (worker, id, code, reason) => {
       this.stats.backlogCloses++;
@@ -248,6 +251,9 @@ export class ServiceHost {
       case 'request':
         void this.answerHttpRequest(worker, message);
         return;
+      case 'interest':
+        this.interest.report(worker, message.topic, message.on);
+        return;
       case 'hello':
         return;
       default: {
@@ -308,6 +314,7 @@ export class ServiceHost {
   /** A worker's link closed: each of its clients is gone (1006), as a worker crash would leave them. */
   workerGone(worker: number): void {
     this.acks.delete(worker);
+    this.interest.dropWorker(worker);
     const gone: string[] = [];
     for (const id of this.internals.clients.keys()) if (workerOfClientId(id) === worker) gone.push(id);
     for (const id of gone) this.clientClosed(id, CLOSE_CODES.ABNORMAL, 'worker exited');

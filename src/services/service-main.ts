@@ -118,7 +118,9 @@ async function main(): Promise<void> {
         stopListening: () => linkServer.stopListening(),
       },
       log,
-      { requestTimeout: config.requestTimeout, linkMaxBytes: config.ipc.maxBytes, metrics: new ServiceMetrics(config.name) },
+      { requestTimeout: config.requestTimeout, linkMaxBytes: config.ipc.maxBytes, metrics: new ServiceMetrics(config.name),
+        placement: { instance: config.instance, instances: config.instances },
+      },
     );
     await started.start();
     await linkServer.listen(config.endpoint);

@@ -58,8 +58,16 @@ export interface ServiceTransport {
   unsubscribe(id: string, topic: string): void;
   /** Returns how many subscribers missed it: those on workers whose link refused it. */
   publish(topic: string, payload: Payload, except: readonly string[] | undefined): number;
+  /** Whether a worker reported a subscriber of `topic` that another instance subscribed (always false with one instance). */
+  subscribedElsewhere(topic: string): boolean;
   /** Resolves once every link's queue has been written out (or its link closed). */
   drained(): Promise<void>;
+}
+
+/** Which instance of its service a process runs. */
+export interface InstancePlacement {
+  readonly instance: number;
+  readonly instances: number;
 }
 
 /** The state a service host shares with the service it runs. */
@@ -111,6 +119,8 @@ export abstract class Service {
   static readonly [SERVICE_BRAND] = true;
 
   #name = '';
+  #instance = 0;
+  #instances = 1;
   #transport: ServiceTransport | undefined;
   readonly #clients = new Map<string, Client>();
   readonly #topics = new SubscriptionIndex();
@@ -120,7 +130,20 @@ export abstract class Service {
     return this.#name;
   }
 
-  /** Clients connected right now, by id. */
+  /**
+   * This process's instance index, 0 to `instances` − 1 (see
+   * docs/instances.md). Always 0 for a service configured in the string form.
+   */
+  get instance(): number {
+    return this.#instance;
+  }
+
+  /** How many instances the service runs (`services.<name>.instances`). Default `1`. */
+  get instances(): number {
+    return this.#instances;
+  }
+
+  /** This instance's clients connected right now, by id (with several instances, only those it owns). */
   get clients(): ReadonlyMap<string, Client> {
     return this.#clients;
   }
@@ -175,7 +198,8 @@ export abstract class Service {
 
   /**
    * Sends `data` to every client of this service, once per worker over its
-   * link. Returns the number of clients it goes to: those connected, less
+   * link; with several instances, every instance's clients too. Returns the
+   * number of this instance's clients it goes to: those connected, less
    * `except`, less the clients of a worker whose link queue is full, which
    * miss it and are closed with 1013 "service backlog full" (as for `send`).
    */
@@ -224,7 +248,10 @@ export abstract class Service {
   /**
    * Sends `data` to every subscriber of `topic`: once to each worker that
    * holds a subscriber, which fans it out. A topic without subscribers costs
-   * no IPC at all. Returns the number of subscribers it goes to: less
+   * no IPC at all. With several instances it reaches the subscribers every
+   * instance subscribed (each worker tells every instance which topics have a
+   * subscriber on it), but the count returned is of this instance's own
+   * subscribers. Returns the number of subscribers it goes to: less
    * `except`, and less the subscribers on a worker whose link queue is full,
    * which miss it and are closed with 1013 "service backlog full" (as for
    * `send`; await `drained()` to avoid it).
@@ -235,13 +262,16 @@ export abstract class Service {
     const except = exceptList(options.except);
     let recipients = this.#topics.count(topic);
     if (except !== undefined) for (const id of new Set(except)) if (this.#topics.subscribers(topic).has(id)) recipients--;
-    if (recipients === 0) return 0;
+    // No subscriber anywhere: no IPC at all. With several instances, another one's subscribers count too.
+    if (recipients === 0 && !transport.subscribedElsewhere(topic)) return 0;
     return Math.max(0, recipients - transport.publish(topic, toPayload(data), except));
   }
 
   /**
-   * Subscribers of `topic` across the whole cluster. Exact: only this service
-   * subscribes its clients to its topics, so it knows them all.
+   * Subscribers of `topic` this instance subscribed. Exact and synchronous:
+   * with one instance that is the whole cluster (only the service subscribes
+   * its clients to its topics); with several, only this instance's own
+   * clients (see docs/instances.md for the cluster-wide count).
    */
   subscribers(topic: string): number {
     return this.#topics.count(topic);
@@ -274,8 +304,10 @@ export abstract class Service {
   }
 
   /** @internal Used by the service host; not part of the public API. */
-  static attach(service: Service, name: string, transport: ServiceTransport): ServiceInternals {
+  static attach(service: Service, name: string, transport: ServiceTransport, placement: InstancePlacement = { instance: 0, instances: 1 }): ServiceInternals {
     service.#name = name;
+    service.#instance = placement.instance;
+    service.#instances = placement.instances;
     service.#transport = transport;
     return { clients: service.#clients, topics: service.#topics };
   }

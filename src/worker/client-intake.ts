@@ -23,6 +23,8 @@ import type { RoutingTally } from './routing-tally';
 import type { ServiceLink } from './service-link';
 import { takesSharedFrames } from './shared-frame';
 import { checkUpgrade } from './upgrade-check';
+import { ownerOf } from '../rendezvous';
+import { DEFAULT_SHARD_BY, connectionKey, type ShardBy } from '../shard-key';
 import type { WorkerMetrics } from './worker-metrics';
 
 /** What the intake works with; the worker server owns all of it. */
@@ -31,7 +33,12 @@ export interface IntakeDeps {
   /** Request headers passed on to the service with each connect. */
   readonly forwardHeaders: readonly string[];
   readonly ids: ClientIdAllocator;
-  readonly links: ReadonlyMap<string, ServiceLink>;
+  /** Each service's links, one per instance. */
+  readonly links: ReadonlyMap<string, readonly ServiceLink[]>;
+  /** The shard key of a service of several instances; undefined for one of one instance. */
+  shardBy(service: string): ShardBy | undefined;
+  /** A topic of a service of several instances lost its last subscriber here (its client closed). */
+  interestChanged(service: string, topic: string, on: false): void;
   readonly clients: ClientRegistry;
   readonly metrics: WorkerMetrics;
   readonly limits: ConnectionLimits;
@@ -143,7 +150,7 @@ export class ClientIntake {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
     const client: ClientInfo = { id, service, path, query: sharedIfEmpty(query), headers: sharedIfEmpty(headers), remoteAddress: request.socket.remoteAddress ?? '' };
-    const link = this.deps.links.get(service) as ServiceLink;
+    const link = this.ownerOf(service, request, query, id);
     const admission = link.connect(client);
     if (admission !== 'ok') {
       if (admission === 'full') {
@@ -157,6 +164,7 @@ export class ClientIntake {
     }
     const entry: ClientEntry = { id, service, socket: ws, counters: this.deps.metrics.service(service), link, sharedFrames: takesSharedFrames(ws), lastSeq: link.lastSeq };
     this.deps.clients.add(entry);
+    link.clientCount++;
     entry.counters.open++;
     entry.counters.opened++;
     this.deps.limits.track(ws);
@@ -168,6 +176,18 @@ export class ClientIntake {
     ws.on('close', clientSocketOnClose);
     ws.on('error', clientSocketOnError);
     this.deps.statusChanged();
+  }
+
+  /**
+   * The link of the instance that owns a new client, for its whole connection:
+   * the only one for a service of one instance (no hashing, nothing paid),
+   * else by rendezvous hashing of its shard key (its id when it has none).
+   */
+  private ownerOf(service: string, request: http.IncomingMessage, query: Readonly<Record<string, string>>, id: string): ServiceLink {
+    const links = this.deps.links.get(service) as readonly ServiceLink[];
+    if (links.length === 1) return links[0] as ServiceLink;
+    const shardBy = this.deps.shardBy(service) ?? DEFAULT_SHARD_BY;
+    return links[ownerOf(connectionKey(shardBy, { query, headers: request.headers }, id), links.length)] as ServiceLink;
   }
 
   /** One message from a client, to its service's link (or the client is closed when the link cannot take it). */
@@ -198,7 +218,8 @@ export class ClientIntake {
 
   /** The client's socket closed: it leaves the registry, and its service hears of it over the link. */
   onClosed(entry: ClientEntry, code: number, reason: Buffer): void {
-    this.deps.clients.remove(entry);
+    this.deps.clients.remove(entry, this.deps.shardBy(entry.service) === undefined ? undefined : (topic) => this.deps.interestChanged(entry.service, topic, false));
+    entry.link.clientCount--;
     this.deps.closes.forget(entry);
     entry.counters.open--;
     this.deps.metrics.connectionClosed(entry.service, code);

@@ -26,7 +26,9 @@ import { HeldCloses } from './held-closes';
 import { HttpRoutes } from './http-routes';
 import { ConnectionLimits, httpServerOptions, perMessageDeflateOptions } from './limits';
 import { RoutingTally } from './routing-tally';
-import { ServiceLink } from './service-link';
+import { ServiceLink, type ServiceLinkHooks } from './service-link';
+import { bestUsable } from '../rendezvous';
+import { instanceKey, shardKeyOf, DEFAULT_SHARD_BY, type ServiceShards, type ShardBy, type ShardSource } from '../shard-key';
 import { SocketCorker } from './socket-corker';
 import { StaticFiles } from './static-files';
 import { WorkerMetrics } from './worker-metrics';
@@ -36,6 +38,8 @@ type WorkerState = 'starting' | 'listening' | 'stopping' | 'stopped';
 function closedOf(socket: WebSocket): Promise<void> {
   return socket.readyState === WebSocket.CLOSED ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
 }
+
+const ONE_INSTANCE: ServiceShards = { instances: 1, shardBy: DEFAULT_SHARD_BY };
 
 /** How long stopping clients get to answer the close handshake before they are cut. */
 const CLOSE_HANDSHAKE_GRACE_MS = 2000;
@@ -47,7 +51,10 @@ export class WorkerServer {
   private readonly clients = new ClientRegistry();
   private state: WorkerState = 'starting';
   private readonly http: http.Server;
-  private readonly links = new Map<string, ServiceLink>();
+  /** Each service's links, one per instance, by index. */
+  private readonly links = new Map<string, readonly ServiceLink[]>();
+  /** Services of several instances: their shard key, and the next instance for an HTTP request that carries none. */
+  private readonly sharded = new Map<string, { readonly shardBy: ShardBy; nextRequest: number }>();
   private readonly routing = new RoutingTally();
   private statusTimer: NodeJS.Timeout | undefined;
   private readonly reportStatus = (): void => {
@@ -55,13 +62,13 @@ export class WorkerServer {
     const clients: Record<string, number> = {};
     const held: Record<string, number> = {};
     const links: Record<string, LinkLiveness> = {};
-    for (const [name, link] of this.links) {
-      clients[name] = this.clients.ofService(name).size;
-      held[name] = link.heldCount;
-      links[name] = link.liveness;
-    }
     let linkQueueFull = 0;
-    for (const link of this.links.values()) linkQueueFull += link.queueDropped;
+    for (const link of this.allLinks()) {
+      clients[link.key] = link.clientCount;
+      held[link.key] = link.heldCount;
+      links[link.key] = link.liveness;
+      linkQueueFull += link.queueDropped;
+    }
     this.send({ type: 'status', clients, held, routing: this.routing.counters(linkQueueFull), links }, true);
   };
   private readonly outbox: BatchQueue<WorkerToMaster>;
@@ -94,8 +101,8 @@ export class WorkerServer {
       metrics: this.metrics,
       query: (message) => this.send(message),
       request: (service, fields) => {
-        const link = this.links.get(service);
-        if (link === undefined || !link.available) {
+        const link = this.requestLink(service, fields);
+        if (link === undefined) {
           this.routing.add('requestsRefused');
           this.statusChanged();
           return 'unavailable';
@@ -119,30 +126,40 @@ export class WorkerServer {
       log,
       settleResponse: (service, message) => this.routes.settleResponse(service, message),
       statusChanged,
+      interestChanged: (service, topic, on) => this.interestChanged(service, topic, on),
     });
+    const hooks: ServiceLinkHooks = {
+      onBatch: (link, batch) => this.delivery.fromLink(link, batch),
+      onFreshInstance: (link) => {
+        // The new process knows no subscription: the routes of the clients it owns go (topics left without a subscriber are lost to its siblings too).
+        const siblings = this.links.get(link.service) ?? [];
+        this.clients.dropTopicsOf(link, siblings.length > 1 ? (topic) => this.interestChanged(link.service, topic, false) : undefined);
+        // It learns which topics other instances' subscribers hold here.
+        if (siblings.length > 1) for (const topic of this.clients.topicsOf(link.service)) link.interest(topic, true);
+        // The master judges readiness by the links' states: a link that came up must be reported.
+        this.statusChanged();
+      },
+      onInstanceGone: (link) => {
+        this.routes.serviceGone(link.service);
+        this.statusChanged();
+      },
+      onQuarantined: (link, clients, endpoint) => this.quarantined(link.service, clients, endpoint),
+    };
+    const linkLimits = { ...config.ipc, maxDeliveries: config.limits.maxDeliveries };
     for (const service of config.services) {
-      this.links.set(
-        service,
-        new ServiceLink(service, workerId, { ...config.ipc, maxDeliveries: config.limits.maxDeliveries }, log, {
-          onBatch: (link, batch) => this.delivery.fromLink(link, batch),
-          onFreshInstance: (link) => {
-            this.clients.dropTopicsOf(link.service);
-            // The master judges readiness by the links' states: a link that came up must be reported.
-            this.statusChanged();
-          },
-          onInstanceGone: (link) => {
-            this.routes.serviceGone(link.service);
-            this.statusChanged();
-          },
-          onQuarantined: (link, clients, endpoint) => this.quarantined(link.service, clients, endpoint),
-        }),
-      );
+      const shards = config.shards[service] ?? ONE_INSTANCE;
+      const links: ServiceLink[] = [];
+      for (let i = 0; i < shards.instances; i++) links.push(new ServiceLink(service, workerId, linkLimits, log, hooks, i, instanceKey(service, i, shards.instances)));
+      this.links.set(service, links);
+      if (shards.instances > 1) this.sharded.set(service, { shardBy: shards.shardBy, nextRequest: 0 });
     }
     this.intake = new ClientIntake({
       services: new Set(config.services),
       forwardHeaders: config.forwardHeaders,
       ids,
       links: this.links,
+      shardBy: (service) => this.sharded.get(service)?.shardBy,
+      interestChanged: (service, topic, on) => this.interestChanged(service, topic, on),
       clients: this.clients,
       metrics: this.metrics,
       limits: this.limits,
@@ -217,13 +234,14 @@ export class WorkerServer {
   handle(message: MasterToWorker): void {
     switch (message.type) {
       case 'serviceUp':
-        this.links.get(message.service)?.instanceUp(message.endpoint, message.secret);
+        this.links.get(message.service)?.[message.instance]?.instanceUp(message.endpoint, message.secret);
         return;
       case 'serviceFailed': {
-        const link = this.links.get(message.service);
+        const link = this.links.get(message.service)?.[message.instance];
         if (link === undefined) return;
         link.instanceFailed();
-        for (const entry of [...this.clients.ofService(message.service).values()]) entry.socket.close(CLOSE_CODES.INTERNAL_ERROR, 'service failed');
+        // Only the clients this instance owns: the other shards serve on.
+        for (const entry of [...this.clients.ofService(message.service).values()]) if (entry.link === link) entry.socket.close(CLOSE_CODES.INTERNAL_ERROR, 'service failed');
         this.statusChanged();
         return;
       }
@@ -266,13 +284,44 @@ export class WorkerServer {
     this.http.closeAllConnections();
     await closed;
     // Every client's close reaches its service before the link ends.
-    await Promise.all([...this.links.values()].map((link) => link.drained()));
-    for (const link of this.links.values()) link.end();
+    await Promise.all([...this.allLinks()].map((link) => link.drained()));
+    for (const link of this.allLinks()) link.end();
     clearTimeout(this.statusTimer);
     this.reportStatus();
     await this.outbox.drained();
     this.metrics.close();
     this.state = 'stopped';
+  }
+
+  private *allLinks(): IterableIterator<ServiceLink> {
+    for (const links of this.links.values()) yield* links;
+  }
+
+  /**
+   * The link an HTTP request to `service` goes to, or undefined when no
+   * instance is up. One instance: its link. Several: by the request's shard
+   * key when it carries one (the owner, or the next in the key's ranking
+   * while the owner is down), else round-robin over the instances that are up.
+   */
+  private requestLink(service: string, fields: ShardSource): ServiceLink | undefined {
+    const links = this.links.get(service);
+    if (links === undefined) return undefined;
+    const sharding = this.sharded.get(service);
+    if (sharding === undefined) return links[0]?.available === true ? links[0] : undefined;
+    const key = shardKeyOf(sharding.shardBy, fields);
+    if (key !== undefined) return links[bestUsable(key, links.length, (i) => links[i]?.available === true)];
+    for (let tried = 0; tried < links.length; tried++) {
+      const link = links[sharding.nextRequest];
+      sharding.nextRequest = (sharding.nextRequest + 1) % links.length;
+      if (link?.available === true) return link;
+    }
+    return undefined;
+  }
+
+  /** A topic of a service of several instances gained its first subscriber here, or lost its last: every instance hears it. */
+  private interestChanged(service: string, topic: string, on: boolean): void {
+    if (!this.sharded.has(service)) return;
+    for (const link of this.links.get(service) ?? []) link.interest(topic, on);
   }
 
   /** Schedules a status report to the master; many changes make one report. */
