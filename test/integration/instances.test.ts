@@ -11,6 +11,8 @@ import { closeAll, connect, eventually, startCluster, FIXTURES, type TestClient 
 import { parsePrometheus, total } from '../helpers/prometheus';
 
 afterEach(closeAll);
+// Three TypeScript service processes start per test: on a loaded 2-core machine that alone can take tens of seconds.
+jest.setTimeout(120_000);
 
 const MODULE = path.join(FIXTURES, 'sharded.ts');
 
