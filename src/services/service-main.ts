@@ -14,6 +14,7 @@ import { approximateSize, isMasterToService, readBatch, type LinkControl, type M
 import { isTypeScriptPath, registerTypeScript } from '../typescript-support';
 import { Service, isServiceClass } from './service';
 import { ServiceHost } from './service-host';
+import { instanceKey } from '../shard-key';
 import { ServiceMetrics } from './service-metrics';
 import { LinkServer } from './link-server';
 
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
         stopListening: () => linkServer.stopListening(),
       },
       log,
-      { requestTimeout: config.requestTimeout, linkMaxBytes: config.ipc.maxBytes, metrics: new ServiceMetrics(config.name),
+      { requestTimeout: config.requestTimeout, linkMaxBytes: config.ipc.maxBytes, metrics: new ServiceMetrics(config.name, instanceKey(config.name, config.instance, config.instances)),
         placement: { instance: config.instance, instances: config.instances },
       },
     );

@@ -11,6 +11,8 @@ import { closeAll, connect, eventually, startCluster, FIXTURES, type TestClient 
 afterEach(closeAll);
 // Three TypeScript service processes start per test: on a loaded 2-core machine that alone can take tens of seconds.
 jest.setTimeout(120_000);
+// The same reason: a start timeout a loaded machine does not reach.
+const SLOW_START = 90_000;
 
 const MODULE = path.join(FIXTURES, 'sharded.ts');
 
@@ -27,7 +29,7 @@ function roomOf(instance: number, salt = ''): string {
 }
 
 test('SIGKILL one of three instances mid-stream: nothing accepted is lost, order holds per client, duplicates only marked, the other shards see no 1013', async () => {
-  const { port, server } = await startCluster({ restartDelay: 100, services: { shard: { module: MODULE, instances: 3 } } });
+  const { port, server } = await startCluster({ startTimeout: SLOW_START, restartDelay: 100, services: { shard: { module: MODULE, instances: 3 } } });
   const CLIENTS = 24;
   const COUNT = 120;
   const clients: Array<{ client: TestClient; instance: number; replies: Reply[]; at: number[] }> = [];
@@ -93,7 +95,7 @@ test('SIGKILL one of three instances mid-stream: nothing accepted is lost, order
 });
 
 test("a crash loop fails only that instance: its clients get 1011 and /healthz names it, the other shards serve on", async () => {
-  const { port, server } = await startCluster({ restartDelay: 50, crashLoopCount: 2, services: { shard: { module: MODULE, instances: 3, shardBy: 'query:room' } } });
+  const { port, server } = await startCluster({ startTimeout: SLOW_START, restartDelay: 50, crashLoopCount: 2, services: { shard: { module: MODULE, instances: 3, shardBy: 'query:room' } } });
   const doomed = await connect(port, `/shard?room=${roomOf(0)}`);
   await doomed.json((m) => m.type === 'welcome' && m.instance === 0);
   const neighbour = await connect(port, `/shard?room=${roomOf(0, 'b')}`);
@@ -123,7 +125,7 @@ test("a crash loop fails only that instance: its clients get 1011 and /healthz n
 });
 
 test('HTTP requests go by the shard key when they carry it, else round-robin, and skip an instance that is down', async () => {
-  const { port, server } = await startCluster({ restartDelay: 10_000, maxRestartDelay: 10_000, services: { shard: { module: MODULE, instances: 3, shardBy: 'query:room' } } });
+  const { port, server } = await startCluster({ startTimeout: SLOW_START, restartDelay: 10_000, maxRestartDelay: 10_000, services: { shard: { module: MODULE, instances: 3, shardBy: 'query:room' } } });
   const ask = async (query: string): Promise<{ status: number; instance?: number }> => {
     const response = await fetch(`http://127.0.0.1:${port}/services/shard${query}`);
     if (response.status !== 200) return { status: response.status, ...(await response.text().then(() => ({}))) };

@@ -13,6 +13,8 @@ import { parsePrometheus, total } from '../helpers/prometheus';
 afterEach(closeAll);
 // Three TypeScript service processes start per test: on a loaded 2-core machine that alone can take tens of seconds.
 jest.setTimeout(120_000);
+// The same reason: a start timeout a loaded machine does not reach.
+const SLOW_START = 90_000;
 
 const MODULE = path.join(FIXTURES, 'sharded.ts');
 
@@ -43,7 +45,7 @@ async function ipcPublishes(port: number, worker: number): Promise<number> {
 }
 
 test('each instance is a process of its own; a client goes to the instance its shard key maps to, and that instance alone hears it', async () => {
-  const { port, server } = await startCluster({ services: { shard: { module: MODULE, instances: 3, shardBy: 'query:room' } } });
+  const { port, server } = await startCluster({ startTimeout: SLOW_START, services: { shard: { module: MODULE, instances: 3, shardBy: 'query:room' } } });
   const stats = server.stats().services;
   expect(stats.map((s) => [s.name, s.instance, s.state])).toEqual([
     ['shard', 0, 'online'],
@@ -84,10 +86,18 @@ test('each instance is a process of its own; a client goes to the instance its s
   // The workers report clients and held messages per instance: stats add up.
   await eventually(() => server.stats().clients === rooms.length * 2 + 1);
   expect(server.stats().routing.foreignAddressDrops).toBe(0);
+
+  // Metrics name the instance: up and held messages per instance, and each process's own series apart.
+  const samples = parsePrometheus(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+  for (const instance of ['0', '1', '2']) {
+    expect(samples.filter((x) => x.name === 'switchyard_process_up' && x.labels.kind === 'service' && x.labels.instance === instance).map((x) => x.value)).toEqual([1]);
+    expect(samples.filter((x) => x.name === 'switchyard_held_messages' && x.labels.service === 'shard' && x.labels.instance === instance)).toHaveLength(1);
+    expect(samples.some((x) => x.name === 'switchyard_event_loop_lag_seconds' && x.labels.process === `service-shard#${instance}`)).toBe(true);
+  }
 });
 
 test('broadcast from any instance reaches every client of the service; publish reaches every subscriber, only on workers that hold one', async () => {
-  const { port, server } = await startCluster({ services: { shard: { module: MODULE, instances: 3 } } });
+  const { port, server } = await startCluster({ startTimeout: SLOW_START, services: { shard: { module: MODULE, instances: 3 } } });
   const [workerA, workerB] = server.stats().workers.map((w) => w.id) as [number, number];
   // Clients until some instance has one on each worker, and another instance has one too.
   const all: Array<Awaited<ReturnType<typeof joined>>> = [];
