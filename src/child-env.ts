@@ -68,6 +68,8 @@ export interface ServiceConfig {
   /** This process's instance index (0 to `instances` − 1) and the service's instance count. */
   readonly instance: number;
   readonly instances: number;
+  /** Where to take peer connections from the other instances; only for a service of several. */
+  readonly peerEndpoint?: string;
 }
 
 export type ChildConfig = WorkerConfig | ServiceConfig;

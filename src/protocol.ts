@@ -153,6 +153,13 @@ export type MasterToService =
   | { readonly type: 'metricsRequest'; readonly qid: number }
   /** Liveness probe, every quarter of `livenessTimeout`: answered with `pong`. */
   | { readonly type: 'ping' }
+  /**
+   * A service of several instances: peer `instance` runs (again) and takes
+   * peer connections at `endpoint`, where this instance presents `secret`
+   * (`peerSecret` of that peer's key). Sent to every running instance whenever
+   * one comes online; the peers then talk directly, never through the master.
+   */
+  | { readonly type: 'peerUp'; readonly instance: number; readonly endpoint: string; readonly secret: string }
   | LinkControl;
 
 /**
@@ -214,7 +221,18 @@ export type ServiceToWorker =
   /** The instance stops (a reload): every event it has not acknowledged was never handled. */
   | { readonly type: 'retired' };
 
-export type AnyMessage = WorkerToMaster | MasterToWorker | ServiceToMaster | MasterToService | WorkerToService | ServiceToWorker;
+// ---- service instance → service instance (peers of one service, one Unix-socket connection per direction) ----
+
+export type PeerMessage =
+  /** First message on a peer connection: which instance it comes from, with its secret for the receiving instance. */
+  | { readonly type: 'peerHello'; readonly instance: number; readonly secret: string }
+  /** `this.peers.send()` / `broadcast()`: a message for `onPeerMessage`. */
+  | ({ readonly type: 'peer' } & Payload)
+  /** `clusterSubscribers(topic)`: how many subscribers of `topic` the receiving instance has. */
+  | { readonly type: 'countRequest'; readonly qid: number; readonly topic: string }
+  | { readonly type: 'countReply'; readonly qid: number; readonly count: number };
+
+export type AnyMessage = WorkerToMaster | MasterToWorker | ServiceToMaster | MasterToService | WorkerToService | ServiceToWorker | PeerMessage;
 
 // ---- guards ------------------------------------------------------------------
 
@@ -358,6 +376,7 @@ export const MASTER_TO_SERVICE_GUARDS = {
   stop: (m) => m.mode === 'retire' || m.mode === 'shutdown',
   metricsRequest: (m) => Number.isInteger(m.qid),
   ping: () => true,
+  peerUp: (m) => isCount(m.instance) && typeof m.endpoint === 'string' && isSecret(m.secret),
   linkKey: (m) => isSecret(m.key) && Array.isArray(m.workers) && m.workers.every(isWorkerId),
   admitWorker: (m) => isWorkerId(m.worker),
   revokeWorker: (m) => isWorkerId(m.worker),
@@ -385,6 +404,13 @@ export const SERVICE_TO_WORKER_GUARDS = {
   retired: () => true,
 } as const satisfies GuardTable<ServiceToWorker>;
 
+export const PEER_GUARDS = {
+  peerHello: (m) => isCount(m.instance) && isSecret(m.secret),
+  peer: isPayload,
+  countRequest: (m) => Number.isSafeInteger(m.qid) && typeof m.topic === 'string',
+  countReply: (m) => Number.isSafeInteger(m.qid) && isCount(m.count),
+} as const satisfies GuardTable<PeerMessage>;
+
 /**
  * The guard of a whole direction: a record whose `type` has an entry in
  * `table` and passes it. A Map, not the object itself, so that a `type` such
@@ -406,6 +432,7 @@ export const isServiceToMaster: Guard<ServiceToMaster> = guardOf<ServiceToMaster
 export const isMasterToService: Guard<MasterToService> = guardOf<MasterToService>(MASTER_TO_SERVICE_GUARDS);
 export const isWorkerToService: Guard<WorkerToService> = guardOf<WorkerToService>(WORKER_TO_SERVICE_GUARDS);
 export const isServiceToWorker: Guard<ServiceToWorker> = guardOf<ServiceToWorker>(SERVICE_TO_WORKER_GUARDS);
+export const isPeerMessage: Guard<PeerMessage> = guardOf<PeerMessage>(PEER_GUARDS);
 
 /**
  * Splits an IPC batch into the messages the guard accepts and a count of the

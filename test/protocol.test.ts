@@ -19,6 +19,9 @@ import {
   isServiceToWorker,
   isWorkerToMaster,
   isWorkerToService,
+  isPeerMessage,
+  PEER_GUARDS,
+  type PeerMessage,
   readBatch,
   approximateSize,
   MESSAGE_OVERHEAD,
@@ -180,6 +183,7 @@ const DIRECTIONS = [
     linkKey: { type: 'linkKey', key: SECRET, workers: [1, 2] },
     admitWorker: { type: 'admitWorker', worker: 3 },
     revokeWorker: { type: 'revokeWorker', worker: 3 },
+    peerUp: { type: 'peerUp', instance: 1, endpoint: '/tmp/x/1.2.peer.sock', secret: SECRET },
   }),
   direction<WorkerToService>('worker → service', WORKER_TO_SERVICE_GUARDS, isWorkerToService, {
     hello: { type: 'hello', worker: 3, secret: SECRET },
@@ -199,6 +203,12 @@ const DIRECTIONS = [
     response: { type: 'response', rid: '1.4', status: 200, headers: { a: 'b' }, data: '' },
     ack: { type: 'ack', seqs: [1, 2] },
     retired: { type: 'retired' },
+  }),
+  direction<PeerMessage>('peer → peer', PEER_GUARDS, isPeerMessage, {
+    peerHello: { type: 'peerHello', instance: 1, secret: SECRET },
+    peer: { type: 'peer', data: '{"rooms":{}}' },
+    countRequest: { type: 'countRequest', qid: 1, topic: 't' },
+    countReply: { type: 'countReply', qid: 1, count: 3 },
   }),
 ];
 

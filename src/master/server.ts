@@ -158,6 +158,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       liveWorkers: () => this.pool.workerIds(),
       onOnline: (slot, pid, restarted, endpoint) => {
         this.announceInstance(slot, endpoint);
+        this.introducePeers(slot);
         this.emit('serviceOnline', { service: slot.name, instance: slot.instanceIndex, pid, restarted });
       },
       onFailed: (slot) => {
@@ -270,6 +271,25 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     for (const workerId of this.pool.workerIds()) {
       const secret = slot.linkSecret(workerId);
       if (secret !== undefined) this.pool.channel(workerId)?.deliver({ type: 'serviceUp', service: slot.name, instance: slot.instanceIndex, endpoint, secret }, true);
+    }
+  }
+
+  /**
+   * A service of several instances: `slot`'s new process and each running
+   * sibling learn where the other takes peer connections, each with its own
+   * secret; from then on they talk directly.
+   */
+  private introducePeers(slot: ServiceSlot): void {
+    if (slot.instances === 1) return;
+    const endpoint = slot.peerEndpoint;
+    if (endpoint === undefined) return;
+    for (const sibling of this.services.get(slot.name) ?? []) {
+      const siblingEndpoint = sibling.peerEndpoint;
+      if (sibling === slot || siblingEndpoint === undefined) continue;
+      const toSibling = slot.peerSecret(sibling.instanceIndex);
+      const toSlot = sibling.peerSecret(slot.instanceIndex);
+      if (toSibling !== undefined) sibling.announcePeer({ type: 'peerUp', instance: slot.instanceIndex, endpoint, secret: toSibling });
+      if (toSlot !== undefined) slot.announcePeer({ type: 'peerUp', instance: sibling.instanceIndex, endpoint: siblingEndpoint, secret: toSlot });
     }
   }
 

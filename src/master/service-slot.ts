@@ -24,6 +24,11 @@ import { SERVICE_ENTRY, forkSettings } from './entry-points';
 import { ReloadCandidate } from './reload-candidate';
 import { instanceKey } from '../shard-key';
 
+/** Where an instance listening at `endpoint` takes its peers' connections. */
+function peerEndpointOf(endpoint: string): string {
+  return endpoint.replace(/\.sock$/, '.peer.sock');
+}
+
 export type ServiceState = 'idle' | 'starting' | 'online' | 'restarting' | 'failed' | 'stopping' | 'stopped';
 
 /** How a service process is started: `child_process.fork` by default; a fake in unit tests. */
@@ -114,6 +119,22 @@ export class ServiceSlot {
   /** Where the running instance listens, when it runs. */
   get endpoint(): string | undefined {
     return this.currentState === 'online' ? this.currentEndpoint : undefined;
+  }
+
+  /** Where the running instance takes its peers' connections, when it runs and its service has several instances. */
+  get peerEndpoint(): string | undefined {
+    const { endpoint } = this;
+    return endpoint === undefined || this.instances === 1 ? undefined : peerEndpointOf(endpoint);
+  }
+
+  /** The secret peer instance `from` presents to the running instance, when it runs. */
+  peerSecret(from: number): string | undefined {
+    return this.endpoint === undefined || this.child === undefined ? undefined : this.linkKeys.peerSecret(this.child, from);
+  }
+
+  /** Tells the running instance where a peer now listens (see `peers.ts`). */
+  announcePeer(message: Extract<MasterToService, { type: 'peerUp' }>): void {
+    if (this.currentState === 'online') this.child?.deliver(message, true);
   }
 
   /** Worker `worker`'s secret for the running instance's links, when it runs (announced with its endpoint). */
@@ -268,6 +289,7 @@ export class ServiceSlot {
       endpoint,
       instance: this.instanceIndex,
       instances: this.instances,
+      ...(this.instances > 1 ? { peerEndpoint: peerEndpointOf(endpoint) } : {}),
     });
     const processHandle = this.forkProcess(SERVICE_ENTRY, [], {
       cwd: this.options.cwd,
@@ -282,6 +304,7 @@ export class ServiceSlot {
       onExit: (exit) => {
         this.linkKeys.delete(child);
         fs.rmSync(endpoint, { force: true });
+        if (this.instances > 1) fs.rmSync(peerEndpointOf(endpoint), { force: true });
         this.onExit(child, exit);
       },
     });

@@ -56,6 +56,16 @@ export interface ServicePorts {
   linksClosed(): Promise<void>;
   /** Accepts no more links. */
   stopListening(): void;
+  /** The other instances of the service, when it runs several (see peers.ts). */
+  readonly peers?: PeerPort;
+}
+
+/** What the host needs of `Peers`. */
+export interface PeerPort {
+  peerUp(instance: number, endpoint: string, secret: string): void;
+  send(to: number, payload: Payload): boolean;
+  broadcast(payload: Payload): number;
+  clusterCount(topic: string, own: number): Promise<number>;
 }
 
 export interface ServiceHostOptions {
@@ -175,6 +185,12 @@ export class ServiceHost {
         return missed;
       },
       subscribedElsewhere: (topic: string) => this.interest.reportedAnywhere(topic),
+      peerSend: (instance: number, payload: Payload) => this.ports.peers?.send(instance, payload) ?? false,
+      peerBroadcast: (payload: Payload) => this.ports.peers?.broadcast(payload) ?? 0,
+      clusterSubscribers: (topic: string) => {
+        const own = this.internals.topics.count(topic);
+        return this.ports.peers === undefined ? Promise.resolve(own) : this.ports.peers.clusterCount(topic, own);
+      },
       drained: () => this.ports.drained(),
     }, options.placement);
     // Its closes skip the queue bound (closeClient is must-keep), so they are never refused in turn.
@@ -339,6 +355,9 @@ export class ServiceHost {
         // Answered from this event loop: a blocked or stopped loop answers nothing, which is the point.
         this.ports.toMaster({ type: 'pong' });
         return;
+      case 'peerUp':
+        this.ports.peers?.peerUp(message.instance, message.endpoint, message.secret);
+        return;
       default: {
         const unreachable: never = message;
         throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
@@ -426,6 +445,32 @@ export class ServiceHost {
     this.stats.lateSettlements++;
     this.options.metrics?.countRequest(transport, 'late');
     this.lateWarning.warn({ service: this.name, transport, client: id, outcome, err: error, late: this.stats.lateSettlements });
+  }
+
+  /** A message from peer instance `from`, for `onPeerMessage`: in arrival order, not awaited. */
+  fromPeer(from: number, payload: Payload): void {
+    if (this.stopping || this.retiring) return;
+    this.runPeerHandler(() => this.service.onPeerMessage(from, decodePayload(payload)));
+  }
+
+  /** Peer instance `instance` can be reached (a process of it came up): `onPeerUp`. */
+  peerUp(instance: number): void {
+    if (this.stopping || this.retiring) return;
+    this.runPeerHandler(() => this.service.onPeerUp(instance));
+  }
+
+  /** This instance's own subscribers of `topic`, for a peer that asks. */
+  subscriberCount(topic: string): number {
+    return this.internals.topics.count(topic);
+  }
+
+  private runPeerHandler(handler: () => void | Promise<void>): void {
+    try {
+      const result = handler();
+      if (result instanceof Promise) result.catch((error: unknown) => this.handlerFailed(undefined, error));
+    } catch (error) {
+      this.handlerFailed(undefined, error);
+    }
   }
 
   private handlerFailed(id: string | undefined, error: unknown): void {

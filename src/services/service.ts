@@ -62,6 +62,24 @@ export interface ServiceTransport {
   subscribedElsewhere(topic: string): boolean;
   /** Resolves once every link's queue has been written out (or its link closed). */
   drained(): Promise<void>;
+  /** To one peer instance; false when there is no such peer, or its queue is full. */
+  peerSend(instance: number, payload: Payload): boolean;
+  /** To every peer instance; returns how many it went to (or waits for). */
+  peerBroadcast(payload: Payload): number;
+  /** The subscribers of `topic` of every instance. */
+  clusterSubscribers(topic: string): Promise<number>;
+}
+
+/**
+ * The other instances of this service (docs/instances.md): messages between
+ * instances, directly over Unix sockets, in order per sender, to every peer
+ * that is up (and, bounded, to one that is down, for its next process).
+ */
+export interface ServicePeers {
+  /** Sends `data` to peer `instance`'s `onPeerMessage`. False when there is no such peer (or it is this one), or its queue is full. */
+  send(instance: number, data: OutgoingData): boolean;
+  /** Sends `data` to every other instance's `onPeerMessage`; returns how many it went to. 0 for a service of one instance. */
+  broadcast(data: OutgoingData): number;
 }
 
 /** Which instance of its service a process runs. */
@@ -122,6 +140,7 @@ export abstract class Service {
   #instance = 0;
   #instances = 1;
   #transport: ServiceTransport | undefined;
+  #peers: ServicePeers | undefined;
   readonly #clients = new Map<string, Client>();
   readonly #topics = new SubscriptionIndex();
 
@@ -141,6 +160,18 @@ export abstract class Service {
   /** How many instances the service runs (`services.<name>.instances`). Default `1`. */
   get instances(): number {
     return this.#instances;
+  }
+
+  /** The other instances of this service: see `ServicePeers` and `onPeerMessage`. */
+  get peers(): ServicePeers {
+    if (this.#peers === undefined) {
+      const transport = this.#attached();
+      this.#peers = {
+        send: (instance: number, data: OutgoingData) => transport.peerSend(instance, toPayload(data)),
+        broadcast: (data: OutgoingData) => transport.peerBroadcast(toPayload(data)),
+      };
+    }
+    return this.#peers;
   }
 
   /** This instance's clients connected right now, by id (with several instances, only those it owns). */
@@ -163,6 +194,21 @@ export abstract class Service {
 
   /** A client is gone. `code` is the close code the client sent, or 1006 when the connection dropped. */
   onClose(_client: Client, _code: number, _reason: string): void | Promise<void> {}
+
+  /**
+   * A message from peer instance `from` (`this.peers.send` or `broadcast`
+   * there): text arrives as a string, binary as a Buffer. Called in the order
+   * that peer sent them; not awaited (a peer message holds no client's order);
+   * a handler that throws or rejects is logged and counted.
+   */
+  onPeerMessage(_from: number, _data: string | Buffer): void | Promise<void> {}
+
+  /**
+   * Peer instance `instance` can be reached: its process came up, at the
+   * start or after a restart or reload, with none of its predecessor's state.
+   * Send it what it needs to know (the chat sends its room counts).
+   */
+  onPeerUp(_instance: number): void | Promise<void> {}
 
   /** Called once when the server stops, after every client's `onClose`. */
   onStop(): void | Promise<void> {}
@@ -275,6 +321,19 @@ export abstract class Service {
    */
   subscribers(topic: string): number {
     return this.#topics.count(topic);
+  }
+
+  /**
+   * Subscribers of `topic` across every instance of the service: this
+   * instance's exact count plus each peer's, asked over the peer connections.
+   * Each peer's count is exact when it answers, so the sum is at most one
+   * peer round trip old; a peer that is down counts 0 (a restarted instance
+   * starts without subscriptions). With one instance it is `subscribers(topic)`.
+   */
+  clusterSubscribers(topic: string): Promise<number> {
+    const transport = this.#attached();
+    checkTopic(topic);
+    return transport.clusterSubscribers(topic);
   }
 
   /** Topics a client is subscribed to. */
