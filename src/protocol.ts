@@ -127,6 +127,12 @@ export type MasterToWorker =
   /** A service instance crash-looped: its clients are closed with 1011 and new ones it would own refused until it comes up again. */
   | { readonly type: 'serviceFailed'; readonly service: string; readonly instance: number }
   | { readonly type: 'stop'; readonly code: number; readonly reason: string }
+  /**
+   * A reload changed how many instances `service` runs: the worker keeps that
+   * many links from now on and closes with 1012 each client whose shard key
+   * now maps to another instance (the new instances' endpoints follow).
+   */
+  | { readonly type: 'serviceResized'; readonly service: string; readonly instances: number }
   | { readonly type: 'queryResult'; readonly qid: number; readonly status: number; readonly contentType: string; readonly body: string }
   | { readonly type: 'metricsRequest'; readonly qid: number };
 
@@ -360,6 +366,7 @@ export const MASTER_TO_WORKER_GUARDS = {
   serviceUp: (m) => typeof m.service === 'string' && isCount(m.instance) && typeof m.endpoint === 'string' && isSecret(m.secret),
   serviceFailed: (m) => typeof m.service === 'string' && isCount(m.instance),
   stop: (m) => Number.isInteger(m.code) && typeof m.reason === 'string',
+  serviceResized: (m) => typeof m.service === 'string' && Number.isSafeInteger(m.instances) && (m.instances as number) >= 1,
   queryResult: (m) => Number.isInteger(m.qid) && Number.isInteger(m.status) && typeof m.contentType === 'string' && typeof m.body === 'string',
   metricsRequest: (m) => Number.isInteger(m.qid),
 } as const satisfies GuardTable<MasterToWorker>;

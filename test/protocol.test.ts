@@ -166,6 +166,7 @@ const DIRECTIONS = [
     serviceUp: { type: 'serviceUp', service: 'echo', instance: 1, endpoint: '/tmp/x/0.1.sock', secret: SECRET },
     serviceFailed: { type: 'serviceFailed', service: 'echo', instance: 0 },
     stop: { type: 'stop', code: 1001, reason: 'going away' },
+    serviceResized: { type: 'serviceResized', service: 'chat', instances: 3 },
     queryResult: { type: 'queryResult', qid: 1, status: 200, contentType: 'text/plain', body: 'ok' },
     metricsRequest: { type: 'metricsRequest', qid: 3 },
   }),

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { SwitchyardError } from '../errors';
 import { createLogger, type Logger } from '../logger';
-import { resolveOptions, staticDirWarning, type ResolvedOptions, type SwitchyardOptions } from '../options';
+import { MAX_INSTANCES, resolveOptions, staticDirWarning, type ResolvedOptions, type SwitchyardOptions } from '../options';
 import type { MasterToWorker } from '../protocol';
 import type { ChildExit } from './child';
 import { ClusterQueries, type HealthReport } from './cluster-queries';
@@ -57,6 +57,23 @@ export interface ServiceExitInfo extends ChildExit {
   readonly instance: number;
   /** False when the service crashed (it is restarted). */
   readonly expected: boolean;
+}
+
+/** What a reload may change besides the code on disk. */
+export interface ReloadOptions {
+  /**
+   * New instance counts by service name (1 to 64). A service whose count
+   * changes gains or loses instances, and each client whose shard key then
+   * maps to another instance is closed with 1012 (it reconnects to its new
+   * owner); the others stay connected. See docs/instances.md.
+   */
+  readonly instances?: Readonly<Record<string, number>>;
+  /**
+   * Whether the workers are replaced too (each closes its clients with 1012
+   * once its replacement listens). Default `true`. `false` reloads only the
+   * services: no client is closed, except those a changed count moves.
+   */
+  readonly workers?: boolean;
 }
 
 /** Events of a `SwitchyardServer`. */
@@ -106,6 +123,9 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   /** Each service's instances, by index; `slots` is all of them. */
   private readonly services = new Map<string, readonly ServiceSlot[]>();
   private readonly slots: ServiceSlot[] = [];
+  /** Numbers slots for their socket paths: never reused, so a new instance's socket never meets an old one's. */
+  private nextSlotIndex = 0;
+  private slotHooks: ServiceSlotHooks | undefined;
   private readonly metrics: MasterMetrics;
   private readonly queries: ClusterQueries;
   private readonly startedAt = Date.now();
@@ -167,16 +187,14 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
         this.emit('serviceFailed', { service: slot.name, instance: slot.instanceIndex, clients });
       },
     };
-    for (const [name, modulePath] of Object.entries(this.options.services)) {
+    this.slotHooks = hooks;
+    for (const [name] of Object.entries(this.options.services)) {
       const { instances } = this.options.shards[name] ?? { instances: 1 };
       const slots: ServiceSlot[] = [];
-      for (let instance = 0; instance < instances; instance++) {
-        const slot = new ServiceSlot(name, modulePath, () => this.socketDir as string, this.slots.length, instance, instances, this.options, this.log, hooks);
-        slots.push(slot);
-        this.slots.push(slot);
-      }
+      for (let instance = 0; instance < instances; instance++) slots.push(this.newSlot(name, instance, instances));
       this.services.set(name, slots);
     }
+    this.slots.push(...[...this.services.values()].flat());
   }
 
   get state(): ServerState {
@@ -227,12 +245,14 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
    * `SY_ERR_SERVICE_START_FAILED`); services whose new instance started run
    * the new code.
    */
-  reload(): Promise<void> {
+  reload(options: ReloadOptions = {}): Promise<void> {
     if (this.currentState !== 'listening' || this.closing !== undefined) {
       throw new SwitchyardError('SY_ERR_INVALID_STATE', `reload() was called on a server that is ${this.currentState}`);
     }
+    const counts = this.checkCounts(options);
+    if (options.workers !== undefined && typeof options.workers !== 'boolean') throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'reload options.workers must be true or false');
     if (this.reloading === undefined) {
-      this.reloading = this.rollingReload().finally(() => {
+      this.reloading = this.rollingReload(counts, options.workers !== false).finally(() => {
         this.reloading = undefined;
       });
     }
@@ -308,12 +328,18 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
    * Services first: a new instance that cannot start fails the reload before
    * any client has been moved (the worker reload closes every client with 1012).
    */
-  private async rollingReload(): Promise<void> {
+  private async rollingReload(counts: ReadonlyMap<string, number>, replaceWorkers: boolean): Promise<void> {
     this.log.info('rolling reload: services');
     const deadline = Date.now() + this.options.stopTimeout;
     // Services side by side; a service's instances one at a time, so that its other shards serve throughout.
     const services = [...this.services.values()];
-    const outcomes = await Promise.allSettled(services.map((slots) => reloadInTurn(slots, deadline)));
+    const outcomes = await Promise.allSettled(
+      services.map((slots) => {
+        const name = (slots[0] as ServiceSlot).name;
+        const count = counts.get(name);
+        return count === undefined || count === slots.length ? reloadInTurn(slots, deadline) : this.resizeService(name, count, deadline);
+      }),
+    );
     if (this.closing !== undefined) return;
     const failures = outcomes.flatMap((outcome, i) => (outcome.status === 'rejected' ? [{ service: (services[i] as readonly ServiceSlot[])[0]?.name ?? '', cause: outcome.reason as unknown }] : []));
     if (failures.length > 0) {
@@ -325,11 +351,100 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       // Each slot has logged its failure; the caller of reload() reports the whole (the CLI logs it on SIGHUP).
       throw error;
     }
-    this.log.info('rolling reload: workers');
-    await this.pool.reload();
+    if (replaceWorkers) {
+      this.log.info('rolling reload: workers');
+      await this.pool.reload();
+    }
     if (this.closing !== undefined) return;
     this.log.info('rolling reload done');
     this.emit('reload');
+  }
+
+  /** The new instance counts a reload asks for, checked at once (a caller bug throws before anything changes). */
+  private checkCounts(options: ReloadOptions): Map<string, number> {
+    const counts = new Map<string, number>();
+    if (typeof options !== 'object' || options === null) throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'reload() takes an options object');
+    const { instances } = options;
+    if (instances === undefined) return counts;
+    if (typeof instances !== 'object' || instances === null) throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'reload options.instances must be an object of service name → count');
+    for (const [name, count] of Object.entries(instances)) {
+      if (!this.services.has(name)) throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `reload options.instances.${name}: there is no service named "${name}"`);
+      if (!Number.isInteger(count) || count < 1 || count > MAX_INSTANCES) {
+        throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `reload options.instances.${name} must be an integer from 1 to ${MAX_INSTANCES}, got ${String(count)}`);
+      }
+      counts.set(name, count);
+    }
+    return counts;
+  }
+
+  private newSlot(name: string, instance: number, instances: number): ServiceSlot {
+    const modulePath = this.options.services[name] as string;
+    return new ServiceSlot(name, modulePath, () => this.socketDir as string, this.nextSlotIndex++, instance, instances, this.options, this.log, this.slotHooks as ServiceSlotHooks);
+  }
+
+  /**
+   * A reload that changes how many instances `name` runs. Growing: the new
+   * instances start first (a failure stops them and fails the reload with
+   * nothing moved), then the workers re-place their clients (those whose key
+   * now maps elsewhere get 1012), then the old instances are reloaded one at
+   * a time, so that every process knows the new count and its peers.
+   * Shrinking: the workers re-place their clients first, the removed
+   * instances then stop (hearing every one of their clients' closes), and the
+   * rest reload one at a time.
+   */
+  private async resizeService(name: string, instances: number, deadline: number): Promise<void> {
+    const slots = this.services.get(name) as readonly ServiceSlot[];
+    this.log.info({ service: name, from: slots.length, to: instances }, 'rolling reload: changing the instance count');
+    if (instances > slots.length) {
+      const added: ServiceSlot[] = [];
+      for (let i = slots.length; i < instances; i++) added.push(this.newSlot(name, i, instances));
+      const started = await Promise.allSettled(added.map((slot) => this.startWithin(slot)));
+      const failed = started.find((outcome) => outcome.status === 'rejected');
+      if (failed !== undefined) {
+        await Promise.all(added.map((slot) => slot.stop(deadline)));
+        throw (failed as PromiseRejectedResult).reason;
+      }
+      for (const slot of slots) slot.resize(instances);
+      this.setSlots(name, [...slots, ...added]);
+      this.pool.setInstances(name, instances);
+      this.toWorkers({ type: 'serviceResized', service: name, instances });
+      // Announced at their start already, to workers that had no link for them yet: again, now that they have.
+      for (const slot of added) {
+        if (slot.endpoint !== undefined) this.announceInstance(slot, slot.endpoint);
+        this.introducePeers(slot);
+      }
+      await reloadInTurn(slots, deadline);
+      return;
+    }
+    const kept = slots.slice(0, instances);
+    const removed = slots.slice(instances);
+    for (const slot of kept) slot.resize(instances);
+    this.setSlots(name, kept);
+    this.pool.setInstances(name, instances);
+    this.toWorkers({ type: 'serviceResized', service: name, instances });
+    await Promise.all(removed.map((slot) => slot.stop(deadline)));
+    await reloadInTurn(kept, deadline);
+  }
+
+  /** A new instance's first start, bounded by `startTimeout` (at `listen()` the whole start is bounded instead). */
+  private async startWithin(slot: ServiceSlot): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new SwitchyardError('SY_ERR_SERVICE_START_FAILED', `service "${slot.key}" did not start within ${this.options.startTimeout} ms`)),
+        this.options.startTimeout,
+      );
+    });
+    try {
+      await Promise.race([slot.start(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private setSlots(name: string, slots: readonly ServiceSlot[]): void {
+    this.services.set(name, slots);
+    this.slots.splice(0, this.slots.length, ...[...this.services.values()].flat());
   }
 
   /** `/healthz` and `/readyz`: processes up, and every service live (see health.ts, liveness.ts). */

@@ -79,9 +79,9 @@ export class ServiceSlot {
     /** The private folder for the instances' endpoints (made when the server starts), and this slot's index among all (socket paths stay short). */
     private readonly socketDir: () => string,
     private readonly index: number,
-    /** This instance's index (0 to `instances` − 1) and the service's instance count, which the process learns too. */
+    /** This instance's index (0 to `instances` − 1) and the service's instance count, which the process learns too (`resize` changes it for the next process). */
     readonly instanceIndex: number,
-    readonly instances: number,
+    private instanceCount: number,
     private readonly options: ResolvedOptions,
     private readonly log: Logger,
     private readonly hooks: ServiceSlotHooks,
@@ -100,6 +100,16 @@ export class ServiceSlot {
   /** Restarts after a crash, since the server started. */
   get restarts(): number {
     return this.restartCount;
+  }
+
+  /** How many instances the service runs. */
+  get instances(): number {
+    return this.instanceCount;
+  }
+
+  /** A reload changed the service's instance count: reports name the instance accordingly, and its next process learns it. */
+  resize(instances: number): void {
+    this.instanceCount = instances;
   }
 
   /** Names the running (or last) process, `service-<name>.<n>` (`service-<name>#<i>.<n>` with several instances); see `Child.instance`. */

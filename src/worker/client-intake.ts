@@ -24,7 +24,7 @@ import type { ServiceLink } from './service-link';
 import { takesSharedFrames } from './shared-frame';
 import { checkUpgrade } from './upgrade-check';
 import { ownerOf } from '../rendezvous';
-import { DEFAULT_SHARD_BY, connectionKey, type ShardBy } from '../shard-key';
+import { DEFAULT_SHARD_BY, connectionKey, shardKeyOf, type ShardBy } from '../shard-key';
 import type { WorkerMetrics } from './worker-metrics';
 
 /** What the intake works with; the worker server owns all of it. */
@@ -37,6 +37,14 @@ export interface IntakeDeps {
   readonly links: ReadonlyMap<string, readonly ServiceLink[]>;
   /** The shard key of a service of several instances; undefined for one of one instance. */
   shardBy(service: string): ShardBy | undefined;
+  /** The service's shard key setting, whatever its instance count. */
+  shardByOf(service: string): ShardBy;
+  /** Whether `service`'s clients' shard keys are kept (sharded by a query parameter or header): a reload may re-place them. */
+  shardKeyKept(service: string): boolean;
+  /** A client of such a service was placed by `key` (undefined: it had none, its id decides). */
+  placed(service: string, id: string, key: string | undefined): void;
+  /** A client is gone: its kept key goes. */
+  forgetPlacement(id: string): void;
   /** A topic of a service of several instances lost its last subscriber here (its client closed). */
   interestChanged(service: string, topic: string, on: false): void;
   readonly clients: ClientRegistry;
@@ -150,6 +158,7 @@ export class ClientIntake {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
     const client: ClientInfo = { id, service, path, query: sharedIfEmpty(query), headers: sharedIfEmpty(headers), remoteAddress: request.socket.remoteAddress ?? '' };
+    if (this.deps.shardKeyKept(service)) this.deps.placed(service, id, shardKeyOf(this.deps.shardByOf(service), { query, headers: request.headers }));
     const link = this.ownerOf(service, request, query, id);
     const admission = link.connect(client);
     if (admission !== 'ok') {
@@ -220,6 +229,7 @@ export class ClientIntake {
   onClosed(entry: ClientEntry, code: number, reason: Buffer): void {
     this.deps.clients.remove(entry, this.deps.shardBy(entry.service) === undefined ? undefined : (topic) => this.deps.interestChanged(entry.service, topic, false));
     entry.link.clientCount--;
+    this.deps.forgetPlacement(entry.id);
     this.deps.closes.forget(entry);
     entry.counters.open--;
     this.deps.metrics.connectionClosed(entry.service, code);

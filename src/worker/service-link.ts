@@ -155,9 +155,9 @@ export class ServiceLink {
     private readonly limits: LinkLimits,
     private readonly log: Logger,
     private readonly hooks: ServiceLinkHooks,
-    /** Which instance of the service this link reaches, and how it is named in reports (`instanceKey`). */
+    /** Which instance of the service this link reaches, and how it is named in reports (`instanceKey`: it changes when a reload changes the count). */
     readonly instance = 0,
-    readonly key = service,
+    public key = service,
   ) {
     this.malformedWarning = new ThrottledWarning(log, 'malformed messages from service ignored');
     this.unreadableWarning = new ThrottledWarning(log, 'unreadable line from service ignored');

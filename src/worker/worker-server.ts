@@ -27,7 +27,7 @@ import { HttpRoutes } from './http-routes';
 import { ConnectionLimits, httpServerOptions, perMessageDeflateOptions } from './limits';
 import { RoutingTally } from './routing-tally';
 import { ServiceLink, type ServiceLinkHooks } from './service-link';
-import { bestUsable } from '../rendezvous';
+import { bestUsable, ownerOf } from '../rendezvous';
 import { instanceKey, shardKeyOf, DEFAULT_SHARD_BY, type ServiceShards, type ShardBy, type ShardSource } from '../shard-key';
 import { SocketCorker } from './socket-corker';
 import { StaticFiles } from './static-files';
@@ -55,6 +55,11 @@ export class WorkerServer {
   private readonly links = new Map<string, readonly ServiceLink[]>();
   /** Services of several instances: their shard key, and the next instance for an HTTP request that carries none. */
   private readonly sharded = new Map<string, { readonly shardBy: ShardBy; nextRequest: number }>();
+  /** Each service's shard key setting (also for one instance: a reload may add more) and the hooks its new links get. */
+  private readonly shardBy = new Map<string, ShardBy>();
+  /** Client id → its shard key, for the clients of services sharded by a query parameter or header: a reload that changes the count re-places them. */
+  private readonly shardKeys = new Map<string, string>();
+  private linkHooks: ServiceLinkHooks | undefined;
   private readonly routing = new RoutingTally();
   private statusTimer: NodeJS.Timeout | undefined;
   private readonly reportStatus = (): void => {
@@ -80,7 +85,7 @@ export class WorkerServer {
 
   constructor(
     private readonly config: WorkerConfig,
-    workerId: number,
+    private readonly workerId: number,
     endpoint: IpcEndpoint,
     private readonly log: Logger,
     private readonly onStopped: () => void = () => {},
@@ -145,13 +150,12 @@ export class WorkerServer {
       },
       onQuarantined: (link, clients, endpoint) => this.quarantined(link.service, clients, endpoint),
     };
-    const linkLimits = { ...config.ipc, maxDeliveries: config.limits.maxDeliveries };
+    this.linkHooks = hooks;
     for (const service of config.services) {
       const shards = config.shards[service] ?? ONE_INSTANCE;
-      const links: ServiceLink[] = [];
-      for (let i = 0; i < shards.instances; i++) links.push(new ServiceLink(service, workerId, linkLimits, log, hooks, i, instanceKey(service, i, shards.instances)));
-      this.links.set(service, links);
-      if (shards.instances > 1) this.sharded.set(service, { shardBy: shards.shardBy, nextRequest: 0 });
+      this.shardBy.set(service, shards.shardBy);
+      this.links.set(service, []);
+      this.resizeLinks(service, shards.instances);
     }
     this.intake = new ClientIntake({
       services: new Set(config.services),
@@ -159,6 +163,12 @@ export class WorkerServer {
       ids,
       links: this.links,
       shardBy: (service) => this.sharded.get(service)?.shardBy,
+      placed: (_service, id, key) => {
+        if (key !== undefined) this.shardKeys.set(id, key);
+      },
+      shardKeyKept: (service) => this.shardBy.get(service)?.kind !== 'client',
+      shardByOf: (service) => this.shardBy.get(service) ?? DEFAULT_SHARD_BY,
+      forgetPlacement: (id) => this.shardKeys.delete(id),
       interestChanged: (service, topic, on) => this.interestChanged(service, topic, on),
       clients: this.clients,
       metrics: this.metrics,
@@ -245,6 +255,9 @@ export class WorkerServer {
         this.statusChanged();
         return;
       }
+      case 'serviceResized':
+        this.resize(message.service, message.instances);
+        return;
       case 'queryResult':
         this.routes.settleQuery(message);
         return;
@@ -291,6 +304,46 @@ export class WorkerServer {
     await this.outbox.drained();
     this.metrics.close();
     this.state = 'stopped';
+  }
+
+  /** Makes `service` keep `instances` links: new ones (down until announced) are added, extra ones dropped, every key renamed. */
+  private resizeLinks(service: string, instances: number): ServiceLink[] {
+    const links = [...(this.links.get(service) ?? [])];
+    const removed = links.splice(instances);
+    for (let i = links.length; i < instances; i++) {
+      const linkLimits = { ...this.config.ipc, maxDeliveries: this.config.limits.maxDeliveries };
+      links.push(new ServiceLink(service, this.workerId, linkLimits, this.log, this.linkHooks as ServiceLinkHooks, i, instanceKey(service, i, instances)));
+    }
+    for (const link of links) link.key = instanceKey(service, link.instance, instances);
+    this.links.set(service, links);
+    if (instances > 1) this.sharded.set(service, { shardBy: this.shardBy.get(service) ?? DEFAULT_SHARD_BY, nextRequest: 0 });
+    else this.sharded.delete(service);
+    return removed;
+  }
+
+  /**
+   * A reload changed `service`'s instance count: each client whose key now
+   * maps to another instance is closed with 1012 (it reconnects, to its new
+   * owner); the others stay. The links of removed instances end once their
+   * clients' closes are on their way, so those instances hear every onClose.
+   */
+  private resize(service: string, instances: number): void {
+    if ((this.links.get(service)?.length ?? instances) === instances) return;
+    const removed = this.resizeLinks(service, instances);
+    const links = this.links.get(service) as readonly ServiceLink[];
+    const moved: WebSocket[] = [];
+    for (const entry of this.clients.ofService(service).values()) {
+      const owner = instances === 1 ? 0 : ownerOf(this.shardKeys.get(entry.id) ?? `c:${entry.id}`, instances);
+      if (links[owner] === entry.link) continue;
+      moved.push(entry.socket);
+      entry.socket.close(CLOSE_CODES.SERVICE_RESTART, 'service resharded; reconnect');
+    }
+    this.log.info({ service, instances, moved: moved.length }, 'service resharded: clients that now belong to another instance were closed with 1012');
+    void Promise.all(moved.map((socket) => closedOf(socket))).then(async () => {
+      await Promise.all(removed.map((link) => link.drained()));
+      for (const link of removed) link.end();
+    });
+    this.statusChanged();
   }
 
   private *allLinks(): IterableIterator<ServiceLink> {
