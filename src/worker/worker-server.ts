@@ -39,6 +39,9 @@ function closedOf(socket: WebSocket): Promise<void> {
   return socket.readyState === WebSocket.CLOSED ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
 }
 
+/** Requests tracked per link of a service of several instances (see `requestsTo`). */
+const MAX_TRACKED_REQUESTS = 10_000;
+
 const ONE_INSTANCE: ServiceShards = { instances: 1, shardBy: DEFAULT_SHARD_BY };
 
 /** How long stopping clients get to answer the close handshake before they are cut. */
@@ -60,6 +63,14 @@ export class WorkerServer {
   /** Client id → its shard key, for the clients of services sharded by a query parameter or header: a reload that changes the count re-places them. */
   private readonly shardKeys = new Map<string, string>();
   private linkHooks: ServiceLinkHooks | undefined;
+  /**
+   * HTTP requests sent to each instance of a service of several, by request
+   * id, so that an instance that goes answers only its own with 503. An
+   * answer removes its id; one that timed out stays until its instance goes,
+   * within `MAX_TRACKED_REQUESTS` per link (the oldest then leaves: at worst
+   * that request had its 504 already).
+   */
+  private readonly requestsTo = new Map<ServiceLink, Set<string>>();
   private readonly routing = new RoutingTally();
   private statusTimer: NodeJS.Timeout | undefined;
   private readonly reportStatus = (): void => {
@@ -112,7 +123,9 @@ export class WorkerServer {
           this.statusChanged();
           return 'unavailable';
         }
-        return link.request(fields) ? 'sent' : 'busy';
+        if (!link.request(fields)) return 'busy';
+        if (this.sharded.has(service)) this.trackRequest(link, fields.rid);
+        return 'sent';
       },
       fallback: (request, response) => (staticFiles === undefined ? replyError(response, 404, 'Not found') : staticFiles.serve(request, response)),
       admit: (request) => this.limits.admitHttp(request),
@@ -129,7 +142,10 @@ export class WorkerServer {
       routing: this.routing,
       metrics: this.metrics,
       log,
-      settleResponse: (service, message) => this.routes.settleResponse(service, message),
+      settleResponse: (service, message) => {
+        if (this.requestsTo.size > 0) for (const rids of this.requestsTo.values()) if (rids.delete(message.rid)) break;
+        return this.routes.settleResponse(service, message);
+      },
       statusChanged,
       interestChanged: (service, topic, on) => this.interestChanged(service, topic, on),
     });
@@ -145,7 +161,11 @@ export class WorkerServer {
         this.statusChanged();
       },
       onInstanceGone: (link) => {
-        this.routes.serviceGone(link.service);
+        if (this.sharded.has(link.service)) {
+          const rids = this.requestsTo.get(link);
+          if (rids !== undefined) this.routes.instanceGone(link.service, rids);
+          this.requestsTo.delete(link);
+        } else this.routes.serviceGone(link.service);
         this.statusChanged();
       },
       onQuarantined: (link, clients, endpoint) => this.quarantined(link.service, clients, endpoint),
@@ -369,6 +389,16 @@ export class WorkerServer {
       if (link?.available === true) return link;
     }
     return undefined;
+  }
+
+  private trackRequest(link: ServiceLink, rid: string): void {
+    let rids = this.requestsTo.get(link);
+    if (rids === undefined) {
+      rids = new Set();
+      this.requestsTo.set(link, rids);
+    }
+    rids.add(rid);
+    if (rids.size > MAX_TRACKED_REQUESTS) rids.delete(rids.values().next().value as string);
   }
 
   /** A topic of a service of several instances gained its first subscriber here, or lost its last: every instance hears it. */

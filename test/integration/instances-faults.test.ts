@@ -136,10 +136,13 @@ test('HTTP requests go by the shard key when they carry it, else round-robin, an
   for (let i = 0; i < 12; i++) spread.add((await ask('')).instance as number);
   expect(spread).toEqual(new Set([0, 1, 2]));
 
-  // Instance 1 goes down (and stays down for 10 s): requests it would own go to another, none gets 503.
+  // Instance 1 goes down (and stays down for 10 s) while a slow request waits for instance 0: that one is still answered by 0.
+  const slow = ask(`?room=${roomOf(0)}&delay=1500`);
   const down = new Promise<void>((resolve) => server.once('serviceExit', () => resolve()));
   process.kill(server.stats().services[1]?.pid as number, 'SIGKILL');
   await down;
+  expect(await slow).toEqual({ status: 200, instance: 0 });
+  // Requests instance 1 would own go to another, none gets 503.
   // The workers see the link close a moment after the master sees the exit.
   await eventually(() => server.stats().services[1]?.state === 'restarting');
   const deadline = Date.now() + 5000;
