@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { SwitchyardError } from '../errors';
 import { createLogger, type Logger } from '../logger';
-import { MAX_INSTANCES, resolveOptions, staticDirWarning, type ResolvedOptions, type SwitchyardOptions } from '../options';
+import { resolveOptions, staticDirWarning, type ResolvedOptions, type SwitchyardOptions } from '../options';
 import type { MasterToWorker } from '../protocol';
 import type { ChildExit } from './child';
 import { ClusterQueries, type HealthReport } from './cluster-queries';
@@ -18,11 +18,13 @@ import { healthReport } from './health';
 import { pingInterval, serviceLiveness, type Liveness, type WorkerLinkView } from './liveness';
 import { MasterMetrics } from './master-metrics';
 import { ServiceSlot, type ServiceSlotHooks } from './service-slot';
+import { checkCounts, resizeService, type ReloadOptions, type ResizeContext } from './instance-resize';
 import { createSocketDir, removeStaleSocketDirs } from './socket-dir';
 import type { ServerState, ServerStats } from './stats';
 import { WorkerPool, type WorkerChannel } from './worker-pool';
 
 export type { ServerState, ServerStats, ServiceStats, WorkerStats } from './stats';
+export type { ReloadOptions } from './instance-resize';
 
 export interface ReadyInfo {
   readonly port: number;
@@ -57,23 +59,6 @@ export interface ServiceExitInfo extends ChildExit {
   readonly instance: number;
   /** False when the service crashed (it is restarted). */
   readonly expected: boolean;
-}
-
-/** What a reload may change besides the code on disk. */
-export interface ReloadOptions {
-  /**
-   * New instance counts by service name (1 to 64). A service whose count
-   * changes gains or loses instances, and each client whose shard key then
-   * maps to another instance is closed with 1012 (it reconnects to its new
-   * owner); the others stay connected. See docs/instances.md.
-   */
-  readonly instances?: Readonly<Record<string, number>>;
-  /**
-   * Whether the workers are replaced too (each closes its clients with 1012
-   * once its replacement listens). Default `true`. `false` reloads only the
-   * services: no client is closed, except those a changed count moves.
-   */
-  readonly workers?: boolean;
 }
 
 /** Events of a `SwitchyardServer`. */
@@ -126,6 +111,21 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   /** Numbers slots for their socket paths: never reused, so a new instance's socket never meets an old one's. */
   private nextSlotIndex = 0;
   private slotHooks: ServiceSlotHooks | undefined;
+  /** What a reload that changes an instance count works with (instance-resize.ts). */
+  private readonly resizing: ResizeContext = {
+    slotsOf: (name) => this.services.get(name) ?? [],
+    newSlot: (name, instance, instances) => this.newSlot(name, instance, instances),
+    setSlots: (name, slots) => this.setSlots(name, slots),
+    setWorkerInstances: (name, instances) => this.pool.setInstances(name, instances),
+    toWorkers: (message) => this.toWorkers(message),
+    announce: (slot) => {
+      if (slot.endpoint !== undefined) this.announceInstance(slot, slot.endpoint);
+      this.introducePeers(slot);
+    },
+    startTimeout: () => this.options.startTimeout,
+    reloadInTurn: (slots, deadline) => reloadInTurn(slots, deadline),
+    log: () => this.log,
+  };
   private readonly metrics: MasterMetrics;
   private readonly queries: ClusterQueries;
   private readonly startedAt = Date.now();
@@ -249,7 +249,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     if (this.currentState !== 'listening' || this.closing !== undefined) {
       throw new SwitchyardError('SY_ERR_INVALID_STATE', `reload() was called on a server that is ${this.currentState}`);
     }
-    const counts = this.checkCounts(options);
+    const counts = checkCounts(options, (name) => this.services.has(name));
     if (options.workers !== undefined && typeof options.workers !== 'boolean') throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'reload options.workers must be true or false');
     if (this.reloading === undefined) {
       this.reloading = this.rollingReload(counts, options.workers !== false).finally(() => {
@@ -337,7 +337,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       services.map((slots) => {
         const name = (slots[0] as ServiceSlot).name;
         const count = counts.get(name);
-        return count === undefined || count === slots.length ? reloadInTurn(slots, deadline) : this.resizeService(name, count, deadline);
+        return count === undefined || count === slots.length ? reloadInTurn(slots, deadline) : resizeService(this.resizing, name, count, deadline);
       }),
     );
     if (this.closing !== undefined) return;
@@ -360,86 +360,9 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     this.emit('reload');
   }
 
-  /** The new instance counts a reload asks for, checked at once (a caller bug throws before anything changes). */
-  private checkCounts(options: ReloadOptions): Map<string, number> {
-    const counts = new Map<string, number>();
-    if (typeof options !== 'object' || options === null) throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'reload() takes an options object');
-    const { instances } = options;
-    if (instances === undefined) return counts;
-    if (typeof instances !== 'object' || instances === null) throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'reload options.instances must be an object of service name → count');
-    for (const [name, count] of Object.entries(instances)) {
-      if (!this.services.has(name)) throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `reload options.instances.${name}: there is no service named "${name}"`);
-      if (!Number.isInteger(count) || count < 1 || count > MAX_INSTANCES) {
-        throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `reload options.instances.${name} must be an integer from 1 to ${MAX_INSTANCES}, got ${String(count)}`);
-      }
-      counts.set(name, count);
-    }
-    return counts;
-  }
-
   private newSlot(name: string, instance: number, instances: number): ServiceSlot {
     const modulePath = this.options.services[name] as string;
     return new ServiceSlot(name, modulePath, () => this.socketDir as string, this.nextSlotIndex++, instance, instances, this.options, this.log, this.slotHooks as ServiceSlotHooks);
-  }
-
-  /**
-   * A reload that changes how many instances `name` runs. Growing: the new
-   * instances start first (a failure stops them and fails the reload with
-   * nothing moved), then the workers re-place their clients (those whose key
-   * now maps elsewhere get 1012), then the old instances are reloaded one at
-   * a time, so that every process knows the new count and its peers.
-   * Shrinking: the workers re-place their clients first, the removed
-   * instances then stop (hearing every one of their clients' closes), and the
-   * rest reload one at a time.
-   */
-  private async resizeService(name: string, instances: number, deadline: number): Promise<void> {
-    const slots = this.services.get(name) as readonly ServiceSlot[];
-    this.log.info({ service: name, from: slots.length, to: instances }, 'rolling reload: changing the instance count');
-    if (instances > slots.length) {
-      const added: ServiceSlot[] = [];
-      for (let i = slots.length; i < instances; i++) added.push(this.newSlot(name, i, instances));
-      const started = await Promise.allSettled(added.map((slot) => this.startWithin(slot)));
-      const failed = started.find((outcome) => outcome.status === 'rejected');
-      if (failed !== undefined) {
-        await Promise.all(added.map((slot) => slot.stop(deadline)));
-        throw (failed as PromiseRejectedResult).reason;
-      }
-      for (const slot of slots) slot.resize(instances);
-      this.setSlots(name, [...slots, ...added]);
-      this.pool.setInstances(name, instances);
-      this.toWorkers({ type: 'serviceResized', service: name, instances });
-      // Announced at their start already, to workers that had no link for them yet: again, now that they have.
-      for (const slot of added) {
-        if (slot.endpoint !== undefined) this.announceInstance(slot, slot.endpoint);
-        this.introducePeers(slot);
-      }
-      await reloadInTurn(slots, deadline);
-      return;
-    }
-    const kept = slots.slice(0, instances);
-    const removed = slots.slice(instances);
-    for (const slot of kept) slot.resize(instances);
-    this.setSlots(name, kept);
-    this.pool.setInstances(name, instances);
-    this.toWorkers({ type: 'serviceResized', service: name, instances });
-    await Promise.all(removed.map((slot) => slot.stop(deadline)));
-    await reloadInTurn(kept, deadline);
-  }
-
-  /** A new instance's first start, bounded by `startTimeout` (at `listen()` the whole start is bounded instead). */
-  private async startWithin(slot: ServiceSlot): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new SwitchyardError('SY_ERR_SERVICE_START_FAILED', `service "${slot.key}" did not start within ${this.options.startTimeout} ms`)),
-        this.options.startTimeout,
-      );
-    });
-    try {
-      await Promise.race([slot.start(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   private setSlots(name: string, slots: readonly ServiceSlot[]): void {
