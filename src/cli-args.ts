@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config-file';
 import { SwitchyardError } from './errors';
-import { DEFAULT_HOST, OPTION_SPECS, type Balancing, type LogLevel, type SwitchyardOptions } from './options';
+import { DEFAULT_HOST, OPTION_SPECS, bundledServices, type Balancing, type LogLevel, type ServiceDefinition, type SwitchyardOptions } from './options';
 
 // Defaults and choices in the help come from the option table, so the help cannot drift from what resolveOptions() does.
 const { port, logLevel, balancing } = OPTION_SPECS;
@@ -29,6 +29,10 @@ Flags for start:
   --workers <n>          client-handling worker processes (default: number of CPUs)
   --service <name=path>  run the service exported by the module at <path> on /<name>;
                          repeat for more services (default: bundled echo and chat)
+  --instances <name=n>   run service <name> as n processes, each client owned by one
+                         (repeat per service; default 1; see docs/instances.md)
+  --shard-by <name=key>  what places a client of <name> on an instance: client (default),
+                         query:<param> or header:<header>; a client without it goes by its id
   --config <file>        JSON file with options; flags override it
   --log-level <level>    ${logLevel.values.slice(0, -1).join(', ')} or ${logLevel.values[logLevel.values.length - 1]} (default ${logLevel.default})
   --balancing <mode>     ${balancing.values[0]} (master hands out connections evenly) or ${balancing.values[1]}
@@ -39,6 +43,7 @@ Flags for start:
 Examples:
   switchyard start --port 8080 --workers 4 --service chat=./services/chat.js
   switchyard start --config switchyard.json --log-level warn
+  switchyard start --instances chat=2 --shard-by chat=query:room
 
 Signals: SIGINT/SIGTERM stop gracefully (clients get close code 1001);
 SIGHUP reloads: workers replaced one at a time (clients get 1012 and reconnect),
@@ -66,6 +71,42 @@ function serviceFlags(values: readonly string[] | undefined): Record<string, str
   return services;
 }
 
+/** `name=value` pairs of a repeatable flag, by name. */
+function pairFlags(flag: string, values: readonly string[] | undefined): Map<string, string> {
+  const pairs = new Map<string, string>();
+  for (const value of values ?? []) {
+    const separator = value.indexOf('=');
+    if (separator <= 0 || separator === value.length - 1) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `--${flag} takes name=value, got "${value}"`);
+    const name = value.slice(0, separator);
+    if (pairs.has(name)) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `--${flag} ${name} is given twice`);
+    pairs.set(name, value.slice(separator + 1));
+  }
+  return pairs;
+}
+
+/**
+ * Applies `--instances` and `--shard-by` to the services (from the flags, the
+ * file, or the bundled ones): each named service takes the object form with
+ * that field. The values themselves are checked by `resolveOptions()`.
+ */
+function withSharding(services: unknown, instances: Map<string, string>, shardBy: Map<string, string>): unknown {
+  if (instances.size === 0 && shardBy.size === 0) return services;
+  const base = (typeof services === 'object' && services !== null && !Array.isArray(services) ? services : bundledServices()) as Record<string, unknown>;
+  const result: Record<string, unknown> = { ...base };
+  const apply = (flag: string, pairs: Map<string, string>, field: 'instances' | 'shardBy'): void => {
+    for (const [name, value] of pairs) {
+      const given = result[name];
+      if (given === undefined) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `--${flag} ${name}: there is no service named "${name}"`);
+      const definition: Record<string, unknown> = typeof given === 'string' ? { module: given } : { ...(given as ServiceDefinition) };
+      definition[field] = field === 'instances' ? integerFlag(flag, value) : value;
+      result[name] = definition;
+    }
+  };
+  apply('instances', instances, 'instances');
+  apply('shard-by', shardBy, 'shardBy');
+  return result;
+}
+
 export function parseCli(argv: readonly string[], cwd: string = process.cwd()): CliCommand {
   // bench has flags of its own, parsed by its package (packages/bench/src/options.ts).
   if (argv[0] === 'bench') return { command: 'bench', argv: argv.slice(1) };
@@ -80,6 +121,8 @@ export function parseCli(argv: readonly string[], cwd: string = process.cwd()): 
         host: { type: 'string' },
         workers: { type: 'string' },
         service: { type: 'string', multiple: true },
+        instances: { type: 'string', multiple: true },
+        'shard-by': { type: 'string', multiple: true },
         config: { type: 'string' },
         'log-level': { type: 'string' },
         balancing: { type: 'string' },
@@ -109,5 +152,7 @@ export function parseCli(argv: readonly string[], cwd: string = process.cwd()): 
   };
   const options: Record<string, unknown> = { ...fromFile, cwd };
   for (const [key, value] of Object.entries(flags)) if (value !== undefined) options[key] = value;
+  const sharded = withSharding(options.services, pairFlags('instances', values.instances), pairFlags('shard-by', values['shard-by']));
+  if (sharded !== undefined) options.services = sharded;
   return { command: 'start', options: options as SwitchyardOptions };
 }

@@ -8,6 +8,7 @@ import { runBenchCommand } from './bench-command';
 import { parseCli, HELP_TEXT } from './cli-args';
 import { isSwitchyardError } from './errors';
 import { createServer, type SwitchyardServer } from './master/server';
+import { resolveOptions } from './options';
 
 function version(): string {
   return (require('../package.json') as { version: string }).version;
@@ -16,6 +17,25 @@ function version(): string {
 function fail(status: number, message: string): never {
   process.stderr.write(`switchyard: ${message}\n`);
   process.exit(status);
+}
+
+/**
+ * The instance counts the command line and config file ask for now, read
+ * again at each SIGHUP (an edited config file may change them; the rest of it
+ * takes a restart). Services the running server does not have are left out;
+ * an unreadable config keeps every count, and says why.
+ */
+function instanceCounts(server: SwitchyardServer): Record<string, number> {
+  const running = new Set(server.stats().services.map((service) => service.name));
+  try {
+    const command = parseCli(process.argv.slice(2));
+    if (command.command !== 'start') return {};
+    const { shards } = resolveOptions(command.options);
+    return Object.fromEntries(Object.entries(shards).filter(([name]) => running.has(name)).map(([name, shard]) => [name, shard.instances]));
+  } catch (error) {
+    server.log.error({ err: error }, 'reload: cannot read the configuration again; instance counts stay');
+    return {};
+  }
 }
 
 function installSignals(server: SwitchyardServer): void {
@@ -35,7 +55,7 @@ function installSignals(server: SwitchyardServer): void {
   process.on('SIGTERM', stop);
   process.on('SIGHUP', () => {
     if (stopping || server.state !== 'listening') return;
-    server.reload().catch((error: unknown) => server.log.error({ err: error }, 'rolling reload failed'));
+    server.reload({ instances: instanceCounts(server) }).catch((error: unknown) => server.log.error({ err: error }, 'rolling reload failed'));
   });
 }
 

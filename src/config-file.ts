@@ -8,6 +8,16 @@ import * as path from 'node:path';
 import { SwitchyardError } from './errors';
 import type { SwitchyardOptions } from './options';
 
+/** A service's module path (either form) resolved against the config file's folder; anything else is left to `resolveOptions()` to refuse. */
+function resolvedAgainst(folder: string, given: unknown): unknown {
+  if (typeof given === 'string') return path.resolve(folder, given);
+  if (typeof given === 'object' && given !== null && !Array.isArray(given)) {
+    const definition = given as Record<string, unknown>;
+    if (typeof definition.module === 'string') return { ...definition, module: path.resolve(folder, definition.module) };
+  }
+  return given;
+}
+
 export function loadConfigFile(file: string, cwd: string = process.cwd()): SwitchyardOptions {
   const absolute = path.resolve(cwd, file);
   let text: string;
@@ -30,7 +40,7 @@ export function loadConfigFile(file: string, cwd: string = process.cwd()): Switc
   if (typeof services === 'object' && services !== null && !Array.isArray(services)) {
     const folder = path.dirname(absolute);
     options.services = Object.fromEntries(
-      Object.entries(services).map(([name, modulePath]) => [name, typeof modulePath === 'string' ? path.resolve(folder, modulePath) : modulePath]),
+      Object.entries(services).map(([name, given]) => [name, resolvedAgainst(folder, given)]),
     );
   }
   // The same for the worker modules and the JWT key files: paths in the file are relative to the file.
