@@ -6,6 +6,7 @@
  */
 import type { JwtOptions, LogLevel, ResolvedOptions } from './options';
 import { WORKER_LIMIT_NAMES, type WorkerLimitName } from './options-spec';
+import type { ServiceShards } from './shard-key';
 
 export const CHILD_CONFIG_ENV = 'SWITCHYARD_CHILD_CONFIG';
 
@@ -36,6 +37,8 @@ export interface WorkerConfig {
   readonly port: number;
   readonly host: string;
   readonly services: readonly string[];
+  /** Each service's instance count and shard key (the worker keeps one link per instance). */
+  readonly shards: Readonly<Record<string, ServiceShards>>;
   readonly forwardHeaders: readonly string[];
   readonly maxPayload: number;
   readonly logLevel: LogLevel;
@@ -72,6 +75,11 @@ export interface ServiceConfig {
   readonly requestTimeout: number;
   /** The Unix socket path to listen at for the workers' links. */
   readonly endpoint: string;
+  /** This process's instance index (0 to `instances` − 1) and the service's instance count. */
+  readonly instance: number;
+  readonly instances: number;
+  /** Where to take peer connections from the other instances; only for a service of several. */
+  readonly peerEndpoint?: string;
 }
 
 export type ChildConfig = WorkerConfig | ServiceConfig;

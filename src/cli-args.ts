@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { findConfigFile, loadConfig } from './config-file';
 import { SwitchyardError } from './errors';
 import { closest } from './did-you-mean';
-import type { SwitchyardOptions } from './options';
+import { bundledServices, type ServiceDefinition, type SwitchyardOptions } from './options';
 import { optionsFromEnvironment } from './options-env';
 import { mergeLayers, type OptionLayer, type OptionOrigin, type OptionOrigins } from './options-origin';
 import type { OptionName } from './options-spec';
@@ -58,6 +58,8 @@ const FLAGS = {
   host: { type: 'string' },
   workers: { type: 'string' },
   service: { type: 'string', multiple: true },
+  instances: { type: 'string', multiple: true },
+  'shard-by': { type: 'string', multiple: true },
   config: { type: 'string' },
   'log-level': { type: 'string' },
   'log-pretty': { type: 'boolean' },
@@ -73,6 +75,43 @@ function flagError(error: Error): string {
   const known = Object.keys(FLAGS).map((name) => `--${name}`);
   const guess = flag.startsWith('--') ? closest(flag, known) : undefined;
   return `unknown flag ${flag}${guess === undefined ? '' : ` (did you mean ${guess}?)`}; switchyard start --help lists the flags`;
+}
+
+/** `name=value` pairs of a repeatable flag, by name. */
+function pairFlags(flag: string, values: readonly string[] | undefined): Map<string, string> {
+  const pairs = new Map<string, string>();
+  for (const value of values ?? []) {
+    const separator = value.indexOf('=');
+    if (separator <= 0 || separator === value.length - 1) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `--${flag} takes name=value, got "${value}"`);
+    const name = value.slice(0, separator);
+    if (pairs.has(name)) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `--${flag} ${name} is given twice`);
+    pairs.set(name, value.slice(separator + 1));
+  }
+  return pairs;
+}
+
+/**
+ * Applies `--instances` and `--shard-by` to the services (from the flags, the
+ * environment, the file, or the bundled ones): each named service takes the
+ * object form with that field. The values themselves are checked by
+ * `resolveOptions()`.
+ */
+function withSharding(services: unknown, instances: Map<string, string>, shardBy: Map<string, string>): unknown {
+  if (instances.size === 0 && shardBy.size === 0) return services;
+  const base = (typeof services === 'object' && services !== null && !Array.isArray(services) ? services : bundledServices()) as Record<string, unknown>;
+  const result: Record<string, unknown> = { ...base };
+  const apply = (flag: string, pairs: Map<string, string>, field: 'instances' | 'shardBy'): void => {
+    for (const [name, value] of pairs) {
+      const given = result[name];
+      if (given === undefined) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `--${flag} ${name}: there is no service named "${name}"`);
+      const definition: Record<string, unknown> = typeof given === 'string' ? { module: given } : { ...(given as ServiceDefinition) };
+      definition[field] = field === 'instances' ? integerFlag(value) : value;
+      result[name] = definition;
+    }
+  };
+  apply('instances', instances, 'instances');
+  apply('shard-by', shardBy, 'shardBy');
+  return result;
 }
 
 /** The option each start flag sets, and the flag's name in errors. */
@@ -145,5 +184,8 @@ export async function parseCli(argv: readonly string[], cwd: string = process.cw
   const configFile = values.config ?? (env.SWITCHYARD_CONFIG === undefined || env.SWITCHYARD_CONFIG === '' ? findConfigFile(cwd) : env.SWITCHYARD_CONFIG);
   // cwd first: the lowest layer, so that SWITCHYARD_CWD or a config file's cwd still wins.
   const merged = mergeLayers([{ options: { cwd }, origins: {} }, await configLayer(configFile, cwd), fromEnvironment, flags]);
-  return { command: 'start', options: merged.options as SwitchyardOptions, origins: merged.origins, warnings: fromEnvironment.warnings };
+  const options: Record<string, unknown> = { ...merged.options };
+  const sharded = withSharding(options.services, pairFlags('instances', values.instances), pairFlags('shard-by', values['shard-by']));
+  if (sharded !== undefined) options.services = sharded;
+  return { command: 'start', options: options as SwitchyardOptions, origins: merged.origins, warnings: fromEnvironment.warnings };
 }

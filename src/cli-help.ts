@@ -32,6 +32,10 @@ Flags:
   --workers <n>          client-handling worker processes (default: number of CPUs)
   --service <name=path>  run the service exported by the module at <path> on /<name>;
                          repeat for more services (default: bundled echo and chat)
+  --instances <name=n>   run service <name> as n processes, each client owned by one
+                         (repeat per service; default 1; see docs/instances.md)
+  --shard-by <name=key>  what places a client of <name> on an instance: client (default),
+                         query:<param> or header:<header>; a client without it goes by its id
   --config <file>        config file: JSON, or a .js/.mjs/.cjs/.ts module (default:
                          switchyard.config.* or switchyard.json in the working directory)
   --log-level <level>    ${logLevel.values.slice(0, -1).join(', ')} or ${logLevel.values[logLevel.values.length - 1]} (default ${logLevel.default})
@@ -48,6 +52,7 @@ overrides the config file. See docs/configuration.md and docs/options.md.
 Examples:
   switchyard start --port 8080 --workers 4 --service chat=./services/chat.js
   PORT=9000 switchyard start --config switchyard.json --log-level warn
+  switchyard start --instances chat=2 --shard-by chat=query:room
 
 Signals: SIGINT/SIGTERM stop gracefully (clients get close code 1001);
 SIGHUP reloads: workers replaced one at a time (clients get 1012 and reconnect),

@@ -20,6 +20,25 @@ function fail(status: number, message: string): never {
   process.exit(status);
 }
 
+/**
+ * The instance counts the command line, environment and config file ask for
+ * now, read again at each SIGHUP (an edited config file may change them; the
+ * rest of it takes a restart). Services the running server does not have are
+ * left out; an unreadable config keeps every count, and says why.
+ */
+async function instanceCounts(server: SwitchyardServer): Promise<Record<string, number>> {
+  const running = new Set(server.stats().services.map((service) => service.name));
+  try {
+    const command = await parseCli(process.argv.slice(2));
+    if (command.command !== 'start') return {};
+    const { shards } = resolveOptions(command.options, { origins: command.origins });
+    return Object.fromEntries(Object.entries(shards).filter(([name]) => running.has(name)).map(([name, shard]) => [name, shard.instances]));
+  } catch (error) {
+    server.log.error({ err: error }, 'reload: cannot read the configuration again; instance counts stay');
+    return {};
+  }
+}
+
 async function main(): Promise<void> {
   let command;
   let server: SwitchyardServer;
@@ -47,7 +66,7 @@ async function main(): Promise<void> {
     throw error;
   }
   // SIGHUP reloads, SIGTERM/SIGINT stop and exit (0 when clean): the same handlers an embedder gets.
-  server.handleSignals();
+  server.handleSignals({ reloadOptions: async () => ({ instances: await instanceCounts(server) }) });
   server.once('ready', (info) => {
     const host = info.host === '0.0.0.0' || info.host === '::' ? 'localhost' : info.host;
     const routes = Object.entries(info.services).map(([name, route]) => `${route} → ${name}`).join(', ');

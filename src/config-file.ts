@@ -15,6 +15,16 @@ import { SwitchyardError } from './errors';
 import type { SwitchyardOptions } from './options';
 import { isTypeScriptPath, registerTypeScript } from './typescript-support';
 
+/** A service's module path (either form) resolved against the config file's folder; anything else is left to `resolveOptions()` to refuse. */
+function resolvedAgainst(folder: string, given: unknown): unknown {
+  if (typeof given === 'string') return path.resolve(folder, given);
+  if (typeof given === 'object' && given !== null && !Array.isArray(given)) {
+    const definition = given as Record<string, unknown>;
+    if (typeof definition.module === 'string') return { ...definition, module: path.resolve(folder, definition.module) };
+  }
+  return given;
+}
+
 /** What a config module may export by default. */
 export type ConfigExport = SwitchyardOptions | Promise<SwitchyardOptions> | (() => SwitchyardOptions | Promise<SwitchyardOptions>);
 
@@ -114,7 +124,7 @@ function asOptions(value: unknown, absolute: string, requirement: string): Switc
   if (typeof services === 'object' && services !== null && !Array.isArray(services)) {
     const folder = path.dirname(absolute);
     options.services = Object.fromEntries(
-      Object.entries(services).map(([name, modulePath]) => [name, typeof modulePath === 'string' ? path.resolve(folder, modulePath) : modulePath]),
+      Object.entries(services).map(([name, given]) => [name, resolvedAgainst(folder, given)]),
     );
   }
   // The same for the worker modules and the JWT key files: paths in the file are relative to the file.

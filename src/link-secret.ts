@@ -30,3 +30,15 @@ export function isLinkSecret(key: string, worker: number, given: string): boolea
   // timingSafeEqual throws on different lengths; the length of a secret is no secret.
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
+
+/** The secret instance `instance` presents to a peer (another instance of its service) whose key is `key`: apart from every worker's. */
+export function peerSecret(key: string, instance: number): string {
+  return createHmac('sha256', key).update(`peer:${instance}`).digest('base64url');
+}
+
+/** Whether `given` is peer `instance`'s secret under `key`, compared in constant time. */
+export function isPeerSecret(key: string, instance: number, given: string): boolean {
+  const expected = Buffer.from(peerSecret(key, instance));
+  const actual = Buffer.from(given);
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}

@@ -48,6 +48,16 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/** A service in its object form (`services.<name>`); the string form is `{ module }`. */
+export interface ServiceDefinition {
+  /** Path of the module whose default export extends `Service`. */
+  readonly module: string;
+  /** Processes that run it, 1 to 64. Default `1`. */
+  readonly instances?: number;
+  /** What places a client on an instance: `'client'`, `'query:<name>'` or `'header:<name>'`. Default `'client'`. */
+  readonly shardBy?: string;
+}
+
 export interface SwitchyardOptions {
   /** TCP port to listen on; 0 picks a free one. Default `8080`. */
   readonly port?: number;
@@ -57,10 +67,13 @@ export interface SwitchyardOptions {
   readonly workers?: number;
   /**
    * Services by name: the value is the path of a module whose default export
-   * extends `Service`. Relative paths resolve against `cwd`. Default: the
-   * bundled examples, `echo` and `chat`.
+   * extends `Service` (one instance), or `{ module, instances, shardBy }` to
+   * run it as `instances` processes (1 to 64, default 1), each client owned by
+   * the one its shard key maps to: `shardBy` is `'client'` (the default),
+   * `'query:<name>'` or `'header:<name>'` (see docs/instances.md). Relative
+   * paths resolve against `cwd`. Default: the bundled examples, `echo` and `chat`.
    */
-  readonly services?: Readonly<Record<string, string>>;
+  readonly services?: Readonly<Record<string, string | ServiceDefinition>>;
   /** Default `'info'`. */
   readonly logLevel?: LogLevel;
   /**
@@ -384,9 +397,23 @@ export const OPTION_SPECS = {
       type: 'object',
       minProperties: 1,
       propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' },
-      additionalProperties: { type: 'string', minLength: 1 },
+      additionalProperties: {
+        anyOf: [
+          { type: 'string', minLength: 1 },
+          {
+            type: 'object',
+            required: ['module'],
+            additionalProperties: false,
+            properties: {
+              module: { type: 'string', minLength: 1 },
+              instances: { type: 'integer', minimum: 1, maximum: 64 },
+              shardBy: { type: 'string', pattern: '^(client|query:.+|header:.+)$' },
+            },
+          },
+        ],
+      },
     },
-    doc: 'name → module path (relative to `cwd`); names are letters, digits, `_`, `-` (at most 64, not starting with `_` or `-`); at least one',
+    doc: 'name → module path (relative to `cwd`), or `{ module, instances, shardBy }`: `instances` 1 to 64 (default 1), `shardBy` `client` (default), `query:<name>` or `header:<name>` (see [instances.md](instances.md)); names are letters, digits, `_`, `-` (at most 64, not starting with `_` or `-`); at least one',
   },
   logLevel: { kind: 'enum', values: LOG_LEVELS, default: 'info', doc: "pino level, or `'silent'`" },
   logPretty: {

@@ -12,6 +12,7 @@ import { SwitchyardError } from './errors';
 import { closest } from './did-you-mean';
 import { PRETTY_MODULE, prettyInstalled } from './log-pretty';
 import { describeOption, type OptionOrigins } from './options-origin';
+import { DEFAULT_SHARD_BY, SHARD_BY_FORMS, parseShardBy, type ServiceShards } from './shard-key';
 import {
   OPTION_NAMES,
   OPTION_SPECS,
@@ -24,9 +25,24 @@ import {
 } from './options-spec';
 
 export { BALANCING_MODES, LOG_LEVELS, OPTION_SPECS } from './options-spec';
-export type { Balancing, JwtOptions, LogLevel, SwitchyardOptions, TokenSource } from './options-spec';
+export type { Balancing, JwtOptions, LogLevel, ServiceDefinition, SwitchyardOptions, TokenSource } from './options-spec';
 
-export type ResolvedOptions = { readonly [K in keyof SwitchyardOptions]-?: Exclude<SwitchyardOptions[K], undefined> };
+/**
+ * Options after `resolveOptions()`: every field set. `services` maps each
+ * name to its module's absolute path whichever form it was given in, and
+ * `shards` holds each service's instance count and shard key (`instances: 1`,
+ * `shardBy: client` for the string form).
+ */
+export type ResolvedOptions = { readonly [K in Exclude<keyof SwitchyardOptions, 'services'>]-?: Exclude<SwitchyardOptions[K], undefined> } & {
+  readonly services: Readonly<Record<string, string>>;
+  readonly shards: Readonly<Record<string, ServiceShards>>;
+};
+
+/** Fields of `ResolvedOptions` that no option names: derived from one (`shards` from `services`). */
+export const DERIVED_OPTION_KEYS = ['shards'] as const;
+
+/** Most instances of one service. */
+export const MAX_INSTANCES = 64;
 
 // Kept for the modules and tests that import them; each reads the table, so the value lives in one place.
 export const DEFAULT_PORT = OPTION_SPECS.port.default;
@@ -150,24 +166,50 @@ function resolveAllowedOrigins(value: unknown): '*' | readonly string[] {
   return Object.freeze([...(value as string[])]);
 }
 
-function resolveServices(value: unknown, cwd: string): Readonly<Record<string, string>> {
-  if (value === undefined) return bundledServices();
+const ONE_INSTANCE: ServiceShards = Object.freeze({ instances: 1, shardBy: DEFAULT_SHARD_BY });
+const DEFINITION_KEYS: ReadonlySet<string> = new Set(['module', 'instances', 'shardBy']);
+
+/** One service's object form, `{ module, instances, shardBy }`: its module path and how it is sharded. */
+function resolveDefinition(name: string, definition: Readonly<Record<string, unknown>>): { readonly modulePath: unknown; readonly shards: ServiceShards } {
+  for (const key of Object.keys(definition)) {
+    if (!DEFINITION_KEYS.has(key)) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `options.services.${name}.${key} is not a known field (module, instances, shardBy)`);
+  }
+  if (typeof definition.module !== 'string' || definition.module.length === 0) throw invalid(`services.${name}.module`, 'a module path', definition.module);
+  const instances = integer(`services.${name}.instances`, definition.instances, 1, 1, MAX_INSTANCES, undefined);
+  let shardBy = DEFAULT_SHARD_BY;
+  if (definition.shardBy !== undefined) {
+    const parsed = typeof definition.shardBy === 'string' ? parseShardBy(definition.shardBy) : undefined;
+    if (parsed === undefined) throw invalid(`services.${name}.shardBy`, SHARD_BY_FORMS, definition.shardBy);
+    shardBy = parsed;
+  }
+  return { modulePath: definition.module, shards: instances === 1 && shardBy === DEFAULT_SHARD_BY ? ONE_INSTANCE : Object.freeze({ instances, shardBy }) };
+}
+
+function resolveServices(value: unknown, cwd: string): Pick<ResolvedOptions, 'services' | 'shards'> {
+  if (value === undefined) {
+    const services = bundledServices();
+    return { services, shards: Object.freeze(Object.fromEntries(Object.keys(services).map((name) => [name, ONE_INSTANCE]))) };
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalid('services', 'an object of name → module path', value);
+    throw invalid('services', 'an object of name → module path or { module, instances, shardBy }', value);
   }
   const entries = Object.entries(value);
   if (entries.length === 0) throw invalid('services', 'an object with at least one service', value);
   const services: Record<string, string> = {};
-  for (const [name, modulePath] of entries) {
+  const shards: Record<string, ServiceShards> = {};
+  for (const [name, given] of entries) {
     if (!SERVICE_NAME_PATTERN.test(name)) {
       throw invalid(`services.${name}`, 'named with letters, digits, "_" or "-" (at most 64, not starting with "_" or "-")', name);
     }
+    const isDefinition = typeof given === 'object' && given !== null && !Array.isArray(given);
+    const { modulePath, shards: shard } = isDefinition ? resolveDefinition(name, given as Readonly<Record<string, unknown>>) : { modulePath: given as unknown, shards: ONE_INSTANCE };
     if (typeof modulePath !== 'string' || modulePath.length === 0) {
-      throw invalid(`services.${name}`, 'a module path', modulePath);
+      throw invalid(`services.${name}`, isDefinition || typeof given === 'string' ? 'a module path' : 'a module path or { module, instances, shardBy }', modulePath);
     }
     services[name] = path.resolve(cwd, modulePath);
+    shards[name] = shard;
   }
-  return Object.freeze(services);
+  return { services: Object.freeze(services), shards: Object.freeze(shards) };
 }
 
 function isFolder(folder: string): boolean {
@@ -414,7 +456,7 @@ function resolveNamed(options: SwitchyardOptions): ResolvedOptions {
     throw new InvalidOptionError('logPretty', `needs ${PRETTY_MODULE}, which is not installed: npm install --save-dev ${PRETTY_MODULE}`);
   }
 
-  const services = resolveServices(options.services, cwd);
+  const { services, shards } = resolveServices(options.services, cwd);
   const authenticate = resolveModulePath('authenticate', options.authenticate, cwd);
   const jwt = resolveJwt(options.jwt, cwd);
   if (authenticate !== false && jwt !== false) throw invalid('jwt', 'false when options.authenticate is set (one authenticator)', '(an object)');
@@ -423,6 +465,7 @@ function resolveNamed(options: SwitchyardOptions): ResolvedOptions {
     ...generic,
     host: resolveHost(options.host),
     services,
+    shards,
     forwardHeaders: resolveForwardHeaders(options.forwardHeaders),
     cwd,
     healthPath,

@@ -53,6 +53,17 @@ export class PendingReplies<T> {
     this.pending.delete(seq);
   }
 
+  /** Settles one pending request now, through `onCancel` (or `onTimeout`); false when it is unknown or settled. */
+  cancel(seq: number, reason = 'cancelled'): boolean {
+    const entry = this.pending.get(seq);
+    if (entry === undefined) return false;
+    clearTimeout(entry.timer);
+    this.pending.delete(seq);
+    if (entry.handlers.onCancel === undefined) entry.handlers.onTimeout();
+    else entry.handlers.onCancel(reason);
+    return true;
+  }
+
   /** Settles every pending request now, through `onCancel` (or `onTimeout` when it has none). */
   cancelAll(reason = 'cancelled'): void {
     for (const [seq, entry] of this.pending) {

@@ -101,10 +101,10 @@ export interface LinkLiveness {
 export interface WorkerStatus {
   /** Open clients per service. */
   readonly clients: Readonly<Record<string, number>>;
-  /** Client events (connects, messages, closes) per service not acknowledged yet: in flight, being handled, or held while the service is down. */
+  /** Client events (connects, messages, closes) per service instance (keyed as `instanceKey` names it) not acknowledged yet: in flight, being handled, or held while the instance is down. */
   readonly held: Readonly<Record<string, number>>;
   readonly routing: RoutingCounters;
-  /** Each link's liveness, per service (for `/readyz`). */
+  /** Each link's liveness, per service instance (keyed as `instanceKey` names it; for `/readyz`). */
   readonly links: Readonly<Record<string, LinkLiveness>>;
 }
 
@@ -132,10 +132,16 @@ export type MasterToWorker =
    * links connect to it and present `secret` in their hello (this worker's
    * secret for this instance, see `link-secret.ts`).
    */
-  | { readonly type: 'serviceUp'; readonly service: string; readonly endpoint: string; readonly secret: string }
-  /** A service crash-looped: its clients are closed with 1011 and new ones refused until it comes up again. */
-  | { readonly type: 'serviceFailed'; readonly service: string }
+  | { readonly type: 'serviceUp'; readonly service: string; readonly instance: number; readonly endpoint: string; readonly secret: string }
+  /** A service instance crash-looped: its clients are closed with 1011 and new ones it would own refused until it comes up again. */
+  | { readonly type: 'serviceFailed'; readonly service: string; readonly instance: number }
   | { readonly type: 'stop'; readonly code: number; readonly reason: string }
+  /**
+   * A reload changed how many instances `service` runs: the worker keeps that
+   * many links from now on and closes with 1012 each client whose shard key
+   * now maps to another instance (the new instances' endpoints follow).
+   */
+  | { readonly type: 'serviceResized'; readonly service: string; readonly instances: number }
   | { readonly type: 'queryResult'; readonly qid: number; readonly status: number; readonly contentType: string; readonly body: string }
   | { readonly type: 'metricsRequest'; readonly qid: number };
 
@@ -162,6 +168,13 @@ export type MasterToService =
   | { readonly type: 'metricsRequest'; readonly qid: number }
   /** Liveness probe, every quarter of `livenessTimeout`: answered with `pong`. */
   | { readonly type: 'ping' }
+  /**
+   * A service of several instances: peer `instance` runs (again) and takes
+   * peer connections at `endpoint`, where this instance presents `secret`
+   * (`peerSecret` of that peer's key). Sent to every running instance whenever
+   * one comes online; the peers then talk directly, never through the master.
+   */
+  | { readonly type: 'peerUp'; readonly instance: number; readonly endpoint: string; readonly secret: string }
   | LinkControl;
 
 /**
@@ -204,7 +217,16 @@ export type WorkerToService =
    * `publish` itself (interest routing included) and answers with a
    * `response` for `rid` whose body is the number of subscribers reached.
    */
-  | ({ readonly type: 'publish'; readonly rid: string; readonly topic: string } & Payload);
+  | ({ readonly type: 'publish'; readonly rid: string; readonly topic: string } & Payload)
+  /**
+   * A service with several instances: `topic` gained its first subscriber on
+   * this worker (`on`), from whichever instance, or lost its last. Sent on
+   * every link of the service, so that each instance's publishes reach this
+   * worker exactly while it holds a subscriber (and a new instance gets every
+   * topic that has one, right after the hello). Never sent for a service of
+   * one instance: it knows its subscribers itself.
+   */
+  | { readonly type: 'interest'; readonly topic: string; readonly on: boolean };
 
 // ---- service → worker ----------------------------------------------------------
 
@@ -221,7 +243,18 @@ export type ServiceToWorker =
   /** The instance stops (a reload): every event it has not acknowledged was never handled. */
   | { readonly type: 'retired' };
 
-export type AnyMessage = WorkerToMaster | MasterToWorker | ServiceToMaster | MasterToService | WorkerToService | ServiceToWorker;
+// ---- service instance → service instance (peers of one service, one Unix-socket connection per direction) ----
+
+export type PeerMessage =
+  /** First message on a peer connection: which instance it comes from, with its secret for the receiving instance. */
+  | { readonly type: 'peerHello'; readonly instance: number; readonly secret: string }
+  /** `this.peers.send()` / `broadcast()`: a message for `onPeerMessage`. */
+  | ({ readonly type: 'peer' } & Payload)
+  /** `clusterSubscribers(topic)`: how many subscribers of `topic` the receiving instance has. */
+  | { readonly type: 'countRequest'; readonly qid: number; readonly topic: string }
+  | { readonly type: 'countReply'; readonly qid: number; readonly count: number };
+
+export type AnyMessage = WorkerToMaster | MasterToWorker | ServiceToMaster | MasterToService | WorkerToService | ServiceToWorker | PeerMessage;
 
 // ---- guards ------------------------------------------------------------------
 
@@ -354,9 +387,10 @@ export const WORKER_TO_MASTER_GUARDS = {
 } as const satisfies GuardTable<WorkerToMaster>;
 
 export const MASTER_TO_WORKER_GUARDS = {
-  serviceUp: (m) => typeof m.service === 'string' && typeof m.endpoint === 'string' && isSecret(m.secret),
-  serviceFailed: (m) => typeof m.service === 'string',
+  serviceUp: (m) => typeof m.service === 'string' && isCount(m.instance) && typeof m.endpoint === 'string' && isSecret(m.secret),
+  serviceFailed: (m) => typeof m.service === 'string' && isCount(m.instance),
   stop: (m) => Number.isInteger(m.code) && typeof m.reason === 'string',
+  serviceResized: (m) => typeof m.service === 'string' && Number.isSafeInteger(m.instances) && (m.instances as number) >= 1,
   queryResult: (m) => Number.isInteger(m.qid) && Number.isInteger(m.status) && typeof m.contentType === 'string' && typeof m.body === 'string',
   metricsRequest: (m) => Number.isInteger(m.qid),
 } as const satisfies GuardTable<MasterToWorker>;
@@ -373,6 +407,7 @@ export const MASTER_TO_SERVICE_GUARDS = {
   stop: (m) => m.mode === 'retire' || m.mode === 'shutdown',
   metricsRequest: (m) => Number.isInteger(m.qid),
   ping: () => true,
+  peerUp: (m) => isCount(m.instance) && typeof m.endpoint === 'string' && isSecret(m.secret),
   linkKey: (m) => isSecret(m.key) && Array.isArray(m.workers) && m.workers.every(isWorkerId),
   admitWorker: (m) => isWorkerId(m.worker),
   revokeWorker: (m) => isWorkerId(m.worker),
@@ -386,6 +421,7 @@ export const WORKER_TO_SERVICE_GUARDS = {
   closed: (m) => isCloseFields(m) && Number.isSafeInteger(m.seq),
   request: isHttpRequest,
   publish: (m) => typeof m.rid === 'string' && typeof m.topic === 'string' && isPayload(m),
+  interest: (m) => typeof m.topic === 'string' && typeof m.on === 'boolean',
 } as const satisfies GuardTable<WorkerToService>;
 
 export const SERVICE_TO_WORKER_GUARDS = {
@@ -399,6 +435,13 @@ export const SERVICE_TO_WORKER_GUARDS = {
   ack: (m) => Array.isArray(m.seqs) && m.seqs.every((seq) => Number.isSafeInteger(seq)),
   retired: () => true,
 } as const satisfies GuardTable<ServiceToWorker>;
+
+export const PEER_GUARDS = {
+  peerHello: (m) => isCount(m.instance) && isSecret(m.secret),
+  peer: isPayload,
+  countRequest: (m) => Number.isSafeInteger(m.qid) && typeof m.topic === 'string',
+  countReply: (m) => Number.isSafeInteger(m.qid) && isCount(m.count),
+} as const satisfies GuardTable<PeerMessage>;
 
 /**
  * The guard of a whole direction: a record whose `type` has an entry in
@@ -421,6 +464,7 @@ export const isServiceToMaster: Guard<ServiceToMaster> = guardOf<ServiceToMaster
 export const isMasterToService: Guard<MasterToService> = guardOf<MasterToService>(MASTER_TO_SERVICE_GUARDS);
 export const isWorkerToService: Guard<WorkerToService> = guardOf<WorkerToService>(WORKER_TO_SERVICE_GUARDS);
 export const isServiceToWorker: Guard<ServiceToWorker> = guardOf<ServiceToWorker>(SERVICE_TO_WORKER_GUARDS);
+export const isPeerMessage: Guard<PeerMessage> = guardOf<PeerMessage>(PEER_GUARDS);
 
 /**
  * Splits an IPC batch into the messages the guard accepts and a count of the

@@ -59,6 +59,11 @@ export class SubscriptionIndex {
     return this.byClient.get(client) ?? EMPTY;
   }
 
+  /** Every topic with at least one subscriber. */
+  topics(): IterableIterator<string> {
+    return this.byTopic.keys();
+  }
+
   get topicCount(): number {
     return this.byTopic.size;
   }

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { workerLimits } from '../src/child-env';
 import { isSwitchyardError } from '../src/errors';
 import { MAX_LINE_LENGTH } from '../src/ipc/socket-endpoint';
-import { resolveOptions, type SwitchyardOptions } from '../src/options';
+import { DERIVED_OPTION_KEYS, resolveOptions, type SwitchyardOptions } from '../src/options';
 import { OPTION_NAMES, OPTION_SPECS, WORKER_LIMIT_NAMES, type OptionSpec } from '../src/options-spec';
 import { MAX_MESSAGE_LENGTH, MAX_PAYLOAD_BYTES, MESSAGE_OVERHEAD, encodePayload } from '../src/protocol';
 
@@ -64,8 +64,8 @@ test('boolean and enum options default to their table value and refuse other val
   }
 });
 
-test('the known keys are the table: every name is accepted, and resolved options have exactly those keys', () => {
-  expect(Object.keys(resolveOptions()).sort()).toEqual([...OPTION_NAMES].sort());
+test('the known keys are the table: every name is accepted, and resolved options have exactly those keys (and the derived ones)', () => {
+  expect(Object.keys(resolveOptions()).sort()).toEqual([...OPTION_NAMES, ...DERIVED_OPTION_KEYS].sort());
   for (const name of OPTION_NAMES) expect(() => resolveOptions({ [name]: undefined })).not.toThrow();
   expect(messageOf({ maxPayloadBytes: 1 })).toBe('options.maxPayloadBytes is not a known option');
 });

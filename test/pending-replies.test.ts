@@ -88,3 +88,15 @@ test('a handler may add a request while another settles (sequence numbers never 
   expect(seqs.size).toBe(2);
   expect(pending.size).toBe(1);
 });
+
+test('cancel settles one request through onCancel and leaves the others waiting', () => {
+  const pending = new PendingReplies<string>();
+  const outcomes: string[] = [];
+  const first = pending.add(10_000, { onReply: (r) => outcomes.push(`reply ${r}`), onTimeout: () => outcomes.push('timeout'), onCancel: (why) => outcomes.push(`cancel ${why}`) });
+  const second = pending.add(10_000, { onReply: (r) => outcomes.push(`reply ${r}`), onTimeout: () => outcomes.push('timeout') });
+  expect(pending.cancel(first, 'gone')).toBe(true);
+  expect(pending.cancel(first, 'gone')).toBe(false);
+  expect(pending.settle(second, 'ok')).toBe(true);
+  expect(outcomes).toEqual(['cancel gone', 'reply ok']);
+  expect(pending.size).toBe(0);
+});

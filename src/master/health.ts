@@ -8,15 +8,16 @@
  */
 import type { HealthReport } from './cluster-queries';
 import type { Liveness, WorkerLinkView } from './liveness';
+import { instanceKey } from '../shard-key';
 import type { ServerStats } from './stats';
 
 export interface HealthInputs {
   readonly stats: ServerStats;
   readonly expectedWorkers: number;
   readonly uptimeMs: number;
-  /** Each service's liveness (not live unless online). */
+  /** Each service instance's liveness (not live unless online), keyed as `instanceKey` names it. */
   readonly liveness: ReadonlyMap<string, Liveness>;
-  /** Each service's links, per ready worker, as last reported. */
+  /** Each service instance's links, per ready worker, as last reported (same keys). */
   readonly links: ReadonlyMap<string, readonly WorkerLinkView[]>;
 }
 
@@ -27,10 +28,18 @@ function linksDownAt(id: number, links: ReadonlyMap<string, readonly WorkerLinkV
   return down;
 }
 
+/** The `instanceKey` of each entry of `stats.services`, in order. */
+function keysOf(services: ServerStats['services']): string[] {
+  const counts = new Map<string, number>();
+  for (const service of services) counts.set(service.name, (counts.get(service.name) ?? 0) + 1);
+  return services.map((service) => instanceKey(service.name, service.instance, counts.get(service.name) ?? 1));
+}
+
 export function healthReport({ stats, expectedWorkers, uptimeMs, liveness, links }: HealthInputs): HealthReport {
   const workersUp = stats.workers.filter((worker) => worker.ready).length;
+  const keys = keysOf(stats.services);
   const healthy = stats.state === 'listening' && workersUp === expectedWorkers && stats.services.every((service) => service.state === 'online');
-  const ready = healthy && stats.services.every((service) => liveness.get(service.name)?.live === true);
+  const ready = healthy && keys.every((key) => liveness.get(key)?.live === true);
   return {
     healthy,
     ready,
@@ -50,11 +59,12 @@ export function healthReport({ stats, expectedWorkers, uptimeMs, liveness, links
           clients: worker.clients,
           linksDown: linksDownAt(worker.id, links),
         })),
-        ...stats.services.map((service) => {
-          const verdict = liveness.get(service.name);
+        ...stats.services.map((service, i) => {
+          const verdict = liveness.get(keys[i] as string);
           return {
             kind: 'service',
             name: service.name,
+            instance: service.instance,
             pid: service.pid,
             state: service.state,
             uptimeMs: service.uptimeMs,

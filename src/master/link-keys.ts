@@ -6,7 +6,7 @@
  * workers; then each worker forked and each that exited. The workers' secrets
  * derive from the keys (`link-secret.ts`, `services/link-admission.ts`).
  */
-import { linkSecret, newLinkKey } from '../link-secret';
+import { linkSecret, newLinkKey, peerSecret } from '../link-secret';
 import type { LinkControl } from '../protocol';
 
 /** What the keys need of an instance: its IPC channel. */
@@ -33,6 +33,12 @@ export class LinkKeys<I extends KeyedInstance> {
   secret(instance: I, worker: number): string | undefined {
     const key = this.keys.get(instance);
     return key === undefined ? undefined : linkSecret(key, worker);
+  }
+
+  /** Peer `from`'s secret for `instance`'s peer connections (another instance of the same service). */
+  peerSecret(instance: I, from: number): string | undefined {
+    const key = this.keys.get(instance);
+    return key === undefined ? undefined : peerSecret(key, from);
   }
 
   /** A worker was forked: every live instance accepts its links from now on. Sent before the worker hears of any endpoint. */

@@ -6,7 +6,24 @@
 import type { Counter, Gauge } from 'prom-client';
 import { ProcessMetrics } from '../metrics/process-metrics';
 import type { MetricsSnapshot } from '../protocol';
-import type { ServerStats } from './stats';
+import type { ServerStats, ServiceStats } from './stats';
+
+/** A service's labels: `instance` only when it runs several (`several` names those), so a service of one keeps its series. */
+function serviceLabels(service: ServiceStats, several: ReadonlySet<string>, name: 'name' | 'service'): Record<string, string> {
+  return several.has(service.name) ? { [name]: service.name, instance: String(service.instance) } : { [name]: service.name };
+}
+
+/** The names of the services that run several instances. */
+function multiInstance(services: readonly ServiceStats[]): Set<string> {
+  const several = new Set<string>();
+  for (const service of services) if (service.instance > 0) several.add(service.name);
+  return several;
+}
+
+/** The IPC peer name of a service instance: `service-<name>`, with `#<index>` for a service of several. */
+function peerOf(service: ServiceStats, several: ReadonlySet<string>): string {
+  return several.has(service.name) ? `service-${service.name}#${service.instance}` : `service-${service.name}`;
+}
 
 export class MasterMetrics {
   private readonly process = new ProcessMetrics('master');
@@ -16,30 +33,35 @@ export class MasterMetrics {
       const current = stats();
       this.reset();
       this.inc({ kind: 'worker', name: 'workers' }, current.workerRestarts);
-      for (const service of current.services) this.inc({ kind: 'service', name: service.name }, service.restarts);
+      const several = multiInstance(current.services);
+      for (const service of current.services) this.inc({ kind: 'service', ...serviceLabels(service, several, 'name') }, service.restarts);
     });
     this.process.gauge('up', function collect(this: Gauge) {
       const current = stats();
       this.reset();
       for (const worker of current.workers) this.set({ kind: 'worker', name: String(worker.id) }, worker.ready ? 1 : 0);
-      for (const service of current.services) this.set({ kind: 'service', name: service.name }, service.state === 'online' ? 1 : 0);
+      const several = multiInstance(current.services);
+      for (const service of current.services) this.set({ kind: 'service', ...serviceLabels(service, several, 'name') }, service.state === 'online' ? 1 : 0);
     });
     this.process.gauge('ipcQueueDepth', function collect(this: Gauge) {
       const current = stats();
       this.reset();
       for (const worker of current.workers) this.set({ process: 'master', peer: `worker-${worker.id}` }, worker.ipcQueueDepth);
-      for (const service of current.services) this.set({ process: 'master', peer: `service-${service.name}` }, service.ipcQueueDepth);
+      const several = multiInstance(current.services);
+      for (const service of current.services) this.set({ process: 'master', peer: peerOf(service, several) }, service.ipcQueueDepth);
     });
     this.process.gauge('heldMessages', function collect(this: Gauge) {
       const current = stats();
       this.reset();
-      for (const service of current.services) this.set({ service: service.name }, service.heldMessages);
+      const several = multiInstance(current.services);
+      for (const service of current.services) this.set(serviceLabels(service, several, 'service'), service.heldMessages);
     });
     this.process.counter('ipcDropped', function collect(this: Counter) {
       const current = stats();
       this.reset();
       for (const worker of current.workers) this.inc({ process: 'master', peer: `worker-${worker.id}` }, worker.ipcDropped);
-      for (const service of current.services) this.inc({ process: 'master', peer: `service-${service.name}` }, service.ipcDropped);
+      const several = multiInstance(current.services);
+      for (const service of current.services) this.inc({ process: 'master', peer: peerOf(service, several) }, service.ipcDropped);
     });
     this.process.counter('routingDropped', function collect(this: Counter) {
       const { routing } = stats();

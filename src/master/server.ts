@@ -17,13 +17,15 @@ import { ClusterQueries, type HealthReport } from './cluster-queries';
 import { healthReport } from './health';
 import { pingInterval, serviceLiveness, type Liveness, type WorkerLinkView } from './liveness';
 import { MasterMetrics } from './master-metrics';
-import { ServiceSlot } from './service-slot';
+import { ServiceSlot, type ServiceSlotHooks } from './service-slot';
+import { checkCounts, resizeService, type ReloadOptions, type ResizeContext } from './instance-resize';
 import { createSocketDir, removeStaleSocketDirs } from './socket-dir';
 import { SignalHandlers, type SignalOptions } from './signals';
 import type { ServerState, ServerStats } from './stats';
 import { WorkerPool, type WorkerChannel } from './worker-pool';
 
 export type { ServerState, ServerStats, ServiceStats, WorkerStats } from './stats';
+export type { ReloadOptions } from './instance-resize';
 
 export interface ReadyInfo {
   readonly port: number;
@@ -46,12 +48,16 @@ export interface WorkerOnlineInfo {
 
 export interface ServiceOnlineInfo {
   readonly service: string;
+  /** Which instance (0 for a service that runs one). */
+  readonly instance: number;
   readonly pid: number | undefined;
   readonly restarted: boolean;
 }
 
 export interface ServiceExitInfo extends ChildExit {
   readonly service: string;
+  /** Which instance (0 for a service that runs one). */
+  readonly instance: number;
   /** False when the service crashed (it is restarted). */
   readonly expected: boolean;
 }
@@ -65,8 +71,8 @@ export interface ServerEvents {
   /** A service runs: at startup and after each restart (`restarted: true`). */
   serviceOnline: [info: ServiceOnlineInfo];
   serviceExit: [info: ServiceExitInfo];
-  /** A service crashed `crashLoopCount` times within `crashLoopWindow`: it stays down; its clients were closed with 1011. */
-  serviceFailed: [info: { readonly service: string; readonly clients: number }];
+  /** A service instance crashed `crashLoopCount` times within `crashLoopWindow`: it stays down; its clients were closed with 1011 (the other instances serve on). */
+  serviceFailed: [info: { readonly service: string; readonly instance: number; readonly clients: number }];
   /** A rolling reload finished. A reload that failed emits nothing: `reload()` rejects with `SY_ERR_RELOAD_FAILED`. */
   reload: [];
   close: [];
@@ -100,7 +106,27 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   private readonly pool: WorkerPool;
   /** A private folder (mode 0700) for the services' Unix sockets: made by listen(), removed on close. */
   private socketDir: string | undefined;
-  private readonly services = new Map<string, ServiceSlot>();
+  /** Each service's instances, by index; `slots` is all of them. */
+  private readonly services = new Map<string, readonly ServiceSlot[]>();
+  private readonly slots: ServiceSlot[] = [];
+  /** Numbers slots for their socket paths: never reused, so a new instance's socket never meets an old one's. */
+  private nextSlotIndex = 0;
+  private slotHooks: ServiceSlotHooks | undefined;
+  /** What a reload that changes an instance count works with (instance-resize.ts). */
+  private readonly resizing: ResizeContext = {
+    slotsOf: (name) => this.services.get(name) ?? [],
+    newSlot: (name, instance, instances) => this.newSlot(name, instance, instances),
+    setSlots: (name, slots) => this.setSlots(name, slots),
+    setWorkerInstances: (name, instances) => this.pool.setInstances(name, instances),
+    toWorkers: (message) => this.toWorkers(message),
+    announce: (slot) => {
+      if (slot.endpoint !== undefined) this.announceInstance(slot, slot.endpoint);
+      this.introducePeers(slot);
+    },
+    startTimeout: () => this.options.startTimeout,
+    reloadInTurn: (slots, deadline) => reloadInTurn(slots, deadline),
+    log: () => this.log,
+  };
   private readonly metrics: MasterMetrics;
   private readonly queries: ClusterQueries;
   private readonly startedAt = Date.now();
@@ -119,52 +145,59 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     this.pool = new WorkerPool(this.options, this.log, {
       onForked: (workerId, worker) => {
         // Before the worker hears of any endpoint: the instances accept its links from now on.
-        for (const slot of this.services.values()) slot.linkKeys.admit(workerId);
+        for (const slot of this.slots) slot.linkKeys.admit(workerId);
         this.announceServices(workerId, worker);
       },
       onExit: (workerId, exit, expected, instance) => {
-        for (const slot of this.services.values()) slot.linkKeys.revoke(workerId);
+        for (const slot of this.slots) slot.linkKeys.revoke(workerId);
         this.queries.retire(instance);
         this.onWorkerExit(workerId, exit, expected);
       },
       onReady: (workerId, pid) => this.emit('workerOnline', { workerId, pid }),
       onQuery: (workerId, qid, what) => this.queries.onQuery(workerId, qid, what),
       onMetrics: (qid, metrics) => this.queries.onMetrics(qid, metrics),
-      onQuarantined: (service, endpoint, deliveries) => this.services.get(service)?.forgiveCrashes(endpoint, deliveries),
+      // Only the instance that listened at `endpoint` forgives (crash-window.ts matches it).
+      onQuarantined: (service, endpoint, deliveries) => {
+        for (const slot of this.services.get(service) ?? []) slot.forgiveCrashes(endpoint, deliveries);
+      },
     });
     this.metrics = new MasterMetrics(() => this.stats());
     this.queries = new ClusterQueries(
       {
         health: () => this.health(),
         ownMetrics: () => this.metrics.snapshot(),
-        metricsSources: () => [...this.pool.channels(), ...this.services.values()],
+        metricsSources: () => [...this.pool.channels(), ...this.slots],
         replyTo: (workerId, message) => this.pool.channel(workerId)?.deliver(message, true),
       },
       this.log,
       this.options.metricsCacheMs,
     );
-    for (const [index, [name, modulePath]] of Object.entries(this.options.services).entries()) {
-      this.services.set(
-        name,
-        new ServiceSlot(name, modulePath, () => this.socketDir as string, index, this.options, this.log, {
-          onExit: (service, exit, expected, instance) => {
-            this.queries.retire(instance);
-            this.emit('serviceExit', { service, ...exit, expected });
-          },
-          onMetrics: (qid, metrics) => this.queries.onMetrics(qid, metrics),
-          liveWorkers: () => this.pool.workerIds(),
-          onOnline: (service, pid, restarted, endpoint) => {
-            this.announceInstance(service, endpoint);
-            this.emit('serviceOnline', { service, pid, restarted });
-          },
-          onFailed: (service) => {
-            const clients = this.pool.clientsOf(service);
-            this.toWorkers({ type: 'serviceFailed', service });
-            this.emit('serviceFailed', { service, clients });
-          },
-        }),
-      );
+    const hooks: ServiceSlotHooks = {
+      onExit: (slot, exit, expected, instance) => {
+        this.queries.retire(instance);
+        this.emit('serviceExit', { service: slot.name, instance: slot.instanceIndex, ...exit, expected });
+      },
+      onMetrics: (qid, metrics) => this.queries.onMetrics(qid, metrics),
+      liveWorkers: () => this.pool.workerIds(),
+      onOnline: (slot, pid, restarted, endpoint) => {
+        this.announceInstance(slot, endpoint);
+        this.introducePeers(slot);
+        this.emit('serviceOnline', { service: slot.name, instance: slot.instanceIndex, pid, restarted });
+      },
+      onFailed: (slot) => {
+        const clients = this.pool.clientsOf(slot.key);
+        this.toWorkers({ type: 'serviceFailed', service: slot.name, instance: slot.instanceIndex });
+        this.emit('serviceFailed', { service: slot.name, instance: slot.instanceIndex, clients });
+      },
+    };
+    this.slotHooks = hooks;
+    for (const [name] of Object.entries(this.options.services)) {
+      const { instances } = this.options.shards[name] ?? { instances: 1 };
+      const slots: ServiceSlot[] = [];
+      for (let instance = 0; instance < instances; instance++) slots.push(this.newSlot(name, instance, instances));
+      this.services.set(name, slots);
     }
+    this.slots.push(...[...this.services.values()].flat());
   }
 
   get state(): ServerState {
@@ -229,12 +262,14 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
    * `SY_ERR_SERVICE_START_FAILED`); services whose new instance started run
    * the new code.
    */
-  reload(): Promise<void> {
+  reload(options: ReloadOptions = {}): Promise<void> {
     if (this.currentState !== 'listening' || this.closing !== undefined) {
       throw new SwitchyardError('SY_ERR_INVALID_STATE', `reload() was called on a server that is ${this.currentState}`);
     }
+    const counts = checkCounts(options, (name) => this.services.has(name));
+    if (options.workers !== undefined && typeof options.workers !== 'boolean') throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'reload options.workers must be true or false');
     if (this.reloading === undefined) {
-      this.reloading = this.rollingReload().finally(() => {
+      this.reloading = this.rollingReload(counts, options.workers !== false).finally(() => {
         this.reloading = undefined;
       });
     }
@@ -249,13 +284,14 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       clients: workers.reduce((sum, worker) => sum + worker.clients, 0),
       workerRestarts: this.pool.restarts,
       workers,
-      services: [...this.services.values()].map((slot) => ({
+      services: this.slots.map((slot) => ({
         name: slot.name,
+        instance: slot.instanceIndex,
         pid: slot.pid,
         state: slot.state,
         restarts: slot.restarts,
         uptimeMs: slot.uptimeMs,
-        heldMessages: held.get(slot.name) ?? 0,
+        heldMessages: held.get(slot.key) ?? 0,
         ipcQueueDepth: slot.queueDepth,
         ipcDropped: slot.queueDropped,
       })),
@@ -268,21 +304,40 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   }
 
   /** Tells every worker where a service's new instance listens, each with its own secret for it. */
-  private announceInstance(service: string, endpoint: string): void {
-    const slot = this.services.get(service);
+  private announceInstance(slot: ServiceSlot, endpoint: string): void {
     for (const workerId of this.pool.workerIds()) {
-      const secret = slot?.linkSecret(workerId);
-      if (secret !== undefined) this.pool.channel(workerId)?.deliver({ type: 'serviceUp', service, endpoint, secret }, true);
+      const secret = slot.linkSecret(workerId);
+      if (secret !== undefined) this.pool.channel(workerId)?.deliver({ type: 'serviceUp', service: slot.name, instance: slot.instanceIndex, endpoint, secret }, true);
+    }
+  }
+
+  /**
+   * A service of several instances: `slot`'s new process and each running
+   * sibling learn where the other takes peer connections, each with its own
+   * secret; from then on they talk directly.
+   */
+  private introducePeers(slot: ServiceSlot): void {
+    if (slot.instances === 1) return;
+    const endpoint = slot.peerEndpoint;
+    if (endpoint === undefined) return;
+    for (const sibling of this.services.get(slot.name) ?? []) {
+      const siblingEndpoint = sibling.peerEndpoint;
+      if (sibling === slot || siblingEndpoint === undefined) continue;
+      const toSibling = slot.peerSecret(sibling.instanceIndex);
+      const toSlot = sibling.peerSecret(slot.instanceIndex);
+      if (toSibling !== undefined) sibling.announcePeer({ type: 'peerUp', instance: slot.instanceIndex, endpoint, secret: toSibling });
+      if (toSlot !== undefined) slot.announcePeer({ type: 'peerUp', instance: sibling.instanceIndex, endpoint: siblingEndpoint, secret: toSlot });
     }
   }
 
   /** Tells a new worker where each running service listens (with its secrets), and which have failed. */
   private announceServices(workerId: number, worker: WorkerChannel): void {
-    for (const slot of this.services.values()) {
+    for (const slot of this.slots) {
       const { endpoint } = slot;
       const secret = slot.linkSecret(workerId);
-      if (endpoint !== undefined && secret !== undefined) worker.deliver({ type: 'serviceUp', service: slot.name, endpoint, secret }, true);
-      else if (slot.state === 'failed') worker.deliver({ type: 'serviceFailed', service: slot.name }, true);
+      const instance = slot.instanceIndex;
+      if (endpoint !== undefined && secret !== undefined) worker.deliver({ type: 'serviceUp', service: slot.name, instance, endpoint, secret }, true);
+      else if (slot.state === 'failed') worker.deliver({ type: 'serviceFailed', service: slot.name, instance }, true);
     }
   }
 
@@ -290,13 +345,20 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
    * Services first: a new instance that cannot start fails the reload before
    * any client has been moved (the worker reload closes every client with 1012).
    */
-  private async rollingReload(): Promise<void> {
+  private async rollingReload(counts: ReadonlyMap<string, number>, replaceWorkers: boolean): Promise<void> {
     this.log.info('rolling reload: services');
     const deadline = Date.now() + this.options.stopTimeout;
-    const slots = [...this.services.values()];
-    const outcomes = await Promise.allSettled(slots.map((slot) => slot.reload(deadline)));
+    // Services side by side; a service's instances one at a time, so that its other shards serve throughout.
+    const services = [...this.services.values()];
+    const outcomes = await Promise.allSettled(
+      services.map((slots) => {
+        const name = (slots[0] as ServiceSlot).name;
+        const count = counts.get(name);
+        return count === undefined || count === slots.length ? reloadInTurn(slots, deadline) : resizeService(this.resizing, name, count, deadline);
+      }),
+    );
     if (this.closing !== undefined) return;
-    const failures = outcomes.flatMap((outcome, i) => (outcome.status === 'rejected' ? [{ service: (slots[i] as ServiceSlot).name, cause: outcome.reason as unknown }] : []));
+    const failures = outcomes.flatMap((outcome, i) => (outcome.status === 'rejected' ? [{ service: (services[i] as readonly ServiceSlot[])[0]?.name ?? '', cause: outcome.reason as unknown }] : []));
     if (failures.length > 0) {
       // Each cause names its service: `service "chat" failed to start: …`.
       const detail = failures.map(({ service, cause }) => (cause instanceof Error ? cause.message : `service "${service}": ${String(cause)}`)).join('; ');
@@ -306,11 +368,23 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       // Each slot has logged its failure; the caller of reload() reports the whole (the CLI logs it on SIGHUP).
       throw error;
     }
-    this.log.info('rolling reload: workers');
-    await this.pool.reload();
+    if (replaceWorkers) {
+      this.log.info('rolling reload: workers');
+      await this.pool.reload();
+    }
     if (this.closing !== undefined) return;
     this.log.info('rolling reload done');
     this.emit('reload');
+  }
+
+  private newSlot(name: string, instance: number, instances: number): ServiceSlot {
+    const modulePath = this.options.services[name] as string;
+    return new ServiceSlot(name, modulePath, () => this.socketDir as string, this.nextSlotIndex++, instance, instances, this.options, this.log, this.slotHooks as ServiceSlotHooks);
+  }
+
+  private setSlots(name: string, slots: readonly ServiceSlot[]): void {
+    this.services.set(name, slots);
+    this.slots.splice(0, this.slots.length, ...[...this.services.values()].flat());
   }
 
   /** `/healthz` and `/readyz`: processes up, and every service live (see health.ts, liveness.ts). */
@@ -318,11 +392,11 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     const now = Date.now();
     const liveness = new Map<string, Liveness>();
     const links = new Map<string, readonly WorkerLinkView[]>();
-    for (const slot of this.services.values()) {
-      const views = this.pool.linkViews(slot.name);
-      links.set(slot.name, views);
+    for (const slot of this.slots) {
+      const views = this.pool.linkViews(slot.key);
+      links.set(slot.key, views);
       const input = { onlineSince: slot.pings.onlineSince, lastPong: slot.pings.lastAnswer, workers: views };
-      liveness.set(slot.name, slot.state === 'online' ? serviceLiveness(input, now, this.options.livenessTimeout) : { live: false, reason: `service is ${slot.state}` });
+      liveness.set(slot.key, slot.state === 'online' ? serviceLiveness(input, now, this.options.livenessTimeout) : { live: false, reason: `service is ${slot.state}` });
     }
     return healthReport({ stats: this.stats(), expectedWorkers: this.options.workers, uptimeMs: now - this.startedAt, liveness, links });
   }
@@ -366,7 +440,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
 
   /** Which processes are not ready, for the start timeout's message: an operator must know which one hung. */
   private notReady(): string {
-    const services = [...this.services.values()].filter((slot) => slot.state !== 'online').map((slot) => `service "${slot.name}" (${slot.state})`);
+    const services = this.slots.filter((slot) => slot.state !== 'online').map((slot) => `service "${slot.key}" (${slot.state})`);
     const workers = this.pool.workerStats();
     let workerPart: string;
     if (workers.length === 0) workerPart = 'workers: not started yet (they start once every service runs)';
@@ -383,9 +457,9 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     removeStaleSocketDirs(this.log);
     this.socketDir = createSocketDir();
     this.pinger = setInterval(() => {
-      for (const slot of this.services.values()) slot.deliver({ type: 'ping' });
+      for (const slot of this.slots) slot.deliver({ type: 'ping' });
     }, pingInterval(this.options.livenessTimeout));
-    await Promise.all([...this.services.values()].map((slot) => slot.start()));
+    await Promise.all(this.slots.map((slot) => slot.start()));
     await this.pool.start(this.boundPort);
   }
 
@@ -421,13 +495,18 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     this.pinger = undefined;
     const now = Date.now();
     await this.pool.stop(now + Math.ceil((deadline - now) * 0.6));
-    await Promise.all([...this.services.values()].map((slot) => slot.stop(deadline)));
+    await Promise.all(this.slots.map((slot) => slot.stop(deadline)));
   }
 
   private onWorkerExit(workerId: number, exit: ChildExit, expected: boolean): void {
     if (!expected) this.log.warn({ worker: workerId }, 'worker exited; its services report its clients closed (1006)');
     this.emit('workerExit', { workerId, ...exit, expected });
   }
+}
+
+/** Reloads a service's instances one after another; the first that cannot start stops the turn (the rest keep their running code). */
+async function reloadInTurn(slots: readonly ServiceSlot[], deadline: number): Promise<void> {
+  for (const slot of slots) await slot.reload(deadline);
 }
 
 /** Creates a server; nothing starts until `listen()`. Throws `SY_ERR_INVALID_OPTION` on bad options. */

@@ -1,6 +1,8 @@
 /**
- * One configured service and the process that runs it: start, restart with
- * backoff, crash-loop detection and reload. Each instance listens at an
+ * One instance of a configured service (index `instance` of `instances`; a
+ * service in the string form has one) and the process that runs it: start,
+ * restart with backoff, crash-loop detection and reload, each instance on its
+ * own. Each instance listens at an
  * endpoint of its own (a Unix socket); once it runs, the master announces the
  * endpoint to the workers, whose links carry the clients' traffic and keep
  * the delivery guarantees (hold-and-replay lives in `worker/service-link.ts`).
@@ -20,6 +22,12 @@ import { PingClock } from './liveness';
 import { LinkKeys } from './link-keys';
 import { SERVICE_ENTRY, forkSettings } from './entry-points';
 import { ReloadCandidate } from './reload-candidate';
+import { instanceKey } from '../shard-key';
+
+/** Where an instance listening at `endpoint` takes its peers' connections. */
+function peerEndpointOf(endpoint: string): string {
+  return endpoint.replace(/\.sock$/, '.peer.sock');
+}
 
 export type ServiceState = 'idle' | 'starting' | 'online' | 'restarting' | 'failed' | 'stopping' | 'stopped';
 
@@ -29,12 +37,12 @@ export type ForkProcess = (modulePath: string, args: readonly string[], options:
 export interface ServiceSlotHooks {
   /** A metrics snapshot the master asked for. */
   onMetrics(qid: number, metrics: MetricsSnapshot): void;
-  /** The service runs (its `onStart` resolved) and listens at `endpoint`: at startup and after each restart. */
-  onOnline(name: string, pid: number | undefined, restarted: boolean, endpoint: string): void;
-  /** The process instance `instance` exited; `expected` is false for a crash. */
-  onExit(name: string, exit: ChildExit, expected: boolean, instance: string): void;
-  /** The service crashed too often: it stays down; the workers must close its clients with 1011. */
-  onFailed(name: string): void;
+  /** The instance runs (its `onStart` resolved) and listens at `endpoint`: at startup and after each restart. */
+  onOnline(slot: ServiceSlot, pid: number | undefined, restarted: boolean, endpoint: string): void;
+  /** The process `instance` (its name, see `Child.instance`) of this slot exited; `expected` is false for a crash. */
+  onExit(slot: ServiceSlot, exit: ChildExit, expected: boolean, instance: string): void;
+  /** The instance crashed too often: it stays down; the workers must close its clients with 1011. */
+  onFailed(slot: ServiceSlot): void;
   /** The live workers' ids: a new instance admits links from them (and from each forked later, see `admitWorker`). */
   liveWorkers(): readonly number[];
 }
@@ -68,9 +76,12 @@ export class ServiceSlot {
   constructor(
     readonly name: string,
     readonly modulePath: string,
-    /** The private folder for the instances' endpoints (made when the server starts), and this service's index (socket paths stay short). */
+    /** The private folder for the instances' endpoints (made when the server starts), and this slot's index among all (socket paths stay short). */
     private readonly socketDir: () => string,
     private readonly index: number,
+    /** This instance's index (0 to `instances` − 1) and the service's instance count, which the process learns too (`resize` changes it for the next process). */
+    readonly instanceIndex: number,
+    private instanceCount: number,
     private readonly options: ResolvedOptions,
     private readonly log: Logger,
     private readonly hooks: ServiceSlotHooks,
@@ -91,9 +102,24 @@ export class ServiceSlot {
     return this.restartCount;
   }
 
-  /** Names the running (or last) instance, `service-<name>.<n>`; see `Child.instance`. */
+  /** How many instances the service runs. */
+  get instances(): number {
+    return this.instanceCount;
+  }
+
+  /** A reload changed the service's instance count: reports name the instance accordingly, and its next process learns it. */
+  resize(instances: number): void {
+    this.instanceCount = instances;
+  }
+
+  /** Names the running (or last) process, `service-<name>.<n>` (`service-<name>#<i>.<n>` with several instances); see `Child.instance`. */
   get instance(): string {
-    return this.child?.instance ?? `service-${this.name}.0`;
+    return this.child?.instance ?? `service-${this.key}.0`;
+  }
+
+  /** The instance's name in the workers' reports: see `instanceKey`. */
+  get key(): string {
+    return instanceKey(this.name, this.instanceIndex, this.instances);
   }
 
   get pid(): number | undefined {
@@ -103,6 +129,22 @@ export class ServiceSlot {
   /** Where the running instance listens, when it runs. */
   get endpoint(): string | undefined {
     return this.currentState === 'online' ? this.currentEndpoint : undefined;
+  }
+
+  /** Where the running instance takes its peers' connections, when it runs and its service has several instances. */
+  get peerEndpoint(): string | undefined {
+    const { endpoint } = this;
+    return endpoint === undefined || this.instances === 1 ? undefined : peerEndpointOf(endpoint);
+  }
+
+  /** The secret peer instance `from` presents to the running instance, when it runs. */
+  peerSecret(from: number): string | undefined {
+    return this.endpoint === undefined || this.child === undefined ? undefined : this.linkKeys.peerSecret(this.child, from);
+  }
+
+  /** Tells the running instance where a peer now listens (see `peers.ts`). */
+  announcePeer(message: Extract<MasterToService, { type: 'peerUp' }>): void {
+    if (this.currentState === 'online') this.child?.deliver(message, true);
   }
 
   /** Worker `worker`'s secret for the running instance's links, when it runs (announced with its endpoint). */
@@ -204,7 +246,7 @@ export class ServiceSlot {
     this.currentState = 'online';
     this.pings.restart();
     this.log.info({ service: this.name, pid: candidate.child.pid }, 'service reloaded; the workers resume its clients');
-    this.hooks.onOnline(this.name, candidate.child.pid, true, candidate.endpoint);
+    this.hooks.onOnline(this, candidate.child.pid, true, candidate.endpoint);
     this.reloading?.resolve();
     this.reloading = undefined;
   }
@@ -256,6 +298,9 @@ export class ServiceSlot {
       ipc: this.limits,
       requestTimeout: this.options.requestTimeout,
       endpoint,
+      instance: this.instanceIndex,
+      instances: this.instances,
+      ...(this.instances > 1 ? { peerEndpoint: peerEndpointOf(endpoint) } : {}),
     });
     const processHandle = this.forkProcess(SERVICE_ENTRY, [], {
       cwd: this.options.cwd,
@@ -263,13 +308,14 @@ export class ServiceSlot {
       execArgv: settings.execArgv,
       serialization: 'json',
     });
-    const instance = `service-${this.name}.${this.generation}`;
+    const instance = `service-${this.key}.${this.generation}`;
     const child: Child<MasterToService, ServiceToMaster> = new Child(processHandle, instance, this.limits, this.log, {
       guard: isServiceToMaster,
       onMessage: (message) => this.onMessage(child, message),
       onExit: (exit) => {
         this.linkKeys.delete(child);
         fs.rmSync(endpoint, { force: true });
+        if (this.instances > 1) fs.rmSync(peerEndpointOf(endpoint), { force: true });
         this.onExit(child, exit);
       },
     });
@@ -341,7 +387,7 @@ export class ServiceSlot {
     if (restarted) this.log.info({ service: this.name, pid: child.pid }, 'service restarted; the workers resume its clients');
     this.currentState = 'online';
     this.pings.restart();
-    this.hooks.onOnline(this.name, child.pid, restarted, this.currentEndpoint as string);
+    this.hooks.onOnline(this, child.pid, restarted, this.currentEndpoint as string);
     this.reloading?.resolve();
     this.reloading = undefined;
     this.startWaiter?.resolve();
@@ -361,13 +407,13 @@ export class ServiceSlot {
     if (candidate !== undefined && child === candidate.child) {
       // Not a crash of the service: the running instance serves on, and nothing restarts this one.
       this.candidate = undefined;
-      this.hooks.onExit(this.name, exit, true, child.instance);
+      this.hooks.onExit(this, exit, true, child.instance);
       candidate.exited(exit);
       return;
     }
     if (child !== this.child) {
       // An instance set aside (a reload's new instance that could not start, a restart a reload's replaced): its exit was asked for.
-      this.hooks.onExit(this.name, exit, true, child.instance);
+      this.hooks.onExit(this, exit, true, child.instance);
       return;
     }
     clearTimeout(this.startTimer);
@@ -375,7 +421,7 @@ export class ServiceSlot {
     this.droppedByExited += child.queueDropped;
     const retired = child === this.retiring;
     const expected = this.currentState === 'stopping' || this.currentState === 'stopped' || retired;
-    this.hooks.onExit(this.name, exit, expected, child.instance);
+    this.hooks.onExit(this, exit, expected, child.instance);
     if (this.currentState === 'stopping' || this.currentState === 'stopped') return;
     if (this.startWaiter !== undefined) {
       this.failStart(new SwitchyardError('SY_ERR_SERVICE_START_FAILED', `service "${this.name}" exited during startup (code ${exit.code}, signal ${exit.signal})`));
@@ -416,7 +462,7 @@ export class ServiceSlot {
       { service: this.name, code: exit.code, signal: exit.signal, crashes: this.crashes.size, windowMs: this.options.crashLoopWindow },
       'service is crash-looping; it stays down and its clients are closed with 1011',
     );
-    this.hooks.onFailed(this.name);
+    this.hooks.onFailed(this);
     this.reloading?.resolve();
     this.reloading = undefined;
   }

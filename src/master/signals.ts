@@ -9,12 +9,13 @@
  * `createServer(options).handleSignals().listen()`. The CLI uses it.
  */
 import type { Logger } from '../logger';
+import type { ReloadOptions } from './instance-resize';
 
 /** What the handlers need of a server (`SwitchyardServer` is one). */
 export interface SignalTarget {
   readonly state: string;
   readonly log: Logger;
-  reload(): Promise<void>;
+  reload(options?: ReloadOptions): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -27,6 +28,12 @@ export interface SignalOptions {
    * stop ends. Default `true`.
    */
   readonly exit?: boolean;
+  /**
+   * What each SIGHUP's reload is asked for, read at that moment (the CLI
+   * reads the instance counts from its flags and config file again). A
+   * rejection is logged and the reload skipped. Default: `reload()` as is.
+   */
+  readonly reloadOptions?: () => ReloadOptions | Promise<ReloadOptions>;
 }
 
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
@@ -38,6 +45,7 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 export class SignalHandlers {
   private stopping = false;
   private readonly exit: boolean;
+  private readonly reloadOptions: () => ReloadOptions | Promise<ReloadOptions>;
 
   constructor(
     private readonly server: SignalTarget,
@@ -46,6 +54,7 @@ export class SignalHandlers {
     private readonly exitProcess: (code: number) => void = (code) => process.exit(code),
   ) {
     this.exit = options.exit ?? true;
+    this.reloadOptions = options.reloadOptions ?? (() => ({}));
     this.onStop = this.onStop.bind(this);
     this.onReload = this.onReload.bind(this);
     for (const signal of STOP_SIGNALS) target.on(signal, this.onStop);
@@ -87,6 +96,9 @@ export class SignalHandlers {
       return;
     }
     this.server.log.info('SIGHUP: rolling reload');
-    this.server.reload().catch((error: unknown) => this.server.log.error({ err: error }, 'rolling reload failed'));
+    Promise.resolve()
+      .then(this.reloadOptions)
+      .then((options) => (this.stopping ? undefined : this.server.reload(options)))
+      .catch((error: unknown) => this.server.log.error({ err: error }, 'rolling reload failed'));
   }
 }

@@ -23,8 +23,11 @@ export interface WorkerStats {
   readonly ipcDropped: number;
 }
 
+/** One service instance (a service in the string form has one, `instance: 0`). */
 export interface ServiceStats {
   readonly name: string;
+  /** The instance's index, 0 to its service's `instances` − 1. */
+  readonly instance: number;
   readonly pid: number | undefined;
   readonly state: ServiceState;
   readonly restarts: number;

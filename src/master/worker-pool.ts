@@ -9,6 +9,7 @@ import { encodeChildConfig, workerLimits, CHILD_CONFIG_ENV, type IpcLimits, type
 import { CLOSE_CODES, SwitchyardError } from '../errors';
 import type { Logger } from '../logger';
 import type { Balancing, ResolvedOptions } from '../options';
+import type { ServiceShards } from '../shard-key';
 import { isWorkerToMaster, type ClusterQuery, type MasterToWorker, type MetricsSnapshot, type RoutingCounters, type WorkerStatus, type WorkerToMaster } from '../protocol';
 import { Backoff } from './backoff';
 import { Child, type ChildExit, type ChildHandle } from './child';
@@ -119,6 +120,9 @@ export class WorkerPool {
   private readonly restartTimers = new Set<NodeJS.Timeout>();
   private readyWaiters = new Map<number, { resolve(port: number): void; reject(error: Error): void }>();
 
+  /** Each service's instances and shard key, as workers forked now must know them (a reload may change a count). */
+  private shards: Readonly<Record<string, ServiceShards>>;
+
   constructor(
     private readonly options: ResolvedOptions,
     private readonly log: Logger,
@@ -128,6 +132,14 @@ export class WorkerPool {
     this.backoff = new Backoff(options.restartDelay, options.maxRestartDelay);
     this.limits = { maxMessages: options.ipcMaxQueuedMessages, maxBytes: options.ipcMaxQueuedBytes };
     this.forkWorker = forkWorker ?? clusterFork(options.balancing, log);
+    this.shards = options.shards;
+  }
+
+  /** A reload changed how many instances `service` runs: workers forked from now on keep that many links. */
+  setInstances(service: string, instances: number): void {
+    const current = this.shards[service];
+    if (current === undefined) return;
+    this.shards = Object.freeze({ ...this.shards, [service]: Object.freeze({ ...current, instances }) });
   }
 
   /** Workers replaced after a crash, since the server started. */
@@ -253,6 +265,7 @@ export class WorkerPool {
       port: this.port,
       host: this.options.host,
       services: Object.keys(this.options.services),
+      shards: this.shards,
       forwardHeaders: this.options.forwardHeaders,
       maxPayload: this.options.maxPayload,
       logLevel: this.options.logLevel,

@@ -1,5 +1,7 @@
 /**
- * Every metric Switchyard exports, named in one place. Counters end in
+ * Every metric Switchyard exports, named in one place. An `instance` label is
+ * set only on the series of a service that runs several instances (its
+ * index), so a service of one instance keeps the series it always had. Counters end in
  * `_total`, units are base units (`_seconds`, `_bytes`). Series without a
  * `process` label are summed over the processes that report them; series with
  * one stay per process.
@@ -18,9 +20,9 @@ export const METRICS = {
   ipcReceived: { name: 'switchyard_ipc_received_total', help: 'Messages a process received over IPC, by type', labels: ['process', 'type'] },
   ipcDropped: { name: 'switchyard_ipc_dropped_total', help: 'Messages refused by a full IPC send queue', labels: ['process', 'peer'] },
   routingDropped: { name: 'switchyard_routing_dropped_total', help: 'Messages dropped between workers and services, by reason', labels: ['reason'] },
-  heldMessages: { name: 'switchyard_held_messages', help: 'Client messages not yet acknowledged by their service: in flight, being handled, or held while it is down', labels: ['service'] },
-  restarts: { name: 'switchyard_restarts_total', help: 'Processes restarted after a crash', labels: ['kind', 'name'] },
-  up: { name: 'switchyard_process_up', help: '1 when the process is up, 0 otherwise', labels: ['kind', 'name'] },
+  heldMessages: { name: 'switchyard_held_messages', help: 'Client messages not yet acknowledged by their service: in flight, being handled, or held while it is down', labels: ['service', 'instance'] },
+  restarts: { name: 'switchyard_restarts_total', help: 'Processes restarted after a crash', labels: ['kind', 'name', 'instance'] },
+  up: { name: 'switchyard_process_up', help: '1 when the process is up, 0 otherwise', labels: ['kind', 'name', 'instance'] },
   eventLoopLag: { name: 'switchyard_event_loop_lag_seconds', help: 'p99 event-loop delay since the previous scrape', labels: ['process'] },
   handlerErrors: { name: 'switchyard_handler_errors_total', help: 'Service handlers that threw or rejected', labels: ['service'] },
   quarantined: {

@@ -15,7 +15,7 @@
  * Ids below that mark are accepted only while admitted, which is how a
  * revoked id stays refused with a set no larger than the live workers.
  */
-import { isLinkSecret } from '../link-secret';
+import { isLinkSecret, isPeerSecret } from '../link-secret';
 import type { LinkControl } from '../protocol';
 
 /** Why a hello was refused, for the log line. */
@@ -53,6 +53,11 @@ export class LinkAdmission {
     if (this.key === undefined) return 'no key yet';
     if (!this.admitted.has(worker) && worker <= this.highest) return 'worker not announced';
     return isLinkSecret(this.key, worker, secret) ? undefined : 'wrong secret';
+  }
+
+  /** Whether peer instance `instance` presenting `secret` may connect: only the master, which holds this instance's key, can have derived it. */
+  admitsPeer(instance: number, secret: string): boolean {
+    return this.key !== undefined && isPeerSecret(this.key, instance, secret);
   }
 
   private admit(worker: number): void {

@@ -105,6 +105,11 @@ export class LinkServer {
     this.admission.fromMaster(message);
   }
 
+  /** Whether peer instance `instance` presenting `secret` may open a peer connection (see `peers.ts`). */
+  admitsPeer(instance: number, secret: string): boolean {
+    return this.admission.admitsPeer(instance, secret);
+  }
+
   get size(): number {
     return this.links.size;
   }

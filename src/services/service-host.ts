@@ -27,7 +27,7 @@ import { answerHttp, publishAnswer, unavailableAnswer } from './request-answer';
 import { looksLikeRequest } from './request-envelope';
 import type { Client } from './client';
 import { BacklogCloser } from './backlog-closer';
-import type { MessageInfo, Service, ServiceInternals } from './service';
+import type { InstancePlacement, MessageInfo, Service, ServiceInternals } from './service';
 import { Service as ServiceBase } from './service';
 import type { ServiceMetrics } from './service-metrics';
 import { WorkerInterest } from './worker-interest';
@@ -56,6 +56,16 @@ export interface ServicePorts {
   linksClosed(): Promise<void>;
   /** Accepts no more links. */
   stopListening(): void;
+  /** The other instances of the service, when it runs several (see peers.ts). */
+  readonly peers?: PeerPort;
+}
+
+/** What the host needs of `Peers`. */
+export interface PeerPort {
+  peerUp(instance: number, endpoint: string, secret: string): void;
+  send(to: number, payload: Payload): boolean;
+  broadcast(payload: Payload): number;
+  clusterCount(topic: string, own: number): Promise<number>;
 }
 
 export interface ServiceHostOptions {
@@ -64,6 +74,8 @@ export interface ServiceHostOptions {
   /** The byte bound of each worker's link queue (`ipcMaxQueuedBytes`): envelope replies past it are answered with an error. Default: no bound besides MAX_MESSAGE_LENGTH. */
   readonly linkMaxBytes?: number;
   readonly metrics?: ServiceMetrics;
+  /** Which instance this process runs. Default: instance 0 of 1. */
+  readonly placement?: InstancePlacement;
 }
 
 /** A client as the service keeps it, for as long as it is connected: one shape, and no empty objects of its own. */
@@ -175,8 +187,15 @@ export class ServiceHost {
         for (const worker of this.interest.workersFor(topic)) if (!this.toWorker(worker, message)) missed += this.backlog.refusedPublish(worker, topic, except);
         return missed;
       },
+      subscribedElsewhere: (topic: string) => this.interest.reportedAnywhere(topic),
+      peerSend: (instance: number, payload: Payload) => this.ports.peers?.send(instance, payload) ?? false,
+      peerBroadcast: (payload: Payload) => this.ports.peers?.broadcast(payload) ?? 0,
+      clusterSubscribers: (topic: string) => {
+        const own = this.internals.topics.count(topic);
+        return this.ports.peers === undefined ? Promise.resolve(own) : this.ports.peers.clusterCount(topic, own);
+      },
       drained: () => this.ports.drained(),
-    });
+    }, options.placement);
     // Its closes skip the queue bound (closeClient is must-keep), so they are never refused in turn.
     this.backlog = new BacklogCloser(this.internals, (worker, id, code, reason) => {
       this.stats.backlogCloses++;
@@ -255,6 +274,9 @@ export class ServiceHost {
       case 'publish':
         this.toWorker(worker, { type: 'response', rid: message.rid, ...publishAnswer(this.service, message.topic, decodePayload(message)) });
         return;
+      case 'interest':
+        this.interest.report(worker, message.topic, message.on);
+        return;
       case 'hello':
         return;
       default: {
@@ -316,6 +338,7 @@ export class ServiceHost {
   /** A worker's link closed: each of its clients is gone (1006), as a worker crash would leave them. */
   workerGone(worker: number): void {
     this.acks.delete(worker);
+    this.interest.dropWorker(worker);
     const gone: string[] = [];
     for (const id of this.internals.clients.keys()) if (workerOfClientId(id) === worker) gone.push(id);
     for (const id of gone) this.clientClosed(id, CLOSE_CODES.ABNORMAL, 'worker exited');
@@ -339,6 +362,9 @@ export class ServiceHost {
       case 'ping':
         // Answered from this event loop: a blocked or stopped loop answers nothing, which is the point.
         this.ports.toMaster({ type: 'pong' });
+        return;
+      case 'peerUp':
+        this.ports.peers?.peerUp(message.instance, message.endpoint, message.secret);
         return;
       default: {
         const unreachable: never = message;
@@ -427,6 +453,32 @@ export class ServiceHost {
     this.stats.lateSettlements++;
     this.options.metrics?.countRequest(transport, 'late');
     this.lateWarning.warn({ service: this.name, transport, client: id, outcome, err: error, late: this.stats.lateSettlements });
+  }
+
+  /** A message from peer instance `from`, for `onPeerMessage`: in arrival order, not awaited. */
+  fromPeer(from: number, payload: Payload): void {
+    if (this.stopping || this.retiring) return;
+    this.runPeerHandler(() => this.service.onPeerMessage(from, decodePayload(payload)));
+  }
+
+  /** Peer instance `instance` can be reached (a process of it came up): `onPeerUp`. */
+  peerUp(instance: number): void {
+    if (this.stopping || this.retiring) return;
+    this.runPeerHandler(() => this.service.onPeerUp(instance));
+  }
+
+  /** This instance's own subscribers of `topic`, for a peer that asks. */
+  subscriberCount(topic: string): number {
+    return this.internals.topics.count(topic);
+  }
+
+  private runPeerHandler(handler: () => void | Promise<void>): void {
+    try {
+      const result = handler();
+      if (result instanceof Promise) result.catch((error: unknown) => this.handlerFailed(undefined, error));
+    } catch (error) {
+      this.handlerFailed(undefined, error);
+    }
   }
 
   private handlerFailed(id: string | undefined, error: unknown): void {

@@ -14,7 +14,9 @@ import { approximateSize, isMasterToService, readBatch, type LinkControl, type M
 import { isTypeScriptPath, registerTypeScript } from '../typescript-support';
 import { Service, isServiceClass } from './service';
 import { ServiceHost } from './service-host';
+import { instanceKey } from '../shard-key';
 import { ServiceMetrics } from './service-metrics';
+import { Peers } from './peers';
 import { LinkServer } from './link-server';
 
 const config = readChildConfig('service');
@@ -53,6 +55,7 @@ function toMaster(message: ServiceToMaster): void {
 function removeEndpoint(): void {
   try {
     fs.rmSync(config.endpoint, { force: true });
+    if (config.peerEndpoint !== undefined) fs.rmSync(config.peerEndpoint, { force: true });
     fs.rmdirSync(path.dirname(config.endpoint));
   } catch {
     // Not empty (another service's socket is still there), or already gone.
@@ -84,6 +87,17 @@ function loadService(): Service {
   }
   return instance;
 }
+
+/** The other instances of a service of several: direct connections between instances (peers.ts). */
+const peers =
+  config.instances > 1
+    ? new Peers(config.instance, config.instances, config.ipc, log, {
+        onMessage: (from, payload) => host?.fromPeer(from, payload),
+        onUp: (instance) => host?.peerUp(instance),
+        count: (topic) => host?.subscriberCount(topic) ?? 0,
+        admits: (instance, secret) => linkServer.admitsPeer(instance, secret),
+      })
+    : undefined;
 
 async function main(): Promise<void> {
   // The master orchestrates shutdown; a terminal's Ctrl-C reaches the whole group.
@@ -118,12 +132,16 @@ async function main(): Promise<void> {
         drained: () => linkServer.drained(),
         linksClosed: () => linkServer.allClosed(),
         stopListening: () => linkServer.stopListening(),
+        ...(peers === undefined ? {} : { peers }),
       },
       log,
-      { requestTimeout: config.requestTimeout, linkMaxBytes: config.ipc.maxBytes, metrics: new ServiceMetrics(config.name) },
+      { requestTimeout: config.requestTimeout, linkMaxBytes: config.ipc.maxBytes, metrics: new ServiceMetrics(config.name, instanceKey(config.name, config.instance, config.instances)),
+        placement: { instance: config.instance, instances: config.instances },
+      },
     );
     await started.start();
     await linkServer.listen(config.endpoint);
+    if (peers !== undefined && config.peerEndpoint !== undefined) await peers.listen(config.peerEndpoint);
   } catch (error) {
     // The master logs the one line an operator reads (name, module, cause); the stack only at debug, here.
     log.debug({ err: error }, 'service failed to start');

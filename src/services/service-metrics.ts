@@ -13,8 +13,12 @@ export class ServiceMetrics {
   private undeliverable = 0;
   private backlogClosed = 0;
 
-  constructor(private readonly service: string) {
-    this.process = new ProcessMetrics(`service-${service}`);
+  /** `instance`: how the process is named in `process` labels (`instanceKey`: the service's name, or `<name>#<index>` with several instances). */
+  constructor(
+    private readonly service: string,
+    instance: string = service,
+  ) {
+    this.process = new ProcessMetrics(`service-${instance}`);
     this.delivery = this.process.histogram('deliveryLatency', DELIVERY_BUCKETS);
     const errors = (): number => this.handlerErrors;
     this.process.counter('handlerErrors', function collect(this: Counter) {

@@ -59,8 +59,34 @@ export interface ServiceTransport {
   unsubscribe(id: string, topic: string): void;
   /** Returns how many subscribers missed it: those on workers whose link refused it. */
   publish(topic: string, payload: Payload, except: readonly string[] | undefined): number;
+  /** Whether a worker reported a subscriber of `topic` that another instance subscribed (always false with one instance). */
+  subscribedElsewhere(topic: string): boolean;
   /** Resolves once every link's queue has been written out (or its link closed). */
   drained(): Promise<void>;
+  /** To one peer instance; false when there is no such peer, or its queue is full. */
+  peerSend(instance: number, payload: Payload): boolean;
+  /** To every peer instance; returns how many it went to (or waits for). */
+  peerBroadcast(payload: Payload): number;
+  /** The subscribers of `topic` of every instance. */
+  clusterSubscribers(topic: string): Promise<number>;
+}
+
+/**
+ * The other instances of this service (docs/instances.md): messages between
+ * instances, directly over Unix sockets, in order per sender, to every peer
+ * that is up (and, bounded, to one that is down, for its next process).
+ */
+export interface ServicePeers {
+  /** Sends `data` to peer `instance`'s `onPeerMessage`. False when there is no such peer (or it is this one), or its queue is full. */
+  send(instance: number, data: OutgoingData): boolean;
+  /** Sends `data` to every other instance's `onPeerMessage`; returns how many it went to. 0 for a service of one instance. */
+  broadcast(data: OutgoingData): number;
+}
+
+/** Which instance of its service a process runs. */
+export interface InstancePlacement {
+  readonly instance: number;
+  readonly instances: number;
 }
 
 /** The state a service host shares with the service it runs. */
@@ -123,7 +149,10 @@ export abstract class Service {
   static readonly [SERVICE_BRAND] = true;
 
   #name = '';
+  #instance = 0;
+  #instances = 1;
   #transport: ServiceTransport | undefined;
+  #peers: ServicePeers | undefined;
   readonly #clients = new Map<string, Client>();
   readonly #topics = new SubscriptionIndex();
   readonly #users = new UserIndex();
@@ -133,7 +162,32 @@ export abstract class Service {
     return this.#name;
   }
 
-  /** Clients connected right now, by id. */
+  /**
+   * This process's instance index, 0 to `instances` − 1 (see
+   * docs/instances.md). Always 0 for a service configured in the string form.
+   */
+  get instance(): number {
+    return this.#instance;
+  }
+
+  /** How many instances the service runs (`services.<name>.instances`). Default `1`. */
+  get instances(): number {
+    return this.#instances;
+  }
+
+  /** The other instances of this service: see `ServicePeers` and `onPeerMessage`. */
+  get peers(): ServicePeers {
+    if (this.#peers === undefined) {
+      const transport = this.#attached();
+      this.#peers = {
+        send: (instance: number, data: OutgoingData) => transport.peerSend(instance, toPayload(data)),
+        broadcast: (data: OutgoingData) => transport.peerBroadcast(toPayload(data)),
+      };
+    }
+    return this.#peers;
+  }
+
+  /** This instance's clients connected right now, by id (with several instances, only those it owns). */
   get clients(): ReadonlyMap<string, Client> {
     return this.#clients;
   }
@@ -153,6 +207,21 @@ export abstract class Service {
 
   /** A client is gone. `code` is the close code the client sent, or 1006 when the connection dropped. */
   onClose(_client: Client, _code: number, _reason: string): void | Promise<void> {}
+
+  /**
+   * A message from peer instance `from` (`this.peers.send` or `broadcast`
+   * there): text arrives as a string, binary as a Buffer. Called in the order
+   * that peer sent them; not awaited (a peer message holds no client's order);
+   * a handler that throws or rejects is logged and counted.
+   */
+  onPeerMessage(_from: number, _data: string | Buffer): void | Promise<void> {}
+
+  /**
+   * Peer instance `instance` can be reached: its process came up, at the
+   * start or after a restart or reload, with none of its predecessor's state.
+   * Send it what it needs to know (the chat sends its room counts).
+   */
+  onPeerUp(_instance: number): void | Promise<void> {}
 
   /** Called once when the server stops, after every client's `onClose`. */
   onStop(): void | Promise<void> {}
@@ -188,7 +257,8 @@ export abstract class Service {
 
   /**
    * Sends `data` to every client of this service, once per worker over its
-   * link. Returns the number of clients it goes to: those connected, less
+   * link; with several instances, every instance's clients too. Returns the
+   * number of this instance's clients it goes to: those connected, less
    * `except`, less the clients of a worker whose link queue is full, which
    * miss it and are closed with 1013 "service backlog full" (as for `send`).
    */
@@ -237,7 +307,10 @@ export abstract class Service {
   /**
    * Sends `data` to every subscriber of `topic`: once to each worker that
    * holds a subscriber, which fans it out. A topic without subscribers costs
-   * no IPC at all. Returns the number of subscribers it goes to: less
+   * no IPC at all. With several instances it reaches the subscribers every
+   * instance subscribed (each worker tells every instance which topics have a
+   * subscriber on it), but the count returned is of this instance's own
+   * subscribers. Returns the number of subscribers it goes to: less
    * `except`, and less the subscribers on a worker whose link queue is full,
    * which miss it and are closed with 1013 "service backlog full" (as for
    * `send`; await `drained()` to avoid it).
@@ -248,16 +321,32 @@ export abstract class Service {
     const except = exceptList(options.except);
     let recipients = this.#topics.count(topic);
     if (except !== undefined) for (const id of new Set(except)) if (this.#topics.subscribers(topic).has(id)) recipients--;
-    if (recipients === 0) return 0;
+    // No subscriber anywhere: no IPC at all. With several instances, another one's subscribers count too.
+    if (recipients === 0 && !transport.subscribedElsewhere(topic)) return 0;
     return Math.max(0, recipients - transport.publish(topic, toPayload(data), except));
   }
 
   /**
-   * Subscribers of `topic` across the whole cluster. Exact: only this service
-   * subscribes its clients to its topics, so it knows them all.
+   * Subscribers of `topic` this instance subscribed. Exact and synchronous:
+   * with one instance that is the whole cluster (only the service subscribes
+   * its clients to its topics); with several, only this instance's own
+   * clients (see docs/instances.md for the cluster-wide count).
    */
   subscribers(topic: string): number {
     return this.#topics.count(topic);
+  }
+
+  /**
+   * Subscribers of `topic` across every instance of the service: this
+   * instance's exact count plus each peer's, asked over the peer connections.
+   * Each peer's count is exact when it answers, so the sum is at most one
+   * peer round trip old; a peer that is down counts 0 (a restarted instance
+   * starts without subscriptions). With one instance it is `subscribers(topic)`.
+   */
+  clusterSubscribers(topic: string): Promise<number> {
+    const transport = this.#attached();
+    checkTopic(topic);
+    return transport.clusterSubscribers(topic);
   }
 
   /** Topics a client is subscribed to. */
@@ -313,8 +402,10 @@ export abstract class Service {
   }
 
   /** @internal Used by the service host; not part of the public API. */
-  static attach(service: Service, name: string, transport: ServiceTransport): ServiceInternals {
+  static attach(service: Service, name: string, transport: ServiceTransport, placement: InstancePlacement = { instance: 0, instances: 1 }): ServiceInternals {
     service.#name = name;
+    service.#instance = placement.instance;
+    service.#instances = placement.instances;
     service.#transport = transport;
     return { clients: service.#clients, topics: service.#topics, users: service.#users };
   }

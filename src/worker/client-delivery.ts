@@ -41,6 +41,8 @@ export interface DeliveryDeps {
   settleResponse(service: string, message: ServiceResponse): boolean;
   /** Something the worker's status report counts has changed. */
   statusChanged(): void;
+  /** A topic of a service gained its first subscriber here (`on`) or lost its last: its instances hear it when it has several. */
+  interestChanged(service: string, topic: string, on: boolean): void;
 }
 
 /** The way out for one worker: what services send, carried to their own clients' sockets. */
@@ -59,18 +61,25 @@ export class ClientDelivery {
    */
   fromLink(link: ServiceLink, batch: readonly ServiceToWorker[]): void {
     this.deps.corker.batch(() => {
-      for (const message of batch) this.fromService(link.service, message);
+      for (const message of batch) this.fromService(link, message);
     });
     this.deps.closes.settle(link);
     this.deps.statusChanged();
   }
 
-  /** Carries out one message a service sent over its link. */
-  fromService(service: string, message: ServiceToWorker): void {
+  /**
+   * Carries out one message a service instance sent over its link. A send, a
+   * close and a (un)subscribe address one client, which must be the
+   * instance's own; a broadcast reaches every client of the service here and
+   * a publish every local subscriber of the topic, whichever instance owns
+   * them.
+   */
+  fromService(link: ServiceLink, message: ServiceToWorker): void {
+    const { service } = link;
     this.deps.metrics.linkMessage(message.type);
     switch (message.type) {
       case 'send': {
-        const entry = this.ownClient(service, message.id);
+        const entry = this.ownClient(link, message.id);
         if (entry !== undefined) this.deliver(entry, decodePayload(message), message.binary === true);
         return;
       }
@@ -81,13 +90,13 @@ export class ClientDelivery {
         this.fanOut(this.deps.clients.subscribers(service, message.topic), message, message.except);
         return;
       case 'subscribe':
-        if (this.ownClient(service, message.id) !== undefined) this.deps.clients.subscribe(service, message.topic, message.id);
+        if (this.ownClient(link, message.id) !== undefined && this.deps.clients.subscribe(service, message.topic, message.id)) this.deps.interestChanged(service, message.topic, true);
         return;
       case 'unsubscribe':
-        if (this.ownClient(service, message.id) !== undefined) this.deps.clients.unsubscribe(service, message.topic, message.id);
+        if (this.ownClient(link, message.id) !== undefined && this.deps.clients.unsubscribe(service, message.topic, message.id)) this.deps.interestChanged(service, message.topic, false);
         return;
       case 'closeClient': {
-        const entry = this.ownClient(service, message.id);
+        const entry = this.ownClient(link, message.id);
         if (entry === undefined) return;
         const code = isSendableCloseCode(message.code) ? message.code : CLOSE_CODES.NORMAL;
         entry.socket.close(code, isSendableCloseReason(message.reason) ? message.reason : '');
@@ -114,11 +123,13 @@ export class ClientDelivery {
    * had not yet heard of the close); one it never issued, like another
    * worker's or another service's client, was never this service's: foreign.
    * (A gone client of another service still counts as gone: which service an
-   * id belonged to is not kept after its close.)
+   * id belonged to is not kept after its close.) With several instances, a
+   * client owned by another instance of the same service is foreign too.
    */
-  private ownClient(service: string, id: string): ClientEntry | undefined {
+  private ownClient(link: ServiceLink, id: string): ClientEntry | undefined {
+    const { service } = link;
     const entry = this.deps.clients.get(id);
-    if (entry !== undefined && entry.service === service) return entry;
+    if (entry !== undefined && entry.link === link) return entry;
     if (entry === undefined && this.deps.ids.issued(id)) {
       this.deps.routing.add('goneClientDrops');
       this.deps.log.debug({ service, client: id }, 'client already gone; dropped');

@@ -26,6 +26,8 @@ import type { RoutingTally } from './routing-tally';
 import type { ServiceLink } from './service-link';
 import { takesSharedFrames } from './shared-frame';
 import { checkUpgrade } from './upgrade-check';
+import { ownerOf } from '../rendezvous';
+import { DEFAULT_SHARD_BY, connectionKey, shardKeyOf, type ShardBy } from '../shard-key';
 import type { WorkerMetrics } from './worker-metrics';
 
 /** What the intake works with; the worker server owns all of it. */
@@ -34,7 +36,20 @@ export interface IntakeDeps {
   /** Request headers passed on to the service with each connect. */
   readonly forwardHeaders: readonly string[];
   readonly ids: ClientIdAllocator;
-  readonly links: ReadonlyMap<string, ServiceLink>;
+  /** Each service's links, one per instance. */
+  readonly links: ReadonlyMap<string, readonly ServiceLink[]>;
+  /** The shard key of a service of several instances; undefined for one of one instance. */
+  shardBy(service: string): ShardBy | undefined;
+  /** The service's shard key setting, whatever its instance count. */
+  shardByOf(service: string): ShardBy;
+  /** Whether `service`'s clients' shard keys are kept (sharded by a query parameter or header): a reload may re-place them. */
+  shardKeyKept(service: string): boolean;
+  /** A client of such a service was placed by `key` (undefined: it had none, its id decides). */
+  placed(service: string, id: string, key: string | undefined): void;
+  /** A client is gone: its kept key goes. */
+  forgetPlacement(id: string): void;
+  /** A topic of a service of several instances lost its last subscriber here (its client closed). */
+  interestChanged(service: string, topic: string, on: false): void;
   readonly clients: ClientRegistry;
   readonly metrics: WorkerMetrics;
   readonly limits: ConnectionLimits;
@@ -199,7 +214,8 @@ export class ClientIntake {
         : identity.claims === undefined
           ? { id, service, path, query: sharedIfEmpty(query), headers: sharedIfEmpty(headers), remoteAddress, user: identity.user }
           : { id, service, path, query: sharedIfEmpty(query), headers: sharedIfEmpty(headers), remoteAddress, user: identity.user, claims: identity.claims };
-    const link = this.deps.links.get(service) as ServiceLink;
+    if (this.deps.shardKeyKept(service)) this.deps.placed(service, id, shardKeyOf(this.deps.shardByOf(service), { query, headers: request.headers }));
+    const link = this.ownerOf(service, request, query, id);
     const admission = link.connect(client);
     if (admission !== 'ok') {
       if (admission === 'full') {
@@ -213,6 +229,7 @@ export class ClientIntake {
     }
     const entry: ClientEntry = { id, service, socket: ws, counters: this.deps.metrics.service(service), link, sharedFrames: takesSharedFrames(ws), lastSeq: link.lastSeq };
     this.deps.clients.add(entry);
+    link.clientCount++;
     entry.counters.open++;
     entry.counters.opened++;
     this.deps.limits.track(ws);
@@ -224,6 +241,18 @@ export class ClientIntake {
     ws.on('close', clientSocketOnClose);
     ws.on('error', clientSocketOnError);
     this.deps.statusChanged();
+  }
+
+  /**
+   * The link of the instance that owns a new client, for its whole connection:
+   * the only one for a service of one instance (no hashing, nothing paid),
+   * else by rendezvous hashing of its shard key (its id when it has none).
+   */
+  private ownerOf(service: string, request: http.IncomingMessage, query: Readonly<Record<string, string>>, id: string): ServiceLink {
+    const links = this.deps.links.get(service) as readonly ServiceLink[];
+    if (links.length === 1) return links[0] as ServiceLink;
+    const shardBy = this.deps.shardBy(service) ?? DEFAULT_SHARD_BY;
+    return links[ownerOf(connectionKey(shardBy, { query, headers: request.headers }, id), links.length)] as ServiceLink;
   }
 
   /** One message from a client, to its service's link (or the client is closed when the link cannot take it). */
@@ -254,7 +283,9 @@ export class ClientIntake {
 
   /** The client's socket closed: it leaves the registry, and its service hears of it over the link. */
   onClosed(entry: ClientEntry, code: number, reason: Buffer): void {
-    this.deps.clients.remove(entry);
+    this.deps.clients.remove(entry, this.deps.shardBy(entry.service) === undefined ? undefined : (topic) => this.deps.interestChanged(entry.service, topic, false));
+    entry.link.clientCount--;
+    this.deps.forgetPlacement(entry.id);
     this.deps.closes.forget(entry);
     entry.counters.open--;
     this.deps.metrics.connectionClosed(entry.service, code);

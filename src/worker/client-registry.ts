@@ -13,7 +13,7 @@ export interface ClientEntry {
   readonly service: string;
   readonly socket: WebSocket;
   readonly counters: ServiceCounters;
-  /** The link to the client's service. */
+  /** The link to the client's service instance: the one that owns the client, for its whole connection. */
   readonly link: ServiceLink;
   /** Fan-out may write one shared frame to it (no extension negotiated). */
   readonly sharedFrames: boolean;
@@ -23,6 +23,10 @@ export interface ClientEntry {
 
 function topicKey(service: string, topic: string): string {
   return `${service}\n${topic}`;
+}
+
+function topicOfKey(key: string): string {
+  return key.slice(key.indexOf('\n') + 1);
 }
 
 export class ClientRegistry {
@@ -44,10 +48,12 @@ export class ClientRegistry {
     entries.set(entry.id, entry);
   }
 
-  remove(entry: ClientEntry): void {
+  /** Removes a client and its subscriptions; calls `lost` for each of its topics that has no subscriber left here. */
+  remove(entry: ClientEntry, lost?: (topic: string) => void): void {
     this.byId.delete(entry.id);
     this.byService.get(entry.service)?.delete(entry.id);
-    this.topics.removeClient(entry.id);
+    const topics = this.topics.removeClient(entry.id);
+    if (lost !== undefined) for (const key of topics) if (this.topics.count(key) === 0) lost(topicOfKey(key));
   }
 
   get(id: string): ClientEntry | undefined {
@@ -59,18 +65,41 @@ export class ClientRegistry {
     return this.byService.get(service) ?? EMPTY;
   }
 
-  subscribe(service: string, topic: string, id: string): void {
+  /** Subscribes a client; true when the topic had no subscriber here before. */
+  subscribe(service: string, topic: string, id: string): boolean {
     const entry = this.byId.get(id);
-    if (entry !== undefined && entry.service === service) this.topics.add(id, topicKey(service, topic));
+    if (entry === undefined || entry.service !== service) return false;
+    const key = topicKey(service, topic);
+    return this.topics.add(id, key) && this.topics.count(key) === 1;
   }
 
-  unsubscribe(service: string, topic: string, id: string): void {
-    this.topics.remove(id, topicKey(service, topic));
+  /** Ends a subscription; true when the topic has no subscriber here any more. */
+  unsubscribe(service: string, topic: string, id: string): boolean {
+    const key = topicKey(service, topic);
+    return this.topics.remove(id, key) && this.topics.count(key) === 0;
   }
 
-  /** Drops every topic subscription of a service's clients (a new instance of it knows none). */
-  dropTopicsOf(service: string): void {
-    for (const id of this.ofService(service).keys()) this.topics.removeClient(id);
+  /**
+   * Drops every topic subscription of the clients `link`'s instance owns (a
+   * new process of it knows none); calls `lost` for each of the service's
+   * topics that has no subscriber left here.
+   */
+  dropTopicsOf(link: ServiceLink, lost?: (topic: string) => void): void {
+    for (const entry of this.ofService(link.service).values()) {
+      if (entry.link !== link) continue;
+      for (const key of this.topics.removeClient(entry.id)) if (lost !== undefined && this.topics.count(key) === 0) lost(topicOfKey(key));
+    }
+  }
+
+  /** Whether `service`'s `topic` has a subscriber here. */
+  hasSubscribers(service: string, topic: string): boolean {
+    return this.topics.count(topicKey(service, topic)) > 0;
+  }
+
+  /** The topics of `service` with at least one subscriber here. */
+  *topicsOf(service: string): IterableIterator<string> {
+    const prefix = `${service}\n`;
+    for (const key of this.topics.topics()) if (key.startsWith(prefix)) yield key.slice(prefix.length);
   }
 
   /** Local subscribers of a service's topic. */

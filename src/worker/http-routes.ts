@@ -157,6 +157,20 @@ export class HttpRoutes {
     this.serviceRequests.get(service)?.cancelAll(SERVICE_GONE);
   }
 
+  /**
+   * One instance of a service of several is gone: the requests in `rids`
+   * that still wait (those sent to it) are answered 503 now; the other
+   * instances' requests keep waiting for their answers.
+   */
+  instanceGone(service: string, rids: Iterable<string>): void {
+    const pending = this.serviceRequests.get(service);
+    if (pending === undefined) return;
+    for (const rid of rids) {
+      const seq = workerOfClientId(rid) === this.deps.workerId ? sequenceOfClientId(rid) : undefined;
+      if (seq !== undefined) pending.cancel(seq, SERVICE_GONE);
+    }
+  }
+
   /** Answers everything still waiting (the worker is stopping). */
   close(): void {
     for (const pending of this.serviceRequests.values()) pending.cancelAll(WORKER_STOPPING);

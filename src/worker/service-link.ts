@@ -1,6 +1,8 @@
 /**
- * One worker's link to one service: a Unix-socket connection to the running
- * instance, and the delivery guarantees for this worker's clients of it.
+ * One worker's link to one service instance: a Unix-socket connection to the
+ * running process of that instance, and the delivery guarantees for this
+ * worker's clients it owns (a service with N instances has N links per worker,
+ * each on its own).
  *
  * Every client event — connect, message, close — gets a sequence number and
  * stays in `unacked` until the service reports that its handler (`onConnect`,
@@ -144,12 +146,18 @@ export class ServiceLink {
     this.hooks.onBatch(this, valid);
   };
 
+  /** This worker's clients that the instance owns (the intake counts them in and out), for the status report. */
+  clientCount = 0;
+
   constructor(
     readonly service: string,
     private readonly workerId: number,
     private readonly limits: LinkLimits,
     private readonly log: Logger,
     private readonly hooks: ServiceLinkHooks,
+    /** Which instance of the service this link reaches, and how it is named in reports (`instanceKey`: it changes when a reload changes the count). */
+    readonly instance = 0,
+    public key = service,
   ) {
     this.malformedWarning = new ThrottledWarning(log, 'malformed messages from service ignored');
     this.unreadableWarning = new ThrottledWarning(log, 'unreadable line from service ignored');
@@ -269,6 +277,16 @@ export class ServiceLink {
       if (!reported) return;
     }
     this.keep({ type: 'closed', id, code, reason, seq: this.nextSeq++ }, MESSAGE_OVERHEAD);
+  }
+
+  /**
+   * Tells the instance that `topic` has a subscriber on this worker (`on`) or
+   * no longer has one. Only while up: a new connection gets the whole set from
+   * `onFreshInstance`. Never dropped (bounded by the topics, not by traffic).
+   */
+  interest(topic: string, on: boolean): void {
+    if (this.linkState !== 'up' || this.queue === undefined) return;
+    this.queue.push({ type: 'interest', topic, on }, topic.length + MESSAGE_OVERHEAD, true);
   }
 
   /** Sends an HTTP request; false unless the service runs (requests are answered 503, not held). */

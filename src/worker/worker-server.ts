@@ -30,7 +30,9 @@ import { HttpApp } from './http-app';
 import { HttpRoutes } from './http-routes';
 import { ConnectionLimits, httpServerOptions, perMessageDeflateOptions } from './limits';
 import { RoutingTally } from './routing-tally';
-import { ServiceLink } from './service-link';
+import { ServiceLink, type ServiceLinkHooks } from './service-link';
+import { bestUsable, ownerOf } from '../rendezvous';
+import { instanceKey, shardKeyOf, DEFAULT_SHARD_BY, type ServiceShards, type ShardBy, type ShardSource } from '../shard-key';
 import { SocketCorker } from './socket-corker';
 import { StaticFiles } from './static-files';
 import { selectProtocol } from './jwt-auth';
@@ -43,6 +45,11 @@ function closedOf(socket: WebSocket): Promise<void> {
   return socket.readyState === WebSocket.CLOSED ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
 }
 
+/** Requests tracked per link of a service of several instances (see `requestsTo`). */
+const MAX_TRACKED_REQUESTS = 10_000;
+
+const ONE_INSTANCE: ServiceShards = { instances: 1, shardBy: DEFAULT_SHARD_BY };
+
 /** How long stopping clients get to answer the close handshake before they are cut. */
 const CLOSE_HANDSHAKE_GRACE_MS = 2000;
 
@@ -53,7 +60,23 @@ export class WorkerServer {
   private readonly clients = new ClientRegistry();
   private state: WorkerState = 'starting';
   private readonly http: http.Server;
-  private readonly links = new Map<string, ServiceLink>();
+  /** Each service's links, one per instance, by index. */
+  private readonly links = new Map<string, readonly ServiceLink[]>();
+  /** Services of several instances: their shard key, and the next instance for an HTTP request that carries none. */
+  private readonly sharded = new Map<string, { readonly shardBy: ShardBy; nextRequest: number }>();
+  /** Each service's shard key setting (also for one instance: a reload may add more) and the hooks its new links get. */
+  private readonly shardBy = new Map<string, ShardBy>();
+  /** Client id → its shard key, for the clients of services sharded by a query parameter or header: a reload that changes the count re-places them. */
+  private readonly shardKeys = new Map<string, string>();
+  private linkHooks: ServiceLinkHooks | undefined;
+  /**
+   * HTTP requests sent to each instance of a service of several, by request
+   * id, so that an instance that goes answers only its own with 503. An
+   * answer removes its id; one that timed out stays until its instance goes,
+   * within `MAX_TRACKED_REQUESTS` per link (the oldest then leaves: at worst
+   * that request had its 504 already).
+   */
+  private readonly requestsTo = new Map<ServiceLink, Set<string>>();
   private readonly routing = new RoutingTally();
   private statusTimer: NodeJS.Timeout | undefined;
   private readonly reportStatus = (): void => {
@@ -61,13 +84,13 @@ export class WorkerServer {
     const clients: Record<string, number> = {};
     const held: Record<string, number> = {};
     const links: Record<string, LinkLiveness> = {};
-    for (const [name, link] of this.links) {
-      clients[name] = this.clients.ofService(name).size;
-      held[name] = link.heldCount;
-      links[name] = link.liveness;
-    }
     let linkQueueFull = 0;
-    for (const link of this.links.values()) linkQueueFull += link.queueDropped;
+    for (const link of this.allLinks()) {
+      clients[link.key] = link.clientCount;
+      held[link.key] = link.heldCount;
+      links[link.key] = link.liveness;
+      linkQueueFull += link.queueDropped;
+    }
     this.send({ type: 'status', clients, held, routing: this.routing.counters(linkQueueFull), links }, true);
   };
   private readonly outbox: BatchQueue<WorkerToMaster>;
@@ -83,7 +106,7 @@ export class WorkerServer {
 
   constructor(
     private readonly config: WorkerConfig,
-    workerId: number,
+    private readonly workerId: number,
     endpoint: IpcEndpoint,
     private readonly log: Logger,
     private readonly onStopped: () => void = () => {},
@@ -110,13 +133,15 @@ export class WorkerServer {
       metrics: this.metrics,
       query: (message) => this.send(message),
       request: (service, fields) => {
-        const link = this.links.get(service);
-        if (link === undefined || !link.available) {
+        const link = this.requestLink(service, fields);
+        if (link === undefined) {
           this.routing.add('requestsRefused');
           this.statusChanged();
           return 'unavailable';
         }
-        return link.request(fields) ? 'sent' : 'busy';
+        if (!link.request(fields)) return 'busy';
+        if (this.sharded.has(service)) this.trackRequest(link, fields.rid);
+        return 'sent';
       },
       fallback: (request, response) => {
         // Order: the client script, a static file that exists, then the user's app, then 404 (docs/http-app.md).
@@ -145,32 +170,54 @@ export class WorkerServer {
       routing: this.routing,
       metrics: this.metrics,
       log,
-      settleResponse: (service, message) => this.routes.settleResponse(service, message),
+      settleResponse: (service, message) => {
+        if (this.requestsTo.size > 0) for (const rids of this.requestsTo.values()) if (rids.delete(message.rid)) break;
+        return this.routes.settleResponse(service, message);
+      },
       statusChanged,
+      interestChanged: (service, topic, on) => this.interestChanged(service, topic, on),
     });
+    const hooks: ServiceLinkHooks = {
+      onBatch: (link, batch) => this.delivery.fromLink(link, batch),
+      onFreshInstance: (link) => {
+        // The new process knows no subscription: the routes of the clients it owns go (topics left without a subscriber are lost to its siblings too).
+        const siblings = this.links.get(link.service) ?? [];
+        this.clients.dropTopicsOf(link, siblings.length > 1 ? (topic) => this.interestChanged(link.service, topic, false) : undefined);
+        // It learns which topics other instances' subscribers hold here.
+        if (siblings.length > 1) for (const topic of this.clients.topicsOf(link.service)) link.interest(topic, true);
+        // The master judges readiness by the links' states: a link that came up must be reported.
+        this.statusChanged();
+      },
+      onInstanceGone: (link) => {
+        if (this.sharded.has(link.service)) {
+          const rids = this.requestsTo.get(link);
+          if (rids !== undefined) this.routes.instanceGone(link.service, rids);
+          this.requestsTo.delete(link);
+        } else this.routes.serviceGone(link.service);
+        this.statusChanged();
+      },
+      onQuarantined: (link, clients, endpoint) => this.quarantined(link.service, clients, endpoint),
+    };
+    this.linkHooks = hooks;
     for (const service of config.services) {
-      this.links.set(
-        service,
-        new ServiceLink(service, workerId, { ...config.ipc, maxDeliveries: config.limits.maxDeliveries }, log, {
-          onBatch: (link, batch) => this.delivery.fromLink(link, batch),
-          onFreshInstance: (link) => {
-            this.clients.dropTopicsOf(link.service);
-            // The master judges readiness by the links' states: a link that came up must be reported.
-            this.statusChanged();
-          },
-          onInstanceGone: (link) => {
-            this.routes.serviceGone(link.service);
-            this.statusChanged();
-          },
-          onQuarantined: (link, clients, endpoint) => this.quarantined(link.service, clients, endpoint),
-        }),
-      );
+      const shards = config.shards[service] ?? ONE_INSTANCE;
+      this.shardBy.set(service, shards.shardBy);
+      this.links.set(service, []);
+      this.resizeLinks(service, shards.instances);
     }
     this.intake = new ClientIntake({
       services: new Set(config.services),
       forwardHeaders: config.forwardHeaders,
       ids,
       links: this.links,
+      shardBy: (service) => this.sharded.get(service)?.shardBy,
+      placed: (_service, id, key) => {
+        if (key !== undefined) this.shardKeys.set(id, key);
+      },
+      shardKeyKept: (service) => this.shardBy.get(service)?.kind !== 'client',
+      shardByOf: (service) => this.shardBy.get(service) ?? DEFAULT_SHARD_BY,
+      forgetPlacement: (id) => this.shardKeys.delete(id),
+      interestChanged: (service, topic, on) => this.interestChanged(service, topic, on),
       clients: this.clients,
       metrics: this.metrics,
       limits: this.limits,
@@ -248,16 +295,20 @@ export class WorkerServer {
   handle(message: MasterToWorker): void {
     switch (message.type) {
       case 'serviceUp':
-        this.links.get(message.service)?.instanceUp(message.endpoint, message.secret);
+        this.links.get(message.service)?.[message.instance]?.instanceUp(message.endpoint, message.secret);
         return;
       case 'serviceFailed': {
-        const link = this.links.get(message.service);
+        const link = this.links.get(message.service)?.[message.instance];
         if (link === undefined) return;
         link.instanceFailed();
-        for (const entry of [...this.clients.ofService(message.service).values()]) entry.socket.close(CLOSE_CODES.INTERNAL_ERROR, 'service failed');
+        // Only the clients this instance owns: the other shards serve on.
+        for (const entry of [...this.clients.ofService(message.service).values()]) if (entry.link === link) entry.socket.close(CLOSE_CODES.INTERNAL_ERROR, 'service failed');
         this.statusChanged();
         return;
       }
+      case 'serviceResized':
+        this.resize(message.service, message.instances);
+        return;
       case 'queryResult':
         this.routes.settleQuery(message);
         return;
@@ -297,13 +348,94 @@ export class WorkerServer {
     this.http.closeAllConnections();
     await closed;
     // Every client's close reaches its service before the link ends.
-    await Promise.all([...this.links.values()].map((link) => link.drained()));
-    for (const link of this.links.values()) link.end();
+    await Promise.all([...this.allLinks()].map((link) => link.drained()));
+    for (const link of this.allLinks()) link.end();
     clearTimeout(this.statusTimer);
     this.reportStatus();
     await this.outbox.drained();
     this.metrics.close();
     this.state = 'stopped';
+  }
+
+  /** Makes `service` keep `instances` links: new ones (down until announced) are added, extra ones dropped, every key renamed. */
+  private resizeLinks(service: string, instances: number): ServiceLink[] {
+    const links = [...(this.links.get(service) ?? [])];
+    const removed = links.splice(instances);
+    for (let i = links.length; i < instances; i++) {
+      const linkLimits = { ...this.config.ipc, maxDeliveries: this.config.limits.maxDeliveries };
+      links.push(new ServiceLink(service, this.workerId, linkLimits, this.log, this.linkHooks as ServiceLinkHooks, i, instanceKey(service, i, instances)));
+    }
+    for (const link of links) link.key = instanceKey(service, link.instance, instances);
+    this.links.set(service, links);
+    if (instances > 1) this.sharded.set(service, { shardBy: this.shardBy.get(service) ?? DEFAULT_SHARD_BY, nextRequest: 0 });
+    else this.sharded.delete(service);
+    return removed;
+  }
+
+  /**
+   * A reload changed `service`'s instance count: each client whose key now
+   * maps to another instance is closed with 1012 (it reconnects, to its new
+   * owner); the others stay. The links of removed instances end once their
+   * clients' closes are on their way, so those instances hear every onClose.
+   */
+  private resize(service: string, instances: number): void {
+    if ((this.links.get(service)?.length ?? instances) === instances) return;
+    const removed = this.resizeLinks(service, instances);
+    const links = this.links.get(service) as readonly ServiceLink[];
+    const moved: WebSocket[] = [];
+    for (const entry of this.clients.ofService(service).values()) {
+      const owner = instances === 1 ? 0 : ownerOf(this.shardKeys.get(entry.id) ?? `c:${entry.id}`, instances);
+      if (links[owner] === entry.link) continue;
+      moved.push(entry.socket);
+      entry.socket.close(CLOSE_CODES.SERVICE_RESTART, 'service resharded; reconnect');
+    }
+    this.log.info({ service, instances, moved: moved.length }, 'service resharded: clients that now belong to another instance were closed with 1012');
+    void Promise.all(moved.map((socket) => closedOf(socket))).then(async () => {
+      await Promise.all(removed.map((link) => link.drained()));
+      for (const link of removed) link.end();
+    });
+    this.statusChanged();
+  }
+
+  private *allLinks(): IterableIterator<ServiceLink> {
+    for (const links of this.links.values()) yield* links;
+  }
+
+  /**
+   * The link an HTTP request to `service` goes to, or undefined when no
+   * instance is up. One instance: its link. Several: by the request's shard
+   * key when it carries one (the owner, or the next in the key's ranking
+   * while the owner is down), else round-robin over the instances that are up.
+   */
+  private requestLink(service: string, fields: ShardSource): ServiceLink | undefined {
+    const links = this.links.get(service);
+    if (links === undefined) return undefined;
+    const sharding = this.sharded.get(service);
+    if (sharding === undefined) return links[0]?.available === true ? links[0] : undefined;
+    const key = shardKeyOf(sharding.shardBy, fields);
+    if (key !== undefined) return links[bestUsable(key, links.length, (i) => links[i]?.available === true)];
+    for (let tried = 0; tried < links.length; tried++) {
+      const link = links[sharding.nextRequest];
+      sharding.nextRequest = (sharding.nextRequest + 1) % links.length;
+      if (link?.available === true) return link;
+    }
+    return undefined;
+  }
+
+  private trackRequest(link: ServiceLink, rid: string): void {
+    let rids = this.requestsTo.get(link);
+    if (rids === undefined) {
+      rids = new Set();
+      this.requestsTo.set(link, rids);
+    }
+    rids.add(rid);
+    if (rids.size > MAX_TRACKED_REQUESTS) rids.delete(rids.values().next().value as string);
+  }
+
+  /** A topic of a service of several instances gained its first subscriber here, or lost its last: every instance hears it. */
+  private interestChanged(service: string, topic: string, on: boolean): void {
+    if (!this.sharded.has(service)) return;
+    for (const link of this.links.get(service) ?? []) link.interest(topic, on);
   }
 
   /** Schedules a status report to the master; many changes make one report. */

@@ -44,7 +44,7 @@ test('a crash loop marks the service failed: its clients get 1011, health says f
   const failed = new Promise<{ clients: number }>((resolve) => server.once('serviceFailed', resolve));
   // A poison message: redelivered after the first crash, it crashes the next instance too.
   client.socket.send('crash');
-  expect(await failed).toEqual({ service: 'ledger', clients: 1 });
+  expect(await failed).toEqual({ service: 'ledger', instance: 0, clients: 1 });
   expect(await client.closed).toBe(1011);
   expect(client.closeReason).toBe('service failed');
   const health = await fetch(`http://127.0.0.1:${port}/healthz`);

@@ -69,8 +69,8 @@ describe('healthReport', () => {
     workerRestarts: 0,
     workers: [{ id: 1, pid: 11, ready: true, clients: 0, uptimeMs: 5, ipcQueueDepth: 0, ipcDropped: 0 }],
     services: [
-      { name: 'echo', pid: 21, state: 'online', restarts: 0, uptimeMs: 5, heldMessages: 0, ipcQueueDepth: 0, ipcDropped: 0 },
-      { name: 'chat', pid: 22, state: 'online', restarts: 0, uptimeMs: 5, heldMessages: 0, ipcQueueDepth: 0, ipcDropped: 0 },
+      { name: 'echo', instance: 0, pid: 21, state: 'online', restarts: 0, uptimeMs: 5, heldMessages: 0, ipcQueueDepth: 0, ipcDropped: 0 },
+      { name: 'chat', instance: 0, pid: 22, state: 'online', restarts: 0, uptimeMs: 5, heldMessages: 0, ipcQueueDepth: 0, ipcDropped: 0 },
     ],
     routing: { foreignAddressDrops: 0, goneClientDrops: 0, serviceQueueFull: 0, linkQueueFull: 0, requestsRefused: 0 },
   };

@@ -3,7 +3,7 @@ import { SignalHandlers, type SignalTarget } from '../../src/master/signals';
 import { recordingLogger } from '../helpers/recording-logger';
 
 /** A server whose reload() and close() settle when the test says so. */
-function fakeServer(state = 'listening'): SignalTarget & { reloads: number; closes: number; finishClose(ok: boolean): void } {
+function fakeServer(state = 'listening'): SignalTarget & { reloads: number; reloadedWith: unknown[]; closes: number; finishClose(ok: boolean): void } {
   const { log } = recordingLogger();
   let settle: ((ok: boolean) => void) | undefined;
   const server = {
@@ -11,8 +11,10 @@ function fakeServer(state = 'listening'): SignalTarget & { reloads: number; clos
     log,
     reloads: 0,
     closes: 0,
-    reload: () => {
+    reloadedWith: [] as unknown[],
+    reload: (options?: unknown) => {
       server.reloads++;
+      server.reloadedWith.push(options);
       return Promise.resolve();
     },
     close: () => {
@@ -36,11 +38,13 @@ test('SIGHUP reloads a listening server; SIGTERM stops it, then exits 0', async 
   const exits: number[] = [];
   new SignalHandlers(server, {}, target, (code) => exits.push(code));
   target.emit('SIGHUP', 'SIGHUP');
+  await flush();
   expect(server.reloads).toBe(1);
   target.emit('SIGTERM', 'SIGTERM');
   expect(server.closes).toBe(1);
   // A SIGHUP during the stop does not reload (nor kill).
   target.emit('SIGHUP', 'SIGHUP');
+  await flush();
   expect(server.reloads).toBe(1);
   expect(exits).toEqual([]);
   server.finishClose(true);
@@ -82,4 +86,16 @@ test('exit: false stops without exiting and takes its listeners off', async () =
   await flush();
   expect(exits).toEqual([]);
   expect(['SIGHUP', 'SIGTERM', 'SIGINT'].map((signal) => target.listenerCount(signal))).toEqual([0, 0, 0]);
+});
+
+test('each SIGHUP asks reloadOptions what to reload with, at that moment', async () => {
+  const target = new EventEmitter();
+  const server = fakeServer();
+  let count = 1;
+  new SignalHandlers(server, { reloadOptions: async () => ({ instances: { chat: count++ } }) }, target, () => undefined);
+  target.emit('SIGHUP', 'SIGHUP');
+  await flush();
+  target.emit('SIGHUP', 'SIGHUP');
+  await flush();
+  expect(server.reloadedWith).toEqual([{ instances: { chat: 1 } }, { instances: { chat: 2 } }]);
 });

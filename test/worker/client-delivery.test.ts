@@ -57,6 +57,7 @@ function setup(): Setup {
     log: logger.log,
     settleResponse: () => false,
     statusChanged: () => undefined,
+    interestChanged: () => undefined,
   });
   return {
     delivery,
@@ -68,14 +69,23 @@ function setup(): Setup {
       const socket = new FakeSocket();
       const counters: ServiceCounters = { open: 1, opened: 1, messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 };
       // No TCP socket under the fake: it takes no shared frame, so a fan-out goes through send() too.
-      const entry: ClientEntry = { id, service, socket: socket as unknown as WebSocket, counters, link: {} as ServiceLink, sharedFrames: false, lastSeq: 0 };
+      const entry: ClientEntry = { id, service, socket: socket as unknown as WebSocket, counters, link: link(service), sharedFrames: false, lastSeq: 0 };
       clients.add(entry);
       return { socket, counters };
     },
   };
 }
 
-const link = (service: string): ServiceLink => ({ service }) as ServiceLink;
+/** One link per service, as a worker with one instance per service has: a client is its link's own. */
+const LINKS = new Map<string, ServiceLink>();
+function link(service: string): ServiceLink {
+  let found = LINKS.get(service);
+  if (found === undefined) {
+    found = { service } as ServiceLink;
+    LINKS.set(service, found);
+  }
+  return found;
+}
 
 test('bytes sent count UTF-8 bytes for a single send as for a fan-out', () => {
   const s = setup();

@@ -19,6 +19,7 @@ const CONFIG: WorkerConfig = {
   port: 0,
   host: '127.0.0.1',
   services: ['echo'],
+  shards: {},
   forwardHeaders: [],
   maxPayload: 1 << 20,
   logLevel: 'silent',
@@ -87,7 +88,7 @@ async function start(): Promise<{ port: number; instance: LinePeer; registry: Cl
   server = new WorkerServer(CONFIG, 1, new FakeMaster(), pino({ level: 'silent' }));
   const port = await server.listen();
   const service = await sockets.server('echo');
-  server.handle({ type: 'serviceUp', service: 'echo', endpoint: service.path, secret: 'worker-1-secret' });
+  server.handle({ type: 'serviceUp', service: 'echo', instance: 0, endpoint: service.path, secret: 'worker-1-secret' });
   const instance = await service.peer(0);
   await instance.untilMessages(1);
   expect(instance.messages[0]).toEqual({ type: 'hello', worker: 1, secret: 'worker-1-secret' });

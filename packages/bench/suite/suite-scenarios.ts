@@ -26,6 +26,8 @@ export interface SideSpec {
   readonly kind: TargetKind;
   readonly label: string;
   readonly workers?: number;
+  /** Added to the target's environment (the instances scenario sets the CPU-bound service's instance count). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface RowSpec {
@@ -202,6 +204,16 @@ export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
         });
         return { figures: { connectsPerSec: result.connectsPerSecond, opened: result.opened }, cpuSeconds: cpuHeld - cpuStart, rssBytes: rss, errors: result.errors };
       },
+    },
+    {
+      // The service is the ceiling here (a fixed ~50 µs of CPU per message): 2 instances on 2 cores should lift it.
+      name: 'instances: CPU-bound echo, 2 instances vs 1',
+      switchyard: { kind: 'switchyard', label: 'Switchyard, service × 2 instances', env: { SWITCHYARD_BENCH_CPU_INSTANCES: '2' } },
+      baseline: { kind: 'switchyard', label: 'Switchyard, service × 1 instance', env: { SWITCHYARD_BENCH_CPU_INSTANCES: '1' } },
+      addresses: 1,
+      rows: [{ label: 'echo through a service doing ~50 µs of CPU per message, 2 instances against 1 (100 conns × 10 in flight)', figure: 'msgsPerSec', goal: 'min', target: 1.6, unit: 'msgs/s' }],
+      run: (target, sourceBase) => messageRun(target, benchOptions({ scenario: 'echo', ...endpoint(target, '/cpuecho'), connections: 100, inflight: 10, duration, warmup, sourceBase }),
+        (result, cpu) => ({ msgsPerSec: result.messagesPerSecond, cpuUsPerMsg: result.messages > 0 ? (cpu * 1e6) / result.messages : 0 })),
     },
     {
       name: 'HTTP POST /services/echo (autocannon)',

@@ -41,7 +41,7 @@ async function runSide(scenario: SuiteScenario, side: 'switchyard' | 'baseline' 
   if (spec === undefined) return;
   let target: Target | undefined;
   try {
-    target = await Target.start(spec.kind, spec.workers ?? 2);
+    target = await Target.start(spec.kind, spec.workers ?? 2, spec.env);
     const outcome = await scenario.run(target, sourceBase);
     into.outcomes.push(outcome);
     log(`  ${round} ${spec.label}: ${summary(outcome)}`);

@@ -1,6 +1,7 @@
 /**
  * Switchyard as a bench target: the master in this process (started through
- * `createServer`), with the bundled echo service and the bench fanout service.
+ * `createServer`), with the bundled echo service and the bench fanout service
+ * (and, for the instances scenario, the CPU-bound echo service).
  * Workers from SWITCHYARD_BENCH_WORKERS (default 2).
  */
 import * as path from 'node:path';
@@ -11,6 +12,8 @@ const extension = path.extname(__filename);
 const workers = Number(process.env.SWITCHYARD_BENCH_WORKERS ?? '2');
 // For A/B runs (suite/ab.ts): SWITCHYARD_BENCH_BALANCING=kernel; unset means the default.
 const balancing = process.env.SWITCHYARD_BENCH_BALANCING as SwitchyardOptions['balancing'];
+// For the instances scenario: the CPU-bound echo service, run as this many instances; unset means it is not started at all.
+const cpuInstances = process.env.SWITCHYARD_BENCH_CPU_INSTANCES === undefined ? undefined : Number(process.env.SWITCHYARD_BENCH_CPU_INSTANCES);
 const server = createServer({
   port: 0,
   host: '127.0.0.1',
@@ -27,6 +30,7 @@ const server = createServer({
     // The server's bundled echo service, through its documented subpath export.
     echo: require.resolve('switchyard/examples/echo'),
     fanout: path.join(__dirname, 'services', `fanout-service${extension}`),
+    ...(cpuInstances === undefined ? {} : { cpuecho: { module: path.join(__dirname, 'services', `cpu-echo-service${extension}`), instances: cpuInstances } }),
   },
 });
 

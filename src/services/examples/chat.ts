@@ -7,10 +7,31 @@
  * change), `joined`, `left`, `message`, `notice` (join/leave), `error`.
  *
  * Each room is a topic: room traffic goes once to each worker that holds a
- * member, and the user counts are the topics' subscriber counts.
+ * member, whichever instance subscribed it.
+ *
+ * It runs as one instance or several (`--instances chat=2`; clients are
+ * sharded by client id): each instance keeps its own members, and tells its
+ * peers, on every change and whenever a peer (re)appears, which rooms exist
+ * and who is in each of its rooms (a full snapshot: idempotent, so a lost or
+ * repeated one heals with the next). The room list, the user counts and the
+ * names in a room are its own members plus the peers' latest snapshots; each
+ * instance pushes the list to its own clients whenever it changes.
  */
 import type { Client } from '../client';
 import { Service } from '../service';
+
+/** What an instance tells its peers: every room it knows, and the names of its members in each. */
+type Snapshot = {
+  readonly type: 'rooms';
+  readonly rooms: Readonly<Record<string, readonly string[]>>;
+};
+
+function isSnapshot(value: unknown): value is Snapshot {
+  if (typeof value !== 'object' || value === null) return false;
+  const { type, rooms } = value as Record<string, unknown>;
+  if (type !== 'rooms' || typeof rooms !== 'object' || rooms === null) return false;
+  return Object.values(rooms).every((names) => Array.isArray(names) && names.every((name) => typeof name === 'string'));
+}
 
 interface Member {
   name: string | undefined;
@@ -68,6 +89,26 @@ function parse(data: string | Buffer): Incoming | string {
 export default class ChatService extends Service {
   private readonly members = new Map<string, Member>();
   private readonly rooms = new Set<string>([DEFAULT_ROOM]);
+  /** Each peer instance's latest snapshot (empty with one instance). */
+  private readonly peerRooms = new Map<number, Readonly<Record<string, readonly string[]>>>();
+
+  /** A peer's new process knows nothing yet: it gets this instance's rooms. */
+  override onPeerUp(instance: number): void {
+    this.peers.send(instance, this.snapshot());
+  }
+
+  override onPeerMessage(from: number, data: string | Buffer): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(String(data));
+    } catch {
+      return;
+    }
+    if (!isSnapshot(value)) return;
+    this.peerRooms.set(from, value.rooms);
+    for (const room of Object.keys(value.rooms)) if (this.rooms.size < CHAT_LIMITS.rooms) this.rooms.add(room);
+    this.pushRooms();
+  }
 
   override onConnect(client: Client): void {
     this.members.set(client.id, { name: undefined, room: undefined });
@@ -112,7 +153,7 @@ export default class ChatService extends Service {
       case 'leave':
         if (member.room !== undefined) this.leave(client.id, member);
         this.send(client.id, { type: 'left' });
-        this.broadcastRooms();
+        this.roomsChanged();
         return;
       case 'say': {
         if (member.room === undefined || member.name === undefined) return this.fail(client.id, 'not-in-room', 'join a room first');
@@ -135,7 +176,7 @@ export default class ChatService extends Service {
     this.members.delete(client.id);
     if (member?.room !== undefined) {
       this.leave(client.id, member);
-      this.broadcastRooms();
+      this.roomsChanged();
     }
   }
 
@@ -144,10 +185,10 @@ export default class ChatService extends Service {
     if (member.room !== undefined) this.leave(id, member);
     this.subscribe(id, topicOf(room));
     member.room = room;
-    const users = [...this.members.values()].filter((m) => m.room === room && m.name !== undefined).map((m) => m.name as string);
+    const users = this.namesIn(room);
     this.send(id, { type: 'joined', room, users });
     this.toRoom(room, { type: 'notice', event: 'join', room, name: member.name, text: `${member.name ?? ''} joined` }, id);
-    this.broadcastRooms();
+    this.roomsChanged();
   }
 
   private leave(id: string, member: Member): void {
@@ -162,12 +203,51 @@ export default class ChatService extends Service {
     this.publish(topicOf(room), message, except === undefined ? {} : { except });
   }
 
-  private roomList(): { type: 'rooms'; rooms: Array<{ name: string; users: number }> } {
-    return { type: 'rooms', rooms: [...this.rooms].map((name) => ({ name, users: this.subscribers(topicOf(name)) })) };
+  /** The names of everyone in `room`: this instance's members, then each peer's. */
+  private namesIn(room: string): string[] {
+    const names = [...this.members.values()].filter((m) => m.room === room && m.name !== undefined).map((m) => m.name as string);
+    for (const rooms of this.peerRooms.values()) names.push(...(rooms[room] ?? []));
+    return names;
   }
 
-  private broadcastRooms(): void {
-    this.broadcast(this.roomList());
+  private roomList(): { type: 'rooms'; rooms: Array<{ name: string; users: number }> } {
+    return { type: 'rooms', rooms: [...this.rooms].map((name) => ({ name, users: this.usersIn(name) })) };
+  }
+
+  private usersIn(room: string): number {
+    // Members of this instance are its topic's subscribers; those of the peers come from their snapshots.
+    let users = this.subscribers(topicOf(room));
+    for (const rooms of this.peerRooms.values()) users += rooms[room]?.length ?? 0;
+    return users;
+  }
+
+  /** This instance's rooms and members, for its peers. */
+  private snapshot(): Snapshot {
+    const rooms: Record<string, string[]> = {};
+    for (const room of this.rooms) rooms[room] = [];
+    for (const member of this.members.values()) if (member.room !== undefined && member.name !== undefined) rooms[member.room]?.push(member.name);
+    return { type: 'rooms', rooms };
+  }
+
+  /** A room was made, or someone came or went here: the peers hear of it, and every client gets the new list. */
+  private roomsChanged(): void {
+    if (this.instances > 1) this.peers.broadcast(this.snapshot());
+    this.pushRooms();
+  }
+
+  /**
+   * The room list to this instance's clients: with one instance, one
+   * broadcast (framed once per worker); with several, each instance sends
+   * its own view to its own clients (a broadcast would reach the peers'
+   * clients too, and their views may be a snapshot ahead).
+   */
+  private pushRooms(): void {
+    const list = this.roomList();
+    if (this.instances === 1) {
+      this.broadcast(list);
+      return;
+    }
+    for (const id of this.clients.keys()) this.send(id, list);
   }
 
   private fail(id: string, code: string, message: string): void {
