@@ -69,7 +69,7 @@ export interface SwitchyardOptions {
    * extends `Service` (one instance), or `{ module, instances, shardBy }` to
    * run it as `instances` processes (1 to 64, default 1), each client owned by
    * the one its shard key maps to: `shardBy` is `'client'` (the default),
-   * `'query:<name>'` or `'header:<name>'` (see docs/instances.md). Relative
+   * `'query:<name>'`, `'header:<name>'` or `'user'` (the authenticated user) (see docs/instances.md). Relative
    * paths resolve against `cwd`. Default: the bundled examples, `echo` and `chat`.
    */
   readonly services?: Readonly<Record<string, string | ServiceDefinition>>;
@@ -374,7 +374,7 @@ export const OPTION_SPECS = {
     kind: 'custom',
     type: 'object',
     defaultDoc: '`{ echo, chat }` (bundled)',
-    doc: 'name → module path (relative to `cwd`), or `{ module, instances, shardBy }`: `instances` 1 to 64 (default 1), `shardBy` `client` (default), `query:<name>` or `header:<name>` (see [instances.md](instances.md)); names are letters, digits, `_`, `-` (at most 64, not starting with `_` or `-`); at least one',
+    doc: 'name → module path (relative to `cwd`), or `{ module, instances, shardBy }`: `instances` 1 to 64 (default 1), `shardBy` `client` (default), `query:<name>`, `header:<name>` or `user` (the authenticated user; needs `authenticate` or `jwt`) (see [instances.md](instances.md)); names are letters, digits, `_`, `-` (at most 64, not starting with `_` or `-`); at least one',
   },
   logLevel: { kind: 'enum', values: LOG_LEVELS, default: 'info', doc: "pino level, or `'silent'`" },
   forwardHeaders: { kind: 'custom', type: 'string[]', default: ['origin', 'user-agent', 'accept-language'], doc: 'request headers passed to `onConnect` (lower-cased)' },
