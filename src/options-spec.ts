@@ -70,7 +70,7 @@ export interface SwitchyardOptions {
    * extends `Service` (one instance), or `{ module, instances, shardBy }` to
    * run it as `instances` processes (1 to 64, default 1), each client owned by
    * the one its shard key maps to: `shardBy` is `'client'` (the default),
-   * `'query:<name>'` or `'header:<name>'` (see docs/instances.md). Relative
+   * `'query:<name>'`, `'header:<name>'` or `'user'` (the authenticated user) (see docs/instances.md). Relative
    * paths resolve against `cwd`. Default: the bundled examples, `echo` and `chat`.
    */
   readonly services?: Readonly<Record<string, string | ServiceDefinition>>;
@@ -407,13 +407,13 @@ export const OPTION_SPECS = {
             properties: {
               module: { type: 'string', minLength: 1 },
               instances: { type: 'integer', minimum: 1, maximum: 64 },
-              shardBy: { type: 'string', pattern: '^(client|query:.+|header:.+)$' },
+              shardBy: { type: 'string', pattern: '^(client|user|query:.+|header:.+)$' },
             },
           },
         ],
       },
     },
-    doc: 'name → module path (relative to `cwd`), or `{ module, instances, shardBy }`: `instances` 1 to 64 (default 1), `shardBy` `client` (default), `query:<name>` or `header:<name>` (see [instances.md](instances.md)); names are letters, digits, `_`, `-` (at most 64, not starting with `_` or `-`); at least one',
+    doc: 'name → module path (relative to `cwd`), or `{ module, instances, shardBy }`: `instances` 1 to 64 (default 1), `shardBy` `client` (default), `query:<name>`, `header:<name>` or `user` (the authenticated user; needs `authenticate` or `jwt`) (see [instances.md](instances.md)); names are letters, digits, `_`, `-` (at most 64, not starting with `_` or `-`); at least one',
   },
   logLevel: { kind: 'enum', values: LOG_LEVELS, default: 'info', doc: "pino level, or `'silent'`" },
   logPretty: {

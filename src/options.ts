@@ -460,6 +460,11 @@ function resolveNamed(options: SwitchyardOptions): ResolvedOptions {
   const authenticate = resolveModulePath('authenticate', options.authenticate, cwd);
   const jwt = resolveJwt(options.jwt, cwd);
   if (authenticate !== false && jwt !== false) throw invalid('jwt', 'false when options.authenticate is set (one authenticator)', '(an object)');
+  if (authenticate === false && jwt === false) {
+    // Without an authenticator no connection has a user: every client would silently fall back to its id.
+    const byUser = Object.keys(shards).find((name) => shards[name]?.shardBy.kind === 'user');
+    if (byUser !== undefined) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `options.services.${byUser}.shardBy "user" needs options.authenticate or options.jwt`);
+  }
   // Every custom option is named here: the type requires one entry per key of ResolvedOptions.
   const resolved: ResolvedOptions = {
     ...generic,

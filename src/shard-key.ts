@@ -3,20 +3,23 @@
  * (`services.<name>.shardBy`): the client id (the default, so clients spread
  * evenly), a query parameter (`query:room`: everyone in one room on one
  * instance) or a request header (`header:x-tenant`). A connection without the
- * key falls back to its client id. New kinds (the authenticated user, once
- * handshake authentication exists) are one more member of `ShardBy` and one
- * more case in `shardKeyOf`: the worker only ever calls `shardKeyOf`.
+ * key falls back to its client id. `user` places every connection of an
+ * authenticated user (`client.user`, options `authenticate` or `jwt`) on one
+ * instance, so that `sendToUser` and `closeUser` reach all of them. The worker
+ * only ever calls `shardKeyOf`.
  */
 
 export type ShardBy =
   | { readonly kind: 'client' }
   | { readonly kind: 'query'; readonly name: string }
-  | { readonly kind: 'header'; readonly name: string };
+  | { readonly kind: 'header'; readonly name: string }
+  | { readonly kind: 'user' };
 
 export const DEFAULT_SHARD_BY: ShardBy = Object.freeze({ kind: 'client' });
+const BY_USER: ShardBy = Object.freeze({ kind: 'user' });
 
-/** How `shardBy` is written in options: `client`, `query:<name>`, `header:<name>`. */
-export const SHARD_BY_FORMS = 'client, query:<name> or header:<name>';
+/** How `shardBy` is written in options: `client`, `query:<name>`, `header:<name>`, `user`. */
+export const SHARD_BY_FORMS = 'client, query:<name>, header:<name> or user';
 
 const QUERY_NAME = /^[A-Za-z0-9._~-]{1,64}$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
@@ -24,6 +27,7 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
 /** Parses the option's string form; undefined when it is not one of `SHARD_BY_FORMS`. */
 export function parseShardBy(value: string): ShardBy | undefined {
   if (value === 'client') return DEFAULT_SHARD_BY;
+  if (value === 'user') return BY_USER;
   const colon = value.indexOf(':');
   if (colon < 0) return undefined;
   const kind = value.slice(0, colon);
@@ -38,7 +42,8 @@ export function parseShardBy(value: string): ShardBy | undefined {
 export function formatShardBy(shardBy: ShardBy): string {
   switch (shardBy.kind) {
     case 'client':
-      return 'client';
+    case 'user':
+      return shardBy.kind;
     case 'query':
     case 'header':
       return `${shardBy.kind}:${shardBy.name}`;
@@ -53,6 +58,8 @@ export function formatShardBy(shardBy: ShardBy): string {
 export interface ShardSource {
   readonly query: Readonly<Record<string, string>>;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The authenticated user, when an authenticator accepted the connection or request. */
+  readonly user?: string | undefined;
 }
 
 /**
@@ -73,6 +80,8 @@ export function shardKeyOf(shardBy: ShardBy, source: ShardSource): string | unde
       const value = Array.isArray(raw) ? raw.join(', ') : raw;
       return value === undefined || value === '' ? undefined : `h:${value}`;
     }
+    case 'user':
+      return source.user === undefined ? undefined : `u:${source.user}`;
     default: {
       const unknownKind: never = shardBy;
       throw new Error(`unknown shardBy ${JSON.stringify(unknownKind)}`);

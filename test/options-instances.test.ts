@@ -33,7 +33,8 @@ test('the string form is one instance sharded by client; the object form sets in
 test.each<[string, unknown, string]>([
   ['instances 0', { chat: { module: './c.js', instances: 0 } }, 'options.services.chat.instances must be an integer from 1 to 64, got 0'],
   ['instances type', { chat: { module: './c.js', instances: '2' } }, 'options.services.chat.instances must be an integer from 1 to 64, got "2"'],
-  ['shardBy', { chat: { module: './c.js', shardBy: 'cookie:x' } }, 'options.services.chat.shardBy must be client, query:<name> or header:<name>, got "cookie:x"'],
+  ['shardBy', { chat: { module: './c.js', shardBy: 'cookie:x' } }, 'options.services.chat.shardBy must be client, query:<name>, header:<name> or user, got "cookie:x"'],
+  ['shardBy user without an authenticator', { chat: { module: './c.js', instances: 2, shardBy: 'user' } }, 'options.services.chat.shardBy "user" needs options.authenticate or options.jwt'],
   ['module', { chat: { instances: 2 } }, 'options.services.chat.module must be a module path, got undefined'],
   ['unknown field', { chat: { module: './c.js', instance: 2 } }, 'options.services.chat.instance is not a known field (module, instances, shardBy)'],
   ['number', { chat: 5 }, 'options.services.chat must be a module path or { module, instances, shardBy }, got 5'],

@@ -62,7 +62,8 @@ describe('shard keys', () => {
     expect(parseShardBy('client')).toEqual({ kind: 'client' });
     expect(parseShardBy('query:room')).toEqual({ kind: 'query', name: 'room' });
     expect(parseShardBy('header:X-Tenant')).toEqual({ kind: 'header', name: 'x-tenant' });
-    for (const bad of ['', 'room', 'query:', 'header:', 'cookie:x', 'query:a b', 'user']) expect(parseShardBy(bad)).toBeUndefined();
+    expect(parseShardBy('user')).toEqual({ kind: 'user' });
+    for (const bad of ['', 'room', 'query:', 'header:', 'cookie:x', 'query:a b', 'user:x', 'users']) expect(parseShardBy(bad)).toBeUndefined();
   });
 
   it('reads the key from the query or a header, falling back to the client id', () => {
@@ -71,6 +72,10 @@ describe('shard keys', () => {
     expect(shardKeyOf({ kind: 'header', name: 'x-tenant' }, source)).toBe('h:acme');
     expect(shardKeyOf({ kind: 'header', name: 'x-list' }, source)).toBe('h:a, b');
     expect(shardKeyOf({ kind: 'client' }, source)).toBeUndefined();
+    // The authenticated user: every connection of one user has one key; none without a user.
+    expect(shardKeyOf({ kind: 'user' }, { ...source, user: 'ann' })).toBe('u:ann');
+    expect(shardKeyOf({ kind: 'user' }, source)).toBeUndefined();
+    expect(connectionKey({ kind: 'user' }, source, '1.a')).toBe('c:1.a');
     expect(connectionKey({ kind: 'query', name: 'game' }, source, '1.a')).toBe('c:1.a');
     expect(connectionKey({ kind: 'query', name: 'room' }, { query: { room: '' }, headers: {} }, '1.a')).toBe('c:1.a');
     // A room named like a client id is another key.

@@ -27,7 +27,7 @@ import type { ServiceLink } from './service-link';
 import { takesSharedFrames } from './shared-frame';
 import { checkUpgrade } from './upgrade-check';
 import { ownerOf } from '../rendezvous';
-import { DEFAULT_SHARD_BY, connectionKey, shardKeyOf, type ShardBy } from '../shard-key';
+import { DEFAULT_SHARD_BY, connectionKey, shardKeyOf, type ShardBy, type ShardSource } from '../shard-key';
 import type { WorkerMetrics } from './worker-metrics';
 
 /** What the intake works with; the worker server owns all of it. */
@@ -214,8 +214,9 @@ export class ClientIntake {
         : identity.claims === undefined
           ? { id, service, path, query: sharedIfEmpty(query), headers: sharedIfEmpty(headers), remoteAddress, user: identity.user }
           : { id, service, path, query: sharedIfEmpty(query), headers: sharedIfEmpty(headers), remoteAddress, user: identity.user, claims: identity.claims };
-    if (this.deps.shardKeyKept(service)) this.deps.placed(service, id, shardKeyOf(this.deps.shardByOf(service), { query, headers: request.headers }));
-    const link = this.ownerOf(service, request, query, id);
+    const shardSource = { query, headers: request.headers, user: identity?.user };
+    if (this.deps.shardKeyKept(service)) this.deps.placed(service, id, shardKeyOf(this.deps.shardByOf(service), shardSource));
+    const link = this.ownerOf(service, shardSource, id);
     const admission = link.connect(client);
     if (admission !== 'ok') {
       if (admission === 'full') {
@@ -248,11 +249,11 @@ export class ClientIntake {
    * the only one for a service of one instance (no hashing, nothing paid),
    * else by rendezvous hashing of its shard key (its id when it has none).
    */
-  private ownerOf(service: string, request: http.IncomingMessage, query: Readonly<Record<string, string>>, id: string): ServiceLink {
+  private ownerOf(service: string, source: ShardSource, id: string): ServiceLink {
     const links = this.deps.links.get(service) as readonly ServiceLink[];
     if (links.length === 1) return links[0] as ServiceLink;
     const shardBy = this.deps.shardBy(service) ?? DEFAULT_SHARD_BY;
-    return links[ownerOf(connectionKey(shardBy, { query, headers: request.headers }, id), links.length)] as ServiceLink;
+    return links[ownerOf(connectionKey(shardBy, source, id), links.length)] as ServiceLink;
   }
 
   /** One message from a client, to its service's link (or the client is closed when the link cannot take it). */

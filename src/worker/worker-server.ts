@@ -156,7 +156,15 @@ export class WorkerServer {
     if (modules.httpApp !== undefined) {
       const app = new HttpApp(modules.httpApp, config.requestTimeout, log);
       this.app = { serve: (request, response) => app.serve(request, response) };
-      this.appServices = new AppServices({ routes: this.routes, links: this.links, requestTimeout: config.requestTimeout });
+      this.appServices = new AppServices({
+        routes: this.routes,
+        knows: (service) => this.links.has(service),
+        linkFor: (service, fields) => this.requestLink(service, fields),
+        sent: (service, link, rid) => {
+          if (this.sharded.has(service)) this.trackRequest(link, rid);
+        },
+        requestTimeout: config.requestTimeout,
+      });
     }
     const statusChanged = (): void => this.statusChanged();
     const ids = new ClientIdAllocator(workerId);

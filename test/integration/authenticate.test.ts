@@ -25,6 +25,7 @@ interface IdentityMessage {
   readonly user: string | null;
   readonly claims: Record<string, unknown> | null;
   readonly hasUserKey: boolean;
+  readonly instance: number;
 }
 
 function identityOf(client: TestClient): Promise<IdentityMessage> {
@@ -174,5 +175,31 @@ describe('authenticate, a cluster each', () => {
     expect(isSwitchyardError(error, 'SY_ERR_WORKER_START_FAILED')).toBe(true);
     expect((error as Error).message).toContain(broken);
     expect((error as Error).message).toContain('broken on purpose');
+  });
+});
+
+describe('shardBy "user": a service of 3 instances, on 2 workers', () => {
+  let port = 0;
+  beforeAll(async () => {
+    ({ port } = await startCluster({ services: { id: { module: services.id, instances: 3, shardBy: 'user' } }, authenticate }));
+  });
+  afterEach(closeClients);
+
+  test("every connection of one user is owned by one instance, whose sendToUser reaches them all", async () => {
+    const users = ['ann', 'bob', 'cat', 'dan', 'eve', 'fay'];
+    const byUser = new Map<string, TestClient[]>();
+    for (const user of users) byUser.set(user, await Promise.all([1, 2, 3, 4].map(() => connect(port, `/id?user=${user}`))));
+    const owners = new Set<number>();
+    for (const [user, clients] of byUser) {
+      const instances = new Set((await Promise.all(clients.map(identityOf))).map((identity) => identity.instance));
+      expect({ user, instances: [...instances] }).toEqual({ user, instances: [expect.any(Number)] });
+      owners.add([...instances][0] as number);
+    }
+    // Six users over three instances by rendezvous hashing: more than one instance is used.
+    expect(owners.size).toBeGreaterThan(1);
+    const [first, ...rest] = byUser.get('ann') as TestClient[];
+    (first as TestClient).socket.send('toUser:ann:{"type":"hi"}');
+    expect(await (first as TestClient).json((m) => m.type === 'sent')).toEqual({ type: 'sent', count: 4 });
+    await Promise.all([first as TestClient, ...rest].map((client) => client.json((m) => m.type === 'hi')));
   });
 });
