@@ -50,6 +50,8 @@ export interface WorkerConfig {
   readonly maxRequestBody: number;
   /** Absolute folder to serve over HTTP, or false for none. */
   readonly staticDir: string | false;
+  /** Whether the worker serves TLS: it then waits for its certificate (a `tls` message from the master) before it listens. */
+  readonly tls: boolean;
   readonly limits: WorkerLimits;
 }
 

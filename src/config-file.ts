@@ -1,6 +1,6 @@
 /**
- * Reads a JSON config file into options. Relative service paths in it resolve
- * against the file's own folder, so a config works from any working directory.
+ * Reads a JSON config file into options. Relative service paths (and `tls`
+ * file paths) in it resolve against the file's own folder, so a config works from any working directory.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -30,6 +30,14 @@ export function loadConfigFile(file: string, cwd: string = process.cwd()): Switc
     const folder = path.dirname(absolute);
     options.services = Object.fromEntries(
       Object.entries(services).map(([name, modulePath]) => [name, typeof modulePath === 'string' ? path.resolve(folder, modulePath) : modulePath]),
+    );
+  }
+  // Like service paths, the TLS files are named relative to the config file.
+  const tls = options.tls;
+  if (typeof tls === 'object' && tls !== null && !Array.isArray(tls)) {
+    const folder = path.dirname(absolute);
+    options.tls = Object.fromEntries(
+      Object.entries(tls).map(([name, value]) => [name, name !== 'passphrase' && typeof value === 'string' ? path.resolve(folder, value) : value]),
     );
   }
   return options as SwitchyardOptions;

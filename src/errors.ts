@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   SY_ERR_NOT_IMPLEMENTED: 'The service has no onRequest (HTTP 501)',
   SY_ERR_BAD_REQUEST: 'A request envelope could not be parsed',
   SY_ERR_REQUEST_TIMEOUT: 'onRequest did not answer within requestTimeout (HTTP 504)',
+  SY_ERR_TLS_CERT: 'A TLS certificate, key or CA file cannot be read or used (the message names the file)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -13,6 +13,21 @@ export type Balancing = 'round-robin' | 'kernel';
 
 export const BALANCING_MODES: readonly Balancing[] = ['round-robin', 'kernel'];
 
+/**
+ * PEM files for HTTPS and `wss://` on the workers' port; relative paths
+ * resolve against `cwd`. Read by the master at start and at every reload.
+ */
+export interface TlsOptions {
+  /** The certificate chain (leaf first), PEM. */
+  readonly cert: string;
+  /** The private key of `cert`, PEM (encrypted with `passphrase`, if given). */
+  readonly key: string;
+  /** Extra CA certificates (PEM) to send in the chain, or to trust for client certificates; none by default. */
+  readonly ca?: string;
+  /** Passphrase of an encrypted `key`; none by default. */
+  readonly passphrase?: string;
+}
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -217,6 +232,15 @@ export interface SwitchyardOptions {
    * `'round-robin'`.
    */
   readonly balancing?: Balancing;
+  /**
+   * Serve HTTPS and `wss://` on the one port instead of plain HTTP: PEM file
+   * paths `{ cert, key, ca?, passphrase? }` (relative to `cwd`), read by the
+   * master at start and at every `reload()` / `reloadTls()`; a file that
+   * cannot be read or used fails the start (`SY_ERR_TLS_CERT`). A plain HTTP
+   * request or `ws://` upgrade on the port gets HTTP 400. `false` serves
+   * plain HTTP. Default `false`.
+   */
+  readonly tls?: TlsOptions | false;
 }
 
 /** The unit an integer option is counted in, for the docs. */
@@ -585,6 +609,12 @@ export const OPTION_SPECS = {
     values: BALANCING_MODES,
     default: 'round-robin',
     doc: "how connections reach workers: `'round-robin'` (the master accepts and hands each to the next worker: even spread) or `'kernel'` (workers accept from the shared socket: faster connection storms, less master CPU, uneven spread); fixed per process by the first server started (`--balancing`)",
+  },
+  tls: {
+    kind: 'custom',
+    type: '`{ cert, key, ca?, passphrase? }` or `false`',
+    default: false,
+    doc: 'PEM file paths (relative to `cwd`): the workers serve HTTPS and `wss://` on the one port (`--tls-cert`, `--tls-key`, `--tls-ca`). The master reads them at start and at every reload: an unreadable file, a key that does not match the certificate or a wrong passphrase fails the start (`SY_ERR_TLS_CERT`, naming the file) or the reload (the running workers keep the certificate they have). A plain `http://` request or `ws://` upgrade on the port gets **HTTP 400**. See [tls-and-proxies.md](tls-and-proxies.md)',
   },
 } as const satisfies OptionSpecs;
 

@@ -17,10 +17,11 @@ import {
   type OptionName,
   type OptionSpec,
   type SwitchyardOptions,
+  type TlsOptions,
 } from './options-spec';
 
 export { BALANCING_MODES, LOG_LEVELS, OPTION_SPECS } from './options-spec';
-export type { Balancing, LogLevel, SwitchyardOptions } from './options-spec';
+export type { Balancing, LogLevel, SwitchyardOptions, TlsOptions } from './options-spec';
 
 export type ResolvedOptions = { readonly [K in keyof SwitchyardOptions]-?: Exclude<SwitchyardOptions[K], undefined> };
 
@@ -130,6 +131,26 @@ function resolveAllowedOrigins(value: unknown): '*' | readonly string[] {
     if (!isOrigin(origin)) throw invalid(`allowedOrigins.${index}`, 'an origin like "https://example.com" (scheme, host, optional port; no path)', origin);
   });
   return Object.freeze([...(value as string[])]);
+}
+
+const TLS_KEYS: ReadonlySet<string> = new Set(['cert', 'key', 'ca', 'passphrase']);
+
+/** `tls`: the file paths made absolute against `cwd` (the files themselves are read by the master at start, see tls-material.ts). */
+function resolveTls(value: unknown, cwd: string): TlsOptions | false {
+  if (value === undefined || value === false) return false;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('tls', 'false or an object { cert, key, ca?, passphrase? }', value);
+  const given = value as Readonly<Record<string, unknown>>;
+  for (const key of Object.keys(given)) if (!TLS_KEYS.has(key)) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `options.tls.${key} is not a known option`);
+  const file = (name: 'cert' | 'key' | 'ca'): string | undefined => {
+    const file = given[name];
+    if (file === undefined && name === 'ca') return undefined;
+    if (typeof file !== 'string' || file.length === 0) throw invalid(`tls.${name}`, 'a PEM file path', file);
+    return path.resolve(cwd, file);
+  };
+  const { passphrase } = given;
+  if (passphrase !== undefined && typeof passphrase !== 'string') throw invalid('tls.passphrase', 'a string', passphrase);
+  const ca = file('ca');
+  return Object.freeze({ cert: file('cert') as string, key: file('key') as string, ...(ca === undefined ? {} : { ca }), ...(passphrase === undefined ? {} : { passphrase }) });
 }
 
 function resolveServices(value: unknown, cwd: string): Readonly<Record<string, string>> {
@@ -301,6 +322,7 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
     readyPath,
     staticDir: resolveStaticDir(options.staticDir, cwd, services),
     allowedOrigins: resolveAllowedOrigins(options.allowedOrigins),
+    tls: resolveTls(options.tls, cwd),
   };
   return Object.freeze(resolved);
 }

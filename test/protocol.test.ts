@@ -86,6 +86,7 @@ describe('guards reject malformed messages', () => {
     ['a hello with a secret that is not a string', isWorkerToService, { type: 'hello', worker: 3, secret: 5 }],
     ['a hello with an oversized secret', isWorkerToService, { type: 'hello', worker: 3, secret: 'x'.repeat(129) }],
     ['a serviceUp without a secret', isMasterToWorker, { type: 'serviceUp', service: 'echo', endpoint: '/tmp/x/0.1.sock' }],
+    ['a tls message with a key that is not text', isMasterToWorker, { type: 'tls', cert: 'x', key: 7 }],
     ['a linkKey without workers', isMasterToService, { type: 'linkKey', key: SECRET }],
     ['a linkKey with a negative worker id', isMasterToService, { type: 'linkKey', key: SECRET, workers: [-1] }],
     ['an admitWorker with a fractional id', isMasterToService, { type: 'admitWorker', worker: 1.5 }],
@@ -163,6 +164,7 @@ const DIRECTIONS = [
     stop: { type: 'stop', code: 1001, reason: 'going away' },
     queryResult: { type: 'queryResult', qid: 1, status: 200, contentType: 'text/plain', body: 'ok' },
     metricsRequest: { type: 'metricsRequest', qid: 3 },
+    tls: { type: 'tls', cert: '-----BEGIN CERTIFICATE-----', key: '-----BEGIN PRIVATE KEY-----', ca: '-----BEGIN CERTIFICATE-----' },
   }),
   direction<ServiceToMaster>('service → master', SERVICE_TO_MASTER_GUARDS, isServiceToMaster, {
     started: { type: 'started' },

@@ -11,7 +11,7 @@ import * as net from 'node:net';
 import { SwitchyardError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import { resolveOptions, staticDirWarning, type ResolvedOptions, type SwitchyardOptions } from '../options';
-import type { MasterToWorker } from '../protocol';
+import type { MasterToWorker, TlsMaterial } from '../protocol';
 import type { ChildExit } from './child';
 import { ClusterQueries, type HealthReport } from './cluster-queries';
 import { healthReport } from './health';
@@ -19,6 +19,7 @@ import { pingInterval, serviceLiveness, type Liveness, type WorkerLinkView } fro
 import { MasterMetrics } from './master-metrics';
 import { ServiceSlot } from './service-slot';
 import { createSocketDir, removeStaleSocketDirs } from './socket-dir';
+import { readTlsMaterial } from './tls-material';
 import type { ServerState, ServerStats } from './stats';
 import { WorkerPool, type WorkerChannel } from './worker-pool';
 
@@ -28,6 +29,8 @@ export interface ReadyInfo {
   readonly port: number;
   readonly host: string;
   readonly workers: number;
+  /** Whether the port serves HTTPS and `wss://` (option `tls`). */
+  readonly tls: boolean;
   /** Service name → URL path it answers on. */
   readonly services: Readonly<Record<string, string>>;
 }
@@ -106,6 +109,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   private starting: Promise<number> | undefined;
   private closing: Promise<void> | undefined;
   private reloading: Promise<void> | undefined;
+  /** With `tls`: the certificate every worker serves, read at start and at each reload; sent to each worker forked. */
+  private tlsMaterial: TlsMaterial | undefined;
   /** Pings every running service every quarter of `livenessTimeout`, from start to stop. */
   private pinger: NodeJS.Timeout | undefined;
 
@@ -117,6 +122,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       onForked: (workerId, worker) => {
         // Before the worker hears of any endpoint: the instances accept its links from now on.
         for (const slot of this.services.values()) slot.linkKeys.admit(workerId);
+        // Before anything else: a TLS worker listens only once it has its certificate.
+        if (this.tlsMaterial !== undefined) worker.deliver({ type: 'tls', ...this.tlsMaterial }, true);
         this.announceServices(workerId, worker);
       },
       onExit: (workerId, exit, expected, instance) => {
@@ -224,6 +231,36 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     return this.reloading;
   }
 
+  /**
+   * Reads the `tls` files again and gives the new certificate to every
+   * worker, in place: new handshakes get it, established connections keep
+   * theirs, no process is replaced and no client closed (for a renewed
+   * certificate; `reload()` does this too, first). Each worker switches as
+   * soon as it reads the message, within milliseconds. Rejects with
+   * `SY_ERR_TLS_CERT` naming the file when a file cannot be read or used
+   * (the workers keep the certificate they have); `SY_ERR_INVALID_STATE`
+   * unless listening with `tls`.
+   */
+  reloadTls(): Promise<void> {
+    if (this.currentState !== 'listening' || this.closing !== undefined || this.options.tls === false) {
+      const why = this.options.tls === false ? 'without options.tls' : `that is ${this.currentState}`;
+      throw new SwitchyardError('SY_ERR_INVALID_STATE', `reloadTls() was called on a server ${why}`);
+    }
+    return new Promise((resolve) => {
+      this.renewTls();
+      resolve();
+    });
+  }
+
+  /** Reads and checks the TLS files (throws `SY_ERR_TLS_CERT`), then hands the certificate to every worker. */
+  private renewTls(): void {
+    if (this.options.tls === false) return;
+    const material = readTlsMaterial(this.options.tls);
+    this.tlsMaterial = material;
+    this.toWorkers({ type: 'tls', ...material });
+    this.log.info({ cert: this.options.tls.cert }, 'TLS certificate reloaded');
+  }
+
   stats(): ServerStats {
     const workers = this.pool.workerStats();
     const held = this.pool.held();
@@ -274,6 +311,13 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
    * any client has been moved (the worker reload closes every client with 1012).
    */
   private async rollingReload(): Promise<void> {
+    try {
+      // First: a certificate that cannot be used fails the reload before anything is touched.
+      this.renewTls();
+    } catch (cause) {
+      this.log.error({ err: cause }, 'reload: the TLS files cannot be used; the workers keep their certificate');
+      throw new SwitchyardError('SY_ERR_RELOAD_FAILED', `reload failed: ${(cause as Error).message}; nothing was reloaded and the workers keep their certificate`, { cause });
+    }
     this.log.info('rolling reload: services');
     const deadline = Date.now() + this.options.stopTimeout;
     const slots = [...this.services.values()];
@@ -338,6 +382,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       port: this.boundPort,
       host: this.options.host,
       workers: this.options.workers,
+      tls: this.options.tls !== false,
       services: Object.fromEntries([...this.services.keys()].map((name) => [name, `/${name}`])),
     };
     this.log.info(info, 'switchyard is ready');
@@ -360,6 +405,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   }
 
   private async startProcesses(): Promise<void> {
+    // Before any process: a certificate that cannot be used fails the start with the file's name.
+    if (this.options.tls !== false) this.tlsMaterial = readTlsMaterial(this.options.tls);
     this.boundPort = await probePort(this.options.host, this.options.port);
     removeStaleSocketDirs(this.log);
     this.socketDir = createSocketDir();

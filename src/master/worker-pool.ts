@@ -261,6 +261,7 @@ export class WorkerPool {
       requestTimeout: this.options.requestTimeout,
       maxRequestBody: this.options.maxRequestBody,
       staticDir: this.options.staticDir,
+      tls: this.options.tls !== false,
       limits: workerLimits(this.options),
     };
     const worker = this.forkWorker({ ...settings.env, [CHILD_CONFIG_ENV]: encodeChildConfig(config) });

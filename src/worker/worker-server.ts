@@ -9,7 +9,7 @@
  * Read top-down, in the order of a worker's life: constructor → listen →
  * master messages → stop.
  */
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { WorkerConfig } from '../child-env';
@@ -17,10 +17,11 @@ import { ClientIdAllocator } from '../client-id';
 import { CLOSE_CODES } from '../errors';
 import { BatchQueue, type IpcEndpoint } from '../ipc/batch-queue';
 import type { Logger } from '../logger';
-import { approximateSize, isMasterToWorker, readBatch, type LinkLiveness, type MasterToWorker, type WorkerToMaster } from '../protocol';
+import { approximateSize, isMasterToWorker, readBatch, type LinkLiveness, type MasterToWorker, type TlsMaterial, type WorkerToMaster } from '../protocol';
 import { ClientDelivery } from './client-delivery';
 import { ClientIntake } from './client-intake';
 import { ClientRegistry } from './client-registry';
+import { createFrontServer, setTlsMaterial, type FrontServer } from './front-server';
 import { answerClientError, replyError } from './http-reply';
 import { HeldCloses } from './held-closes';
 import { HttpRoutes } from './http-routes';
@@ -46,7 +47,10 @@ const STATUS_DELAY_MS = 20;
 export class WorkerServer {
   private readonly clients = new ClientRegistry();
   private state: WorkerState = 'starting';
-  private readonly http: http.Server;
+  private readonly http: FrontServer;
+  /** With TLS: resolves with the first certificate the master sends, which the worker needs before it listens. */
+  private readonly firstTls: Promise<void>;
+  private gotTls: (() => void) | undefined;
   private readonly links = new Map<string, ServiceLink>();
   private readonly routing = new RoutingTally();
   private statusTimer: NodeJS.Timeout | undefined;
@@ -158,7 +162,9 @@ export class WorkerServer {
       serveHttp: (request, response) => this.routes.handle(request, response),
       statusChanged,
     });
-    this.http = http.createServer(httpServerOptions(config.limits), (request, response) => this.routes.handle(request, response));
+    const tls = config.tls ? { handshakeTimeout: config.limits.handshakeTimeout } : false;
+    this.http = createFrontServer(httpServerOptions(config.limits), tls, log, (request, response) => this.routes.handle(request, response));
+    this.firstTls = config.tls ? new Promise((resolve) => (this.gotTls = resolve)) : Promise.resolve();
     // The limits' timers live as long as the server: stopping it closes them.
     this.http.once('close', () => {
       this.limits.close();
@@ -186,8 +192,9 @@ export class WorkerServer {
     this.statusChanged();
   }
 
-  /** Starts listening; resolves with the bound port. */
-  listen(): Promise<number> {
+  /** Starts listening (with TLS, once the master sent the certificate); resolves with the bound port. */
+  async listen(): Promise<number> {
+    await this.firstTls;
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(error);
       this.http.once('error', onError);
@@ -236,11 +243,31 @@ export class WorkerServer {
       case 'stop':
         void this.stop(message.code, message.reason).then(this.onStopped);
         return;
+      case 'tls':
+        this.useTls(message);
+        return;
       default: {
         const unreachable: never = message;
         throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
       }
     }
+  }
+
+  /** The master's (checked) certificate: new handshakes get it; established connections keep theirs. */
+  private useTls(material: TlsMaterial): void {
+    if (!this.config.tls) {
+      this.log.warn('TLS certificate from the master ignored: this worker serves plain HTTP');
+      return;
+    }
+    try {
+      setTlsMaterial(this.http, { cert: material.cert, key: material.key, ca: material.ca, passphrase: material.passphrase });
+    } catch (error) {
+      // The master checked the same bytes; keep serving what was set before rather than crash.
+      this.log.error({ err: error }, 'TLS certificate from the master cannot be used; keeping the previous one');
+      return;
+    }
+    this.gotTls?.();
+    this.gotTls = undefined;
   }
 
   /**
