@@ -28,6 +28,11 @@ export interface TlsOptions {
   readonly passphrase?: string;
 }
 
+/** The header trusted proxies put the client address in; see `SwitchyardOptions.forwardedHeader`. */
+export type ForwardedHeader = 'x-forwarded-for' | 'forwarded';
+
+export const FORWARDED_HEADERS: readonly ForwardedHeader[] = ['x-forwarded-for', 'forwarded'];
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -241,6 +246,24 @@ export interface SwitchyardOptions {
    * plain HTTP. Default `false`.
    */
   readonly tls?: TlsOptions | false;
+  /**
+   * Proxies whose forwarded client address is believed: IP addresses, CIDR
+   * ranges (`'10.0.0.0/8'`) or proxy-addr's presets `'loopback'`,
+   * `'linklocal'`, `'uniquelocal'`. A request from one of them is taken to
+   * come from the address it forwarded (in `forwardedHeader`), hop by hop
+   * while the hops are trusted: `client.remoteAddress`, the per-address
+   * limits and the log lines use it. `false` trusts no proxy and reads no
+   * header. Default `false`.
+   */
+  readonly trustProxy?: false | string | readonly string[];
+  /**
+   * Which header the trusted proxies set: `'x-forwarded-for'` (nginx,
+   * HAProxy, cloud load balancers) or `'forwarded'` (RFC 7239). Only that one
+   * is read: a proxy that sets one usually passes the other on from the
+   * client untouched, so believing both would let a client forge its
+   * address. Default `'x-forwarded-for'`.
+   */
+  readonly forwardedHeader?: ForwardedHeader;
 }
 
 /** The unit an integer option is counted in, for the docs. */
@@ -615,6 +638,20 @@ export const OPTION_SPECS = {
     type: '`{ cert, key, ca?, passphrase? }` or `false`',
     default: false,
     doc: 'PEM file paths (relative to `cwd`): the workers serve HTTPS and `wss://` on the one port (`--tls-cert`, `--tls-key`, `--tls-ca`). The master reads them at start and at every reload: an unreadable file, a key that does not match the certificate or a wrong passphrase fails the start (`SY_ERR_TLS_CERT`, naming the file) or the reload (the running workers keep the certificate they have). A plain `http://` request or `ws://` upgrade on the port gets **HTTP 400**. See [tls-and-proxies.md](tls-and-proxies.md)',
+  },
+  trustProxy: {
+    kind: 'custom',
+    type: '`false`, an address or range, or a list',
+    default: false,
+    workerLimit: true,
+    doc: "proxies whose forwarded client address (in `forwardedHeader`) is believed: IP addresses, CIDR ranges, or `'loopback'`, `'linklocal'`, `'uniquelocal'` (proxy-addr). Hop by hop from the TCP peer, the first address that is not a trusted proxy is the client's (a hop that is not an IP address ends the chain before it): `client.remoteAddress`, `maxConnectionsPerIp`, `maxHttpConnectionsPerIp` and the logs use it. `false` reads no header (proxy-addr is not loaded). See [tls-and-proxies.md](tls-and-proxies.md)",
+  },
+  forwardedHeader: {
+    kind: 'enum',
+    values: FORWARDED_HEADERS,
+    default: 'x-forwarded-for',
+    workerLimit: true,
+    doc: "which header the trusted proxies set: `'x-forwarded-for'` (nginx, HAProxy, cloud load balancers) or `'forwarded'` (RFC 7239); only that one is read, since a proxy that sets one passes the other on from the client untouched",
   },
 } as const satisfies OptionSpecs;
 

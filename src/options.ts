@@ -9,6 +9,8 @@ import { realpathSync, statSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import * as path from 'node:path';
 import { SwitchyardError } from './errors';
+// Only the type: the module is required where a proxy is trusted, so the default path never loads it.
+import type ProxyAddr from 'proxy-addr';
 import {
   OPTION_NAMES,
   OPTION_SPECS,
@@ -151,6 +153,25 @@ function resolveTls(value: unknown, cwd: string): TlsOptions | false {
   if (passphrase !== undefined && typeof passphrase !== 'string') throw invalid('tls.passphrase', 'a string', passphrase);
   const ca = file('ca');
   return Object.freeze({ cert: file('cert') as string, key: file('key') as string, ...(ca === undefined ? {} : { ca }), ...(passphrase === undefined ? {} : { passphrase }) });
+}
+
+/** `trustProxy`: a list of what proxy-addr accepts (checked by compiling it, loaded only then), or false. */
+function resolveTrustProxy(value: unknown): false | readonly string[] {
+  if (value === undefined || value === false) return false;
+  const list: unknown[] = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
+  if (list.length === 0 || !list.every((entry) => typeof entry === 'string' && entry.length > 0)) {
+    throw invalid('trustProxy', 'false, an address or CIDR range (or "loopback", "linklocal", "uniquelocal"), or a non-empty list of them', value);
+  }
+  const entries = (list as string[]).flatMap((entry) => entry.split(',').map((part) => part.trim()));
+  const proxyaddr = require('proxy-addr') as typeof ProxyAddr;
+  entries.forEach((entry, index) => {
+    try {
+      proxyaddr.compile(entry);
+    } catch {
+      throw invalid(`trustProxy${Array.isArray(value) ? `.${index}` : ''}`, 'an IP address, a CIDR range or "loopback", "linklocal", "uniquelocal"', entry);
+    }
+  });
+  return Object.freeze(entries);
 }
 
 function resolveServices(value: unknown, cwd: string): Readonly<Record<string, string>> {
@@ -323,6 +344,7 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
     staticDir: resolveStaticDir(options.staticDir, cwd, services),
     allowedOrigins: resolveAllowedOrigins(options.allowedOrigins),
     tls: resolveTls(options.tls, cwd),
+    trustProxy: resolveTrustProxy(options.trustProxy),
   };
   return Object.freeze(resolved);
 }

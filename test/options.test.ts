@@ -149,3 +149,16 @@ test('readiness: /readyz and a 5 s liveness deadline by default; the path must d
   expect(errorOf({ readyPath: '/services/x' }).message).toMatch(/^options.readyPath must be false or a path/);
   expect(errorOf({ livenessTimeout: 999 }).message).toBe('options.livenessTimeout must be an integer from 1000 to 3600000, got 999');
 });
+
+test('trustProxy: false by default; an address, a range, a preset or a list of them (comma lists split); anything else refused with its index', () => {
+  expect(resolveOptions().trustProxy).toBe(false);
+  expect(resolveOptions().forwardedHeader).toBe('x-forwarded-for');
+  expect(resolveOptions({ trustProxy: 'loopback' }).trustProxy).toEqual(['loopback']);
+  expect(resolveOptions({ trustProxy: ['10.0.0.0/8', '192.0.2.1, ::1'] }).trustProxy).toEqual(['10.0.0.0/8', '192.0.2.1', '::1']);
+  expect(errorOf({ trustProxy: ['loopback', 'proxy.example.com'] }).message).toBe(
+    'options.trustProxy.1 must be an IP address, a CIDR range or "loopback", "linklocal", "uniquelocal", got "proxy.example.com"',
+  );
+  expect(errorOf({ trustProxy: [] }).message).toMatch(/^options.trustProxy must be false, an address/);
+  expect(errorOf({ trustProxy: true as never }).message).toMatch(/^options.trustProxy must be false, an address/);
+  expect(errorOf({ forwardedHeader: 'x-real-ip' as never }).message).toBe('options.forwardedHeader must be one of x-forwarded-for, forwarded, got "x-real-ip"');
+});

@@ -40,6 +40,8 @@ export interface IntakeDeps {
   readonly wss: WebSocketServer;
   readonly routing: RoutingTally;
   readonly log: Logger;
+  /** The client's address: the TCP peer's, or the one a trusted proxy forwarded (client-address.ts). */
+  readonly addressOf: (request: http.IncomingMessage) => string;
   /** Answers a plain HTTP request (an upgrade to something other than WebSocket is one). */
   serveHttp(request: http.IncomingMessage, response: http.ServerResponse): void;
   /** Something the worker's status report counts has changed. */
@@ -121,17 +123,18 @@ export class ClientIntake {
       this.deps.metrics.upgradeRejected(verdict.status);
       return rejectUpgrade(socket, verdict.status, verdict.message, verdict.headers);
     }
-    const refusal = this.deps.limits.admit(request, socket);
+    const address = this.deps.addressOf(request);
+    const refusal = this.deps.limits.admit(request, socket, address);
     if (refusal !== null) {
       this.deps.metrics.upgradeRejected(refusal.status);
       return rejectUpgrade(socket, refusal.status, refusal.message, refusal.headers);
     }
     // One closure per handshake, not per connection: it is gone once ws calls it.
-    this.deps.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, request, verdict.service, verdict.path, verdict.query));
+    this.deps.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, request, address, verdict.service, verdict.path, verdict.query));
   }
 
   /** The handshake is complete: the socket becomes a client of `service`, announced on its link. */
-  private onConnection(ws: WebSocket, request: http.IncomingMessage, service: string, path: string, query: Record<string, string>): void {
+  private onConnection(ws: WebSocket, request: http.IncomingMessage, address: string, service: string, path: string, query: Record<string, string>): void {
     if (this.state !== 'open') {
       ws.close(this.stopCode, this.stopReason);
       return;
@@ -142,7 +145,7 @@ export class ClientIntake {
       const value = request.headers[name];
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
-    const client: ClientInfo = { id, service, path, query: sharedIfEmpty(query), headers: sharedIfEmpty(headers), remoteAddress: request.socket.remoteAddress ?? '' };
+    const client: ClientInfo = { id, service, path, query: sharedIfEmpty(query), headers: sharedIfEmpty(headers), remoteAddress: address };
     const link = this.deps.links.get(service) as ServiceLink;
     const admission = link.connect(client);
     if (admission !== 'ok') {

@@ -47,8 +47,10 @@ export interface HttpRoutesDeps {
   readonly request: (service: string, fields: HttpRequestFields & Payload) => 'sent' | 'unavailable' | 'busy';
   /** Answers what no route took (static files, or 404). */
   readonly fallback: (request: IncomingMessage, response: ServerResponse) => void;
-  /** Admits a plain request by its connection's address (`maxHttpConnectionsPerIp`): null, or how to refuse it. */
-  readonly admit: (request: IncomingMessage) => Refusal | null;
+  /** Admits a plain request by its client's address (`maxHttpConnectionsPerIp`): null, or how to refuse it. */
+  readonly admit: (request: IncomingMessage, address: string) => Refusal | null;
+  /** The client's address: the TCP peer's, or the one a trusted proxy forwarded (client-address.ts). */
+  readonly addressOf: (request: IncomingMessage) => string;
 }
 
 /** Answers a body that is not read to its end; the rest of it cannot be skipped reliably, so the connection closes. */
@@ -91,9 +93,10 @@ export class HttpRoutes {
       response.setHeader('Connection', 'close');
       return replyError(response, 400, problem);
     }
-    const refusal = this.deps.admit(request);
+    const address = this.deps.addressOf(request);
+    const refusal = this.deps.admit(request, address);
     if (refusal !== null) {
-      this.overAddressCap.warn({ address: request.socket.remoteAddress });
+      this.overAddressCap.warn({ address });
       // Its body is not read: the connection ends with this answer, which frees nothing but tells the client to back off.
       response.setHeader('Connection', 'close');
       return replyError(response, refusal.status, refusal.message, refusal.headers);

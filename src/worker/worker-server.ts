@@ -19,6 +19,7 @@ import { BatchQueue, type IpcEndpoint } from '../ipc/batch-queue';
 import type { Logger } from '../logger';
 import { approximateSize, isMasterToWorker, readBatch, type LinkLiveness, type MasterToWorker, type TlsMaterial, type WorkerToMaster } from '../protocol';
 import { ClientDelivery } from './client-delivery';
+import { addressResolver } from './client-address';
 import { ClientIntake } from './client-intake';
 import { ClientRegistry } from './client-registry';
 import { createFrontServer, setTlsMaterial, type FrontServer } from './front-server';
@@ -90,6 +91,7 @@ export class WorkerServer {
     this.metrics = new WorkerMetrics(workerId, config.services, this.outbox);
     this.limits = new ConnectionLimits(config.limits, log, () => performance.now(), config.maxPayload);
     const closes = new HeldCloses(config.limits.closeGrace, log);
+    const addressOf = addressResolver(config.limits.trustProxy, config.limits.forwardedHeader);
     const staticFiles = config.staticDir === false ? undefined : new StaticFiles(config.staticDir, log);
     this.routes = new HttpRoutes({
       config,
@@ -107,7 +109,8 @@ export class WorkerServer {
         return link.request(fields) ? 'sent' : 'busy';
       },
       fallback: (request, response) => (staticFiles === undefined ? replyError(response, 404, 'Not found') : staticFiles.serve(request, response)),
-      admit: (request) => this.limits.admitHttp(request),
+      admit: (request, address) => this.limits.admitHttp(request, address),
+      addressOf,
     });
     const statusChanged = (): void => this.statusChanged();
     const ids = new ClientIdAllocator(workerId);
@@ -159,6 +162,7 @@ export class WorkerServer {
       }),
       routing: this.routing,
       log,
+      addressOf,
       serveHttp: (request, response) => this.routes.handle(request, response),
       statusChanged,
     });
