@@ -36,6 +36,8 @@ Flags for start:
   --tls-cert <file>      serve https:// and wss:// with this PEM certificate (chain)
   --tls-key <file>       the certificate's PEM private key (with --tls-cert)
   --tls-ca <file>        extra PEM CA certificates (optional)
+  --ops-port <n>         serve /healthz, /readyz and /metrics on this port only (not the public one)
+  --ops-host <address>   address for --ops-port (default 127.0.0.1)
   -h, --help             show this text
   -v, --version          print the version
 
@@ -101,6 +103,8 @@ export function parseCli(argv: readonly string[], cwd: string = process.cwd()): 
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-ca': { type: 'string' },
+        'ops-port': { type: 'string' },
+        'ops-host': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -125,6 +129,8 @@ export function parseCli(argv: readonly string[], cwd: string = process.cwd()): 
     logLevel: values['log-level'] as LogLevel | undefined,
     balancing: values.balancing as Balancing | undefined,
     tls: tlsFlags(values, (fromFile as { tls?: unknown }).tls),
+    opsPort: integerFlag('ops-port', values['ops-port']),
+    opsHost: values['ops-host'],
   };
   const options: Record<string, unknown> = { ...fromFile, cwd };
   for (const [key, value] of Object.entries(flags)) if (value !== undefined) options[key] = value;

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   server.once('ready', (info) => {
     const host = info.host === '0.0.0.0' || info.host === '::' ? 'localhost' : info.host;
     const routes = Object.entries(info.services).map(([name, route]) => `${route} → ${name}`).join(', ');
-    process.stdout.write(`switchyard listening on ${info.tls ? 'https' : 'http'}://${host}:${info.port} (bound to ${info.host}) with ${info.workers} workers; services: ${routes}\n`);
+    process.stdout.write(`switchyard listening on ${info.tls ? 'https' : 'http'}://${host}:${info.port} (bound to ${info.host}) with ${info.workers} workers; services: ${routes}${info.ops === null ? '' : `; ops endpoints on http://${info.ops.host}:${info.ops.port}`}\n`);
   });
   try {
     await server.listen();

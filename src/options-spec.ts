@@ -264,6 +264,15 @@ export interface SwitchyardOptions {
    * address. Default `'x-forwarded-for'`.
    */
   readonly forwardedHeader?: ForwardedHeader;
+  /**
+   * Serve the health, readiness and metrics endpoints (`healthPath`,
+   * `readyPath`, `metricsPath`) on this port of `opsHost`, from the master,
+   * and no longer on the public port; `0` picks a free one. `false` serves
+   * them on the public port. Default `false`.
+   */
+  readonly opsPort?: number | false;
+  /** Address the ops endpoints bind to, with `opsPort`. Default `'127.0.0.1'`. */
+  readonly opsHost?: string;
 }
 
 /** The unit an integer option is counted in, for the docs. */
@@ -653,6 +662,13 @@ export const OPTION_SPECS = {
     workerLimit: true,
     doc: "which header the trusted proxies set: `'x-forwarded-for'` (nginx, HAProxy, cloud load balancers) or `'forwarded'` (RFC 7239); only that one is read, since a proxy that sets one passes the other on from the client untouched",
   },
+  opsPort: {
+    kind: 'custom',
+    type: '`false` or integer, 0 – 65535',
+    default: false,
+    doc: 'port of `opsHost` on which the master serves `healthPath`, `readyPath` and `metricsPath` (`--ops-port`); they are then no longer served on the public port (a 404 there). `0` picks a free one; not `port`. `false` serves them on the public port. See [tls-and-proxies.md](tls-and-proxies.md#operations-endpoints-off-the-public-port)',
+  },
+  opsHost: { kind: 'custom', type: 'string', default: '127.0.0.1', doc: 'address the ops endpoints bind to with `opsPort` (`--ops-host`); the default keeps them off the network' },
 } as const satisfies OptionSpecs;
 
 export type OptionName = keyof typeof OPTION_SPECS;

@@ -281,10 +281,23 @@ function fromSpec(name: OptionName, spec: OptionSpec, value: unknown): unknown {
   }
 }
 
+function resolveOpsPort(value: unknown, port: number): number | false {
+  if (value === undefined || value === false) return false;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) throw invalid('opsPort', 'false or an integer from 0 to 65535', value);
+  if (value !== 0 && value === port) throw invalid('opsPort', `different from options.port (${port})`, value);
+  return value;
+}
+
 function resolveHost(value: unknown): string {
   const host = value ?? DEFAULT_HOST;
   if (typeof host !== 'string' || host.length === 0) throw invalid('host', 'a non-empty string', host);
   return host;
+}
+
+function resolveOpsHost(value: unknown): string {
+  if (value === undefined) return OPTION_SPECS.opsHost.default;
+  if (typeof value !== 'string' || value.length === 0) throw invalid('opsHost', 'a non-empty string', value);
+  return value;
 }
 
 function resolveForwardHeaders(value: unknown): readonly string[] {
@@ -345,6 +358,8 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
     allowedOrigins: resolveAllowedOrigins(options.allowedOrigins),
     tls: resolveTls(options.tls, cwd),
     trustProxy: resolveTrustProxy(options.trustProxy),
+    opsPort: resolveOpsPort(options.opsPort, generic.port),
+    opsHost: resolveOpsHost(options.opsHost),
   };
   return Object.freeze(resolved);
 }

@@ -31,6 +31,10 @@ test('--tls-cert, --tls-key and --tls-ca become options.tls, over the config fil
   expect(HELP_TEXT).toContain('--tls-cert <file>');
 });
 
+test('--ops-port and --ops-host become options', () => {
+  expect(parseCli(['start', '--ops-port', '9090', '--ops-host', '10.0.0.5'], cwd)).toEqual({ command: 'start', options: { cwd, opsPort: 9090, opsHost: '10.0.0.5' } });
+});
+
 test('help and version', () => {
   expect(parseCli(['--help'], cwd)).toEqual({ command: 'help' });
   expect(parseCli(['-h'], cwd)).toEqual({ command: 'help' });

@@ -162,3 +162,13 @@ test('trustProxy: false by default; an address, a range, a preset or a list of t
   expect(errorOf({ trustProxy: true as never }).message).toMatch(/^options.trustProxy must be false, an address/);
   expect(errorOf({ forwardedHeader: 'x-real-ip' as never }).message).toBe('options.forwardedHeader must be one of x-forwarded-for, forwarded, got "x-real-ip"');
 });
+
+test('opsPort: false by default, else a port other than options.port; opsHost 127.0.0.1 by default', () => {
+  expect(resolveOptions().opsPort).toBe(false);
+  expect(resolveOptions().opsHost).toBe('127.0.0.1');
+  expect(resolveOptions({ opsPort: 0, port: 0 }).opsPort).toBe(0);
+  expect(resolveOptions({ opsPort: 9090, opsHost: '::1' })).toMatchObject({ opsPort: 9090, opsHost: '::1' });
+  expect(errorOf({ opsPort: 8080 }).message).toBe('options.opsPort must be different from options.port (8080), got 8080');
+  expect(errorOf({ opsPort: 70000 }).message).toBe('options.opsPort must be false or an integer from 0 to 65535, got 70000');
+  expect(errorOf({ opsHost: '' }).message).toBe('options.opsHost must be a non-empty string, got ""');
+});

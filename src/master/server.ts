@@ -17,6 +17,7 @@ import { ClusterQueries, type HealthReport } from './cluster-queries';
 import { healthReport } from './health';
 import { pingInterval, serviceLiveness, type Liveness, type WorkerLinkView } from './liveness';
 import { MasterMetrics } from './master-metrics';
+import { OpsServer } from './ops-server';
 import { ServiceSlot } from './service-slot';
 import { createSocketDir, removeStaleSocketDirs } from './socket-dir';
 import { readTlsMaterial } from './tls-material';
@@ -31,6 +32,8 @@ export interface ReadyInfo {
   readonly workers: number;
   /** Whether the port serves HTTPS and `wss://` (option `tls`). */
   readonly tls: boolean;
+  /** Where the master serves the health, readiness and metrics endpoints (option `opsPort`), or null when the public port does. */
+  readonly ops: { readonly host: string; readonly port: number } | null;
   /** Service name → URL path it answers on. */
   readonly services: Readonly<Record<string, string>>;
 }
@@ -111,6 +114,9 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   private reloading: Promise<void> | undefined;
   /** With `tls`: the certificate every worker serves, read at start and at each reload; sent to each worker forked. */
   private tlsMaterial: TlsMaterial | undefined;
+  /** With `opsPort`: the master's server for the health, readiness and metrics endpoints. */
+  private ops: OpsServer | undefined;
+  private opsBoundPort = 0;
   /** Pings every running service every quarter of `livenessTimeout`, from start to stop. */
   private pinger: NodeJS.Timeout | undefined;
 
@@ -178,6 +184,11 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   /** The port the workers listen on; 0 before `listen()` resolved. */
   get port(): number {
     return this.boundPort;
+  }
+
+  /** The port of the ops endpoints (`opsPort`); 0 without one, or before `listen()` resolved. */
+  get opsPort(): number {
+    return this.opsBoundPort;
   }
 
   /**
@@ -383,6 +394,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       host: this.options.host,
       workers: this.options.workers,
       tls: this.options.tls !== false,
+      ops: this.ops === undefined ? null : { host: this.options.opsHost, port: this.opsBoundPort },
       services: Object.fromEntries([...this.services.keys()].map((name) => [name, `/${name}`])),
     };
     this.log.info(info, 'switchyard is ready');
@@ -408,6 +420,13 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     // Before any process: a certificate that cannot be used fails the start with the file's name.
     if (this.options.tls !== false) this.tlsMaterial = readTlsMaterial(this.options.tls);
     this.boundPort = await probePort(this.options.host, this.options.port);
+    if (this.options.opsPort !== false) {
+      const { healthPath, readyPath, metricsPath } = this.options;
+      const paths = { health: healthPath === false ? null : healthPath, ready: readyPath === false ? null : readyPath, metrics: metricsPath === false ? null : metricsPath };
+      this.ops = new OpsServer(paths, (what, reply) => this.queries.answer(what, reply), this.log);
+      // Up before any process: a probe gets an honest 503 while the cluster starts.
+      this.opsBoundPort = await this.ops.listen(this.options.opsHost, this.options.opsPort);
+    }
     removeStaleSocketDirs(this.log);
     this.socketDir = createSocketDir();
     this.pinger = setInterval(() => {
@@ -450,6 +469,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     const now = Date.now();
     await this.pool.stop(now + Math.ceil((deadline - now) * 0.6));
     await Promise.all([...this.services.values()].map((slot) => slot.stop(deadline)));
+    // Last: probes see the stop until the processes are gone.
+    await this.ops?.close();
   }
 
   private onWorkerExit(workerId: number, exit: ChildExit, expected: boolean): void {

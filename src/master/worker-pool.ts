@@ -255,9 +255,10 @@ export class WorkerPool {
       maxPayload: this.options.maxPayload,
       logLevel: this.options.logLevel,
       ipc: this.limits,
-      healthPath: this.options.healthPath === false ? null : this.options.healthPath,
-      metricsPath: this.options.metricsPath === false ? null : this.options.metricsPath,
-      readyPath: this.options.readyPath === false ? null : this.options.readyPath,
+      // With an ops port the master serves these, and the public port does not.
+      healthPath: this.options.healthPath === false || this.options.opsPort !== false ? null : this.options.healthPath,
+      metricsPath: this.options.metricsPath === false || this.options.opsPort !== false ? null : this.options.metricsPath,
+      readyPath: this.options.readyPath === false || this.options.opsPort !== false ? null : this.options.readyPath,
       requestTimeout: this.options.requestTimeout,
       maxRequestBody: this.options.maxRequestBody,
       staticDir: this.options.staticDir,
