@@ -273,6 +273,15 @@ export interface SwitchyardOptions {
   readonly opsPort?: number | false;
   /** Address the ops endpoints bind to, with `opsPort`. Default `'127.0.0.1'`. */
   readonly opsHost?: string;
+  /**
+   * CORS for HTTP requests to services (`/services/<name>`): the origins
+   * (exact, e.g. `'https://app.example.com'`) whose pages may call them with
+   * `fetch`, or `'*'` for any. The worker answers preflights itself (403 for
+   * another origin) and adds `Access-Control-Allow-Origin` to the answers;
+   * listed origins may send credentials, `'*'` may not. `false` sends no CORS
+   * header. Default `false`.
+   */
+  readonly corsOrigins?: false | '*' | readonly string[];
 }
 
 /** The unit an integer option is counted in, for the docs. */
@@ -669,6 +678,13 @@ export const OPTION_SPECS = {
     doc: 'port of `opsHost` on which the master serves `healthPath`, `readyPath` and `metricsPath` (`--ops-port`); they are then no longer served on the public port (a 404 there). `0` picks a free one; not `port`. `false` serves them on the public port. See [tls-and-proxies.md](tls-and-proxies.md#operations-endpoints-off-the-public-port)',
   },
   opsHost: { kind: 'custom', type: 'string', default: '127.0.0.1', doc: 'address the ops endpoints bind to with `opsPort` (`--ops-host`); the default keeps them off the network' },
+  corsOrigins: {
+    kind: 'custom',
+    type: "`false`, `'*'` or origins",
+    default: false,
+    workerLimit: true,
+    doc: "CORS for `/services/<name>`: the exact origins whose pages may call services with `fetch` (they may send credentials), or `'*'` for any (without credentials). The worker answers a preflight (`OPTIONS` with `Access-Control-Request-Method`) with **204** and the allowed methods and headers, or **403** for another origin, and adds `Access-Control-Allow-Origin` to each answer. `false` sends no CORS header. See [tls-and-proxies.md](tls-and-proxies.md#cors-for-services)",
+  },
 } as const satisfies OptionSpecs;
 
 export type OptionName = keyof typeof OPTION_SPECS;

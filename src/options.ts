@@ -174,6 +174,16 @@ function resolveTrustProxy(value: unknown): false | readonly string[] {
   return Object.freeze(entries);
 }
 
+function resolveCorsOrigins(value: unknown): false | '*' | readonly string[] {
+  if (value === undefined || value === false) return false;
+  if (value === '*') return '*';
+  if (!Array.isArray(value) || value.length === 0) throw invalid('corsOrigins', 'false, "*" or a non-empty array of origins', value);
+  value.forEach((origin: unknown, index) => {
+    if (!isOrigin(origin)) throw invalid(`corsOrigins.${index}`, 'an origin like "https://example.com" (scheme, host, optional port; no path)', origin);
+  });
+  return Object.freeze([...(value as string[])]);
+}
+
 function resolveServices(value: unknown, cwd: string): Readonly<Record<string, string>> {
   if (value === undefined) return bundledServices();
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -360,6 +370,7 @@ export function resolveOptions(options: SwitchyardOptions = {}): ResolvedOptions
     trustProxy: resolveTrustProxy(options.trustProxy),
     opsPort: resolveOpsPort(options.opsPort, generic.port),
     opsHost: resolveOpsHost(options.opsHost),
+    corsOrigins: resolveCorsOrigins(options.corsOrigins),
   };
   return Object.freeze(resolved);
 }

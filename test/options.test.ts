@@ -172,3 +172,11 @@ test('opsPort: false by default, else a port other than options.port; opsHost 12
   expect(errorOf({ opsPort: 70000 }).message).toBe('options.opsPort must be false or an integer from 0 to 65535, got 70000');
   expect(errorOf({ opsHost: '' }).message).toBe('options.opsHost must be a non-empty string, got ""');
 });
+
+test("corsOrigins: false by default, '*' or a non-empty list of origins", () => {
+  expect(resolveOptions().corsOrigins).toBe(false);
+  expect(resolveOptions({ corsOrigins: '*' }).corsOrigins).toBe('*');
+  expect(resolveOptions({ corsOrigins: ['https://a.example', 'http://localhost:3000'] }).corsOrigins).toEqual(['https://a.example', 'http://localhost:3000']);
+  expect(errorOf({ corsOrigins: [] }).message).toBe('options.corsOrigins must be false, "*" or a non-empty array of origins, got []');
+  expect(errorOf({ corsOrigins: ['https://a.example/path'] }).message).toMatch(/^options.corsOrigins.0 must be an origin/);
+});

@@ -17,6 +17,7 @@ import { encodePayload, decodePayload, type ClusterQuery, type HttpRequestFields
 import type { Logger } from '../logger';
 import { ThrottledWarning } from '../throttled-log';
 import { RETRY_AFTER_SECONDS } from './connection-gate';
+import { CorsPolicy } from './cors';
 import { replyCode, replyError } from './http-reply';
 import type { Refusal } from './limits';
 import { BodyBudget, readBody, type BodyLimits } from './request-body';
@@ -74,6 +75,8 @@ export class HttpRoutes {
   private readonly bodyLimits: BodyLimits;
   private readonly overBudget: ThrottledWarning;
   private readonly overAddressCap: ThrottledWarning;
+  /** With `corsOrigins`: preflights and CORS headers for requests to services. */
+  private readonly cors: CorsPolicy | undefined;
 
   constructor(private readonly deps: HttpRoutesDeps) {
     const { limits } = deps.config;
@@ -83,6 +86,7 @@ export class HttpRoutes {
     this.overBudget = new ThrottledWarning(deps.log, 'request bodies over maxBufferedRequestBytes on this worker: answered 503');
     this.overAddressCap = new ThrottledWarning(deps.log, 'plain HTTP connections from one address over maxHttpConnectionsPerIp: answered 429');
     this.services = new Set(deps.config.services);
+    this.cors = limits.corsOrigins === false ? undefined : new CorsPolicy(limits.corsOrigins);
     for (const service of deps.config.services) this.serviceRequests.set(service, new PendingReplies());
   }
 
@@ -166,6 +170,10 @@ export class HttpRoutes {
     if (!this.services.has(service)) {
       finish(404);
       return replyError(response, 404, `No service "${service}"`);
+    }
+    if (this.cors?.handle(request, response) === true) {
+      request.resume();
+      return finish(response.statusCode);
     }
     readBody(request, this.budget, this.bodyLimits, (outcome) => {
       switch (outcome.kind) {
