@@ -282,6 +282,14 @@ export interface SwitchyardOptions {
    * header. Default `false`.
    */
   readonly corsOrigins?: false | '*' | readonly string[];
+  /**
+   * Every connection to the port starts with a PROXY protocol header (v1 or
+   * v2, as HAProxy and TCP load balancers send): its source address is the
+   * client's (`client.remoteAddress`, the per-address limits, the logs). A
+   * connection without a valid one is closed. Turn it on only behind such a
+   * balancer; off, a PROXY header is an ordinary bad request. Default `false`.
+   */
+  readonly proxyProtocol?: boolean;
 }
 
 /** The unit an integer option is counted in, for the docs. */
@@ -684,6 +692,12 @@ export const OPTION_SPECS = {
     default: false,
     workerLimit: true,
     doc: "CORS for `/services/<name>`: the exact origins whose pages may call services with `fetch` (they may send credentials), or `'*'` for any (without credentials). The worker answers a preflight (`OPTIONS` with `Access-Control-Request-Method`) with **204** and the allowed methods and headers, or **403** for another origin, and adds `Access-Control-Allow-Origin` to each answer. `false` sends no CORS header. See [tls-and-proxies.md](tls-and-proxies.md#cors-for-services)",
+  },
+  proxyProtocol: {
+    kind: 'boolean',
+    default: false,
+    workerLimit: true,
+    doc: 'every connection must start with a PROXY protocol header (v1 text or v2 binary, as HAProxy `send-proxy` and TCP load balancers send; before TLS when `tls` is set), whose source address becomes the client\'s (then `trustProxy` applies to it); a connection without a valid one within `handshakeTimeout` is closed without an answer. Off, no header is looked for: a `PROXY …` line is a bad request (**HTTP 400**)',
   },
 } as const satisfies OptionSpecs;
 

@@ -20,12 +20,18 @@ import { isIP } from 'node:net';
 // Only the type: the module is required where a proxy is trusted, so the default path never loads it.
 import type ProxyAddr from 'proxy-addr';
 import type { ForwardedHeader } from '../options-spec';
+import { proxiedAddressOf } from './front-server';
 
 export type AddressOf = (request: IncomingMessage) => string;
 
 /** The TCP peer's address: the default, with no proxy trusted. */
 export function peerAddress(request: IncomingMessage): string {
   return request.socket.remoteAddress ?? '';
+}
+
+/** With `proxyProtocol`: the address the connection's PROXY header gave, else (a LOCAL header) the TCP peer's. */
+export function proxiedPeerAddress(request: IncomingMessage): string {
+  return proxiedAddressOf(request.socket) ?? request.socket.remoteAddress ?? '';
 }
 
 type TrustFunction = (address: string, hop: number) => boolean;
@@ -35,21 +41,32 @@ type TrustFunction = (address: string, hop: number) => boolean;
  * (addresses, CIDR ranges, or proxy-addr's `loopback`, `linklocal`,
  * `uniquelocal`), or is null to trust none.
  */
-export function addressResolver(trust: readonly string[] | null, header: ForwardedHeader): AddressOf {
-  if (trust === null) return peerAddress;
+export function addressResolver(trust: readonly string[] | null, header: ForwardedHeader, proxyProtocol = false): AddressOf {
+  const peer = proxyProtocol ? proxiedPeerAddress : peerAddress;
+  if (trust === null) return peer;
   // Loaded only when a proxy is trusted: the default path costs not even a require.
   const proxyaddr = require('proxy-addr') as typeof ProxyAddr;
   const trusted: TrustFunction = proxyaddr.compile([...trust]);
   switch (header) {
     case 'x-forwarded-for':
-      return (request) => clientOf(proxyaddr.all(request), trusted);
+      return (request) => clientOf([peer(request), ...xForwardedFor(request.headers['x-forwarded-for']).reverse()], trusted);
     case 'forwarded':
-      return (request) => clientOf([peerAddress(request), ...forwardedFor(request.headers.forwarded).reverse()], trusted);
+      return (request) => clientOf([peer(request), ...forwardedFor(request.headers.forwarded).reverse()], trusted);
     default: {
       const unknown: never = header;
       throw new Error(`unknown forwarded header ${String(unknown)}`);
     }
   }
+}
+
+/** The addresses of an `X-Forwarded-For` header, in header order (the client's first, the nearest proxy's last). */
+export function xForwardedFor(header: string | string[] | undefined): string[] {
+  if (header === undefined) return [];
+  const text = Array.isArray(header) ? header.join(',') : header;
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
 }
 
 /** The first address of `chain` (peer first) that is not trusted, or the last before a hop that is not an IP address. */

@@ -91,7 +91,7 @@ export class WorkerServer {
     this.metrics = new WorkerMetrics(workerId, config.services, this.outbox);
     this.limits = new ConnectionLimits(config.limits, log, () => performance.now(), config.maxPayload);
     const closes = new HeldCloses(config.limits.closeGrace, log);
-    const addressOf = addressResolver(config.limits.trustProxy, config.limits.forwardedHeader);
+    const addressOf = addressResolver(config.limits.trustProxy, config.limits.forwardedHeader, config.limits.proxyProtocol);
     const staticFiles = config.staticDir === false ? undefined : new StaticFiles(config.staticDir, log);
     this.routes = new HttpRoutes({
       config,
@@ -166,8 +166,8 @@ export class WorkerServer {
       serveHttp: (request, response) => this.routes.handle(request, response),
       statusChanged,
     });
-    const tls = config.tls ? { handshakeTimeout: config.limits.handshakeTimeout } : false;
-    this.http = createFrontServer(httpServerOptions(config.limits), tls, log, (request, response) => this.routes.handle(request, response));
+    const front = { tls: config.tls, proxyProtocol: config.limits.proxyProtocol, handshakeTimeout: config.limits.handshakeTimeout };
+    this.http = createFrontServer(httpServerOptions(config.limits), front, log, (request, response) => this.routes.handle(request, response));
     this.firstTls = config.tls ? new Promise((resolve) => (this.gotTls = resolve)) : Promise.resolve();
     // The limits' timers live as long as the server: stopping it closes them.
     this.http.once('close', () => {
