@@ -6,11 +6,15 @@
 import * as path from 'node:path';
 import { createServer, type SwitchyardOptions } from 'switchyard';
 import type { ListeningMessage } from './baselines/listen';
+import { TLS_CERT_ENV, TLS_KEY_ENV } from './tls-cert';
 
 const extension = path.extname(__filename);
 const workers = Number(process.env.SWITCHYARD_BENCH_WORKERS ?? '2');
 // For A/B runs (suite/ab.ts): SWITCHYARD_BENCH_BALANCING=kernel; unset means the default.
 const balancing = process.env.SWITCHYARD_BENCH_BALANCING as SwitchyardOptions['balancing'];
+// --tls (suite.ts): serve wss:// with the run's certificate.
+const cert = process.env[TLS_CERT_ENV];
+const key = process.env[TLS_KEY_ENV];
 const server = createServer({
   port: 0,
   host: '127.0.0.1',
@@ -23,6 +27,7 @@ const server = createServer({
   maxConnectionsPerWorker: 1_000_000,
   maxConnectionsPerIp: 1_000_000,
   ...(balancing === undefined ? {} : { balancing }),
+  ...(cert === undefined || key === undefined ? {} : { tls: { cert, key } }),
   services: {
     // The server's bundled echo service, through its documented subpath export.
     echo: require.resolve('switchyard/examples/echo'),
