@@ -20,7 +20,7 @@ import { MasterMetrics } from './master-metrics';
 import { OpsServer } from './ops-server';
 import { ServiceSlot } from './service-slot';
 import { createSocketDir, removeStaleSocketDirs } from './socket-dir';
-import { readTlsMaterial } from './tls-material';
+import { certificateValidity, readTlsMaterial } from './tls-material';
 import type { ServerState, ServerStats } from './stats';
 import { WorkerPool, type WorkerChannel } from './worker-pool';
 
@@ -267,9 +267,15 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   private renewTls(): void {
     if (this.options.tls === false) return;
     const material = readTlsMaterial(this.options.tls);
+    this.warnIfNotValid(material);
     this.tlsMaterial = material;
     this.toWorkers({ type: 'tls', ...material });
     this.log.info({ cert: this.options.tls.cert }, 'TLS certificate reloaded');
+  }
+
+  private warnIfNotValid(material: TlsMaterial): void {
+    const problem = certificateValidity(material);
+    if (problem !== undefined && this.options.tls !== false) this.log.warn({ cert: this.options.tls.cert }, problem);
   }
 
   stats(): ServerStats {
@@ -418,7 +424,10 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
 
   private async startProcesses(): Promise<void> {
     // Before any process: a certificate that cannot be used fails the start with the file's name.
-    if (this.options.tls !== false) this.tlsMaterial = readTlsMaterial(this.options.tls);
+    if (this.options.tls !== false) {
+      this.tlsMaterial = readTlsMaterial(this.options.tls);
+      this.warnIfNotValid(this.tlsMaterial);
+    }
     this.boundPort = await probePort(this.options.host, this.options.port);
     if (this.options.opsPort !== false) {
       const { healthPath, readyPath, metricsPath } = this.options;

@@ -70,3 +70,15 @@ export function readTlsMaterial(tls: TlsOptions): TlsMaterial {
   check({ cert, key, passphrase: tls.passphrase }, `the TLS key file ${tls.key} cannot be used with the certificate ${tls.cert} (not its key, or a wrong or missing passphrase)`);
   return material;
 }
+
+/**
+ * Why the leaf certificate of `material` is not valid at `now`, or undefined
+ * when it is: served anyway (the operator may be renewing it right now), but
+ * worth a warning, since clients will refuse it.
+ */
+export function certificateValidity(material: TlsMaterial, now: Date = new Date()): string | undefined {
+  const leaf = new X509Certificate(material.cert);
+  if (new Date(leaf.validTo) < now) return `the TLS certificate expired on ${leaf.validTo}; clients will refuse it`;
+  if (new Date(leaf.validFrom) > now) return `the TLS certificate is not valid before ${leaf.validFrom}; clients will refuse it`;
+  return undefined;
+}

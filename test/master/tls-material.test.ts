@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { isSwitchyardError } from '../../src/errors';
-import { readTlsMaterial } from '../../src/master/tls-material';
+import { certificateValidity, readTlsMaterial } from '../../src/master/tls-material';
 import { resolveOptions } from '../../src/options';
 import { makeCa, makeCert, type TestCa, type TestCert } from '../helpers/certs';
 
@@ -62,4 +62,11 @@ test('options.tls resolves its paths against cwd and refuses wrong shapes', () =
   ] as const) {
     expect(failure(() => resolveOptions({ tls: tls as never }))).toEqual({ code: 'SY_ERR_INVALID_OPTION', message: expect.stringContaining(message) });
   }
+});
+
+test('a certificate outside its validity period is reported (the start still serves it, with a warning)', () => {
+  const material = readTlsMaterial({ cert: cert.certFile, key: cert.keyFile });
+  expect(certificateValidity(material)).toBeUndefined();
+  expect(certificateValidity(material, new Date(Date.now() + 10 * 86_400_000))).toMatch(/^the TLS certificate expired on /);
+  expect(certificateValidity(material, new Date(Date.now() - 10 * 86_400_000))).toMatch(/^the TLS certificate is not valid before /);
 });
