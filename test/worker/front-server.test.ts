@@ -76,3 +76,30 @@ test('a connection that sends nothing is cut after handshakeTimeout, before any 
   });
   expect(Date.now() - started).toBeGreaterThanOrEqual(150);
 });
+
+test('a PROXY header that arrives in pieces is gathered, then HTTP gets exactly the bytes after it', async () => {
+  const front = createFrontServer({}, { tls: false, proxyProtocol: true, handshakeTimeout: 2000 }, log, (request, response) => {
+    response.setHeader('Connection', 'close');
+    response.end(`${proxiedAddressOf(request.socket) ?? 'none'} ${request.url ?? ''}`);
+  });
+  const pieces = ['PROXY TCP4 19', '8.51.100.9 127.0.0.1 1 2\r', '\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n'];
+  // Each piece is sent once the server has read the one before: they reach the front as separate chunks.
+  let next = 1;
+  let client: net.Socket | undefined;
+  front.on('connection', (socket: net.Socket) => {
+    socket.on('data', () => {
+      if (next < pieces.length) client?.write(pieces[next++] as string);
+    });
+  });
+  const port = await listen(front);
+  const answer = await new Promise<string>((resolve, reject) => {
+    const tcp = net.connect(port, '127.0.0.1', () => tcp.write(pieces[0] as string));
+    client = tcp;
+    let text = '';
+    tcp.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    tcp.once('close', () => resolve(text));
+    tcp.once('error', reject);
+  });
+  expect(next).toBe(pieces.length);
+  expect(answer).toMatch(/\r\n\r\n198\.51\.100\.9 \/after$/);
+});
