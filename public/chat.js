@@ -1,13 +1,12 @@
 // The demo page of the bundled chat service (protocol: src/services/examples/chat.ts).
-// Plain browser JavaScript, no framework and no build step.
+// Plain browser JavaScript, no framework and no build step. Reconnection, the
+// offline queue and resuming come from the client library the workers serve
+// (switchyard/client, at /switchyard-client.js; docs/client.md).
 // Safety rule: whatever a user typed or the server sent reaches the page through
 // textContent, createTextNode or setAttribute, never as HTML.
-'use strict';
+import { connect } from '/switchyard-client.js';
 
 (function main() {
-  /** First reconnect delay; doubles per failed attempt up to RETRY_MAX_MS. */
-  const RETRY_BASE_MS = 300;
-  const RETRY_MAX_MS = 10000;
   /** After this many failed attempts in a row the server looks gone: say "offline", keep trying. */
   const OFFLINE_AFTER_ATTEMPTS = 6;
   const NAME_KEY = 'switchyard-chat-name';
@@ -44,7 +43,7 @@
   };
 
   const session = {
-    socket: null,
+    client: null,
     state: 'connecting',
     /** The name the server accepted; said again after every reconnect. */
     name: '',
@@ -55,9 +54,7 @@
     /** The room whose messages the log shows, so a rejoin keeps the history on screen. */
     shownRoom: '',
     clientId: '',
-    attempts: 0,
     everOnline: false,
-    retryTimer: 0,
     errorTimer: 0,
     rooms: [],
     members: [],
@@ -73,38 +70,40 @@
     return typeof value === 'string' ? value : '';
   }
 
-  // ---- connection -------------------------------------------------------
+  // ---- connection (the library reconnects, by the server's close codes) ----
 
-  function chatUrl() {
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return scheme + '//' + location.host + '/chat';
-  }
-
-  function connect() {
-    clearTimeout(session.retryTimer);
-    session.retryTimer = 0;
-    if (session.socket !== null) return;
-    if (session.attempts === 0) setState('connecting');
-    let socket;
-    try {
-      socket = new WebSocket(chatUrl());
-    } catch (error) {
-      scheduleRetry('cannot open a WebSocket');
-      return;
-    }
-    session.socket = socket;
-    socket.addEventListener('message', function onSocketMessage(event) {
-      if (session.socket === socket && typeof event.data === 'string') onMessage(event.data);
+  function start() {
+    // A relative URL: the library makes it ws: or wss: like the page.
+    session.client = connect('/chat', { onReconnect: resume });
+    session.client.on('message', function onClientMessage(data) {
+      if (typeof data === 'string') onMessage(data);
     });
-    // 'error' is always followed by 'close', which does the work.
-    socket.addEventListener('close', function onSocketClose(event) {
-      if (session.socket !== socket) return;
-      session.socket = null;
-      onDisconnect(event.code);
+    session.client.on('close', onDisconnect);
+    session.client.on('reconnecting', function onReconnecting(info) {
+      const offline = !navigator.onLine || info.attempt > OFFLINE_AFTER_ATTEMPTS;
+      setState(offline ? 'offline' : 'reconnecting', reasonOf(info.code) + '; retry ' + info.attempt + ' in ' + (info.delay / 1000).toFixed(1) + ' s');
+    });
+    // The library gave up (a final close code): say so; the Retry button starts afresh.
+    session.client.on('error', function onGaveUp(error) {
+      setState('offline', error.message);
+    });
+    session.client.on('undelivered', function onUndelivered(info) {
+      showError(info.messages.length + (info.messages.length === 1 ? ' message was' : ' messages were') + ' not sent.');
     });
   }
 
-  function onDisconnect(code) {
+  function reasonOf(code) {
+    return CLOSE_REASONS[code] || 'close code ' + code;
+  }
+
+  /** Before anything queued is flushed: say hello with the same name and rejoin the room. */
+  function resume(client) {
+    if (session.name !== '') client.send({ type: 'hello', name: session.name });
+    // `create` joins an existing room and recreates one a restarted service forgot.
+    if (session.name !== '' && session.wantedRoom !== '') client.send({ type: 'create', room: session.wantedRoom });
+  }
+
+  function onDisconnect(info) {
     const wasOnline = session.state === 'online';
     session.room = '';
     session.clientId = '';
@@ -114,33 +113,14 @@
     session.members = [];
     renderRoom();
     if (wasOnline && session.everOnline) {
-      addNotice('Disconnected: ' + (CLOSE_REASONS[code] || 'close code ' + code) + '. Reconnecting…', 'system');
+      addNotice('Disconnected: ' + reasonOf(info.code) + (info.reconnect ? '. Reconnecting…' : '.'), 'system');
     }
-    scheduleRetry(CLOSE_REASONS[code] || 'close code ' + code);
+    if (!info.reconnect) setState('offline', reasonOf(info.code));
   }
 
-  /**
-   * Exponential backoff with "equal jitter": the delay is between half and all
-   * of the current ceiling, so a thousand pages dropped by one worker crash or
-   * a rolling reload (1012) do not all come back in the same millisecond.
-   */
-  function scheduleRetry(why) {
-    session.attempts += 1;
-    const ceiling = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * Math.pow(2, session.attempts - 1));
-    const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-    const offline = !navigator.onLine || session.attempts > OFFLINE_AFTER_ATTEMPTS;
-    setState(offline ? 'offline' : 'reconnecting', why + '; retry ' + session.attempts + ' in ' + (delay / 1000).toFixed(1) + ' s');
-    // Without a network there is nothing to try until the browser says it is back ('online' event).
-    if (navigator.onLine) session.retryTimer = setTimeout(connect, delay);
-  }
-
+  /** Sends now, or queues while reconnecting (flushed after the rejoin); what is refused comes back as 'undelivered'. */
   function send(message) {
-    if (session.socket === null || session.socket.readyState !== WebSocket.OPEN) {
-      showError('Not connected; try again in a moment.');
-      return false;
-    }
-    session.socket.send(JSON.stringify(message));
-    return true;
+    return session.client.send(message);
   }
 
   // ---- messages from the server -------------------------------------------
@@ -180,7 +160,6 @@
   function onWelcome(message) {
     const reconnected = session.everOnline;
     session.clientId = text(message.id);
-    session.attempts = 0;
     session.everOnline = true;
     // Client ids are `<worker>.<sequence>` in base 36: the first part names the worker holding this socket.
     const worker = session.clientId.split('.')[0] || '';
@@ -191,12 +170,12 @@
     if (typeof limits.roomLength === 'number') el.newRoom.maxLength = limits.roomLength;
     if (typeof limits.textLength === 'number') el.text.maxLength = limits.textLength;
     setState('online');
-    // `resumed`: same connection, but the chat service restarted and forgot us.
-    if (message.resumed === true) addNotice('The chat service restarted; rejoining.', 'system');
-    else if (reconnected) addNotice('Reconnected (worker ' + parseInt(worker, 36) + ').', 'system');
-    // Resume: the new connection knows nothing of us yet.
-    if (session.name !== '') send({ type: 'hello', name: session.name });
-    else el.name.focus();
+    // `resumed`: same connection, but the chat service restarted and forgot us: resume as after a reconnect.
+    if (message.resumed === true) {
+      addNotice('The chat service restarted; rejoining.', 'system');
+      resume(session.client);
+    } else if (reconnected) addNotice('Reconnected (worker ' + parseInt(worker, 36) + ').', 'system');
+    if (session.name === '') el.name.focus();
   }
 
   function onNamed(name) {
@@ -209,9 +188,7 @@
     el.welcome.hidden = true;
     el.chat.hidden = false;
     renderWhoami();
-    // `create` joins an existing room and recreates one a restarted service forgot.
-    if (session.wantedRoom !== '') send({ type: 'create', room: session.wantedRoom });
-    else if (document.activeElement === el.name || document.activeElement === el.nameButton) el.newRoom.focus();
+    if (session.wantedRoom === '' && (document.activeElement === el.name || document.activeElement === el.nameButton)) el.newRoom.focus();
   }
 
   function onJoined(room, users) {
@@ -411,21 +388,20 @@
     send({ type: 'leave' });
   });
 
+  // While waiting to reconnect: try now; after the library gave up: start afresh.
   el.retry.addEventListener('click', function onRetryClick() {
-    connect();
+    if (session.client.state === 'closed') start();
+    else session.client.reconnectNow();
   });
 
-  window.addEventListener('online', function onBrowserOnline() {
-    if (session.socket === null) connect();
-  });
-
+  // The library reconnects at once when the browser is back online ('online').
   window.addEventListener('offline', function onBrowserOffline() {
-    if (session.socket === null) setState('offline', 'the browser has no network');
+    if (session.client.state !== 'open') setState('offline', 'the browser has no network');
   });
 
   // A background tab may have been waiting out a long delay; try at once when it is looked at again.
   document.addEventListener('visibilitychange', function onVisible() {
-    if (document.visibilityState === 'visible' && session.socket === null && session.retryTimer !== 0) connect();
+    if (document.visibilityState === 'visible') session.client.reconnectNow();
   });
 
   try {
@@ -434,5 +410,6 @@
     // No storage: start with an empty name.
   }
   renderRoom();
-  connect();
+  setState('connecting');
+  start();
 })();

@@ -4,7 +4,7 @@
  * rest was written by the master from options `resolveOptions()` validated,
  * and nothing else sets this variable.
  */
-import type { LogLevel, ResolvedOptions } from './options';
+import type { JwtOptions, LogLevel, ResolvedOptions } from './options';
 import { WORKER_LIMIT_NAMES, type WorkerLimitName } from './options-spec';
 
 export const CHILD_CONFIG_ENV = 'SWITCHYARD_CHILD_CONFIG';
@@ -56,6 +56,12 @@ export interface WorkerConfig {
   /** Whether the worker serves TLS: it then waits for its certificate (a `tls` message from the master) before it listens. */
   readonly tls: boolean;
   readonly limits: WorkerLimits;
+  /** Absolute path of the `authenticate` module, or null. */
+  readonly authenticate?: string | null;
+  /** The built-in JWT authenticator's options (files as absolute paths), or null. */
+  readonly jwt?: JwtOptions | null;
+  /** Absolute path of the `http` app module, or null. */
+  readonly httpApp?: string | null;
 }
 
 export interface ServiceConfig {

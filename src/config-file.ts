@@ -1,6 +1,7 @@
 /**
- * Reads a JSON config file into options. Relative service paths (and `tls`
- * file paths) in it resolve against the file's own folder, so a config works from any working directory.
+ * Reads a JSON config file into options. Relative paths in it (services,
+ * `authenticate`, `http`, the `jwt` key files, the `tls` files) resolve
+ * against the file's own folder, so a config works from any working directory.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -32,12 +33,20 @@ export function loadConfigFile(file: string, cwd: string = process.cwd()): Switc
       Object.entries(services).map(([name, modulePath]) => [name, typeof modulePath === 'string' ? path.resolve(folder, modulePath) : modulePath]),
     );
   }
+  // The same for the worker modules and the JWT key files: paths in the file are relative to the file.
+  const resolve = (value: unknown): unknown => (typeof value === 'string' && value.length > 0 ? path.resolve(path.dirname(absolute), value) : value);
+  for (const key of ['authenticate', 'http'] as const) if (options[key] !== undefined) options[key] = resolve(options[key]);
+  const jwt = options.jwt;
+  if (typeof jwt === 'object' && jwt !== null && !Array.isArray(jwt)) {
+    const files: Record<string, unknown> = { ...(jwt as Record<string, unknown>) };
+    for (const key of ['publicKey', 'jwksFile']) if (files[key] !== undefined) files[key] = resolve(files[key]);
+    options.jwt = files;
+  }
   // Like service paths, the TLS files are named relative to the config file.
   const tls = options.tls;
   if (typeof tls === 'object' && tls !== null && !Array.isArray(tls)) {
-    const folder = path.dirname(absolute);
     options.tls = Object.fromEntries(
-      Object.entries(tls).map(([name, value]) => [name, name !== 'passphrase' && typeof value === 'string' ? path.resolve(folder, value) : value]),
+      Object.entries(tls).map(([name, value]) => [name, name !== 'passphrase' && typeof value === 'string' ? resolve(value) : value]),
     );
   }
   return options as SwitchyardOptions;

@@ -14,6 +14,36 @@ export type Balancing = 'round-robin' | 'kernel';
 export const BALANCING_MODES: readonly Balancing[] = ['round-robin', 'kernel'];
 
 /**
+ * Where the built-in JWT authenticator looks for a token, in order (the
+ * first found is verified): `header:authorization` (the `Bearer` scheme; any
+ * other header name takes its whole value), `query:<name>`, `cookie:<name>`,
+ * or `protocol` (an entry `bearer.<token>` of `Sec-WebSocket-Protocol`).
+ */
+export type TokenSource = 'protocol' | `header:${string}` | `query:${string}` | `cookie:${string}`;
+
+/** The built-in JWT authenticator (`jose`); see `SwitchyardOptions.jwt` and docs/authentication.md. */
+export interface JwtOptions {
+  /** Shared secret for HS256/HS384/HS512 (UTF-8). Exactly one of `secret`, `publicKey`, `jwksFile`. */
+  readonly secret?: string;
+  /** PEM file (SPKI public key or X.509 certificate) for RS*, PS*, ES* or EdDSA; relative to `cwd`. */
+  readonly publicKey?: string;
+  /** A local JWKS file (`{ "keys": [...] }`), keys picked by `kid`; relative to `cwd`. */
+  readonly jwksFile?: string;
+  /** Algorithms accepted. Default `['HS256']` with `secret`, else `['RS256', 'ES256']`. */
+  readonly algorithms?: readonly string[];
+  /** Required `aud` (one of them). Default: not checked. */
+  readonly audience?: string | readonly string[];
+  /** Required `iss` (one of them). Default: not checked. */
+  readonly issuer?: string | readonly string[];
+  /** Seconds of clock skew allowed on `exp` and `nbf`. Default `0`. */
+  readonly clockTolerance?: number;
+  /** Where the token is looked for, in order. Default `['header:authorization', 'protocol', 'cookie:token', 'query:token']`. */
+  readonly from?: readonly TokenSource[];
+  /** The claim that names the user (a non-empty string). Default `'sub'`. */
+  readonly userClaim?: string;
+}
+
+/**
  * PEM files for HTTPS and `wss://` on the workers' port; relative paths
  * resolve against `cwd`. Read by the master at start and at every reload.
  */
@@ -237,6 +267,34 @@ export interface SwitchyardOptions {
    * `'round-robin'`.
    */
   readonly balancing?: Balancing;
+  /**
+   * Path of a module (relative to `cwd`; ESM or CommonJS, loaded by every
+   * worker with `import()`, `.ts` through ts-node) whose default export
+   * authenticates each WebSocket upgrade and each HTTP request to
+   * `/services/<name>` before it reaches a service: a function of `{ method,
+   * path, query, headers, cookies, remoteAddress }` returning (or resolving
+   * to) `{ user, claims? }`, or throwing a `RequestError` to refuse. It has
+   * `handshakeTimeout` to answer; at most `maxConcurrentAuth` calls run per
+   * worker. Not with `jwt`. See docs/authentication.md. Default `false`.
+   */
+  readonly authenticate?: string | false;
+  /** The built-in JWT authenticator (see `JwtOptions`); not with `authenticate`. Default `false`. */
+  readonly jwt?: JwtOptions | false;
+  /**
+   * Most authenticator calls one worker runs at once; a further upgrade or
+   * request gets 503 with `Retry-After`. Default `128`.
+   */
+  readonly maxConcurrentAuth?: number;
+  /** Largest `claims` of one identity, serialized as JSON; a larger identity is refused with 500 (logged). Default 4 KiB. */
+  readonly maxClaimsBytes?: number;
+  /**
+   * Path of a module (relative to `cwd`, loaded by every worker with
+   * `import()`) whose default export is a request handler `(req, res)` (an
+   * Express app is one) or a factory `(api) => handler` given the in-worker
+   * services API: it serves the plain HTTP requests Switchyard's own routes
+   * do not. See docs/http-app.md. Default `false`.
+   */
+  readonly http?: string | false;
   /**
    * Serve HTTPS and `wss://` on the one port instead of plain HTTP: PEM file
    * paths `{ cert, key, ca?, passphrase? }` (relative to `cwd`), read by the
@@ -658,6 +716,42 @@ export const OPTION_SPECS = {
     values: BALANCING_MODES,
     default: 'round-robin',
     doc: "how connections reach workers: `'round-robin'` (the master accepts and hands each to the next worker: even spread) or `'kernel'` (workers accept from the shared socket: faster connection storms, less master CPU, uneven spread); fixed per process by the first server started (`--balancing`)",
+  },
+  authenticate: {
+    kind: 'custom',
+    type: 'module path or `false`',
+    default: false,
+    doc: 'module whose default export authenticates each upgrade and each request to `/services/<name>` in the worker, before any service sees it (docs/authentication.md): returns `{ user, claims? }`, or throws a `RequestError` (its status and JSON body answer); anything else it throws gets **HTTP 500** (logged, throttled); not with `jwt`',
+  },
+  jwt: {
+    kind: 'custom',
+    type: 'object or `false`',
+    default: false,
+    doc: 'built-in JWT authenticator: `{ secret | publicKey | jwksFile, algorithms, audience, issuer, clockTolerance, from, userClaim }` (docs/authentication.md); a missing, malformed, wrongly signed, expired token or a wrong audience or issuer gets **HTTP 401** with its own code; not with `authenticate`',
+  },
+  maxConcurrentAuth: {
+    kind: 'integer',
+    unit: 'count',
+    min: 1,
+    max: 1_000_000,
+    default: 128,
+    workerLimit: true,
+    doc: 'most authenticator calls one worker runs at once (each has `handshakeTimeout` to answer, else **HTTP 503**); a further upgrade or request gets **HTTP 503** with `Retry-After: 1`, so a slow auth backend holds at most this many sockets per worker',
+  },
+  maxClaimsBytes: {
+    kind: 'integer',
+    unit: 'bytes',
+    min: 0,
+    max: MiB,
+    default: 4 * KiB,
+    workerLimit: true,
+    doc: 'largest `claims` of an identity, as JSON: kept with each client in its worker and its service for as long as it is connected; an identity over it is refused with **HTTP 500** (logged)',
+  },
+  http: {
+    kind: 'custom',
+    type: 'module path or `false`',
+    default: false,
+    doc: 'module whose default export is a request handler `(req, res)` (an Express app) or a factory given the in-worker services API (docs/http-app.md); it serves the plain HTTP requests no Switchyard route takes, before the static folder; a throw gets **HTTP 500** and a log line',
   },
   tls: {
     kind: 'custom',

@@ -24,6 +24,10 @@ export interface ClientInfo {
   /** Request headers selected by `options.forwardHeaders`, lower-cased names. */
   readonly headers: Readonly<Record<string, string>>;
   readonly remoteAddress: string;
+  /** The authenticated user (options `authenticate` or `jwt`); absent without an authenticator. */
+  readonly user?: string;
+  /** The identity's claims (a JWT's payload), at most `maxClaimsBytes` as JSON; absent when the authenticator gave none. */
+  readonly claims?: Readonly<Record<string, unknown>>;
 }
 
 /** One empty record shared by every client without query parameters or forwarded headers: an object per idle connection saved. */
@@ -48,6 +52,9 @@ export interface HttpRequestFields {
   readonly path: string;
   readonly query: Readonly<Record<string, string>>;
   readonly headers: Readonly<Record<string, string>>;
+  /** The authenticated user and claims, with an authenticator configured (as in `ClientInfo`). */
+  readonly user?: string;
+  readonly claims?: Readonly<Record<string, unknown>>;
 }
 
 /** A service's answer to an HTTP request. */
@@ -113,7 +120,9 @@ export type WorkerToMaster =
    * now gone down with `deliveries` instances, and the worker quarantined it:
    * those crashes were the event's, not the service's (crash-loop rule).
    */
-  | { readonly type: 'quarantined'; readonly service: string; readonly endpoint: string; readonly deliveries: number };
+  | { readonly type: 'quarantined'; readonly service: string; readonly endpoint: string; readonly deliveries: number }
+  /** The worker cannot start (its `authenticate` or `http` module does not load): sent just before it exits, so `listen()` can say why. */
+  | { readonly type: 'startFailed'; readonly error: { readonly message: string; readonly code?: string } };
 
 // ---- master → worker ---------------------------------------------------------
 
@@ -202,7 +211,14 @@ export type WorkerToService =
   | ({ readonly type: 'message'; readonly id: string; readonly seq: number; readonly redelivered?: true; readonly ts?: number } & Payload)
   /** This client closed (it is gone); acknowledged once `onClose` settled. */
   | { readonly type: 'closed'; readonly id: string; readonly code: number; readonly reason: string; readonly seq: number }
-  | ({ readonly type: 'request' } & HttpRequestFields & Payload);
+  | ({ readonly type: 'request' } & HttpRequestFields & Payload)
+  /**
+   * The worker's own HTTP app asks the service to publish to one of its
+   * topics (docs/http-app.md): the service publishes as if it had called
+   * `publish` itself (interest routing included) and answers with a
+   * `response` for `rid` whose body is the number of subscribers reached.
+   */
+  | ({ readonly type: 'publish'; readonly rid: string; readonly topic: string } & Payload);
 
 // ---- service → worker ----------------------------------------------------------
 
@@ -244,8 +260,14 @@ function isCloseFields(m: Readonly<Record<string, unknown>>): boolean {
   return typeof m.id === 'string' && Number.isInteger(m.code) && typeof m.reason === 'string';
 }
 
+/** The optional identity fields of a connect's client or a request. */
+function isIdentity(m: Readonly<Record<string, unknown>>): boolean {
+  return (m.user === undefined || typeof m.user === 'string') && (m.claims === undefined || isRecord(m.claims));
+}
+
 function isHttpRequest(m: Readonly<Record<string, unknown>>): boolean {
   return (
+    isIdentity(m) &&
     typeof m.rid === 'string' &&
     typeof m.method === 'string' &&
     typeof m.path === 'string' &&
@@ -283,7 +305,8 @@ export function isClientInfo(value: unknown): value is ClientInfo {
     typeof value.path === 'string' &&
     typeof value.remoteAddress === 'string' &&
     isStringRecord(value.query) &&
-    isStringRecord(value.headers)
+    isStringRecord(value.headers) &&
+    isIdentity(value)
   );
 }
 
@@ -341,6 +364,7 @@ export const WORKER_TO_MASTER_GUARDS = {
   query: (m) => Number.isInteger(m.qid) && (m.what === 'health' || m.what === 'ready' || m.what === 'metrics'),
   metrics: isMetricsReply,
   quarantined: (m) => typeof m.service === 'string' && typeof m.endpoint === 'string' && Number.isInteger(m.deliveries) && (m.deliveries as number) > 0,
+  startFailed: (m) => isRecord(m.error) && typeof m.error.message === 'string' && (m.error.code === undefined || typeof m.error.code === 'string'),
 } as const satisfies GuardTable<WorkerToMaster>;
 
 export const MASTER_TO_WORKER_GUARDS = {
@@ -380,6 +404,7 @@ export const WORKER_TO_SERVICE_GUARDS = {
     typeof m.id === 'string' && Number.isSafeInteger(m.seq) && (m.redelivered === undefined || m.redelivered === true) && isPayload(m) && isTimestamp(m.ts),
   closed: (m) => isCloseFields(m) && Number.isSafeInteger(m.seq),
   request: isHttpRequest,
+  publish: (m) => typeof m.rid === 'string' && typeof m.topic === 'string' && isPayload(m),
 } as const satisfies GuardTable<WorkerToService>;
 
 export const SERVICE_TO_WORKER_GUARDS = {
@@ -449,6 +474,12 @@ export const MAX_PAYLOAD_BYTES = (MAX_MESSAGE_LENGTH / 4) * 3;
 /** Bytes counted for a message besides its payload, in queue bounds. */
 export const MESSAGE_OVERHEAD = 64;
 
+/** Characters an identity adds to a message (claims are bounded by `maxClaimsBytes`, measured as they were checked). */
+function identityLength(fields: { readonly user?: string; readonly claims?: Readonly<Record<string, unknown>> }): number {
+  if (fields.user === undefined) return 0;
+  return fields.user.length + (fields.claims === undefined ? 0 : JSON.stringify(fields.claims).length);
+}
+
 /** Characters of a record's keys and values. */
 function recordLength(record: Readonly<Record<string, string>>): number {
   let length = 0;
@@ -467,11 +498,20 @@ function recordLength(record: Readonly<Record<string, string>>): number {
 export function approximateSize(message: AnyMessage): number {
   switch (message.type) {
     case 'request':
-      return message.data.length + message.path.length + recordLength(message.query) + recordLength(message.headers) + MESSAGE_OVERHEAD;
+      return message.data.length + message.path.length + recordLength(message.query) + recordLength(message.headers) + identityLength(message) + MESSAGE_OVERHEAD;
     case 'connect': {
       // The same reasoning for a connect: its client carries the handshake's query and forwarded headers.
       const { client } = message;
-      return client.id.length + client.service.length + client.path.length + recordLength(client.query) + recordLength(client.headers) + client.remoteAddress.length + MESSAGE_OVERHEAD;
+      return (
+        client.id.length +
+        client.service.length +
+        client.path.length +
+        recordLength(client.query) +
+        recordLength(client.headers) +
+        client.remoteAddress.length +
+        identityLength(client) +
+        MESSAGE_OVERHEAD
+      );
     }
     default:
       return 'data' in message ? message.data.length + MESSAGE_OVERHEAD : MESSAGE_OVERHEAD;

@@ -51,6 +51,16 @@ test('flags override the config file; its service paths resolve against its fold
   expect(parsed).toEqual({ command: 'start', options: { cwd, port: 5678, workers: 3, services: { chat: path.join(folder, 'chat.js') } } });
 });
 
+test('the authenticate and http modules and the jwt key files in a config file resolve against its folder too', () => {
+  const folder = mkdtempSync(path.join(tmpdir(), 'sy-config-'));
+  const file = path.join(folder, 'switchyard.json');
+  writeFileSync(file, JSON.stringify({ authenticate: './auth.mjs', http: 'app/index.mjs', jwt: { jwksFile: './keys/jwks.json', audience: 'a' } }));
+  expect(parseCli(['start', '--config', file], cwd)).toEqual({
+    command: 'start',
+    options: { cwd, authenticate: path.join(folder, 'auth.mjs'), http: path.join(folder, 'app', 'index.mjs'), jwt: { jwksFile: path.join(folder, 'keys', 'jwks.json'), audience: 'a' } },
+  });
+});
+
 test.each([
   [['start', '--port', 'abc'], '--port must be a whole number, got "abc"'],
   [['start', '--service', 'chat'], '--service takes name=path, got "chat"'],

@@ -6,7 +6,7 @@ test('the registry, the table in docs/errors.md and the code agree', () => {
   const docs = readFileSync(path.join(__dirname, '..', 'docs', 'errors.md'), 'utf8');
   const documented = new Set([...docs.matchAll(/^\| `(SY_ERR_[A-Z_]+)` \|/gm)].map((m) => m[1]));
   expect([...documented].sort()).toEqual(Object.keys(ERROR_CODES).sort());
-  const sources = ['master', 'worker', 'services', '.'].flatMap((folder) => {
+  const sources = ['master', 'worker', 'services', 'nats', '.'].flatMap((folder) => {
     const dir = path.join(__dirname, '..', 'src', folder);
     return require('node:fs').readdirSync(dir).filter((f: string) => f.endsWith('.ts')).map((f: string) => readFileSync(path.join(dir, f), 'utf8'));
   }).join('\n');

@@ -33,7 +33,8 @@ function sources(dir: string): string[] {
 /** The packages that runtime code (not `import type`) in `src/` loads by name. */
 function importedBySources(): Set<string> {
   const names = new Set<string>();
-  const pattern = /(?:^import (?!type )[^;]*? from|require\()\s*'((?:@[^/']+\/)?[^/.'][^/']*)/gm;
+  // `require.resolve(` too: an ESM-only package (jose) is found that way and loaded with a native import().
+  const pattern = /(?:^import (?!type )[^;]*? from|require(?:\.resolve)?\()\s*'((?:@[^/']+\/)?[^/.'][^/']*)/gm;
   for (const file of sources(path.join(ROOT, 'src'))) {
     for (const match of fs.readFileSync(file, 'utf8').matchAll(pattern)) names.add(match[1] as string);
   }
@@ -51,6 +52,10 @@ beforeAll(() => {
 
 test('the server package holds the built server', () => {
   for (const file of ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/services/examples/echo.js', 'public/index.html']) expect(files).toContain(file);
+});
+
+test('and the client library: CommonJS, ES module, types for both, the browser file the workers serve', () => {
+  for (const file of ['dist/client/index.js', 'dist/client/index.mjs', 'dist/client/index.d.ts', 'dist/client/index.d.mts', 'dist/client/switchyard-client.js']) expect(files).toContain(file);
 });
 
 test('no bench code, no tests, no source maps of tests', () => {

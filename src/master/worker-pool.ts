@@ -41,6 +41,8 @@ interface WorkerEntry {
   readyTimer: NodeJS.Timeout | undefined;
   /** Its latest report: clients, held messages, drops. */
   status: WorkerStatus | undefined;
+  /** Why it could not start, as it said before exiting (a module that does not load). */
+  startError: string | undefined;
 }
 
 /** The master's IPC channel to one worker (node:cluster's `process.send`), not a data-plane link. */
@@ -264,6 +266,9 @@ export class WorkerPool {
       staticDir: this.options.staticDir,
       tls: this.options.tls !== false,
       limits: workerLimits(this.options),
+      authenticate: this.options.authenticate === false ? null : this.options.authenticate,
+      jwt: this.options.jwt === false ? null : this.options.jwt,
+      httpApp: this.options.http === false ? null : this.options.http,
     };
     const worker = this.forkWorker({ ...settings.env, [CHILD_CONFIG_ENV]: encodeChildConfig(config) });
     const id = worker.id;
@@ -278,7 +283,7 @@ export class WorkerPool {
       this.log.error({ worker: id, timeoutMs: this.options.startTimeout }, 'worker did not listen in time; killing it');
       child.kill('SIGKILL');
     }, this.options.startTimeout);
-    this.entries.set(id, { id, child, ready: false, readyAt: 0, retiring: false, forReload, readyTimer, status: undefined });
+    this.entries.set(id, { id, child, ready: false, readyAt: 0, retiring: false, forReload, readyTimer, status: undefined, startError: undefined });
     this.hooks.onForked(id, child);
     this.log.debug({ worker: id, pid: worker.process.pid }, 'worker forked');
     return new Promise((resolve, reject) => this.readyWaiters.set(id, { resolve, reject }));
@@ -313,6 +318,12 @@ export class WorkerPool {
       case 'quarantined':
         this.hooks.onQuarantined(message.service, message.endpoint, message.deliveries);
         return;
+      case 'startFailed': {
+        const entry = this.entries.get(id);
+        if (entry !== undefined) entry.startError = message.error.message;
+        this.log.error({ worker: id, error: message.error }, 'worker cannot start');
+        return;
+      }
       default: {
         const unreachable: never = message;
         throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
@@ -330,7 +341,8 @@ export class WorkerPool {
     const waiter = this.readyWaiters.get(id);
     if (waiter !== undefined) {
       this.readyWaiters.delete(id);
-      waiter.reject(new SwitchyardError('SY_ERR_WORKER_START_FAILED', `worker ${id} exited before listening on port ${this.port} (code ${exit.code}, signal ${exit.signal})`));
+      const why = entry?.startError === undefined ? '' : `: ${entry.startError}`;
+      waiter.reject(new SwitchyardError('SY_ERR_WORKER_START_FAILED', `worker ${id} exited before listening on port ${this.port} (code ${exit.code}, signal ${exit.signal})${why}`));
       // During startup listen() fails as a whole, and a reload reports its own failure;
       // a crash replacement that died early is retried.
       if (!this.started || entry?.forReload === true) return;

@@ -80,6 +80,8 @@ export function answerEnvelope(context: EnvelopeContext, client: Client, text: s
     query: client.query,
     headers: client.headers,
     body: envelope.data,
+    user: client.user,
+    claims: client.claims,
   };
   let answered = false;
   const answer = (reply: string, outcome: EnvelopeOutcome): void => {

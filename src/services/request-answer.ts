@@ -65,6 +65,8 @@ export async function answerHttp(service: Service, message: HttpRequestFields & 
     query: message.query,
     headers: message.headers,
     body: decodePayload(message),
+    user: message.user,
+    claims: message.claims,
   };
   try {
     return toHttpAnswer(await service.onRequest(request));
@@ -72,6 +74,20 @@ export async function answerHttp(service: Service, message: HttpRequestFields & 
     const answer = errorAnswer(error);
     if (answer.status >= 500 && !(error instanceof RequestError)) onFailure(error);
     return answer;
+  }
+}
+
+/**
+ * A publish the worker's HTTP app asked for (`services.publish`): done here,
+ * as the service's own `publish` (interest routing included); the answer's
+ * body is how many subscribers it goes to, or a 400 for a bad topic.
+ */
+export function publishAnswer(service: Pick<Service, 'publish'>, topic: string, data: string | Buffer): HttpAnswer {
+  try {
+    return { status: 200, headers: {}, data: String(service.publish(topic, data)) };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { status: 400, headers: { 'content-type': 'application/json; charset=utf-8' }, data: JSON.stringify({ error: 'SY_ERR_INVALID_ARGUMENT', message }) };
   }
 }
 

@@ -19,6 +19,14 @@ export interface ServiceRequest {
   readonly headers: Readonly<Record<string, string>>;
   /** HTTP: the body, a string when it is valid UTF-8, else a Buffer (empty string when none); WebSocket: the envelope's `data`. */
   readonly body: unknown;
+  /**
+   * The authenticated user, with `authenticate` or `jwt` set (HTTP: the
+   * request's own identity; WebSocket: its connection's); undefined without
+   * an authenticator.
+   */
+  readonly user: string | undefined;
+  /** The identity's claims (a JWT's payload), when the authenticator gave any. */
+  readonly claims: Readonly<Record<string, unknown>> | undefined;
 }
 
 const REPLY_BRAND = Symbol.for('switchyard.reply');

@@ -23,7 +23,7 @@ import { ThrottledWarning } from '../throttled-log';
 import { ClientLanes, type ClientLanesHooks } from './client-lanes';
 import { EXPIRED, settleWithin, type LateOutcome } from './deadline';
 import { answerEnvelope, maxReplyLength, type EnvelopeContext, type EnvelopeOutcome } from './envelope-answer';
-import { answerHttp, unavailableAnswer } from './request-answer';
+import { answerHttp, publishAnswer, unavailableAnswer } from './request-answer';
 import { looksLikeRequest } from './request-envelope';
 import type { Client } from './client';
 import { BacklogCloser } from './backlog-closer';
@@ -68,7 +68,7 @@ export interface ServiceHostOptions {
 
 /** A client as the service keeps it, for as long as it is connected: one shape, and no empty objects of its own. */
 function clientOf(info: ClientInfo, resumed: boolean): Client {
-  return {
+  const client: Client = {
     id: info.id,
     service: info.service,
     path: info.path,
@@ -77,6 +77,9 @@ function clientOf(info: ClientInfo, resumed: boolean): Client {
     remoteAddress: info.remoteAddress,
     resumed,
   };
+  // Only authenticated clients carry the identity fields: without an authenticator the shape (and memory) is unchanged.
+  if (info.user === undefined) return client;
+  return info.claims === undefined ? { ...client, user: info.user } : { ...client, user: info.user, claims: info.claims };
 }
 
 export class ServiceHost {
@@ -190,7 +193,7 @@ export class ServiceHost {
   fromWorker(worker: number, message: WorkerToService): void {
     if (this.retiring) {
       // Nothing more is handled nor acknowledged: the workers give it all to the next instance. Requests are not kept: refused now.
-      if (message.type === 'request') this.toWorker(worker, { type: 'response', rid: message.rid, ...unavailableAnswer(this.name) });
+      if (message.type === 'request' || message.type === 'publish') this.toWorker(worker, { type: 'response', rid: message.rid, ...unavailableAnswer(this.name) });
       return;
     }
     switch (message.type) {
@@ -208,6 +211,7 @@ export class ServiceHost {
           return;
         }
         this.internals.clients.set(client.id, client);
+        if (client.user !== undefined) this.internals.users.add(client.user, client.id);
         // The lane may still hold this id's previous close (a link that broke and came back): the connect runs after it.
         this.lanes.open(client.id);
         this.lanes.run(client.id, () => this.service.onConnect(client), seq === undefined ? undefined : () => this.ack(worker, seq));
@@ -248,6 +252,9 @@ export class ServiceHost {
       case 'request':
         void this.answerHttpRequest(worker, message);
         return;
+      case 'publish':
+        this.toWorker(worker, { type: 'response', rid: message.rid, ...publishAnswer(this.service, message.topic, decodePayload(message)) });
+        return;
       case 'hello':
         return;
       default: {
@@ -267,6 +274,7 @@ export class ServiceHost {
     }
     // Gone from `clients` and from its topics at once, so nothing is sent to it from here on.
     this.internals.clients.delete(id);
+    if (client.user !== undefined) this.internals.users.remove(client.user, id);
     const worker = workerOfClientId(id);
     for (const topic of this.internals.topics.removeClient(id)) if (worker !== undefined) this.interest.remove(worker, topic);
     // The lane goes with the close, unless the client was resumed meanwhile: its events wait in it.

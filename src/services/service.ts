@@ -21,6 +21,7 @@ import type { Payload } from '../protocol';
 import { MAX_MESSAGE_LENGTH, encodePayload } from '../protocol';
 import { SwitchyardError, isSendableCloseCode, isSendableCloseReason } from '../errors';
 import { SubscriptionIndex } from '../subscription-index';
+import { UserIndex } from './user-index';
 import type { Client } from './client';
 import { RequestError, type ServiceRequest } from './request';
 
@@ -66,6 +67,8 @@ export interface ServiceTransport {
 export interface ServiceInternals {
   readonly clients: Map<string, Client>;
   readonly topics: SubscriptionIndex;
+  /** Connected clients by authenticated user. */
+  readonly users: UserIndex;
 }
 
 function exceptList(except: BroadcastOptions['except']): string[] | undefined {
@@ -80,6 +83,15 @@ function exceptList(except: BroadcastOptions['except']): string[] | undefined {
 function checkTopic(topic: unknown): asserts topic is string {
   if (typeof topic !== 'string' || topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) {
     throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `a topic must be a string of 1 to ${MAX_TOPIC_LENGTH} characters`);
+  }
+}
+
+function checkClose(code: number, reason: string): void {
+  if (!isSendableCloseCode(code)) {
+    throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `close code ${String(code)} cannot be sent: use 1000 or 3000-4999`);
+  }
+  if (!isSendableCloseReason(reason)) {
+    throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'close reason must be a string of at most 123 bytes');
   }
 }
 
@@ -114,6 +126,7 @@ export abstract class Service {
   #transport: ServiceTransport | undefined;
   readonly #clients = new Map<string, Client>();
   readonly #topics = new SubscriptionIndex();
+  readonly #users = new UserIndex();
 
   /** The name this service is configured under (its URL path). */
   get name(): string {
@@ -252,15 +265,41 @@ export abstract class Service {
     return this.#topics.topicsOf(id);
   }
 
+  /**
+   * Sends `data` to every connection of an authenticated `user` (`client.user`;
+   * options `authenticate` or `jwt`). Returns how many connections it went
+   * to (as `send`: one whose link queue is full is not counted, and is closed
+   * with 1013); 0 when the user has none here.
+   */
+  sendToUser(user: string, data: OutgoingData): number {
+    const transport = this.#attached();
+    const ids = this.#users.clientsOf(user);
+    if (ids.size === 0) return 0;
+    const payload = toPayload(data);
+    let sent = 0;
+    // A copy: a send that closes a client (a full queue) must not change the set being walked.
+    for (const id of [...ids]) if (transport.send(id, payload)) sent++;
+    return sent;
+  }
+
+  /** Closes every connection of `user` (as `close`, same arguments and checks); returns how many. */
+  closeUser(user: string, code = 1000, reason = ''): number {
+    this.#attached();
+    checkClose(code, reason);
+    let closed = 0;
+    for (const id of [...this.#users.clientsOf(user)]) if (this.close(id, code, reason)) closed++;
+    return closed;
+  }
+
+  /** Ids of the connected clients of an authenticated `user`. */
+  connectionsOf(user: string): ReadonlySet<string> {
+    return this.#users.clientsOf(user);
+  }
+
   /** Closes a client's connection. `code` is 1000 by default; 3000–4999 are yours. */
   close(id: string, code = 1000, reason = ''): boolean {
     const transport = this.#attached();
-    if (!isSendableCloseCode(code)) {
-      throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `close code ${String(code)} cannot be sent: use 1000 or 3000-4999`);
-    }
-    if (!isSendableCloseReason(reason)) {
-      throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'close reason must be a string of at most 123 bytes');
-    }
+    checkClose(code, reason);
     if (!this.#clients.has(id)) return false;
     transport.close(id, code, reason);
     return true;
@@ -277,7 +316,7 @@ export abstract class Service {
   static attach(service: Service, name: string, transport: ServiceTransport): ServiceInternals {
     service.#name = name;
     service.#transport = transport;
-    return { clients: service.#clients, topics: service.#topics };
+    return { clients: service.#clients, topics: service.#topics, users: service.#users };
   }
 }
 

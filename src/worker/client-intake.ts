@@ -4,7 +4,9 @@
  * limits), completed by `ws`, and becomes a client of a service
  * (`onConnection`: an id, a `connect` on the service's link, the shared socket
  * listeners); each message then goes to the link (`onMessage`), and so does
- * the close (`onClosed`). The way out, link to sockets, is client-delivery.ts.
+ * the close (`onClosed`). With an authenticator configured, the upgrade
+ * waits for it between the checks and the handshake (`authenticated`). The
+ * way out, link to sockets, is client-delivery.ts.
  */
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
@@ -16,7 +18,8 @@ import type { Logger } from '../logger';
 import { DELIVERY_SAMPLE_EVERY } from '../metrics/names';
 import { sharedIfEmpty, type ClientInfo } from '../protocol';
 import type { ClientEntry, ClientRegistry } from './client-registry';
-import { rejectUpgrade } from './http-reply';
+import { authRequestOf, type AuthOutcome, type Authenticator } from './authenticate';
+import { rejectUpgrade, rejectUpgradeCode } from './http-reply';
 import type { HeldCloses } from './held-closes';
 import type { ConnectionLimits } from './limits';
 import type { RoutingTally } from './routing-tally';
@@ -42,6 +45,8 @@ export interface IntakeDeps {
   readonly log: Logger;
   /** The client's address: the TCP peer's, or the one a trusted proxy forwarded (client-address.ts). */
   readonly addressOf: (request: http.IncomingMessage) => string;
+  /** Runs before each handshake when `authenticate` or `jwt` is set. */
+  readonly authenticator?: Authenticator;
   /** Answers a plain HTTP request (an upgrade to something other than WebSocket is one). */
   serveHttp(request: http.IncomingMessage, response: http.ServerResponse): void;
   /** Something the worker's status report counts has changed. */
@@ -62,6 +67,18 @@ const ENTRY = Symbol('switchyard.entry');
 const INTAKE = Symbol('switchyard.intake');
 type ClientSocket = WebSocket & { [ENTRY]: ClientEntry; [INTAKE]: ClientIntake };
 type UpgradingSocket = Duplex & { [INTAKE]?: ClientIntake };
+
+/** An upgrade that passed its checks, while its authenticator runs. */
+interface PendingUpgrade {
+  readonly request: http.IncomingMessage;
+  readonly socket: Duplex;
+  readonly head: Buffer;
+  /** The client's address (client-address.ts), found once before the limits. */
+  readonly address: string;
+  readonly service: string;
+  readonly path: string;
+  readonly query: Record<string, string>;
+}
 
 /** The way in for one worker's WebSocket clients: upgrade → connection → messages and close → the service's link. */
 export class ClientIntake {
@@ -129,12 +146,47 @@ export class ClientIntake {
       this.deps.metrics.upgradeRejected(refusal.status);
       return rejectUpgrade(socket, refusal.status, refusal.message, refusal.headers);
     }
-    // One closure per handshake, not per connection: it is gone once ws calls it.
-    this.deps.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, request, address, verdict.service, verdict.path, verdict.query));
+    const { authenticator } = this.deps;
+    if (authenticator === undefined) {
+      // One closure per handshake, not per connection: it is gone once ws calls it.
+      this.deps.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, request, address, verdict.service, verdict.path, verdict.query, undefined));
+      return;
+    }
+    const pending: PendingUpgrade = { request, socket, head, address, service: verdict.service, path: verdict.path, query: verdict.query };
+    authenticator.run(authRequestOf(request, verdict.path, verdict.query, address), (outcome) => this.authenticated(pending, outcome));
+  }
+
+  /**
+   * The authenticator answered: the handshake completes with the identity,
+   * or the refusal is the HTTP answer. The socket may have gone meanwhile
+   * (its slot in the limits is freed by its close), and the worker may have
+   * begun to stop.
+   */
+  private authenticated(pending: PendingUpgrade, outcome: AuthOutcome): void {
+    const { request, socket, head } = pending;
+    if (socket.destroyed) return;
+    if (!outcome.ok) {
+      this.deps.metrics.upgradeRejected(outcome.status);
+      return rejectUpgradeCode(socket, outcome.status, outcome.code, outcome.message, outcome.headers);
+    }
+    const reloading = this.state === 'stopping' && this.stopCode === CLOSE_CODES.SERVICE_RESTART;
+    if (this.state !== 'open' && !reloading) {
+      this.deps.metrics.upgradeRejected(503);
+      return rejectUpgrade(socket, 503, 'Server is shutting down', { 'Retry-After': '1' });
+    }
+    this.deps.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, request, pending.address, pending.service, pending.path, pending.query, outcome));
   }
 
   /** The handshake is complete: the socket becomes a client of `service`, announced on its link. */
-  private onConnection(ws: WebSocket, request: http.IncomingMessage, address: string, service: string, path: string, query: Record<string, string>): void {
+  private onConnection(
+    ws: WebSocket,
+    request: http.IncomingMessage,
+    address: string,
+    service: string,
+    path: string,
+    query: Record<string, string>,
+    identity: Extract<AuthOutcome, { ok: true }> | undefined,
+  ): void {
     if (this.state !== 'open') {
       ws.close(this.stopCode, this.stopReason);
       return;
@@ -145,7 +197,14 @@ export class ClientIntake {
       const value = request.headers[name];
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
-    const client: ClientInfo = { id, service, path, query: sharedIfEmpty(query), headers: sharedIfEmpty(headers), remoteAddress: address };
+    const remoteAddress = address;
+    // Without an authenticator the client has no identity fields at all: nothing more to carry or keep.
+    const client: ClientInfo =
+      identity === undefined
+        ? { id, service, path, query: sharedIfEmpty(query), headers: sharedIfEmpty(headers), remoteAddress }
+        : identity.claims === undefined
+          ? { id, service, path, query: sharedIfEmpty(query), headers: sharedIfEmpty(headers), remoteAddress, user: identity.user }
+          : { id, service, path, query: sharedIfEmpty(query), headers: sharedIfEmpty(headers), remoteAddress, user: identity.user, claims: identity.claims };
     const link = this.deps.links.get(service) as ServiceLink;
     const admission = link.connect(client);
     if (admission !== 'ok') {

@@ -12,17 +12,25 @@ function body(status: number, message: string): string {
 }
 
 /** Answers with a Switchyard error code (see errors.ts) instead of the status text. */
-export function replyCode(response: ServerResponse, status: number, code: ErrorCode, message: string, headers: Readonly<Record<string, string>> = {}): void {
+export function replyCode(response: ServerResponse, status: number, code: ErrorCode | (string & {}), message: string, headers: Readonly<Record<string, string>> = {}): void {
   replyJson(response, status, JSON.stringify({ error: code, message }), headers);
 }
 
 /** Answers a rejected upgrade on its raw socket and closes the connection. */
 export function rejectUpgrade(socket: Duplex, status: number, message: string, headers: Readonly<Record<string, string>> = {}): void {
+  rejectUpgradeWith(socket, status, body(status, message), headers);
+}
+
+/** As `rejectUpgrade`, with a code in the body instead of the status text (`{"error": code, "message": …}`, as `replyCode`). */
+export function rejectUpgradeCode(socket: Duplex, status: number, code: string, message: string, headers: Readonly<Record<string, string>> = {}): void {
+  rejectUpgradeWith(socket, status, `${JSON.stringify({ error: code, message })}\n`, headers);
+}
+
+function rejectUpgradeWith(socket: Duplex, status: number, text: string, headers: Readonly<Record<string, string>>): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
-  const text = body(status, message);
   const lines = [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
     'Connection: close',

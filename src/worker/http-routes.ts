@@ -11,11 +11,12 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WorkerConfig } from '../child-env';
 import { formatClientId, sequenceOfClientId, workerOfClientId } from '../client-id';
-import { PendingReplies } from '../pending-replies';
+import { PendingReplies, type PendingHandlers } from '../pending-replies';
 import { SERVICE_HTTP_PREFIX } from '../options';
 import { encodePayload, decodePayload, type ClusterQuery, type HttpRequestFields, type MasterToWorker, type Payload, type ServiceToWorker, type WorkerToMaster } from '../protocol';
 import type { Logger } from '../logger';
 import { ThrottledWarning } from '../throttled-log';
+import { authRequestOf, type AuthOutcome, type Authenticator } from './authenticate';
 import { RETRY_AFTER_SECONDS } from './connection-gate';
 import { CorsPolicy } from './cors';
 import { replyCode, replyError } from './http-reply';
@@ -24,7 +25,7 @@ import { BodyBudget, readBody, type BodyLimits } from './request-body';
 import { checkRequestHead, parseTarget, serviceForPath } from './upgrade-check';
 import type { WorkerMetrics } from './worker-metrics';
 
-type ServiceResponse = Extract<ServiceToWorker, { type: 'response' }>;
+export type ServiceResponse = Extract<ServiceToWorker, { type: 'response' }>;
 type QueryResult = Extract<MasterToWorker, { type: 'queryResult' }>;
 
 /** Why pending requests are cancelled: their service's instance is gone, or this worker stops. */
@@ -52,6 +53,16 @@ export interface HttpRoutesDeps {
   readonly admit: (request: IncomingMessage, address: string) => Refusal | null;
   /** The client's address: the TCP peer's, or the one a trusted proxy forwarded (client-address.ts). */
   readonly addressOf: (request: IncomingMessage) => string;
+  /** With `authenticate` or `jwt`: every request to a service is authenticated first. */
+  readonly authenticator?: Authenticator | undefined;
+}
+
+type Identity = Extract<AuthOutcome, { ok: true }>;
+
+/** Whether a request announces a body (which a refusal before reading it leaves on the connection). */
+function hasBody(request: IncomingMessage): boolean {
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /** Answers a body that is not read to its end; the rest of it cannot be skipped reliably, so the connection closes. */
@@ -132,6 +143,22 @@ export class HttpRoutes {
     return false;
   }
 
+  /**
+   * A call from the worker's own HTTP app (app-services.ts): registered with
+   * the service's HTTP requests, so that its answer is paired by the same
+   * `rid` and it is cancelled the same way (instance gone, worker stopping).
+   * `send` puts it on the link. Returns false, registering nothing, for a
+   * service this worker does not know.
+   */
+  callService(service: string, send: (rid: string) => 'sent' | 'unavailable' | 'busy', handlers: PendingHandlers<ServiceResponse>): 'sent' | 'unavailable' | 'busy' | 'unknown' {
+    const pending = this.serviceRequests.get(service);
+    if (pending === undefined) return 'unknown';
+    const seq = pending.add(this.deps.config.requestTimeout, handlers);
+    const outcome = send(formatClientId(this.deps.workerId, seq));
+    if (outcome !== 'sent') pending.forget(seq);
+    return outcome;
+  }
+
   /** The service's instance is gone (crashed or retired): its waiting requests are answered 503 now, not 504 later. */
   serviceGone(service: string): void {
     this.serviceRequests.get(service)?.cancelAll(SERVICE_GONE);
@@ -175,10 +202,31 @@ export class HttpRoutes {
       request.resume();
       return finish(response.statusCode);
     }
+    const { authenticator } = this.deps;
+    if (authenticator === undefined) return this.receive(request, response, service, subPath, query, finish, undefined);
+    // Before the body is read: a request without a valid identity costs no buffering, and the service never sees it.
+    authenticator.run(authRequestOf(request, pathname, query, this.deps.addressOf(request)), (outcome) => {
+      if (response.destroyed) return;
+      if (outcome.ok) return this.receive(request, response, service, subPath, query, finish, outcome);
+      finish(outcome.status);
+      if (hasBody(request)) response.setHeader('Connection', 'close');
+      replyCode(response, outcome.status, outcome.code, outcome.message, outcome.headers);
+    });
+  }
+
+  private receive(
+    request: IncomingMessage,
+    response: ServerResponse,
+    service: string,
+    subPath: string,
+    query: Record<string, string>,
+    finish: (status: number) => void,
+    identity: Identity | undefined,
+  ): void {
     readBody(request, this.budget, this.bodyLimits, (outcome) => {
       switch (outcome.kind) {
         case 'complete':
-          return this.forward(request, response, service, subPath, query, outcome.body, finish);
+          return this.forward(request, response, service, subPath, query, outcome.body, finish, identity);
         case 'tooLarge':
           return refuseBody(response, finish, 413, `Request body over ${this.bodyLimits.maxBytes} bytes`);
         case 'overBudget':
@@ -205,6 +253,7 @@ export class HttpRoutes {
     query: Record<string, string>,
     body: Buffer,
     finish: (status: number) => void,
+    identity: Identity | undefined,
   ): void {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) {
@@ -226,7 +275,9 @@ export class HttpRoutes {
     response.on('close', () => pending.forget(seq));
     const payload = encodePayload(body.length === 0 ? '' : isUtf8(body) ? body.toString('utf8') : body);
     const rid = formatClientId(this.deps.workerId, seq);
-    const outcome = this.deps.request(service, { rid, method: request.method ?? 'GET', path, query, headers, ...payload });
+    const fields: HttpRequestFields = { rid, method: request.method ?? 'GET', path, query, headers };
+    const withIdentity = identity === undefined ? fields : identity.claims === undefined ? { ...fields, user: identity.user } : { ...fields, user: identity.user, claims: identity.claims };
+    const outcome = this.deps.request(service, { ...withIdentity, ...payload });
     if (outcome === 'sent') return;
     pending.forget(seq);
     finish(503);

@@ -278,6 +278,13 @@ export class ServiceLink {
     return this.queue.push(message, approximateSize(message));
   }
 
+  /** Asks the instance to publish (the worker's HTTP app); false while the link is not up or its queue is full. */
+  publish(fields: Omit<Extract<WorkerToService, { type: 'publish' }>, 'type'>): boolean {
+    if (this.linkState !== 'up' || this.queue === undefined) return false;
+    const message: WorkerToService = { type: 'publish', ...fields };
+    return this.queue.push(message, approximateSize(message));
+  }
+
   /** Messages that could not be queued because the socket's queue was full, over the link's life. */
   get queueDropped(): number {
     return this.droppedBefore + (this.queue?.dropped ?? 0);

@@ -97,6 +97,10 @@ export function contentTypeFor(file: string): string {
   return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? FALLBACK_CONTENT_TYPE;
 }
 
+function notFoundHere(_request: IncomingMessage, response: ServerResponse): void {
+  replyError(response, 404, 'Not found');
+}
+
 export class StaticFiles {
   /** The folder's real path: symlinks inside it may point anywhere inside it, never out. */
   private readonly root: string;
@@ -109,28 +113,29 @@ export class StaticFiles {
   /**
    * Answers `request` completely: the file, 304, or 400/404/405/500. A path
    * that names no file is 404 whatever the method, so that only existing
-   * files answer 405 to methods other than GET and HEAD.
+   * files answer 405 to methods other than GET and HEAD. With `notFound`
+   * (the `http` app), a path that names no file is its to answer instead.
    */
-  serve(request: IncomingMessage, response: ServerResponse): void {
-    this.respond(request, response).catch((error: unknown) => {
+  serve(request: IncomingMessage, response: ServerResponse, notFound?: (request: IncomingMessage, response: ServerResponse) => void): void {
+    this.respond(request, response, notFound).catch((error: unknown) => {
       this.log.error({ err: error, url: request.url }, 'static file failed');
       if (!response.headersSent) replyError(response, 500, 'Internal server error');
       else response.destroy();
     });
   }
 
-  private async respond(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  private async respond(request: IncomingMessage, response: ServerResponse, notFound = notFoundHere): Promise<void> {
     // The raw target, not a WHATWG-normalized one: this module does its own checks on exactly what arrived.
     const rawPath = (request.url ?? '').split(/[?#]/, 1)[0] ?? '';
     const check = resolveRequestPath(this.root, rawPath);
-    if (!check.ok) return replyError(response, check.status, check.status === 400 ? 'Bad request path' : 'Not found');
+    if (!check.ok) return check.status === 400 ? replyError(response, 400, 'Bad request path') : notFound(request, response);
 
     const handle = await this.openInside(check.file);
-    if (handle === undefined) return replyError(response, 404, 'Not found');
+    if (handle === undefined) return notFound(request, response);
     let streaming = false;
     try {
       const stat = await handle.stat();
-      if (!stat.isFile()) return replyError(response, 404, 'Not found');
+      if (!stat.isFile()) return notFound(request, response);
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         return replyError(response, 405, 'Only GET and HEAD are allowed here', { Allow: 'GET, HEAD' });
       }

@@ -20,17 +20,23 @@ import type { Logger } from '../logger';
 import { approximateSize, isMasterToWorker, readBatch, type LinkLiveness, type MasterToWorker, type TlsMaterial, type WorkerToMaster } from '../protocol';
 import { ClientDelivery } from './client-delivery';
 import { addressResolver } from './client-address';
+import { ClientScript } from './client-script';
 import { ClientIntake } from './client-intake';
 import { ClientRegistry } from './client-registry';
+import { Authenticator } from './authenticate';
 import { createFrontServer, setTlsMaterial, type FrontServer } from './front-server';
 import { answerClientError, replyError } from './http-reply';
 import { HeldCloses } from './held-closes';
+import { AppServices } from './app-services';
+import { HttpApp } from './http-app';
 import { HttpRoutes } from './http-routes';
 import { ConnectionLimits, httpServerOptions, perMessageDeflateOptions } from './limits';
 import { RoutingTally } from './routing-tally';
 import { ServiceLink } from './service-link';
 import { SocketCorker } from './socket-corker';
 import { StaticFiles } from './static-files';
+import { selectProtocol } from './jwt-auth';
+import type { WorkerModules } from './worker-modules';
 import { WorkerMetrics } from './worker-metrics';
 
 type WorkerState = 'starting' | 'listening' | 'stopping' | 'stopped';
@@ -75,6 +81,10 @@ export class WorkerServer {
   private readonly limits: ConnectionLimits;
   private readonly intake: ClientIntake;
   private readonly delivery: ClientDelivery;
+  /** The user's `http` app, when configured. */
+  private readonly app: { readonly serve: (request: http.IncomingMessage, response: http.ServerResponse) => void } | undefined;
+  /** What `switchyard/worker` gives the app (worker-main.ts installs it), when an app is configured. */
+  readonly appServices: AppServices | undefined;
 
   constructor(
     private readonly config: WorkerConfig,
@@ -82,6 +92,7 @@ export class WorkerServer {
     endpoint: IpcEndpoint,
     private readonly log: Logger,
     private readonly onStopped: () => void = () => {},
+    modules: WorkerModules = {},
   ) {
     this.outbox = new BatchQueue(endpoint, {
       maxMessages: config.ipc.maxMessages,
@@ -92,7 +103,12 @@ export class WorkerServer {
     this.limits = new ConnectionLimits(config.limits, log, () => performance.now(), config.maxPayload);
     const closes = new HeldCloses(config.limits.closeGrace, log);
     const addressOf = addressResolver(config.limits.trustProxy, config.limits.forwardedHeader, config.limits.proxyProtocol);
+    const authenticator =
+      modules.authenticate === undefined
+        ? undefined
+        : new Authenticator(modules.authenticate, { timeout: config.limits.handshakeTimeout, maxConcurrent: config.limits.maxConcurrentAuth, maxClaimsBytes: config.limits.maxClaimsBytes }, log);
     const staticFiles = config.staticDir === false ? undefined : new StaticFiles(config.staticDir, log);
+    const clientScript = new ClientScript(log);
     this.routes = new HttpRoutes({
       config,
       workerId,
@@ -108,10 +124,22 @@ export class WorkerServer {
         }
         return link.request(fields) ? 'sent' : 'busy';
       },
-      fallback: (request, response) => (staticFiles === undefined ? replyError(response, 404, 'Not found') : staticFiles.serve(request, response)),
+      fallback: (request, response) => {
+        // Order: the client script, a static file that exists, then the user's app, then 404 (docs/http-app.md).
+        if (ClientScript.matches(request.url)) return clientScript.serve(request, response);
+        if (staticFiles !== undefined) return staticFiles.serve(request, response, this.app?.serve);
+        if (this.app !== undefined) return this.app.serve(request, response);
+        replyError(response, 404, 'Not found');
+      },
       admit: (request, address) => this.limits.admitHttp(request, address),
       addressOf,
+      authenticator,
     });
+    if (modules.httpApp !== undefined) {
+      const app = new HttpApp(modules.httpApp, config.requestTimeout, log);
+      this.app = { serve: (request, response) => app.serve(request, response) };
+      this.appServices = new AppServices({ routes: this.routes, links: this.links, requestTimeout: config.requestTimeout });
+    }
     const statusChanged = (): void => this.statusChanged();
     const ids = new ClientIdAllocator(workerId);
     this.delivery = new ClientDelivery({
@@ -159,10 +187,13 @@ export class WorkerServer {
         clientTracking: false,
         perMessageDeflate: perMessageDeflateOptions(config.limits),
         maxPayload: config.maxPayload,
+        // A token carried as a protocol (`bearer.<jwt>`) is never echoed back as the chosen one.
+        ...(config.jwt?.from?.includes('protocol') === true ? { handleProtocols: selectProtocol } : {}),
       }),
       routing: this.routing,
       log,
       addressOf,
+      authenticator,
       serveHttp: (request, response) => this.routes.handle(request, response),
       statusChanged,
     });

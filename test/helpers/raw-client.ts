@@ -5,6 +5,7 @@
  */
 import * as net from 'node:net';
 import { FrameReader, closeCode, type Frame } from './frames';
+import { Waiter } from './line-peer';
 
 const opened = new Set<net.Socket>();
 
@@ -67,36 +68,33 @@ export class RawClient {
   readonly frames: Frame[] = [];
   readonly closed: Promise<void>;
   private readonly reader = new FrameReader();
-  private waiters: Array<() => void> = [];
+  private readonly waiter = new Waiter();
 
   constructor(readonly socket: net.Socket) {
     socket.on('error', () => undefined);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
-    socket.on('close', () => this.notify());
+    socket.on('close', () => this.waiter.notify());
   }
 
   /** Feeds bytes received from the server. */
   receive(chunk: Buffer): void {
     this.frames.push(...this.reader.push(chunk));
-    this.notify();
+    this.waiter.notify();
   }
 
-  /** Resolves with the first frame (from the start) that matches; rejects if the connection closes first. */
-  frame(match: (frame: Frame) => boolean): Promise<Frame> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const found = this.frames.find(match);
-        if (found !== undefined) resolve(found);
-        else if (this.socket.destroyed) reject(new Error('connection closed before the frame arrived'));
-        else return false;
-        return true;
-      };
-      if (check()) return;
-      const waiter = (): void => {
-        if (check()) this.waiters = this.waiters.filter((w) => w !== waiter);
-      };
-      this.waiters.push(waiter);
-    });
+  /**
+   * Resolves with the first frame (from the start) that matches; rejects if the
+   * connection closes first, or after `ms`.
+   */
+  async frame(match: (frame: Frame) => boolean, ms = 15_000): Promise<Frame> {
+    await this.waiter.until(
+      () => this.frames.some(match) || this.socket.destroyed,
+      () => `a matching frame among ${this.frames.length} received`,
+      ms,
+    );
+    const found = this.frames.find(match);
+    if (found === undefined) throw new Error('connection closed before the frame arrived');
+    return found;
   }
 
   /** The code of the server's close frame (waiting for it), or undefined when the connection ended without one. */
@@ -106,10 +104,6 @@ export class RawClient {
     } catch {
       return undefined;
     }
-  }
-
-  private notify(): void {
-    for (const waiter of [...this.waiters]) waiter();
   }
 }
 

@@ -19,7 +19,7 @@ test('with the chat service, workers serve the page and service paths still belo
   const page = await get(port, '/');
   expect(page.status).toBe(200);
   expect(page.type).toBe('text/html; charset=utf-8');
-  expect(page.body).toContain('<script src="chat.js" defer></script>');
+  expect(page.body).toContain('<script type="module" src="chat.js"></script>');
   expect((await get(port, '/chat.js')).type).toBe('text/javascript; charset=utf-8');
   expect((await get(port, '/chat.css')).type).toBe('text/css; charset=utf-8');
   // Static files never shadow a service path.

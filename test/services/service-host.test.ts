@@ -847,3 +847,41 @@ describe('a full link queue (backpressure)', () => {
     expect(drains()).toBe(1);
   });
 });
+
+describe('authenticated clients', () => {
+  const withUser = (id: string, user: string): ClientInfo => ({ ...info(id), user, claims: { role: 'r' } });
+
+  test('user and claims reach the Client; sendToUser and closeUser reach exactly that user’s connections, which leave the index on close', async () => {
+    const seen: Client[] = [];
+    class Users extends Service {
+      override onConnect(client: Client): void {
+        seen.push(client);
+      }
+    }
+    const service = new Users();
+    const { host: h, sent } = host(service);
+    h.fromWorker(1, { type: 'connect', client: withUser('1.1', 'ann'), seq: 1 });
+    h.fromWorker(1, { type: 'connect', client: withUser('1.4', 'ann'), seq: 4 });
+    h.fromWorker(1, { type: 'connect', client: withUser('1.2', 'bob'), seq: 2 });
+    h.fromWorker(1, { type: 'connect', client: info('1.3'), seq: 3 });
+    await tick();
+    expect(seen.map((client) => [client.id, client.user, client.claims])).toEqual([
+      ['1.1', 'ann', { role: 'r' }],
+      ['1.4', 'ann', { role: 'r' }],
+      ['1.2', 'bob', { role: 'r' }],
+      ['1.3', undefined, undefined],
+    ]);
+    expect('user' in (seen[3] as Client)).toBe(false);
+    sent.length = 0;
+    expect(service.sendToUser('ann', 'hi')).toBe(2);
+    expect(sent.filter((m) => m.type === 'send').map((m) => (m as { id: string }).id).sort()).toEqual(['1.1', '1.4']);
+    expect(service.sendToUser('nobody', 'hi')).toBe(0);
+    expect(() => service.closeUser('nobody', 999)).toThrow(expect.objectContaining({ code: 'SY_ERR_INVALID_ARGUMENT' }));
+    h.fromWorker(1, { type: 'closed', id: '1.4', code: 1000, reason: '', seq: 5 });
+    await tick();
+    expect([...service.connectionsOf('ann')]).toEqual(['1.1']);
+    sent.length = 0;
+    expect(service.closeUser('ann', 4001, 'bye')).toBe(1);
+    expect(sent.filter((m) => m.type === 'closeClient')).toEqual([{ type: 'closeClient', id: '1.1', code: 4001, reason: 'bye' }]);
+  });
+});

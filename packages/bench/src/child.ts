@@ -11,6 +11,9 @@ function send(message: ChildToParent, then?: () => void): void {
 }
 
 let go: (() => void) | undefined;
+let chaosEvent = 0;
+let chaosFinished: (() => void) | undefined;
+const chaosDone = new Promise<void>((resolve) => { chaosFinished = resolve; });
 const started = new Promise<void>((resolve) => { go = resolve; });
 
 const control: ShardControl = {
@@ -21,12 +24,16 @@ const control: ShardControl = {
   held: () => send({ type: 'held' }),
   progress: (count) => send({ type: 'progress', count }),
   window: (phase) => send({ type: 'window', phase }),
+  chaosEvent: () => chaosEvent,
+  chaosDone: () => chaosDone,
 };
 
 process.on('disconnect', () => process.exit(0));
 process.on('message', (message: unknown) => {
   if (!isParentToChild(message)) return;
   if (message.type === 'go') return go?.();
+  if (message.type === 'chaos') return void (chaosEvent = message.index);
+  if (message.type === 'chaos-done') return chaosFinished?.();
   // Disconnect only once the last message is written, so the parent gets it.
   const done = (): void => process.disconnect();
   runShard(message.options, message.shard, control).then(

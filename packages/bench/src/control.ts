@@ -11,13 +11,23 @@ export interface ShardControl {
   progress(count: number): void;
   /** echo, fanout: the measured window starts or ends (lets a caller sample server CPU over exactly that window). */
   window(phase: WindowPhase): void;
+  /** `--chaos`: the index of the chaos event under way (0 before the first), to count damage against. */
+  chaosEvent(): number;
+  /** `--chaos`: resolves once the chaos controller has run its last event (the load may stop then, not before). */
+  chaosDone(): Promise<void>;
 }
 
 export type WindowPhase = 'start' | 'end';
 
 /** Control for a run in this one process. */
-export function localControl(onProgress: (count: number) => void = () => {}, onHeld: () => void = () => {}, onWindow: (phase: WindowPhase) => void = () => {}): ShardControl {
-  return { ready: () => Promise.resolve(), held: onHeld, progress: onProgress, window: onWindow };
+export function localControl(
+  onProgress: (count: number) => void = () => {},
+  onHeld: () => void = () => {},
+  onWindow: (phase: WindowPhase) => void = () => {},
+  chaosEvent: () => number = () => 0,
+  chaosDone: () => Promise<void> = () => Promise.resolve(),
+): ShardControl {
+  return { ready: () => Promise.resolve(), held: onHeld, progress: onProgress, window: onWindow, chaosEvent, chaosDone };
 }
 
 /** µs of user+system CPU this process used since `since`. */

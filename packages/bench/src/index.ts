@@ -5,17 +5,24 @@
 import { isSwitchyardError } from 'switchyard';
 import { runBench } from './run-bench';
 import { BENCH_HELP, parseBenchArgs } from './options';
+import { chaosPassed } from './chaos/report';
 import { formatJson, formatResult, ProgressLine } from './report';
 
 export { runBench } from './run-bench';
 export type { BenchHooks } from './run-bench';
 export { benchOptions, parseBenchArgs, BENCH_HELP } from './options';
 export type { BenchOptions, Scenario } from './options';
-export type { BenchResult } from './result';
+export type { BenchResult, ChaosCounts } from './result';
+export type { DamageCounts } from './chaos/damage';
+export type { ChaosEventRecord } from './chaos/controller';
+export type { ChaosKind, ChaosPlan } from './chaos/plan';
+export { chaosPassed, formatChaos } from './chaos/report';
 
 /**
  * `switchyard bench <argv>`: parses its flags, runs the load and prints the
- * report; resolves with the exit status: 0, 1 when any error was counted, 2
+ * report; resolves with the exit status: 0, 1 when any error was counted (or,
+ * under `--chaos`, a message lost, reordered or duplicated unmarked, or an
+ * event that did not recover), 2
  * for bad flags (after a one-line reason on stderr, as the CLI prints its own).
  */
 export async function benchCommand(argv: readonly string[]): Promise<number> {
@@ -38,5 +45,6 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   const result = await runBench(options, { onProgress: (count) => progress?.update(count) });
   progress?.done();
   process.stdout.write(`${options.json ? formatJson(options, result) : formatResult(options, result)}\n`);
-  return result.errorCount === 0 ? 0 : 1;
+  const chaosOk = result.chaos === undefined || chaosPassed(result.chaos);
+  return result.errorCount === 0 && chaosOk ? 0 : 1;
 }

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { SwitchyardError } from 'switchyard';
+import { DEFAULT_CHAOS_INTERVAL_MS, parseChaos, type ChaosPlan } from './chaos/plan';
 import { PROTOCOLS, type Protocol } from './socketio';
 
 export type Scenario = 'echo' | 'fanout' | 'connect';
@@ -41,6 +42,8 @@ export interface BenchOptions {
   readonly json: boolean;
   /** Live progress line on stderr; default: when stderr is a TTY and --json is not given. */
   readonly progress: boolean;
+  /** echo: faults to inject while the load runs, and the damage to report (chaos/); default none. */
+  readonly chaos?: ChaosPlan;
 }
 
 export const DEFAULT_URL = 'ws://127.0.0.1:8080/echo';
@@ -102,6 +105,24 @@ Flags:
   --per-address <n>            most connections per source address (default ${DEFAULT_PER_ADDRESS})
   --source-base <n>            first source-address index, 0 = 127.0.0.1 (default 0)
   --connect-timeout <s>        a connection not open by then fails (default ${DEFAULT_CONNECT_TIMEOUT})
+  --chaos <kinds>              echo: while the load runs, inject faults in rotation, a
+                               comma-separated list of service (SIGKILL an instance of the
+                               URL's service), worker (SIGKILL a worker), reload (SIGHUP the
+                               master: a rolling reload); the processes are read from the
+                               server's /healthz, so run it on the server's machine as its
+                               user. Messages are numbered; reports, per event, sent,
+                               answered, lost, reordered, duplicates (marked redelivered or
+                               not), cut by a disconnect, reconnects, p99 and recovery time.
+                               Exit status 1 on any loss, reorder or unmarked duplicate
+  --chaos-interval <time>      from the measured window's start to the first event and
+                               between events, e.g. 10s, 500ms, 1m (default ${DEFAULT_CHAOS_INTERVAL_MS / 1000}s);
+                               no event within one interval of the end
+  --chaos-service <names>      the services whose instances "service" kills, comma-separated,
+                               in rotation (default: the --url path's first segment)
+  --chaos-events <n>           exactly n events, the load running past --duration until the
+                               last one recovered and one more interval passed (default 0:
+                               as many as --duration holds)
+  --health-url <url>           the server's health endpoint (default: http://<--url host>/healthz)
   --json                       print the result as JSON on stdout
   --progress / --no-progress   live progress line on stderr (default: on when stderr is a TTY)
   -h, --help                   show this text
@@ -116,7 +137,8 @@ Examples:
   switchyard bench fanout --url ws://127.0.0.1:8080/fanout -c 2000            (paced by acks)
   switchyard bench fanout --url ws://127.0.0.1:8080/fanout -c 2000 --rate 20  (40,000 deliveries/s)
   switchyard bench connect --url ws://127.0.0.1:8080/echo -c 60000 --hold 10
-  switchyard bench echo --protocol socketio --url ws://127.0.0.1:3000 -c 100   (Socket.IO echo server)`;
+  switchyard bench echo --protocol socketio --url ws://127.0.0.1:3000 -c 100   (Socket.IO echo server)
+  switchyard bench echo --url ws://127.0.0.1:8080/echo -c 100 -w 2 -d 60 --chaos service,worker,reload --chaos-interval 10s`;
 
 function invalid(message: string, cause?: unknown): SwitchyardError {
   return new SwitchyardError('SY_ERR_INVALID_OPTION', message, cause === undefined ? undefined : { cause });
@@ -166,6 +188,11 @@ export function parseBenchArgs(argv: readonly string[], stderrIsTty = false): Be
         'per-address': { type: 'string' },
         'source-base': { type: 'string' },
         'connect-timeout': { type: 'string' },
+        chaos: { type: 'string' },
+        'chaos-interval': { type: 'string' },
+        'chaos-service': { type: 'string' },
+        'health-url': { type: 'string' },
+        'chaos-events': { type: 'string' },
         json: { type: 'boolean' },
         progress: { type: 'boolean' },
         'no-progress': { type: 'boolean' },
@@ -186,9 +213,13 @@ export function parseBenchArgs(argv: readonly string[], stderrIsTty = false): Be
   if (!PROTOCOLS.includes(protocol)) throw invalid(`--protocol must be one of ${PROTOCOLS.join(', ')}, got "${values.protocol}"`);
   const rate = numberFlag('rate', values.rate, 0, 0, 100_000_000);
   const json = values.json === true;
+  const url = checkUrl(values.url ?? DEFAULT_URL);
+  const chaos = parseChaos({ chaos: values.chaos, interval: values['chaos-interval'], service: values['chaos-service'], healthUrl: values['health-url'], events: values['chaos-events'] }, url);
+  if (chaos !== undefined && scenario !== 'echo') throw invalid(`--chaos runs with the echo scenario, not ${scenario}`);
+  if (chaos !== undefined && (protocol !== 'ws' || !url.startsWith('ws:'))) throw invalid('--chaos speaks raw WebSocket over ws:// (--protocol ws)');
   const options: BenchOptions = {
     scenario,
-    url: checkUrl(values.url ?? DEFAULT_URL),
+    url,
     protocol,
     connections: numberFlag('connections', values.connections, DEFAULT_CONNECTIONS, 1, 1_000_000),
     // A fanout publisher paced by acknowledgements defaults to one message in flight.
@@ -205,6 +236,7 @@ export function parseBenchArgs(argv: readonly string[], stderrIsTty = false): Be
     connectTimeout: numberFlag('connect-timeout', values['connect-timeout'], DEFAULT_CONNECT_TIMEOUT, 0.1, 3600, false),
     json,
     progress: values['no-progress'] === true ? false : values.progress === true ? true : stderrIsTty && !json,
+    ...(chaos === undefined ? {} : { chaos }),
   };
   return { command: 'run', options: Object.freeze(options) };
 }

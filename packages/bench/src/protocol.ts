@@ -6,7 +6,9 @@ import type { Shard } from './source-address';
 
 export type ParentToChild =
   | { readonly type: 'run'; readonly options: BenchOptions; readonly shard: Shard }
-  | { readonly type: 'go' };
+  | { readonly type: 'go' }
+  | { readonly type: 'chaos'; readonly index: number }
+  | { readonly type: 'chaos-done' };
 
 export type ChildToParent =
   | { readonly type: 'ready' }
@@ -22,7 +24,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 export function isParentToChild(value: unknown): value is ParentToChild {
   if (!isObject(value)) return false;
-  if (value.type === 'go') return true;
+  if (value.type === 'go' || value.type === 'chaos-done') return true;
+  if (value.type === 'chaos') return Number.isSafeInteger(value.index);
   return value.type === 'run' && isObject(value.options) && isObject(value.shard);
 }
 

@@ -1,4 +1,5 @@
 /** Human-readable and JSON forms of a bench result, and the live progress line. */
+import { formatChaos } from './chaos/report';
 import type { BenchOptions } from './options';
 import type { BenchResult, Counts } from './result';
 
@@ -29,6 +30,7 @@ export function formatResult(options: BenchOptions, result: BenchResult): string
   if (result.scenario === 'fanout') lines.push(`  missed        ${fixed(result.missed)} over all subscribers (${fixed(result.published)} published)`);
   lines.push(`  errors        ${fixed(result.errorCount)} (${counts(result.errors)})`);
   lines.push(`  close codes   ${counts(result.closeCodes)} (from the server, before the generator closed)`);
+  if (result.chaos !== undefined) lines.push(`  chaos         ${options.chaos?.kinds.join(',') ?? ''} every ${(options.chaos?.intervalMs ?? 0) / 1000} s (latency: first replies, whole run)`, formatChaos(result.chaos));
   lines.push(`  generator CPU ${fixed(result.generatorCpuPercent)}% of one core over ${result.procs} process${result.procs === 1 ? '' : 'es'}${result.generatorCpuPercent > 90 * result.procs ? ' — saturated: the client may be the bottleneck' : ''}`);
   return lines.join('\n');
 }

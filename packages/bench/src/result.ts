@@ -2,10 +2,31 @@
  * What one generator process measured (`ShardResult`, plain JSON so it can
  * cross IPC) and the merge of several into one `BenchResult`.
  */
+import type { ChaosEventRecord } from './chaos/controller';
+import { addDamage, emptyDamage, type DamageCounts } from './chaos/damage';
 import type { Scenario } from './options';
 import { createHistogram, decodeHistogram, encodeHistogram, summarize, type Histogram, type LatencySummary } from './histogram';
 
 export type Counts = Record<string, number>;
+
+/** What a shard counted under `--chaos`: per chaos event (index 0: before the first), the damage and the latency of first replies. */
+export interface ChaosShardResult {
+  readonly damage: readonly DamageCounts[];
+  readonly histograms: readonly string[];
+  /** Failed attempts to reopen a connection the server closed, by reason. */
+  readonly reconnectFailures: Counts;
+}
+
+/** The merged `ChaosShardResult` of every shard. */
+export interface ChaosCounts {
+  readonly damage: readonly DamageCounts[];
+  readonly latencyUs: readonly LatencySummary[];
+  readonly total: DamageCounts;
+  readonly totalLatencyUs: LatencySummary;
+  readonly reconnectFailures: Counts;
+  /** Every chaos event, as the controller ran it (set by runBench). */
+  readonly events?: readonly ChaosEventRecord[];
+}
 
 export interface ShardResult {
   readonly scenario: Scenario;
@@ -34,6 +55,8 @@ export interface ShardResult {
   /** user+system CPU of this process during the window, µs. */
   readonly cpuMicros: number;
   readonly histogram: string;
+  /** echo under `--chaos` only. */
+  readonly chaos?: ChaosShardResult;
 }
 
 export interface BenchResult {
@@ -56,6 +79,8 @@ export interface BenchResult {
   /** Generator CPU as % of one core, summed over its processes. */
   readonly generatorCpuPercent: number;
   readonly latencyUs: LatencySummary;
+  /** echo under `--chaos` only. */
+  readonly chaos?: ChaosCounts;
 }
 
 export function addCounts(into: Counts, from: Readonly<Counts>): Counts {
@@ -65,6 +90,33 @@ export function addCounts(into: Counts, from: Readonly<Counts>): Counts {
 
 export function countOf(counts: Readonly<Counts>): number {
   return Object.values(counts).reduce((sum, value) => sum + value, 0);
+}
+
+/** Adds up the shards' per-event damage and merges their per-event histograms; `undefined` when no shard ran under `--chaos`. */
+export function mergeChaos(shards: readonly (ChaosShardResult | undefined)[]): ChaosCounts | undefined {
+  const present = shards.filter((shard): shard is ChaosShardResult => shard !== undefined);
+  if (present.length === 0) return undefined;
+  const events = Math.max(...present.map((shard) => Math.max(shard.damage.length, shard.histograms.length)));
+  const damage = Array.from({ length: events }, () => emptyDamage());
+  const histograms = Array.from({ length: events }, () => createHistogram());
+  const all = createHistogram();
+  const reconnectFailures: Counts = {};
+  for (const shard of present) {
+    shard.damage.forEach((counts, index) => addDamage(damage[index] as DamageCounts, counts));
+    shard.histograms.forEach((encoded, index) => {
+      const part = decodeHistogram(encoded);
+      (histograms[index] as Histogram).add(part);
+      all.add(part);
+    });
+    addCounts(reconnectFailures, shard.reconnectFailures);
+  }
+  return {
+    damage,
+    latencyUs: histograms.map(summarize),
+    total: damage.reduce((sum, counts) => addDamage(sum, counts), emptyDamage()),
+    totalLatencyUs: summarize(all),
+    reconnectFailures,
+  };
 }
 
 /** Merges shard results: counts add up, histograms merge exactly, the window is the longest. */
@@ -97,6 +149,7 @@ export function mergeResults(shards: readonly ShardResult[]): BenchResult {
   // Subscribers that never saw the end marker missed everything after their last sequence number.
   missed += Math.max(0, withoutEnd * published - lastSeqSum);
   const scenario = (shards[0] as ShardResult).scenario;
+  const chaos = mergeChaos(shards.map((shard) => shard.chaos));
   const wallMs = scenario === 'connect' ? connectMs : windowMs;
   return {
     scenario,
@@ -116,6 +169,7 @@ export function mergeResults(shards: readonly ShardResult[]): BenchResult {
     closeCodes,
     generatorCpuPercent: wallMs > 0 ? cpuMicros / 10 / wallMs : 0,
     latencyUs: summarize(histogram),
+    ...(chaos === undefined ? {} : { chaos }),
   };
 }
 

@@ -6,6 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { execArgvFor, isTypeScriptPath, TS_NODE_ENV } from 'switchyard/typescript-support';
+import { ChaosController } from './chaos/controller';
 import { localControl, type WindowPhase } from './control';
 import type { BenchOptions } from './options';
 import { isChildToParent, type ParentToChild } from './protocol';
@@ -24,17 +25,52 @@ export interface BenchHooks {
   readonly onWindow?: (phase: WindowPhase) => void;
 }
 
-/** Runs `options` and resolves with the merged result; rejects when a generator process fails. */
-export async function runBench(options: BenchOptions, hooks: BenchHooks = {}): Promise<BenchResult> {
-  const shards = planShards(options.connections, options.procs, options.maxPerProc);
-  if (shards.length === 1) {
-    const result = await runShard(options, shards[0] as Shard, localControl(hooks.onProgress, hooks.onHeld, hooks.onWindow));
-    return mergeResults([result]);
-  }
-  return mergeResults(await runForked(options, shards, hooks));
+/** Tells the shards which chaos event is under way. */
+interface ChaosChannel {
+  index: number;
+  /** Forked shards: set by runForked to pass each event on. */
+  forward?: (index: number) => void;
+  /** The controller's `finished`: passed on to forked shards. */
+  finished?: Promise<void>;
 }
 
-function runForked(options: BenchOptions, shards: readonly Shard[], hooks: BenchHooks): Promise<ShardResult[]> {
+/**
+ * Runs `options` and resolves with the merged result; rejects when a generator
+ * process fails, or under `--chaos` when the server's `/healthz` does not list
+ * what the plan acts on (checked before any load).
+ */
+export async function runBench(options: BenchOptions, hooks: BenchHooks = {}): Promise<BenchResult> {
+  const shards = planShards(options.connections, options.procs, options.maxPerProc);
+  const channel: ChaosChannel = { index: 0 };
+  const plan = options.chaos;
+  const chaos = plan === undefined ? undefined : new ChaosController(plan, (index) => {
+    channel.index = index;
+    channel.forward?.(index);
+  });
+  if (chaos !== undefined) channel.finished = chaos.finished;
+  await chaos?.preflight();
+  const windowHooks: BenchHooks = chaos === undefined ? hooks : {
+    ...hooks,
+    onWindow: (phase) => {
+      if (phase === 'start') chaos.start(options.duration * 1000);
+      hooks.onWindow?.(phase);
+    },
+  };
+  let merged: BenchResult;
+  let events;
+  try {
+    merged = mergeResults(shards.length === 1
+      ? [await runShard(options, shards[0] as Shard, localControl(hooks.onProgress, hooks.onHeld, windowHooks.onWindow, () => channel.index, () => chaos?.finished ?? Promise.resolve()))]
+      : await runForked(options, shards, windowHooks, channel));
+  } finally {
+    // Stops the schedule whatever happened; an event under way is waited for (bounded by its recovery timeout).
+    events = await chaos?.stop();
+  }
+  if (events === undefined || merged.chaos === undefined) return merged;
+  return { ...merged, chaos: { ...merged.chaos, events } };
+}
+
+function runForked(options: BenchOptions, shards: readonly Shard[], hooks: BenchHooks, channel: ChaosChannel): Promise<ShardResult[]> {
   return new Promise((resolve, reject) => {
     const env = isTypeScriptPath(CHILD_ENTRY) ? { ...process.env, ...TS_NODE_ENV } : process.env;
     const children: ChildProcess[] = [];
@@ -54,6 +90,8 @@ function runForked(options: BenchOptions, shards: readonly Shard[], hooks: Bench
     const broadcast = (message: ParentToChild): void => {
       for (const child of children) if (child.connected) child.send(message);
     };
+    channel.forward = (index) => broadcast({ type: 'chaos', index });
+    void channel.finished?.then(() => broadcast({ type: 'chaos-done' }));
     shards.forEach((shard, index) => {
       const child = fork(CHILD_ENTRY, [], { execArgv: execArgvFor(CHILD_ENTRY), env, serialization: 'json' });
       children.push(child);

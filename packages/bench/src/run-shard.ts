@@ -2,6 +2,7 @@
 import type { ShardControl } from './control';
 import type { BenchOptions } from './options';
 import type { ShardResult } from './result';
+import { runChaosEcho } from './scenarios/chaos-echo';
 import { runConnect } from './scenarios/connect';
 import { runEcho } from './scenarios/echo';
 import { runFanout } from './scenarios/fanout';
@@ -10,7 +11,7 @@ import type { Shard } from './source-address';
 export function runShard(options: BenchOptions, shard: Shard, control: ShardControl): Promise<ShardResult> {
   switch (options.scenario) {
     case 'echo':
-      return runEcho(options, shard, control);
+      return options.chaos === undefined ? runEcho(options, shard, control) : runChaosEcho(options, shard, control);
     case 'fanout':
       return runFanout(options, shard, control);
     case 'connect':

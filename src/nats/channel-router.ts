@@ -1,0 +1,163 @@
+/**
+ * A node's reliable channels over one NATS connection: one subscription,
+ * `<cluster>.link.<this node>.>`, whose messages are routed by subject to the
+ * channel they belong to, and one publish subject per channel,
+ * `<cluster>.link.<peer node>.<this node>.<channel>`. The subject names the
+ * sending node, which must be one of the cluster's configured nodes: anything
+ * else (another node name, a subject of the wrong shape, a channel not open
+ * here) is refused and counted, and malformed frames are counted, never
+ * trusted; each kind is logged as a throttled warning.
+ */
+import type { Logger } from '../logger';
+import { SwitchyardError } from '../errors';
+import { ThrottledWarning } from '../throttled-log';
+import { ReliableChannel, type ChannelOwner, type FrameSink, type ReliableChannelOptions } from './reliable-channel';
+
+/** Node, cluster and channel names are single NATS subject tokens: letters, digits, `_` and `-`. */
+export const SUBJECT_TOKEN_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** What the router needs of a NATS connection (`NatsLink`, or a fake in unit tests). */
+export interface NatsPort {
+  publish(subject: string, data: Uint8Array): void;
+  subscribe(subject: string, handler: (subject: string, data: Uint8Array) => void): () => void;
+  maxPayload(): number;
+  /** False while reconnecting; absent: always connected. */
+  connected?(): boolean;
+}
+
+export interface ChannelRouterConfig {
+  /** Prefix of every subject; two clusters can share one NATS. */
+  readonly cluster: string;
+  /** This node's name. */
+  readonly node: string;
+  /** Every node of the cluster (this one may be listed too). */
+  readonly nodes: readonly string[];
+  readonly channel?: ReliableChannelOptions;
+}
+
+/** Counters of what the router refused (the channels count their own frames). */
+export interface RouterStats {
+  /** Messages from a node that is not configured, or on a subject of the wrong shape. */
+  refused: number;
+  /** Messages for a channel not open on this node. */
+  unrouted: number;
+  /** Messages whose bytes are not a frame. */
+  malformed: number;
+}
+
+export function checkSubjectToken(what: string, value: string): void {
+  if (!SUBJECT_TOKEN_PATTERN.test(value)) {
+    throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `${what} must be 1 to 64 letters, digits, "_" or "-" (one NATS subject token), got ${JSON.stringify(value)}`);
+  }
+}
+
+/** Where one channel publishes: the peer's subject for it. */
+class ChannelSink implements FrameSink {
+  constructor(
+    private readonly port: NatsPort,
+    private readonly subject: string,
+  ) {}
+
+  publish(frame: Uint8Array): void {
+    this.port.publish(this.subject, frame);
+  }
+
+  maxPayload(): number {
+    return this.port.maxPayload();
+  }
+
+  connected(): boolean {
+    return this.port.connected?.() ?? true;
+  }
+}
+
+export class ChannelRouter {
+  readonly stats: RouterStats = { refused: 0, unrouted: 0, malformed: 0 };
+  private readonly channels = new Map<string, ReliableChannel>();
+  private readonly peers: ReadonlySet<string>;
+  private readonly prefix: string;
+  private readonly unsubscribe: () => void;
+  private readonly refusedWarning: ThrottledWarning;
+  private readonly unroutedWarning: ThrottledWarning;
+  private readonly malformedWarning: ThrottledWarning;
+
+  constructor(
+    private readonly port: NatsPort,
+    private readonly config: ChannelRouterConfig,
+    log: Logger,
+  ) {
+    checkSubjectToken('the cluster name', config.cluster);
+    checkSubjectToken('the node name', config.node);
+    for (const node of config.nodes) checkSubjectToken('a node name', node);
+    this.peers = new Set(config.nodes.filter((node) => node !== config.node));
+    this.prefix = `${config.cluster}.link.${config.node}.`;
+    this.refusedWarning = new ThrottledWarning(log, 'NATS link message refused: not from a configured node of this cluster');
+    this.unroutedWarning = new ThrottledWarning(log, 'NATS link message for a channel not open on this node dropped');
+    this.malformedWarning = new ThrottledWarning(log, 'malformed NATS link frame dropped');
+    this.unsubscribe = port.subscribe(`${this.prefix}>`, (subject, data) => this.route(subject, data));
+  }
+
+  /** Opens the channel `name` to `peer` (one of the configured nodes); one per peer and name. */
+  open(peer: string, name: string, owner: ChannelOwner): ReliableChannel {
+    checkSubjectToken('the channel name', name);
+    if (!this.peers.has(peer)) throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `${JSON.stringify(peer)} is not another configured node`);
+    const key = `${peer}.${name}`;
+    if (this.channels.has(key)) throw new SwitchyardError('SY_ERR_INVALID_STATE', `channel ${name} to node ${peer} is already open`);
+    const sink = new ChannelSink(this.port, `${this.config.cluster}.link.${peer}.${this.config.node}.${name}`);
+    const channel = new ReliableChannel(sink, owner, this.config.channel);
+    this.channels.set(key, channel);
+    return channel;
+  }
+
+  /** Closes one channel (its timers stop; frames for it are counted as unrouted from now on). */
+  closeChannel(peer: string, name: string): void {
+    const key = `${peer}.${name}`;
+    this.channels.get(key)?.close();
+    this.channels.delete(key);
+  }
+
+  /** The open channels, keyed `<peer>.<name>`. */
+  get openChannels(): ReadonlyMap<string, ReliableChannel> {
+    return this.channels;
+  }
+
+  /**
+   * The NATS connection is back (call it on the connection's `reconnect`):
+   * every channel resends what it has unacknowledged, since frames in flight
+   * may have died with the old server.
+   */
+  reconnected(): void {
+    for (const channel of this.channels.values()) channel.resendNow();
+  }
+
+  /** Closes every channel and the subscription. */
+  close(): void {
+    this.unsubscribe();
+    for (const channel of this.channels.values()) channel.close();
+    this.channels.clear();
+  }
+
+  /** One message on `<cluster>.link.<this node>.<from node>.<channel>`. */
+  private route(subject: string, data: Uint8Array): void {
+    const rest = subject.startsWith(this.prefix) ? subject.slice(this.prefix.length) : '';
+    const dot = rest.indexOf('.');
+    const from = dot > 0 ? rest.slice(0, dot) : '';
+    const name = dot > 0 ? rest.slice(dot + 1) : '';
+    if (!this.peers.has(from) || !SUBJECT_TOKEN_PATTERN.test(name)) {
+      this.stats.refused++;
+      this.refusedWarning.warn({ subject });
+      return;
+    }
+    const channel = this.channels.get(rest);
+    if (channel === undefined) {
+      this.stats.unrouted++;
+      this.unroutedWarning.warn({ subject });
+      return;
+    }
+    const malformed = channel.receive(data);
+    if (malformed !== undefined) {
+      this.stats.malformed++;
+      this.malformedWarning.warn({ subject, reason: malformed, bytes: data.byteLength });
+    }
+  }
+}
