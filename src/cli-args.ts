@@ -37,6 +37,11 @@ Flags for start:
   --log-level <level>    ${logLevel.values.slice(0, -1).join(', ')} or ${logLevel.values[logLevel.values.length - 1]} (default ${logLevel.default})
   --balancing <mode>     ${balancing.values[0]} (master hands out connections evenly) or ${balancing.values[1]}
                          (workers accept themselves: faster storms, uneven spread)
+  --tls-cert <file>      serve https:// and wss:// with this PEM certificate (chain)
+  --tls-key <file>       the certificate's PEM private key (with --tls-cert)
+  --tls-ca <file>        extra PEM CA certificates (optional)
+  --ops-port <n>         serve /healthz, /readyz and /metrics on this port only (not the public one)
+  --ops-host <address>   address for --ops-port (default 127.0.0.1)
   -h, --help             show this text
   -v, --version          print the version
 
@@ -44,16 +49,28 @@ Examples:
   switchyard start --port 8080 --workers 4 --service chat=./services/chat.js
   switchyard start --config switchyard.json --log-level warn
   switchyard start --instances chat=2 --shard-by chat=query:room
+  switchyard start --tls-cert cert.pem --tls-key key.pem
 
 Signals: SIGINT/SIGTERM stop gracefully (clients get close code 1001);
 SIGHUP reloads: workers replaced one at a time (clients get 1012 and reconnect),
-services restarted without losing messages.
+services restarted without losing messages, TLS files read again;
+SIGUSR2 reads the TLS files again only (no process replaced, no client closed).
 Exit status: 0 after a clean stop, 1 when startup fails, 2 for bad flags or config.`;
 
 function integerFlag(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `--${name} must be a whole number, got "${value}"`);
   return Number(value);
+}
+
+/** `--tls-*` over the config file's `tls`: the flags replace the fields they name. */
+function tlsFlags(values: { readonly 'tls-cert'?: string; readonly 'tls-key'?: string; readonly 'tls-ca'?: string }, fromFile: unknown): unknown {
+  const { 'tls-cert': cert, 'tls-key': key, 'tls-ca': ca } = values;
+  if (cert === undefined && key === undefined && ca === undefined) return undefined;
+  const base = typeof fromFile === 'object' && fromFile !== null ? (fromFile as Record<string, unknown>) : {};
+  const tls = { ...base, ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }), ...(ca === undefined ? {} : { ca }) };
+  if (tls.cert === undefined || tls.key === undefined) throw new SwitchyardError('SY_ERR_INVALID_OPTION', '--tls-cert and --tls-key go together (or with the config file\'s tls)');
+  return tls;
 }
 
 function serviceFlags(values: readonly string[] | undefined): Record<string, string> | undefined {
@@ -126,6 +143,11 @@ export function parseCli(argv: readonly string[], cwd: string = process.cwd()): 
         config: { type: 'string' },
         'log-level': { type: 'string' },
         balancing: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'ops-port': { type: 'string' },
+        'ops-host': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -149,6 +171,9 @@ export function parseCli(argv: readonly string[], cwd: string = process.cwd()): 
     services: serviceFlags(values.service),
     logLevel: values['log-level'] as LogLevel | undefined,
     balancing: values.balancing as Balancing | undefined,
+    tls: tlsFlags(values, (fromFile as { tls?: unknown }).tls),
+    opsPort: integerFlag('ops-port', values['ops-port']),
+    opsHost: values['ops-host'],
   };
   const options: Record<string, unknown> = { ...fromFile, cwd };
   for (const [key, value] of Object.entries(flags)) if (value !== undefined) options[key] = value;

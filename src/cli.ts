@@ -57,6 +57,10 @@ function installSignals(server: SwitchyardServer): void {
     if (stopping || server.state !== 'listening') return;
     server.reload({ instances: instanceCounts(server) }).catch((error: unknown) => server.log.error({ err: error }, 'rolling reload failed'));
   });
+  process.on('SIGUSR2', () => {
+    if (stopping || server.state !== 'listening' || server.options.tls === false) return;
+    server.reloadTls().catch((error: unknown) => server.log.error({ err: error }, 'TLS reload failed; the workers keep their certificate'));
+  });
 }
 
 async function main(): Promise<void> {
@@ -86,7 +90,7 @@ async function main(): Promise<void> {
   server.once('ready', (info) => {
     const host = info.host === '0.0.0.0' || info.host === '::' ? 'localhost' : info.host;
     const routes = Object.entries(info.services).map(([name, route]) => `${route} → ${name}`).join(', ');
-    process.stdout.write(`switchyard listening on http://${host}:${info.port} (bound to ${info.host}) with ${info.workers} workers; services: ${routes}\n`);
+    process.stdout.write(`switchyard listening on ${info.tls ? 'https' : 'http'}://${host}:${info.port} (bound to ${info.host}) with ${info.workers} workers; services: ${routes}${info.ops === null ? '' : `; ops endpoints on http://${info.ops.host}:${info.ops.port}`}\n`);
   });
   try {
     await server.listen();

@@ -1,7 +1,7 @@
 /**
  * Reads a JSON config file into options. Relative paths in it (services,
- * `authenticate`, `http`, the `jwt` key files) resolve against the file's own
- * folder, so a config works from any working directory.
+ * `authenticate`, `http`, the `jwt` key files, the `tls` files) resolve
+ * against the file's own folder, so a config works from any working directory.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -51,6 +51,13 @@ export function loadConfigFile(file: string, cwd: string = process.cwd()): Switc
     const files: Record<string, unknown> = { ...(jwt as Record<string, unknown>) };
     for (const key of ['publicKey', 'jwksFile']) if (files[key] !== undefined) files[key] = resolve(files[key]);
     options.jwt = files;
+  }
+  // Like service paths, the TLS files are named relative to the config file.
+  const tls = options.tls;
+  if (typeof tls === 'object' && tls !== null && !Array.isArray(tls)) {
+    options.tls = Object.fromEntries(
+      Object.entries(tls).map(([name, value]) => [name, name !== 'passphrase' && typeof value === 'string' ? resolve(value) : value]),
+    );
   }
   return options as SwitchyardOptions;
 }

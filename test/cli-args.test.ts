@@ -15,6 +15,26 @@ test('start flags become options', () => {
   });
 });
 
+test('--tls-cert, --tls-key and --tls-ca become options.tls, over the config file\'s tls; its paths resolve against its folder', () => {
+  expect(parseCli(['start', '--tls-cert', 'cert.pem', '--tls-key', '/k/key.pem'], cwd)).toEqual({ command: 'start', options: { cwd, tls: { cert: 'cert.pem', key: '/k/key.pem' } } });
+  const folder = mkdtempSync(path.join(tmpdir(), 'sy-config-'));
+  const file = path.join(folder, 'switchyard.json');
+  writeFileSync(file, JSON.stringify({ tls: { cert: 'old.pem', key: 'key.pem', passphrase: 'p' } }));
+  expect(parseCli(['start', '--config', file], cwd)).toEqual({
+    command: 'start',
+    options: { cwd, tls: { cert: path.join(folder, 'old.pem'), key: path.join(folder, 'key.pem'), passphrase: 'p' } },
+  });
+  expect(parseCli(['start', '--config', file, '--tls-cert', 'new.pem', '--tls-ca', 'ca.pem'], cwd)).toEqual({
+    command: 'start',
+    options: { cwd, tls: { cert: 'new.pem', key: path.join(folder, 'key.pem'), passphrase: 'p', ca: 'ca.pem' } },
+  });
+  expect(HELP_TEXT).toContain('--tls-cert <file>');
+});
+
+test('--ops-port and --ops-host become options', () => {
+  expect(parseCli(['start', '--ops-port', '9090', '--ops-host', '10.0.0.5'], cwd)).toEqual({ command: 'start', options: { cwd, opsPort: 9090, opsHost: '10.0.0.5' } });
+});
+
 test('help and version', () => {
   expect(parseCli(['--help'], cwd)).toEqual({ command: 'help' });
   expect(parseCli(['-h'], cwd)).toEqual({ command: 'help' });
@@ -47,6 +67,7 @@ test.each([
   [['start', '--service', 'a=1', '--service', 'a=2'], '--service a is given twice'],
   [['stop'], 'unknown command "stop"; try switchyard --help'],
   [['start', '--bogus'], "Unknown option '--bogus'"],
+  [['start', '--tls-cert', 'cert.pem'], '--tls-cert and --tls-key go together'],
   [['start', '--config', '/nonexistent/switchyard.json'], 'cannot read config file'],
 ])('%j is refused with a one-line reason', (argv, message) => {
   let caught: unknown;
