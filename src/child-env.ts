@@ -19,16 +19,19 @@ export interface IpcLimits {
  * What a worker enforces on its own clients: the options marked `workerLimit`
  * in `OPTION_SPECS` (see `SwitchyardOptions` for each), so a new limit is
  * added to the table only. `allowedOrigins` travels as the exact origins
- * allowed to connect, or null for any.
+ * allowed to connect, or null for any; `trustProxy` as the list, or null.
  */
-export type WorkerLimits = { readonly [K in Exclude<WorkerLimitName, 'allowedOrigins'>]: ResolvedOptions[K] } & {
+export type WorkerLimits = { readonly [K in Exclude<WorkerLimitName, 'allowedOrigins' | 'trustProxy'>]: ResolvedOptions[K] } & {
   readonly allowedOrigins: readonly string[] | null;
+  /** The proxies to trust (`trustProxy`), or null for none. */
+  readonly trustProxy: readonly string[] | null;
 };
 
 export function workerLimits(options: ResolvedOptions): WorkerLimits {
   const limits: Record<string, unknown> = {};
   for (const name of WORKER_LIMIT_NAMES) limits[name] = options[name];
   limits.allowedOrigins = options.allowedOrigins === '*' ? null : options.allowedOrigins;
+  limits.trustProxy = options.trustProxy === false ? null : options.trustProxy;
   return limits as WorkerLimits;
 }
 
@@ -55,6 +58,8 @@ export interface WorkerConfig {
   readonly maxRequestBody: number;
   /** Absolute folder to serve over HTTP, or false for none. */
   readonly staticDir: string | false;
+  /** Whether the worker serves TLS: it then waits for its certificate (a `tls` message from the master) before it listens. */
+  readonly tls: boolean;
   readonly limits: WorkerLimits;
   /** Absolute path of the `authenticate` module, or null. */
   readonly authenticate?: string | null;

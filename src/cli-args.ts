@@ -36,6 +36,16 @@ function integerFlag(value: string | undefined): number | string | undefined {
   return /^\d+$/.test(value) ? Number(value) : value;
 }
 
+/** `--tls-*` over the config file's `tls`: the flags replace the fields they name. */
+function tlsFlags(values: { readonly 'tls-cert'?: string; readonly 'tls-key'?: string; readonly 'tls-ca'?: string }, fromFile: unknown): unknown {
+  const { 'tls-cert': cert, 'tls-key': key, 'tls-ca': ca } = values;
+  if (cert === undefined && key === undefined && ca === undefined) return undefined;
+  const base = typeof fromFile === 'object' && fromFile !== null ? (fromFile as Record<string, unknown>) : {};
+  const tls = { ...base, ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }), ...(ca === undefined ? {} : { ca }) };
+  if (tls.cert === undefined || tls.key === undefined) throw new SwitchyardError('SY_ERR_INVALID_OPTION', '--tls-cert and --tls-key go together (or with the config file\'s tls)');
+  return tls;
+}
+
 function serviceFlags(values: readonly string[] | undefined): Record<string, string> | undefined {
   if (values === undefined || values.length === 0) return undefined;
   const services: Record<string, string> = {};
@@ -60,6 +70,11 @@ const FLAGS = {
   service: { type: 'string', multiple: true },
   instances: { type: 'string', multiple: true },
   'shard-by': { type: 'string', multiple: true },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'ops-port': { type: 'string' },
+  'ops-host': { type: 'string' },
   config: { type: 'string' },
   'log-level': { type: 'string' },
   'log-pretty': { type: 'boolean' },
@@ -122,6 +137,9 @@ const FLAG_OPTIONS: Readonly<Record<string, OptionName>> = {
   '--service': 'services',
   '--log-level': 'logLevel',
   '--log-pretty': 'logPretty',
+  '--tls-cert': 'tls',
+  '--ops-port': 'opsPort',
+  '--ops-host': 'opsHost',
   '--balancing': 'balancing',
 };
 
@@ -172,6 +190,9 @@ export async function parseCli(argv: readonly string[], cwd: string = process.cw
   if (extra.length > 0) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `unexpected argument "${extra[0]}"`);
 
   const fromEnvironment = optionsFromEnvironment(env);
+  const configFile = values.config ?? (env.SWITCHYARD_CONFIG === undefined || env.SWITCHYARD_CONFIG === '' ? findConfigFile(cwd) : env.SWITCHYARD_CONFIG);
+  // cwd first: the lowest layer, so that SWITCHYARD_CWD or a config file's cwd still wins.
+  const lower = mergeLayers([{ options: { cwd }, origins: {} }, await configLayer(configFile, cwd), fromEnvironment]);
   const flags = flagLayer({
     '--port': integerFlag(values.port),
     '--host': values.host,
@@ -180,10 +201,12 @@ export async function parseCli(argv: readonly string[], cwd: string = process.cw
     '--log-level': values['log-level'],
     '--log-pretty': values['log-pretty'],
     '--balancing': values.balancing,
+    // The TLS flags complete the environment's or the config file's tls (a renewed certificate path over the file's key, say).
+    '--tls-cert': tlsFlags(values, lower.options.tls),
+    '--ops-port': integerFlag(values['ops-port']),
+    '--ops-host': values['ops-host'],
   });
-  const configFile = values.config ?? (env.SWITCHYARD_CONFIG === undefined || env.SWITCHYARD_CONFIG === '' ? findConfigFile(cwd) : env.SWITCHYARD_CONFIG);
-  // cwd first: the lowest layer, so that SWITCHYARD_CWD or a config file's cwd still wins.
-  const merged = mergeLayers([{ options: { cwd }, origins: {} }, await configLayer(configFile, cwd), fromEnvironment, flags]);
+  const merged = mergeLayers([lower, flags]);
   const options: Record<string, unknown> = { ...merged.options };
   const sharded = withSharding(options.services, pairFlags('instances', values.instances), pairFlags('shard-by', values['shard-by']));
   if (sharded !== undefined) options.services = sharded;

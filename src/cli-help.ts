@@ -42,6 +42,11 @@ Flags:
   --log-pretty           readable log lines through pino-pretty (install it: a dev dependency)
   --balancing <mode>     ${balancing.values[0]} (master hands out connections evenly) or ${balancing.values[1]}
                          (workers accept themselves: faster storms, uneven spread)
+  --tls-cert <file>      serve https:// and wss:// with this PEM certificate (chain)
+  --tls-key <file>       the certificate's PEM private key (with --tls-cert)
+  --tls-ca <file>        extra PEM CA certificates (optional)
+  --ops-port <n>         serve /healthz, /readyz and /metrics on this port only (not the public one)
+  --ops-host <address>   address for --ops-port (default 127.0.0.1)
   -h, --help             show this text
 
 Environment: PORT, HOST, and SWITCHYARD_<OPTION> for every option
@@ -53,10 +58,12 @@ Examples:
   switchyard start --port 8080 --workers 4 --service chat=./services/chat.js
   PORT=9000 switchyard start --config switchyard.json --log-level warn
   switchyard start --instances chat=2 --shard-by chat=query:room
+  switchyard start --tls-cert cert.pem --tls-key key.pem
 
 Signals: SIGINT/SIGTERM stop gracefully (clients get close code 1001);
 SIGHUP reloads: workers replaced one at a time (clients get 1012 and reconnect),
-services restarted without losing messages.
+services restarted without losing messages, TLS files read again;
+SIGUSR2 reads the TLS files again only (no process replaced, no client closed).
 Exit status: 0 after a clean stop, 1 when startup fails, 2 for bad flags or config.`;
 
 /** The text for `topic`. */

@@ -67,10 +67,17 @@ async function main(): Promise<void> {
   }
   // SIGHUP reloads, SIGTERM/SIGINT stop and exit (0 when clean): the same handlers an embedder gets.
   server.handleSignals({ reloadOptions: async () => ({ instances: await instanceCounts(server) }) });
+  // SIGUSR2 reads the TLS files again only (no process replaced, no client closed): the CLI's own, beside the common handlers.
+  process.on('SIGUSR2', () => {
+    if (server.state !== 'listening' || server.options.tls === false) return;
+    server.reloadTls().catch((error: unknown) => server.log.error({ err: error }, 'TLS reload failed; the workers keep their certificate'));
+  });
   server.once('ready', (info) => {
     const host = info.host === '0.0.0.0' || info.host === '::' ? 'localhost' : info.host;
     const routes = Object.entries(info.services).map(([name, route]) => `${route} → ${name}`).join(', ');
-    process.stdout.write(`switchyard listening on http://${host}:${info.port} (bound to ${info.host}) with ${plural(info.workers, 'worker')}; services: ${routes}\n`);
+    process.stdout.write(
+      `switchyard listening on ${info.tls ? 'https' : 'http'}://${host}:${info.port} (bound to ${info.host}) with ${plural(info.workers, 'worker')}; services: ${routes}${info.ops === null ? '' : `; ops endpoints on http://${info.ops.host}:${info.ops.port}`}\n`,
+    );
   });
   try {
     await server.listen();

@@ -4,7 +4,7 @@
  * default export is the options, a promise of them, or a function (possibly
  * async) that returns them, so a config can read secrets and compute values.
  * Relative paths in it (services, `authenticate`, `http`, the `jwt` key
- * files) resolve against the file's own folder, so a config works from any
+ * files, the `tls` files) resolve against the file's own folder, so a config works from any
  * working directory. A `$schema` key (editors use it to find
  * schema/switchyard.schema.json) is allowed and ignored.
  */
@@ -135,6 +135,13 @@ function asOptions(value: unknown, absolute: string, requirement: string): Switc
     const files: Record<string, unknown> = { ...(jwt as Record<string, unknown>) };
     for (const key of ['publicKey', 'jwksFile']) if (files[key] !== undefined) files[key] = resolve(files[key]);
     options.jwt = files;
+  }
+  // Like service paths, the TLS files are named relative to the config file.
+  const tls = options.tls;
+  if (typeof tls === 'object' && tls !== null && !Array.isArray(tls)) {
+    options.tls = Object.fromEntries(
+      Object.entries(tls).map(([name, value]) => [name, name !== 'passphrase' && typeof value === 'string' ? resolve(value) : value]),
+    );
   }
   return options as SwitchyardOptions;
 }

@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   SY_ERR_AUTH_TOKEN_AUDIENCE: 'The token\'s audience is not the configured one (HTTP 401)',
   SY_ERR_AUTH_TOKEN_ISSUER: 'The token\'s issuer is not the configured one (HTTP 401)',
   SY_ERR_AUTH_TOKEN_CLAIMS: 'Another claim check failed: not yet valid, or no user claim (HTTP 401)',
+  SY_ERR_TLS_CERT: 'A TLS certificate, key or CA file cannot be read or used (the message names the file)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -44,6 +44,26 @@ export interface JwtOptions {
   readonly userClaim?: string;
 }
 
+/**
+ * PEM files for HTTPS and `wss://` on the workers' port; relative paths
+ * resolve against `cwd`. Read by the master at start and at every reload.
+ */
+export interface TlsOptions {
+  /** The certificate chain (leaf first), PEM. */
+  readonly cert: string;
+  /** The private key of `cert`, PEM (encrypted with `passphrase`, if given). */
+  readonly key: string;
+  /** Extra CA certificates (PEM) to send in the chain, or to trust for client certificates; none by default. */
+  readonly ca?: string;
+  /** Passphrase of an encrypted `key`; none by default. */
+  readonly passphrase?: string;
+}
+
+/** The header trusted proxies put the client address in; see `SwitchyardOptions.forwardedHeader`. */
+export type ForwardedHeader = 'x-forwarded-for' | 'forwarded';
+
+export const FORWARDED_HEADERS: readonly ForwardedHeader[] = ['x-forwarded-for', 'forwarded'];
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -296,6 +316,59 @@ export interface SwitchyardOptions {
    * do not. See docs/http-app.md. Default `false`.
    */
   readonly http?: string | false;
+  /**
+   * Serve HTTPS and `wss://` on the one port instead of plain HTTP: PEM file
+   * paths `{ cert, key, ca?, passphrase? }` (relative to `cwd`), read by the
+   * master at start and at every `reload()` / `reloadTls()`; a file that
+   * cannot be read or used fails the start (`SY_ERR_TLS_CERT`). A plain HTTP
+   * request or `ws://` upgrade on the port gets HTTP 400. `false` serves
+   * plain HTTP. Default `false`.
+   */
+  readonly tls?: TlsOptions | false;
+  /**
+   * Proxies whose forwarded client address is believed: IP addresses, CIDR
+   * ranges (`'10.0.0.0/8'`) or proxy-addr's presets `'loopback'`,
+   * `'linklocal'`, `'uniquelocal'`. A request from one of them is taken to
+   * come from the address it forwarded (in `forwardedHeader`), hop by hop
+   * while the hops are trusted: `client.remoteAddress`, the per-address
+   * limits and the log lines use it. `false` trusts no proxy and reads no
+   * header. Default `false`.
+   */
+  readonly trustProxy?: false | string | readonly string[];
+  /**
+   * Which header the trusted proxies set: `'x-forwarded-for'` (nginx,
+   * HAProxy, cloud load balancers) or `'forwarded'` (RFC 7239). Only that one
+   * is read: a proxy that sets one usually passes the other on from the
+   * client untouched, so believing both would let a client forge its
+   * address. Default `'x-forwarded-for'`.
+   */
+  readonly forwardedHeader?: ForwardedHeader;
+  /**
+   * Serve the health, readiness and metrics endpoints (`healthPath`,
+   * `readyPath`, `metricsPath`) on this port of `opsHost`, from the master,
+   * and no longer on the public port; `0` picks a free one. `false` serves
+   * them on the public port. Default `false`.
+   */
+  readonly opsPort?: number | false;
+  /** Address the ops endpoints bind to, with `opsPort`. Default `'127.0.0.1'`. */
+  readonly opsHost?: string;
+  /**
+   * CORS for HTTP requests to services (`/services/<name>`): the origins
+   * (exact, e.g. `'https://app.example.com'`) whose pages may call them with
+   * `fetch`, or `'*'` for any. The worker answers preflights itself (403 for
+   * another origin) and adds `Access-Control-Allow-Origin` to the answers;
+   * listed origins may send credentials, `'*'` may not. `false` sends no CORS
+   * header. Default `false`.
+   */
+  readonly corsOrigins?: false | '*' | readonly string[];
+  /**
+   * Every connection to the port starts with a PROXY protocol header (v1 or
+   * v2, as HAProxy and TCP load balancers send): its source address is the
+   * client's (`client.remoteAddress`, the per-address limits, the logs). A
+   * connection without a valid one is closed. Turn it on only behind such a
+   * balancer; off, a PROXY header is an ordinary bad request. Default `false`.
+   */
+  readonly proxyProtocol?: boolean;
 }
 
 /** The unit an integer option is counted in, for the docs. */
@@ -750,6 +823,46 @@ export const OPTION_SPECS = {
     default: false,
     schema: { anyOf: [{ type: 'string', minLength: 1 }, { const: false }] },
     doc: 'module whose default export is a request handler `(req, res)` (an Express app) or a factory given the in-worker services API (docs/http-app.md); it serves the plain HTTP requests no Switchyard route takes, before the static folder; a throw gets **HTTP 500** and a log line',
+  },
+  tls: {
+    kind: 'custom',
+    type: '`{ cert, key, ca?, passphrase? }` or `false`',
+    default: false,
+    doc: 'PEM file paths (relative to `cwd`): the workers serve HTTPS and `wss://` on the one port (`--tls-cert`, `--tls-key`, `--tls-ca`). The master reads them at start and at every reload: an unreadable file, a key that does not match the certificate or a wrong passphrase fails the start (`SY_ERR_TLS_CERT`, naming the file) or the reload (the running workers keep the certificate they have). A plain `http://` request or `ws://` upgrade on the port gets **HTTP 400**. See [tls-and-proxies.md](tls-and-proxies.md)',
+  },
+  trustProxy: {
+    kind: 'custom',
+    type: '`false`, an address or range, or a list',
+    default: false,
+    workerLimit: true,
+    doc: "proxies whose forwarded client address (in `forwardedHeader`) is believed: IP addresses, CIDR ranges, or `'loopback'`, `'linklocal'`, `'uniquelocal'` (proxy-addr). Hop by hop from the TCP peer, the first address that is not a trusted proxy is the client's (a hop that is not an IP address ends the chain before it): `client.remoteAddress`, `maxConnectionsPerIp`, `maxHttpConnectionsPerIp` and the logs use it. `false` reads no header (proxy-addr is not loaded). See [tls-and-proxies.md](tls-and-proxies.md)",
+  },
+  forwardedHeader: {
+    kind: 'enum',
+    values: FORWARDED_HEADERS,
+    default: 'x-forwarded-for',
+    workerLimit: true,
+    doc: "which header the trusted proxies set: `'x-forwarded-for'` (nginx, HAProxy, cloud load balancers) or `'forwarded'` (RFC 7239); only that one is read, since a proxy that sets one passes the other on from the client untouched",
+  },
+  opsPort: {
+    kind: 'custom',
+    type: '`false` or integer, 0 – 65535',
+    default: false,
+    doc: 'port of `opsHost` on which the master serves `healthPath`, `readyPath` and `metricsPath` (`--ops-port`); they are then no longer served on the public port (a 404 there). `0` picks a free one; not `port`. `false` serves them on the public port. See [tls-and-proxies.md](tls-and-proxies.md#operations-endpoints-off-the-public-port)',
+  },
+  opsHost: { kind: 'custom', type: 'string', default: '127.0.0.1', doc: 'address the ops endpoints bind to with `opsPort` (`--ops-host`); the default keeps them off the network' },
+  corsOrigins: {
+    kind: 'custom',
+    type: "`false`, `'*'` or origins",
+    default: false,
+    workerLimit: true,
+    doc: "CORS for `/services/<name>`: the exact origins whose pages may call services with `fetch` (they may send credentials), or `'*'` for any (without credentials). The worker answers a preflight (`OPTIONS` with `Access-Control-Request-Method`) with **204** and the allowed methods and headers, or **403** for another origin, and adds `Access-Control-Allow-Origin` to each answer. `false` sends no CORS header. See [tls-and-proxies.md](tls-and-proxies.md#cors-for-services)",
+  },
+  proxyProtocol: {
+    kind: 'boolean',
+    default: false,
+    workerLimit: true,
+    doc: 'every connection must start with a PROXY protocol header (v1 text or v2 binary, as HAProxy `send-proxy` and TCP load balancers send; before TLS when `tls` is set), whose source address becomes the client\'s (then `trustProxy` applies to it); a connection without a valid one within `handshakeTimeout` is closed without an answer. Off, no header is looked for: a `PROXY …` line is a bad request (**HTTP 400**)',
   },
 } as const satisfies OptionSpecs;
 

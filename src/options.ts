@@ -13,6 +13,8 @@ import { closest } from './did-you-mean';
 import { PRETTY_MODULE, prettyInstalled } from './log-pretty';
 import { describeOption, type OptionOrigins } from './options-origin';
 import { DEFAULT_SHARD_BY, SHARD_BY_FORMS, parseShardBy, type ServiceShards } from './shard-key';
+// Only the type: the module is required where a proxy is trusted, so the default path never loads it.
+import type ProxyAddr from 'proxy-addr';
 import {
   OPTION_NAMES,
   OPTION_SPECS,
@@ -22,10 +24,11 @@ import {
   type OptionName,
   type OptionSpec,
   type SwitchyardOptions,
+  type TlsOptions,
 } from './options-spec';
 
 export { BALANCING_MODES, LOG_LEVELS, OPTION_SPECS } from './options-spec';
-export type { Balancing, JwtOptions, LogLevel, ServiceDefinition, SwitchyardOptions, TokenSource } from './options-spec';
+export type { Balancing, JwtOptions, LogLevel, ServiceDefinition, SwitchyardOptions, TlsOptions, TokenSource } from './options-spec';
 
 /**
  * Options after `resolveOptions()`: every field set. `services` maps each
@@ -165,6 +168,56 @@ function resolveAllowedOrigins(value: unknown): '*' | readonly string[] {
   });
   return Object.freeze([...(value as string[])]);
 }
+
+const TLS_KEYS: ReadonlySet<string> = new Set(['cert', 'key', 'ca', 'passphrase']);
+
+/** `tls`: the file paths made absolute against `cwd` (the files themselves are read by the master at start, see tls-material.ts). */
+function resolveTls(value: unknown, cwd: string): TlsOptions | false {
+  if (value === undefined || value === false) return false;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('tls', 'false or an object { cert, key, ca?, passphrase? }', value);
+  const given = value as Readonly<Record<string, unknown>>;
+  for (const key of Object.keys(given)) if (!TLS_KEYS.has(key)) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `options.tls.${key} is not a known option`);
+  const file = (name: 'cert' | 'key' | 'ca'): string | undefined => {
+    const file = given[name];
+    if (file === undefined && name === 'ca') return undefined;
+    if (typeof file !== 'string' || file.length === 0) throw invalid(`tls.${name}`, 'a PEM file path', file);
+    return path.resolve(cwd, file);
+  };
+  const { passphrase } = given;
+  if (passphrase !== undefined && typeof passphrase !== 'string') throw invalid('tls.passphrase', 'a string', passphrase);
+  const ca = file('ca');
+  return Object.freeze({ cert: file('cert') as string, key: file('key') as string, ...(ca === undefined ? {} : { ca }), ...(passphrase === undefined ? {} : { passphrase }) });
+}
+
+/** `trustProxy`: a list of what proxy-addr accepts (checked by compiling it, loaded only then), or false. */
+function resolveTrustProxy(value: unknown): false | readonly string[] {
+  if (value === undefined || value === false) return false;
+  const list: unknown[] = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
+  if (list.length === 0 || !list.every((entry) => typeof entry === 'string' && entry.length > 0)) {
+    throw invalid('trustProxy', 'false, an address or CIDR range (or "loopback", "linklocal", "uniquelocal"), or a non-empty list of them', value);
+  }
+  const entries = (list as string[]).flatMap((entry) => entry.split(',').map((part) => part.trim()));
+  const proxyaddr = require('proxy-addr') as typeof ProxyAddr;
+  entries.forEach((entry, index) => {
+    try {
+      proxyaddr.compile(entry);
+    } catch {
+      throw invalid(`trustProxy${Array.isArray(value) ? `.${index}` : ''}`, 'an IP address, a CIDR range or "loopback", "linklocal", "uniquelocal"', entry);
+    }
+  });
+  return Object.freeze(entries);
+}
+
+function resolveCorsOrigins(value: unknown): false | '*' | readonly string[] {
+  if (value === undefined || value === false) return false;
+  if (value === '*') return '*';
+  if (!Array.isArray(value) || value.length === 0) throw invalid('corsOrigins', 'false, "*" or a non-empty array of origins', value);
+  value.forEach((origin: unknown, index) => {
+    if (!isOrigin(origin)) throw invalid(`corsOrigins.${index}`, 'an origin like "https://example.com" (scheme, host, optional port; no path)', origin);
+  });
+  return Object.freeze([...(value as string[])]);
+}
+
 
 const ONE_INSTANCE: ServiceShards = Object.freeze({ instances: 1, shardBy: DEFAULT_SHARD_BY });
 const DEFINITION_KEYS: ReadonlySet<string> = new Set(['module', 'instances', 'shardBy']);
@@ -377,10 +430,23 @@ function resolveJwt(value: unknown, cwd: string): JwtOptions | false {
   return Object.freeze(resolved) as JwtOptions;
 }
 
+function resolveOpsPort(value: unknown, port: number): number | false {
+  if (value === undefined || value === false) return false;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) throw invalid('opsPort', 'false or an integer from 0 to 65535', value);
+  if (value !== 0 && value === port) throw invalid('opsPort', `different from options.port (${port})`, value);
+  return value;
+}
+
 function resolveHost(value: unknown): string {
   const host = value ?? DEFAULT_HOST;
   if (typeof host !== 'string' || host.length === 0) throw invalid('host', 'a non-empty string', host);
   return host;
+}
+
+function resolveOpsHost(value: unknown): string {
+  if (value === undefined) return OPTION_SPECS.opsHost.default;
+  if (typeof value !== 'string' || value.length === 0) throw invalid('opsHost', 'a non-empty string', value);
+  return value;
 }
 
 function resolveForwardHeaders(value: unknown): readonly string[] {
@@ -481,6 +547,11 @@ function resolveNamed(options: SwitchyardOptions): ResolvedOptions {
     authenticate,
     jwt,
     http: resolveModulePath('http', options.http, cwd),
+    tls: resolveTls(options.tls, cwd),
+    trustProxy: resolveTrustProxy(options.trustProxy),
+    opsPort: resolveOpsPort(options.opsPort, generic.port),
+    opsHost: resolveOpsHost(options.opsHost),
+    corsOrigins: resolveCorsOrigins(options.corsOrigins),
   };
   return Object.freeze(resolved);
 }

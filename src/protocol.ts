@@ -143,7 +143,21 @@ export type MasterToWorker =
    */
   | { readonly type: 'serviceResized'; readonly service: string; readonly instances: number }
   | { readonly type: 'queryResult'; readonly qid: number; readonly status: number; readonly contentType: string; readonly body: string }
-  | { readonly type: 'metricsRequest'; readonly qid: number };
+  | { readonly type: 'metricsRequest'; readonly qid: number }
+  /**
+   * The TLS certificate, key and CA (PEM text, checked by the master) this
+   * worker serves: sent before it listens, and again at each reload, when the
+   * new handshakes get them and established connections keep theirs.
+   */
+  | ({ readonly type: 'tls' } & TlsMaterial);
+
+/** What a worker's TLS server is given: PEM text, read and checked by the master (master/tls-material.ts). */
+export interface TlsMaterial {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca?: string;
+  readonly passphrase?: string;
+}
 
 // ---- service → master --------------------------------------------------------
 
@@ -393,6 +407,11 @@ export const MASTER_TO_WORKER_GUARDS = {
   serviceResized: (m) => typeof m.service === 'string' && Number.isSafeInteger(m.instances) && (m.instances as number) >= 1,
   queryResult: (m) => Number.isInteger(m.qid) && Number.isInteger(m.status) && typeof m.contentType === 'string' && typeof m.body === 'string',
   metricsRequest: (m) => Number.isInteger(m.qid),
+  tls: (m) =>
+    typeof m.cert === 'string' &&
+    typeof m.key === 'string' &&
+    (m.ca === undefined || typeof m.ca === 'string') &&
+    (m.passphrase === undefined || typeof m.passphrase === 'string'),
 } as const satisfies GuardTable<MasterToWorker>;
 
 export const SERVICE_TO_MASTER_GUARDS = {

@@ -18,6 +18,26 @@ test('start flags become options', async () => {
   });
 });
 
+test('--tls-cert, --tls-key and --tls-ca become options.tls, over the config file\'s tls; its paths resolve against its folder', async () => {
+  expect(await parseCli(['start', '--tls-cert', 'cert.pem', '--tls-key', '/k/key.pem'], cwd, {})).toMatchObject({ command: 'start', options: { cwd, tls: { cert: 'cert.pem', key: '/k/key.pem' } } });
+  const folder = mkdtempSync(path.join(tmpdir(), 'sy-config-'));
+  const file = path.join(folder, 'switchyard.json');
+  writeFileSync(file, JSON.stringify({ tls: { cert: 'old.pem', key: 'key.pem', passphrase: 'p' } }));
+  expect(await parseCli(['start', '--config', file], cwd, {})).toMatchObject({
+    command: 'start',
+    options: { cwd, tls: { cert: path.join(folder, 'old.pem'), key: path.join(folder, 'key.pem'), passphrase: 'p' } },
+  });
+  expect(await parseCli(['start', '--config', file, '--tls-cert', 'new.pem', '--tls-ca', 'ca.pem'], cwd, {})).toMatchObject({
+    command: 'start',
+    options: { cwd, tls: { cert: 'new.pem', key: path.join(folder, 'key.pem'), passphrase: 'p', ca: 'ca.pem' } },
+  });
+  expect(START_HELP).toContain('--tls-cert <file>');
+});
+
+test('--ops-port and --ops-host become options', async () => {
+  expect(await parseCli(['start', '--ops-port', '9090', '--ops-host', '10.0.0.5'], cwd, {})).toMatchObject({ command: 'start', options: { cwd, opsPort: 9090, opsHost: '10.0.0.5' } });
+});
+
 test('help and version', async () => {
   expect(await parseCli(['--help'], cwd)).toEqual({ command: 'help', topic: 'general' });
   expect(await parseCli(['-h'], cwd)).toEqual({ command: 'help', topic: 'general' });
@@ -55,6 +75,7 @@ test.each([
   [['start', '--bogus'], 'unknown flag --bogus; switchyard start --help lists the flags'],
   [['start', '--wokers', '2'], 'unknown flag --wokers (did you mean --workers?); switchyard start --help lists the flags'],
   [['start', '--log-levle', 'warn'], 'unknown flag --log-levle (did you mean --log-level?)'],
+  [['start', '--tls-cert', 'cert.pem'], '--tls-cert and --tls-key go together'],
   [['start', '--config', '/nonexistent/switchyard.json'], 'cannot read config file'],
 ])('%j is refused with a one-line reason', async (argv, message) => {
   let caught: unknown;

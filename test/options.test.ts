@@ -149,3 +149,34 @@ test('readiness: /readyz and a 5 s liveness deadline by default; the path must d
   expect(errorOf({ readyPath: '/services/x' }).message).toMatch(/^options.readyPath must be false or a path/);
   expect(errorOf({ livenessTimeout: 999 }).message).toBe('options.livenessTimeout must be an integer from 1000 to 3600000, got 999');
 });
+
+test('trustProxy: false by default; an address, a range, a preset or a list of them (comma lists split); anything else refused with its index', () => {
+  expect(resolveOptions().trustProxy).toBe(false);
+  expect(resolveOptions().forwardedHeader).toBe('x-forwarded-for');
+  expect(resolveOptions({ trustProxy: 'loopback' }).trustProxy).toEqual(['loopback']);
+  expect(resolveOptions({ trustProxy: ['10.0.0.0/8', '192.0.2.1, ::1'] }).trustProxy).toEqual(['10.0.0.0/8', '192.0.2.1', '::1']);
+  expect(errorOf({ trustProxy: ['loopback', 'proxy.example.com'] }).message).toBe(
+    'options.trustProxy.1 must be an IP address, a CIDR range or "loopback", "linklocal", "uniquelocal", got "proxy.example.com"',
+  );
+  expect(errorOf({ trustProxy: [] }).message).toMatch(/^options.trustProxy must be false, an address/);
+  expect(errorOf({ trustProxy: true as never }).message).toMatch(/^options.trustProxy must be false, an address/);
+  expect(errorOf({ forwardedHeader: 'x-real-ip' as never }).message).toBe('options.forwardedHeader must be one of x-forwarded-for, forwarded, got "x-real-ip"');
+});
+
+test('opsPort: false by default, else a port other than options.port; opsHost 127.0.0.1 by default', () => {
+  expect(resolveOptions().opsPort).toBe(false);
+  expect(resolveOptions().opsHost).toBe('127.0.0.1');
+  expect(resolveOptions({ opsPort: 0, port: 0 }).opsPort).toBe(0);
+  expect(resolveOptions({ opsPort: 9090, opsHost: '::1' })).toMatchObject({ opsPort: 9090, opsHost: '::1' });
+  expect(errorOf({ opsPort: 8080 }).message).toBe('options.opsPort must be different from options.port (8080), got 8080');
+  expect(errorOf({ opsPort: 70000 }).message).toBe('options.opsPort must be false or an integer from 0 to 65535, got 70000');
+  expect(errorOf({ opsHost: '' }).message).toBe('options.opsHost must be a non-empty string, got ""');
+});
+
+test("corsOrigins: false by default, '*' or a non-empty list of origins", () => {
+  expect(resolveOptions().corsOrigins).toBe(false);
+  expect(resolveOptions({ corsOrigins: '*' }).corsOrigins).toBe('*');
+  expect(resolveOptions({ corsOrigins: ['https://a.example', 'http://localhost:3000'] }).corsOrigins).toEqual(['https://a.example', 'http://localhost:3000']);
+  expect(errorOf({ corsOrigins: [] }).message).toBe('options.corsOrigins must be false, "*" or a non-empty array of origins, got []');
+  expect(errorOf({ corsOrigins: ['https://a.example/path'] }).message).toMatch(/^options.corsOrigins.0 must be an origin/);
+});

@@ -99,6 +99,7 @@ describe('guards reject malformed messages', () => {
     ['a serviceUp without a secret', isMasterToWorker, { type: 'serviceUp', service: 'echo', instance: 0, endpoint: '/tmp/x/0.1.sock' }],
     ['a serviceUp without its instance', isMasterToWorker, { type: 'serviceUp', service: 'echo', endpoint: '/tmp/x/0.1.sock', secret: SECRET }],
     ['an interest without on', isWorkerToService, { type: 'interest', topic: 't' }],
+    ['a tls message with a key that is not text', isMasterToWorker, { type: 'tls', cert: 'x', key: 7 }],
     ['a linkKey without workers', isMasterToService, { type: 'linkKey', key: SECRET }],
     ['a linkKey with a negative worker id', isMasterToService, { type: 'linkKey', key: SECRET, workers: [-1] }],
     ['an admitWorker with a fractional id', isMasterToService, { type: 'admitWorker', worker: 1.5 }],
@@ -178,6 +179,7 @@ const DIRECTIONS = [
     serviceResized: { type: 'serviceResized', service: 'chat', instances: 3 },
     queryResult: { type: 'queryResult', qid: 1, status: 200, contentType: 'text/plain', body: 'ok' },
     metricsRequest: { type: 'metricsRequest', qid: 3 },
+    tls: { type: 'tls', cert: '-----BEGIN CERTIFICATE-----', key: '-----BEGIN PRIVATE KEY-----', ca: '-----BEGIN CERTIFICATE-----' },
   }),
   direction<ServiceToMaster>('service → master', SERVICE_TO_MASTER_GUARDS, isServiceToMaster, {
     started: { type: 'started' },

@@ -37,8 +37,11 @@ export const MAX_WAITING_SCRAPES = 64;
 
 type QueryResult = Extract<MasterToWorker, { type: 'queryResult' }>;
 
-/** What a scrape is answered, without its addressing. */
-type ScrapeResult = Omit<QueryResult, 'qid' | 'type'>;
+/** What a query is answered, without its addressing: a worker's gets it in a `queryResult`, the ops port (ops-server.ts) as its HTTP answer. */
+export type ScrapeResult = Omit<QueryResult, 'qid' | 'type'>;
+
+/** Where one query's answer goes. */
+export type QueryReply = (result: ScrapeResult) => void;
 
 export interface MetricsSource {
   /** Names the process instance that answers; unique for the master's life (see `ClusterTotals.retire`). */
@@ -62,17 +65,12 @@ export interface ClusterQueryDeps {
   replyTo(workerId: number, message: QueryResult): void;
 }
 
-/** A metrics query waiting for the gather in flight. */
-interface WaitingScrape {
-  readonly workerId: number;
-  readonly qid: number;
-}
 
 export class ClusterQueries {
   private readonly replies = new PendingReplies<MetricsSnapshot>();
   private readonly totals = new ClusterTotals();
   /** Queries waiting for the gather in flight; a gather runs exactly while this is not empty. */
-  private waiting: WaitingScrape[] = [];
+  private waiting: QueryReply[] = [];
   /** The last gather's rendered result and when it ended (`performance.now()`), while it is fresh. */
   private cached: { readonly result: ScrapeResult; readonly at: number } | undefined;
   /** Instances that missed a gather's deadline and have not answered since: not waited for. */
@@ -97,33 +95,33 @@ export class ClusterQueries {
     return this.gathers;
   }
 
+  /** A worker's query: answered to that worker, paired by `qid`. */
   onQuery(workerId: number, qid: number, what: ClusterQuery): void {
+    this.answer(what, (result) => this.deps.replyTo(workerId, { type: 'queryResult', qid, ...result }));
+  }
+
+  /** Answers one query, through `reply` (once): at once for health and readiness, after a gather (or from the cache) for metrics. */
+  answer(what: ClusterQuery, reply: QueryReply): void {
     switch (what) {
       case 'health':
       case 'ready': {
         const report = this.deps.health();
         const ok = what === 'health' ? report.healthy : report.ready;
-        this.deps.replyTo(workerId, {
-          type: 'queryResult',
-          qid,
-          status: ok ? 200 : 503,
-          contentType: 'application/json; charset=utf-8',
-          body: `${JSON.stringify(report.body)}\n`,
-        });
+        reply({ status: ok ? 200 : 503, contentType: 'application/json; charset=utf-8', body: `${JSON.stringify(report.body)}\n` });
         return;
       }
       case 'metrics': {
         const cached = this.cached;
         if (cached !== undefined && performance.now() - cached.at < this.cacheMs) {
-          this.deps.replyTo(workerId, { type: 'queryResult', qid, ...cached.result });
+          reply(cached.result);
           return;
         }
         this.cached = undefined;
         if (this.waiting.length >= MAX_WAITING_SCRAPES) {
-          this.deps.replyTo(workerId, { type: 'queryResult', qid, status: 503, contentType: 'text/plain; charset=utf-8', body: 'too many metrics scrapes at once\n' });
+          reply({ status: 503, contentType: 'text/plain; charset=utf-8', body: 'too many metrics scrapes at once\n' });
           return;
         }
-        this.waiting.push({ workerId, qid });
+        this.waiting.push(reply);
         if (this.waiting.length === 1) void this.scrape();
         return;
       }
@@ -164,7 +162,7 @@ export class ClusterQueries {
     }
     const answered = this.waiting;
     this.waiting = [];
-    for (const { workerId, qid } of answered) this.deps.replyTo(workerId, { type: 'queryResult', qid, ...result });
+    for (const reply of answered) reply(result);
   }
 
   /** The master's own snapshot, then each process's fresh one, or its latest when it is late, then the retired totals. */

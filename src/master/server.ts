@@ -11,16 +11,18 @@ import * as net from 'node:net';
 import { isSwitchyardError, SwitchyardError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import { resolveOptions, staticDirWarning, type ResolvedOptions, type SwitchyardOptions } from '../options';
-import type { MasterToWorker } from '../protocol';
+import type { MasterToWorker, TlsMaterial } from '../protocol';
 import type { ChildExit } from './child';
 import { ClusterQueries, type HealthReport } from './cluster-queries';
 import { healthReport } from './health';
 import { pingInterval, serviceLiveness, type Liveness, type WorkerLinkView } from './liveness';
 import { MasterMetrics } from './master-metrics';
+import { OpsServer } from './ops-server';
 import { ServiceSlot, type ServiceSlotHooks } from './service-slot';
 import { checkCounts, resizeService, type ReloadOptions, type ResizeContext } from './instance-resize';
 import { createSocketDir, removeStaleSocketDirs } from './socket-dir';
 import { SignalHandlers, type SignalOptions } from './signals';
+import { certificateValidity, readTlsMaterial } from './tls-material';
 import type { ServerState, ServerStats } from './stats';
 import { WorkerPool, type WorkerChannel } from './worker-pool';
 
@@ -31,6 +33,10 @@ export interface ReadyInfo {
   readonly port: number;
   readonly host: string;
   readonly workers: number;
+  /** Whether the port serves HTTPS and `wss://` (option `tls`). */
+  readonly tls: boolean;
+  /** Where the master serves the health, readiness and metrics endpoints (option `opsPort`), or null when the public port does. */
+  readonly ops: { readonly host: string; readonly port: number } | null;
   /** Service name → URL path it answers on. */
   readonly services: Readonly<Record<string, string>>;
 }
@@ -133,6 +139,11 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   private starting: Promise<number> | undefined;
   private closing: Promise<void> | undefined;
   private reloading: Promise<void> | undefined;
+  /** With `tls`: the certificate every worker serves, read at start and at each reload; sent to each worker forked. */
+  private tlsMaterial: TlsMaterial | undefined;
+  /** With `opsPort`: the master's server for the health, readiness and metrics endpoints. */
+  private ops: OpsServer | undefined;
+  private opsBoundPort = 0;
   /** Pings every running service every quarter of `livenessTimeout`, from start to stop. */
   private pinger: NodeJS.Timeout | undefined;
   /** Set by `handleSignals()`. */
@@ -146,6 +157,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       onForked: (workerId, worker) => {
         // Before the worker hears of any endpoint: the instances accept its links from now on.
         for (const slot of this.slots) slot.linkKeys.admit(workerId);
+        // Before anything else: a TLS worker listens only once it has its certificate.
+        if (this.tlsMaterial !== undefined) worker.deliver({ type: 'tls', ...this.tlsMaterial }, true);
         this.announceServices(workerId, worker);
       },
       onExit: (workerId, exit, expected, instance) => {
@@ -207,6 +220,11 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   /** The port the workers listen on; 0 before `listen()` resolved. */
   get port(): number {
     return this.boundPort;
+  }
+
+  /** The port of the ops endpoints (`opsPort`); 0 without one, or before `listen()` resolved. */
+  get opsPort(): number {
+    return this.opsBoundPort;
   }
 
   /**
@@ -274,6 +292,42 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       });
     }
     return this.reloading;
+  }
+
+  /**
+   * Reads the `tls` files again and gives the new certificate to every
+   * worker, in place: new handshakes get it, established connections keep
+   * theirs, no process is replaced and no client closed (for a renewed
+   * certificate; `reload()` does this too, first). Each worker switches as
+   * soon as it reads the message, within milliseconds. Rejects with
+   * `SY_ERR_TLS_CERT` naming the file when a file cannot be read or used
+   * (the workers keep the certificate they have); `SY_ERR_INVALID_STATE`
+   * unless listening with `tls`.
+   */
+  reloadTls(): Promise<void> {
+    if (this.currentState !== 'listening' || this.closing !== undefined || this.options.tls === false) {
+      const why = this.options.tls === false ? 'without options.tls' : `that is ${this.currentState}`;
+      throw new SwitchyardError('SY_ERR_INVALID_STATE', `reloadTls() was called on a server ${why}`);
+    }
+    return new Promise((resolve) => {
+      this.renewTls();
+      resolve();
+    });
+  }
+
+  /** Reads and checks the TLS files (throws `SY_ERR_TLS_CERT`), then hands the certificate to every worker. */
+  private renewTls(): void {
+    if (this.options.tls === false) return;
+    const material = readTlsMaterial(this.options.tls);
+    this.warnIfNotValid(material);
+    this.tlsMaterial = material;
+    this.toWorkers({ type: 'tls', ...material });
+    this.log.info({ cert: this.options.tls.cert }, 'TLS certificate reloaded');
+  }
+
+  private warnIfNotValid(material: TlsMaterial): void {
+    const problem = certificateValidity(material);
+    if (problem !== undefined && this.options.tls !== false) this.log.warn({ cert: this.options.tls.cert }, problem);
   }
 
   stats(): ServerStats {
@@ -346,6 +400,13 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
    * any client has been moved (the worker reload closes every client with 1012).
    */
   private async rollingReload(counts: ReadonlyMap<string, number>, replaceWorkers: boolean): Promise<void> {
+    try {
+      // First: a certificate that cannot be used fails the reload before anything is touched.
+      this.renewTls();
+    } catch (cause) {
+      this.log.error({ err: cause }, 'reload: the TLS files cannot be used; the workers keep their certificate');
+      throw new SwitchyardError('SY_ERR_RELOAD_FAILED', `reload failed: ${(cause as Error).message}; nothing was reloaded and the workers keep their certificate`, { cause });
+    }
     this.log.info('rolling reload: services');
     const deadline = Date.now() + this.options.stopTimeout;
     // Services side by side; a service's instances one at a time, so that its other shards serve throughout.
@@ -431,6 +492,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       port: this.boundPort,
       host: this.options.host,
       workers: this.options.workers,
+      tls: this.options.tls !== false,
+      ops: this.ops === undefined ? null : { host: this.options.opsHost, port: this.opsBoundPort },
       services: Object.fromEntries([...this.services.keys()].map((name) => [name, `/${name}`])),
     };
     this.log.info(info, 'switchyard is ready');
@@ -453,7 +516,19 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   }
 
   private async startProcesses(): Promise<void> {
+    // Before any process: a certificate that cannot be used fails the start with the file's name.
+    if (this.options.tls !== false) {
+      this.tlsMaterial = readTlsMaterial(this.options.tls);
+      this.warnIfNotValid(this.tlsMaterial);
+    }
     this.boundPort = await probePort(this.options.host, this.options.port);
+    if (this.options.opsPort !== false) {
+      const { healthPath, readyPath, metricsPath } = this.options;
+      const paths = { health: healthPath === false ? null : healthPath, ready: readyPath === false ? null : readyPath, metrics: metricsPath === false ? null : metricsPath };
+      this.ops = new OpsServer(paths, (what, reply) => this.queries.answer(what, reply), this.log);
+      // Up before any process: a probe gets an honest 503 while the cluster starts.
+      this.opsBoundPort = await this.ops.listen(this.options.opsHost, this.options.opsPort);
+    }
     removeStaleSocketDirs(this.log);
     this.socketDir = createSocketDir();
     this.pinger = setInterval(() => {
@@ -496,6 +571,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     const now = Date.now();
     await this.pool.stop(now + Math.ceil((deadline - now) * 0.6));
     await Promise.all(this.slots.map((slot) => slot.stop(deadline)));
+    // Last: probes see the stop until the processes are gone.
+    await this.ops?.close();
   }
 
   private onWorkerExit(workerId: number, exit: ChildExit, expected: boolean): void {

@@ -115,14 +115,15 @@ export function parseCookies(header: string | undefined): Readonly<Record<string
 }
 
 /** Describes `request` for the authenticator. */
-export function authRequestOf(request: IncomingMessage, path: string, query: Readonly<Record<string, string>>): AuthRequest {
+export function authRequestOf(request: IncomingMessage, path: string, query: Readonly<Record<string, string>>, remoteAddress = request.socket.remoteAddress ?? ''): AuthRequest {
   return {
     method: request.method ?? 'GET',
     path,
     query,
     headers: request.headers,
     cookies: parseCookies(request.headers.cookie),
-    remoteAddress: request.socket.remoteAddress ?? '',
+    // The client's address as the intake found it: behind trusted proxies, the forwarded one (client-address.ts).
+    remoteAddress,
   };
 }
 

@@ -58,6 +58,8 @@ export interface IntakeDeps {
   readonly wss: WebSocketServer;
   readonly routing: RoutingTally;
   readonly log: Logger;
+  /** The client's address: the TCP peer's, or the one a trusted proxy forwarded (client-address.ts). */
+  readonly addressOf: (request: http.IncomingMessage) => string;
   /** Runs before each handshake when `authenticate` or `jwt` is set. */
   readonly authenticator?: Authenticator;
   /** Answers a plain HTTP request (an upgrade to something other than WebSocket is one). */
@@ -86,6 +88,8 @@ interface PendingUpgrade {
   readonly request: http.IncomingMessage;
   readonly socket: Duplex;
   readonly head: Buffer;
+  /** The client's address (client-address.ts), found once before the limits. */
+  readonly address: string;
   readonly service: string;
   readonly path: string;
   readonly query: Record<string, string>;
@@ -151,7 +155,8 @@ export class ClientIntake {
       this.deps.metrics.upgradeRejected(verdict.status);
       return rejectUpgrade(socket, verdict.status, verdict.message, verdict.headers);
     }
-    const refusal = this.deps.limits.admit(request, socket);
+    const address = this.deps.addressOf(request);
+    const refusal = this.deps.limits.admit(request, socket, address);
     if (refusal !== null) {
       this.deps.metrics.upgradeRejected(refusal.status);
       return rejectUpgrade(socket, refusal.status, refusal.message, refusal.headers);
@@ -159,11 +164,11 @@ export class ClientIntake {
     const { authenticator } = this.deps;
     if (authenticator === undefined) {
       // One closure per handshake, not per connection: it is gone once ws calls it.
-      this.deps.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, request, verdict.service, verdict.path, verdict.query, undefined));
+      this.deps.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, request, address, verdict.service, verdict.path, verdict.query, undefined));
       return;
     }
-    const pending: PendingUpgrade = { request, socket, head, service: verdict.service, path: verdict.path, query: verdict.query };
-    authenticator.run(authRequestOf(request, verdict.path, verdict.query), (outcome) => this.authenticated(pending, outcome));
+    const pending: PendingUpgrade = { request, socket, head, address, service: verdict.service, path: verdict.path, query: verdict.query };
+    authenticator.run(authRequestOf(request, verdict.path, verdict.query, address), (outcome) => this.authenticated(pending, outcome));
   }
 
   /**
@@ -184,13 +189,14 @@ export class ClientIntake {
       this.deps.metrics.upgradeRejected(503);
       return rejectUpgrade(socket, 503, 'Server is shutting down', { 'Retry-After': '1' });
     }
-    this.deps.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, request, pending.service, pending.path, pending.query, outcome));
+    this.deps.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, request, pending.address, pending.service, pending.path, pending.query, outcome));
   }
 
   /** The handshake is complete: the socket becomes a client of `service`, announced on its link. */
   private onConnection(
     ws: WebSocket,
     request: http.IncomingMessage,
+    address: string,
     service: string,
     path: string,
     query: Record<string, string>,
@@ -206,7 +212,7 @@ export class ClientIntake {
       const value = request.headers[name];
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
-    const remoteAddress = request.socket.remoteAddress ?? '';
+    const remoteAddress = address;
     // Without an authenticator the client has no identity fields at all: nothing more to carry or keep.
     const client: ClientInfo =
       identity === undefined

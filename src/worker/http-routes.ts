@@ -18,6 +18,7 @@ import type { Logger } from '../logger';
 import { ThrottledWarning } from '../throttled-log';
 import { authRequestOf, type AuthOutcome, type Authenticator } from './authenticate';
 import { RETRY_AFTER_SECONDS } from './connection-gate';
+import { CorsPolicy } from './cors';
 import { replyCode, replyError } from './http-reply';
 import type { Refusal } from './limits';
 import { BodyBudget, readBody, type BodyLimits } from './request-body';
@@ -48,8 +49,10 @@ export interface HttpRoutesDeps {
   readonly request: (service: string, fields: HttpRequestFields & Payload) => 'sent' | 'unavailable' | 'busy';
   /** Answers what no route took (static files, or 404). */
   readonly fallback: (request: IncomingMessage, response: ServerResponse) => void;
-  /** Admits a plain request by its connection's address (`maxHttpConnectionsPerIp`): null, or how to refuse it. */
-  readonly admit: (request: IncomingMessage) => Refusal | null;
+  /** Admits a plain request by its client's address (`maxHttpConnectionsPerIp`): null, or how to refuse it. */
+  readonly admit: (request: IncomingMessage, address: string) => Refusal | null;
+  /** The client's address: the TCP peer's, or the one a trusted proxy forwarded (client-address.ts). */
+  readonly addressOf: (request: IncomingMessage) => string;
   /** With `authenticate` or `jwt`: every request to a service is authenticated first. */
   readonly authenticator?: Authenticator | undefined;
 }
@@ -83,6 +86,8 @@ export class HttpRoutes {
   private readonly bodyLimits: BodyLimits;
   private readonly overBudget: ThrottledWarning;
   private readonly overAddressCap: ThrottledWarning;
+  /** With `corsOrigins`: preflights and CORS headers for requests to services. */
+  private readonly cors: CorsPolicy | undefined;
 
   constructor(private readonly deps: HttpRoutesDeps) {
     const { limits } = deps.config;
@@ -92,6 +97,7 @@ export class HttpRoutes {
     this.overBudget = new ThrottledWarning(deps.log, 'request bodies over maxBufferedRequestBytes on this worker: answered 503');
     this.overAddressCap = new ThrottledWarning(deps.log, 'plain HTTP connections from one address over maxHttpConnectionsPerIp: answered 429');
     this.services = new Set(deps.config.services);
+    this.cors = limits.corsOrigins === false ? undefined : new CorsPolicy(limits.corsOrigins);
     for (const service of deps.config.services) this.serviceRequests.set(service, new PendingReplies());
   }
 
@@ -102,9 +108,10 @@ export class HttpRoutes {
       response.setHeader('Connection', 'close');
       return replyError(response, 400, problem);
     }
-    const refusal = this.deps.admit(request);
+    const address = this.deps.addressOf(request);
+    const refusal = this.deps.admit(request, address);
     if (refusal !== null) {
-      this.overAddressCap.warn({ address: request.socket.remoteAddress });
+      this.overAddressCap.warn({ address });
       // Its body is not read: the connection ends with this answer, which frees nothing but tells the client to back off.
       response.setHeader('Connection', 'close');
       return replyError(response, refusal.status, refusal.message, refusal.headers);
@@ -205,10 +212,14 @@ export class HttpRoutes {
       finish(404);
       return replyError(response, 404, `No service "${service}"`);
     }
+    if (this.cors?.handle(request, response) === true) {
+      request.resume();
+      return finish(response.statusCode);
+    }
     const { authenticator } = this.deps;
     if (authenticator === undefined) return this.receive(request, response, service, subPath, query, finish, undefined);
     // Before the body is read: a request without a valid identity costs no buffering, and the service never sees it.
-    authenticator.run(authRequestOf(request, pathname, query), (outcome) => {
+    authenticator.run(authRequestOf(request, pathname, query, this.deps.addressOf(request)), (outcome) => {
       if (response.destroyed) return;
       if (outcome.ok) return this.receive(request, response, service, subPath, query, finish, outcome);
       finish(outcome.status);

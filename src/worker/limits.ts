@@ -41,10 +41,11 @@ const TRACKED_BY = Symbol('switchyard.limits');
 const SLOT_OF = Symbol('switchyard.gate');
 const SLOT_ADDRESS = Symbol('switchyard.gate-address');
 const HTTP_SLOT_OF = Symbol('switchyard.http-slots');
+const HTTP_SLOT_ADDRESS = Symbol('switchyard.http-slot-address');
 type TrackedSocket = WebSocket & { [TRACKED_BY]: ConnectionLimits };
 type AdmittedSocket = Duplex & { [SLOT_OF]?: ConnectionGate; [SLOT_ADDRESS]?: string };
-/** A plain HTTP connection that holds a per-address slot: its address is `remoteAddress`, which a socket keeps after it closes. */
-type HttpSocket = Duplex & { [HTTP_SLOT_OF]?: AddressSlots; readonly remoteAddress?: string };
+/** A plain HTTP connection that holds a per-address slot, and the client address it holds it for. */
+type HttpSocket = Duplex & { [HTTP_SLOT_OF]?: AddressSlots; [HTTP_SLOT_ADDRESS]?: string };
 
 function trackedSocketOnPong(this: WebSocket): void {
   (this as TrackedSocket)[TRACKED_BY].pong(this);
@@ -71,7 +72,7 @@ function httpSocketOnClose(this: Duplex): void {
   const slots = socket[HTTP_SLOT_OF];
   if (slots === undefined) return;
   socket[HTTP_SLOT_OF] = undefined;
-  slots.release(socket.remoteAddress ?? '');
+  slots.release(socket[HTTP_SLOT_ADDRESS] ?? '');
 }
 
 /**
@@ -173,11 +174,10 @@ export class ConnectionLimits {
    * Decides whether an upgrade (already checked for method, path and headers)
    * may proceed: null when admitted, else how to refuse it. An admitted
    * connection holds its slot until its TCP socket closes, whatever happens
-   * in between (a failed handshake included).
+   * in between (a failed handshake included). `address` is the client's
+   * (client-address.ts): the TCP peer's, or the one a trusted proxy forwarded.
    */
-  admit(request: IncomingMessage, socket: Duplex): Refusal | null {
-    // The peer address of the TCP connection: behind a proxy that is the proxy (forwarded headers are not trusted).
-    const address = request.socket.remoteAddress ?? '';
+  admit(request: IncomingMessage, socket: Duplex, address: string): Refusal | null {
     const admission = this.gate.admit(request.headers.origin, address);
     if (!admission.ok) return admission;
     if (socket.closed) {
@@ -196,17 +196,21 @@ export class ConnectionLimits {
    * connection holds (or now takes) one of its address's
    * `maxHttpConnectionsPerIp` slots, else how to refuse it. The slot is held
    * from the connection's first request until its socket closes, so idle
-   * keep-alive connections count too (node closes those after 5 s).
+   * keep-alive connections count too (node closes those after 5 s). The
+   * slot is `address`'s, the client address of the connection's first
+   * request: behind a trusted proxy that reuses its connections for several
+   * clients, the connection counts for the first.
    */
-  admitHttp(request: IncomingMessage): Refusal | null {
+  admitHttp(request: IncomingMessage, address: string): Refusal | null {
     const socket = request.socket as HttpSocket;
     if (socket[HTTP_SLOT_OF] !== undefined) return null;
-    if (!this.httpSlots.take(socket.remoteAddress ?? '')) return TOO_MANY_HTTP;
+    if (!this.httpSlots.take(address)) return TOO_MANY_HTTP;
     if (socket.closed) {
-      this.httpSlots.release(socket.remoteAddress ?? '');
+      this.httpSlots.release(address);
       return null;
     }
     socket[HTTP_SLOT_OF] = this.httpSlots;
+    socket[HTTP_SLOT_ADDRESS] = address;
     socket.on('close', httpSocketOnClose);
     return null;
   }

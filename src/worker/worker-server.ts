@@ -9,7 +9,7 @@
  * Read top-down, in the order of a worker's life: constructor → listen →
  * master messages → stop.
  */
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { WorkerConfig } from '../child-env';
@@ -17,12 +17,14 @@ import { ClientIdAllocator } from '../client-id';
 import { CLOSE_CODES } from '../errors';
 import { BatchQueue, type IpcEndpoint } from '../ipc/batch-queue';
 import type { Logger } from '../logger';
-import { approximateSize, isMasterToWorker, readBatch, type LinkLiveness, type MasterToWorker, type WorkerToMaster } from '../protocol';
+import { approximateSize, isMasterToWorker, readBatch, type LinkLiveness, type MasterToWorker, type TlsMaterial, type WorkerToMaster } from '../protocol';
 import { ClientDelivery } from './client-delivery';
+import { addressResolver } from './client-address';
 import { ClientScript } from './client-script';
 import { ClientIntake } from './client-intake';
 import { ClientRegistry } from './client-registry';
 import { Authenticator } from './authenticate';
+import { createFrontServer, setTlsMaterial, type FrontServer } from './front-server';
 import { answerClientError, replyError } from './http-reply';
 import { HeldCloses } from './held-closes';
 import { AppServices } from './app-services';
@@ -59,7 +61,10 @@ const STATUS_DELAY_MS = 20;
 export class WorkerServer {
   private readonly clients = new ClientRegistry();
   private state: WorkerState = 'starting';
-  private readonly http: http.Server;
+  private readonly http: FrontServer;
+  /** With TLS: resolves with the first certificate the master sends, which the worker needs before it listens. */
+  private readonly firstTls: Promise<void>;
+  private gotTls: (() => void) | undefined;
   /** Each service's links, one per instance, by index. */
   private readonly links = new Map<string, readonly ServiceLink[]>();
   /** Services of several instances: their shard key, and the next instance for an HTTP request that carries none. */
@@ -120,6 +125,7 @@ export class WorkerServer {
     this.metrics = new WorkerMetrics(workerId, config.services, this.outbox);
     this.limits = new ConnectionLimits(config.limits, log, () => performance.now(), config.maxPayload);
     const closes = new HeldCloses(config.limits.closeGrace, log);
+    const addressOf = addressResolver(config.limits.trustProxy, config.limits.forwardedHeader, config.limits.proxyProtocol);
     const authenticator =
       modules.authenticate === undefined
         ? undefined
@@ -150,7 +156,8 @@ export class WorkerServer {
         if (this.app !== undefined) return this.app.serve(request, response);
         replyError(response, 404, 'Not found');
       },
-      admit: (request) => this.limits.admitHttp(request),
+      admit: (request, address) => this.limits.admitHttp(request, address),
+      addressOf,
       authenticator,
     });
     if (modules.httpApp !== undefined) {
@@ -240,11 +247,14 @@ export class WorkerServer {
       }),
       routing: this.routing,
       log,
+      addressOf,
       authenticator,
       serveHttp: (request, response) => this.routes.handle(request, response),
       statusChanged,
     });
-    this.http = http.createServer(httpServerOptions(config.limits), (request, response) => this.routes.handle(request, response));
+    const front = { tls: config.tls, proxyProtocol: config.limits.proxyProtocol, handshakeTimeout: config.limits.handshakeTimeout };
+    this.http = createFrontServer(httpServerOptions(config.limits), front, log, (request, response) => this.routes.handle(request, response));
+    this.firstTls = config.tls ? new Promise((resolve) => (this.gotTls = resolve)) : Promise.resolve();
     // The limits' timers live as long as the server: stopping it closes them.
     this.http.once('close', () => {
       this.limits.close();
@@ -272,8 +282,9 @@ export class WorkerServer {
     this.statusChanged();
   }
 
-  /** Starts listening; resolves with the bound port. */
-  listen(): Promise<number> {
+  /** Starts listening (with TLS, once the master sent the certificate); resolves with the bound port. */
+  async listen(): Promise<number> {
+    await this.firstTls;
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(error);
       this.http.once('error', onError);
@@ -326,11 +337,31 @@ export class WorkerServer {
       case 'stop':
         void this.stop(message.code, message.reason).then(this.onStopped);
         return;
+      case 'tls':
+        this.useTls(message);
+        return;
       default: {
         const unreachable: never = message;
         throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
       }
     }
+  }
+
+  /** The master's (checked) certificate: new handshakes get it; established connections keep theirs. */
+  private useTls(material: TlsMaterial): void {
+    if (!this.config.tls) {
+      this.log.warn('TLS certificate from the master ignored: this worker serves plain HTTP');
+      return;
+    }
+    try {
+      setTlsMaterial(this.http, { cert: material.cert, key: material.key, ca: material.ca, passphrase: material.passphrase });
+    } catch (error) {
+      // The master checked the same bytes; keep serving what was set before rather than crash.
+      this.log.error({ err: error }, 'TLS certificate from the master cannot be used; keeping the previous one');
+      return;
+    }
+    this.gotTls?.();
+    this.gotTls = undefined;
   }
 
   /**

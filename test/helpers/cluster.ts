@@ -13,10 +13,12 @@ export const FIXTURES = path.join(__dirname, '..', 'fixtures');
 const servers = new Set<SwitchyardServer>();
 const sockets = new Set<WebSocket>();
 
-export async function startCluster(options: SwitchyardOptions = {}): Promise<{ server: SwitchyardServer; port: number }> {
+/** `beforeListen` sees the server before it starts (to listen for `ready`, which fires before `listen()` resolves). */
+export async function startCluster(options: SwitchyardOptions = {}, beforeListen?: (server: SwitchyardServer) => void): Promise<{ server: SwitchyardServer; port: number }> {
   // No /metrics cache unless a test asks for one: tests read counters before and after traffic within milliseconds.
   const server = createServer({ port: 0, host: '127.0.0.1', workers: 2, logLevel: 'silent', metricsCacheMs: 0, ...options });
   servers.add(server);
+  beforeListen?.(server);
   const port = await server.listen();
   return { server, port };
 }

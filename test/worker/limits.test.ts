@@ -126,7 +126,7 @@ describe('ConnectionLimits', () => {
     const tcp = new EventEmitter() as EventEmitter & { closed: boolean };
     tcp.closed = false;
     const request = { headers: {}, socket: { remoteAddress: '10.0.0.1' } } as unknown as IncomingMessage;
-    expect(limits.admit(request, tcp as unknown as Duplex)).toBeNull();
+    expect(limits.admit(request, tcp as unknown as Duplex, '10.0.0.1')).toBeNull();
     expect(limits.connections).toBe(1);
     tcp.emit('close');
     expect(limits.connections).toBe(0);
@@ -137,13 +137,13 @@ describe('ConnectionLimits', () => {
     const tcp = (closed: boolean): EventEmitter & { closed: boolean } => Object.assign(new EventEmitter(), { closed });
     const first = tcp(false);
     const second = tcp(false);
-    expect(limits.admit(request, first as unknown as Duplex)).toBeNull();
-    expect(limits.admit(request, second as unknown as Duplex)).toBeNull();
+    expect(limits.admit(request, first as unknown as Duplex, '10.0.0.1')).toBeNull();
+    expect(limits.admit(request, second as unknown as Duplex, '10.0.0.1')).toBeNull();
     expect(limits.connections).toBe(2);
     first.emit('close');
     first.emit('close');
     expect(limits.connections).toBe(1);
-    expect(limits.admit(request, tcp(true) as unknown as Duplex)).toBeNull();
+    expect(limits.admit(request, tcp(true) as unknown as Duplex, '10.0.0.1')).toBeNull();
     expect(limits.connections).toBe(1);
     second.emit('close');
     expect(limits.connections).toBe(0);

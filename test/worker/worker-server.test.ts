@@ -30,6 +30,7 @@ const CONFIG: WorkerConfig = {
   requestTimeout: 1000,
   maxRequestBody: 1 << 20,
   staticDir: false,
+  tls: false,
   limits: testWorkerLimits({
     maxBufferedBytes: 1 << 20,
     heartbeatInterval: 60_000,

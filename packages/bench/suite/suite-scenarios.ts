@@ -7,6 +7,7 @@ import { benchOptions, runBench, type BenchOptions, type BenchResult } from '../
 import { DEFAULT_PER_ADDRESS } from '../src/options';
 import { addressesNeeded } from '../src/source-address';
 import { isSocketIo, type Target, type TargetKind } from './targets';
+import { TLS_CERT_ENV } from './tls-cert';
 
 export type Figures = Record<string, number>;
 
@@ -49,6 +50,8 @@ export interface SuiteScenario {
   readonly socketio?: SideSpec;
   readonly rows: readonly RowSpec[];
   run(target: Target, sourceBase: number): Promise<RunOutcome>;
+  /** False for a scenario that does not speak WebSocket (skipped by `--tls`). */
+  readonly overWebSocket?: false;
   /** Source addresses a run uses, so the next run starts on fresh ones (no TIME_WAIT collisions). */
   readonly addresses: number;
 }
@@ -96,7 +99,9 @@ async function messageRun(target: Target, options: BenchOptions, figures: (resul
  */
 function endpoint(target: Target, path: string): Pick<BenchOptions, 'url' | 'protocol'> {
   if (isSocketIo(target.kind)) return { url: `ws://127.0.0.1:${target.port}/`, protocol: 'socketio' };
-  return { url: `ws://127.0.0.1:${target.port}${path}`, protocol: 'ws' };
+  // --tls (suite.ts): the targets serve wss:// with the run's certificate.
+  const scheme = process.env[TLS_CERT_ENV] === undefined ? 'ws' : 'wss';
+  return { url: `${scheme}://127.0.0.1:${target.port}${path}`, protocol: 'ws' };
 }
 
 export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
@@ -217,6 +222,7 @@ export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
     },
     {
       name: 'HTTP POST /services/echo (autocannon)',
+      overWebSocket: false,
       switchyard: sy,
       baseline: { kind: 'http-echo', label: 'node:http, 1 process' },
       addresses: 0,

@@ -4,7 +4,9 @@
  * prints a markdown table of medians. Flags: --quick (one short round),
  * --rounds N, --only <text> (scenarios whose name contains it), --socketio
  * (a Socket.IO cluster as a third side where a scenario has one: Switchyard,
- * baseline, Socket.IO, … each round, with extra table columns).
+ * baseline, Socket.IO, … each round, with extra table columns), --tls (every
+ * WebSocket scenario over wss://: Switchyard with `tls`, the ws baselines on
+ * node:https, both with one certificate made for the run; see tls-cert.ts).
  * Exits non-zero only when a scenario could not run at all.
  */
 import { readFileSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { FULL_SIZES, QUICK_SIZES, suiteScenarios, type RunOutcome, type SuiteScenario } from './suite-scenarios';
 import { tableHeader, tableLine, type SideRuns } from './suite-table';
 import { Target } from './targets';
+import { useTestCertificate } from './tls-cert';
 
 interface MutableSide {
   label: string;
@@ -57,15 +60,20 @@ async function runSide(scenario: SuiteScenario, side: 'switchyard' | 'baseline' 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { quick: { type: 'boolean' }, rounds: { type: 'string' }, only: { type: 'string' }, socketio: { type: 'boolean' } },
+    options: { quick: { type: 'boolean' }, rounds: { type: 'string' }, only: { type: 'string' }, socketio: { type: 'boolean' }, tls: { type: 'boolean' } },
   });
+  const tls = values.tls === true;
+  if (tls && values.socketio === true) throw new Error('--tls and --socketio do not go together: the Socket.IO cluster has no TLS here');
   const quick = values.quick === true;
   const rounds = values.rounds !== undefined ? Number(values.rounds) : quick ? 1 : 3;
   const sizes = quick ? QUICK_SIZES : FULL_SIZES;
-  const scenarios = suiteScenarios(sizes).filter((s) => values.only === undefined || s.name.includes(values.only));
+  // Over TLS only the WebSocket scenarios: autocannon's HTTP row would need a client of its own.
+  const scenarios = suiteScenarios(sizes).filter((s) => (values.only === undefined || s.name.includes(values.only)) && (!tls || s.overWebSocket !== false));
+  const certificate = tls ? useTestCertificate() : undefined;
   const started = Date.now();
   log(`switchyard bench suite: ${quick ? 'quick' : 'full'}, ${rounds} round(s), ${sizes.duration} s runs after ${sizes.warmup} s warm-up`);
   const withSocketIo = values.socketio === true;
+  if (tls) log('--tls: WebSocket scenarios over wss://, Switchyard with options.tls and the ws baselines on node:https, one self-signed P-256 certificate');
   if (withSocketIo) log('--socketio: a Socket.IO cluster (2 workers, cluster adapter) runs as a third side where a scenario has one');
 
   const lines: string[] = [];
@@ -107,7 +115,9 @@ async function main(): Promise<number> {
     ...lines,
     '',
   ];
+  if (tls) out.splice(3, 0, 'TLS: every WebSocket scenario over wss:// (TLS 1.3, P-256 certificate made for the run), both sides; the generator uses the ws client for wss:// on both.');
   process.stdout.write(out.join('\n'));
+  certificate?.remove();
   if (couldNotRun > 0) log(`${couldNotRun} scenario(s) could not run at all`);
   return couldNotRun > 0 ? 1 : 0;
 }
