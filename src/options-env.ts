@@ -99,6 +99,8 @@ function decodeBySchema(variable: string, raw: string, schema: JsonSchema): unkn
     }
   }
   if ((raw === 'true' || raw === 'false') && allowsBoolean(schema, raw === 'true')) return raw === 'true';
+  // A number where the option takes one (`opsPort`: an integer or false).
+  if (/^-?\d+$/.test(trimmed) && branchOfType(schema, 'integer') !== undefined) return Number(trimmed);
   if (allowsString(schema, raw)) return raw;
   if (allowsType(schema, 'array')) return listItems(raw);
   const map = branchOfType(schema, 'object');

@@ -828,6 +828,17 @@ export const OPTION_SPECS = {
     kind: 'custom',
     type: '`{ cert, key, ca?, passphrase? }` or `false`',
     default: false,
+    schema: {
+      anyOf: [
+        {
+          type: 'object',
+          required: ['cert', 'key'],
+          additionalProperties: false,
+          properties: { cert: { type: 'string', minLength: 1 }, key: { type: 'string', minLength: 1 }, ca: { type: 'string', minLength: 1 }, passphrase: { type: 'string' } },
+        },
+        { const: false },
+      ],
+    },
     doc: 'PEM file paths (relative to `cwd`): the workers serve HTTPS and `wss://` on the one port (`--tls-cert`, `--tls-key`, `--tls-ca`). The master reads them at start and at every reload: an unreadable file, a key that does not match the certificate or a wrong passphrase fails the start (`SY_ERR_TLS_CERT`, naming the file) or the reload (the running workers keep the certificate they have). A plain `http://` request or `ws://` upgrade on the port gets **HTTP 400**. See [tls-and-proxies.md](tls-and-proxies.md)',
   },
   trustProxy: {
@@ -835,6 +846,7 @@ export const OPTION_SPECS = {
     type: '`false`, an address or range, or a list',
     default: false,
     workerLimit: true,
+    schema: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }, { const: false }] },
     doc: "proxies whose forwarded client address (in `forwardedHeader`) is believed: IP addresses, CIDR ranges, or `'loopback'`, `'linklocal'`, `'uniquelocal'` (proxy-addr). Hop by hop from the TCP peer, the first address that is not a trusted proxy is the client's (a hop that is not an IP address ends the chain before it): `client.remoteAddress`, `maxConnectionsPerIp`, `maxHttpConnectionsPerIp` and the logs use it. `false` reads no header (proxy-addr is not loaded). See [tls-and-proxies.md](tls-and-proxies.md)",
   },
   forwardedHeader: {
@@ -848,14 +860,16 @@ export const OPTION_SPECS = {
     kind: 'custom',
     type: '`false` or integer, 0 – 65535',
     default: false,
+    schema: { anyOf: [{ type: 'integer', minimum: 0, maximum: 65535 }, { const: false }] },
     doc: 'port of `opsHost` on which the master serves `healthPath`, `readyPath` and `metricsPath` (`--ops-port`); they are then no longer served on the public port (a 404 there). `0` picks a free one; not `port`. `false` serves them on the public port. See [tls-and-proxies.md](tls-and-proxies.md#operations-endpoints-off-the-public-port)',
   },
-  opsHost: { kind: 'custom', type: 'string', default: '127.0.0.1', doc: 'address the ops endpoints bind to with `opsPort` (`--ops-host`); the default keeps them off the network' },
+  opsHost: { kind: 'custom', type: 'string', default: '127.0.0.1', schema: { type: 'string', minLength: 1 }, doc: 'address the ops endpoints bind to with `opsPort` (`--ops-host`); the default keeps them off the network' },
   corsOrigins: {
     kind: 'custom',
     type: "`false`, `'*'` or origins",
     default: false,
     workerLimit: true,
+    schema: { anyOf: [{ const: '*' }, { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[a-z][a-z0-9+.-]*://' } }, { const: false }] },
     doc: "CORS for `/services/<name>`: the exact origins whose pages may call services with `fetch` (they may send credentials), or `'*'` for any (without credentials). The worker answers a preflight (`OPTIONS` with `Access-Control-Request-Method`) with **204** and the allowed methods and headers, or **403** for another origin, and adds `Access-Control-Allow-Origin` to each answer. `false` sends no CORS header. See [tls-and-proxies.md](tls-and-proxies.md#cors-for-services)",
   },
   proxyProtocol: {

@@ -82,3 +82,16 @@ test('PORT and HOST are read, the prefixed names win', () => {
   });
   expect(optionsFromEnvironment({ PORT: '9000', SWITCHYARD_PORT: '9001' }).options).toEqual({ port: 9001 });
 });
+
+test('the front-door options decode to what their resolvers take, and resolve', () => {
+  const { options } = optionsFromEnvironment({
+    SWITCHYARD_OPS_PORT: '9090',
+    SWITCHYARD_TRUST_PROXY: '10.0.0.0/8,loopback',
+    SWITCHYARD_CORS_ORIGINS: 'https://a.example,https://b.example',
+    SWITCHYARD_TLS: '{"cert":"c.pem","key":"k.pem"}',
+  });
+  expect(options).toEqual({ opsPort: 9090, trustProxy: '10.0.0.0/8,loopback', corsOrigins: ['https://a.example', 'https://b.example'], tls: { cert: 'c.pem', key: 'k.pem' } });
+  const resolved = resolveOptions({ ...options, cwd: '/srv' });
+  expect([resolved.opsPort, resolved.trustProxy, resolved.corsOrigins, resolved.tls]).toEqual([9090, ['10.0.0.0/8', 'loopback'], ['https://a.example', 'https://b.example'], { cert: '/srv/c.pem', key: '/srv/k.pem' }]);
+  expect(optionsFromEnvironment({ SWITCHYARD_OPS_PORT: 'false' }).options).toEqual({ opsPort: false });
+});
