@@ -296,6 +296,8 @@ export class ServiceSlot {
       logLevel: this.options.logLevel,
       ipc: this.limits,
       requestTimeout: this.options.requestTimeout,
+      // A worker that has not resumed within it would make the service not live anyway (liveness.ts).
+      resumeTimeout: this.options.livenessTimeout,
       endpoint,
       instance: this.instanceIndex,
       instances: this.instances,
