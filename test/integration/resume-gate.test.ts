@@ -93,3 +93,54 @@ test.each([
   await killAndSend(server, 0, chosen.slice(0, senders) as Member[]);
   await everyoneGotAll(members, senders);
 }, 40000);
+
+test('a service of 2 instances: SIGKILL the senders\' instance, sends while down: subscribers of both instances on both workers get every publish', async () => {
+  const { server, port } = await start({ services: { fan: { module: FANOUT, instances: 2 } } });
+  const [first, second] = server.stats().workers.map((w) => w.id).sort((a, b) => a - b) as [number, number];
+  const members: Member[] = [];
+  const has = (worker: number, instance: number): boolean => members.some((m) => m.worker === worker && m.instance === instance);
+  // Placement hashes the client id: connect until each worker holds clients of both instances.
+  while (!(has(first, 0) && has(first, 1) && has(second, 0) && has(second, 1))) {
+    members.push(await join(port));
+    expect(members.length).toBeLessThan(24);
+  }
+  // A sender on each worker, both of instance 0: whichever link to the new process comes first, the other worker's subscribers would miss its sender's messages.
+  const senders = [members.find((m) => m.worker === first && m.instance === 0), members.find((m) => m.worker === second && m.instance === 0)] as Member[];
+  await killAndSend(server, 0, senders);
+  await everyoneGotAll(members, 2);
+}, 40000);
+
+test('a worker that never resumes (SIGSTOPped) stalls the restarted service only until livenessTimeout; once it links late it is served as before', async () => {
+  const { server, port } = await start({ services: { fan: FANOUT }, livenessTimeout: 1000 });
+  const [first, second] = server.stats().workers.map((w) => w.id).sort((a, b) => a - b) as [number, number];
+  const members: Member[] = [];
+  while (!members.some((m) => m.worker === first) || !members.some((m) => m.worker === second)) members.push(await join(port));
+  const sender = members.find((m) => m.worker === first) as Member;
+  const stalled = members.find((m) => m.worker === second) as Member;
+  const stalledPid = server.stats().workers.find((w) => w.id === second)?.pid as number;
+  const pid = server.stats().services[0]?.pid as number;
+  const exited = new Promise((resolve) => server.once('serviceExit', resolve));
+  const online = new Promise((resolve) => server.once('serviceOnline', resolve));
+  process.kill(pid, 'SIGKILL');
+  await exited;
+  process.kill(stalledPid, 'SIGSTOP');
+  try {
+    sender.client.socket.send('a1');
+    await online;
+    const onlineAt = Date.now();
+    await sender.client.json((v) => v.type === 'pub' && v.text === 'a1', 8000);
+    const waited = Date.now() - onlineAt;
+    // The gate waited for the stopped worker (the deadline runs from the first worker's resumes, after serviceOnline), then served.
+    expect(waited).toBeGreaterThanOrEqual(800);
+    expect(waited).toBeLessThan(1000 + 3000);
+  } finally {
+    process.kill(stalledPid, 'SIGCONT');
+  }
+  // Linked after the deadline: resumed as today (its onConnect subscribes it again), and served from then on.
+  await stalled.client.json((v) => v.type === 'welcome' && v.resumed === true, 8000);
+  sender.client.socket.send('a2');
+  await stalled.client.json((v) => v.type === 'pub' && v.text === 'a2', 8000);
+  // What was published before it resumed did not reach it: the price of not stalling everyone else.
+  expect(published(stalled)).toEqual(['a2']);
+  expect(published(sender)).toEqual(['a1', 'a2']);
+}, 40000);
