@@ -7,6 +7,7 @@
  */
 import * as path from 'node:path';
 import { closeAll, connect, FIXTURES, startCluster, type TestClient } from '../helpers/cluster';
+import { workerOfClientId } from '../../src/client-id';
 import type { SwitchyardServer } from '../../src/master/server';
 import type { SwitchyardOptions } from '../../src/options';
 
@@ -24,7 +25,7 @@ interface Member {
 async function join(port: number, query = ''): Promise<Member> {
   const client = await connect(port, `/fan${query}`);
   const welcome = await client.json<{ id: string; instance: number }>((m) => m.type === 'welcome');
-  return { client, id: welcome.id, worker: Number(welcome.id.split('.')[0]), instance: welcome.instance };
+  return { client, id: welcome.id, worker: workerOfClientId(welcome.id) as number, instance: welcome.instance };
 }
 
 /** The texts published to `t` that `member` received, in order. */
@@ -36,6 +37,25 @@ function published(member: Member): string[] {
   }
   return texts;
 }
+
+/**
+ * Connects clients (the first without `query`, the others with it) until
+ * `enough` holds for them, whose workers are the first client's and the
+ * other worker any of them landed on. Worker ids come from the client ids,
+ * which name the worker that holds each client (in base 36).
+ */
+async function spread(port: number, enough: (members: readonly Member[], first: number, second: number) => boolean, query = ''): Promise<{ members: Member[]; first: number; second: number }> {
+  const members: Member[] = [];
+  for (;;) {
+    members.push(await join(port, members.length === 0 ? '' : query));
+    const first = (members[0] as Member).worker;
+    const second = members.find((m) => m.worker !== first)?.worker;
+    if (second !== undefined && enough(members, first, second)) return { members, first, second };
+    expect(members.length).toBeLessThan(24);
+  }
+}
+
+const onWorker = (members: readonly Member[], worker: number): Member[] => members.filter((m) => m.worker === worker);
 
 async function start(options: SwitchyardOptions): Promise<{ server: SwitchyardServer; port: number }> {
   // The restart comes well after the sends have reached the sender's worker: they are held, not sent.
@@ -75,35 +95,24 @@ async function everyoneGotAll(members: readonly Member[], senders: number): Prom
 }
 
 test.each([
-  ['one sender on the first worker, subscribing at once', 1, ''],
+  ['one sender, subscribing at once', 1, ''],
   // Whichever worker links first, the other's subscribers would miss its sender's messages.
   ['a sender on each worker, subscribing at once', 2, ''],
   ['one sender, the other worker subscribing 300 ms after its resume (state loaded from a store)', 1, '?resumeDelay=300'],
 ])('SIGKILL, sends while down: subscribers on every worker get every publish (%s)', async (_what, senders, query) => {
   const { server, port } = await start({ services: { fan: FANOUT } });
-  // node:cluster numbers workers across the servers of this process: the first worker's is the lower id.
-  const [first, second] = server.stats().workers.map((w) => w.id).sort((a, b) => a - b) as [number, number];
-  const members: Member[] = [];
-  // Round-robin: consecutive connections alternate between the workers. The second worker's subscribers take the query.
-  while (members.filter((m) => m.worker === first).length < 2 || members.filter((m) => m.worker === second).length < 2) {
-    members.push(await join(port, members.length % 2 === 1 ? query : ''));
-    expect(members.length).toBeLessThan(12);
-  }
-  const chosen = [members.find((m) => m.worker === first), members.find((m) => m.worker === second && m.client.messages.length > 0 && query === '')];
-  await killAndSend(server, 0, chosen.slice(0, senders) as Member[]);
+  // The first client sends; every other one takes the query (so those on the other worker resume slowly).
+  const { members, first, second } = await spread(port, (all, a, b) => onWorker(all, a).length >= 2 && onWorker(all, b).length >= 2, query);
+  const chosen = [onWorker(members, first)[0], onWorker(members, second)[0]] as Member[];
+  await killAndSend(server, 0, chosen.slice(0, senders));
   await everyoneGotAll(members, senders);
 }, 40000);
 
 test('a service of 2 instances: SIGKILL the senders\' instance, sends while down: subscribers of both instances on both workers get every publish', async () => {
   const { server, port } = await start({ services: { fan: { module: FANOUT, instances: 2 } } });
-  const [first, second] = server.stats().workers.map((w) => w.id).sort((a, b) => a - b) as [number, number];
-  const members: Member[] = [];
-  const has = (worker: number, instance: number): boolean => members.some((m) => m.worker === worker && m.instance === instance);
+  const has = (all: readonly Member[], worker: number, instance: number): boolean => all.some((m) => m.worker === worker && m.instance === instance);
   // Placement hashes the client id: connect until each worker holds clients of both instances.
-  while (!(has(first, 0) && has(first, 1) && has(second, 0) && has(second, 1))) {
-    members.push(await join(port));
-    expect(members.length).toBeLessThan(24);
-  }
+  const { members, first, second } = await spread(port, (all, a, b) => has(all, a, 0) && has(all, a, 1) && has(all, b, 0) && has(all, b, 1));
   // A sender on each worker, both of instance 0: whichever link to the new process comes first, the other worker's subscribers would miss its sender's messages.
   const senders = [members.find((m) => m.worker === first && m.instance === 0), members.find((m) => m.worker === second && m.instance === 0)] as Member[];
   await killAndSend(server, 0, senders);
@@ -112,11 +121,9 @@ test('a service of 2 instances: SIGKILL the senders\' instance, sends while down
 
 test('a worker that never resumes (SIGSTOPped) stalls the restarted service only until livenessTimeout; once it links late it is served as before', async () => {
   const { server, port } = await start({ services: { fan: FANOUT }, livenessTimeout: 1000 });
-  const [first, second] = server.stats().workers.map((w) => w.id).sort((a, b) => a - b) as [number, number];
-  const members: Member[] = [];
-  while (!members.some((m) => m.worker === first) || !members.some((m) => m.worker === second)) members.push(await join(port));
-  const sender = members.find((m) => m.worker === first) as Member;
-  const stalled = members.find((m) => m.worker === second) as Member;
+  const { members, first, second } = await spread(port, () => true);
+  const sender = onWorker(members, first)[0] as Member;
+  const stalled = onWorker(members, second)[0] as Member;
   const stalledPid = server.stats().workers.find((w) => w.id === second)?.pid as number;
   const pid = server.stats().services[0]?.pid as number;
   const exited = new Promise((resolve) => server.once('serviceExit', resolve));
