@@ -78,6 +78,8 @@ export interface ServiceConfig {
   readonly logPretty?: boolean;
   readonly ipc: IpcLimits;
   readonly requestTimeout: number;
+  /** How long a (re)started instance waits at most for the workers to resume their clients (`livenessTimeout`), in ms. */
+  readonly resumeTimeout: number;
   /** The Unix socket path to listen at for the workers' links. */
   readonly endpoint: string;
   /** This process's instance index (0 to `instances` − 1) and the service's instance count. */

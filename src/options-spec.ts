@@ -156,7 +156,9 @@ export interface SwitchyardOptions {
    * answering the master's ping (sent every quarter of it), or without
    * acknowledging anything while events wait for it at a worker, before it
    * is not live (`/readyz` 503); also how long a worker's link to a running
-   * service may stay not up. Default `5000`.
+   * service may stay not up, and how long a restarted instance waits at most
+   * for every worker to resume its clients before it handles their events
+   * (docs/failure-semantics.md). Default `5000`.
    */
   readonly livenessTimeout?: number;
   /**
@@ -603,7 +605,7 @@ export const OPTION_SPECS = {
     min: 1000,
     max: HOUR_MS,
     default: 5000,
-    doc: 'a running service that answers no ping from the master (sent every quarter of this), or acknowledges nothing while events wait for it at a worker, for this long is not live, and so is a service some worker\'s link to it has not been up for this long: `/readyz` answers **HTTP 503** naming it and why. At least 1 s: a garbage-collection pause or a loaded machine must not make a healthy service flap',
+    doc: 'a running service that answers no ping from the master (sent every quarter of this), or acknowledges nothing while events wait for it at a worker, for this long is not live, and so is a service some worker\'s link to it has not been up for this long: `/readyz` answers **HTTP 503** naming it and why. Also the longest a restarted instance waits for every worker to resume its clients before it handles their events (docs/failure-semantics.md). At least 1 s: a garbage-collection pause or a loaded machine must not make a healthy service flap',
   },
   metricsCacheMs: {
     kind: 'integer',

@@ -240,7 +240,15 @@ export type WorkerToService =
    * topic that has one, right after the hello). Never sent for a service of
    * one instance: it knows its subscribers itself.
    */
-  | { readonly type: 'interest'; readonly topic: string; readonly on: boolean };
+  | { readonly type: 'interest'; readonly topic: string; readonly on: boolean }
+  /**
+   * Sent once on each new link, after the hello, its `interest` reports and
+   * its resumed connects: this worker has re-announced everything it had for
+   * the instance; what follows is new or replayed events. A (re)started
+   * instance handles no other client event until every worker it expects has
+   * sent this and its resumed `onConnect`s settled (`resume-gate.ts`).
+   */
+  | { readonly type: 'resumeEnd' };
 
 // ---- service → worker ----------------------------------------------------------
 
@@ -441,6 +449,7 @@ export const WORKER_TO_SERVICE_GUARDS = {
   request: isHttpRequest,
   publish: (m) => typeof m.rid === 'string' && typeof m.topic === 'string' && isPayload(m),
   interest: (m) => typeof m.topic === 'string' && typeof m.on === 'boolean',
+  resumeEnd: () => true,
 } as const satisfies GuardTable<WorkerToService>;
 
 export const SERVICE_TO_WORKER_GUARDS = {

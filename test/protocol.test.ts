@@ -205,6 +205,7 @@ const DIRECTIONS = [
     request: { type: 'request', rid: '1.4', method: 'POST', path: '/', query: { a: 'b' }, headers: { h: 'v' }, data: 'x' },
     publish: { type: 'publish', rid: '1.5', topic: 'news', data: 'hello' },
     interest: { type: 'interest', topic: 't', on: false },
+    resumeEnd: { type: 'resumeEnd' },
   }),
   direction<ServiceToWorker>('service → worker', SERVICE_TO_WORKER_GUARDS, isServiceToWorker, {
     send: { type: 'send', id: '1.1', data: 'x', binary: true },

@@ -297,6 +297,8 @@ export class ServiceSlot {
       logPretty: this.options.logPretty,
       ipc: this.limits,
       requestTimeout: this.options.requestTimeout,
+      // A worker that has not resumed within it would make the service not live anyway (liveness.ts).
+      resumeTimeout: this.options.livenessTimeout,
       endpoint,
       instance: this.instanceIndex,
       instances: this.instances,

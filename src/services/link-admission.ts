@@ -48,6 +48,16 @@ export class LinkAdmission {
     }
   }
 
+  /** Whether the master's `linkKey` has come. */
+  get hasKey(): boolean {
+    return this.key !== undefined;
+  }
+
+  /** The workers admitted now (announced and not revoked). */
+  admittedWorkers(): readonly number[] {
+    return [...this.admitted];
+  }
+
   /** Undefined when worker `worker` presenting `secret` may link; otherwise why not. */
   check(worker: number, secret: string): Refusal | undefined {
     if (this.key === undefined) return 'no key yet';

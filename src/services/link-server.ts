@@ -105,6 +105,16 @@ export class LinkServer {
     this.admission.fromMaster(message);
   }
 
+  /** Whether the master's key has come (no link is admitted before it). */
+  get hasKey(): boolean {
+    return this.admission.hasKey;
+  }
+
+  /** The workers the master admitted and has not revoked: those a new instance waits for to resume. */
+  admittedWorkers(): readonly number[] {
+    return this.admission.admittedWorkers();
+  }
+
   /** Whether peer instance `instance` presenting `secret` may open a peer connection (see `peers.ts`). */
   admitsPeer(instance: number, secret: string): boolean {
     return this.admission.admitsPeer(instance, secret);

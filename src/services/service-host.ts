@@ -6,7 +6,9 @@
  *
  * Read top-down, as a message flows: the service's actions (constructor), a
  * link's events (`fromWorker`: connect, message, close, request), the acks
- * they earn, a worker that goes, then the master's messages and stop.
+ * they earn, a worker that goes, then the master's messages and stop. A
+ * (re)started instance first waits for every worker's resumes before it
+ * handles any other event (`resume-gate.ts`, `expectResumes`).
  * Per-client order is client-lanes.ts; envelope requests are answered in
  * envelope-answer.ts, HTTP requests in request-answer.ts. A handler that
  * throws or rejects is logged and counted; the service keeps running. HTTP
@@ -27,6 +29,7 @@ import { answerHttp, publishAnswer, unavailableAnswer } from './request-answer';
 import { looksLikeRequest } from './request-envelope';
 import type { Client } from './client';
 import { BacklogCloser } from './backlog-closer';
+import { ResumeGate, type GateOpening, type HeldMessage } from './resume-gate';
 import type { InstancePlacement, MessageInfo, Service, ServiceInternals } from './service';
 import { Service as ServiceBase } from './service';
 import type { ServiceMetrics } from './service-metrics';
@@ -110,6 +113,8 @@ export class ServiceHost {
   private stopping = false;
   /** A reload retires this instance: nothing more from the links is handled (nor acknowledged). */
   private retiring = false;
+  /** Until every expected worker has resumed its clients: events wait (see `expectResumes`). None on a first start. */
+  private gate: ResumeGate | undefined;
   // A link peer can trigger each of these once per message: throttled so that a broken or hostile one cannot flood the log.
   private readonly foreignClientWarning: ThrottledWarning;
   private readonly unknownClientWarning: ThrottledWarning;
@@ -215,6 +220,14 @@ export class ServiceHost {
       if (message.type === 'request' || message.type === 'publish') this.toWorker(worker, { type: 'response', rid: message.rid, ...unavailableAnswer(this.name) });
       return;
     }
+    if (this.gate !== undefined) {
+      const verdict = this.gate.admit(worker, message);
+      if (verdict === 'held') return;
+      if (verdict === 'refuse') {
+        if (message.type === 'request' || message.type === 'publish') this.toWorker(worker, { type: 'response', rid: message.rid, ...unavailableAnswer(this.name) });
+        return;
+      }
+    }
     switch (message.type) {
       case 'connect': {
         const { seq } = message;
@@ -233,7 +246,9 @@ export class ServiceHost {
         if (client.user !== undefined) this.internals.users.add(client.user, client.id);
         // The lane may still hold this id's previous close (a link that broke and came back): the connect runs after it.
         this.lanes.open(client.id);
-        this.lanes.run(client.id, () => this.service.onConnect(client), seq === undefined ? undefined : () => this.ack(worker, seq));
+        // A resumed connect is acknowledged by nothing; the gate, while it waits, counts it settled.
+        const settled = seq === undefined ? this.gate?.resumeStarted(worker) : () => this.ack(worker, seq);
+        this.lanes.run(client.id, () => this.service.onConnect(client), settled);
         return;
       }
       case 'message': {
@@ -276,6 +291,9 @@ export class ServiceHost {
         return;
       case 'interest':
         this.interest.report(worker, message.topic, message.on);
+        return;
+      case 'resumeEnd':
+        this.gate?.resumeEnded(worker);
         return;
       case 'hello':
         return;
@@ -335,8 +353,34 @@ export class ServiceHost {
     else seqs.push(seq);
   }
 
+  /**
+   * Called once, when the instance starts serving its links: it handles no
+   * client event but resumes until each of `workers` (those the master
+   * admitted) has sent its link's `resumeEnd` and its resumed `onConnect`s
+   * have settled, or until `timeoutMs` after the first message from any
+   * worker; what arrives meanwhile waits in order (requests: at most
+   * `maxRequests`, further ones are answered 503). No worker: nothing waits.
+   */
+  expectResumes(workers: Iterable<number>, timeoutMs: number, maxRequests: number): void {
+    const gate = new ResumeGate({ workers, timeoutMs, maxRequests, opened: (held, why, late) => this.gateOpened(held, why, late, timeoutMs) });
+    this.gate = gate;
+    gate.start();
+  }
+
+  /** Worker `worker` exited (the master revoked it): the gate no longer waits for it. */
+  workerRevoked(worker: number): void {
+    this.gate?.revoked(worker);
+  }
+
+  private gateOpened(held: readonly HeldMessage[], why: GateOpening, late: readonly number[], timeoutMs: number): void {
+    this.gate = undefined;
+    if (why === 'deadline') this.log.warn({ service: this.name, workers: late, timeoutMs }, 'resume deadline passed: serving without waiting for these workers to resume their clients');
+    for (const { worker, message } of held) this.fromWorker(worker, message);
+  }
+
   /** A worker's link closed: each of its clients is gone (1006), as a worker crash would leave them. */
   workerGone(worker: number): void {
+    this.gate?.linkClosed(worker);
     this.acks.delete(worker);
     this.interest.dropWorker(worker);
     const gone: string[] = [];
@@ -385,7 +429,9 @@ export class ServiceHost {
     this.stopping = true;
     this.ports.stopListening();
     if (mode === 'retire') this.retiring = true;
-    else await this.ports.linksClosed();
+    // What waited at the gate is handled now (a shutdown: every close reaches onClose) or given back (a retire: refused, unacknowledged).
+    this.gate?.stop();
+    if (mode !== 'retire') await this.ports.linksClosed();
     await this.whenIdle();
     try {
       await this.service.onStop();

@@ -99,6 +99,20 @@ const peers =
       })
     : undefined;
 
+let resumesExpected = false;
+
+/**
+ * Once the host runs and the master's key (with the live workers) has come,
+ * whichever is last: on a restart or a reload the workers that run now have
+ * clients to resume, and the host waits for them (a first start has no worker
+ * yet, and waits for nothing). No link can be admitted before the key.
+ */
+function expectResumes(): void {
+  if (host === undefined || !linkServer.hasKey || resumesExpected) return;
+  resumesExpected = true;
+  host.expectResumes(linkServer.admittedWorkers(), config.resumeTimeout, config.ipc.maxMessages);
+}
+
 async function main(): Promise<void> {
   // The master orchestrates shutdown; a terminal's Ctrl-C reaches the whole group.
   process.on('SIGINT', () => log.debug('SIGINT ignored: the master stops this process'));
@@ -112,7 +126,11 @@ async function main(): Promise<void> {
   const pending: Array<Exclude<MasterToService, LinkControl>> = [];
   process.on('message', (batch: unknown) => {
     const rejected = readBatch(batch, isMasterToService, (message) => {
-      if (isLinkControl(message)) linkServer.fromMaster(message);
+      if (isLinkControl(message)) {
+        linkServer.fromMaster(message);
+        if (message.type === 'linkKey') expectResumes();
+        else if (message.type === 'revokeWorker') host?.workerRevoked(message.worker);
+      }
       else if (host === undefined) pending.push(message);
       else host.fromMaster(message);
     });
@@ -151,6 +169,7 @@ async function main(): Promise<void> {
   }
   toMaster({ type: 'started' });
   host = started;
+  expectResumes();
   for (const { worker, message } of pendingFromWorkers.splice(0)) started.fromWorker(worker, message);
   for (const message of pending.splice(0)) started.fromMaster(message);
 }

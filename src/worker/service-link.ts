@@ -10,7 +10,9 @@
  * restarting, reloading) new events wait there too, unsent. A client is
  * `known` once an instance acknowledged its connect, until one acknowledged
  * its close. When the master announces a new instance, the link connects and
- * replays: `connect` (with `resumed: true`) for every known client, then every
+ * replays: `connect` (with `resumed: true`) for every known client, then
+ * `resumeEnd` (the instance waits for every worker's before it handles
+ * events, so no worker's replay runs before another's resumes), then every
  * unacknowledged event in order — messages an instance received but did not
  * finish marked `redelivered`, unless it said it never handled them. Nothing
  * a client did is lost or reordered, whichever instance dies when. The bound
@@ -362,6 +364,8 @@ export class ServiceLink {
       const resume: WorkerToService = { type: 'connect', client, resumed: true };
       this.queue.push(resume, approximateSize(resume), true);
     }
+    // Everything this instance must know before it handles anyone's events (resume-gate.ts): the events follow.
+    this.queue.push({ type: 'resumeEnd' }, MESSAGE_OVERHEAD, true);
     let redelivered = 0;
     let held = 0;
     for (const entry of this.unacked.values()) {

@@ -73,6 +73,8 @@ export class Waiter {
   }
 }
 
+const NONE: ReadonlySet<unknown> = new Set();
+
 export class LinePeer {
   /** Every parsed line, in arrival order. */
   readonly lines: unknown[] = [];
@@ -85,7 +87,11 @@ export class LinePeer {
   private partial = '';
   private readonly waiter = new Waiter();
 
-  constructor(readonly socket: net.Socket) {
+  /** `skip`: message types `messages` leaves out (a test that checks other messages' order). */
+  constructor(
+    readonly socket: net.Socket,
+    private readonly skip: ReadonlySet<unknown> = NONE,
+  ) {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       const parts = (this.partial + chunk).split('\n');
@@ -116,7 +122,8 @@ export class LinePeer {
 
   /** Every message of every batch line, in order. */
   get messages(): Array<Record<string, unknown>> {
-    return this.lines.flatMap((line) => (Array.isArray(line) ? line : [line])) as Array<Record<string, unknown>>;
+    const all = this.lines.flatMap((line) => (Array.isArray(line) ? line : [line])) as Array<Record<string, unknown>>;
+    return this.skip.size === 0 ? all : all.filter((message) => !this.skip.has(message.type));
   }
 
   /** Resolves once at least `count` messages have arrived. */
@@ -156,20 +163,22 @@ export class LineServer {
   private constructor(
     readonly path: string,
     private readonly server: net.Server,
+    skip: ReadonlySet<unknown>,
   ) {
     server.on('connection', (socket) => {
-      this.peers.push(new LinePeer(socket));
+      this.peers.push(new LinePeer(socket, skip));
       this.waiter.notify();
     });
   }
 
-  static listen(socketPath: string): Promise<LineServer> {
+  /** `skip`: message types its peers' `messages` leave out. */
+  static listen(socketPath: string, skip: ReadonlySet<unknown> = NONE): Promise<LineServer> {
     const server = net.createServer();
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(socketPath, () => {
         server.off('error', reject);
-        resolve(new LineServer(socketPath, server));
+        resolve(new LineServer(socketPath, server, skip));
       });
     });
   }
@@ -196,6 +205,13 @@ export class LineServer {
 /** A temp folder for socket files; tracks what is opened through it so that one call ends it all. */
 export class SocketDir {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sy-link-'));
+  private readonly skip: ReadonlySet<unknown>;
+
+  /** `skipTypes`: message types that the peers of its servers leave out of `messages`. */
+  constructor(skipTypes: readonly string[] = []) {
+    this.skip = new Set(skipTypes);
+  }
+
   private count = 0;
   private readonly servers: LineServer[] = [];
   private readonly sockets = new Set<net.Socket>();
@@ -207,7 +223,7 @@ export class SocketDir {
   }
 
   async server(name?: string): Promise<LineServer> {
-    const server = await LineServer.listen(this.path(name));
+    const server = await LineServer.listen(this.path(name), this.skip);
     this.servers.push(server);
     return server;
   }

@@ -21,7 +21,8 @@ const links: ServiceLink[] = [];
 const waiters = new Map<ServiceLink, Waiter>();
 
 beforeEach(() => {
-  sockets = new SocketDir();
+  // The order of the other messages is what these tests check; where `resumeEnd` goes has its own test.
+  sockets = new SocketDir(['resumeEnd']);
 });
 
 afterEach(async () => {
@@ -900,4 +901,39 @@ describe('liveness: what the link reports for /readyz', () => {
     await waiter.until(() => gone.length === 1, () => 'gone');
     expect(l.liveness).toEqual({ up: false, since: downAt });
   });
+});
+
+test('resumeEnd follows the hello and the resumed connects on each new connection, before any replayed or new event', async () => {
+  const own = new SocketDir();
+  try {
+    const { link: l } = link();
+    const a = await own.server('a');
+    l.instanceUp(a.path, SECRET);
+    const peerA = await a.peer(0);
+    // Nothing to resume: the hello and the end of the resumes, at once.
+    await peerA.untilMessages(2);
+    expect(peerA.messages).toEqual([HELLO, { type: 'resumeEnd' }]);
+    l.connect(info('1.1'));
+    await peerA.untilMessages(3);
+    await acked(l, peerA, [1], 0);
+    l.message('1.1', 'in flight', false, undefined);
+    await peerA.untilMessages(4);
+    await a.close();
+    await waitForState(l, 'down');
+    l.message('1.1', 'held', false, undefined);
+    const b = await own.server('b');
+    l.instanceUp(b.path, SECRET);
+    const peerB = await b.peer(0);
+    await peerB.untilMessages(5);
+    await peerB.expectNothingWithin(20);
+    expect(peerB.messages).toEqual([
+      HELLO,
+      { type: 'connect', client: info('1.1'), resumed: true },
+      { type: 'resumeEnd' },
+      { type: 'message', id: '1.1', seq: 2, data: 'in flight', redelivered: true },
+      { type: 'message', id: '1.1', seq: 3, data: 'held' },
+    ]);
+  } finally {
+    await own.close();
+  }
 });

@@ -74,7 +74,8 @@ let server: WorkerServer | undefined;
 let clients: Client[] = [];
 
 beforeEach(() => {
-  sockets = new SocketDir();
+  // The tests count the link's events; its resumeEnd, right after the hello, is checked in start().
+  sockets = new SocketDir(['resumeEnd']);
 });
 
 afterEach(async () => {
@@ -93,6 +94,8 @@ async function start(): Promise<{ port: number; instance: LinePeer; registry: Cl
   const instance = await service.peer(0);
   await instance.untilMessages(1);
   expect(instance.messages[0]).toEqual({ type: 'hello', worker: 1, secret: 'worker-1-secret' });
+  // No client to resume: the end of the resumes follows the hello in its first line.
+  expect(instance.lines[0]).toEqual([{ type: 'hello', worker: 1, secret: 'worker-1-secret' }, { type: 'resumeEnd' }]);
   // Private: the test looks at the server-side sockets.
   return { port, instance, registry: (server as unknown as { clients: ClientRegistry }).clients };
 }

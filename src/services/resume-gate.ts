@@ -1,0 +1,185 @@
+/**
+ * The resume gate of a (re)started instance: it handles no client event that
+ * is not a resume until every worker it expects has resumed its clients, or
+ * until a deadline.
+ *
+ * Why: a new instance starts with no subscriptions. Each worker's link
+ * independently says hello, re-announces its topics (`interest`, several
+ * instances) and its clients (`connect` with `resumed: true`, on which the
+ * service subscribes them again), then replays the events it held. Without
+ * the gate, one worker's replayed messages — which may publish — could be
+ * handled before another worker's clients are subscribed again, and those
+ * subscribers would miss them silently (docs/soak.md, finding 1).
+ *
+ * A worker has resumed once its link's `resumeEnd` arrived (sent after its
+ * resumed connects and interest reports) and every resumed `onConnect` from
+ * it has settled. The expected workers are those the master admitted when it
+ * forked this instance (`linkKey`, later `admitWorker`s before the gate was
+ * made); one revoked (it exited) is no longer expected. The deadline starts
+ * with the first message from any worker, so an instance that waits for its
+ * links (a reload's old instance still stopping) does not spend it; a worker
+ * that has not resumed by then is served as any worker linking late is.
+ *
+ * What waits: client events (new connects, messages, closes) and requests
+ * (HTTP, and the HTTP app's publishes), in arrival order. The events are
+ * bounded by each worker's hold bound (a worker never has more than
+ * `ipcMaxQueuedMessages` events and `ipcMaxQueuedBytes` bytes
+ * unacknowledged, and the gate acknowledges nothing); requests by
+ * `maxRequests` in all, past which the caller refuses them (503).
+ */
+import type { WorkerToService } from '../protocol';
+
+/** One message the gate holds, with the worker whose link brought it. */
+export interface HeldMessage {
+  readonly worker: number;
+  readonly message: WorkerToService;
+}
+
+/** What the gate answers for a message: handle it now, it waits, or refuse it (a request past the bound). */
+export type GateVerdict = 'handle' | 'held' | 'refuse';
+
+/** Why the gate opened: every expected worker resumed, the deadline passed, or the instance stops. */
+export type GateOpening = 'resumed' | 'deadline' | 'stop';
+
+export interface ResumeGateOptions {
+  /** Workers expected to resume. */
+  readonly workers: Iterable<number>;
+  /** How long after the first message from a worker the gate waits at most, in ms. */
+  readonly timeoutMs: number;
+  /** Most requests held at once; further ones are refused. */
+  readonly maxRequests: number;
+  /** The gate opened: `held` is everything that waited, in arrival order, for the caller to handle; `late` the workers that had not resumed. */
+  readonly opened: (held: readonly HeldMessage[], why: GateOpening, late: readonly number[]) => void;
+}
+
+/** One expected worker's resume on its current link: a new link starts a new one. */
+interface Resume {
+  ended: boolean;
+  /** Resumed `onConnect`s not settled yet. */
+  unsettled: number;
+}
+
+export class ResumeGate {
+  private readonly resumes = new Map<number, Resume>();
+  private held: HeldMessage[] = [];
+  private requests = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private isOpen = false;
+
+  constructor(private readonly options: ResumeGateOptions) {
+    for (const worker of options.workers) this.resumes.set(worker, { ended: false, unsettled: 0 });
+  }
+
+  /** Opens at once when no worker is expected (a first start): call after construction. */
+  start(): void {
+    this.openIfResumed();
+  }
+
+  get open(): boolean {
+    return this.isOpen;
+  }
+
+  /** What to do with `message` from `worker` while the gate is closed. Resumes pass; the rest waits. */
+  admit(worker: number, message: WorkerToService): GateVerdict {
+    if (this.timer === undefined && !this.isOpen) {
+      this.timer = setTimeout(() => this.openNow('deadline'), this.options.timeoutMs);
+    }
+    switch (message.type) {
+      case 'hello':
+      case 'interest':
+      case 'resumeEnd':
+        return 'handle';
+      case 'connect':
+        return message.resumed === true ? 'handle' : this.hold(worker, message);
+      case 'message':
+      case 'closed':
+        return this.hold(worker, message);
+      case 'request':
+      case 'publish':
+        if (this.requests >= this.options.maxRequests) return 'refuse';
+        this.requests++;
+        return this.hold(worker, message);
+      default: {
+        const unreachable: never = message;
+        throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  /**
+   * A resumed `onConnect` from `worker` starts: the returned function is to be
+   * called once it has settled. Undefined when the gate does not wait for that
+   * worker (not expected, or its resume is over).
+   */
+  resumeStarted(worker: number): (() => void) | undefined {
+    const resume = this.resumes.get(worker);
+    if (resume === undefined || resume.ended) return undefined;
+    resume.unsettled++;
+    return () => {
+      // A resume of a link that closed meanwhile is not the current one: nothing to count.
+      if (this.resumes.get(worker) !== resume) return;
+      resume.unsettled--;
+      this.openIfResumed();
+    };
+  }
+
+  /** `worker`'s link has sent all its resumes. */
+  resumeEnded(worker: number): void {
+    const resume = this.resumes.get(worker);
+    if (resume === undefined) return;
+    resume.ended = true;
+    this.openIfResumed();
+  }
+
+  /**
+   * `worker`'s link closed. What it had waiting here is dropped: its worker
+   * still holds those events unacknowledged and sends them again on its next
+   * link (or its clients are gone with it); its requests were answered by the
+   * worker when the link went. It is expected to resume afresh on that link.
+   */
+  linkClosed(worker: number): void {
+    if (this.held.some((h) => h.worker === worker)) {
+      const kept: HeldMessage[] = [];
+      for (const entry of this.held) {
+        if (entry.worker !== worker) kept.push(entry);
+        else if (entry.message.type === 'request' || entry.message.type === 'publish') this.requests--;
+      }
+      this.held = kept;
+    }
+    if (this.resumes.has(worker)) this.resumes.set(worker, { ended: false, unsettled: 0 });
+  }
+
+  /** `worker` exited: it is no longer waited for. */
+  revoked(worker: number): void {
+    if (this.resumes.delete(worker)) this.openIfResumed();
+  }
+
+  /** Opens now (the instance stops): everything held goes to `opened`. */
+  stop(): void {
+    this.openNow('stop');
+  }
+
+  private hold(worker: number, message: WorkerToService): GateVerdict {
+    this.held.push({ worker, message });
+    return 'held';
+  }
+
+  private openIfResumed(): void {
+    if (this.isOpen) return;
+    for (const resume of this.resumes.values()) if (!resume.ended || resume.unsettled > 0) return;
+    this.openNow('resumed');
+  }
+
+  private openNow(why: GateOpening): void {
+    if (this.isOpen) return;
+    this.isOpen = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const late: number[] = [];
+    for (const [worker, resume] of this.resumes) if (!resume.ended || resume.unsettled > 0) late.push(worker);
+    const held = this.held;
+    this.held = [];
+    this.requests = 0;
+    this.options.opened(held, why, late);
+  }
+}
