@@ -37,8 +37,10 @@ export function parsePrometheus(text: string): Sample[] {
       labels[label[1] as string] = (label[2] as string).replace(/\\n/g, '\n').replace(/\\(["\\])/g, '$1');
     }
     const raw = match[3] as string;
-    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : raw === 'NaN' ? NaN : Number(raw);
-    if (Number.isNaN(value) && raw !== 'NaN') throw new Error(`line ${index + 1}: bad value ${raw}`);
+    // prom-client writes NaN as `Nan`; Prometheus reads any case (Go's ParseFloat), so this does too.
+    const isNaNText = raw.toLowerCase() === 'nan';
+    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : isNaNText ? NaN : Number(raw);
+    if (Number.isNaN(value) && !isNaNText) throw new Error(`line ${index + 1}: bad value ${raw}`);
     const family = (match[1] as string).replace(/_(bucket|sum|count)$/, '');
     if (!types.has(match[1] as string) && !types.has(family)) throw new Error(`line ${index + 1}: sample without TYPE: ${line}`);
     samples.push({ name: match[1] as string, labels, value });
