@@ -149,8 +149,8 @@ export class HeldCloses {
    * nothing it sent waits for an acknowledgement, else closes it once
    * everything it sent has been acknowledged (its replies written ahead of
    * the close), once its socket stops being open for another reason, or
-   * after `holdMs`, whichever comes first. A client whose
-   * own Close is held already keeps that hold (it ends within `closeGrace`).
+   * after `holdMs`, whichever comes first. A client whose own Close is
+   * held already keeps that hold (it ends within `closeGrace`).
    */
   closeAfterReplies(entry: ClientEntry, code: number, reason: string, holdMs: number): void {
     if (this.held.has(entry)) return;

@@ -370,8 +370,9 @@ export class WorkerServer {
   /**
    * Stops accepting, closes every client with `code`, reports their closes to
    * the master and resolves once all of that is written. A client with
-   * events still unacknowledged is read no more and closed once they are
-   * (their replies written first), or after `holdMs` (default 0: at once).
+   * events still unacknowledged is closed once they are (their replies
+   * written first), or after `holdMs` (default 0: at once); it is still
+   * read meanwhile (held-closes.ts says why).
    */
   async stop(code: number = CLOSE_CODES.GOING_AWAY, reason = 'server shutting down', holdMs = 0): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return;
