@@ -30,45 +30,67 @@ interface Streamer {
   echoes?: string[];
 }
 
-test('a rolling reload: every message the retiring worker accepted gets its echo before the 1012', async () => {
-  const { server, port } = await startCluster({ workers: 1, services: { echo: LEDGER_REPLY }, closeGrace: 3000 });
-  const streamers: Streamer[] = [];
-  for (let i = 0; i < 8; i++) streamers.push({ tag: `c${i}`, client: await connect(port, '/echo'), sent: [] });
-  for (const streamer of streamers) {
+/** Clients of the ledger-reply service on `port`, each sending a numbered message every 20 ms (a 15 ms handler: a reply is on its way most of the time); `stop()` ends the sending. */
+async function streamers(port: number, count: number): Promise<{ readonly all: readonly Streamer[]; stop(): void }> {
+  const all: Streamer[] = [];
+  for (let i = 0; i < count; i++) all.push({ tag: `c${i}`, client: await connect(port, '/echo'), sent: [] });
+  for (const streamer of all) {
     void streamer.client.closed.then(() => {
       streamer.echoes = streamer.client.messages.map(String);
     });
   }
-  // Each client sends a numbered message every 20 ms: with a 15 ms handler, a reply is on its way most of the time.
   const sender = setInterval(() => {
-    for (const { tag, client, sent } of streamers) {
+    for (const { tag, client, sent } of all) {
       if (client.socket.readyState !== client.socket.OPEN) continue;
       const n = `${tag}.${sent.length + 1}`;
       client.socket.send(n);
       sent.push(n);
     }
   }, 20);
-  try {
-    await streamers[0]?.client.received(5);
-    // The replacement worker listens: the old one is told to stop next, with replies still on their way.
-    server.once('workerOnline', () => clearInterval(sender));
-    await server.reload();
-    const codes = await Promise.all(streamers.map((s) => s.client.closed));
-    expect(codes).toEqual(streamers.map(() => 1012));
-  } finally {
-    clearInterval(sender);
-  }
+  await all[0]?.client.received(5);
+  return { all, stop: () => clearInterval(sender) };
+}
+
+/** Every message of each client that the service handled (the ledger says which) had its echo before the close, in order, with no gap. */
+function expectNoneCut(all: readonly Streamer[]): void {
   const handled = readLedger(ledgerFile());
   let answered = 0;
-  for (const { tag, sent, echoes = [] } of streamers) {
-    // In order, with no gap: the echoes are a prefix of what was sent.
+  for (const { tag, sent, echoes = [] } of all) {
     expect(echoes).toEqual(sent.slice(0, echoes.length));
     answered += echoes.length;
-    // Every message of this client the service handled was answered before the close: none was cut.
     const cut = [...new Set(handled.filter((entry) => entry.data.startsWith(`${tag}.`)).map((entry) => entry.data))].filter((data) => !echoes.includes(data));
     expect({ tag, cut }).toEqual({ tag, cut: [] });
   }
-  expect(answered).toBeGreaterThan(streamers.length * 5);
+  expect(answered).toBeGreaterThan(all.length * 5);
+}
+
+test('a rolling reload: every message the retiring worker accepted gets its echo before the 1012', async () => {
+  const { server, port } = await startCluster({ workers: 1, services: { echo: LEDGER_REPLY }, closeGrace: 3000 });
+  const { all, stop } = await streamers(port, 8);
+  try {
+    // The replacement worker listens: the old one is told to stop next, with replies still on their way.
+    server.once('workerOnline', stop);
+    await server.reload();
+    expect(await Promise.all(all.map((s) => s.client.closed))).toEqual(all.map(() => 1012));
+  } finally {
+    stop();
+  }
+  expectNoneCut(all);
+});
+
+test('a stop: every message the worker accepted gets its echo before the 1001', async () => {
+  const { server, port } = await startCluster({ workers: 1, services: { echo: LEDGER_REPLY }, closeGrace: 3000 });
+  const { all, stop } = await streamers(port, 8);
+  await all[0]?.client.received(20);
+  stop();
+  // A last message that takes the service 300 ms: its echo is surely on its way when the worker is told to stop.
+  for (const { tag, client, sent } of all) {
+    sent.push(`${tag}.slow`);
+    client.socket.send(`${tag}.slow`);
+  }
+  await server.close();
+  expect(await Promise.all(all.map((s) => s.client.closed))).toEqual(all.map(() => 1001));
+  expectNoneCut(all);
 });
 
 test('a handler that never settles holds its client\'s 1012 only for the bound; a client with nothing in flight is closed at once', async () => {
