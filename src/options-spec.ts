@@ -235,7 +235,10 @@ export interface SwitchyardOptions {
    * How long, in ms, a worker may hold its answer to a client's Close (or
    * the 1002 close of a protocol error) so that the replies to the messages
    * the client sent before it are written first: the close goes out once
-   * every earlier message has been handled, or when this grace ends. `0`
+   * every earlier message has been handled, or when this grace ends. The
+   * same bound holds a stopping or reloading worker's own 1001/1012 to a
+   * client with replies on their way (and there at most half the worker's
+   * stop deadline; a client with nothing in flight is closed at once). `0`
    * answers at once (replies still on their way are lost). Default `1000`.
    */
   readonly closeGrace?: number;
@@ -710,7 +713,7 @@ export const OPTION_SPECS = {
     max: 60_000,
     default: 1000,
     workerLimit: true,
-    doc: 'a client\'s Close, or the **1002** close of its protocol error, is answered once every message it sent before has been handled and the replies written (RFC 6455 lets an endpoint finish its messages first), or when this grace ends (replies after it are lost); meanwhile the worker reads nothing more from it; `0` = answer at once',
+    doc: 'a client\'s Close, or the **1002** close of its protocol error, is answered once every message it sent before has been handled and the replies written (RFC 6455 lets an endpoint finish its messages first), or when this grace ends (replies after it are lost); meanwhile the worker reads nothing more from it. A stop\'s **1001** and a reload\'s **1012** to a client with replies on their way wait the same way, for at most this and half the worker\'s stop deadline (`stopTimeout` for a reload, 60 % of it for a stop); clients with nothing in flight are closed at once; `0` = answer at once',
   },
   handshakeTimeout: {
     kind: 'integer',

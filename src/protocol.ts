@@ -135,7 +135,13 @@ export type MasterToWorker =
   | { readonly type: 'serviceUp'; readonly service: string; readonly instance: number; readonly endpoint: string; readonly secret: string }
   /** A service instance crash-looped: its clients are closed with 1011 and new ones it would own refused until it comes up again. */
   | { readonly type: 'serviceFailed'; readonly service: string; readonly instance: number }
-  | { readonly type: 'stop'; readonly code: number; readonly reason: string }
+  /**
+   * Stop (1001) or retire (1012): clients are closed with `code`; one with
+   * events still unacknowledged is closed once they are and their replies
+   * written, or after `holdMs` (`min(closeGrace, half the worker's stop
+   * deadline)`; `0`: at once).
+   */
+  | { readonly type: 'stop'; readonly code: number; readonly reason: string; readonly holdMs: number }
   /**
    * A reload changed how many instances `service` runs: the worker keeps that
    * many links from now on and closes with 1012 each client whose shard key
@@ -411,7 +417,7 @@ export const WORKER_TO_MASTER_GUARDS = {
 export const MASTER_TO_WORKER_GUARDS = {
   serviceUp: (m) => typeof m.service === 'string' && isCount(m.instance) && typeof m.endpoint === 'string' && isSecret(m.secret),
   serviceFailed: (m) => typeof m.service === 'string' && isCount(m.instance),
-  stop: (m) => Number.isInteger(m.code) && typeof m.reason === 'string',
+  stop: (m) => Number.isInteger(m.code) && typeof m.reason === 'string' && isCount(m.holdMs),
   serviceResized: (m) => typeof m.service === 'string' && Number.isSafeInteger(m.instances) && (m.instances as number) >= 1,
   queryResult: (m) => Number.isInteger(m.qid) && Number.isInteger(m.status) && typeof m.contentType === 'string' && typeof m.body === 'string',
   metricsRequest: (m) => Number.isInteger(m.qid),

@@ -228,7 +228,7 @@ export class WorkerPool {
     this.stopping = true;
     for (const timer of this.restartTimers) clearTimeout(timer);
     this.restartTimers.clear();
-    const stop: MasterToWorker = { type: 'stop', code: CLOSE_CODES.GOING_AWAY, reason: 'server shutting down' };
+    const stop: MasterToWorker = { type: 'stop', code: CLOSE_CODES.GOING_AWAY, reason: 'server shutting down', holdMs: this.holdMs(deadline) };
     await Promise.all([...this.entries.values()].map((entry) => entry.child.stop(stop, deadline)));
   }
 
@@ -239,7 +239,6 @@ export class WorkerPool {
    * worker drains, the others accept.
    */
   async reload(): Promise<void> {
-    const reload: MasterToWorker = { type: 'stop', code: CLOSE_CODES.SERVICE_RESTART, reason: 'server reloading' };
     for (const entry of [...this.entries.values()]) {
       // Gone meanwhile (it crashed; its replacement is already new code): nothing to replace.
       if (this.stopping || !this.entries.has(entry.id)) continue;
@@ -254,8 +253,19 @@ export class WorkerPool {
       }
       if (this.stopping) return;
       this.log.info({ worker: entry.id }, 'reload: replacement listens; draining the old worker');
-      await entry.child.stop(reload, Date.now() + this.options.stopTimeout);
+      const deadline = Date.now() + this.options.stopTimeout;
+      await entry.child.stop({ type: 'stop', code: CLOSE_CODES.SERVICE_RESTART, reason: 'server reloading', holdMs: this.holdMs(deadline) }, deadline);
     }
+  }
+
+  /**
+   * How long a stopping worker may hold the close of a client whose replies
+   * are still on their way (docs/failure-semantics.md): `closeGrace`, but at
+   * most half the time to its deadline, so that the close handshakes and the
+   * links' last writes still fit before the SIGKILL.
+   */
+  private holdMs(deadline: number): number {
+    return Math.max(0, Math.min(this.options.closeGrace, Math.floor((deadline - Date.now()) / 2)));
   }
 
   private fork(forReload = false): Promise<number> {

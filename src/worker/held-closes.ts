@@ -19,6 +19,16 @@
  * of the Close. Replies a handler sends after it settled (from a timer it did
  * not await) are not waited for.
  *
+ * A worker that stops or retires (reload) holds its own 1001/1012 closes the
+ * same way (`closeAfterReplies`): a client with events still unacknowledged
+ * gets its close once they are acknowledged and their replies written,
+ * within a bound the master gives with the stop. A client with nothing in
+ * flight is closed at once, so an idle stop costs nothing. Such a client is
+ * still read meanwhile: what it sends before it sees the close is handled
+ * (docs/client.md promises it), and answered when it leaves a gap in which
+ * nothing of it is unacknowledged; only what it sends within the round trip
+ * of the close frame is handled without an answer.
+ *
  * This reaches into `ws` internals (`_receiver` and its listeners, ws 8).
  * Should they differ, closes are answered at once, as `ws` does, after one
  * warning. One timer per worker, running only while some close is held; no
@@ -38,11 +48,13 @@ const ENTRY = Symbol('switchyard.held-entry');
 const HOLDER = Symbol('switchyard.held-by');
 type Receiver = EventEmitter & { [ENTRY]?: ClientEntry; [HOLDER]?: HeldCloses };
 
-/** What `ws`'s listener is called with once the close is let go. */
-type Deferred = { readonly kind: 'conclude'; readonly code: number; readonly reason: Buffer } | { readonly kind: 'error'; readonly error: Error };
+/** What `ws`'s listener is called with once the close is let go, or the worker's own close (`stop`: a stop or a reload). */
+type WsDeferred = { readonly kind: 'conclude'; readonly code: number; readonly reason: Buffer } | { readonly kind: 'error'; readonly error: Error };
+type Deferred = WsDeferred | { readonly kind: 'stop'; readonly code: number; readonly reason: string };
 
 interface Held {
-  readonly receiver: Receiver;
+  /** Undefined for the worker's own close, which needs no `ws` listener. */
+  readonly receiver: Receiver | undefined;
   /** Monotonic ms after which the close goes out whatever is still unacknowledged. */
   readonly deadline: number;
   readonly deferred: Deferred;
@@ -132,6 +144,23 @@ export class HeldCloses {
     this.holdOrPass(receiver, entry, { kind: 'error', error });
   }
 
+  /**
+   * The worker stops or retires: closes the client with `code` now when
+   * nothing it sent waits for an acknowledgement, else closes it once
+   * everything it sent has been acknowledged (its replies written ahead of
+   * the close), once its socket stops being open for another reason, or
+   * after `holdMs`, whichever comes first. A client whose own Close is
+   * held already keeps that hold (it ends within `closeGrace`).
+   */
+  closeAfterReplies(entry: ClientEntry, code: number, reason: string, holdMs: number): void {
+    if (this.held.has(entry)) return;
+    if (holdMs <= 0 || !this.waits(entry)) {
+      entry.socket.close(code, reason);
+      return;
+    }
+    this.hold(entry, { receiver: undefined, deadline: this.now() + holdMs, deferred: { kind: 'stop', code, reason } }, holdMs);
+  }
+
   /** A batch from `link` has been carried out: closes of its clients whose events are all acknowledged go out now. */
   settle(link: ServiceLink): void {
     if (this.held.size === 0) return;
@@ -154,7 +183,7 @@ export class HeldCloses {
         this.release(entry, held);
       } else if (now >= held.deadline) {
         this.releasedLateCount++;
-        this.log.debug({ client: entry.id, service: entry.service }, 'close held past closeGrace; answered with replies still pending');
+        this.log.debug({ client: entry.id, service: entry.service, close: held.deferred.kind }, 'close held to its bound; sent with replies still pending');
         this.release(entry, held);
       }
     }
@@ -171,17 +200,21 @@ export class HeldCloses {
     return entry.socket.readyState === WebSocket.OPEN && entry.link.isPending(entry.lastSeq);
   }
 
-  private holdOrPass(receiver: Receiver, entry: ClientEntry, deferred: Deferred): void {
+  private holdOrPass(receiver: Receiver, entry: ClientEntry, deferred: WsDeferred): void {
     if (!this.waits(entry)) {
       callWs(receiver, deferred);
       return;
     }
-    // Nothing after a Close or a protocol error may be read as a message; ws's listener resumes the socket when it runs.
-    entry.socket.pause();
-    this.held.set(entry, { receiver, deadline: this.now() + this.graceMs, deferred });
+    this.hold(entry, { receiver, deadline: this.now() + this.graceMs, deferred }, this.graceMs);
+  }
+
+  private hold(entry: ClientEntry, held: Held, boundMs: number): void {
+    // Nothing after a Close or a protocol error may be read as a message (ws's listener resumes the socket when it runs). The worker's own close reads on: see the top of the file.
+    if (held.deferred.kind !== 'stop') entry.socket.pause();
+    this.held.set(entry, held);
     if (this.timer === undefined) {
-      // A tick of a quarter of the grace (at most 100 ms): a close that a limit or the service asked for meanwhile is not kept long.
-      this.timer = setInterval(() => this.sweep(), Math.max(10, Math.min(100, Math.floor(this.graceMs / 4))));
+      // A tick of a quarter of the bound (10 to 100 ms): a close that a limit or the service asked for meanwhile is not kept long.
+      this.timer = setInterval(() => this.sweep(), Math.max(10, Math.min(100, Math.floor(boundMs / 4))));
       this.timer.unref();
     }
   }
@@ -189,7 +222,12 @@ export class HeldCloses {
   private release(entry: ClientEntry, held: Held): void {
     this.held.delete(entry);
     if (this.held.size === 0) this.stopTimer();
-    if (entry.socket.readyState !== WebSocket.CLOSED) callWs(held.receiver, held.deferred);
+    if (entry.socket.readyState === WebSocket.CLOSED) return;
+    if (held.deferred.kind !== 'stop') {
+      callWs(held.receiver as Receiver, held.deferred);
+      return;
+    }
+    entry.socket.close(held.deferred.code, held.deferred.reason);
   }
 
   private stopTimer(): void {
@@ -199,7 +237,7 @@ export class HeldCloses {
 }
 
 /** Runs `ws`'s own listener, as the receiver would have. */
-function callWs(receiver: Receiver, deferred: Deferred): void {
+function callWs(receiver: Receiver, deferred: WsDeferred): void {
   const listeners = wsListeners as WsListeners;
   switch (deferred.kind) {
     case 'conclude':

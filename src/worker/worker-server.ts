@@ -104,6 +104,8 @@ export class WorkerServer {
   private readonly limits: ConnectionLimits;
   private readonly intake: ClientIntake;
   private readonly delivery: ClientDelivery;
+  /** Closes held until the replies to what their clients sent are written (a client's own, or the worker's at a stop). */
+  private readonly closes: HeldCloses;
   /** The user's `http` app, when configured. */
   private readonly app: { readonly serve: (request: http.IncomingMessage, response: http.ServerResponse) => void } | undefined;
   /** What `switchyard/worker` gives the app (worker-main.ts installs it), when an app is configured. */
@@ -125,6 +127,7 @@ export class WorkerServer {
     this.metrics = new WorkerMetrics(workerId, config.services, this.outbox);
     this.limits = new ConnectionLimits(config.limits, log, () => performance.now(), config.maxPayload);
     const closes = new HeldCloses(config.limits.closeGrace, log);
+    this.closes = closes;
     const addressOf = addressResolver(config.limits.trustProxy, config.limits.forwardedHeader, config.limits.proxyProtocol);
     const authenticator =
       modules.authenticate === undefined
@@ -335,7 +338,7 @@ export class WorkerServer {
         void this.metrics.snapshot().then((metrics) => this.send({ type: 'metrics', qid: message.qid, metrics }, true));
         return;
       case 'stop':
-        void this.stop(message.code, message.reason).then(this.onStopped);
+        void this.stop(message.code, message.reason, message.holdMs).then(this.onStopped);
         return;
       case 'tls':
         this.useTls(message);
@@ -366,21 +369,25 @@ export class WorkerServer {
 
   /**
    * Stops accepting, closes every client with `code`, reports their closes to
-   * the master and resolves once all of that is written.
+   * the master and resolves once all of that is written. A client with
+   * events still unacknowledged is closed once they are (their replies
+   * written first), or after `holdMs` (default 0: at once); it is still
+   * read meanwhile (held-closes.ts says why).
    */
-  async stop(code: number = CLOSE_CODES.GOING_AWAY, reason = 'server shutting down'): Promise<void> {
+  async stop(code: number = CLOSE_CODES.GOING_AWAY, reason = 'server shutting down', holdMs = 0): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     this.state = 'stopping';
     this.intake.stop(code, reason);
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
-    const sockets = [...this.clients.all()].map((entry) => entry.socket);
+    const entries = [...this.clients.all()];
+    const sockets = entries.map((entry) => entry.socket);
     const allClosed = Promise.all(sockets.map((socket) => closedOf(socket)));
-    for (const socket of sockets) socket.close(code, reason);
-    // One timer for all: clients that do not finish the close handshake in time are cut.
+    for (const entry of entries) this.closes.closeAfterReplies(entry, code, reason, holdMs);
+    // One timer for all: clients that do not finish the close handshake in time (after the longest hold) are cut.
     const grace = setTimeout(() => {
       for (const socket of sockets) if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
-    }, CLOSE_HANDSHAKE_GRACE_MS);
+    }, holdMs + CLOSE_HANDSHAKE_GRACE_MS);
     await allClosed;
     clearTimeout(grace);
     this.routes.close();

@@ -131,7 +131,8 @@ test('reload replaces workers one at a time: each new one listens before the old
   await forker.forked(3);
   forker.ready(3);
   const oldFirst = await forker.workers[0]?.process.received('stop');
-  expect(oldFirst).toEqual({ type: 'stop', code: 1012, reason: 'server reloading' });
+  // closeGrace (1000 ms by default) bounds how long it may hold a close whose replies are on their way.
+  expect(oldFirst).toEqual({ type: 'stop', code: 1012, reason: 'server reloading', holdMs: 1000 });
   forker.workers[0]?.process.exit(0);
   await forker.forked(4);
   forker.ready(4);
@@ -174,11 +175,19 @@ test('stop(): every worker is told to close its clients with 1001, a stuck one i
   forker.workers[0]?.process.exit(1);
   await nextTurn();
   const stopped = workers.stop(Date.now() + 2000);
-  expect(await forker.workers[1]?.process.received('stop')).toEqual({ type: 'stop', code: 1001, reason: 'server shutting down' });
+  expect(await forker.workers[1]?.process.received('stop')).toEqual({ type: 'stop', code: 1001, reason: 'server shutting down', holdMs: 1000 });
   jest.advanceTimersByTime(2000);
   await stopped;
   expect(forker.workers[1]?.process.signals).toEqual(['SIGKILL']);
   expect(exits.at(-1)).toMatchObject({ workerId: 2, expected: true });
   jest.advanceTimersByTime(60_000);
   expect(forker.workers).toHaveLength(2);
+});
+
+test('a stopping worker may hold its closes for closeGrace, but never past half the time to its deadline', async () => {
+  const { workers, forker } = await started({ closeGrace: 5000 });
+  const stopped = workers.stop(Date.now() + 600);
+  expect(await forker.workers[0]?.process.received('stop')).toEqual({ type: 'stop', code: 1001, reason: 'server shutting down', holdMs: 300 });
+  for (const worker of forker.workers) worker.process.exit(0);
+  await stopped;
 });

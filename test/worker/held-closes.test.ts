@@ -40,6 +40,11 @@ class FakeSocket {
   pause(): void {
     this.paused = true;
   }
+  /** The worker's own close (a stop or a reload). */
+  close(code: number, reason: string): void {
+    wsCalls.push(`close:${code}:${reason}`);
+    this.readyState = WebSocket.CLOSING;
+  }
 }
 
 function client(link: FakeLink, lastSeq: number): { entry: ClientEntry; socket: FakeSocket } {
@@ -129,5 +134,68 @@ test('a grace of 0 leaves ws\'s listeners in place', () => {
   closes.watch(entry);
   expect(socket._receiver.listeners('conclude')).toEqual([wsConclude]);
   expect(socket._receiver.listeners('error')).toEqual([wsError]);
+  closes.close();
+});
+
+test('a stopping worker closes a client with nothing in flight at once, and one with a pending message once it is acknowledged', () => {
+  const closes = new HeldCloses(1000, recordingLogger().log, () => 0);
+  const link = new FakeLink();
+  const idle = client(link, 1);
+  const busy = client(link, 2);
+  link.pending.add(2);
+  closes.closeAfterReplies(idle.entry, 1012, 'server reloading', 800);
+  closes.closeAfterReplies(busy.entry, 1012, 'server reloading', 800);
+  expect(wsCalls).toEqual(['close:1012:server reloading']);
+  // Still read: what it sends before it sees the close is handled, and the hold waits for it too.
+  expect(busy.socket.paused).toBe(false);
+  link.pending.add(3);
+  busy.entry.lastSeq = 3;
+  link.pending.delete(2);
+  closes.settle(link as unknown as ServiceLink);
+  expect(wsCalls).toHaveLength(1);
+  link.pending.delete(3);
+  closes.settle(link as unknown as ServiceLink);
+  expect(wsCalls).toEqual(['close:1012:server reloading', 'close:1012:server reloading']);
+  expect(closes.size).toBe(0);
+  expect(closes.releasedLate).toBe(0);
+  closes.close();
+});
+
+test('a stopping worker holds a close at most its bound (not closeGrace), and not at all with a bound of 0', () => {
+  let now = 0;
+  const closes = new HeldCloses(5000, recordingLogger().log, () => now);
+  const link = new FakeLink();
+  const held = client(link, 4);
+  const atOnce = client(link, 5);
+  link.pending.add(4);
+  link.pending.add(5);
+  closes.closeAfterReplies(held.entry, 1001, 'server shutting down', 300);
+  closes.closeAfterReplies(atOnce.entry, 1001, 'server shutting down', 0);
+  expect(wsCalls).toEqual(['close:1001:server shutting down']);
+  now = 299;
+  closes.sweep();
+  expect(wsCalls).toHaveLength(1);
+  now = 300;
+  closes.sweep();
+  expect(wsCalls).toEqual(['close:1001:server shutting down', 'close:1001:server shutting down']);
+  expect(closes.releasedLate).toBe(1);
+  closes.close();
+});
+
+test('a client whose own Close is held keeps that hold when the worker stops', () => {
+  let now = 0;
+  const closes = new HeldCloses(1000, recordingLogger().log, () => now);
+  const link = new FakeLink();
+  const { entry, socket } = client(link, 6);
+  closes.watch(entry);
+  link.pending.add(6);
+  socket._receiver.emit('conclude', 1000, Buffer.alloc(0));
+  closes.closeAfterReplies(entry, 1012, 'server reloading', 800);
+  expect(wsCalls).toEqual([]);
+  link.pending.delete(6);
+  now = 1;
+  closes.settle(link as unknown as ServiceLink);
+  // Its Close is answered with its own code, once: no 1012 after it.
+  expect(wsCalls).toEqual(['conclude:1000:']);
   closes.close();
 });
