@@ -6,6 +6,8 @@ export interface Sample {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly value: number;
+  /** The TYPE of its family: `counter`, `gauge`, `histogram`, `summary` or `untyped`. */
+  readonly type: string;
 }
 
 const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
@@ -43,7 +45,7 @@ export function parsePrometheus(text: string): Sample[] {
     if (Number.isNaN(value) && !isNaNText) throw new Error(`line ${index + 1}: bad value ${raw}`);
     const family = (match[1] as string).replace(/_(bucket|sum|count)$/, '');
     if (!types.has(match[1] as string) && !types.has(family)) throw new Error(`line ${index + 1}: sample without TYPE: ${line}`);
-    samples.push({ name: match[1] as string, labels, value });
+    samples.push({ name: match[1] as string, labels, value, type: (types.get(match[1] as string) ?? types.get(family)) as string });
   });
   return samples;
 }

@@ -18,8 +18,9 @@ async function scrape(port: number): Promise<Sample[]> {
   return parsePrometheus(await response.text());
 }
 
+/** By its TYPE, not its name: prom-client's `nodejs_active_handles_total` is a gauge. */
 function isCounterSeries(sample: Sample): boolean {
-  return /_(total|count|sum|bucket)$/.test(sample.name);
+  return sample.type === 'counter' || ((sample.type === 'histogram' || sample.type === 'summary') && /_(count|sum|bucket)$/.test(sample.name));
 }
 
 function seriesKey(sample: Sample): string {
