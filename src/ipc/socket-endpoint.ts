@@ -3,8 +3,24 @@
  * socket between a worker and a service). Each batch is one line;
  * `JSON.stringify` never emits a raw newline, so a newline always ends one.
  */
-import type { Socket } from 'node:net';
+import { rmSync } from 'node:fs';
+import type { Server, Socket } from 'node:net';
 import type { IpcEndpoint } from './batch-queue';
+
+/**
+ * Listens at the Unix socket path `endpoint`, first removing a stale socket
+ * file a crashed process may have left there; rejects with the listen error.
+ */
+export function listenAt(server: Server, endpoint: string): Promise<void> {
+  rmSync(endpoint, { force: true });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(endpoint, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
 
 /**
  * The longest line a link reader accepts, in characters: just under V8's

@@ -9,11 +9,10 @@
  * not accept (`link-admission.ts`: a worker not announced, a wrong secret),
  * or that sends no hello within the hello deadline.
  */
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { IpcLimits } from '../child-env';
 import { BatchQueue } from '../ipc/batch-queue';
-import { MAX_LINE_LENGTH, SocketEndpoint, readLines } from '../ipc/socket-endpoint';
+import { MAX_LINE_LENGTH, SocketEndpoint, listenAt, readLines } from '../ipc/socket-endpoint';
 import type { Logger } from '../logger';
 import { approximateSize, isWorkerToService, readBatch, type LinkControl, type ServiceToWorker, type WorkerToService } from '../protocol';
 import { ThrottledWarning } from '../throttled-log';
@@ -85,14 +84,7 @@ export class LinkServer {
 
   /** Listens at `endpoint`, replacing a stale socket file left by a crashed instance. */
   listen(endpoint: string): Promise<void> {
-    fs.rmSync(endpoint, { force: true });
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(endpoint, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    return listenAt(this.server, endpoint);
   }
 
   /** Accepts no more links (those open stay open). */

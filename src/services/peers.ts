@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { IpcLimits } from '../child-env';
 import { BatchQueue } from '../ipc/batch-queue';
-import { MAX_LINE_LENGTH, SocketEndpoint, readLines } from '../ipc/socket-endpoint';
+import { MAX_LINE_LENGTH, SocketEndpoint, listenAt, readLines } from '../ipc/socket-endpoint';
 import type { Logger } from '../logger';
 import { PendingReplies } from '../pending-replies';
 import { MESSAGE_OVERHEAD, approximateSize, isPeerMessage, readBatch, type Payload, type PeerMessage } from '../protocol';
@@ -80,14 +80,8 @@ export class Peers {
 
   /** Takes peer connections at `endpoint`. */
   listen(endpoint: string): Promise<void> {
-    fs.rmSync(endpoint, { force: true });
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(endpoint, () => {
-        this.server.off('error', reject);
-        this.listening = endpoint;
-        resolve();
-      });
+    return listenAt(this.server, endpoint).then(() => {
+      this.listening = endpoint;
     });
   }
 
