@@ -40,7 +40,15 @@ async function bundle(minify) {
 /** Builds into `outdir` (default dist/client); resolves with `{ minified, gzipped }` in bytes. */
 async function buildClient(outdir = path.join(ROOT, 'dist', 'client')) {
   fs.mkdirSync(outdir, { recursive: true });
-  const [plain, minified] = await Promise.all([bundle(false), bundle(true)]);
+  let plain;
+  let minified;
+  try {
+    [plain, minified] = await Promise.all([bundle(false), bundle(true)]);
+  } finally {
+    // esbuild keeps a service child process for later builds: a test that builds would leave it behind
+    // (lifecycle.test.ts, which checks that no child outlives a cluster, saw it in a CI run).
+    await esbuild.stop();
+  }
   writeAtomically(path.join(outdir, 'index.mjs'), plain);
   writeAtomically(path.join(outdir, 'index.d.mts'), "export * from './index.js';\n");
   writeAtomically(path.join(outdir, BROWSER_FILE), minified);
