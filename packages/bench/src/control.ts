@@ -36,6 +36,28 @@ export function cpuMicrosSince(since: NodeJS.CpuUsage): number {
   return used.user + used.system;
 }
 
+/**
+ * The measured window of a run: after `warmupMs` it tells the control its
+ * start and begins counting this process's CPU; `end()` tells the end and
+ * returns the µs of CPU used inside the window (all of the run's when it ends
+ * before the warm-up did).
+ */
+export function measuredWindow(control: ShardControl, warmupMs: number): { end(): number } {
+  let cpuStart = process.cpuUsage();
+  const timer = setTimeout(() => {
+    cpuStart = process.cpuUsage();
+    control.window('start');
+  }, warmupMs);
+  return {
+    end(): number {
+      const cpuMicros = cpuMicrosSince(cpuStart);
+      control.window('end');
+      clearTimeout(timer);
+      return cpuMicros;
+    },
+  };
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -11,7 +11,7 @@
 import { ConnectError, closeAll, onFrames, openSocket, type BenchSocket } from '../connections';
 import { EchoSession, emptyDamage, type DamageCounts } from '../chaos/damage';
 import { isMarked, MARKED_LAYOUT } from '../chaos/numbered';
-import { cpuMicrosSince, every, sleep, waitUntil, type ShardControl } from '../control';
+import { every, measuredWindow, sleep, waitUntil, type ShardControl } from '../control';
 import { createHistogram, encodeHistogram, type Histogram } from '../histogram';
 import type { BenchOptions } from '../options';
 import { encodeStamped, epochMs, RAW_LAYOUT, readSeq, readTime } from '../payload';
@@ -139,11 +139,7 @@ export async function runChaosEcho(options: BenchOptions, shard: Shard, control:
   measureFrom = start + options.warmup * 1000;
   measureTo = measureFrom + options.duration * 1000;
   sending = true;
-  let cpuStart = process.cpuUsage();
-  const cpuTimer = setTimeout(() => {
-    cpuStart = process.cpuUsage();
-    control.window('start');
-  }, options.warmup * 1000);
+  const measured = measuredWindow(control, options.warmup * 1000);
   let ticker: NodeJS.Timeout | undefined;
   if (openLoop) {
     const perMs = (options.rate * (shard.count / options.connections)) / 1000;
@@ -158,9 +154,7 @@ export async function runChaosEcho(options: BenchOptions, shard: Shard, control:
     for (const slot of slots) for (let i = 0; i < options.inflight; i++) send(slot);
   }
   await sleep(measureTo - performance.now());
-  const cpuMicros = cpuMicrosSince(cpuStart);
-  control.window('end');
-  clearTimeout(cpuTimer);
+  const cpuMicros = measured.end();
   // The load goes on (unmeasured for the main figures) until the chaos controller is done: a slow recovery must not end with nobody watching.
   await control.chaosDone();
   sending = false;

@@ -5,7 +5,7 @@
  * send time in that connection's FIFO: no parsing on the hot path.
  */
 import { closeAll, onFrames, openMany, type BenchSocket } from '../connections';
-import { cpuMicrosSince, every, sleep, waitUntil, type ShardControl } from '../control';
+import { every, measuredWindow, sleep, waitUntil, type ShardControl } from '../control';
 import { createHistogram, encodeHistogram } from '../histogram';
 import type { BenchOptions } from '../options';
 import { echoPayload } from '../payload';
@@ -107,11 +107,7 @@ export async function runEcho(options: BenchOptions, shard: Shard, control: Shar
   measureFrom = start + options.warmup * 1000;
   measureTo = measureFrom + options.duration * 1000;
   sending = true;
-  let cpuStart = process.cpuUsage();
-  const cpuTimer = setTimeout(() => {
-    cpuStart = process.cpuUsage();
-    control.window('start');
-  }, options.warmup * 1000);
+  const measured = measuredWindow(control, options.warmup * 1000);
   let ticker: NodeJS.Timeout | undefined;
   if (openLoop) {
     // This shard's share of the total rate, spread round-robin over its connections.
@@ -132,9 +128,7 @@ export async function runEcho(options: BenchOptions, shard: Shard, control: Shar
     });
   }
   await sleep(measureTo - performance.now());
-  const cpuMicros = cpuMicrosSince(cpuStart);
-  control.window('end');
-  clearTimeout(cpuTimer);
+  const cpuMicros = measured.end();
   sending = false;
   clearInterval(ticker);
   await waitUntil(() => inFlight === 0, DRAIN_MS);

@@ -8,7 +8,7 @@
  * what it missed at the tail.
  */
 import { closeAll, onFrames, openMany, openSocket, targetUrl, type BenchSocket } from '../connections';
-import { cpuMicrosSince, every, sleep, waitUntil, type ShardControl } from '../control';
+import { every, measuredWindow, sleep, waitUntil, type ShardControl } from '../control';
 import { createHistogram, encodeHistogram } from '../histogram';
 import type { BenchOptions } from '../options';
 import { encodeStamped, epochMs, readEnd, readSeq, readTime } from '../payload';
@@ -94,11 +94,7 @@ export async function runFanout(options: BenchOptions, shard: Shard, control: Sh
   const start = performance.now();
   measureFrom = start + options.warmup * 1000;
   measureTo = measureFrom + options.duration * 1000;
-  let cpuStart = process.cpuUsage();
-  const cpuTimer = setTimeout(() => {
-    cpuStart = process.cpuUsage();
-    control.window('start');
-  }, options.warmup * 1000);
+  const measured = measuredWindow(control, options.warmup * 1000);
   let published = 0, sentInWindow = 0, acked = 0, publishing = true;
   let ticker: NodeJS.Timeout | undefined;
   const publish = (): void => {
@@ -124,9 +120,7 @@ export async function runFanout(options: BenchOptions, shard: Shard, control: Sh
     }
   }
   await sleep(measureTo - performance.now());
-  const cpuMicros = cpuMicrosSince(cpuStart);
-  control.window('end');
-  clearTimeout(cpuTimer);
+  const cpuMicros = measured.end();
   publishing = false;
   clearInterval(ticker);
   if (publisher !== undefined) {
