@@ -16,7 +16,7 @@ const CLI = path.join(ROOT, 'src', 'cli.ts');
 const env = { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' };
 
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', CLI, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 20000 });
+  const result = spawnSync(process.execPath, ['--require', require.resolve('tsx/cjs'), CLI, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 20000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 
 const ROOT = path.join(__dirname, '..');
 const CLI = path.join(ROOT, 'src', 'cli.ts');
-const NODE_ARGS = ['-r', 'ts-node/register/transpile-only', CLI];
+const NODE_ARGS = ['--require', require.resolve('tsx/cjs'), CLI];
 const env = { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' };
 
 function run(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {

@@ -96,7 +96,7 @@ test('keywords, supported Node versions, and optional peer dependencies', () => 
   expect(manifest.keywords).toEqual(expect.arrayContaining(['websocket', 'cluster']));
   expect(manifest.engines?.node).toBe('^20.0.0 || ^22.0.0 || >=24.0.0');
   const peers = Object.keys(manifest.peerDependencies ?? {});
-  expect(peers.sort()).toEqual(['pino-pretty', 'ts-node']);
+  expect(peers.sort()).toEqual(['pino-pretty', 'ts-node', 'tsx']);
   // Each one is needed only by a feature that asks for it (.ts modules, --log-pretty): none is installed for users who do not.
   for (const peer of peers) expect([peer, manifest.peerDependenciesMeta?.[peer]?.optional]).toEqual([peer, true]);
   // The sources load them only where that feature is used, never at the top of a module every process runs.

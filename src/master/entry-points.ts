@@ -3,7 +3,7 @@
  * the build, `.ts` when the master itself runs from sources (tests, ts-node).
  */
 import * as path from 'node:path';
-import { execArgvFor, isTypeScriptPath, TS_NODE_ENV } from '../typescript-support';
+import { execArgvFor, isTypeScriptPath, typeScriptEnv } from '../typescript-support';
 
 const extension = path.extname(__filename);
 
@@ -33,5 +33,5 @@ export interface ForkSettings {
 /** execArgv and extra environment for a child whose entry module is `entry` and that may load `modules`. */
 export function forkSettings(entry: string, modules: readonly string[] = []): ForkSettings {
   const needsTs = isTypeScriptPath(entry) || modules.some(isTypeScriptPath);
-  return { execArgv: [...semiSpaceFlag(), ...execArgvFor(entry)], env: needsTs ? TS_NODE_ENV : {} };
+  return { execArgv: [...semiSpaceFlag(), ...execArgvFor(entry)], env: needsTs ? typeScriptEnv() : {} };
 }

@@ -1,5 +1,5 @@
 /**
- * A Node process started from sources (ts-node, transpile only) whose stdout
+ * A Node process started from sources (through tsx) whose stdout
  * and stderr lines a test waits on: the CLI, or an embedding script.
  * `stopSpawned()` (from afterEach) SIGKILLs whatever a test left running.
  */
@@ -34,7 +34,7 @@ function collect(stream: NodeJS.ReadableStream, into: string[], waiter: Waiter):
 
 /** Runs `script` (a .ts file) with `args`, in the repository root, with `env` over the test's environment. */
 export function spawnScript(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Spawned {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', script, ...args], {
+  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), script, ...args], {
     cwd: ROOT,
     env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true', ...env },
   });

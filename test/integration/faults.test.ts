@@ -160,7 +160,7 @@ describe('master death', () => {
   };
 
   test('SIGKILL the master: no process of the cluster is left after 2 s', async () => {
-    const master = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'src', 'cli.ts'), 'start', '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--log-level', 'silent'], {
+    const master = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(ROOT, 'src', 'cli.ts'), 'start', '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--log-level', 'silent'], {
       cwd: ROOT,
       env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -38,6 +38,6 @@ test('the NATS modules load without the NATS client; connectNats() loads it', ()
       (error) => console.log(JSON.stringify({ before, after: loaded(), code: error.code })),
     );
   `;
-  const out = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+  const out = execFileSync(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
   expect(JSON.parse(out.trim().split('\n').pop() ?? '{}')).toEqual({ before: false, after: true, code: 'SY_ERR_NATS_UNAVAILABLE' });
 });

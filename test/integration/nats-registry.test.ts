@@ -26,7 +26,7 @@ const registries: NodeRegistry[] = [];
 
 /** Starts the fixture node and resolves once it is connected and heartbeating. */
 function startFixture(config: Record<string, unknown>, waiter: Waiter): Promise<FixtureNode> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', FIXTURE, JSON.stringify(config)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), FIXTURE, JSON.stringify(config)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(child);
   const events: Array<Record<string, unknown>> = [];
   let partial = '';

@@ -98,7 +98,7 @@ test('the CLI: a SIGHUP whose reload fails logs it naming the service, and the r
   const modulePath = path.join(folder, 'versioned.ts');
   writeFileSync(modulePath, serviceSource('v1'));
   const root = path.join(__dirname, '..', '..');
-  const args = ['-r', 'ts-node/register/transpile-only', path.join(root, 'src', 'cli.ts'), 'start', '--port', '0', '--host', '127.0.0.1', '--workers', '1', '--log-level', 'error', '--service', `versioned=${modulePath}`];
+  const args = ['--require', require.resolve('tsx/cjs'), path.join(root, 'src', 'cli.ts'), 'start', '--port', '0', '--host', '127.0.0.1', '--workers', '1', '--log-level', 'error', '--service', `versioned=${modulePath}`];
   const cli = spawn(process.execPath, args, { cwd: root, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' } });
   const exited = new Promise<number | null>((resolve) => cli.once('exit', resolve));
   try {

@@ -42,7 +42,7 @@ async function livePid(): Promise<number> {
 
 /** Starts the CLI with `TMPDIR` set to the test's folder; resolves once it listens. */
 async function startCli(): Promise<ReturnType<typeof spawn>> {
-  const args = ['-r', 'ts-node/register/transpile-only', CLI, 'start', '--port', '0', '--host', '127.0.0.1', '--workers', '1', '--log-level', 'silent', '--service', `echo=${path.join(ROOT, 'src', 'services', 'examples', 'echo.ts')}`];
+  const args = ['--require', require.resolve('tsx/cjs'), CLI, 'start', '--port', '0', '--host', '127.0.0.1', '--workers', '1', '--log-level', 'silent', '--service', `echo=${path.join(ROOT, 'src', 'services', 'examples', 'echo.ts')}`];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true', TMPDIR: folder } });
   children.add(child);
   let stdout = '';

@@ -20,7 +20,7 @@ beforeAll(() => {
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 test('a staticDir outside cwd is served, and the start warns about it once, naming both folders', async () => {
-  const args = ['-r', 'ts-node/register/transpile-only', CLI, 'start', '--config', path.join(folder, 'config.json'), '--port', '0', '--host', '127.0.0.1', '--workers', '1', '--log-level', 'warn'];
+  const args = ['--require', require.resolve('tsx/cjs'), CLI, 'start', '--config', path.join(folder, 'config.json'), '--port', '0', '--host', '127.0.0.1', '--workers', '1', '--log-level', 'warn'];
   const child = spawn(process.execPath, args, { cwd: ROOT, env });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   let stdout = '';

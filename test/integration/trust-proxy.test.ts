@@ -94,6 +94,6 @@ test('a worker with the default options never loads proxy-addr; one with trustPr
     "addressResolver(['loopback'], 'x-forwarded-for');",
     'process.stdout.write(JSON.stringify([before, loaded()]));',
   ].join('\n');
-  const out = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', script], { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8' });
   expect(JSON.parse(out)).toEqual([0, 1]);
 });
