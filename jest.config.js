@@ -23,6 +23,10 @@ const INTEGRATION = [
   'packages/bench/test/integration/',
 ];
 
+// Child processes that run TypeScript sources go through tsx, which applies
+// tsconfig `paths`; the root's map `switchyard` to src/ for the type check only.
+process.env.TSX_TSCONFIG_PATH ??= require('node:path').join(__dirname, 'test', 'tsx.tsconfig.json');
+
 /** @type {import('jest').Config} */
 const shared = {
   rootDir: __dirname,
