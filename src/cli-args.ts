@@ -78,6 +78,7 @@ const FLAGS = {
   config: { type: 'string' },
   'log-level': { type: 'string' },
   'log-pretty': { type: 'boolean' },
+  'access-log': { type: 'string' },
   balancing: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -137,6 +138,7 @@ const FLAG_OPTIONS: Readonly<Record<string, OptionName>> = {
   '--service': 'services',
   '--log-level': 'logLevel',
   '--log-pretty': 'logPretty',
+  '--access-log': 'accessLog',
   '--tls-cert': 'tls',
   '--ops-port': 'opsPort',
   '--ops-host': 'opsHost',
@@ -200,6 +202,7 @@ export async function parseCli(argv: readonly string[], cwd: string = process.cw
     '--service': serviceFlags(values.service),
     '--log-level': values['log-level'],
     '--log-pretty': values['log-pretty'],
+    '--access-log': values['access-log'],
     '--balancing': values.balancing,
     // The TLS flags complete the environment's or the config file's tls (a renewed certificate path over the file's key, say).
     '--tls-cert': tlsFlags(values, lower.options.tls),

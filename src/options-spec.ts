@@ -68,6 +68,11 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/** At which level each HTTP request a worker answers is logged, or `'off'`. */
+export type AccessLogLevel = 'debug' | 'info' | 'off';
+
+export const ACCESS_LOG_LEVELS: readonly AccessLogLevel[] = ['debug', 'info', 'off'];
+
 /** A service in its object form (`services.<name>`); the string form is `{ module }`. */
 export interface ServiceDefinition {
   /** Path of the module whose default export extends `Service`. */
@@ -103,6 +108,13 @@ export interface SwitchyardOptions {
    * this is set; without it the option is refused. Default `false`.
    */
   readonly logPretty?: boolean;
+  /**
+   * One line per HTTP request a worker answers (`method`, `path`, `status`,
+   * `ms`, `address`; `aborted` when the connection ended first), at this
+   * level: `'debug'`, `'info'` or `'off'`. Costs nothing unless `logLevel`
+   * lets the lines through. Default `'debug'`.
+   */
+  readonly accessLog?: AccessLogLevel;
   /** Request headers passed to `onConnect`. Default `['origin', 'user-agent', 'accept-language']`. */
   readonly forwardHeaders?: readonly string[];
   /** Largest WebSocket message accepted, in bytes (at most 48 MiB); larger ones close with 1009. Default 1 MiB. */
@@ -498,6 +510,13 @@ export const OPTION_SPECS = {
     kind: 'boolean',
     default: false,
     doc: 'log lines through pino-pretty instead of JSON, in every process (development); pino-pretty is an optional peer dependency, loaded only when set, and the option is refused with an install hint when it is missing (`--log-pretty`)',
+  },
+  accessLog: {
+    kind: 'enum',
+    values: ACCESS_LOG_LEVELS,
+    default: 'debug',
+    workerLimit: true,
+    doc: "one line per HTTP request a worker answers (`method`, `path`, `status`, `ms`, `address`; `aborted` when the connection ended first), at `'debug'` or `'info'`, or `'off'`; costs nothing unless `logLevel` lets the lines through (`--access-log`)",
   },
   forwardHeaders: {
     kind: 'custom',

@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { readChildConfig } from '../child-env';
 import { SwitchyardError, toErrorInfo } from '../errors';
 import { BatchQueue, type IpcEndpoint } from '../ipc/batch-queue';
-import { createLogger } from '../logger';
+import { captureConsole, createLogger } from '../logger';
+import { runningHandlerFields } from './running-handler';
 import { approximateSize, isMasterToService, readBatch, type LinkControl, type MasterToService, type ServiceToMaster, type WorkerToService } from '../protocol';
 import { isTypeScriptPath, registerTypeScript } from '../typescript-support';
 import { Service, isServiceClass } from './service';
@@ -20,7 +21,12 @@ import { Peers } from './peers';
 import { LinkServer } from './link-server';
 
 const config = readChildConfig('service');
-const log = createLogger(config.logLevel, 'service', { service: config.name }, { pretty: config.logPretty === true });
+// A service of several instances tags its lines with the instance; `client` comes from the handler running when a line is written.
+const log = createLogger(config.logLevel, 'service', config.instances > 1 ? { service: config.name, instance: config.instance } : { service: config.name }, {
+  pretty: config.logPretty === true,
+  mixin: runningHandlerFields,
+});
+captureConsole(log);
 const endpoint = process as unknown as IpcEndpoint;
 const outbox = new BatchQueue<ServiceToMaster>(endpoint, {
   maxMessages: config.ipc.maxMessages,
