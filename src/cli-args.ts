@@ -4,9 +4,9 @@
  * them); the result goes through `resolveOptions()` with where each value
  * came from, so an error names the flag, variable or file to fix.
  */
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { findConfigFile, loadConfig } from './config-file';
+import { moduleFile } from './user-module';
 import { SwitchyardError } from './errors';
 import { closest } from './did-you-mean';
 import { bundledServices, type ServiceDefinition, type SwitchyardOptions } from './options';
@@ -158,7 +158,7 @@ function flagLayer(flags: Readonly<Record<string, unknown>>): OptionLayer {
 async function configLayer(file: string | undefined, cwd: string): Promise<OptionLayer> {
   if (file === undefined) return { options: {}, origins: {} };
   const options = (await loadConfig(file, cwd)) as Record<string, unknown>;
-  const origin: OptionOrigin = { from: 'config', file: path.resolve(cwd, file) };
+  const origin: OptionOrigin = { from: 'config', file: moduleFile(file, cwd) ?? file };
   return { options, origins: Object.fromEntries(Object.keys(options).map((key) => [key, origin])) };
 }
 

@@ -2,6 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseCli } from '../src/cli-args';
+import { loadConfig } from '../src/config-file';
 import { resolveOptions } from '../src/options';
 
 const cwd = mkdtempSync(path.join(tmpdir(), 'sy-options-modules-'));
@@ -28,4 +30,13 @@ test.each([
   ['an http app at a data: URL', { http: new URL('data:text/javascript,export default 1') }, 'options.http must be a module path or false'],
 ])('%s is refused with its dotted name', (_name, options, message) => {
   expect(() => resolveOptions({ cwd, ...options })).toThrow(expect.objectContaining({ code: 'SY_ERR_INVALID_OPTION', message: expect.stringContaining(message) }));
+});
+
+test('a config file named by a file: URL, with file: URLs and relative paths inside, resolves both', async () => {
+  const folder = mkdtempSync(path.join(tmpdir(), 'sy-config-url-'));
+  const config = path.join(folder, 'switchyard.json');
+  writeFileSync(config, JSON.stringify({ services: { a: pathToFileURL('/srv/a.mjs').href, b: './b.js', c: { module: 'file:///srv/c.js' } }, http: pathToFileURL(auth).href }));
+  const parsed = await parseCli(['start', '--config', pathToFileURL(config).href], '/', {});
+  expect(parsed).toMatchObject({ command: 'start', options: { services: { a: '/srv/a.mjs', b: path.join(folder, 'b.js'), c: { module: '/srv/c.js' } }, http: auth } });
+  expect(await loadConfig(new URL(pathToFileURL(config).href))).toMatchObject({ services: { a: '/srv/a.mjs' } });
 });
