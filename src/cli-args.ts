@@ -162,6 +162,11 @@ async function configLayer(file: string | undefined, cwd: string): Promise<Optio
   return { options, origins: Object.fromEntries(Object.keys(options).map((key) => [key, origin])) };
 }
 
+function unknownCommand(command: string): SwitchyardError {
+  const guess = closest(command, COMMANDS);
+  return new SwitchyardError('SY_ERR_INVALID_OPTION', `unknown command "${command}"${guess === undefined ? '' : ` (did you mean ${guess}?)`}; try switchyard --help`);
+}
+
 /**
  * `argv` without the node and script paths. `env` supplies `PORT`, `HOST`,
  * `SWITCHYARD_<OPTION>` and `SWITCHYARD_CONFIG` (the config file when
@@ -180,13 +185,13 @@ export async function parseCli(argv: readonly string[], cwd: string = process.cw
   }
   const { values, positionals } = parsed;
   const [command = 'start', ...extra] = positionals;
-  if (command === 'help') return { command: 'help', topic: extra[0] === 'start' ? 'start' : 'general' };
+  // Help about a command that does not exist is the unknown-command error, not start's flags.
+  const topic = command === 'help' ? extra[0] : positionals.length > 0 ? command : undefined;
+  if (topic !== undefined && topic !== 'start') throw unknownCommand(topic);
+  if (command === 'help') return { command: 'help', topic: topic === 'start' ? 'start' : 'general' };
   if (values.help === true) return { command: 'help', topic: positionals.length > 0 ? 'start' : 'general' };
   if (values.version === true) return { command: 'version' };
-  if (command !== 'start') {
-    const guess = closest(command, COMMANDS);
-    throw new SwitchyardError('SY_ERR_INVALID_OPTION', `unknown command "${command}"${guess === undefined ? '' : ` (did you mean ${guess}?)`}; try switchyard --help`);
-  }
+  if (command !== 'start') throw unknownCommand(command);
   if (extra.length > 0) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `unexpected argument "${extra[0]}"`);
 
   const fromEnvironment = optionsFromEnvironment(env);
