@@ -75,8 +75,8 @@ export const ACCESS_LOG_LEVELS: readonly AccessLogLevel[] = ['debug', 'info', 'o
 
 /** A service in its object form (`services.<name>`); the string form is `{ module }`. */
 export interface ServiceDefinition {
-  /** Path of the module whose default export extends `Service`. */
-  readonly module: string;
+  /** Path of the module whose default export extends `Service` (or a `file:` URL, as a string or a `URL`). */
+  readonly module: string | URL;
   /** Processes that run it, 1 to 64. Default `1`. */
   readonly instances?: number;
   /** What places a client on an instance: `'client'`, `'query:<name>'` or `'header:<name>'`. Default `'client'`. */
@@ -96,9 +96,10 @@ export interface SwitchyardOptions {
    * run it as `instances` processes (1 to 64, default 1), each client owned by
    * the one its shard key maps to: `shardBy` is `'client'` (the default),
    * `'query:<name>'`, `'header:<name>'` or `'user'` (the authenticated user) (see docs/instances.md). Relative
-   * paths resolve against `cwd`. Default: the bundled examples, `echo` and `chat`.
+   * paths resolve against `cwd`; a `file:` URL (a string or a `URL`, such as
+   * `new URL('./chat.mjs', import.meta.url)`) names a file too. Default: the bundled examples, `echo` and `chat`.
    */
-  readonly services?: Readonly<Record<string, string | ServiceDefinition>>;
+  readonly services?: Readonly<Record<string, string | URL | ServiceDefinition>>;
   /** Default `'info'`. */
   readonly logLevel?: LogLevel;
   /**
@@ -306,8 +307,9 @@ export interface SwitchyardOptions {
    */
   readonly balancing?: Balancing;
   /**
-   * Path of a module (relative to `cwd`; ESM or CommonJS, loaded by every
-   * worker with `import()`, `.ts` through ts-node) whose default export
+   * Path (relative to `cwd`) or `file:` URL of a module (ESM or CommonJS,
+   * loaded by every worker with `import()`, `.ts` through tsx, ts-node or
+   * Node's type stripping) whose default export
    * authenticates each WebSocket upgrade and each HTTP request to
    * `/services/<name>` before it reaches a service: a function of `{ method,
    * path, query, headers, cookies, remoteAddress }` returning (or resolving
@@ -315,7 +317,7 @@ export interface SwitchyardOptions {
    * `handshakeTimeout` to answer; at most `maxConcurrentAuth` calls run per
    * worker. Not with `jwt`. See docs/authentication.md. Default `false`.
    */
-  readonly authenticate?: string | false;
+  readonly authenticate?: string | URL | false;
   /** The built-in JWT authenticator (see `JwtOptions`); not with `authenticate`. Default `false`. */
   readonly jwt?: JwtOptions | false;
   /**
@@ -326,13 +328,13 @@ export interface SwitchyardOptions {
   /** Largest `claims` of one identity, serialized as JSON; a larger identity is refused with 500 (logged). Default 4 KiB. */
   readonly maxClaimsBytes?: number;
   /**
-   * Path of a module (relative to `cwd`, loaded by every worker with
-   * `import()`) whose default export is a request handler `(req, res)` (an
+   * Path (relative to `cwd`) or `file:` URL of a module (loaded by every
+   * worker with `import()`) whose default export is a request handler `(req, res)` (an
    * Express app is one) or a factory `(api) => handler` given the in-worker
    * services API: it serves the plain HTTP requests Switchyard's own routes
    * do not. See docs/http-app.md. Default `false`.
    */
-  readonly http?: string | false;
+  readonly http?: string | URL | false;
   /**
    * Serve HTTPS and `wss://` on the one port instead of plain HTTP: PEM file
    * paths `{ cert, key, ca?, passphrase? }` (relative to `cwd`), read by the
@@ -503,7 +505,7 @@ export const OPTION_SPECS = {
         ],
       },
     },
-    doc: 'name → module path (relative to `cwd`), or `{ module, instances, shardBy }`: `instances` 1 to 64 (default 1), `shardBy` `client` (default), `query:<name>`, `header:<name>` or `user` (the authenticated user; needs `authenticate` or `jwt`) (see [instances.md](instances.md)); names are letters, digits, `_`, `-` (at most 64, not starting with `_` or `-`); at least one',
+    doc: 'name → module path (relative to `cwd`; or a `file:` URL, as a string or a `URL`), or `{ module, instances, shardBy }`: `instances` 1 to 64 (default 1), `shardBy` `client` (default), `query:<name>`, `header:<name>` or `user` (the authenticated user; needs `authenticate` or `jwt`) (see [instances.md](instances.md)); names are letters, digits, `_`, `-` (at most 64, not starting with `_` or `-`); at least one',
   },
   logLevel: { kind: 'enum', values: LOG_LEVELS, default: 'info', doc: "pino level, or `'silent'`" },
   logPretty: {

@@ -12,7 +12,7 @@ import { BatchQueue, type IpcEndpoint } from '../ipc/batch-queue';
 import { captureConsole, createLogger } from '../logger';
 import { runningHandlerFields } from './running-handler';
 import { approximateSize, isMasterToService, readBatch, type LinkControl, type MasterToService, type ServiceToMaster, type WorkerToService } from '../protocol';
-import { isTypeScriptPath, registerTypeScript } from '../typescript-support';
+import { loadDefaultExport, loadFailure } from '../user-module';
 import { Service, isServiceClass } from './service';
 import { ServiceHost } from './service-host';
 import { instanceKey } from '../shard-key';
@@ -73,16 +73,14 @@ async function exitAfterFlush(code: number): Promise<never> {
   process.exit(code);
 }
 
-function loadService(): Service {
-  if (isTypeScriptPath(config.modulePath)) registerTypeScript();
+async function loadService(): Promise<Service> {
   let exported: unknown;
   try {
-    const loaded = require(config.modulePath) as { default?: unknown };
-    exported = loaded.default ?? loaded;
+    exported = await loadDefaultExport(config.modulePath);
   } catch (cause) {
-    // The first line only: Node's "Require stack" list and the like belong to the stack, logged at debug.
-    const reason = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0];
-    throw new SwitchyardError('SY_ERR_SERVICE_LOAD_FAILED', `cannot load ${config.modulePath}: ${reason}`, { cause });
+    // Its own code: what to install is the fix, not the module.
+    if (cause instanceof SwitchyardError && cause.code === 'SY_ERR_TS_NODE_MISSING') throw cause;
+    throw new SwitchyardError('SY_ERR_SERVICE_LOAD_FAILED', `cannot load ${config.modulePath}: ${loadFailure(cause)}`, { cause });
   }
   if (!isServiceClass(exported)) {
     throw new SwitchyardError('SY_ERR_SERVICE_LOAD_FAILED', `${config.modulePath} must default-export a class that extends Service`);
@@ -145,7 +143,7 @@ async function main(): Promise<void> {
 
   let started: ServiceHost;
   try {
-    const service = loadService();
+    const service = await loadService();
     started = new ServiceHost(
       service,
       config.name,
