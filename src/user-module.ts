@@ -124,7 +124,13 @@ export async function loadDefaultExport(file: string): Promise<unknown> {
   return exported;
 }
 
-/** The first line of what a load threw: Node's "Require stack" list and the like belong to the stack, logged at debug. */
+/**
+ * The first line of what a load threw: Node's "Require stack" list and the
+ * like belong to the stack, logged at debug. `import()` adds "imported from"
+ * this module to a missing file's message: our file, not the user's, so it goes.
+ */
 export function loadFailure(cause: unknown): string {
-  return (cause instanceof Error ? cause.message : String(cause)).split('\n')[0] ?? '';
+  const first = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0] ?? '';
+  const ours = ` imported from ${__filename}`;
+  return first.endsWith(ours) ? first.slice(0, -ours.length) : first;
 }
