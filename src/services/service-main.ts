@@ -67,7 +67,7 @@ async function exitAfterFlush(code: number): Promise<never> {
   process.exit(code);
 }
 
-function loadService(): Service {
+function loadService(): Service<unknown, unknown> {
   if (isTypeScriptPath(config.modulePath)) registerTypeScript();
   let exported: unknown;
   try {
