@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   SY_ERR_HANDLER_FAILED: 'onRequest threw something other than a RequestError (HTTP 500)',
   SY_ERR_NOT_IMPLEMENTED: 'The service has no onRequest (HTTP 501)',
   SY_ERR_BAD_REQUEST: 'A request envelope could not be parsed',
+  SY_ERR_INVALID_MESSAGE: 'A message to a typed service is not JSON text or fails its messageSchema (an error reply; the handler is not called)',
   SY_ERR_REQUEST_TIMEOUT: 'onRequest did not answer within requestTimeout (HTTP 504)',
   SY_ERR_NATS_UNAVAILABLE: 'NATS cannot be used: the client package is missing, or no server could be reached',
   SY_ERR_NATS_FRAME_TOO_LARGE: "A frame does not fit the NATS server's max_payload",

@@ -58,6 +58,20 @@ test('and the client library: CommonJS, ES module, types for both, the browser f
   for (const file of ['dist/client/index.js', 'dist/client/index.mjs', 'dist/client/index.d.ts', 'dist/client/index.d.mts', 'dist/client/switchyard-client.js']) expect(files).toContain(file);
 });
 
+test('every entry point in `exports` (switchyard/testing included) is in the package', () => {
+  const targets: string[] = [];
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string') targets.push(value);
+    else if (typeof value === 'object' && value !== null) for (const inner of Object.values(value)) walk(inner);
+  };
+  const manifest = readJson<{ readonly exports: Readonly<Record<string, unknown>> }>(path.join(ROOT, 'package.json'));
+  expect(Object.keys(manifest.exports)).toContain('./testing');
+  walk(manifest.exports);
+  const files_ = targets.filter((target) => !target.includes('*')).map((target) => target.replace(/^\.\//, ''));
+  expect(files_).toContain('dist/testing/index.js');
+  for (const file of files_) expect(files).toContain(file);
+});
+
 test('no bench code, no tests, no source maps of tests', () => {
   const offending = files.filter((file) =>
     file.startsWith('dist/bench/') || file.startsWith('packages/') || file.startsWith('bench/') || file.startsWith('test/') ||

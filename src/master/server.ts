@@ -5,7 +5,6 @@
  * between them directly), supervises everything, and runs the lifecycle
  * `idle → starting → listening → closing → closed`.
  */
-import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { isSwitchyardError, SwitchyardError } from '../errors';
@@ -25,6 +24,7 @@ import { SignalHandlers, type SignalOptions } from './signals';
 import { certificateValidity, readTlsMaterial } from './tls-material';
 import type { ServerState, ServerStats } from './stats';
 import { WorkerPool, type WorkerChannel } from './worker-pool';
+import { TypedEventEmitter } from './typed-event-emitter';
 
 export type { ServerState, ServerStats, ServiceStats, WorkerStats } from './stats';
 export type { ReloadOptions } from './instance-resize';
@@ -104,7 +104,8 @@ function probePort(host: string, port: number): Promise<number> {
   });
 }
 
-export class SwitchyardServer extends EventEmitter<ServerEvents> {
+/** The cluster's master, as `createServer` returns it. `on`/`once`/`off` take only the names of `ServerEvents` (a misspelt one does not compile). */
+export class SwitchyardServer extends TypedEventEmitter<ServerEvents> {
   readonly options: ResolvedOptions;
   readonly log: Logger;
   private currentState: ServerState = 'idle';

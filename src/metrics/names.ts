@@ -35,6 +35,11 @@ export const METRICS = {
     help: 'Clients closed with 1013 "service backlog full": a message of their service to them was dropped at a full link queue',
     labels: ['service'],
   },
+  invalidMessages: {
+    name: 'switchyard_invalid_messages_total',
+    help: 'Messages a typed service refused with SY_ERR_INVALID_MESSAGE, by reason (json: not JSON text; schema: its messageSchema rejected it)',
+    labels: ['service', 'reason'],
+  },
   serviceRequests: { name: 'switchyard_service_requests_total', help: 'Requests answered by services, by transport and outcome', labels: ['service', 'transport', 'outcome'] },
   deliveryLatency: {
     name: 'switchyard_message_delivery_seconds',

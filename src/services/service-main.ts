@@ -73,7 +73,7 @@ async function exitAfterFlush(code: number): Promise<never> {
   process.exit(code);
 }
 
-async function loadService(): Promise<Service> {
+async function loadService(): Promise<Service<unknown, unknown>> {
   let exported: unknown;
   try {
     exported = await loadDefaultExport(config.modulePath);
