@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import pino from 'pino';
-import type { Payload } from '../../src/protocol';
+import { decodePayload, type Payload } from '../../src/protocol';
 import { Peers, type PeerHooks } from '../../src/services/peers';
 import { SocketDir, poll } from '../helpers/line-peer';
 
@@ -22,7 +22,7 @@ afterEach(async () => {
 
 function peersOf(self: number, received: Array<[number, string]>, ups: number[] = [], count = 0): Peers {
   const hooks: PeerHooks = {
-    onMessage: (from: number, payload: Payload) => received.push([from, payload.data]),
+    onMessage: (from: number, payload: Payload) => received.push([from, decodePayload(payload) as string]),
     onUp: (instance) => ups.push(instance),
     count: () => count,
     admits: (_instance, secret) => secret === SECRET,
