@@ -531,10 +531,11 @@ export function readBatch<T>(value: unknown, guard: Guard<T>, onValid: (message:
 export const MAX_MESSAGE_LENGTH = 64 * 1024 * 1024;
 
 /**
- * The most bytes a client message or an HTTP body may have so that it fits in
- * one link message whatever it holds: binary travels as base64 (4 characters
- * per 3 bytes), text as its string (at most one character per UTF-8 byte).
- * 48 MiB; `maxPayload` and `maxRequestBody` are capped to it.
+ * The most bytes a client message or an HTTP body may have: 48 MiB, the cap
+ * base64 once set (4 characters per 3 bytes within `MAX_MESSAGE_LENGTH`).
+ * Binary and big text now travel as raw bytes (`ipc/link-codec.ts`), which
+ * would allow `MAX_MESSAGE_LENGTH` itself; the cap is kept so the options'
+ * bounds do not change. `maxPayload` and `maxRequestBody` are capped to it.
  */
 export const MAX_PAYLOAD_BYTES = (MAX_MESSAGE_LENGTH / 4) * 3;
 
