@@ -471,9 +471,10 @@ const ENDPOINT_SCHEMA: JsonSchema = { anyOf: [{ type: 'string', pattern: "^/[A-Z
 /**
  * Every option, in the order of the docs table. Size bounds follow the path
  * the bytes travel: a client message or request body crosses a link as one
- * message of at most `MAX_MESSAGE_LENGTH` characters (binary as base64, 4/3
- * of its bytes; text at most one character per byte), so neither may exceed
- * `MAX_PAYLOAD_BYTES` (48 MiB); JSON escaping (up to 6×) of that plus the
+ * message of at most `MAX_MESSAGE_LENGTH` characters or bytes (binary and big
+ * text as raw bytes beside the JSON line, `ipc/link-codec.ts`; small text at
+ * most one character per byte), and neither may exceed `MAX_PAYLOAD_BYTES`
+ * (48 MiB, the cap base64 once set); JSON escaping (up to 6×) of that plus the
  * largest header block still fits one link line (`MAX_LINE_LENGTH`, under
  * V8's string limit), which test/options-spec.test.ts checks.
  */
@@ -533,7 +534,7 @@ export const OPTION_SPECS = {
     min: 1,
     max: MAX_PAYLOAD_BYTES,
     default: MiB,
-    doc: 'largest WebSocket message accepted; a larger one closes the client with **1009**. At most 48 MiB: a binary message crosses the link base64-encoded (4/3), and what a service may send back is capped at 64 Mi characters once encoded',
+    doc: 'largest WebSocket message accepted; a larger one closes the client with **1009**. At most 48 MiB (the cap base64 once set; a binary message now crosses the link as its raw bytes), and what a service may send back is capped at 64 Mi characters (text) or bytes (binary)',
   },
   startTimeout: {
     kind: 'integer',
@@ -599,7 +600,7 @@ export const OPTION_SPECS = {
     min: KiB,
     max: 16 * GiB,
     default: 64 * MiB,
-    doc: 'most payload bytes in the same queues (past it: **1013** as above). A message larger than this alone is always refused, so keep it above the largest message a link carries (`maxPayload`, or `maxRequestBody` plus `maxHeaderSize`, base64-encoded, plus 64)',
+    doc: 'most payload bytes in the same queues (past it: **1013** as above). A message larger than this alone is always refused, so keep it above the largest message a link carries (`maxPayload`, or `maxRequestBody` plus `maxHeaderSize`, plus 64)',
   },
   cwd: { kind: 'custom', type: 'absolute path', defaultDoc: '`process.cwd()`', schema: { type: 'string', pattern: '^/' }, doc: 'folder relative service paths (and `staticDir`) resolve against' },
   healthPath: {
@@ -653,7 +654,7 @@ export const OPTION_SPECS = {
     min: 0,
     max: MAX_PAYLOAD_BYTES,
     default: MiB,
-    doc: 'largest HTTP request body for a service; a larger one gets **HTTP 413**. At most 48 MiB: the body crosses the link as one message (binary as base64, 4/3) of at most 64 Mi characters; past V8\'s string limit it could not be decoded at all',
+    doc: 'largest HTTP request body for a service; a larger one gets **HTTP 413**. At most 48 MiB: the body crosses the link as one message of at most 64 Mi characters or bytes (binary and big text as raw bytes); past V8\'s string limit it could not be decoded at all',
   },
   requestBodyTimeout: {
     kind: 'integer',

@@ -142,7 +142,7 @@ function encode(data: OutgoingData): Payload {
 /** A message past the limit would not fit a link line: a clear error for the caller, rather than a cut link. */
 function withinLimit(payload: Payload): Payload {
   if (payload.data.length > MAX_MESSAGE_LENGTH) {
-    throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `a message may be at most ${MAX_MESSAGE_LENGTH} characters once encoded (binary is sent as base64); got ${payload.data.length}`);
+    throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `a message may be at most ${MAX_MESSAGE_LENGTH} characters (text) or bytes (binary); got ${payload.data.length}`);
   }
   return payload;
 }
@@ -290,8 +290,9 @@ export abstract class Service<In = string | Buffer, Out = OutgoingData> {
    * so it never misses one silently; from then until its `onClose`, `send`
    * to it returns false. Await `drained()` to send no faster than the links
    * carry. Throws `SY_ERR_INVALID_ARGUMENT` for a message over 64 Mi
-   * characters once encoded (binary travels as base64), as `broadcast` and
-   * `publish` do.
+   * characters (text) or bytes (binary), as `broadcast` and `publish` do. A
+   * Buffer is written to the link as it is, later in this turn, not copied:
+   * do not change it after sending it.
    */
   send(id: string, data: Out): boolean {
     const transport = this.#attached();

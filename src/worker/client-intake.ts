@@ -17,6 +17,7 @@ import { CLOSE_CODES } from '../errors';
 import type { Logger } from '../logger';
 import { DELIVERY_SAMPLE_EVERY } from '../metrics/names';
 import { sharedIfEmpty, type ClientInfo } from '../protocol';
+import { RAW_TEXT_MIN_LENGTH } from '../ipc/link-codec';
 import type { ClientEntry, ClientRegistry } from './client-registry';
 import { authRequestOf, type AuthOutcome, type Authenticator } from './authenticate';
 import { rejectUpgrade, rejectUpgradeCode } from './http-reply';
@@ -276,7 +277,7 @@ export class ClientIntake {
       this.messagesSinceSample = 0;
       ts = Date.now();
     }
-    const admission = entry.link.message(entry.id, isBinary ? data.toString('base64') : data.toString(), isBinary, ts);
+    const admission = entry.link.message(entry.id, linkData(data, isBinary), isBinary, ts);
     if (admission === 'ok') {
       entry.lastSeq = entry.link.lastSeq;
       this.deps.statusChanged();
@@ -326,4 +327,16 @@ function clientSocketOnClose(this: WebSocket, code: number, reason: Buffer): voi
 function clientSocketOnError(this: WebSocket, error: Error): void {
   const socket = this as ClientSocket;
   socket[INTAKE].log.debug({ err: error, client: socket[ENTRY].id }, 'client connection error');
+}
+
+/**
+ * A client message as it goes on the link: binary as its bytes, big text as
+ * its UTF-8 bytes (both travel raw, `link-codec.ts`: no base64, no decoding
+ * here and no JSON escaping), small text as its string. A small Buffer is
+ * copied: `ws` hands a view of the socket's read, and the link keeps the
+ * message until the service acknowledges it.
+ */
+function linkData(data: Buffer, isBinary: boolean): string | Buffer {
+  if (data.length >= RAW_TEXT_MIN_LENGTH) return data;
+  return isBinary ? Buffer.from(data) : data.toString();
 }

@@ -6,6 +6,7 @@ import autocannon from 'autocannon';
 import { benchOptions, runBench, type BenchOptions, type BenchResult } from '../src';
 import { DEFAULT_PER_ADDRESS } from '../src/options';
 import { addressesNeeded } from '../src/source-address';
+import { LARGE_CASES, LARGE_MAX_PAYLOAD, QUICK_LARGE_CASES, largeEcho, type LargeCase } from './large-messages';
 import { isSocketIo, type Target, type TargetKind } from './targets';
 import { TLS_CERT_ENV } from './tls-cert';
 
@@ -63,10 +64,12 @@ export interface SuiteSizes {
   readonly idleConnections: number;
   readonly capacityConnections: number;
   readonly stormConnections: number;
+  /** The large-message scenario's sizes and round trips. */
+  readonly largeCases: readonly LargeCase[];
 }
 
-export const FULL_SIZES: SuiteSizes = { duration: 5, warmup: 1, fanoutSubscribers: 2000, idleConnections: 15_000, capacityConnections: 60_000, stormConnections: 5000 };
-export const QUICK_SIZES: SuiteSizes = { duration: 1, warmup: 0.5, fanoutSubscribers: 500, idleConnections: 2000, capacityConnections: 5000, stormConnections: 1000 };
+export const FULL_SIZES: SuiteSizes = { duration: 5, warmup: 1, fanoutSubscribers: 2000, idleConnections: 15_000, capacityConnections: 60_000, stormConnections: 5000, largeCases: LARGE_CASES };
+export const QUICK_SIZES: SuiteSizes = { duration: 1, warmup: 0.5, fanoutSubscribers: 500, idleConnections: 2000, capacityConnections: 5000, stormConnections: 1000, largeCases: QUICK_LARGE_CASES };
 
 const SETTLE_MS = 1000;
 const MEMORY_SETTLE_MS = 2000;
@@ -237,6 +240,7 @@ export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
       run: (target, sourceBase) => messageRun(target, benchOptions({ scenario: 'echo', ...endpoint(target, '/cpuecho'), connections: 100, inflight: 10, duration, warmup, sourceBase }),
         (result, cpu) => ({ msgsPerSec: result.messagesPerSecond, cpuUsPerMsg: result.messages > 0 ? (cpu * 1e6) / result.messages : 0 })),
     },
+    largeScenario(sizes.largeCases),
     {
       name: 'HTTP POST /services/echo (autocannon)',
       overWebSocket: false,
@@ -292,6 +296,40 @@ async function fanoutCapacity(target: Target, sourceBase: number, sizes: SuiteSi
     rssBytes: shown.rssBytes,
     // A run that failed is how the search ends, not an error of the row; a side that never held one rate reports that run's errors.
     errors: bestOutcome === undefined ? shown.errors : {},
+  };
+}
+
+/** Sequential round trips of large text and binary messages on one connection (`--only large`). */
+function largeScenario(cases: readonly LargeCase[]): SuiteScenario {
+  const env = { SWITCHYARD_BENCH_MAX_PAYLOAD: String(LARGE_MAX_PAYLOAD) };
+  const rows: RowSpec[] = [];
+  for (const c of cases) {
+    const size = c.bytes >= 1024 * 1024 ? `${c.bytes / 1024 / 1024} MiB` : `${c.bytes / 1024} KiB`;
+    for (const kind of ['Text', 'Binary'] as const) {
+      rows.push({ label: `large messages: ${size} ${kind.toLowerCase()} echo, ${c.count} sequential round trips, time per round trip`, figure: `${c.key}${kind}Ms`, goal: 'max', target: 1.3, unit: 'ms' });
+    }
+  }
+  rows.push({ label: 'large messages: server CPU per MiB echoed, all processes summed', figure: 'cpuMsPerMiB', goal: 'max', target: 1.3, unit: 'ms CPU/MiB' });
+  return {
+    name: 'large messages, sequential echo',
+    switchyard: { kind: 'switchyard', label: 'Switchyard (2 workers)', env },
+    baseline: { kind: 'ws-echo', label: 'ws, 1 process', env },
+    addresses: 1,
+    rows,
+    run: async (target) => {
+      let cpuStart = 0, cpuEnd = 0, rss = 0;
+      const figures = await largeEcho(`${endpoint(target, '/echo').url}`, cases, (phase) => {
+        if (phase === 'start') {
+          cpuStart = target.cpuSeconds();
+        } else {
+          cpuEnd = target.cpuSeconds();
+          rss = target.rssBytes();
+        }
+      });
+      const cpuSeconds = cpuEnd - cpuStart;
+      const mibEchoed = (figures.bytes ?? 0) / 1024 / 1024;
+      return { figures: { ...figures, cpuMsPerMiB: mibEchoed > 0 ? (cpuSeconds * 1000) / mibEchoed : 0 }, cpuSeconds, rssBytes: rss, errors: {} };
+    },
   };
 }
 
