@@ -43,7 +43,8 @@ Flags:
   --balancing <mode>     round-robin (master hands out connections evenly), kernel (workers
                          accept from one socket: faster storms, uneven spread), reuse-port (a
                          socket per worker, spread by the kernel: Node 22.12+) or auto: reuse-port
-                         where Node has it, else round-robin (default ${balancing.default})
+                         where Node has it and net.ipv4.tcp_migrate_req=1, else round-robin
+                         (default ${balancing.default})
   --tls-cert <file>      serve https:// and wss:// with this PEM certificate (chain)
   --tls-key <file>       the certificate's PEM private key (with --tls-cert)
   --tls-ca <file>        extra PEM CA certificates (optional)

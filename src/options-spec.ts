@@ -293,8 +293,11 @@ export interface SwitchyardOptions {
    * `'reuse-port'`: each worker listens on its own SO_REUSEPORT socket and the
    * kernel spreads connections over them (even spread at kernel speed, no
    * master on the path); needs Node 22.12+ or 23.1+ on Linux or FreeBSD, and
-   * is refused at start elsewhere. `'auto'`: `'reuse-port'` where the runtime
-   * has it, `'round-robin'` otherwise. Default `'auto'`.
+   * is refused at start elsewhere. A stopping worker's socket resets the
+   * connections queued on it (a few per rolling reload) unless Linux's
+   * `net.ipv4.tcp_migrate_req` is 1. `'auto'`: `'reuse-port'` where the
+   * runtime has it and that setting is 1, `'round-robin'` otherwise.
+   * Default `'auto'`.
    */
   readonly balancing?: Balancing;
   /**
@@ -792,7 +795,7 @@ export const OPTION_SPECS = {
     kind: 'enum',
     values: BALANCING_MODES,
     default: 'auto',
-    doc: "how connections reach workers: `'round-robin'` (the master accepts and hands each to the next worker: even spread), `'kernel'` (workers accept from the shared socket: faster connection storms, less master CPU, uneven spread; these two fixed per process by the first server started), `'reuse-port'` (each worker listens on its own SO_REUSEPORT socket and the kernel spreads connections: even and fast; Node 22.12+/23.1+ on Linux or FreeBSD, refused elsewhere) or `'auto'`: `'reuse-port'` where the runtime has it, else `'round-robin'` (`--balancing`; docs/bench.md#balancing)",
+    doc: "how connections reach workers: `'round-robin'` (the master accepts and hands each to the next worker: even spread), `'kernel'` (workers accept from the shared socket: faster connection storms, less master CPU, uneven spread; these two fixed per process by the first server started), `'reuse-port'` (each worker listens on its own SO_REUSEPORT socket and the kernel spreads connections: even and fast; Node 22.12+/23.1+ on Linux or FreeBSD, refused elsewhere; a rolling reload resets a few queued connects unless `net.ipv4.tcp_migrate_req=1`) or `'auto'`: `'reuse-port'` where the runtime has it and that setting is 1, else `'round-robin'` (`--balancing`; docs/bench.md#balancing)",
   },
   authenticate: {
     kind: 'custom',

@@ -1,4 +1,4 @@
-import { listenBalancing, reusePortAvailable } from '../src/balancing';
+import { kernelMigratesRequests, listenBalancing, reusePortAvailable } from '../src/balancing';
 
 test.each([
   ['20.20.2', 'linux', false],
@@ -14,7 +14,15 @@ test.each([
   expect(reusePortAvailable(version, platform)).toBe(available);
 });
 
-test("'auto' is reuse-port where the runtime has it, round-robin elsewhere; the other modes stay as given", () => {
+test('the kernel migrates a closing listener\'s connections only with net.ipv4.tcp_migrate_req = 1', () => {
+  expect(kernelMigratesRequests(() => '1\n')).toBe(true);
+  expect(kernelMigratesRequests(() => '0\n')).toBe(false);
+  expect(kernelMigratesRequests(() => {
+    throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
+  })).toBe(false);
+});
+
+test("'auto' is reuse-port where that is safe, round-robin elsewhere; the other modes stay as given", () => {
   expect(listenBalancing('auto', true)).toBe('reuse-port');
   expect(listenBalancing('auto', false)).toBe('round-robin');
   for (const mode of ['round-robin', 'kernel', 'reuse-port'] as const) {

@@ -1,7 +1,9 @@
 /**
- * `balancing: 'auto'` (the default): each worker listens on a SO_REUSEPORT
- * socket of its own where the runtime has `reusePort` (Node 22.12+/23.1+),
- * node:cluster's round-robin through the master elsewhere (Node 20). Who
+ * `balancing: 'reuse-port'`: each worker listens on a SO_REUSEPORT socket of
+ * its own (Node 22.12+/23.1+); `'auto'` (the default) takes it only where the
+ * kernel also migrates a closing listener's connections
+ * (`net.ipv4.tcp_migrate_req = 1`), node:cluster's round-robin through the
+ * master elsewhere (and always on Node 20). Who
  * holds the port's listening sockets is read from /proc: the master alone
  * (round-robin), or each worker and not the master (reuse-port).
  *
@@ -9,7 +11,7 @@
  * (.ci/run downloads it); without it they are skipped, loudly.
  */
 import * as fs from 'node:fs';
-import { listenBalancing, reusePortAvailable } from '../../src/balancing';
+import { kernelMigratesRequests, listenBalancing, reusePortByDefault } from '../../src/balancing';
 import type { ReadyInfo } from '../../src/master/server';
 import { closeAll, connect, startCluster, type TestClient } from '../helpers/cluster';
 import { CLI, spawnScript, stopSpawned, type Spawned } from '../helpers/spawned';
@@ -81,7 +83,7 @@ async function clientsPerWorker(port: number, total: number): Promise<number[]> 
 test(`this runtime (${process.version}): 'auto' is ${listenBalancing('auto')}, and the port's listening sockets are where that mode puts them`, async () => {
   let ready: ReadyInfo | undefined;
   const { port } = await startCluster({ services: { echo: ECHO } }, (server) => server.once('ready', (info) => (ready = info)));
-  expect(ready?.balancing).toBe(reusePortAvailable() ? 'reuse-port' : 'round-robin');
+  expect(ready?.balancing).toBe(reusePortByDefault() ? 'reuse-port' : 'round-robin');
   const workers = await workersOf(port);
   expect(workers).toHaveLength(2);
   if (ready?.balancing === 'round-robin') {
@@ -101,14 +103,15 @@ test(`this runtime (${process.version}): 'auto' is ${listenBalancing('auto')}, a
 const onNode24 = NODE24 === undefined ? test.skip : test;
 if (NODE24 === undefined) process.stderr.write('reuse-port.test.ts: SWITCHYARD_TEST_NODE24 is not set; the Node 24 cases are skipped\n');
 
-async function startCli24(): Promise<{ cli: Spawned; port: number; info: ReadyInfo }> {
-  const cli = spawnScript(CLI, ['start', '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--log-level', 'info', '--service', `echo=${ECHO}`], {}, NODE24);
+async function startCli24(balancing: string): Promise<{ cli: Spawned; port: number; info: ReadyInfo }> {
+  const args = ['start', '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--log-level', 'info', '--balancing', balancing, '--service', `echo=${ECHO}`];
+  const cli = spawnScript(CLI, args, {}, NODE24);
   const info = JSON.parse(await cli.line(/switchyard is ready/, 30000)) as ReadyInfo;
   return { cli, port: info.port, info };
 }
 
 onNode24('Node 24: each worker listens on its own SO_REUSEPORT socket (the master on none), and the kernel gives both of them connections', async () => {
-  const { port, info } = await startCli24();
+  const { port, info } = await startCli24('reuse-port');
   expect(info.balancing).toBe('reuse-port');
   const workers = await workersOf(port);
   expect(workers).toHaveLength(2);
@@ -122,7 +125,7 @@ onNode24('Node 24: each worker listens on its own SO_REUSEPORT socket (the maste
 });
 
 onNode24('Node 24: after a rolling reload the replacement workers hold the sockets and take the connections', async () => {
-  const { cli, port } = await startCli24();
+  const { cli, port } = await startCli24('reuse-port');
   const before = new Set((await workersOf(port)).map((w) => w.pid));
   cli.child.kill('SIGHUP');
   await cli.line(/rolling reload done/, 30000);
@@ -137,4 +140,9 @@ onNode24('Node 24: after a rolling reload the replacement workers hold the socke
   await connectMany(port, 100);
   const counts = await clientsPerWorker(port, 100);
   for (const count of counts) expect(count).toBeGreaterThan(15);
+});
+
+onNode24("Node 24: 'auto' takes reuse-port only where the kernel migrates a closing listener's connections (net.ipv4.tcp_migrate_req)", async () => {
+  const { info } = await startCli24('auto');
+  expect(info.balancing).toBe(kernelMigratesRequests() ? 'reuse-port' : 'round-robin');
 });
