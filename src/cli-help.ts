@@ -40,6 +40,7 @@ Flags:
                          switchyard.config.* or switchyard.json in the working directory)
   --log-level <level>    ${logLevel.values.slice(0, -1).join(', ')} or ${logLevel.values[logLevel.values.length - 1]} (default ${logLevel.default})
   --log-pretty           readable log lines through pino-pretty (install it: a dev dependency)
+  --access-log <level>   one line per HTTP request at debug (default) or info, or off
   --balancing <mode>     round-robin (master hands out connections evenly), kernel (workers
                          accept from one socket: faster storms, uneven spread), reuse-port (a
                          socket per worker, spread by the kernel: Node 22.12+) or auto: reuse-port

@@ -17,6 +17,7 @@
  * between messages (or batches) and loses nothing. docs/failure-semantics.md
  * has the whole policy.
  */
+import type { Logger } from '../logger';
 import type { Payload } from '../protocol';
 import { MAX_MESSAGE_LENGTH, encodePayload } from '../protocol';
 import { SwitchyardError, isSendableCloseCode, isSendableCloseReason } from '../errors';
@@ -153,6 +154,7 @@ export abstract class Service {
   #instances = 1;
   #transport: ServiceTransport | undefined;
   #peers: ServicePeers | undefined;
+  #log: Logger | undefined;
   readonly #clients = new Map<string, Client>();
   readonly #topics = new SubscriptionIndex();
   readonly #users = new UserIndex();
@@ -173,6 +175,20 @@ export abstract class Service {
   /** How many instances the service runs (`services.<name>.instances`). Default `1`. */
   get instances(): number {
     return this.#instances;
+  }
+
+  /**
+   * This service's logger (pino): its lines are the process's JSON lines
+   * (`role`, `pid`, `service`, and `instance` for a service of several), and
+   * a line written by a handler before its first `await` also carries the
+   * client's id as `client` (after an await, pass it: `{ client: client.id }`;
+   * see docs/logging.md). Available from `onStart` on.
+   */
+  get log(): Logger {
+    if (this.#log === undefined) {
+      throw new SwitchyardError('SY_ERR_SERVICE_NOT_ATTACHED', 'this.log works only inside a running service (after onStart begins)');
+    }
+    return this.#log;
   }
 
   /** The other instances of this service: see `ServicePeers` and `onPeerMessage`. */
@@ -402,8 +418,9 @@ export abstract class Service {
   }
 
   /** @internal Used by the service host; not part of the public API. */
-  static attach(service: Service, name: string, transport: ServiceTransport, placement: InstancePlacement = { instance: 0, instances: 1 }): ServiceInternals {
+  static attach(service: Service, name: string, transport: ServiceTransport, placement: InstancePlacement = { instance: 0, instances: 1 }, log?: Logger): ServiceInternals {
     service.#name = name;
+    service.#log = log;
     service.#instance = placement.instance;
     service.#instances = placement.instances;
     service.#transport = transport;

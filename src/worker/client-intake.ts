@@ -103,9 +103,12 @@ export class ClientIntake {
   private messagesSinceSample = 0;
   /** For the shared listeners' debug lines. */
   readonly log: Logger;
+  /** Whether connection lines are written (`logLevel` debug or below): checked once, the level does not change. */
+  private readonly connectionLines: boolean;
 
   constructor(private readonly deps: IntakeDeps) {
     this.log = deps.log;
+    this.connectionLines = deps.log.isLevelEnabled('debug');
   }
 
   /** The worker listens: upgrades are taken from now on. */
@@ -248,6 +251,7 @@ export class ClientIntake {
     ws.on('close', clientSocketOnClose);
     ws.on('error', clientSocketOnError);
     this.deps.statusChanged();
+    if (this.connectionLines) this.log.debug({ client: id, service, path, address: remoteAddress }, 'client connected');
   }
 
   /**
@@ -298,6 +302,7 @@ export class ClientIntake {
     this.deps.metrics.connectionClosed(entry.service, code);
     entry.link.closed(entry.id, code, reason.toString());
     this.deps.statusChanged();
+    if (this.connectionLines) this.log.debug({ client: entry.id, service: entry.service, code }, 'client disconnected');
   }
 }
 
