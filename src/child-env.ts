@@ -67,6 +67,8 @@ export interface WorkerConfig {
   readonly jwt?: JwtOptions | null;
   /** Absolute path of the `http` app module, or null. */
   readonly httpApp?: string | null;
+  /** Listen on a socket of its own with SO_REUSEPORT (`balancing: 'reuse-port'`); absent: through node:cluster's shared handle. */
+  readonly reusePort?: boolean;
 }
 
 export interface ServiceConfig {

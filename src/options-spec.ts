@@ -10,9 +10,9 @@ import type { JsonSchema } from './json-schema';
 import { MAX_PAYLOAD_BYTES } from './protocol';
 
 /** How new connections are spread over the workers; see `SwitchyardOptions.balancing`. */
-export type Balancing = 'round-robin' | 'kernel';
+export type Balancing = 'round-robin' | 'kernel' | 'reuse-port' | 'auto';
 
-export const BALANCING_MODES: readonly Balancing[] = ['round-robin', 'kernel'];
+export const BALANCING_MODES: readonly Balancing[] = ['round-robin', 'kernel', 'reuse-port', 'auto'];
 
 /**
  * Where the built-in JWT authenticator looks for a token, in order (the
@@ -302,8 +302,15 @@ export interface SwitchyardOptions {
    * `'kernel'`: the workers accept from the shared socket themselves (faster
    * connection storms, less master CPU, but the spread over workers is uneven
    * and stays so for the life of the connections). Node's cluster fixes this
-   * once per process: the first server started in a process decides. Default
-   * `'round-robin'`.
+   * once per process: the first server started in a process decides.
+   * `'reuse-port'`: each worker listens on its own SO_REUSEPORT socket and the
+   * kernel spreads connections over them (even spread at kernel speed, no
+   * master on the path); needs Node 22.12+ or 23.1+ on Linux or FreeBSD, and
+   * is refused at start elsewhere. A stopping worker's socket resets the
+   * connections queued on it (a few per rolling reload) unless Linux's
+   * `net.ipv4.tcp_migrate_req` is 1. `'auto'`: `'reuse-port'` where the
+   * runtime has it and that setting is 1, `'round-robin'` otherwise.
+   * Default `'auto'`.
    */
   readonly balancing?: Balancing;
   /**
@@ -809,8 +816,8 @@ export const OPTION_SPECS = {
   balancing: {
     kind: 'enum',
     values: BALANCING_MODES,
-    default: 'round-robin',
-    doc: "how connections reach workers: `'round-robin'` (the master accepts and hands each to the next worker: even spread) or `'kernel'` (workers accept from the shared socket: faster connection storms, less master CPU, uneven spread); fixed per process by the first server started (`--balancing`)",
+    default: 'auto',
+    doc: "how connections reach workers: `'round-robin'` (the master accepts and hands each to the next worker: even spread), `'kernel'` (workers accept from the shared socket: faster connection storms, less master CPU, uneven spread; these two fixed per process by the first server started), `'reuse-port'` (each worker listens on its own SO_REUSEPORT socket and the kernel spreads connections: even and fast; Node 22.12+/23.1+ on Linux or FreeBSD, refused elsewhere; a rolling reload resets a few queued connects unless `net.ipv4.tcp_migrate_req=1`) or `'auto'`: `'reuse-port'` where the runtime has it and that setting is 1, else `'round-robin'` (`--balancing`; docs/bench.md#balancing)",
   },
   authenticate: {
     kind: 'custom',

@@ -8,6 +8,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import * as path from 'node:path';
+import { reusePortAvailable } from './balancing';
 import { SwitchyardError } from './errors';
 import { closest } from './did-you-mean';
 import { PRETTY_MODULE, prettyInstalled } from './log-pretty';
@@ -520,6 +521,11 @@ function resolveNamed(options: SwitchyardOptions): ResolvedOptions {
   // A budget below one full body would refuse every body of the largest allowed size.
   if (generic.maxBufferedRequestBytes < generic.maxRequestBody) {
     throw invalid('maxBufferedRequestBytes', `at least options.maxRequestBody (${generic.maxRequestBody})`, generic.maxBufferedRequestBytes);
+  }
+
+  // Refused here rather than failing each worker's listen: the same config may be meant for a newer Node.
+  if (generic.balancing === 'reuse-port' && !reusePortAvailable()) {
+    throw invalid('balancing', `'auto', 'round-robin' or 'kernel' here ('reuse-port' needs Node.js 22.12+ or 23.1+ on Linux or FreeBSD; this is ${process.version} on ${process.platform})`, generic.balancing);
   }
 
   const healthPath = endpointPath('healthPath', options.healthPath, DEFAULT_HEALTH_PATH);

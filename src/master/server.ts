@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import type { ListenBalancing } from '../balancing';
 import { isSwitchyardError, SwitchyardError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import { resolveOptions, staticDirWarning, type ResolvedOptions, type SwitchyardOptions } from '../options';
@@ -33,6 +34,8 @@ export interface ReadyInfo {
   readonly port: number;
   readonly host: string;
   readonly workers: number;
+  /** How connections reach the workers (option `balancing`, `'auto'` resolved for this runtime). */
+  readonly balancing: ListenBalancing;
   /** Whether the port serves HTTPS and `wss://` (option `tls`). */
   readonly tls: boolean;
   /** Where the master serves the health, readiness and metrics endpoints (option `opsPort`), or null when the public port does. */
@@ -493,6 +496,7 @@ export class SwitchyardServer extends TypedEventEmitter<ServerEvents> {
       port: this.boundPort,
       host: this.options.host,
       workers: this.options.workers,
+      balancing: this.pool.balancing,
       tls: this.options.tls !== false,
       ops: this.ops === undefined ? null : { host: this.options.opsHost, port: this.opsBoundPort },
       services: Object.fromEntries([...this.services.keys()].map((name) => [name, `/${name}`])),

@@ -10,6 +10,7 @@
  * master messages → stop.
  */
 import type * as http from 'node:http';
+import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { WorkerConfig } from '../child-env';
@@ -42,6 +43,19 @@ import type { WorkerModules } from './worker-modules';
 import { WorkerMetrics } from './worker-metrics';
 
 type WorkerState = 'starting' | 'listening' | 'stopping' | 'stopped';
+
+/** node:net's listen options; `reusePort` (Node 22.12+/23.1+) is not in this project's @types/node yet. */
+type ListenOptions = net.ListenOptions & { readonly reusePort?: boolean };
+
+/**
+ * Where and how the worker listens. With `reusePort` on its own socket
+ * (`exclusive`: node:cluster would otherwise ask the master for a shared
+ * handle), which SO_REUSEPORT lets every worker bind to the same port.
+ */
+function listenOptions(config: WorkerConfig): ListenOptions {
+  const at = { port: config.port, host: config.host };
+  return config.reusePort === true ? { ...at, exclusive: true, reusePort: true } : at;
+}
 
 function closedOf(socket: WebSocket): Promise<void> {
   return socket.readyState === WebSocket.CLOSED ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
@@ -291,7 +305,7 @@ export class WorkerServer {
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(error);
       this.http.once('error', onError);
-      this.http.listen({ port: this.config.port, host: this.config.host }, () => {
+      this.http.listen(listenOptions(this.config), () => {
         this.http.off('error', onError);
         this.http.on('error', (error) => this.log.error({ err: error }, 'HTTP server error'));
         this.state = 'listening';

@@ -7,6 +7,7 @@ import { benchOptions, runBench, type BenchOptions, type BenchResult } from '../
 import { DEFAULT_PER_ADDRESS } from '../src/options';
 import { addressesNeeded } from '../src/source-address';
 import { LARGE_CASES, LARGE_MAX_PAYLOAD, QUICK_LARGE_CASES, largeEcho, type LargeCase } from './large-messages';
+import { BENCH_JWT_SECRET, JWT_SECRET_ENV, benchToken } from './jwt-token';
 import { isSocketIo, type Target, type TargetKind } from './targets';
 import { TLS_CERT_ENV } from './tls-cert';
 
@@ -134,7 +135,8 @@ export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
       addresses: 1,
       rows: [{ label: 'p99 latency at a fixed 10,000 msgs/s, 200 conns', figure: 'p99Ms', goal: 'max', target: 1.5, unit: 'ms p99' }],
       run: (target, sourceBase) => messageRun(target, benchOptions({ scenario: 'echo', ...endpoint(target, '/echo'), connections: 200, rate: 10_000, duration, warmup, sourceBase }),
-        (result) => ({ p99Ms: result.latencyUs.p99 / 1000, p50Ms: result.latencyUs.p50 / 1000, msgsPerSec: result.messagesPerSecond })),
+        // CPU per message at a fixed rate: both sides do the same work in the same batches, so this is the steadier A/B figure.
+        (result, cpu) => ({ p99Ms: result.latencyUs.p99 / 1000, p50Ms: result.latencyUs.p50 / 1000, msgsPerSec: result.messagesPerSecond, cpuUsPerMsg: result.messages > 0 ? (cpu * 1e6) / result.messages : 0 })),
     },
     {
       name: `fan-out to ${sizes.fanoutSubscribers} subscribers`,
@@ -218,17 +220,7 @@ export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
       socketio: sioEcho,
       addresses: addressesNeeded(sizes.stormConnections, DEFAULT_PER_ADDRESS),
       rows: [{ label: `connect storm, ${sizes.stormConnections.toLocaleString('en-US')} connections, connects/s`, figure: 'connectsPerSec', goal: 'min', target: 0.8, unit: 'connects/s', zeroFailures: true }],
-      run: async (target, sourceBase) => {
-        const cpuStart = target.cpuSeconds();
-        let rss = 0, cpuHeld = 0;
-        const result = await runBench(benchOptions({ scenario: 'connect', ...endpoint(target, '/echo'), connections: sizes.stormConnections, hold: 0.5, sourceBase }), {
-          onHeld: () => {
-            rss = target.rssBytes();
-            cpuHeld = target.cpuSeconds();
-          },
-        });
-        return { figures: { connectsPerSec: result.connectsPerSecond, opened: result.opened }, cpuSeconds: cpuHeld - cpuStart, rssBytes: rss, errors: result.errors };
-      },
+      run: (target, sourceBase) => stormRun(target, sourceBase, sizes.stormConnections),
     },
     {
       // The service is the ceiling here (a fixed ~50 µs of CPU per message): 2 instances on 2 cores should lift it.
@@ -242,6 +234,27 @@ export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
     },
     largeScenario(sizes.largeCases),
     {
+      // Both sides Switchyard, the same URL with a token; only the JWT side verifies it (at each upgrade: the echo after it pays nothing).
+      name: 'jwt: connect storm and echo with the JWT authenticator, against the same run without it',
+      switchyard: { kind: 'switchyard', label: 'Switchyard, jwt (HS256)', env: { [JWT_SECRET_ENV]: BENCH_JWT_SECRET } },
+      baseline: { kind: 'switchyard', label: 'Switchyard, no authenticator' },
+      addresses: addressesNeeded(sizes.stormConnections, DEFAULT_PER_ADDRESS) + 1,
+      rows: [
+        { label: `JWT authenticator on: connect storm, ${sizes.stormConnections.toLocaleString('en-US')} connections, against the same without it`, figure: 'connectsPerSec', goal: 'min', target: 0.8, unit: 'connects/s', zeroFailures: true },
+        { label: 'JWT authenticator on: server CPU per new connection, against the same without it', figure: 'cpuUsPerConnect', goal: 'max', target: 1.25, unit: 'µs CPU/connect' },
+        { label: 'JWT authenticator on: echo, 100 conns × 10 in flight, against the same without it', figure: 'msgsPerSec', goal: 'min', target: 0.8, unit: 'msgs/s' },
+      ],
+      run: async (target, sourceBase) => {
+        const query = `?token=${benchToken()}`;
+        const storm = await stormRun(target, sourceBase, sizes.stormConnections, query);
+        const echo = await messageRun(target, benchOptions({ scenario: 'echo', ...endpoint(target, `/echo${query}`), connections: 100, inflight: 10, duration, warmup, sourceBase: sourceBase + addressesNeeded(sizes.stormConnections, DEFAULT_PER_ADDRESS) }),
+          (result, cpu) => ({ msgsPerSec: result.messagesPerSecond, cpuUsPerMsg: result.messages > 0 ? (cpu * 1e6) / result.messages : 0 }));
+        const errors: Record<string, number> = { ...storm.errors };
+        for (const [reason, count] of Object.entries(echo.errors)) errors[`echo ${reason}`] = count;
+        return { figures: { ...storm.figures, ...echo.figures }, cpuSeconds: storm.cpuSeconds + echo.cpuSeconds, rssBytes: echo.rssBytes, errors };
+      },
+    },
+    {
       name: 'HTTP POST /services/echo (autocannon)',
       overWebSocket: false,
       switchyard: sy,
@@ -251,6 +264,21 @@ export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
       run: (target) => httpRun(target, duration),
     },
   ];
+}
+
+/** Opens `connections` as fast as the generator can (to /echo, with `query`), holds them briefly; CPU up to the moment all are open. */
+async function stormRun(target: Target, sourceBase: number, connections: number, query = ''): Promise<RunOutcome> {
+  const cpuStart = target.cpuSeconds();
+  let rss = 0, cpuHeld = 0;
+  const result = await runBench(benchOptions({ scenario: 'connect', ...endpoint(target, `/echo${query}`), connections, hold: 0.5, sourceBase }), {
+    onHeld: () => {
+      rss = target.rssBytes();
+      cpuHeld = target.cpuSeconds();
+    },
+  });
+  const cpuSeconds = cpuHeld - cpuStart;
+  const cpuUsPerConnect = result.opened > 0 ? (cpuSeconds * 1e6) / result.opened : 0;
+  return { figures: { connectsPerSec: result.connectsPerSecond, opened: result.opened, cpuUsPerConnect }, cpuSeconds, rssBytes: rss, errors: result.errors };
 }
 
 /** The capacity search's first rate (publishes/s), its bound on p99, and the most runs it makes. */
@@ -347,5 +375,6 @@ async function httpRun(target: Target, duration: number): Promise<RunOutcome> {
   if (result.errors > 0) errors.errors = result.errors;
   if (result.timeouts > 0) errors.timeouts = result.timeouts;
   if (result.non2xx > 0) errors.non2xx = result.non2xx;
-  return { figures: { reqPerSec: result.requests.average, p99Ms: result.latency.p99 }, cpuSeconds, rssBytes: target.rssBytes(), errors };
+  const cpuUsPerReq = result.requests.total > 0 ? (cpuSeconds * 1e6) / result.requests.total : 0;
+  return { figures: { reqPerSec: result.requests.average, cpuUsPerReq, p99Ms: result.latency.p99 }, cpuSeconds, rssBytes: target.rssBytes(), errors };
 }

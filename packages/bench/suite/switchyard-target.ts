@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { createServer, type SwitchyardOptions } from 'switchyard';
 import type { ListeningMessage } from './baselines/listen';
+import { JWT_SECRET_ENV } from './jwt-token';
 import { TLS_CERT_ENV, TLS_KEY_ENV } from './tls-cert';
 
 const extension = path.extname(__filename);
@@ -20,6 +21,8 @@ const maxPayload = process.env.SWITCHYARD_BENCH_MAX_PAYLOAD === undefined ? unde
 // --tls (suite.ts): serve wss:// with the run's certificate.
 const cert = process.env[TLS_CERT_ENV];
 const key = process.env[TLS_KEY_ENV];
+// The JWT row (suite-scenarios.ts): verify every upgrade's HS256 token with this secret.
+const jwtSecret = process.env[JWT_SECRET_ENV];
 const server = createServer({
   port: 0,
   host: '127.0.0.1',
@@ -34,6 +37,7 @@ const server = createServer({
   ...(balancing === undefined ? {} : { balancing }),
   ...(maxPayload === undefined ? {} : { maxPayload }),
   ...(cert === undefined || key === undefined ? {} : { tls: { cert, key } }),
+  ...(jwtSecret === undefined ? {} : { jwt: { secret: jwtSecret } }),
   services: {
     // The server's bundled echo service, through its documented subpath export.
     echo: require.resolve('switchyard/examples/echo'),
