@@ -22,6 +22,7 @@ beforeAll(async () => {
       tla: new URL(pathToFileURL(path.join(MODULES, 'tla-echo.mjs')).href),
       mts: pathToFileURL(path.join(MODULES, 'echo.mts')).href,
       esm: { module: path.join(MODULES, 'esm-package', 'echo.js') },
+      tsEsm: path.join(MODULES, 'esm-package', 'typed-echo.ts'),
       cjs: path.join(MODULES, 'cjs-echo.cjs'),
       probe: PROBE,
     },
@@ -44,6 +45,7 @@ test.each([
   ['an .mts service with top-level await, given as a file: URL string', 'mts', 'mts:hi'],
   ['a .js service under "type": "module", in the object form', 'esm', 'esm:hi'],
   ['a CommonJS .cjs service', 'cjs', 'cjs:hi'],
+  ['a .ts service with top-level await under "type": "module" (which require() refuses)', 'tsEsm', 'ts-esm:hi'],
   ['a .ts service, through tsx (not ts-node) by default', 'probe', 'other'],
 ])('%s loads and answers', async (_name, service, expected) => {
   expect(await answer(service)).toBe(expected);
