@@ -11,6 +11,7 @@
  * options resolver). The callers wrap a failure in their own error code,
  * naming the option and the file.
  */
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { requireTypeScriptLoader, isTypeScriptPath, registerTypeScript, tsxEsmEntry } from './typescript-support';
@@ -58,13 +59,28 @@ function noDynamicImport(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING');
 }
 
-async function importFile(file: string): Promise<Record<string, unknown>> {
+/** Loads so far with `fresh`: each makes a URL of its own, which the ES module cache has not seen. */
+let freshLoads = 0;
+
+async function importFile(file: string, fresh: boolean): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(file);
+  if (fresh) {
+    url.search = `switchyard-load=${++freshLoads}`;
+    // A CommonJS module imported by URL is still cached by its file name.
+    Reflect.deleteProperty(require.cache, file);
+  }
   try {
-    return await nativeImport(pathToFileURL(file).href);
+    return await nativeImport(url.href);
   } catch (error) {
-    if (noDynamicImport(error)) return { default: require(file) as unknown };
+    if (noDynamicImport(error)) return { default: requireFile(file, fresh) };
     throw error;
   }
+}
+
+function requireFile(file: string, fresh: boolean): unknown {
+  // A CommonJS module imported by URL is still cached by its file name.
+  if (fresh) Reflect.deleteProperty(require.cache, file);
+  return require(file) as unknown;
 }
 
 let tsxEsm: Promise<unknown> | undefined;
@@ -84,8 +100,10 @@ function needsImport(error: unknown): boolean {
 }
 
 /** The namespace of `file`: what `import()` gives, or `{ default: module.exports }` where `require()` loaded it. */
-async function loadNamespace(file: string): Promise<Record<string, unknown>> {
-  if (!isTypeScriptPath(file)) return importFile(file);
+async function loadNamespace(file: string, fresh: boolean): Promise<Record<string, unknown>> {
+  // Said as require() says it: import()'s own message would name this module as the importer.
+  if (!existsSync(file)) throw Object.assign(new Error(`Cannot find module '${file}'`), { code: 'MODULE_NOT_FOUND' });
+  if (!isTypeScriptPath(file)) return importFile(file, fresh);
   const loader = requireTypeScriptLoader(file);
   registerTypeScript(loader);
   switch (loader) {
@@ -93,22 +111,22 @@ async function loadNamespace(file: string): Promise<Record<string, unknown>> {
       if (/\.mts$/.test(file)) {
         throw new SwitchyardError('SY_ERR_TS_NODE_MISSING', `loading ${file} (an ES module) needs tsx or Node's type stripping; ts-node loads .ts and .cts: npm install --save-dev tsx`);
       }
-      return { default: require(file) as unknown };
+      return { default: requireFile(file, fresh) };
     case 'tsx':
       // require() first: tsx's ES module hooks run in a thread of their own, and
       // registering them cost about 300 ms per process here against 30 ms for a
       // require() through its CommonJS hook (Node 20). Only what require() refuses takes them.
       if (!/\.mts$/.test(file)) {
         try {
-          return { default: require(file) as unknown };
+          return { default: requireFile(file, fresh) };
         } catch (error) {
           if (!needsImport(error)) throw error;
         }
       }
       await tsxEsmHooks();
-      return importFile(file);
+      return importFile(file, fresh);
     case 'strip':
-      return importFile(file);
+      return importFile(file, fresh);
     default: {
       const unreachable: never = loader;
       throw new Error(`unknown loader ${String(unreachable)}`);
@@ -129,11 +147,13 @@ function explained(error: unknown): unknown {
  * module's `module.exports`, unwrapping `exports.default` as compiled from
  * `export default` (TypeScript, Babel). Rejects with what the loading threw
  * (a `SY_ERR_TS_NODE_MISSING` error where no loader can run a `.ts` file).
+ * With `fresh`, the file itself is evaluated again rather than taken from the
+ * module caches (a config file read again at SIGHUP); what it imports is not.
  */
-export async function loadDefaultExport(file: string): Promise<unknown> {
+export async function loadDefaultExport(file: string, options: { readonly fresh?: boolean } = {}): Promise<unknown> {
   let loaded: Record<string, unknown>;
   try {
-    loaded = await loadNamespace(file);
+    loaded = await loadNamespace(file, options.fresh === true);
   } catch (error) {
     throw explained(error);
   }
