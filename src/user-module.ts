@@ -24,12 +24,17 @@ import { SwitchyardError } from './errors';
  */
 export const nativeImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>;
 
-/** A string or a `URL` (checked by shape: a `URL` made in another realm, a test's VM, is no `instanceof URL` here). */
+/** Whether `value` is a `URL`, checked by shape: one made in another realm (a test's VM) is no `instanceof URL` here. */
+export function isUrlObject(value: unknown): value is URL {
+  if (typeof value !== 'object' || value === null) return false;
+  const { href, protocol } = value as { readonly href?: unknown; readonly protocol?: unknown };
+  return typeof href === 'string' && typeof protocol === 'string';
+}
+
+/** The URL a module option gives: a `file:` string or a `URL` object. */
 function urlHref(value: unknown): string | undefined {
   if (typeof value === 'string') return /^file:/i.test(value) ? value : undefined;
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { href, protocol } = value as { readonly href?: unknown; readonly protocol?: unknown };
-  return typeof href === 'string' && typeof protocol === 'string' ? href : undefined;
+  return isUrlObject(value) ? value.href : undefined;
 }
 
 /**
