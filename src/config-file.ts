@@ -88,7 +88,8 @@ export async function loadConfig(file: string | URL, cwd: string = process.cwd()
   if (!existsSync(absolute)) throw configError(`cannot read config file ${absolute}: it does not exist`);
   let exported: unknown;
   try {
-    exported = await loadDefaultExport(absolute);
+    // Fresh: the CLI reads the file again at each SIGHUP, and an edit must show.
+    exported = await loadDefaultExport(absolute, { fresh: true });
     if (typeof exported === 'function') exported = (exported as () => unknown)();
     exported = await exported;
   } catch (cause) {

@@ -14,7 +14,7 @@ import { closest } from './did-you-mean';
 import { PRETTY_MODULE, prettyInstalled } from './log-pretty';
 import { describeOption, type OptionOrigins } from './options-origin';
 import { DEFAULT_SHARD_BY, SHARD_BY_FORMS, parseShardBy, type ServiceShards } from './shard-key';
-import { moduleFile } from './user-module';
+import { isUrlObject, moduleFile } from './user-module';
 // Only the type: the module is required where a proxy is trusted, so the default path never loads it.
 import type ProxyAddr from 'proxy-addr';
 import {
@@ -227,10 +227,6 @@ function resolveCorsOrigins(value: unknown): false | '*' | readonly string[] {
 /** What a module option must be: a path, a `file:` URL string or a `URL` (moduleFile() in user-module.ts reads them all). */
 const MODULE_PATH = 'a module path';
 
-function isUrl(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && typeof (value as { readonly href?: unknown }).href === 'string' && typeof (value as { readonly protocol?: unknown }).protocol === 'string';
-}
-
 const ONE_INSTANCE: ServiceShards = Object.freeze({ instances: 1, shardBy: DEFAULT_SHARD_BY });
 const DEFINITION_KEYS: ReadonlySet<string> = new Set(['module', 'instances', 'shardBy']);
 
@@ -267,11 +263,11 @@ function resolveServices(value: unknown, cwd: string): Pick<ResolvedOptions, 'se
       throw invalid(`services.${name}`, 'named with letters, digits, "_" or "-" (at most 64, not starting with "_" or "-")', name);
     }
     // A URL is an object too, but a module path, not a definition.
-    const isDefinition = typeof given === 'object' && given !== null && !Array.isArray(given) && !isUrl(given);
+    const isDefinition = typeof given === 'object' && given !== null && !Array.isArray(given) && !isUrlObject(given);
     const { modulePath, shards: shard } = isDefinition ? resolveDefinition(name, given as Readonly<Record<string, unknown>>) : { modulePath: given as unknown, shards: ONE_INSTANCE };
     const file = moduleFile(modulePath, cwd);
     if (file === undefined) {
-      throw invalid(`services.${name}`, isDefinition || typeof given === 'string' || isUrl(given) ? MODULE_PATH : `${MODULE_PATH} or { module, instances, shardBy }`, modulePath);
+      throw invalid(`services.${name}`, isDefinition || typeof given === 'string' || isUrlObject(given) ? MODULE_PATH : `${MODULE_PATH} or { module, instances, shardBy }`, modulePath);
     }
     services[name] = file;
     shards[name] = shard;

@@ -1,9 +1,13 @@
 /**
  * User modules as users write them: ES modules with top-level await (`.mjs`,
  * `.js` under `"type": "module"`, `.mts`), CommonJS, given as paths, `file:`
- * URL strings or `URL` objects; and the TypeScript loader forced through
- * `SWITCHYARD_TS_LOADER` (ts-node, none, Node's type stripping).
+ * URL strings or `URL` objects; the TypeScript loader forced through
+ * `SWITCHYARD_TS_LOADER` (ts-node, none, Node's type stripping); a config
+ * module read again after an edit.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createServer } from '../../src/master/server';
@@ -22,6 +26,7 @@ beforeAll(async () => {
       tla: new URL(pathToFileURL(path.join(MODULES, 'tla-echo.mjs')).href),
       mts: pathToFileURL(path.join(MODULES, 'echo.mts')).href,
       esm: { module: path.join(MODULES, 'esm-package', 'echo.js') },
+      tsEsm: path.join(MODULES, 'esm-package', 'typed-echo.ts'),
       cjs: path.join(MODULES, 'cjs-echo.cjs'),
       probe: PROBE,
     },
@@ -44,6 +49,7 @@ test.each([
   ['an .mts service with top-level await, given as a file: URL string', 'mts', 'mts:hi'],
   ['a .js service under "type": "module", in the object form', 'esm', 'esm:hi'],
   ['a CommonJS .cjs service', 'cjs', 'cjs:hi'],
+  ['a .ts service with top-level await under "type": "module" (which require() refuses)', 'tsEsm', 'ts-esm:hi'],
   ['a .ts service, through tsx (not ts-node) by default', 'probe', 'other'],
 ])('%s loads and answers', async (_name, service, expected) => {
   expect(await answer(service)).toBe(expected);
@@ -112,4 +118,24 @@ const stripping = nodeTypeStripping();
 (stripping === undefined ? test : test.skip)('SWITCHYARD_TS_LOADER=strip on a Node without type stripping fails naming the Node version needed', async () => {
   const error = await withLoader('strip', () => startAlone(PROBE)).then(() => undefined, (caught: unknown) => caught);
   expect(error).toMatchObject({ code: 'SY_ERR_SERVICE_START_FAILED', cause: { code: 'SY_ERR_TS_NODE_MISSING', message: expect.stringContaining('Node 22.6+') } });
+});
+
+test('a config module read again (at SIGHUP) after an edit gives the edited options, ES module or CommonJS, JavaScript or TypeScript', () => {
+  const folder = mkdtempSync(path.join(tmpdir(), 'sy-config-reread-'));
+  const files = [
+    ['switchyard.config.mjs', 'export default { workers: 1 };\n'],
+    ['switchyard.config.cjs', 'module.exports = { workers: 1 };\n'],
+    ['switchyard.config.mts', 'const workers: number = await Promise.resolve(1);\nexport default { workers };\n'],
+    ['switchyard.config.cts', 'module.exports = { workers: 1 as number };\n'],
+  ].map(([name, text]) => {
+    const file = path.join(folder, name as string);
+    writeFileSync(file, text as string);
+    return file;
+  });
+  try {
+    const output = execFileSync(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(MODULES, 'read-config-twice.ts'), ...files], { encoding: 'utf8', timeout: 20000 });
+    expect(JSON.parse(output)).toEqual(files.map(() => [1, 2]));
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
 });
