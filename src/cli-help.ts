@@ -40,6 +40,7 @@ Flags:
                          switchyard.config.* or switchyard.json in the working directory)
   --log-level <level>    ${logLevel.values.slice(0, -1).join(', ')} or ${logLevel.values[logLevel.values.length - 1]} (default ${logLevel.default})
   --log-pretty           readable log lines through pino-pretty (install it: a dev dependency)
+  --access-log <level>   one line per HTTP request at debug (default) or info, or off
   --balancing <mode>     ${balancing.values[0]} (master hands out connections evenly) or ${balancing.values[1]}
                          (workers accept themselves: faster storms, uneven spread)
   --tls-cert <file>      serve https:// and wss:// with this PEM certificate (chain)

@@ -17,7 +17,7 @@ export const ERROR_CODES = {
   SY_ERR_START_TIMEOUT: 'The cluster did not become ready within startTimeout',
   SY_ERR_RELOAD_FAILED: 'A reload could not start a service\'s new instance; the running one keeps serving',
   SY_ERR_SERVICE_NOT_ATTACHED: 'A service action was used outside a running service process',
-  SY_ERR_TS_NODE_MISSING: 'A .ts module was given but neither tsx nor ts-node is installed',
+  SY_ERR_TS_NODE_MISSING: 'A .ts module was given but no TypeScript loader here can run it (tsx, ts-node, Node\'s type stripping)',
   SY_ERR_SERVICE_UNAVAILABLE: 'The service is down or failed (HTTP 503 with Retry-After)',
   SY_ERR_HANDLER_FAILED: 'onRequest threw something other than a RequestError (HTTP 500)',
   SY_ERR_NOT_IMPLEMENTED: 'The service has no onRequest (HTTP 501)',

@@ -269,7 +269,8 @@ export class WorkerPool {
   }
 
   private fork(forReload = false): Promise<number> {
-    const settings = forkSettings(WORKER_ENTRY);
+    // The environment only: node:cluster took the execArgv at setupPrimary(), once per process.
+    const settings = forkSettings(WORKER_ENTRY, [this.options.authenticate, this.options.http].filter((file) => file !== false));
     const config: WorkerConfig = {
       role: 'worker',
       port: this.port,

@@ -188,6 +188,7 @@ export class LinkServer {
         if (worker === undefined) refuse();
       },
       onOverflow: (length) => this.log.error({ worker, length }, 'worker sent an oversized line; link cut'),
+      onBadRaw: (reason) => this.log.error({ worker, reason }, 'worker sent a bad raw segment length; link cut'),
     });
     socket.on('error', (error) => this.log.debug({ err: error, worker }, 'worker link error'));
     socket.once('close', () => {

@@ -210,7 +210,7 @@ export class ServiceHost {
         return this.ports.peers === undefined ? Promise.resolve(own) : this.ports.peers.clusterCount(topic, own);
       },
       drained: () => this.ports.drained(),
-    }, options.placement);
+    }, options.placement, log);
     // Its closes skip the queue bound (closeClient is must-keep), so they are never refused in turn.
     this.backlog = new BacklogCloser(this.internals, (worker, id, code, reason) => {
       this.stats.backlogCloses++;

@@ -17,6 +17,7 @@
  * between messages (or batches) and loses nothing. docs/failure-semantics.md
  * has the whole policy.
  */
+import type { Logger } from '../logger';
 import type { Payload } from '../protocol';
 import { MAX_MESSAGE_LENGTH, encodePayload } from '../protocol';
 import { SwitchyardError, isSendableCloseCode, isSendableCloseReason } from '../errors';
@@ -141,7 +142,7 @@ function encode(data: OutgoingData): Payload {
 /** A message past the limit would not fit a link line: a clear error for the caller, rather than a cut link. */
 function withinLimit(payload: Payload): Payload {
   if (payload.data.length > MAX_MESSAGE_LENGTH) {
-    throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `a message may be at most ${MAX_MESSAGE_LENGTH} characters once encoded (binary is sent as base64); got ${payload.data.length}`);
+    throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `a message may be at most ${MAX_MESSAGE_LENGTH} characters (text) or bytes (binary); got ${payload.data.length}`);
   }
   return payload;
 }
@@ -181,6 +182,7 @@ export abstract class Service<In = string | Buffer, Out = OutgoingData> {
   #instances = 1;
   #transport: ServiceTransport | undefined;
   #peers: ServicePeers | undefined;
+  #log: Logger | undefined;
   readonly #clients = new Map<string, Client>();
   readonly #topics = new SubscriptionIndex();
   readonly #users = new UserIndex();
@@ -201,6 +203,20 @@ export abstract class Service<In = string | Buffer, Out = OutgoingData> {
   /** How many instances the service runs (`services.<name>.instances`). Default `1`. */
   get instances(): number {
     return this.#instances;
+  }
+
+  /**
+   * This service's logger (pino): its lines are the process's JSON lines
+   * (`role`, `pid`, `service`, and `instance` for a service of several), and
+   * a line written by a handler before its first `await` also carries the
+   * client's id as `client` (after an await, pass it: `{ client: client.id }`;
+   * see docs/logging.md). Available from `onStart` on.
+   */
+  get log(): Logger {
+    if (this.#log === undefined) {
+      throw new SwitchyardError('SY_ERR_SERVICE_NOT_ATTACHED', 'this.log works only inside a running service (after onStart begins)');
+    }
+    return this.#log;
   }
 
   /** The other instances of this service: see `ServicePeers` and `onPeerMessage`. */
@@ -274,8 +290,9 @@ export abstract class Service<In = string | Buffer, Out = OutgoingData> {
    * so it never misses one silently; from then until its `onClose`, `send`
    * to it returns false. Await `drained()` to send no faster than the links
    * carry. Throws `SY_ERR_INVALID_ARGUMENT` for a message over 64 Mi
-   * characters once encoded (binary travels as base64), as `broadcast` and
-   * `publish` do.
+   * characters (text) or bytes (binary), as `broadcast` and `publish` do. A
+   * Buffer is written to the link as it is, later in this turn, not copied:
+   * do not change it after sending it.
    */
   send(id: string, data: Out): boolean {
     const transport = this.#attached();
@@ -430,8 +447,9 @@ export abstract class Service<In = string | Buffer, Out = OutgoingData> {
   }
 
   /** @internal Used by the service host; not part of the public API. */
-  static attach(service: Service<unknown, unknown>, name: string, transport: ServiceTransport, placement: InstancePlacement = { instance: 0, instances: 1 }): ServiceInternals {
+  static attach(service: Service<unknown, unknown>, name: string, transport: ServiceTransport, placement: InstancePlacement = { instance: 0, instances: 1 }, log?: Logger): ServiceInternals {
     service.#name = name;
+    service.#log = log;
     service.#instance = placement.instance;
     service.#instances = placement.instances;
     service.#transport = transport;

@@ -6,7 +6,7 @@
  */
 import type { Client } from '../services/client';
 import type { InvalidMessageReply } from '../services/typed-messages';
-import { encodePayload, type Payload } from '../protocol';
+import { decodePayload, encodePayload, type Payload } from '../protocol';
 
 /** The error reply of a typed service to a refused message (`SY_ERR_INVALID_MESSAGE`). */
 export type Rejection = InvalidMessageReply['$error'];
@@ -94,14 +94,15 @@ export class FakeClient<In, Out> {
 
   /** @internal What the service sent: an envelope answer, a refusal, or a message. */
   deliver(payload: Payload): void {
-    const text = payload.binary === true ? undefined : payload.data;
+    const data = decodePayload(payload);
+    const text = typeof data === 'string' ? data : undefined;
     if (text !== undefined && text.startsWith('{"$res":') && this.#answer(text)) return;
     if (!this.link.json) {
-      this.received.push((text ?? Buffer.from(payload.data, 'base64')) as Out);
+      this.received.push(data as Out);
       return;
     }
     // As switchyard/client with messageFormat 'json': text parsed, a refusal apart.
-    const value: unknown = text === undefined ? Buffer.from(payload.data, 'base64') : JSON.parse(text);
+    const value: unknown = text === undefined ? data : JSON.parse(text);
     const refusal = (value as Partial<InvalidMessageReply> | null)?.$error;
     if (text !== undefined && text.startsWith('{"$error":') && refusal !== undefined) this.rejections.push(refusal);
     else this.received.push(value as Out);

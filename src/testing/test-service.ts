@@ -11,7 +11,7 @@ import pino from 'pino';
 import { formatClientId } from '../client-id';
 import { SwitchyardError } from '../errors';
 import type { Logger } from '../logger';
-import { decodePayload, encodePayload, type ServiceToMaster, type ServiceToWorker, type WorkerToService } from '../protocol';
+import { decodePayload, encodePayload, type Payload, type ServiceToMaster, type ServiceToWorker, type WorkerToService } from '../protocol';
 import type { Client } from '../services/client';
 import { isServiceClass, type OutgoingData, type Service } from '../services/service';
 import { ServiceHost } from '../services/service-host';
@@ -308,7 +308,7 @@ export class ServiceHarness<S extends Service<unknown, unknown>> {
     if (message.type === 'stopped') this.#stopped?.();
   }
 
-  #decode(message: { readonly data: string; readonly binary?: true }): MessageOut<S> {
+  #decode(message: Payload): MessageOut<S> {
     const data = decodePayload(message);
     return (this.#json && typeof data === 'string' ? JSON.parse(data) : data) as MessageOut<S>;
   }

@@ -13,7 +13,7 @@ import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
 import { SwitchyardError, type ErrorCode } from '../errors';
 import type { JwtOptions, TokenSource } from '../options-spec';
 import { AuthRefusedError, MAX_USER_LENGTH, type AuthenticateFunction, type AuthRequest, type Identity } from './authenticate';
-import { nativeImport } from './user-module';
+import { nativeImport } from '../user-module';
 
 type Jose = typeof JoseModule;
 

@@ -421,7 +421,7 @@ export class WorkerServer {
   /**
    * A reload changed `service`'s instance count: each client whose key now
    * maps to another instance is closed with 1012 (it reconnects, to its new
-   * owner); the others stay. The links of removed instances end once their
+   * owner), once the replies to what it sent before are written; the others stay. The links of removed instances end once their
    * clients' closes are on their way, so those instances hear every onClose.
    */
   private resize(service: string, instances: number): void {
@@ -433,7 +433,8 @@ export class WorkerServer {
       const owner = instances === 1 ? 0 : ownerOf(this.shardKeys.get(entry.id) ?? `c:${entry.id}`, instances);
       if (links[owner] === entry.link) continue;
       moved.push(entry.socket);
-      entry.socket.close(CLOSE_CODES.SERVICE_RESTART, 'service resharded; reconnect');
+      // As a retiring worker's 1012: after the replies to what it sent before, within closeGrace.
+      this.closes.closeAfterReplies(entry, CLOSE_CODES.SERVICE_RESTART, 'service resharded; reconnect', this.config.limits.closeGrace);
     }
     this.log.info({ service, instances, moved: moved.length }, 'service resharded: clients that now belong to another instance were closed with 1012');
     void Promise.all(moved.map((socket) => closedOf(socket))).then(async () => {

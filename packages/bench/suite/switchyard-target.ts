@@ -15,6 +15,8 @@ const workers = Number(process.env.SWITCHYARD_BENCH_WORKERS ?? '2');
 const balancing = process.env.SWITCHYARD_BENCH_BALANCING as SwitchyardOptions['balancing'];
 // For the instances scenario: the CPU-bound echo service, run as this many instances; unset means it is not started at all.
 const cpuInstances = process.env.SWITCHYARD_BENCH_CPU_INSTANCES === undefined ? undefined : Number(process.env.SWITCHYARD_BENCH_CPU_INSTANCES);
+// The large-message scenario: maxPayload raised to take its 16 MiB messages (suite/large-messages.ts).
+const maxPayload = process.env.SWITCHYARD_BENCH_MAX_PAYLOAD === undefined ? undefined : Number(process.env.SWITCHYARD_BENCH_MAX_PAYLOAD);
 // --tls (suite.ts): serve wss:// with the run's certificate.
 const cert = process.env[TLS_CERT_ENV];
 const key = process.env[TLS_KEY_ENV];
@@ -30,6 +32,7 @@ const server = createServer({
   maxConnectionsPerWorker: 1_000_000,
   maxConnectionsPerIp: 1_000_000,
   ...(balancing === undefined ? {} : { balancing }),
+  ...(maxPayload === undefined ? {} : { maxPayload }),
   ...(cert === undefined || key === undefined ? {} : { tls: { cert, key } }),
   services: {
     // The server's bundled echo service, through its documented subpath export.
