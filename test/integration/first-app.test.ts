@@ -4,7 +4,8 @@
  * blocks after `<!-- run: … -->` are run there as they stand: `npm test` (the
  * guide's service test, through switchyard/testing) and `npx switchyard
  * start`, which must serve the page and the typed chat to a real client.
- * The guide's TypeScript is type-checked too (tsc over its tsconfig.json).
+ * The guide's TypeScript is type-checked too (tsc over its tsconfig.json), and its
+ * page is opened in Chromium (where installed) to chat with a Node client.
  *
  * `switchyard` resolves through a symlink, node_modules/switchyard → this
  * repository, so the folder gets this checkout's build (dist/, through
@@ -21,6 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import WebSocket from 'ws';
 import type * as ClientLibrary from '../../src/client';
+import { chromiumAvailable, closeBrowsers, launchChromium, newContext } from '../helpers/browser';
 import { Waiter } from '../helpers/line-peer';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -71,7 +73,8 @@ beforeAll(() => {
   env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TSX_') && !key.startsWith('SWITCHYARD_') && !key.startsWith('TS_NODE_')));
 });
 
-afterAll(() => {
+afterAll(async () => {
+  await closeBrowsers();
   // The server is its own process group (detached): SIGKILL whatever of it a failed test left.
   if (server?.pid !== undefined && server.exitCode === null && server.signalCode === null) {
     try {
@@ -150,6 +153,24 @@ test("the guide's start command serves the page and the typed chat; SIGTERM stop
     expect(await bobHears).toEqual({ type: 'said', from: 'ann', text: 'hello from the guide' });
     ann.send({ type: 'say', text: '' });
     expect((await refused).code).toBe('SY_ERR_INVALID_MESSAGE');
+
+    // The guide's page in a real browser: it joins the room, and what is typed into it reaches the room (bob) and its own list.
+    if (chromiumAvailable()) {
+      const page = await (await newContext(await launchChromium())).newPage();
+      const pageErrors: string[] = [];
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      await page.goto(`${base}/`);
+      await page.locator('#log li', { hasText: 'joined lobby' }).first().waitFor();
+      const heard = new Promise<ServerMessage>((resolve) => bob.on('message', (message) => message.type === 'said' && message.text === 'from the page' && resolve(message)));
+      await page.fill('#text', 'from the page');
+      await page.click('#say button');
+      expect(await heard).toMatchObject({ type: 'said', text: 'from the page' });
+      await page.locator('#log li', { hasText: ': from the page' }).waitFor();
+      expect(pageErrors).toEqual([]);
+      await closeBrowsers();
+    } else {
+      console.warn('SKIPPED: the guide page in a browser (no Chromium; set CHROMIUM_PATH)');
+    }
   } finally {
     ann.close();
     bob.close();
