@@ -50,11 +50,15 @@ export class FakeClient<In, Out> {
   #nextRequest = 0;
   readonly #requests = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
 
+  /** The client as the service sees it (the same object its handlers get). */
+  info: Client;
+
   constructor(
-    /** The client as the service sees it (the same object its handlers get). */
-    readonly info: Client,
+    info: Client,
     private readonly link: ClientLink,
-  ) {}
+  ) {
+    this.info = info;
+  }
 
   get id(): string {
     return this.info.id;

@@ -161,12 +161,14 @@ export class ServiceHarness<S extends Service<unknown, unknown>> {
       ...(init.claims === undefined ? {} : { claims: init.claims }),
     };
     const { resumed: _resumed, ...clientInfo } = info;
-    // The host makes its own Client from the link's ClientInfo, as in a cluster: the fake keeps that very object.
+    // Registered first: a sync onConnect sends and subscribes while the connect is being handed over.
+    const client = new FakeClient<MessageIn<S>, MessageOut<S>>(info, this.#link);
+    this.#clients.set(id, client);
     const seq = ++this.#seq;
     const settled = this.#await(seq, id);
     this.#host.fromWorker(WORKER, { type: 'connect', client: clientInfo, seq });
-    const client = new FakeClient<MessageIn<S>, MessageOut<S>>(this.service.clients.get(id) ?? info, this.#link);
-    this.#clients.set(id, client);
+    // The host makes its own Client from the link's ClientInfo, as in a cluster: the fake keeps that very object.
+    client.info = this.service.clients.get(id) ?? info;
     await settled;
     return client;
   }

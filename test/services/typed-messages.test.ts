@@ -63,3 +63,14 @@ test('a messageFormat other than json, or a messageSchema that is not a Standard
     expect(isSwitchyardError(caught, 'SY_ERR_INVALID_ARGUMENT')).toBe(true);
   }
 });
+
+test('a real Standard Schema library (zod) fits the copied interface, its output and issues as the reply shows them', async () => {
+  const { z } = await import('zod');
+  const schema = z.object({ type: z.literal('say'), items: z.array(z.number()) });
+  // Assignable with no cast: the copied type is the one zod implements.
+  const messageSchema: StandardSchemaV1<unknown, { type: 'say'; items: number[] }> = schema;
+  const decoder = MessageDecoder.for({ messageSchema }) as MessageDecoder;
+  expect(decoder.decode('{"type":"say","items":[1,2]}')).toEqual({ ok: true, value: { type: 'say', items: [1, 2] } });
+  const body = reply(decoder.decode('{"type":"say","items":[1,"x"]}')) as { $error: { issues: Array<{ path: unknown[] }> } };
+  expect(body.$error.issues.map((issue) => issue.path)).toEqual([['items', 1]]);
+});

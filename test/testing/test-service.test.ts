@@ -95,6 +95,22 @@ test('requests: over HTTP and in the WebSocket envelope, answers and errors', as
   await expect(refused).rejects.toMatchObject({ code: 'NO_ROOM' });
 });
 
+test('what a sync onConnect sends and subscribes reaches the client', async () => {
+  class Greeter extends Service {
+    override onConnect(client: { readonly id: string }): void {
+      this.subscribe(client.id, 'all');
+      this.send(client.id, 'hello');
+      this.publish('all', `joined ${client.id}`);
+    }
+  }
+  const greeter = await run(Greeter);
+  const ann = await greeter.connect();
+  const bob = await greeter.connect();
+  expect(ann.topics).toEqual(new Set(['all']));
+  expect(ann.received).toEqual(['hello', `joined ${ann.id}`, `joined ${bob.id}`]);
+  expect(bob.received).toEqual(['hello', `joined ${bob.id}`]);
+});
+
 test('untyped services get strings and Buffers, as in a cluster', async () => {
   class Echo extends Service {
     override onMessage(client: { readonly id: string }, data: string | Buffer): void {
