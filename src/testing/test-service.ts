@@ -10,6 +10,7 @@
 import pino from 'pino';
 import { formatClientId } from '../client-id';
 import { SwitchyardError } from '../errors';
+import type { ServiceAnswer, ServiceCall } from '../worker-api';
 import type { Logger } from '../logger';
 import { decodePayload, encodePayload, type Payload, type ServiceToMaster, type ServiceToWorker, type WorkerToService } from '../protocol';
 import type { Client } from '../services/client';
@@ -41,24 +42,15 @@ export interface TestClientInit {
   readonly path?: string;
 }
 
-/** An HTTP request for `onRequest` (as `/services/<name>` would give it). */
-export interface TestHttpRequest {
-  /** Default `'GET'`. */
-  readonly method?: string;
-  /** Default `/services/<name>`. */
-  readonly path?: string;
-  readonly query?: Readonly<Record<string, string>>;
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: string | Buffer;
-  readonly user?: string;
-  readonly claims?: Readonly<Record<string, unknown>>;
-}
+/**
+ * An HTTP request for `onRequest`, as `/services/<name><path>` would give it:
+ * the same shape as an HTTP app's `services.request()` call (`path` below
+ * the service, default `/`).
+ */
+export type TestHttpRequest = ServiceCall;
 
-export interface TestHttpResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string | Buffer;
-}
+/** What `onRequest` answered, as the HTTP response the worker would send. */
+export type TestHttpResponse = ServiceAnswer;
 
 /** What `onMessage` of service `S` receives. */
 export type MessageIn<S> = S extends Service<infer In, infer _Out> ? In : never;
@@ -181,7 +173,8 @@ export class ServiceHarness<S extends Service<unknown, unknown>> {
       type: 'request',
       rid,
       method: request.method ?? 'GET',
-      path: request.path ?? `/services/${this.name}`,
+      // What a worker passes for /services/<name><path>: the path below the service.
+      path: request.path ?? '/',
       query: request.query ?? {},
       headers: request.headers ?? {},
       ...(request.user === undefined ? {} : { user: request.user }),
