@@ -30,6 +30,11 @@ export function listenAt(server: Server, endpoint: string): Promise<void> {
  */
 export const MAX_LINE_LENGTH = 2 ** 29 - 1024;
 
+/** One batch as the link's wire carries it: the line a socket write holds, and the bytes a NATS channel carries (`channel-endpoint.ts`). */
+export function encodeLine(message: unknown): string {
+  return `${JSON.stringify(message)}\n`;
+}
+
 /** A `BatchQueue` endpoint over a socket: one line per batch. */
 export class SocketEndpoint implements IpcEndpoint {
   constructor(private readonly socket: Socket) {}
@@ -39,7 +44,7 @@ export class SocketEndpoint implements IpcEndpoint {
   }
 
   send(message: unknown, callback: (error: Error | null) => void): boolean {
-    return this.socket.write(`${JSON.stringify(message)}\n`, (error?: Error | null) => callback(error ?? null));
+    return this.socket.write(encodeLine(message), (error?: Error | null) => callback(error ?? null));
   }
 }
 
@@ -53,58 +58,85 @@ export interface LineReaderHooks {
 }
 
 /**
- * Reads a socket as newline-delimited JSON. A partial line waits for the
- * rest, up to `maxLineLength` characters. A line longer than that overflows
- * however the chunks fall: whole in one chunk, a chunk's tail, or completed by
- * a later chunk.
+ * Splits text chunks into newline-delimited JSON values, however the chunks
+ * fall. A partial line waits for the rest, up to `maxLineLength` characters;
+ * a longer line overflows, whole in one chunk, a chunk's tail, or completed
+ * by a later chunk. `push` returns false once it overflowed (the caller cuts
+ * its connection), or when `stopped()` turns true during a handler.
  */
-export function readLines(socket: Socket, maxLineLength: number, hooks: LineReaderHooks): void {
-  let partial = '';
-  socket.setEncoding('utf8');
-  const parse = (line: string): void => {
+export class LineReader {
+  private partial = '';
+
+  constructor(
+    private readonly maxLineLength: number,
+    private readonly hooks: LineReaderHooks,
+    private readonly stopped: () => boolean = () => false,
+  ) {}
+
+  push(chunk: string): boolean {
+    let end = chunk.indexOf('\n');
+    if (end === -1) {
+      // Checked before joining: past V8's string limit the join itself would throw.
+      if (this.partial.length + chunk.length > this.maxLineLength) return this.overflow(this.partial.length + chunk.length);
+      this.partial += chunk;
+      return true;
+    }
+    let start = 0;
+    if (this.partial.length > 0) {
+      if (this.partial.length + end > this.maxLineLength) return this.overflow(this.partial.length + end);
+      const line = this.partial + chunk.slice(0, end);
+      this.partial = '';
+      this.parse(line);
+      start = end + 1;
+      end = chunk.indexOf('\n', start);
+    }
+    while (end !== -1) {
+      // Stops reading once a handler closed the connection.
+      if (this.stopped()) return false;
+      if (end - start > this.maxLineLength) return this.overflow(end - start);
+      this.parse(start === 0 && end === chunk.length - 1 ? chunk.slice(0, end) : chunk.slice(start, end));
+      start = end + 1;
+      end = chunk.indexOf('\n', start);
+    }
+    if (start < chunk.length) {
+      this.partial = chunk.slice(start);
+      if (this.partial.length > this.maxLineLength) return this.overflow(this.partial.length);
+    }
+    return true;
+  }
+
+  /** Forgets a partial line (its connection's session ended). */
+  clear(): void {
+    this.partial = '';
+  }
+
+  private parse(line: string): void {
     if (line.length === 0) return;
     let value: unknown;
     try {
       value = JSON.parse(line);
     } catch (error) {
-      hooks.onMalformed(error as Error);
+      this.hooks.onMalformed(error as Error);
       return;
     }
-    hooks.onValue(value);
-  };
-  const overflow = (length: number): void => {
-    hooks.onOverflow(length);
-    partial = '';
-    socket.destroy();
-  };
+    this.hooks.onValue(value);
+  }
+
+  private overflow(length: number): false {
+    this.hooks.onOverflow(length);
+    this.partial = '';
+    return false;
+  }
+}
+
+/**
+ * Reads a socket as newline-delimited JSON (`LineReader`); a line past
+ * `maxLineLength` destroys the socket.
+ */
+export function readLines(socket: Socket, maxLineLength: number, hooks: LineReaderHooks): void {
+  socket.setEncoding('utf8');
+  const reader = new LineReader(maxLineLength, hooks, () => socket.destroyed);
   socket.on('data', (chunk: string) => {
-    let end = chunk.indexOf('\n');
-    if (end === -1) {
-      // Checked before joining: past V8's string limit the join itself would throw.
-      if (partial.length + chunk.length > maxLineLength) return overflow(partial.length + chunk.length);
-      partial += chunk;
-      return;
-    }
-    let start = 0;
-    if (partial.length > 0) {
-      if (partial.length + end > maxLineLength) return overflow(partial.length + end);
-      const line = partial + chunk.slice(0, end);
-      partial = '';
-      parse(line);
-      start = end + 1;
-      end = chunk.indexOf('\n', start);
-    }
-    while (end !== -1) {
-      // Stops reading once a handler destroyed the socket.
-      if (socket.destroyed) return;
-      if (end - start > maxLineLength) return overflow(end - start);
-      parse(start === 0 && end === chunk.length - 1 ? chunk.slice(0, end) : chunk.slice(start, end));
-      start = end + 1;
-      end = chunk.indexOf('\n', start);
-    }
-    if (start < chunk.length) {
-      partial = chunk.slice(start);
-      if (partial.length > maxLineLength) overflow(partial.length);
-    }
+    if (!reader.push(chunk) && !socket.destroyed) socket.destroy();
   });
 }

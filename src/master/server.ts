@@ -5,6 +5,9 @@
  * between them directly), supervises everything, and runs the lifecycle
  * `idle → starting → listening → closing → closed`.
  */
+import { clusterLinkId } from '../client-id';
+import type { NodeState } from '../nats/node-registry';
+import { ClusterNode } from './cluster-node';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -146,6 +149,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   private opsBoundPort = 0;
   /** Pings every running service every quarter of `livenessTimeout`, from start to stop. */
   private pinger: NodeJS.Timeout | undefined;
+  /** With `cluster`: heartbeats, liveness and discovery of the other nodes (cluster-node.ts). */
+  private readonly cluster: ClusterNode | undefined;
   /** Set by `handleSignals()`. */
   private signals: SignalHandlers | undefined;
 
@@ -156,15 +161,17 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     this.pool = new WorkerPool(this.options, this.log, {
       onForked: (workerId, worker) => {
         // Before the worker hears of any endpoint: the instances accept its links from now on.
-        for (const slot of this.slots) slot.linkKeys.admit(workerId);
+        for (const slot of this.slots) slot.linkKeys.admit(this.linkIdOf(workerId));
         // Before anything else: a TLS worker listens only once it has its certificate.
         if (this.tlsMaterial !== undefined) worker.deliver({ type: 'tls', ...this.tlsMaterial }, true);
         this.announceServices(workerId, worker);
+        this.clusterStateChanged();
       },
       onExit: (workerId, exit, expected, instance) => {
-        for (const slot of this.slots) slot.linkKeys.revoke(workerId);
+        for (const slot of this.slots) slot.linkKeys.revoke(this.linkIdOf(workerId));
         this.queries.retire(instance);
         this.onWorkerExit(workerId, exit, expected);
+        this.clusterStateChanged();
       },
       onReady: (workerId, pid) => this.emit('workerOnline', { workerId, pid }),
       onQuery: (workerId, qid, what) => this.queries.onQuery(workerId, qid, what),
@@ -189,12 +196,14 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       onExit: (slot, exit, expected, instance) => {
         this.queries.retire(instance);
         this.emit('serviceExit', { service: slot.name, instance: slot.instanceIndex, ...exit, expected });
+        this.clusterStateChanged();
       },
       onMetrics: (qid, metrics) => this.queries.onMetrics(qid, metrics),
-      liveWorkers: () => this.pool.workerIds(),
+      liveWorkers: () => this.pool.workerIds().map((workerId) => this.linkIdOf(workerId)),
       onOnline: (slot, pid, restarted, endpoint) => {
         this.announceInstance(slot, endpoint);
         this.introducePeers(slot);
+        this.clusterStateChanged();
         this.emit('serviceOnline', { service: slot.name, instance: slot.instanceIndex, pid, restarted });
       },
       onFailed: (slot) => {
@@ -204,11 +213,26 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       },
     };
     this.slotHooks = hooks;
+    const { cluster, placement } = this.options;
     for (const [name] of Object.entries(this.options.services)) {
       const { instances } = this.options.shards[name] ?? { instances: 1 };
       const slots: ServiceSlot[] = [];
-      for (let instance = 0; instance < instances; instance++) slots.push(this.newSlot(name, instance, instances));
+      for (let instance = 0; instance < instances; instance++) {
+        // With `cluster`, a node runs only the instances placed on it; the others are reached over NATS.
+        if (cluster !== false && placement[name]?.[instance] !== cluster.node) continue;
+        slots.push(this.newSlot(name, instance, instances));
+      }
       this.services.set(name, slots);
+    }
+    if (cluster !== false) {
+      const counts = Object.fromEntries(Object.entries(this.options.shards).map(([name, shard]) => [name, shard.instances]));
+      this.cluster = new ClusterNode(cluster, counts, this.log, {
+        instanceUp: (service, instance, endpoint) => this.toWorkers({ type: 'serviceUp', service, instance, endpoint, secret: '' }),
+        instanceDown: (service, instance) => this.toWorkers({ type: 'serviceDown', service, instance }),
+        remoteWorkers: (node, workers, reason) => {
+          for (const slot of this.slots) slot.announcePeer({ type: 'remoteWorkers', node, workers, reason });
+        },
+      });
     }
     this.slots.push(...[...this.services.values()].flat());
   }
@@ -353,6 +377,12 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     };
   }
 
+  /** The id a worker's links present (`clusterLinkId`: it carries the node with `cluster`; the worker id on one machine). */
+  private linkIdOf(workerId: number): number {
+    const { cluster } = this.options;
+    return cluster === false ? workerId : clusterLinkId(cluster.nodes.indexOf(cluster.node), workerId);
+  }
+
   private toWorkers(message: MasterToWorker): void {
     for (const worker of this.pool.channels()) worker.deliver(message, true);
   }
@@ -360,7 +390,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
   /** Tells every worker where a service's new instance listens, each with its own secret for it. */
   private announceInstance(slot: ServiceSlot, endpoint: string): void {
     for (const workerId of this.pool.workerIds()) {
-      const secret = slot.linkSecret(workerId);
+      const secret = slot.linkSecret(this.linkIdOf(workerId));
       if (secret !== undefined) this.pool.channel(workerId)?.deliver({ type: 'serviceUp', service: slot.name, instance: slot.instanceIndex, endpoint, secret }, true);
     }
   }
@@ -384,11 +414,26 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     }
   }
 
+  /** What this node runs, for its heartbeats: the instances up (their pid the epoch) and the workers' link ids. */
+  private clusterState(): NodeState {
+    const instances: Array<readonly [string, number, number]> = [];
+    for (const slot of this.slots) {
+      const { pid } = slot;
+      if (slot.endpoint !== undefined && pid !== undefined) instances.push([slot.name, slot.instanceIndex, pid]);
+    }
+    return { instances, workers: this.pool.workerIds().map((workerId) => this.linkIdOf(workerId)) };
+  }
+
+  private clusterStateChanged(): void {
+    this.cluster?.setState(this.clusterState());
+  }
+
   /** Tells a new worker where each running service listens (with its secrets), and which have failed. */
   private announceServices(workerId: number, worker: WorkerChannel): void {
+    for (const [service, instance, endpoint] of this.cluster?.remoteInstances() ?? []) worker.deliver({ type: 'serviceUp', service, instance, endpoint, secret: '' }, true);
     for (const slot of this.slots) {
       const { endpoint } = slot;
-      const secret = slot.linkSecret(workerId);
+      const secret = slot.linkSecret(this.linkIdOf(workerId));
       const instance = slot.instanceIndex;
       if (endpoint !== undefined && secret !== undefined) worker.deliver({ type: 'serviceUp', service: slot.name, instance, endpoint, secret }, true);
       else if (slot.state === 'failed') worker.deliver({ type: 'serviceFailed', service: slot.name, instance }, true);
@@ -529,6 +574,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       // Up before any process: a probe gets an honest 503 while the cluster starts.
       this.opsBoundPort = await this.ops.listen(this.options.opsHost, this.options.opsPort);
     }
+    // Before any process: a second process under this node's name must not start instances the first one runs.
+    await this.cluster?.start(this.clusterState());
     removeStaleSocketDirs(this.log);
     this.socketDir = createSocketDir();
     this.pinger = setInterval(() => {
@@ -571,6 +618,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     const now = Date.now();
     await this.pool.stop(now + Math.ceil((deadline - now) * 0.6));
     await Promise.all(this.slots.map((slot) => slot.stop(deadline)));
+    await this.cluster?.stop();
     // Last: probes see the stop until the processes are gone.
     await this.ops?.close();
   }
