@@ -4,53 +4,30 @@
  * service placed on node A over NATS, and clients on both nodes share a chat
  * room. One pair of nodes for the whole file.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { closeClients, connect } from '../helpers/cluster';
 import { describeWithNats, startNatsServer, stopAllNats, type NatsServer } from '../helpers/nats-server';
-import { CLI, ROOT, spawnScript, stopSpawned, type Spawned } from '../helpers/spawned';
+import { startNode, stopNodes, writeClusterConfig, type NodeProcess } from '../helpers/nats-nodes';
+import { ROOT, stopSpawned } from '../helpers/spawned';
 
 const EXAMPLES = path.join(ROOT, 'src', 'services', 'examples');
 
-interface Node {
-  readonly cli: Spawned;
-  readonly port: number;
-}
-
-async function startNode(name: string, config: string, nats: NatsServer): Promise<Node> {
-  const cli = spawnScript(CLI, ['start', '--config', config, '--node', name, '--nats', nats.url, '--port', '0', '--host', '127.0.0.1', '--workers', '1'], {
-    SWITCHYARD_LOG_LEVEL: 'warn',
-  });
-  const ready = await cli.line(/^switchyard listening on /, 30_000);
-  return { cli, port: Number(/:(\d+) /.exec(ready)?.[1]) };
-}
-
 describeWithNats(__filename)('nodes joined through NATS', () => {
   let nats: NatsServer;
-  let a: Node;
-  let b: Node;
+  let a: NodeProcess;
+  let b: NodeProcess;
 
   beforeAll(async () => {
     nats = await startNatsServer();
-    const folder = mkdtempSync(path.join(tmpdir(), 'sy-nodes-'));
-    const config = path.join(folder, 'cluster.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        cluster: { node: 'x', nats: nats.url, name: 'sytest', heartbeatInterval: 200, deadAfter: 1000, nodes: ['a', 'b'] },
-        services: { echo: { module: path.join(EXAMPLES, 'echo.ts'), node: 'a' }, chat: { module: path.join(EXAMPLES, 'chat.ts'), node: 'a' } },
-        staticDir: false,
-      }),
-    );
-    [a, b] = await Promise.all([startNode('a', config, nats), startNode('b', config, nats)]);
+    // Node b holds no instance: it is listed in cluster.nodes so that a accepts it.
+    const config = writeClusterConfig(nats, { echo: { module: path.join(EXAMPLES, 'echo.ts'), node: 'a' }, chat: { module: path.join(EXAMPLES, 'chat.ts'), node: 'a' } }, ['a', 'b']);
+    [a, b] = await Promise.all([startNode('a', config), startNode('b', config)]);
   }, 60_000);
 
   afterEach(() => closeClients());
 
   afterAll(async () => {
-    for (const node of [a, b]) node?.cli.child.kill('SIGTERM');
-    await Promise.all([a?.cli.exited, b?.cli.exited]);
+    await stopNodes([a, b]);
     stopSpawned();
     await stopAllNats();
   }, 30_000);
