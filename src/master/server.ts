@@ -233,6 +233,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
           for (const slot of this.slots) slot.announcePeer({ type: 'remoteWorkers', node, workers, reason });
         },
       });
+      const node = this.cluster;
+      this.metrics.trackNats(() => node.stats, () => node.peerInfo());
     }
     this.slots.push(...[...this.services.values()].flat());
   }
@@ -504,7 +506,8 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       const input = { onlineSince: slot.pings.onlineSince, lastPong: slot.pings.lastAnswer, workers: views };
       liveness.set(slot.key, slot.state === 'online' ? serviceLiveness(input, now, this.options.livenessTimeout) : { live: false, reason: `service is ${slot.state}` });
     }
-    return healthReport({ stats: this.stats(), expectedWorkers: this.options.workers, uptimeMs: now - this.startedAt, liveness, links });
+    const nodes = this.cluster?.peerInfo();
+    return healthReport({ stats: this.stats(), expectedWorkers: this.options.workers, uptimeMs: now - this.startedAt, liveness, links, ...(nodes === undefined ? {} : { nodes }) });
   }
 
   private async start(): Promise<number> {

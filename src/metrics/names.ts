@@ -35,6 +35,12 @@ export const METRICS = {
     help: 'Clients closed with 1013 "service backlog full": a message of their service to them was dropped at a full link queue',
     labels: ['service'],
   },
+  natsFrames: { name: 'switchyard_nats_frames_total', help: 'Frames of cross-node links over NATS (data, acks, nacks, resets), by direction', labels: ['direction'] },
+  natsBytes: { name: 'switchyard_nats_bytes_total', help: 'Payload bytes of cross-node link frames, by direction', labels: ['direction'] },
+  natsResends: { name: 'switchyard_nats_resends_total', help: 'Data frames of cross-node links sent again (a nack or a timeout)', labels: [] },
+  natsResets: { name: 'switchyard_nats_resets_total', help: 'Cross-node link sessions reset (each one replayed)', labels: [] },
+  natsRefused: { name: 'switchyard_nats_refused_total', help: 'NATS messages refused or dropped, by reason', labels: ['reason'] },
+  natsNodes: { name: 'switchyard_nats_nodes', help: 'Other nodes of the cluster as this node sees them, by state', labels: ['state'] },
   serviceRequests: { name: 'switchyard_service_requests_total', help: 'Requests answered by services, by transport and outcome', labels: ['service', 'transport', 'outcome'] },
   deliveryLatency: {
     name: 'switchyard_message_delivery_seconds',

@@ -15,7 +15,15 @@
 import type { Logger } from '../logger';
 import { SwitchyardError } from '../errors';
 import { ThrottledWarning } from '../throttled-log';
-import { ReliableChannel, type ChannelOwner, type FrameSink, type ReliableChannelOptions } from './reliable-channel';
+import { ReliableChannel, type ChannelOwner, type ChannelStats, type FrameSink, type ReliableChannelOptions } from './reliable-channel';
+
+function emptyStats(): ChannelStats {
+  return { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0, resends: 0, nacks: 0, timeouts: 0, duplicates: 0, outOfOrder: 0, stale: 0, malformed: 0, resets: 0 };
+}
+
+function addStats(into: ChannelStats, from: ChannelStats): void {
+  for (const key of Object.keys(into) as Array<keyof ChannelStats>) into[key] += from[key];
+}
 
 /** Node, cluster and channel names are single NATS subject tokens: letters, digits, `_` and `-`. */
 export const SUBJECT_TOKEN_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -99,6 +107,7 @@ class ChannelSink implements FrameSink {
 
 export class ChannelRouter {
   readonly stats: RouterStats = { refused: 0, unrouted: 0, malformed: 0 };
+  private readonly closedStats: ChannelStats = emptyStats();
   private readonly channels = new Map<string, ReliableChannel>();
   private readonly peers: ReadonlySet<string>;
   private readonly prefix: string;
@@ -142,8 +151,18 @@ export class ChannelRouter {
   /** Closes one channel (its timers stop; frames for it are counted as unrouted from now on). */
   closeChannel(peer: string, name: string): void {
     const key = `${peer}.${name}`;
-    this.channels.get(key)?.close();
+    const channel = this.channels.get(key);
+    if (channel === undefined) return;
+    channel.close();
+    addStats(this.closedStats, channel.stats);
     this.channels.delete(key);
+  }
+
+  /** The counters of every channel this router has had, closed ones included (so that a total never goes back). */
+  totals(): ChannelStats {
+    const sum = { ...this.closedStats };
+    for (const channel of this.channels.values()) addStats(sum, channel.stats);
+    return sum;
   }
 
   /** The open channels, keyed `<peer>.<name>`. */

@@ -9,6 +9,7 @@ import type { Logger } from '../logger';
 import type { ResolvedCluster } from './cluster-options';
 import { ChannelRouter, type ChannelRouterConfig } from './channel-router';
 import { connectNats, type NatsLink } from './nats-connection';
+import type { LinkTotals } from './nats-metrics';
 
 /** A worker's endpoint within its node: `w<node:cluster worker id>`. */
 export function workerEndpoint(workerId: number): string {
@@ -75,6 +76,12 @@ export class ProcessRouter {
       });
     }
     return this.opening;
+  }
+
+  /** This process's link counters, once connected (see nats-metrics.ts). */
+  totals(): LinkTotals | undefined {
+    const router = this.router;
+    return router === undefined ? undefined : { channels: router.totals(), router: router.stats };
   }
 
   /** The router if it is connected already. */

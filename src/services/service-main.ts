@@ -132,6 +132,13 @@ function expectResumes(): void {
   host.expectResumes(linkServer.admittedWorkers(), config.resumeTimeout, config.ipc.maxMessages);
 }
 
+function serviceMetrics(): ServiceMetrics {
+  const metrics = new ServiceMetrics(config.name, instanceKey(config.name, config.instance, config.instances));
+  const router = remote;
+  if (router !== undefined) metrics.trackNats(() => router.totals());
+  return metrics;
+}
+
 async function main(): Promise<void> {
   // The master orchestrates shutdown; a terminal's Ctrl-C reaches the whole group.
   process.on('SIGINT', () => log.debug('SIGINT ignored: the master stops this process'));
@@ -172,7 +179,7 @@ async function main(): Promise<void> {
         ...(peers === undefined ? {} : { peers }),
       },
       log,
-      { requestTimeout: config.requestTimeout, linkMaxBytes: config.ipc.maxBytes, metrics: new ServiceMetrics(config.name, instanceKey(config.name, config.instance, config.instances)),
+      { requestTimeout: config.requestTimeout, linkMaxBytes: config.ipc.maxBytes, metrics: serviceMetrics(),
         placement: { instance: config.instance, instances: config.instances },
       },
     );

@@ -142,6 +142,8 @@ export class WorkerServer {
     const linkId = cluster === undefined ? workerId : clusterLinkId(cluster.nodes.indexOf(cluster.node), workerId);
     this.linkId = linkId;
     this.remote = cluster === undefined ? undefined : new ProcessRouter(cluster, workerEndpoint(workerId), log);
+    const remote = this.remote;
+    if (remote !== undefined) this.metrics.trackNats(() => remote.totals());
     this.limits = new ConnectionLimits(config.limits, log, () => performance.now(), config.maxPayload);
     const closes = new HeldCloses(config.limits.closeGrace, log);
     this.closes = closes;

@@ -115,4 +115,22 @@ describeWithNats(__filename)('interest routing and HTTP across nodes', () => {
     expect(ghost.status).toBe(503);
     expect(ghost.headers.get('retry-after')).not.toBeNull();
   }, 30_000);
+
+  test('/healthz lists the other nodes with their state and last heartbeat; /metrics has the NATS counters', async () => {
+    const health = await request(b.port, '/healthz');
+    const body = JSON.parse(health.text) as { nodes: Array<{ node: string; state: string; lastHeartbeat: string | null }> };
+    expect(body.nodes.map(({ node, state }) => [node, state])).toEqual([
+      ['a', 'up'],
+      ['c', 'unknown'],
+    ]);
+    expect(Date.now() - Date.parse(body.nodes[0]?.lastHeartbeat as string)).toBeLessThan(5000);
+    expect(body.nodes[1]?.lastHeartbeat).toBeNull();
+    const metrics = (await request(b.port, '/metrics')).text;
+    const value = (pattern: RegExp): number => Number(pattern.exec(metrics)?.[1] ?? NaN);
+    expect(value(/^switchyard_nats_frames_total\{direction="sent"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(value(/^switchyard_nats_frames_total\{direction="received"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(value(/^switchyard_nats_bytes_total\{direction="received"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(value(/^switchyard_nats_nodes\{state="up"\} (\d+)/m)).toBe(1);
+    expect(metrics).toMatch(/^switchyard_nats_resets_total \d+/m);
+  });
 });
