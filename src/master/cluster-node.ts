@@ -9,8 +9,9 @@
  * the peer's live workers (`remoteWorkers`): a link from a worker that left
  * the list, or from a node declared dead, is gone, and its clients get 1006.
  *
- * Two processes started with one node name: the newcomer hears the other's
- * heartbeats while it waits, before it starts anything, and refuses to start
+ * Two processes started with one node name: the newcomer listens, without
+ * sending a heartbeat, for one and a half heartbeat intervals before it
+ * starts anything; when it hears the other's heartbeats it refuses to start
  * (`SY_ERR_NODE_CONFLICT`); one already running logs each conflict as an
  * error and carries on (it owns its instances; the newcomer never ran any).
  */
@@ -68,8 +69,10 @@ export class ClusterNode {
     registry.on('up', (node) => this.log.info({ node }, 'node up'));
     this.link.on('reconnect', () => registry.heartbeat());
     registry.setState(state, false);
-    registry.start();
+    // Quiet first: a newcomer under a name already running must not disturb the peers' view of that node.
+    registry.start(true);
     await new Promise((resolve) => setTimeout(resolve, Math.ceil(this.cluster.heartbeatInterval * 1.5)));
+    if (!this.conflicted) registry.beginHeartbeats();
     if (this.conflicted) {
       await this.stop();
       throw new SwitchyardError('SY_ERR_NODE_CONFLICT', `another process already runs as node "${this.cluster.node}" of cluster "${this.cluster.name}": start this one with another --node`);

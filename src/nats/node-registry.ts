@@ -189,14 +189,24 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
     this.conflictWarning = new ThrottledWarning(log, 'another process sends heartbeats under this node\'s name: two nodes were started with one name');
   }
 
-  /** Subscribes, sends the first heartbeat and starts the timers. */
-  start(): void {
+  /**
+   * Subscribes, sends the first heartbeat and starts the timers. `quiet`
+   * listens without sending (to hear whether another process already runs
+   * under this node's name before claiming it) until `beginHeartbeats()`.
+   */
+  start(quiet = false): void {
     if (this.unsubscribe !== undefined) throw new SwitchyardError('SY_ERR_INVALID_STATE', 'the node registry is already started');
     this.unsubscribe = this.port.subscribe(`${this.prefix}*`, (subject, data) => this.receive(subject, data));
-    this.heartbeat();
-    this.heartbeatTimer = setInterval(onHeartbeatTimer, this.interval, this);
+    if (!quiet) this.beginHeartbeats();
     // Checked four times per deadAfter: a death is seen at most a quarter late.
     this.checkTimer = setInterval(onCheckTimer, Math.max(10, Math.floor(this.deadAfter / 4)), this);
+  }
+
+  /** Starts sending heartbeats (once; `start()` does it unless quiet). */
+  beginHeartbeats(): void {
+    if (this.heartbeatTimer !== undefined) return;
+    this.heartbeat();
+    this.heartbeatTimer = setInterval(onHeartbeatTimer, this.interval, this);
   }
 
   /** Stops the timers and the subscription (peers then hear nothing and declare this node dead after `deadAfter`). */
@@ -281,8 +291,8 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
     }
     if (peer.state !== 'up') {
       peer.state = 'up';
-      // Answer at once: the peer (just started, or back) need not wait an interval to see this node.
-      this.heartbeat();
+      // Answer at once: the peer (just started, or back) need not wait an interval to see this node (unless this node is still quiet).
+      if (this.heartbeatTimer !== undefined) this.heartbeat();
       this.emit('up', node);
     }
     if (beat.state !== undefined) this.emit('state', node, beat.state);

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { closeClients, connect } from '../helpers/cluster';
 import { describeWithNats, startNatsServer, stopAllNats, type NatsServer } from '../helpers/nats-server';
 import { startNode, stopNodes, writeClusterConfig, type NodeProcess } from '../helpers/nats-nodes';
-import { ROOT, stopSpawned } from '../helpers/spawned';
+import { CLI, ROOT, spawnScript, stopSpawned } from '../helpers/spawned';
 
 const EXAMPLES = path.join(ROOT, 'src', 'services', 'examples');
 
@@ -16,11 +16,12 @@ describeWithNats(__filename)('nodes joined through NATS', () => {
   let nats: NatsServer;
   let a: NodeProcess;
   let b: NodeProcess;
+  let config: string;
 
   beforeAll(async () => {
     nats = await startNatsServer();
     // Node b holds no instance: it is listed in cluster.nodes so that a accepts it.
-    const config = writeClusterConfig(nats, { echo: { module: path.join(EXAMPLES, 'echo.ts'), node: 'a' }, chat: { module: path.join(EXAMPLES, 'chat.ts'), node: 'a' } }, ['a', 'b']);
+    config = writeClusterConfig(nats, { echo: { module: path.join(EXAMPLES, 'echo.ts'), node: 'a' }, chat: { module: path.join(EXAMPLES, 'chat.ts'), node: 'a' } }, ['a', 'b']);
     [a, b] = await Promise.all([startNode('a', config), startNode('b', config)]);
   }, 60_000);
 
@@ -60,4 +61,25 @@ describeWithNats(__filename)('nodes joined through NATS', () => {
       await client.json((m) => m.type === 'message' && m.text === 'hi from a' && m.from === 'ann');
     }
   });
+
+  test('a message of the largest size (maxPayload, 1 MiB, as large as the NATS max_payload) crosses both ways, split over frames', async () => {
+    const client = await connect(b.port, '/echo');
+    const big = 'é'.repeat(512 * 1024);
+    client.socket.send(big);
+    const binary = Buffer.alloc(1024 * 1024, 7);
+    client.socket.send(binary);
+    const [text, bytes] = await client.received(2, 20_000);
+    expect(text).toBe(big);
+    expect(Buffer.isBuffer(bytes) && bytes.equals(binary)).toBe(true);
+  }, 30_000);
+
+  test('a second process started under a node name already running refuses to start (SY_ERR_NODE_CONFLICT)', async () => {
+    const second = spawnScript(CLI, ['start', '--config', config, '--node', 'a', '--port', '0', '--host', '127.0.0.1', '--workers', '1'], { SWITCHYARD_LOG_LEVEL: 'warn' });
+    expect(await second.exited).toBe(1);
+    expect(second.stderr.join('\n')).toMatch(/another process already runs as node "a"/);
+    // The first one serves on.
+    const client = await connect(a.port, '/echo');
+    client.socket.send('still here');
+    expect(await client.received(1)).toEqual(['still here']);
+  }, 30_000);
 });
