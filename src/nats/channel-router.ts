@@ -15,6 +15,7 @@
 import type { Logger } from '../logger';
 import { SwitchyardError } from '../errors';
 import { ThrottledWarning } from '../throttled-log';
+import { decodeFrame } from './frame';
 import { ReliableChannel, type ChannelOwner, type ChannelStats, type FrameSink, type ReliableChannelOptions } from './reliable-channel';
 
 function emptyStats(): ChannelStats {
@@ -53,7 +54,12 @@ export interface ChannelRouterConfig {
    * (a service instance accepts the links of workers it has never heard of).
    */
   readonly accept?: (peer: string, name: string) => AcceptedOwner | undefined;
+  /** Most channels `accept` may have open at once (a flood of made-up endpoints must not grow the map). Default `MAX_ACCEPTED_CHANNELS`. */
+  readonly maxAccepted?: number;
 }
+
+/** Channels a router opens on its own at most: a service instance's links from other nodes' workers. */
+export const MAX_ACCEPTED_CHANNELS = 1024;
 
 /** The owner of a channel the router opened on its own (`accept`): it is handed the channel, and how to close it. */
 export interface AcceptedOwner extends ChannelOwner {
@@ -108,6 +114,8 @@ class ChannelSink implements FrameSink {
 export class ChannelRouter {
   readonly stats: RouterStats = { refused: 0, unrouted: 0, malformed: 0 };
   private readonly closedStats: ChannelStats = emptyStats();
+  /** Channels open through `accept`. */
+  private accepted = 0;
   private readonly channels = new Map<string, ReliableChannel>();
   private readonly peers: ReadonlySet<string>;
   private readonly prefix: string;
@@ -198,11 +206,22 @@ export class ChannelRouter {
       return;
     }
     let channel = this.channels.get(rest);
-    if (channel === undefined) {
-      const owner = this.config.accept?.(from, name);
+    if (channel === undefined && this.config.accept !== undefined) {
+      // Only a real frame opens a channel, and only so many: garbage on made-up endpoints costs a counter, not memory.
+      if (!decodeFrame(data).ok) {
+        this.stats.malformed++;
+        this.malformedWarning.warn({ subject, bytes: data.byteLength });
+        return;
+      }
+      const owner = this.accepted < (this.config.maxAccepted ?? MAX_ACCEPTED_CHANNELS) ? this.config.accept(from, name) : undefined;
       if (owner !== undefined) {
         channel = this.open(from, name, owner);
-        owner.bind(channel, () => this.closeChannel(from, name));
+        this.accepted++;
+        const opened = channel;
+        owner.bind(channel, () => {
+          if (this.channels.get(rest) === opened) this.accepted--;
+          this.closeChannel(from, name);
+        });
       }
     }
     if (channel === undefined) {

@@ -206,6 +206,11 @@ export class LinkServer {
   }
 
   /** @internal */
+  get helloTimeoutMs(): number {
+    return this.options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
+  }
+
+  /** @internal */
   get logger(): Logger {
     return this.log;
   }
@@ -220,7 +225,7 @@ export class LinkServer {
   private refuseChannel(link: ChannelLink, fields: Record<string, unknown>): undefined {
     this.refusedLinks++;
     this.refusedWarning.warn(fields);
-    link.destroy();
+    if (!link.admitted) link.destroy();
     return undefined;
   }
 
@@ -310,6 +315,7 @@ class ChannelLink implements AcceptedOwner {
   private awaitingHello = true;
   private channel: ReliableChannel | undefined;
   private closeChannel: (() => void) | undefined;
+  private helloDeadline: NodeJS.Timeout | undefined;
   private endpointValue: ChannelEndpoint | undefined;
   private readonly reader: ChannelLineReader;
   private destroyed = false;
@@ -324,16 +330,27 @@ class ChannelLink implements AcceptedOwner {
       onValue: (value) => this.onValue(value),
       onMalformed: (error) => {
         this.server.unreadable(error, this.worker);
-        if (this.awaitingHello) this.destroy();
+        if (!this.awaitingHello) return;
+        if (this.worker === undefined) this.destroy();
+        else this.channel?.reset();
       },
       onOverflow: (length) => this.server.logger.error({ worker: this.worker, node, length }, 'worker sent an oversized line; channel reset'),
     });
+  }
+
+  /** Whether a hello was accepted on this link once (it then belongs to that worker until the worker is gone). */
+  get admitted(): boolean {
+    return this.worker !== undefined;
   }
 
   /** @internal Called by the router right after it opened the channel with this owner. */
   bind(channel: ReliableChannel, close: () => void): void {
     this.channel = channel;
     this.closeChannel = close;
+    // As on a socket: a channel that never presents a valid hello is cut, so made-up peers cannot hold one for good.
+    this.helloDeadline = setTimeout(() => {
+      if (this.worker === undefined) this.destroy();
+    }, this.server.helloTimeoutMs);
   }
 
   newEndpoint(): ChannelEndpoint {
@@ -359,6 +376,7 @@ class ChannelLink implements AcceptedOwner {
 
   destroy(): void {
     this.destroyed = true;
+    clearTimeout(this.helloDeadline);
     this.endpointValue?.close();
     // Out of the router: a later hello from that endpoint is a new link.
     this.closeChannel?.();
@@ -368,8 +386,13 @@ class ChannelLink implements AcceptedOwner {
     if (this.destroyed) return;
     if (this.awaitingHello) {
       const worker = this.server.channelHello(this, value);
-      if (worker === undefined) return;
+      if (worker === undefined) {
+        // An admitted link whose new session starts wrong stays admitted: the session resets, and its worker's next hello resumes it.
+        if (this.worker !== undefined) this.channel?.reset();
+        return;
+      }
       if (this.worker !== undefined && this.worker !== worker) return this.destroy();
+      clearTimeout(this.helloDeadline);
       this.worker = worker;
       this.awaitingHello = false;
     }

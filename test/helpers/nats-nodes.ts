@@ -26,9 +26,9 @@ export function writeClusterConfig(nats: NatsServer, services: Record<string, un
   return file;
 }
 
-/** Starts node `name` on a free port with one worker; resolves once it listens. */
-export async function startNode(name: string, config: string, env: NodeJS.ProcessEnv = {}): Promise<NodeProcess> {
-  const cli = spawnScript(CLI, ['start', '--config', config, '--node', name, '--port', '0', '--host', '127.0.0.1', '--workers', '1'], {
+/** Starts node `name` on a free port with one worker (`args`: more flags, such as `--nats`); resolves once it listens. */
+export async function startNode(name: string, config: string, env: NodeJS.ProcessEnv = {}, args: readonly string[] = []): Promise<NodeProcess> {
+  const cli = spawnScript(CLI, ['start', '--config', config, '--node', name, '--port', '0', '--host', '127.0.0.1', '--workers', '1', ...args], {
     SWITCHYARD_LOG_LEVEL: 'warn',
     ...env,
   });
