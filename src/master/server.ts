@@ -311,6 +311,10 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       throw new SwitchyardError('SY_ERR_INVALID_STATE', `reload() was called on a server that is ${this.currentState}`);
     }
     const counts = checkCounts(options, (name) => this.services.has(name));
+    // Every node places instances from the same counts: one node alone cannot change them (restart the nodes with the new config).
+    if (this.cluster !== undefined && [...counts].some(([name, count]) => count !== (this.options.shards[name]?.instances ?? 1))) {
+      throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'reload options.instances cannot change instance counts with cluster set: restart every node with the new config');
+    }
     if (options.workers !== undefined && typeof options.workers !== 'boolean') throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'reload options.workers must be true or false');
     if (this.reloading === undefined) {
       this.reloading = this.rollingReload(counts, options.workers !== false).finally(() => {
@@ -457,12 +461,13 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
     this.log.info('rolling reload: services');
     const deadline = Date.now() + this.options.stopTimeout;
     // Services side by side; a service's instances one at a time, so that its other shards serve throughout.
-    const services = [...this.services.values()];
+    // With `cluster`, a node may run none of a service's instances, or some of them (counts cannot change then: see reload()).
+    const services = [...this.services.values()].filter((slots) => slots.length > 0);
     const outcomes = await Promise.allSettled(
       services.map((slots) => {
         const name = (slots[0] as ServiceSlot).name;
         const count = counts.get(name);
-        return count === undefined || count === slots.length ? reloadInTurn(slots, deadline) : resizeService(this.resizing, name, count, deadline);
+        return count === undefined || count === slots.length || this.cluster !== undefined ? reloadInTurn(slots, deadline) : resizeService(this.resizing, name, count, deadline);
       }),
     );
     if (this.closing !== undefined) return;

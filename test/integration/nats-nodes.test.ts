@@ -82,4 +82,17 @@ describeWithNats(__filename)('nodes joined through NATS', () => {
     client.socket.send('still here');
     expect(await client.received(1)).toEqual(['still here']);
   }, 30_000);
+
+  test('SIGHUP on each node (a rolling reload; b runs no instance): clients get 1012, reconnect, and reach the reloaded service across nodes', async () => {
+    for (const node of [b, a]) {
+      const client = await connect(node.port, '/echo');
+      client.socket.send('before');
+      await client.received(1);
+      node.cli.child.kill('SIGHUP');
+      expect(await client.closed).toBe(1012);
+    }
+    const again = await connect(b.port, '/echo');
+    again.socket.send('after the reloads');
+    expect(await again.received(1, 15_000)).toEqual(['after the reloads']);
+  }, 40_000);
 });
