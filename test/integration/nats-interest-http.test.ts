@@ -52,7 +52,9 @@ describeWithNats(__filename)('interest routing and HTTP across nodes', () => {
       { requests: { module: path.join(FIXTURES, 'requests.ts'), node: 'a' }, ghost: { module: path.join(FIXTURES, 'requests.ts'), node: 'c' } },
       ['a', 'b', 'c'],
     );
-    [a, b] = await Promise.all([startNode('a', config, { SWITCHYARD_REQUEST_TIMEOUT: '1000' }), startNode('b', config, { SWITCHYARD_REQUEST_TIMEOUT: '1000' })]);
+    // A small bound on held events, for the ghost's clients (the publishes below go one at a time).
+    const env = { SWITCHYARD_REQUEST_TIMEOUT: '1000', SWITCHYARD_IPC_MAX_QUEUED_MESSAGES: '64' };
+    [a, b] = await Promise.all([startNode('a', config, env), startNode('b', config, env)]);
     watcher = await connectNats({ servers: [nats.url] });
     watcher.subscribe('sytest.link.>', (subject, bytes) => frames.count(subject, bytes));
     await watcher.flush();
@@ -132,5 +134,12 @@ describeWithNats(__filename)('interest routing and HTTP across nodes', () => {
     expect(value(/^switchyard_nats_bytes_total\{direction="received"\} (\d+)/m)).toBeGreaterThan(0);
     expect(value(/^switchyard_nats_nodes\{state="up"\} (\d+)/m)).toBe(1);
     expect(metrics).toMatch(/^switchyard_nats_resets_total \d+/m);
+  });
+
+  test('a client of a service placed on a node that never appears: its events are held, and past the bound it is closed with 1013', async () => {
+    const client = await connect(b.port, '/ghost');
+    for (let i = 0; i < 80; i++) client.socket.send(String(i));
+    expect(await client.closed).toBe(1013);
+    expect(client.messages).toEqual([]);
   });
 });
