@@ -107,4 +107,36 @@ describeWithNats(__filename)('node faults over NATS', () => {
     expect(client.closeCode).toBeUndefined();
     console.log(`${echoes.length} echoes for ${total} messages (${echoes.filter((e) => e.redelivered).length} marked redelivered)`);
   }, 60_000);
+
+  test("SIGKILL of a worker on node B: the service on A hears 1006 'worker exited' for exactly that worker's clients, from B's heartbeats", async () => {
+    const [a, b] = await Promise.all([startNode('a', config), startNode('b', config)]);
+    nodes.push(a, b);
+    const onB = await connect(b.port, '/watch');
+    const onA = await connect(a.port, '/watch');
+    const bId = await welcomeId(onB);
+    await welcomeId(onA);
+    const health = (await (await fetch(`http://127.0.0.1:${b.port}/healthz`)).json()) as { processes: Array<{ kind: string; pid: number }> };
+    const worker = health.processes.find((entry) => entry.kind === 'worker');
+    process.kill(worker?.pid as number, 'SIGKILL');
+    expect(await onB.closed).toBe(1006);
+    let closes: Array<[string, number, string]> = [];
+    const deadline = Date.now() + 8000;
+    while (closes.length === 0) {
+      if (Date.now() > deadline) throw new Error('the service on A heard no close in 8 s');
+      onA.socket.send('closes');
+      closes = (await onA.json<{ closes: Array<[string, number, string]> }>((m) => m.type === 'closes' && (m.closes as unknown[]).length > 0, 250).catch(() => ({ closes: [] }))).closes;
+    }
+    expect(closes).toEqual([[bId, 1006, 'worker exited']]);
+    // B's replacement worker (forked after a backoff; the port refuses until it listens) links to A again: a new client on B is served.
+    const retryUntil = Date.now() + 10_000;
+    let again: TestClient | undefined;
+    while (again === undefined) {
+      again = await connect(b.port, '/watch').catch(async (error: unknown) => {
+        if (Date.now() > retryUntil) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return undefined;
+      });
+    }
+    await welcomeId(again);
+  }, 40_000);
 });
