@@ -12,6 +12,8 @@ export default tseslint.config(
   ...tseslint.configs.strict,
   {
     files: ['**/*.ts'],
+    // An ES module fixture with top-level await that the CommonJS tsconfig excludes: linted without types.
+    ignores: ['test/fixtures/modules/esm-package/*.ts'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },

@@ -70,6 +70,8 @@ export interface WorkerConfig {
   readonly httpApp?: string | null;
   /** With `cluster`: the NATS settings for links to instances on other nodes. Absent on one machine. */
   readonly cluster?: ResolvedCluster;
+  /** Listen on a socket of its own with SO_REUSEPORT (`balancing: 'reuse-port'`); absent: through node:cluster's shared handle. */
+  readonly reusePort?: boolean;
 }
 
 export interface ServiceConfig {

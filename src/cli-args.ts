@@ -4,9 +4,9 @@
  * them); the result goes through `resolveOptions()` with where each value
  * came from, so an error names the flag, variable or file to fix.
  */
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { findConfigFile, loadConfig } from './config-file';
+import { moduleFile } from './user-module';
 import { SwitchyardError } from './errors';
 import { closest } from './did-you-mean';
 import { bundledServices, type ServiceDefinition, type SwitchyardOptions } from './options';
@@ -100,6 +100,7 @@ const FLAGS = {
   config: { type: 'string' },
   'log-level': { type: 'string' },
   'log-pretty': { type: 'boolean' },
+  'access-log': { type: 'string' },
   balancing: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -159,6 +160,7 @@ const FLAG_OPTIONS: Readonly<Record<string, OptionName>> = {
   '--service': 'services',
   '--log-level': 'logLevel',
   '--log-pretty': 'logPretty',
+  '--access-log': 'accessLog',
   '--tls-cert': 'tls',
   '--ops-port': 'opsPort',
   '--ops-host': 'opsHost',
@@ -181,8 +183,13 @@ function flagLayer(flags: Readonly<Record<string, unknown>>): OptionLayer {
 async function configLayer(file: string | undefined, cwd: string): Promise<OptionLayer> {
   if (file === undefined) return { options: {}, origins: {} };
   const options = (await loadConfig(file, cwd)) as Record<string, unknown>;
-  const origin: OptionOrigin = { from: 'config', file: path.resolve(cwd, file) };
+  const origin: OptionOrigin = { from: 'config', file: moduleFile(file, cwd) ?? file };
   return { options, origins: Object.fromEntries(Object.keys(options).map((key) => [key, origin])) };
+}
+
+function unknownCommand(command: string): SwitchyardError {
+  const guess = closest(command, COMMANDS);
+  return new SwitchyardError('SY_ERR_INVALID_OPTION', `unknown command "${command}"${guess === undefined ? '' : ` (did you mean ${guess}?)`}; try switchyard --help`);
 }
 
 /**
@@ -203,13 +210,13 @@ export async function parseCli(argv: readonly string[], cwd: string = process.cw
   }
   const { values, positionals } = parsed;
   const [command = 'start', ...extra] = positionals;
-  if (command === 'help') return { command: 'help', topic: extra[0] === 'start' ? 'start' : 'general' };
+  // Help about a command that does not exist is the unknown-command error, not start's flags.
+  const topic = command === 'help' ? extra[0] : positionals.length > 0 ? command : undefined;
+  if (topic !== undefined && topic !== 'start') throw unknownCommand(topic);
+  if (command === 'help') return { command: 'help', topic: topic === 'start' ? 'start' : 'general' };
   if (values.help === true) return { command: 'help', topic: positionals.length > 0 ? 'start' : 'general' };
   if (values.version === true) return { command: 'version' };
-  if (command !== 'start') {
-    const guess = closest(command, COMMANDS);
-    throw new SwitchyardError('SY_ERR_INVALID_OPTION', `unknown command "${command}"${guess === undefined ? '' : ` (did you mean ${guess}?)`}; try switchyard --help`);
-  }
+  if (command !== 'start') throw unknownCommand(command);
   if (extra.length > 0) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `unexpected argument "${extra[0]}"`);
 
   const fromEnvironment = optionsFromEnvironment(env);
@@ -223,6 +230,7 @@ export async function parseCli(argv: readonly string[], cwd: string = process.cw
     '--service': serviceFlags(values.service),
     '--log-level': values['log-level'],
     '--log-pretty': values['log-pretty'],
+    '--access-log': values['access-log'],
     '--balancing': values.balancing,
     // The TLS flags complete the environment's or the config file's tls (a renewed certificate path over the file's key, say).
     '--tls-cert': tlsFlags(values, lower.options.tls),

@@ -40,8 +40,12 @@ Flags:
                          switchyard.config.* or switchyard.json in the working directory)
   --log-level <level>    ${logLevel.values.slice(0, -1).join(', ')} or ${logLevel.values[logLevel.values.length - 1]} (default ${logLevel.default})
   --log-pretty           readable log lines through pino-pretty (install it: a dev dependency)
-  --balancing <mode>     ${balancing.values[0]} (master hands out connections evenly) or ${balancing.values[1]}
-                         (workers accept themselves: faster storms, uneven spread)
+  --access-log <level>   one line per HTTP request at debug (default) or info, or off
+  --balancing <mode>     round-robin (master hands out connections evenly), kernel (workers
+                         accept from one socket: faster storms, uneven spread), reuse-port (a
+                         socket per worker, spread by the kernel: Node 22.12+) or auto: reuse-port
+                         where Node has it and net.ipv4.tcp_migrate_req=1, else round-robin
+                         (default ${balancing.default})
   --tls-cert <file>      serve https:// and wss:// with this PEM certificate (chain)
   --tls-key <file>       the certificate's PEM private key (with --tls-cert)
   --tls-ca <file>        extra PEM CA certificates (optional)

@@ -10,17 +10,16 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { SwitchyardError } from './errors';
 import type { SwitchyardOptions } from './options';
-import { isTypeScriptPath, registerTypeScript } from './typescript-support';
+import { loadDefaultExport, moduleFile } from './user-module';
 
-/** A service's module path (either form) resolved against the config file's folder; anything else is left to `resolveOptions()` to refuse. */
+/** A service's module path (either form; a path or a `file:` URL) resolved against the config file's folder; anything else is left to `resolveOptions()` to refuse. */
 function resolvedAgainst(folder: string, given: unknown): unknown {
-  if (typeof given === 'string') return path.resolve(folder, given);
+  if (typeof given === 'string') return moduleFile(given, folder) ?? given;
   if (typeof given === 'object' && given !== null && !Array.isArray(given)) {
     const definition = given as Record<string, unknown>;
-    if (typeof definition.module === 'string') return { ...definition, module: path.resolve(folder, definition.module) };
+    if (typeof definition.module === 'string') return { ...definition, module: moduleFile(definition.module, folder) ?? definition.module };
   }
   return given;
 }
@@ -56,9 +55,16 @@ function configError(message: string, cause?: unknown): SwitchyardError {
   return new SwitchyardError('SY_ERR_CONFIG_FILE', message, cause === undefined ? undefined : { cause });
 }
 
+/** The config file's absolute path: `file` a path (against `cwd`), a `file:` URL string or a `URL`. */
+function configPath(file: string | URL, cwd: string): string {
+  const absolute = moduleFile(file, cwd);
+  if (absolute === undefined) throw configError(`the config file must be a path or a file: URL, got ${JSON.stringify(String(file))}`);
+  return absolute;
+}
+
 /** Reads a JSON config file (synchronously). */
-export function loadConfigFile(file: string, cwd: string = process.cwd()): SwitchyardOptions {
-  const absolute = path.resolve(cwd, file);
+export function loadConfigFile(file: string | URL, cwd: string = process.cwd()): SwitchyardOptions {
+  const absolute = configPath(file, cwd);
   let text: string;
   try {
     text = readFileSync(absolute, 'utf8');
@@ -75,14 +81,15 @@ export function loadConfigFile(file: string, cwd: string = process.cwd()): Switc
 }
 
 /** Reads any config file: JSON, or a JavaScript or TypeScript module. */
-export async function loadConfig(file: string, cwd: string = process.cwd()): Promise<SwitchyardOptions> {
-  const absolute = path.resolve(cwd, file);
+export async function loadConfig(file: string | URL, cwd: string = process.cwd()): Promise<SwitchyardOptions> {
+  const absolute = configPath(file, cwd);
   if (path.extname(absolute) === '.json') return loadConfigFile(absolute);
   if (!/\.(?:[cm]?js|[cm]?ts)$/.test(absolute)) throw configError(`config file ${absolute} must be .json, .js, .cjs, .mjs, .ts, .mts or .cts`);
   if (!existsSync(absolute)) throw configError(`cannot read config file ${absolute}: it does not exist`);
   let exported: unknown;
   try {
-    exported = defaultExport(await loadModule(absolute));
+    // Fresh: the CLI reads the file again at each SIGHUP, and an edit must show.
+    exported = await loadDefaultExport(absolute, { fresh: true });
     if (typeof exported === 'function') exported = (exported as () => unknown)();
     exported = await exported;
   } catch (cause) {
@@ -90,30 +97,6 @@ export async function loadConfig(file: string, cwd: string = process.cwd()): Pro
     throw configError(`config file ${absolute} failed to load: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
   }
   return asOptions(exported, absolute, 'export an object by default (or a function returning one)');
-}
-
-// A real dynamic import: TypeScript compiles `import()` to `require()` for CommonJS output, which cannot load an ES module with top-level await.
-const nativeImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
-
-/** CommonJS and TypeScript through `require()`; ES modules (and what `require()` refuses) through `import()`. */
-async function loadModule(file: string): Promise<unknown> {
-  if (isTypeScriptPath(file)) {
-    registerTypeScript();
-    return require(file) as unknown;
-  }
-  if (file.endsWith('.mjs')) return nativeImport(pathToFileURL(file).href);
-  try {
-    return require(file) as unknown;
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'ERR_REQUIRE_ESM' || code === 'ERR_REQUIRE_ASYNC_MODULE') return nativeImport(pathToFileURL(file).href);
-    throw error;
-  }
-}
-
-function defaultExport(module: unknown): unknown {
-  if (typeof module === 'object' && module !== null && 'default' in module) return (module as { default: unknown }).default;
-  return module;
 }
 
 function asOptions(value: unknown, absolute: string, requirement: string): SwitchyardOptions {
@@ -128,7 +111,7 @@ function asOptions(value: unknown, absolute: string, requirement: string): Switc
     );
   }
   // The same for the worker modules and the JWT key files: paths in the file are relative to the file.
-  const resolve = (value: unknown): unknown => (typeof value === 'string' && value.length > 0 ? path.resolve(path.dirname(absolute), value) : value);
+  const resolve = (value: unknown): unknown => (typeof value === 'string' && value.length > 0 ? (moduleFile(value, path.dirname(absolute)) ?? value) : value);
   for (const key of ['authenticate', 'http'] as const) if (options[key] !== undefined) options[key] = resolve(options[key]);
   const jwt = options.jwt;
   if (typeof jwt === 'object' && jwt !== null && !Array.isArray(jwt)) {

@@ -5,6 +5,8 @@ export type { ServerState, ServerStats, WorkerStats, ServiceStats } from './mast
 export type { SignalOptions } from './master/signals';
 export { Service } from './services/service';
 export type { OutgoingData, BroadcastOptions, MessageInfo, ServicePeers } from './services/service';
+export type { StandardSchemaV1, StandardSchemaProps, StandardSchemaResult, StandardSchemaIssue, InferSchemaOutput } from './services/standard-schema';
+export type { InvalidMessageReply, InvalidMessageIssue } from './services/typed-messages';
 export type { Client } from './services/client';
 export { RequestError, reply } from './services/request';
 export type { ServiceRequest, Reply } from './services/request';

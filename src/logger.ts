@@ -6,6 +6,7 @@
  * resolve differently (most keep the last): it is renamed `child<Key>`
  * (`childPid`), or dropped when it only repeats the tag's value.
  */
+import { format } from 'node:util';
 import pino from 'pino';
 import { prettyDestination } from './log-pretty';
 import type { LogLevel } from './options';
@@ -20,11 +21,14 @@ export interface LogOutput {
   readonly pretty?: boolean;
   /** Another destination (tests). */
   readonly destination?: pino.DestinationStream;
+  /** Fields added to every line at the moment it is written (a service process: the client whose handler is running). */
+  readonly mixin?: () => Record<string, unknown>;
 }
 
 export function createLogger(level: LogLevel, role: ProcessRole, bindings: Record<string, unknown> = {}, output: LogOutput = {}): Logger {
   const base: Record<string, unknown> = { role, pid: process.pid, ...bindings };
   const options: pino.LoggerOptions = { level, base, formatters: { log: (object) => withoutBaseKeys(object, base) } };
+  if (output.mixin !== undefined) options.mixin = output.mixin;
   const destination = output.destination ?? (output.pretty === true ? prettyDestination() : undefined);
   return destination === undefined ? pino(options) : pino(options, destination);
 }
@@ -40,4 +44,23 @@ export function withoutBaseKeys(object: Record<string, unknown>, base: Readonly<
     else if (value !== base[key]) result[`child${key[0]?.toUpperCase() ?? ''}${key.slice(1)}`] = value;
   }
   return result;
+}
+
+/** The console methods a child process's user code may call, and the level each is logged at. */
+const CONSOLE_LEVELS = { log: 'info', info: 'info', debug: 'debug', warn: 'warn', error: 'error' } as const;
+
+/**
+ * Routes `console.log`/`info`/`debug`/`warn`/`error` of a worker or service
+ * process (user code: services, the authenticator, the HTTP app) into its
+ * logger, so that stdout holds only JSON lines (or only pretty ones): the
+ * text, formatted as console formats it, is the line's `msg`, and `console`
+ * names the method. Never in the master, whose process may be the
+ * embedding application's.
+ */
+export function captureConsole(log: Logger): void {
+  for (const [method, level] of Object.entries(CONSOLE_LEVELS) as Array<[keyof typeof CONSOLE_LEVELS, (typeof CONSOLE_LEVELS)[keyof typeof CONSOLE_LEVELS]]>) {
+    console[method] = (...args: unknown[]): void => {
+      if (log.isLevelEnabled(level)) log[level]({ console: method }, format(...args));
+    };
+  }
 }

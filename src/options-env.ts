@@ -29,9 +29,10 @@ export const ENV_PREFIX = 'SWITCHYARD_';
 
 /**
  * Variables under the prefix that are not options: read by the CLI (the
- * config file) or set by the master for its children. Never warned about.
+ * config file), set by the master for its children, or read where `.ts`
+ * modules load (the forced TypeScript loader). Never warned about.
  */
-export const NON_OPTION_VARIABLES: readonly string[] = ['SWITCHYARD_CONFIG', 'SWITCHYARD_CHILD_CONFIG'];
+export const NON_OPTION_VARIABLES: readonly string[] = ['SWITCHYARD_CONFIG', 'SWITCHYARD_CHILD_CONFIG', 'SWITCHYARD_TS_LOADER'];
 
 /** The platform conventions read besides the prefixed names. */
 const PLATFORM_VARIABLES: Readonly<Partial<Record<OptionName, string>>> = { port: 'PORT', host: 'HOST' };

@@ -11,9 +11,9 @@ import type { ClusterOptions } from './nats/cluster-options';
 import { MAX_PAYLOAD_BYTES } from './protocol';
 
 /** How new connections are spread over the workers; see `SwitchyardOptions.balancing`. */
-export type Balancing = 'round-robin' | 'kernel';
+export type Balancing = 'round-robin' | 'kernel' | 'reuse-port' | 'auto';
 
-export const BALANCING_MODES: readonly Balancing[] = ['round-robin', 'kernel'];
+export const BALANCING_MODES: readonly Balancing[] = ['round-robin', 'kernel', 'reuse-port', 'auto'];
 
 /**
  * Where the built-in JWT authenticator looks for a token, in order (the
@@ -69,10 +69,15 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/** At which level each HTTP request a worker answers is logged, or `'off'`. */
+export type AccessLogLevel = 'debug' | 'info' | 'off';
+
+export const ACCESS_LOG_LEVELS: readonly AccessLogLevel[] = ['debug', 'info', 'off'];
+
 /** A service in its object form (`services.<name>`); the string form is `{ module }`. */
 export interface ServiceDefinition {
-  /** Path of the module whose default export extends `Service`. */
-  readonly module: string;
+  /** Path of the module whose default export extends `Service` (or a `file:` URL, as a string or a `URL`). */
+  readonly module: string | URL;
   /** Processes that run it, 1 to 64. Default `1`. */
   readonly instances?: number;
   /** What places a client on an instance: `'client'`, `'query:<name>'` or `'header:<name>'`. Default `'client'`. */
@@ -96,9 +101,10 @@ export interface SwitchyardOptions {
    * run it as `instances` processes (1 to 64, default 1), each client owned by
    * the one its shard key maps to: `shardBy` is `'client'` (the default),
    * `'query:<name>'`, `'header:<name>'` or `'user'` (the authenticated user) (see docs/instances.md). Relative
-   * paths resolve against `cwd`. Default: the bundled examples, `echo` and `chat`.
+   * paths resolve against `cwd`; a `file:` URL (a string or a `URL`, such as
+   * `new URL('./chat.mjs', import.meta.url)`) names a file too. Default: the bundled examples, `echo` and `chat`.
    */
-  readonly services?: Readonly<Record<string, string | ServiceDefinition>>;
+  readonly services?: Readonly<Record<string, string | URL | ServiceDefinition>>;
   /** Default `'info'`. */
   readonly logLevel?: LogLevel;
   /**
@@ -108,6 +114,13 @@ export interface SwitchyardOptions {
    * this is set; without it the option is refused. Default `false`.
    */
   readonly logPretty?: boolean;
+  /**
+   * One line per HTTP request a worker answers (`method`, `path`, `status`,
+   * `ms`, `address`; `aborted` when the connection ended first), at this
+   * level: `'debug'`, `'info'` or `'off'`. Costs nothing unless `logLevel`
+   * lets the lines through. Default `'debug'`.
+   */
+  readonly accessLog?: AccessLogLevel;
   /** Request headers passed to `onConnect`. Default `['origin', 'user-agent', 'accept-language']`. */
   readonly forwardHeaders?: readonly string[];
   /** Largest WebSocket message accepted, in bytes (at most 48 MiB); larger ones close with 1009. Default 1 MiB. */
@@ -294,13 +307,21 @@ export interface SwitchyardOptions {
    * `'kernel'`: the workers accept from the shared socket themselves (faster
    * connection storms, less master CPU, but the spread over workers is uneven
    * and stays so for the life of the connections). Node's cluster fixes this
-   * once per process: the first server started in a process decides. Default
-   * `'round-robin'`.
+   * once per process: the first server started in a process decides.
+   * `'reuse-port'`: each worker listens on its own SO_REUSEPORT socket and the
+   * kernel spreads connections over them (even spread at kernel speed, no
+   * master on the path); needs Node 22.12+ or 23.1+ on Linux or FreeBSD, and
+   * is refused at start elsewhere. A stopping worker's socket resets the
+   * connections queued on it (a few per rolling reload) unless Linux's
+   * `net.ipv4.tcp_migrate_req` is 1. `'auto'`: `'reuse-port'` where the
+   * runtime has it and that setting is 1, `'round-robin'` otherwise.
+   * Default `'auto'`.
    */
   readonly balancing?: Balancing;
   /**
-   * Path of a module (relative to `cwd`; ESM or CommonJS, loaded by every
-   * worker with `import()`, `.ts` through ts-node) whose default export
+   * Path (relative to `cwd`) or `file:` URL of a module (ESM or CommonJS,
+   * loaded by every worker with `import()`, `.ts` through tsx, ts-node or
+   * Node's type stripping) whose default export
    * authenticates each WebSocket upgrade and each HTTP request to
    * `/services/<name>` before it reaches a service: a function of `{ method,
    * path, query, headers, cookies, remoteAddress }` returning (or resolving
@@ -308,7 +329,7 @@ export interface SwitchyardOptions {
    * `handshakeTimeout` to answer; at most `maxConcurrentAuth` calls run per
    * worker. Not with `jwt`. See docs/authentication.md. Default `false`.
    */
-  readonly authenticate?: string | false;
+  readonly authenticate?: string | URL | false;
   /** The built-in JWT authenticator (see `JwtOptions`); not with `authenticate`. Default `false`. */
   readonly jwt?: JwtOptions | false;
   /**
@@ -319,13 +340,13 @@ export interface SwitchyardOptions {
   /** Largest `claims` of one identity, serialized as JSON; a larger identity is refused with 500 (logged). Default 4 KiB. */
   readonly maxClaimsBytes?: number;
   /**
-   * Path of a module (relative to `cwd`, loaded by every worker with
-   * `import()`) whose default export is a request handler `(req, res)` (an
+   * Path (relative to `cwd`) or `file:` URL of a module (loaded by every
+   * worker with `import()`) whose default export is a request handler `(req, res)` (an
    * Express app is one) or a factory `(api) => handler` given the in-worker
    * services API: it serves the plain HTTP requests Switchyard's own routes
    * do not. See docs/http-app.md. Default `false`.
    */
-  readonly http?: string | false;
+  readonly http?: string | URL | false;
   /**
    * Serve HTTPS and `wss://` on the one port instead of plain HTTP: PEM file
    * paths `{ cert, key, ca?, passphrase? }` (relative to `cwd`), read by the
@@ -471,9 +492,10 @@ const ENDPOINT_SCHEMA: JsonSchema = { anyOf: [{ type: 'string', pattern: "^/[A-Z
 /**
  * Every option, in the order of the docs table. Size bounds follow the path
  * the bytes travel: a client message or request body crosses a link as one
- * message of at most `MAX_MESSAGE_LENGTH` characters (binary as base64, 4/3
- * of its bytes; text at most one character per byte), so neither may exceed
- * `MAX_PAYLOAD_BYTES` (48 MiB); JSON escaping (up to 6×) of that plus the
+ * message of at most `MAX_MESSAGE_LENGTH` characters or bytes (binary and big
+ * text as raw bytes beside the JSON line, `ipc/link-codec.ts`; small text at
+ * most one character per byte), and neither may exceed `MAX_PAYLOAD_BYTES`
+ * (48 MiB, the cap base64 once set); JSON escaping (up to 6×) of that plus the
  * largest header block still fits one link line (`MAX_LINE_LENGTH`, under
  * V8's string limit), which test/options-spec.test.ts checks.
  */
@@ -507,13 +529,20 @@ export const OPTION_SPECS = {
         ],
       },
     },
-    doc: 'name → module path (relative to `cwd`), or `{ module, instances, shardBy }`: `instances` 1 to 64 (default 1), `shardBy` `client` (default), `query:<name>`, `header:<name>` or `user` (the authenticated user; needs `authenticate` or `jwt`) (see [instances.md](instances.md)); with `cluster`, `node` or `nodes` places the instances (see [nats.md](nats.md)); names are letters, digits, `_`, `-` (at most 64, not starting with `_` or `-`); at least one',
+    doc: 'name → module path (relative to `cwd`; or a `file:` URL, as a string or a `URL`), or `{ module, instances, shardBy }`: `instances` 1 to 64 (default 1), `shardBy` `client` (default), `query:<name>`, `header:<name>` or `user` (the authenticated user; needs `authenticate` or `jwt`) (see [instances.md](instances.md)); with `cluster`, `node` or `nodes` places the instances (see [nats.md](nats.md)); names are letters, digits, `_`, `-` (at most 64, not starting with `_` or `-`); at least one',
   },
   logLevel: { kind: 'enum', values: LOG_LEVELS, default: 'info', doc: "pino level, or `'silent'`" },
   logPretty: {
     kind: 'boolean',
     default: false,
     doc: 'log lines through pino-pretty instead of JSON, in every process (development); pino-pretty is an optional peer dependency, loaded only when set, and the option is refused with an install hint when it is missing (`--log-pretty`)',
+  },
+  accessLog: {
+    kind: 'enum',
+    values: ACCESS_LOG_LEVELS,
+    default: 'debug',
+    workerLimit: true,
+    doc: "one line per HTTP request a worker answers (`method`, `path`, `status`, `ms`, `address`; `aborted` when the connection ended first), at `'debug'` or `'info'`, or `'off'`; costs nothing unless `logLevel` lets the lines through (`--access-log`)",
   },
   forwardHeaders: {
     kind: 'custom',
@@ -528,7 +557,7 @@ export const OPTION_SPECS = {
     min: 1,
     max: MAX_PAYLOAD_BYTES,
     default: MiB,
-    doc: 'largest WebSocket message accepted; a larger one closes the client with **1009**. At most 48 MiB: a binary message crosses the link base64-encoded (4/3), and what a service may send back is capped at 64 Mi characters once encoded',
+    doc: 'largest WebSocket message accepted; a larger one closes the client with **1009**. At most 48 MiB (the cap base64 once set; a binary message now crosses the link as its raw bytes), and what a service may send back is capped at 64 Mi characters (text) or bytes (binary)',
   },
   startTimeout: {
     kind: 'integer',
@@ -594,7 +623,7 @@ export const OPTION_SPECS = {
     min: KiB,
     max: 16 * GiB,
     default: 64 * MiB,
-    doc: 'most payload bytes in the same queues (past it: **1013** as above). A message larger than this alone is always refused, so keep it above the largest message a link carries (`maxPayload`, or `maxRequestBody` plus `maxHeaderSize`, base64-encoded, plus 64)',
+    doc: 'most payload bytes in the same queues (past it: **1013** as above). A message larger than this alone is always refused, so keep it above the largest message a link carries (`maxPayload`, or `maxRequestBody` plus `maxHeaderSize`, plus 64)',
   },
   cwd: { kind: 'custom', type: 'absolute path', defaultDoc: '`process.cwd()`', schema: { type: 'string', pattern: '^/' }, doc: 'folder relative service paths (and `staticDir`) resolve against' },
   healthPath: {
@@ -648,7 +677,7 @@ export const OPTION_SPECS = {
     min: 0,
     max: MAX_PAYLOAD_BYTES,
     default: MiB,
-    doc: 'largest HTTP request body for a service; a larger one gets **HTTP 413**. At most 48 MiB: the body crosses the link as one message (binary as base64, 4/3) of at most 64 Mi characters; past V8\'s string limit it could not be decoded at all',
+    doc: 'largest HTTP request body for a service; a larger one gets **HTTP 413**. At most 48 MiB: the body crosses the link as one message of at most 64 Mi characters or bytes (binary and big text as raw bytes); past V8\'s string limit it could not be decoded at all',
   },
   requestBodyTimeout: {
     kind: 'integer',
@@ -803,8 +832,8 @@ export const OPTION_SPECS = {
   balancing: {
     kind: 'enum',
     values: BALANCING_MODES,
-    default: 'round-robin',
-    doc: "how connections reach workers: `'round-robin'` (the master accepts and hands each to the next worker: even spread) or `'kernel'` (workers accept from the shared socket: faster connection storms, less master CPU, uneven spread); fixed per process by the first server started (`--balancing`)",
+    default: 'auto',
+    doc: "how connections reach workers: `'round-robin'` (the master accepts and hands each to the next worker: even spread), `'kernel'` (workers accept from the shared socket: faster connection storms, less master CPU, uneven spread; these two fixed per process by the first server started), `'reuse-port'` (each worker listens on its own SO_REUSEPORT socket and the kernel spreads connections: even and fast; Node 22.12+/23.1+ on Linux or FreeBSD, refused elsewhere; a rolling reload resets a few queued connects unless `net.ipv4.tcp_migrate_req=1`) or `'auto'`: `'reuse-port'` where the runtime has it and that setting is 1, else `'round-robin'` (`--balancing`; docs/bench.md#balancing)",
   },
   authenticate: {
     kind: 'custom',

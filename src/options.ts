@@ -8,6 +8,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import * as path from 'node:path';
+import { reusePortAvailable } from './balancing';
 import { SwitchyardError } from './errors';
 import { closest } from './did-you-mean';
 import { PRETTY_MODULE, prettyInstalled } from './log-pretty';
@@ -15,6 +16,7 @@ import { describeOption, type OptionOrigins } from './options-origin';
 import { DEFAULT_SHARD_BY, SHARD_BY_FORMS, parseShardBy, type ServiceShards } from './shard-key';
 import { SUBJECT_TOKEN_PATTERN } from './nats/channel-router';
 import { resolveClusterOptions, type ResolvedCluster } from './nats/cluster-options';
+import { isUrlObject, moduleFile } from './user-module';
 // Only the type: the module is required where a proxy is trusted, so the default path never loads it.
 import type ProxyAddr from 'proxy-addr';
 import {
@@ -38,8 +40,11 @@ export type { Balancing, JwtOptions, LogLevel, ServiceDefinition, SwitchyardOpti
  * `shards` holds each service's instance count and shard key (`instances: 1`,
  * `shardBy: client` for the string form).
  */
-export type ResolvedOptions = { readonly [K in Exclude<keyof SwitchyardOptions, 'services' | 'cluster'>]-?: Exclude<SwitchyardOptions[K], undefined> } & {
+export type ResolvedOptions = { readonly [K in Exclude<keyof SwitchyardOptions, 'services' | 'authenticate' | 'http' | 'cluster'>]-?: Exclude<SwitchyardOptions[K], undefined> } & {
   readonly services: Readonly<Record<string, string>>;
+  /** Absolute paths: a `URL` given is resolved to its file. */
+  readonly authenticate: string | false;
+  readonly http: string | false;
   readonly shards: Readonly<Record<string, ServiceShards>>;
   /** `false`: one machine. */
   readonly cluster: ResolvedCluster | false;
@@ -229,6 +234,9 @@ function resolveCorsOrigins(value: unknown): false | '*' | readonly string[] {
 }
 
 
+/** What a module option must be: a path, a `file:` URL string or a `URL` (moduleFile() in user-module.ts reads them all). */
+const MODULE_PATH = 'a module path';
+
 const ONE_INSTANCE: ServiceShards = Object.freeze({ instances: 1, shardBy: DEFAULT_SHARD_BY });
 const DEFINITION_KEYS: ReadonlySet<string> = new Set(['module', 'instances', 'shardBy', 'node', 'nodes']);
 
@@ -237,7 +245,7 @@ function resolveDefinition(name: string, definition: Readonly<Record<string, unk
   for (const key of Object.keys(definition)) {
     if (!DEFINITION_KEYS.has(key)) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `options.services.${name}.${key} is not a known field (module, instances, shardBy, node, nodes)`);
   }
-  if (typeof definition.module !== 'string' || definition.module.length === 0) throw invalid(`services.${name}.module`, 'a module path', definition.module);
+  if (moduleFile(definition.module, '/') === undefined) throw invalid(`services.${name}.module`, MODULE_PATH, definition.module);
   const instances = integer(`services.${name}.instances`, definition.instances, 1, 1, MAX_INSTANCES, undefined);
   let shardBy = DEFAULT_SHARD_BY;
   if (definition.shardBy !== undefined) {
@@ -303,12 +311,14 @@ function resolveServices(value: unknown, cwd: string): Pick<ResolvedOptions, 'se
     if (!SERVICE_NAME_PATTERN.test(name)) {
       throw invalid(`services.${name}`, 'named with letters, digits, "_" or "-" (at most 64, not starting with "_" or "-")', name);
     }
-    const isDefinition = typeof given === 'object' && given !== null && !Array.isArray(given);
+    // A URL is an object too, but a module path, not a definition.
+    const isDefinition = typeof given === 'object' && given !== null && !Array.isArray(given) && !isUrlObject(given);
     const { modulePath, shards: shard } = isDefinition ? resolveDefinition(name, given as Readonly<Record<string, unknown>>) : { modulePath: given as unknown, shards: ONE_INSTANCE };
-    if (typeof modulePath !== 'string' || modulePath.length === 0) {
-      throw invalid(`services.${name}`, isDefinition || typeof given === 'string' ? 'a module path' : 'a module path or { module, instances, shardBy }', modulePath);
+    const file = moduleFile(modulePath, cwd);
+    if (file === undefined) {
+      throw invalid(`services.${name}`, isDefinition || typeof given === 'string' || isUrlObject(given) ? MODULE_PATH : `${MODULE_PATH} or { module, instances, shardBy }`, modulePath);
     }
-    services[name] = path.resolve(cwd, modulePath);
+    services[name] = file;
     shards[name] = shard;
   }
   return { services: Object.freeze(services), shards: Object.freeze(shards) };
@@ -412,8 +422,8 @@ function isFile(file: string): boolean {
 /** A module path for the workers (`authenticate`, `http`), absolute; checked to exist so a typo fails the start, not every request. */
 function resolveModulePath(name: string, value: unknown, cwd: string): string | false {
   if (value === undefined || value === false) return false;
-  if (typeof value !== 'string' || value.length === 0) throw invalid(name, 'a module path or false', value);
-  const file = path.resolve(cwd, value);
+  const file = moduleFile(value, cwd);
+  if (file === undefined) throw invalid(name, `${MODULE_PATH} or false`, value);
   if (!isFile(file)) throw invalid(name, 'an existing module file or false', file);
   return file;
 }
@@ -556,6 +566,11 @@ function resolveNamed(options: SwitchyardOptions): ResolvedOptions {
   // A budget below one full body would refuse every body of the largest allowed size.
   if (generic.maxBufferedRequestBytes < generic.maxRequestBody) {
     throw invalid('maxBufferedRequestBytes', `at least options.maxRequestBody (${generic.maxRequestBody})`, generic.maxBufferedRequestBytes);
+  }
+
+  // Refused here rather than failing each worker's listen: the same config may be meant for a newer Node.
+  if (generic.balancing === 'reuse-port' && !reusePortAvailable()) {
+    throw invalid('balancing', `'auto', 'round-robin' or 'kernel' here ('reuse-port' needs Node.js 22.12+ or 23.1+ on Linux or FreeBSD; this is ${process.version} on ${process.platform})`, generic.balancing);
   }
 
   const healthPath = endpointPath('healthPath', options.healthPath, DEFAULT_HEALTH_PATH);

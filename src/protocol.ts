@@ -8,7 +8,9 @@
  * matching guard has accepted it.
  *
  * Payloads: a text frame travels as the string it is (never parsed by a worker
- * or the master); a binary frame travels base64-encoded with `binary: true`.
+ * or the master), or — big text, decoded from a link — as its UTF-8 bytes; a
+ * binary frame travels as its bytes with `binary: true`. On a link, bytes
+ * travel raw beside the JSON line (`ipc/link-codec.ts`), never as base64.
  */
 
 /** What a service learns about a client when it connects. */
@@ -39,9 +41,14 @@ export function sharedIfEmpty(record: Readonly<Record<string, string>>): Readonl
   return NO_FIELDS;
 }
 
-/** A payload as it crosses a process boundary. */
+/**
+ * A payload as it crosses a process boundary: text as a string or as its
+ * UTF-8 bytes (a worker passes text it read raw from a link to its clients
+ * without decoding it), binary as a Buffer with `binary: true`.
+ */
 export interface Payload {
-  readonly data: string;
+  readonly data: string | Buffer;
+  /** Binary: `data` is then always a Buffer (the guard refuses a string). */
   readonly binary?: true;
 }
 
@@ -309,7 +316,8 @@ function isStringRecord(value: unknown): value is Record<string, string> {
 }
 
 function isPayload(m: Readonly<Record<string, unknown>>): boolean {
-  return typeof m.data === 'string' && (m.binary === undefined || m.binary === true);
+  if (m.binary === undefined) return typeof m.data === 'string' || Buffer.isBuffer(m.data);
+  return m.binary === true && Buffer.isBuffer(m.data);
 }
 
 function isCloseFields(m: Readonly<Record<string, unknown>>): boolean {
@@ -534,10 +542,11 @@ export function readBatch<T>(value: unknown, guard: Guard<T>, onValid: (message:
 export const MAX_MESSAGE_LENGTH = 64 * 1024 * 1024;
 
 /**
- * The most bytes a client message or an HTTP body may have so that it fits in
- * one link message whatever it holds: binary travels as base64 (4 characters
- * per 3 bytes), text as its string (at most one character per UTF-8 byte).
- * 48 MiB; `maxPayload` and `maxRequestBody` are capped to it.
+ * The most bytes a client message or an HTTP body may have: 48 MiB, the cap
+ * base64 once set (4 characters per 3 bytes within `MAX_MESSAGE_LENGTH`).
+ * Binary and big text now travel as raw bytes (`ipc/link-codec.ts`), which
+ * would allow `MAX_MESSAGE_LENGTH` itself; the cap is kept so the options'
+ * bounds do not change. `maxPayload` and `maxRequestBody` are capped to it.
  */
 export const MAX_PAYLOAD_BYTES = (MAX_MESSAGE_LENGTH / 4) * 3;
 
@@ -588,10 +597,18 @@ export function approximateSize(message: AnyMessage): number {
   }
 }
 
+/** A text (string) or binary (Buffer) payload, as it goes on a link. */
 export function encodePayload(data: string | Buffer): Payload {
-  return typeof data === 'string' ? { data } : { data: data.toString('base64'), binary: true };
+  return typeof data === 'string' ? { data } : { data, binary: true };
 }
 
+/** What a payload holds: its string for text (decoded here when it came as bytes), its Buffer for binary. */
 export function decodePayload(payload: Payload): string | Buffer {
-  return payload.binary === true ? Buffer.from(payload.data, 'base64') : payload.data;
+  if (typeof payload.data === 'string' || payload.binary === true) return payload.data;
+  return payload.data.toString('utf8');
+}
+
+/** A payload's bytes as a client gets them (text as UTF-8). */
+export function payloadBytes(payload: Payload): Buffer {
+  return typeof payload.data === 'string' ? Buffer.from(payload.data, 'utf8') : payload.data;
 }

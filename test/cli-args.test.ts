@@ -72,6 +72,10 @@ test.each([
   [['start', '--service', 'a=1', '--service', 'a=2'], '--service a is given twice'],
   [['stop'], 'unknown command "stop"; try switchyard --help'],
   [['strat'], 'unknown command "strat" (did you mean start?); try switchyard --help'],
+  // Help for a command that does not exist is no help of start's.
+  [['stop', '--help'], 'unknown command "stop"; try switchyard --help'],
+  [['strat', '--help'], 'unknown command "strat" (did you mean start?)'],
+  [['help', 'strat'], 'unknown command "strat" (did you mean start?)'],
   [['start', '--bogus'], 'unknown flag --bogus; switchyard start --help lists the flags'],
   [['start', '--wokers', '2'], 'unknown flag --wokers (did you mean --workers?); switchyard start --help lists the flags'],
   [['start', '--log-levle', 'warn'], 'unknown flag --log-levle (did you mean --log-level?)'],

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { workerLimits } from '../src/child-env';
 import { isSwitchyardError } from '../src/errors';
-import { MAX_LINE_LENGTH } from '../src/ipc/socket-endpoint';
+import { encodeBatch } from '../src/ipc/link-codec';
+import { MAX_LINE_LENGTH, MAX_RAW_LENGTH } from '../src/ipc/socket-endpoint';
 import { DERIVED_OPTION_KEYS, resolveOptions, type SwitchyardOptions } from '../src/options';
 import { OPTION_NAMES, OPTION_SPECS, WORKER_LIMIT_NAMES, type OptionSpec } from '../src/options-spec';
 import { MAX_MESSAGE_LENGTH, MAX_PAYLOAD_BYTES, MESSAGE_OVERHEAD, encodePayload } from '../src/protocol';
@@ -79,9 +80,12 @@ test("the worker's limits copy holds exactly the options marked workerLimit", ()
 });
 
 describe('size bounds follow the path the bytes travel', () => {
-  test('a body or message of MAX_PAYLOAD_BYTES fits one link message in its longest encoding, one byte more does not', () => {
-    expect(encodePayload(Buffer.alloc(MAX_PAYLOAD_BYTES)).data.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
-    expect(encodePayload(Buffer.alloc(MAX_PAYLOAD_BYTES + 1)).data.length).toBeGreaterThan(MAX_MESSAGE_LENGTH);
+  test('a body or message of MAX_PAYLOAD_BYTES fits one link message and the raw bound of every link reader', () => {
+    // Bytes travel raw (link-codec.ts), no longer base64: the 48 MiB cap is kept, with room below MAX_MESSAGE_LENGTH.
+    const write = encodeBatch([{ type: 'message', id: '1.1', seq: 1, ...encodePayload(Buffer.alloc(MAX_PAYLOAD_BYTES)) }]) as Buffer[];
+    expect(write[1]?.length).toBe(MAX_PAYLOAD_BYTES);
+    expect(MAX_PAYLOAD_BYTES).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
+    expect(MAX_PAYLOAD_BYTES).toBeLessThanOrEqual(MAX_RAW_LENGTH);
     expect(OPTION_SPECS.maxPayload.max).toBe(MAX_PAYLOAD_BYTES);
     expect(OPTION_SPECS.maxRequestBody.max).toBe(MAX_PAYLOAD_BYTES);
   });

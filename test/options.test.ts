@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { bundledServices, DEFAULT_MAX_PAYLOAD, resolveOptions, type SwitchyardOptions } from '../src/options';
 import { isSwitchyardError } from '../src/errors';
+import { reusePortAvailable } from '../src/balancing';
 
 function errorOf(options: unknown): { code: string; message: string } {
   try {
@@ -43,7 +44,7 @@ test.each<[string, unknown, string]>([
   ['service path', { services: { chat: '' } }, 'options.services.chat must be a module path, got ""'],
   ['empty services', { services: {} }, 'options.services must be an object with at least one service, got {}'],
   ['restart delays', { restartDelay: 500, maxRestartDelay: 100 }, 'options.maxRestartDelay must be at least options.restartDelay (500), got 100'],
-  ['balancing', { balancing: 'random' }, 'options.balancing must be one of round-robin, kernel, got "random"'],
+  ['balancing', { balancing: 'random' }, 'options.balancing must be one of round-robin, kernel, reuse-port, auto, got "random"'],
   ['cwd', { cwd: 'relative' }, 'options.cwd must be an absolute path, got "relative"'],
 ])('rejects a bad %s with SY_ERR_INVALID_OPTION and a dotted name', (_name, options, message) => {
   expect(errorOf(options)).toEqual({ code: 'SY_ERR_INVALID_OPTION', message });
@@ -125,9 +126,20 @@ test.each<[string, unknown, string]>([
   expect(errorOf(options)).toEqual({ code: 'SY_ERR_INVALID_OPTION', message });
 });
 
-test('balancing defaults to round-robin and accepts kernel', () => {
-  expect(resolveOptions().balancing).toBe('round-robin');
+test('balancing defaults to auto and accepts round-robin and kernel', () => {
+  expect(resolveOptions().balancing).toBe('auto');
   expect(resolveOptions({ balancing: 'kernel' }).balancing).toBe('kernel');
+  expect(resolveOptions({ balancing: 'round-robin' }).balancing).toBe('round-robin');
+});
+
+test("balancing 'reuse-port' is taken where the runtime has it and refused with the reason where not", () => {
+  if (reusePortAvailable()) {
+    expect(resolveOptions({ balancing: 'reuse-port' }).balancing).toBe('reuse-port');
+  } else {
+    const { code, message } = errorOf({ balancing: 'reuse-port' });
+    expect(code).toBe('SY_ERR_INVALID_OPTION');
+    expect(message).toContain(`'reuse-port' needs Node.js 22.12+ or 23.1+ on Linux or FreeBSD; this is ${process.version}`);
+  }
 });
 
 test('the size options accept their new maxima', () => {

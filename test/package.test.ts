@@ -43,7 +43,7 @@ function importedBySources(): Set<string> {
 
 let files: string[];
 beforeAll(() => {
-  // --ignore-scripts: list what is built now, without `prepare` rebuilding dist/ under other tests' feet.
+  // --ignore-scripts: list what is built now, without `prepack` rebuilding dist/ under other tests' feet.
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', timeout: 20000 });
   const [manifest] = JSON.parse(out) as PackManifest[];
   expect(manifest?.name).toBe('switchyard');
@@ -56,6 +56,20 @@ test('the server package holds the built server', () => {
 
 test('and the client library: CommonJS, ES module, types for both, the browser file the workers serve', () => {
   for (const file of ['dist/client/index.js', 'dist/client/index.mjs', 'dist/client/index.d.ts', 'dist/client/index.d.mts', 'dist/client/switchyard-client.js']) expect(files).toContain(file);
+});
+
+test('every entry point in `exports` (switchyard/testing included) is in the package', () => {
+  const targets: string[] = [];
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string') targets.push(value);
+    else if (typeof value === 'object' && value !== null) for (const inner of Object.values(value)) walk(inner);
+  };
+  const manifest = readJson<{ readonly exports: Readonly<Record<string, unknown>> }>(path.join(ROOT, 'package.json'));
+  expect(Object.keys(manifest.exports)).toContain('./testing');
+  walk(manifest.exports);
+  const files_ = targets.filter((target) => !target.includes('*')).map((target) => target.replace(/^\.\//, ''));
+  expect(files_).toContain('dist/testing/index.js');
+  for (const file of files_) expect(files).toContain(file);
 });
 
 test('no bench code, no tests, no source maps of tests', () => {
@@ -94,7 +108,8 @@ test('a LICENSE that matches license ships with the package', () => {
 
 test('keywords, supported Node versions, and optional peer dependencies', () => {
   expect(manifest.keywords).toEqual(expect.arrayContaining(['websocket', 'cluster']));
-  expect(manifest.engines?.node).toBe('^20.0.0 || ^22.0.0 || >=24.0.0');
+  // 20.6: module.register(), which tsx's hooks for import() of .ts and .mts need.
+  expect(manifest.engines?.node).toBe('^20.6.0 || ^22.0.0 || >=24.0.0');
   const peers = Object.keys(manifest.peerDependencies ?? {});
   expect(peers.sort()).toEqual(['pino-pretty', 'ts-node', 'tsx']);
   // Each one is needed only by a feature that asks for it (.ts modules, --log-pretty): none is installed for users who do not.
@@ -114,7 +129,11 @@ test('every shipped source map carries its sources (src/ is not shipped)', () =>
   expect(withoutSources).toEqual([]);
 });
 
-test('the quick start stays true on a fresh clone: npm ci builds dist/ (prepare), npm start runs it', () => {
-  expect(manifest.scripts.prepare).toContain('npm run build');
+test('the quick start stays true on a fresh clone: npm ci builds dist/ (the bench workspace\'s prepare), npm start runs it', () => {
+  // Not the published package's own prepare: npm 11 lists it as an unapproved install script on every install of the package.
+  expect(manifest.scripts.prepare).toBeUndefined();
+  expect(manifest.scripts.prepack).toBe('npm run build');
+  const bench = readJson<Manifest>(path.join(ROOT, 'packages', 'bench', 'package.json'));
+  expect(bench.scripts.prepare).toBe('npm run --prefix ../.. build && npm run build');
   expect(manifest.scripts.start).toBe('node dist/cli.js start');
 });

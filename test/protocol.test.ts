@@ -6,6 +6,7 @@ import {
   WORKER_TO_MASTER_GUARDS,
   WORKER_TO_SERVICE_GUARDS,
   decodePayload,
+  payloadBytes,
   encodePayload,
   type GuardTable,
   type MasterToService,
@@ -60,7 +61,8 @@ describe('guards accept every well-formed message', () => {
     ['worker startFailed', isWorkerToMaster, { type: 'startFailed', error: { message: 'cannot load' } }],
     ['link resumed connect', isWorkerToService, { type: 'connect', client, resumed: true }],
     ['link text message', isWorkerToService, { type: 'message', id: '1.1', seq: 1, data: 'hi' }],
-    ['link binary message', isWorkerToService, { type: 'message', id: '1.1', seq: 2, data: 'AAE=', binary: true, redelivered: true, ts: 5 }],
+    ['link binary message', isWorkerToService, { type: 'message', id: '1.1', seq: 2, data: Buffer.from([0, 1]), binary: true, redelivered: true, ts: 5 }],
+    ['link text message as UTF-8 bytes (read raw)', isWorkerToService, { type: 'message', id: '1.1', seq: 2, data: Buffer.from('héllo') }],
     ['link closed', isWorkerToService, { type: 'closed', id: '1.1', code: 1006, reason: '', seq: 7 }],
     ['link request', isWorkerToService, { type: 'request', rid: '1.4', method: 'POST', path: '/', query: {}, headers: {}, data: 'x' }],
     ['service send', isServiceToWorker, { type: 'send', id: '1.1', data: 'x' }],
@@ -111,6 +113,8 @@ describe('guards reject malformed messages', () => {
     ['a header that is not a string', isWorkerToService, { type: 'connect', client: { ...client, headers: { a: 1 } }, seq: 1 }],
     ['data that is not a string', isWorkerToService, { type: 'message', id: '1.1', seq: 1, data: 5 }],
     ['binary that is not true', isWorkerToService, { type: 'message', id: '1.1', seq: 1, data: 'x', binary: false }],
+    ['binary as a string (base64 is no longer the format)', isWorkerToService, { type: 'message', id: '1.1', seq: 1, data: 'AAE=', binary: true }],
+    ['binary with data that is not bytes', isServiceToWorker, { type: 'send', id: '1.1', data: [0, 1], binary: true }],
     ['a message without seq', isWorkerToService, { type: 'message', id: '1.1', data: 'x' }],
     ['resumed that is not true', isWorkerToService, { type: 'connect', client, resumed: 'yes' }],
     ['resumed false with a seq', isWorkerToService, { type: 'connect', client, resumed: false, seq: 1 }],
@@ -151,6 +155,10 @@ test('payloads keep text as text and binary as bytes', () => {
   expect(encoded.binary).toBe(true);
   expect(decodePayload(encoded)).toEqual(bytes);
   expect(decodePayload({ data: 'plain' })).toBe('plain');
+  // Text read raw from a link is its UTF-8 bytes: decoded to its string for a service.
+  expect(decodePayload({ data: Buffer.from('héllo €', 'utf8') })).toBe('héllo €');
+  expect(payloadBytes({ data: 'héllo' })).toEqual(Buffer.from('héllo', 'utf8'));
+  expect(payloadBytes(encoded)).toBe(bytes);
 });
 
 /** One valid sample per message type: a new type without a sample fails to compile, as its guard would. */
@@ -206,7 +214,7 @@ const DIRECTIONS = [
   direction<WorkerToService>('worker → service', WORKER_TO_SERVICE_GUARDS, isWorkerToService, {
     hello: { type: 'hello', worker: 3, secret: SECRET },
     connect: { type: 'connect', client, seq: 1 },
-    message: { type: 'message', id: '1.1', seq: 2, data: 'AAE=', binary: true, redelivered: true, ts: 5 },
+    message: { type: 'message', id: '1.1', seq: 2, data: Buffer.from([0, 1]), binary: true, redelivered: true, ts: 5 },
     closed: { type: 'closed', id: '1.1', code: 1006, reason: '', seq: 7 },
     request: { type: 'request', rid: '1.4', method: 'POST', path: '/', query: { a: 'b' }, headers: { h: 'v' }, data: 'x' },
     publish: { type: 'publish', rid: '1.5', topic: 'news', data: 'hello' },
@@ -214,7 +222,7 @@ const DIRECTIONS = [
     resumeEnd: { type: 'resumeEnd' },
   }),
   direction<ServiceToWorker>('service → worker', SERVICE_TO_WORKER_GUARDS, isServiceToWorker, {
-    send: { type: 'send', id: '1.1', data: 'x', binary: true },
+    send: { type: 'send', id: '1.1', data: Buffer.from('x'), binary: true },
     broadcast: { type: 'broadcast', data: 'x', except: ['1.2'] },
     closeClient: { type: 'closeClient', id: '1.1', code: 4000, reason: 'bye' },
     subscribe: { type: 'subscribe', id: '1.1', topic: 't' },

@@ -7,7 +7,7 @@
  */
 import { DisconnectedError, GaveUpError, QueueFullError, SwitchyardClientError } from './errors';
 import { TypedEmitter } from './events';
-import { checkMs, invalid, resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options';
+import { checkMs, invalid, resolveClientOptions, type ClientOptions, type JsonClientOptions, type ResolvedClientOptions } from './options';
 import { closeAction, parseRetryAfter, reconnectDelay, statusAction, type ReconnectAction } from './policy';
 import { PendingRequests } from './requests';
 import { SendQueue, utf8Length, type OutgoingData, type QueuedEntry } from './send-queue';
@@ -54,9 +54,23 @@ export interface UndeliveredInfo {
 /** Received messages: text as a string, binary as an `ArrayBuffer`. */
 export type IncomingData = string | ArrayBuffer;
 
-export interface ClientEvents {
+/**
+ * A typed service refused a message (`messageFormat: 'json'` only): the
+ * server's `{"$error": …}` reply (docs/typed-messages.md). The connection stays open.
+ */
+export interface RejectedInfo {
+  /** `SY_ERR_INVALID_MESSAGE`. */
+  readonly code: string;
+  readonly message: string;
+  /** The schema's issues (at most 10), when a schema rejected it. */
+  readonly issues?: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<string | number> }>;
+}
+
+/** `Incoming`: what `message` carries (`IncomingData` untyped, the parsed server type with `messageFormat: 'json'`). */
+export interface ClientEvents<Incoming = IncomingData> {
   open: OpenInfo;
-  message: IncomingData;
+  message: Incoming;
+  rejected: RejectedInfo;
   close: CloseInfo;
   reconnecting: ReconnectingInfo;
   reconnected: ReconnectedInfo;
@@ -100,7 +114,23 @@ function outgoing(data: unknown): QueuedEntry {
   return { frame, bytes: utf8Length(frame), data };
 }
 
-export class SwitchyardClient extends TypedEmitter<ClientEvents> {
+/** The server's error reply to a refused message starts so (typed-messages.ts on the server; the client imports nothing from it). */
+const REJECTION_PREFIX = '{"$error":';
+
+function rejectedInfo(value: unknown): RejectedInfo | undefined {
+  const body = (value as { readonly $error?: unknown }).$error;
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { code, message, issues } = body as Record<string, unknown>;
+  if (typeof code !== 'string' || typeof message !== 'string') return undefined;
+  return Array.isArray(issues) ? { code, message, issues: issues as RejectedInfo['issues'] } : { code, message };
+}
+
+/**
+ * `Incoming` is what `message` events carry, `Outgoing` what `send` takes:
+ * untyped by default; `connect<ServerMessage, ClientMessage>(url, {
+ * messageFormat: 'json' })` types both and parses what arrives.
+ */
+export class SwitchyardClient<Incoming = IncomingData, Outgoing = OutgoingData> extends TypedEmitter<ClientEvents<Incoming>> {
   /** The ws:/wss: URL connected to. */
   readonly url: string;
   readonly #options: ResolvedClientOptions;
@@ -158,7 +188,8 @@ export class SwitchyardClient extends TypedEmitter<ClientEvents> {
    * false when it is not accepted — the queue is full or the client closed —
    * and then reports it in one `undelivered` event.
    */
-  send(data: OutgoingData): boolean {
+  send(data: Outgoing): boolean {
+    if (this.#options.json && isBinary(data)) throw invalid('send() data', 'a JSON value (the client has messageFormat: json)', 'binary data');
     const entry = outgoing(data);
     if (this.#write(entry)) return true;
     if (this.#state !== 'closed' && this.#queue.push(entry)) return true;
@@ -262,7 +293,8 @@ export class SwitchyardClient extends TypedEmitter<ClientEvents> {
     if (reconnect) {
       this.#reconnects++;
       try {
-        this.#options.onReconnect?.(this);
+        // The option is declared on the untyped client (options know no type parameters): the same object.
+        this.#options.onReconnect?.(this as unknown as SwitchyardClient);
       } catch (error) {
         setTimeout(rethrow, 0, error);
       }
@@ -282,8 +314,24 @@ export class SwitchyardClient extends TypedEmitter<ClientEvents> {
   readonly #onMessage = (event: SocketEvent): void => {
     const { data } = event;
     if (typeof data === 'string' && this.#requests.settle(data)) return;
-    this.emit('message', data as IncomingData);
+    if (this.#options.json) return this.#jsonMessage(data);
+    this.emit('message', data as Incoming);
   };
+
+  /** `messageFormat: 'json'`: parsed, or the server's refusal, or an error for what is not JSON text. */
+  #jsonMessage(data: unknown): void {
+    let value: unknown;
+    try {
+      if (typeof data !== 'string') throw new TypeError('a binary message');
+      value = JSON.parse(data);
+    } catch (error) {
+      this.emit('error', new SwitchyardClientError('SY_CLIENT_INVALID_MESSAGE', 'a message from the server is not JSON text (the client has messageFormat: json)', { cause: error }));
+      return;
+    }
+    const rejected = (data as string).startsWith(REJECTION_PREFIX) ? rejectedInfo(value) : undefined;
+    if (rejected !== undefined) this.emit('rejected', rejected);
+    else this.emit('message', value as Incoming);
+  }
 
   readonly #onClose = (event: SocketEvent): void => {
     const socket = this.#socket;
@@ -364,6 +412,14 @@ function rethrow(error: unknown): never {
  * page) and keeps reconnecting as the server's close codes say. Throws
  * `SY_CLIENT_INVALID_ARGUMENT` at once for a bad URL or option.
  */
-export function connect(url: string, options?: ClientOptions): SwitchyardClient {
+export function connect(url: string, options?: ClientOptions): SwitchyardClient;
+/**
+ * A typed client: `message` events carry `Incoming` (what the service
+ * sends, parsed from JSON), `send` takes `Outgoing` (what its `onMessage`
+ * receives). `messageFormat: 'json'` is required: the types alone do not
+ * make the client parse.
+ */
+export function connect<Incoming, Outgoing = unknown>(url: string, options: JsonClientOptions): SwitchyardClient<Incoming, Outgoing>;
+export function connect(url: string, options?: ClientOptions): SwitchyardClient<unknown, unknown> {
   return new SwitchyardClient(url, options);
 }

@@ -7,7 +7,7 @@
  */
 
 /** Codes of the errors the client makes itself; a `RequestError` carries the server's code instead. */
-export type ClientErrorCode = 'SY_CLIENT_INVALID_ARGUMENT' | 'SY_CLIENT_TIMEOUT' | 'SY_CLIENT_DISCONNECTED' | 'SY_CLIENT_QUEUE_FULL' | 'SY_CLIENT_GAVE_UP';
+export type ClientErrorCode = 'SY_CLIENT_INVALID_ARGUMENT' | 'SY_CLIENT_TIMEOUT' | 'SY_CLIENT_DISCONNECTED' | 'SY_CLIENT_QUEUE_FULL' | 'SY_CLIENT_GAVE_UP' | 'SY_CLIENT_INVALID_MESSAGE';
 
 /** Base class of every error the client rejects or emits. */
 export class SwitchyardClientError extends Error {

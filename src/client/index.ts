@@ -4,7 +4,7 @@
  * holds only this folder.
  */
 export { connect, SwitchyardClient } from './client';
-export type { ClientEvents, ClientState, CloseInfo, IncomingData, OpenInfo, ReconnectedInfo, ReconnectingInfo, RequestOptions, UndeliveredInfo } from './client';
+export type { ClientEvents, ClientState, CloseInfo, IncomingData, OpenInfo, ReconnectedInfo, ReconnectingInfo, RejectedInfo, RequestOptions, UndeliveredInfo } from './client';
 export { DisconnectedError, GaveUpError, QueueFullError, RequestError, SwitchyardClientError, TimeoutError, type ClientErrorCode } from './errors';
 export type { Listener } from './events';
 export {
@@ -18,6 +18,7 @@ export {
   DEFAULT_RESTART_JITTER,
   DEFAULT_STABLE_AFTER,
   type ClientOptions,
+  type JsonClientOptions,
 } from './options';
 export { DEFAULT_CLOSE_CODE_ACTIONS, type ReconnectAction } from './policy';
 export type { OutgoingData } from './send-queue';

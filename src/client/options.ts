@@ -45,7 +45,19 @@ export interface ClientOptions {
    * re-authenticate). Default none.
    */
   readonly onReconnect?: (client: SwitchyardClient) => void;
+  /**
+   * `'json'`: every text message received is parsed as JSON before the
+   * `message` event (one that is not JSON, or a binary one, is an `error`
+   * event with `SY_CLIENT_INVALID_MESSAGE` instead), and a typed service's
+   * `SY_ERR_INVALID_MESSAGE` reply is a `rejected` event. What
+   * `connect<ServerMessage, ClientMessage>()` needs. Default unset: text as
+   * a string, binary as an ArrayBuffer.
+   */
+  readonly messageFormat?: 'json';
 }
+
+/** The options of a typed client: `messageFormat: 'json'` is required, since types do not exist at run time. */
+export type JsonClientOptions = ClientOptions & { readonly messageFormat: 'json' };
 
 export const DEFAULT_BASE_DELAY = 500;
 export const DEFAULT_BUSY_DELAY = 2000;
@@ -74,6 +86,7 @@ export interface ResolvedClientOptions {
   readonly maxQueuedBytes: number;
   readonly requestTimeout: number;
   readonly onReconnect: ((client: SwitchyardClient) => void) | undefined;
+  readonly json: boolean;
 }
 
 const ACTIONS: readonly string[] = ['restart', 'retry', 'busy', 'final'];
@@ -109,7 +122,8 @@ function actions(name: string, value: unknown): Readonly<Record<number, Reconnec
 
 export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
   if (typeof options !== 'object' || options === null) throw invalid('options', 'an object', options);
-  const { WebSocket, protocols, reconnect, onReconnect } = options;
+  const { WebSocket, protocols, reconnect, onReconnect, messageFormat } = options;
+  if (messageFormat !== undefined && messageFormat !== 'json') throw invalid('options.messageFormat', "'json' or unset", messageFormat);
   if (WebSocket !== undefined && typeof WebSocket !== 'function') throw invalid('options.WebSocket', 'a WebSocket class', WebSocket);
   if (reconnect !== undefined && typeof reconnect !== 'boolean') throw invalid('options.reconnect', 'a boolean', reconnect);
   if (onReconnect !== undefined && typeof onReconnect !== 'function') throw invalid('options.onReconnect', 'a function', onReconnect);
@@ -134,5 +148,6 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     maxQueuedBytes: count('options.maxQueuedBytes', options.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES),
     requestTimeout: checkMs('options.requestTimeout', options.requestTimeout, DEFAULT_REQUEST_TIMEOUT, 1),
     onReconnect,
+    json: messageFormat === 'json',
   });
 }

@@ -1,11 +1,13 @@
 /**
- * The data plane's wire: newline-delimited JSON over a stream socket (a Unix
- * socket between a worker and a service). Each batch is one line;
- * `JSON.stringify` never emits a raw newline, so a newline always ends one.
+ * The data plane's wire over a stream socket (a Unix socket between a worker
+ * and a service, or two instances of a service): each batch is one write, a
+ * JSON line and the raw segments of its big payloads (`link-codec.ts`).
  */
 import { rmSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
+import { MAX_MESSAGE_LENGTH } from '../protocol';
 import type { IpcEndpoint } from './batch-queue';
+import { LinkDecoder, encodeBatch, type LinkDecoderHooks } from './link-codec';
 
 /**
  * Listens at the Unix socket path `endpoint`, first removing a stale socket
@@ -23,19 +25,23 @@ export function listenAt(server: Server, endpoint: string): Promise<void> {
 }
 
 /**
- * The longest line a link reader accepts, in characters: just under V8's
- * string limit (2^29 - 24), so that no legitimate batch is refused and a
- * broken peer cuts its link instead of crashing the reader. Writers keep
- * their lines far shorter (`BatchQueue`'s `maxBatchBytes`).
+ * The longest line a link reader accepts, in bytes: just under V8's string
+ * limit (2^29 - 24), so that no legitimate batch is refused and a broken peer
+ * cuts its link instead of crashing the reader. Writers keep their lines far
+ * shorter (`BatchQueue`'s `maxBatchBytes`; big payloads travel as raw
+ * segments beside the line, `link-codec.ts`).
  */
 export const MAX_LINE_LENGTH = 2 ** 29 - 1024;
 
-/** One batch as the link's wire carries it: the line a socket write holds, and the bytes a NATS channel carries (`channel-endpoint.ts`). */
-export function encodeLine(message: unknown): string {
-  return `${JSON.stringify(message)}\n`;
-}
+/**
+ * The most raw bytes one write may carry by default: a service's largest
+ * message (`MAX_MESSAGE_LENGTH` characters, up to 3 UTF-8 bytes each) —
+ * batches of several messages stay far below (`BatchQueue`'s
+ * `maxBatchBytes`). Readers that know a tighter bound pass it.
+ */
+export const MAX_RAW_LENGTH = 3 * MAX_MESSAGE_LENGTH;
 
-/** A `BatchQueue` endpoint over a socket: one line per batch. */
+/** A `BatchQueue` endpoint over a socket: one write per batch (its line, then its raw segments). */
 export class SocketEndpoint implements IpcEndpoint {
   constructor(private readonly socket: Socket) {}
 
@@ -44,99 +50,51 @@ export class SocketEndpoint implements IpcEndpoint {
   }
 
   send(message: unknown, callback: (error: Error | null) => void): boolean {
-    return this.socket.write(encodeLine(message), (error?: Error | null) => callback(error ?? null));
+    const write = encodeBatch(message as readonly unknown[]);
+    const done = (error?: Error | null): void => callback(error ?? null);
+    if (typeof write === 'string') return this.socket.write(write, done);
+    // One writev for the line and its segments: the segments are written as they are, not copied.
+    this.socket.cork();
+    const last = write.length - 1;
+    for (let i = 0; i < last; i++) this.socket.write(write[i] as Buffer);
+    const accepted = this.socket.write(write[last] as Buffer, done);
+    this.socket.uncork();
+    return accepted;
   }
 }
 
-export interface LineReaderHooks {
-  /** One parsed line. */
-  readonly onValue: (value: unknown) => void;
-  /** A line that is not JSON. */
-  readonly onMalformed: (error: Error) => void;
-  /** A line grew past `maxLineLength`: the socket is destroyed (the peer is broken or hostile). */
-  readonly onOverflow: (length: number) => void;
-}
+export type LineReaderHooks = LinkDecoderHooks;
 
 /**
- * Splits text chunks into newline-delimited JSON values, however the chunks
- * fall. A partial line waits for the rest, up to `maxLineLength` characters;
- * a longer line overflows, whole in one chunk, a chunk's tail, or completed
- * by a later chunk. `push` returns false once it overflowed (the caller cuts
- * its connection), or when `stopped()` turns true during a handler.
+ * Reads a socket as link writes (`LinkDecoder`): a partial line or segment
+ * waits for the rest, up to `maxLineLength` bytes a line and `maxRawLength`
+ * raw bytes a write. Past either, or on a bad raw length, the hook reports it
+ * and the socket is destroyed (the peer is broken or hostile). Stops reading
+ * once a handler destroyed the socket.
  */
-export class LineReader {
-  private partial = '';
-
-  constructor(
-    private readonly maxLineLength: number,
-    private readonly hooks: LineReaderHooks,
-    private readonly stopped: () => boolean = () => false,
-  ) {}
-
-  push(chunk: string): boolean {
-    let end = chunk.indexOf('\n');
-    if (end === -1) {
-      // Checked before joining: past V8's string limit the join itself would throw.
-      if (this.partial.length + chunk.length > this.maxLineLength) return this.overflow(this.partial.length + chunk.length);
-      this.partial += chunk;
-      return true;
-    }
-    let start = 0;
-    if (this.partial.length > 0) {
-      if (this.partial.length + end > this.maxLineLength) return this.overflow(this.partial.length + end);
-      const line = this.partial + chunk.slice(0, end);
-      this.partial = '';
-      this.parse(line);
-      start = end + 1;
-      end = chunk.indexOf('\n', start);
-    }
-    while (end !== -1) {
-      // Stops reading once a handler closed the connection.
-      if (this.stopped()) return false;
-      if (end - start > this.maxLineLength) return this.overflow(end - start);
-      this.parse(start === 0 && end === chunk.length - 1 ? chunk.slice(0, end) : chunk.slice(start, end));
-      start = end + 1;
-      end = chunk.indexOf('\n', start);
-    }
-    if (start < chunk.length) {
-      this.partial = chunk.slice(start);
-      if (this.partial.length > this.maxLineLength) return this.overflow(this.partial.length);
-    }
-    return true;
-  }
-
-  /** Forgets a partial line (its connection's session ended). */
-  clear(): void {
-    this.partial = '';
-  }
-
-  private parse(line: string): void {
-    if (line.length === 0) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      this.hooks.onMalformed(error as Error);
-      return;
-    }
-    this.hooks.onValue(value);
-  }
-
-  private overflow(length: number): false {
-    this.hooks.onOverflow(length);
-    this.partial = '';
-    return false;
-  }
-}
-
-/**
- * Reads a socket as newline-delimited JSON (`LineReader`); a line past
- * `maxLineLength` destroys the socket.
- */
-export function readLines(socket: Socket, maxLineLength: number, hooks: LineReaderHooks): void {
-  socket.setEncoding('utf8');
-  const reader = new LineReader(maxLineLength, hooks, () => socket.destroyed);
-  socket.on('data', (chunk: string) => {
-    if (!reader.push(chunk) && !socket.destroyed) socket.destroy();
+export function readLines(socket: Socket, maxLineLength: number, hooks: LineReaderHooks, maxRawLength = MAX_RAW_LENGTH): void {
+  const decoder = new LinkDecoder(
+    { maxLineLength, maxRawLength },
+    {
+      onValue: (value) => {
+        if (socket.destroyed) {
+          decoder.stop();
+          return;
+        }
+        hooks.onValue(value);
+      },
+      onMalformed: hooks.onMalformed,
+      onOverflow: (length) => {
+        hooks.onOverflow(length);
+        socket.destroy();
+      },
+      onBadRaw: (reason) => {
+        hooks.onBadRaw(reason);
+        socket.destroy();
+      },
+    },
+  );
+  socket.on('data', (chunk: Buffer) => {
+    if (!decoder.broken) decoder.push(chunk);
   });
 }

@@ -33,5 +33,5 @@ export interface ForkSettings {
 /** execArgv and extra environment for a child whose entry module is `entry` and that may load `modules`. */
 export function forkSettings(entry: string, modules: readonly string[] = []): ForkSettings {
   const needsTs = isTypeScriptPath(entry) || modules.some(isTypeScriptPath);
-  return { execArgv: [...semiSpaceFlag(), ...execArgvFor(entry)], env: needsTs ? typeScriptEnv() : {} };
+  return { execArgv: [...semiSpaceFlag(), ...execArgvFor(entry, modules)], env: needsTs ? typeScriptEnv(entry) : {} };
 }

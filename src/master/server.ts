@@ -8,9 +8,9 @@
 import { clusterLinkId } from '../client-id';
 import type { NodeState } from '../nats/node-registry';
 import { ClusterNode } from './cluster-node';
-import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import type { ListenBalancing } from '../balancing';
 import { isSwitchyardError, SwitchyardError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import { resolveOptions, staticDirWarning, type ResolvedOptions, type SwitchyardOptions } from '../options';
@@ -28,6 +28,7 @@ import { SignalHandlers, type SignalOptions } from './signals';
 import { certificateValidity, readTlsMaterial } from './tls-material';
 import type { ServerState, ServerStats } from './stats';
 import { WorkerPool, type WorkerChannel } from './worker-pool';
+import { TypedEventEmitter } from './typed-event-emitter';
 
 export type { ServerState, ServerStats, ServiceStats, WorkerStats } from './stats';
 export type { ReloadOptions } from './instance-resize';
@@ -36,6 +37,8 @@ export interface ReadyInfo {
   readonly port: number;
   readonly host: string;
   readonly workers: number;
+  /** How connections reach the workers (option `balancing`, `'auto'` resolved for this runtime). */
+  readonly balancing: ListenBalancing;
   /** Whether the port serves HTTPS and `wss://` (option `tls`). */
   readonly tls: boolean;
   /** Where the master serves the health, readiness and metrics endpoints (option `opsPort`), or null when the public port does. */
@@ -107,7 +110,8 @@ function probePort(host: string, port: number): Promise<number> {
   });
 }
 
-export class SwitchyardServer extends EventEmitter<ServerEvents> {
+/** The cluster's master, as `createServer` returns it. `on`/`once`/`off` take only the names of `ServerEvents` (a misspelt one does not compile). */
+export class SwitchyardServer extends TypedEventEmitter<ServerEvents> {
   readonly options: ResolvedOptions;
   readonly log: Logger;
   private currentState: ServerState = 'idle';
@@ -545,6 +549,7 @@ export class SwitchyardServer extends EventEmitter<ServerEvents> {
       port: this.boundPort,
       host: this.options.host,
       workers: this.options.workers,
+      balancing: this.pool.balancing,
       tls: this.options.tls !== false,
       ops: this.ops === undefined ? null : { host: this.options.opsHost, port: this.opsBoundPort },
       services: Object.fromEntries([...this.services.keys()].map((name) => [name, `/${name}`])),

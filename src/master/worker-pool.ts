@@ -8,7 +8,8 @@ import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import { encodeChildConfig, workerLimits, CHILD_CONFIG_ENV, type IpcLimits, type WorkerConfig } from '../child-env';
 import { CLOSE_CODES, SwitchyardError } from '../errors';
 import type { Logger } from '../logger';
-import type { Balancing, ResolvedOptions } from '../options';
+import { listenBalancing, type ListenBalancing } from '../balancing';
+import type { ResolvedOptions } from '../options';
 import type { ServiceShards } from '../shard-key';
 import { isWorkerToMaster, type ClusterQuery, type MasterToWorker, type MetricsSnapshot, type RoutingCounters, type WorkerStatus, type WorkerToMaster } from '../protocol';
 import { Backoff } from './backoff';
@@ -76,15 +77,21 @@ export interface WorkerPoolHooks {
 
 let primaryConfigured = false;
 
-/** Node's cluster scheduling policy for each `balancing` mode. */
-const SCHEDULING_POLICY: Readonly<Record<Balancing, number>> = {
+/**
+ * Node's cluster scheduling policy for each `balancing` mode; none for
+ * `'reuse-port'`, whose workers listen on sockets of their own (`exclusive`)
+ * and so never use the master's handles.
+ */
+const SCHEDULING_POLICY: Readonly<Record<ListenBalancing, number | undefined>> = {
   'round-robin': cluster.SCHED_RR,
   kernel: cluster.SCHED_NONE,
+  'reuse-port': undefined,
 };
 
-function setupPrimaryOnce(balancing: Balancing, log: Logger): void {
+function setupPrimaryOnce(balancing: ListenBalancing, log: Logger): void {
+  const policy = SCHEDULING_POLICY[balancing];
   if (primaryConfigured) {
-    if (cluster.schedulingPolicy !== SCHEDULING_POLICY[balancing]) {
+    if (policy !== undefined && cluster.schedulingPolicy !== policy) {
       log.warn({ balancing }, 'options.balancing ignored: node:cluster fixed its scheduling policy when the first server in this process started');
     }
     return;
@@ -92,14 +99,14 @@ function setupPrimaryOnce(balancing: Balancing, log: Logger): void {
   primaryConfigured = true;
   const settings = forkSettings(WORKER_ENTRY);
   // Node freezes the policy at the first setupPrimary(), for the whole process.
-  cluster.schedulingPolicy = SCHEDULING_POLICY[balancing];
+  if (policy !== undefined) cluster.schedulingPolicy = policy;
   // cluster.fork() would otherwise re-run process.argv[1]: under jest or an
   // embedding application that is not our worker.
   cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], execArgv: settings.execArgv, serialization: 'json' });
 }
 
 /** The default `ForkWorker`: node:cluster, set up once per process. */
-function clusterFork(balancing: Balancing, log: Logger): ForkWorker {
+function clusterFork(balancing: ListenBalancing, log: Logger): ForkWorker {
   return (env) => {
     setupPrimaryOnce(balancing, log);
     return cluster.fork(env) satisfies ClusterWorker;
@@ -112,6 +119,8 @@ export class WorkerPool {
   /** Routing counters of the workers that exited, from their last status: the cluster's totals never dip. */
   private readonly exitedRouting: Record<keyof RoutingCounters, number> = { ...NO_ROUTING };
   private readonly forkWorker: ForkWorker;
+  /** `options.balancing` on this runtime (`'auto'` resolved). */
+  readonly balancing: ListenBalancing;
   private port = 0;
   private started = false;
   private stopping = false;
@@ -131,7 +140,8 @@ export class WorkerPool {
   ) {
     this.backoff = new Backoff(options.restartDelay, options.maxRestartDelay);
     this.limits = { maxMessages: options.ipcMaxQueuedMessages, maxBytes: options.ipcMaxQueuedBytes };
-    this.forkWorker = forkWorker ?? clusterFork(options.balancing, log);
+    this.balancing = listenBalancing(options.balancing);
+    this.forkWorker = forkWorker ?? clusterFork(this.balancing, log);
     this.shards = options.shards;
   }
 
@@ -269,7 +279,8 @@ export class WorkerPool {
   }
 
   private fork(forReload = false): Promise<number> {
-    const settings = forkSettings(WORKER_ENTRY);
+    // The environment only: node:cluster took the execArgv at setupPrimary(), once per process.
+    const settings = forkSettings(WORKER_ENTRY, [this.options.authenticate, this.options.http].filter((file) => file !== false));
     const config: WorkerConfig = {
       role: 'worker',
       port: this.port,
@@ -294,6 +305,7 @@ export class WorkerPool {
       jwt: this.options.jwt === false ? null : this.options.jwt,
       httpApp: this.options.http === false ? null : this.options.http,
       ...(this.options.cluster !== false ? { cluster: this.options.cluster } : {}),
+      ...(this.balancing === 'reuse-port' ? { reusePort: true } : {}),
     };
     const worker = this.forkWorker({ ...settings.env, [CHILD_CONFIG_ENV]: encodeChildConfig(config) });
     const id = worker.id;

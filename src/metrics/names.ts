@@ -41,6 +41,11 @@ export const METRICS = {
   natsResets: { name: 'switchyard_nats_resets_total', help: 'Cross-node link sessions reset (each one replayed)', labels: [] },
   natsRefused: { name: 'switchyard_nats_refused_total', help: 'NATS messages refused or dropped, by reason', labels: ['reason'] },
   natsNodes: { name: 'switchyard_nats_nodes', help: 'Other nodes of the cluster as this node sees them, by state', labels: ['state'] },
+  invalidMessages: {
+    name: 'switchyard_invalid_messages_total',
+    help: 'Messages a typed service refused with SY_ERR_INVALID_MESSAGE, by reason (json: not JSON text; schema: its messageSchema rejected it)',
+    labels: ['service', 'reason'],
+  },
   serviceRequests: { name: 'switchyard_service_requests_total', help: 'Requests answered by services, by transport and outcome', labels: ['service', 'transport', 'outcome'] },
   deliveryLatency: {
     name: 'switchyard_message_delivery_seconds',

@@ -1,18 +1,19 @@
 /**
  * A link over a reliable NATS channel instead of a Unix socket: the same
- * lines (`encodeLine`, read back by the same `LineReader`), carried as
- * channel payloads. A line longer than one frame's payload (the NATS
- * server's `max_payload` less the frame header) is split over several
- * frames and joined again by the reader, so neither direction needs a limit
- * of its own below the link's: a 1 MiB client message crosses a server left
- * at its default 1 MiB `max_payload` in two frames. The channel delivers its
- * frames in order, each once per session, so the pieces of a line arrive
- * whole and in order, or a reset ends the session (the owner then drops the
- * partial line and replays, see `service-link.ts`).
+ * writes (`encodeBatch`: a JSON line and the raw segments of big payloads,
+ * `link-codec.ts`), carried as channel payloads and read back by the same
+ * `LinkDecoder`. A write longer than one frame's payload (the NATS server's
+ * `max_payload` less the frame header) is split over several frames and
+ * joined again by the decoder, so neither direction needs a limit of its own
+ * below the link's: a 1 MiB client message crosses a server left at its
+ * default 1 MiB `max_payload` in two frames. The channel delivers its frames
+ * in order, each once per session, so the pieces of a write arrive whole and
+ * in order, or a reset ends the session (the owner then drops the partial
+ * write and replays, see `service-link.ts`).
  */
-import { StringDecoder } from 'node:string_decoder';
 import type { IpcEndpoint } from '../ipc/batch-queue';
-import { LineReader, encodeLine, type LineReaderHooks } from '../ipc/socket-endpoint';
+import { LinkDecoder, encodeBatch, writeBytes } from '../ipc/link-codec';
+import { MAX_RAW_LENGTH, type LineReaderHooks } from '../ipc/socket-endpoint';
 import type { ReliableChannel } from './reliable-channel';
 
 /**
@@ -36,7 +37,7 @@ export class ChannelEndpoint implements IpcEndpoint {
       queueMicrotask(() => callback(new Error('link channel closed')));
       return false;
     }
-    const bytes = Buffer.from(encodeLine(message), 'utf8');
+    const bytes = writeBytes(encodeBatch(message as readonly unknown[]));
     if (this.write(bytes)) {
       queueMicrotask(() => callback(null));
       return true;
@@ -81,23 +82,24 @@ export class ChannelEndpoint implements IpcEndpoint {
   }
 }
 
-/** Reads a channel's payloads as link lines: bytes to text (a character split over two frames joins again), then lines. */
+/** Reads a channel's payloads as link writes: the same decoder as a socket's, fed frame by frame. */
 export class ChannelLineReader {
-  private decoder = new StringDecoder('utf8');
-  private readonly lines: LineReader;
+  private decoder: LinkDecoder;
 
-  constructor(maxLineLength: number, hooks: LineReaderHooks) {
-    this.lines = new LineReader(maxLineLength, hooks);
+  constructor(
+    private readonly maxLineLength: number,
+    private readonly hooks: LineReaderHooks,
+  ) {
+    this.decoder = new LinkDecoder({ maxLineLength, maxRawLength: MAX_RAW_LENGTH }, hooks);
   }
 
-  /** One payload; false when a line overflowed (the caller resets the channel). */
+  /** One payload; false when the stream broke (an overflow or a bad raw length: the caller resets the channel). */
   push(payload: Uint8Array): boolean {
-    return this.lines.push(this.decoder.write(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)));
+    return this.decoder.push(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
   }
 
-  /** The session ended: a partial line is dropped with it. */
+  /** The session ended: a partial write is dropped with it, and the next session starts clean. */
   clear(): void {
-    this.decoder = new StringDecoder('utf8');
-    this.lines.clear();
+    this.decoder = new LinkDecoder({ maxLineLength: this.maxLineLength, maxRawLength: MAX_RAW_LENGTH }, this.hooks);
   }
 }

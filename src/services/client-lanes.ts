@@ -13,6 +13,7 @@
  * deadline). The owner opens a lane on connect and deletes it once the close
  * has run.
  */
+import { runningHandler } from './running-handler';
 import { settleWithin, type LateOutcome } from './deadline';
 
 /** One unit of work in a lane: a handler call, and what follows it. */
@@ -113,10 +114,13 @@ export class ClientLanes {
       return;
     }
     let result: unknown;
+    runningHandler.client = id;
     try {
       result = method.call(target, a, b, c);
     } catch (error) {
       this.hooks.failed(id, error);
+    } finally {
+      runningHandler.client = undefined;
     }
     if (!isThenable(result)) return this.hooks.settled(worker, seq);
     this.busy(lane);
@@ -138,10 +142,13 @@ export class ClientLanes {
     let task: Task | undefined = first;
     while (task !== undefined) {
       let result: unknown;
+      runningHandler.client = id;
       try {
         result = task();
       } catch (error) {
         this.hooks.failed(id, error);
+      } finally {
+        runningHandler.client = undefined;
       }
       if (isThenable(result)) {
         this.busy(lane);

@@ -18,7 +18,7 @@ export type EnvelopeOutcome = 'ok' | 'error' | 'timeout' | 'bad_request';
 /** What answering needs from the host; one per host, not one per request. */
 export interface EnvelopeContext {
   /** The service's handler, and its `send` for the reply. */
-  readonly service: Pick<Service, 'onRequest' | 'send'>;
+  readonly service: Pick<Service<unknown, unknown>, 'onRequest' | 'send'>;
   /** How long `onRequest` may take before SY_ERR_REQUEST_TIMEOUT is sent. */
   readonly requestTimeout: number;
   /** The longest reply that can reach the client (see `maxReplyLength`); a longer one is answered with an error. */

@@ -291,6 +291,7 @@ export class LinkServer {
         if (worker === undefined) refuse();
       },
       onOverflow: (length) => this.log.error({ worker, length }, 'worker sent an oversized line; link cut'),
+      onBadRaw: (reason) => this.log.error({ worker, reason }, 'worker sent a bad raw segment length; link cut'),
     });
     socket.on('error', (error) => this.log.debug({ err: error, worker }, 'worker link error'));
     socket.once('close', () => {
@@ -335,6 +336,7 @@ class ChannelLink implements AcceptedOwner {
         else this.channel?.reset();
       },
       onOverflow: (length) => this.server.logger.error({ worker: this.worker, node, length }, 'worker sent an oversized line; channel reset'),
+      onBadRaw: (reason) => this.server.logger.error({ worker: this.worker, node, reason }, 'worker sent a bad raw segment length; channel reset'),
     });
   }
 

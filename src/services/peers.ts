@@ -232,6 +232,7 @@ export class Peers {
         if (from === undefined) refuse('unreadable hello');
       },
       onOverflow: (length) => this.log.error({ peer: from, length }, 'peer sent an oversized line; connection cut'),
+      onBadRaw: (reason) => this.log.error({ peer: from, reason }, 'peer sent a bad raw segment length; connection cut'),
     });
     socket.on('error', (error) => this.log.debug({ err: error, peer: from }, 'peer connection error'));
     socket.once('close', () => clearTimeout(deadline));

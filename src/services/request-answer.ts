@@ -56,7 +56,7 @@ export function errorAnswer(error: unknown): HttpAnswer {
 }
 
 /** Calls `onRequest` for an HTTP request and always resolves with an answer. */
-export async function answerHttp(service: Service, message: HttpRequestFields & Payload, onFailure: (error: unknown) => void): Promise<HttpAnswer> {
+export async function answerHttp(service: Service<unknown, unknown>, message: HttpRequestFields & Payload, onFailure: (error: unknown) => void): Promise<HttpAnswer> {
   const request: ServiceRequest = {
     transport: 'http',
     client: undefined,
@@ -82,7 +82,7 @@ export async function answerHttp(service: Service, message: HttpRequestFields & 
  * as the service's own `publish` (interest routing included); the answer's
  * body is how many subscribers it goes to, or a 400 for a bad topic.
  */
-export function publishAnswer(service: Pick<Service, 'publish'>, topic: string, data: string | Buffer): HttpAnswer {
+export function publishAnswer(service: Pick<Service<unknown, unknown>, 'publish'>, topic: string, data: string | Buffer): HttpAnswer {
   try {
     return { status: 200, headers: {}, data: String(service.publish(topic, data)) };
   } catch (error) {

@@ -34,6 +34,8 @@ import type { InstancePlacement, MessageInfo, Service, ServiceInternals } from '
 import { Service as ServiceBase } from './service';
 import type { ServiceMetrics } from './service-metrics';
 import { WorkerInterest } from './worker-interest';
+import { deliverTyped, type TypedIntake } from './typed-intake';
+import { MessageDecoder, type Rejection } from './typed-messages';
 
 export interface ServiceHostStats {
   handlerErrors: number;
@@ -44,6 +46,10 @@ export interface ServiceHostStats {
   backlogCloses: number;
   /** Requests whose handler settled after `requestTimeout` (already answered by the timeout): result ignored. */
   lateSettlements: number;
+  /** Messages to a typed service that were not JSON text: answered with SY_ERR_INVALID_MESSAGE, not handled. */
+  invalidJson: number;
+  /** Messages to a typed service that its `messageSchema` rejected: answered with SY_ERR_INVALID_MESSAGE, not handled. */
+  invalidSchema: number;
 }
 
 /** Where the host's messages go. */
@@ -79,6 +85,8 @@ export interface ServiceHostOptions {
   readonly metrics?: ServiceMetrics;
   /** Which instance this process runs. Default: instance 0 of 1. */
   readonly placement?: InstancePlacement;
+  /** Called with each handler failure, after it is logged and counted (the test harness, switchyard/testing, reports them). Default: none. */
+  readonly onHandlerError?: (error: unknown, clientId: string | undefined) => void;
 }
 
 /** A client as the service keeps it, for as long as it is connected: one shape, and no empty objects of its own. */
@@ -98,12 +106,14 @@ function clientOf(info: ClientInfo, resumed: boolean): Client {
 }
 
 export class ServiceHost {
-  readonly stats: ServiceHostStats = { handlerErrors: 0, unknownClientEvents: 0, undeliverable: 0, backlogCloses: 0, lateSettlements: 0 };
+  readonly stats: ServiceHostStats = { handlerErrors: 0, unknownClientEvents: 0, undeliverable: 0, backlogCloses: 0, lateSettlements: 0, invalidJson: 0, invalidSchema: 0 };
   private readonly internals: ServiceInternals;
   private readonly lanes: ClientLanes;
   private readonly envelopes: EnvelopeContext;
   private readonly interest = new WorkerInterest();
   private readonly backlog: BacklogCloser;
+  /** Only for a typed service (`messageFormat` or `messageSchema`): how its messages are parsed and checked. */
+  private readonly typed: TypedIntake | undefined;
   /** Acks waiting for the end of this event-loop turn, per worker. */
   private readonly acks = new Map<number, number[]>();
   private acksScheduled = false;
@@ -130,7 +140,7 @@ export class ServiceHost {
   };
 
   constructor(
-    private readonly service: Service,
+    private readonly service: Service<unknown, unknown>,
     private readonly name: string,
     private readonly ports: ServicePorts,
     private readonly log: Logger,
@@ -200,12 +210,20 @@ export class ServiceHost {
         return this.ports.peers === undefined ? Promise.resolve(own) : this.ports.peers.clusterCount(topic, own);
       },
       drained: () => this.ports.drained(),
-    }, options.placement);
+    }, options.placement, log);
     // Its closes skip the queue bound (closeClient is must-keep), so they are never refused in turn.
     this.backlog = new BacklogCloser(this.internals, (worker, id, code, reason) => {
       this.stats.backlogCloses++;
       this.toWorker(worker, { type: 'closeClient', id, code, reason });
     });
+    const decoder = MessageDecoder.for(service);
+    this.typed = decoder === undefined ? undefined : {
+      lanes: this.lanes,
+      service,
+      decoder,
+      rejected: (client: Client, rejection: Rejection) => this.invalidMessage(client, rejection),
+      ack: (worker: number, seq: number) => this.ack(worker, seq),
+    };
   }
 
   /** Runs `onStart`; rejects with whatever it threw. */
@@ -271,6 +289,7 @@ export class ServiceHost {
           return;
         }
         const info: MessageInfo = { seq, redelivered: message.redelivered === true };
+        if (this.typed !== undefined) return deliverTyped(this.typed, client, data, info, worker, seq);
         this.lanes.call(client.id, this.service, this.service.onMessage, client, data, info, worker, seq);
         return;
       }
@@ -397,6 +416,7 @@ export class ServiceHost {
         metrics.setHandlerErrors(this.stats.handlerErrors);
         metrics.setUndeliverable(this.stats.undeliverable);
         metrics.setBacklogClosed(this.stats.backlogCloses);
+        metrics.setInvalidMessages(this.stats.invalidJson, this.stats.invalidSchema);
         void metrics.snapshot().then((snapshot) => this.ports.toMaster({ type: 'metrics', qid: message.qid, metrics: snapshot }));
         return;
       }
@@ -530,5 +550,13 @@ export class ServiceHost {
   private handlerFailed(id: string | undefined, error: unknown): void {
     this.stats.handlerErrors++;
     this.log.error({ err: error, service: this.name, client: id }, 'service handler failed');
+    this.options.onHandlerError?.(error, id);
+  }
+
+  /** A typed service's message that is not JSON or fails its schema: the error reply instead of `onMessage`, counted. */
+  private invalidMessage(client: Client, rejection: Rejection): void {
+    if (rejection.reason === 'json') this.stats.invalidJson++;
+    else this.stats.invalidSchema++;
+    this.service.send(client.id, rejection.reply);
   }
 }

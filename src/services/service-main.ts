@@ -9,9 +9,10 @@ import * as path from 'node:path';
 import { readChildConfig } from '../child-env';
 import { SwitchyardError, toErrorInfo } from '../errors';
 import { BatchQueue, type IpcEndpoint } from '../ipc/batch-queue';
-import { createLogger } from '../logger';
+import { captureConsole, createLogger } from '../logger';
+import { runningHandlerFields } from './running-handler';
 import { approximateSize, isMasterToService, readBatch, type LinkControl, type MasterToService, type ServiceToMaster, type WorkerToService } from '../protocol';
-import { isTypeScriptPath, registerTypeScript } from '../typescript-support';
+import { loadDefaultExport, loadFailure } from '../user-module';
 import { Service, isServiceClass } from './service';
 import { ServiceHost } from './service-host';
 import { instanceKey } from '../shard-key';
@@ -22,7 +23,12 @@ import { nodeIndexOfLinkId, workerOfLinkId } from '../client-id';
 import { ProcessRouter, instanceEndpoint, workerOfEndpoint } from '../nats/process-router';
 
 const config = readChildConfig('service');
-const log = createLogger(config.logLevel, 'service', { service: config.name }, { pretty: config.logPretty === true });
+// A service of several instances tags its lines with the instance; `client` comes from the handler running when a line is written.
+const log = createLogger(config.logLevel, 'service', config.instances > 1 ? { service: config.name, instance: config.instance } : { service: config.name }, {
+  pretty: config.logPretty === true,
+  mixin: runningHandlerFields,
+});
+captureConsole(log);
 const endpoint = process as unknown as IpcEndpoint;
 const outbox = new BatchQueue<ServiceToMaster>(endpoint, {
   maxMessages: config.ipc.maxMessages,
@@ -86,16 +92,14 @@ async function exitAfterFlush(code: number): Promise<never> {
   process.exit(code);
 }
 
-function loadService(): Service {
-  if (isTypeScriptPath(config.modulePath)) registerTypeScript();
+async function loadService(): Promise<Service<unknown, unknown>> {
   let exported: unknown;
   try {
-    const loaded = require(config.modulePath) as { default?: unknown };
-    exported = loaded.default ?? loaded;
+    exported = await loadDefaultExport(config.modulePath);
   } catch (cause) {
-    // The first line only: Node's "Require stack" list and the like belong to the stack, logged at debug.
-    const reason = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0];
-    throw new SwitchyardError('SY_ERR_SERVICE_LOAD_FAILED', `cannot load ${config.modulePath}: ${reason}`, { cause });
+    // Its own code: what to install is the fix, not the module.
+    if (cause instanceof SwitchyardError && cause.code === 'SY_ERR_TS_NODE_MISSING') throw cause;
+    throw new SwitchyardError('SY_ERR_SERVICE_LOAD_FAILED', `cannot load ${config.modulePath}: ${loadFailure(cause)}`, { cause });
   }
   if (!isServiceClass(exported)) {
     throw new SwitchyardError('SY_ERR_SERVICE_LOAD_FAILED', `${config.modulePath} must default-export a class that extends Service`);
@@ -165,7 +169,7 @@ async function main(): Promise<void> {
 
   let started: ServiceHost;
   try {
-    const service = loadService();
+    const service = await loadService();
     started = new ServiceHost(
       service,
       config.name,

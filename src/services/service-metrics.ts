@@ -13,6 +13,8 @@ export class ServiceMetrics {
   private handlerErrors = 0;
   private undeliverable = 0;
   private backlogClosed = 0;
+  private invalidJson = 0;
+  private invalidSchema = 0;
 
   /** `instance`: how the process is named in `process` labels (`instanceKey`: the service's name, or `<name>#<index>` with several instances). */
   constructor(
@@ -35,6 +37,14 @@ export class ServiceMetrics {
     this.process.counter('backlogClosed', function collect(this: Counter) {
       this.reset();
       this.inc({ service }, backlogClosed());
+    });
+    // Only a typed service can refuse a message: an untyped one reports no series (nothing changes for it).
+    const invalid = (): readonly [number, number] => [this.invalidJson, this.invalidSchema];
+    this.process.counter('invalidMessages', function collect(this: Counter) {
+      this.reset();
+      const [json, schema] = invalid();
+      if (json > 0) this.inc({ service, reason: 'json' }, json);
+      if (schema > 0) this.inc({ service, reason: 'schema' }, schema);
     });
     const requests = this.requests;
     this.process.counter('serviceRequests', function collect(this: Counter) {
@@ -68,6 +78,12 @@ export class ServiceMetrics {
   /** With `cluster`: the NATS link counters of this instance (nats-metrics.ts). */
   trackNats(totals: () => LinkTotals | undefined): void {
     registerLinkMetrics(this.process, totals);
+  }
+
+  /** Messages a typed service refused (SY_ERR_INVALID_MESSAGE): not JSON text, and rejected by its schema. */
+  setInvalidMessages(json: number, schema: number): void {
+    this.invalidJson = json;
+    this.invalidSchema = schema;
   }
 
   snapshot(): Promise<MetricsSnapshot> {

@@ -17,6 +17,7 @@
  * between messages (or batches) and loses nothing. docs/failure-semantics.md
  * has the whole policy.
  */
+import type { Logger } from '../logger';
 import type { Payload } from '../protocol';
 import { MAX_MESSAGE_LENGTH, encodePayload } from '../protocol';
 import { SwitchyardError, isSendableCloseCode, isSendableCloseReason } from '../errors';
@@ -24,6 +25,7 @@ import { SubscriptionIndex } from '../subscription-index';
 import { UserIndex } from './user-index';
 import type { Client } from './client';
 import { RequestError, type ServiceRequest } from './request';
+import type { StandardSchemaV1 } from './standard-schema';
 
 /** How a client message reached this service instance. */
 export interface MessageInfo {
@@ -140,19 +142,47 @@ function encode(data: OutgoingData): Payload {
 /** A message past the limit would not fit a link line: a clear error for the caller, rather than a cut link. */
 function withinLimit(payload: Payload): Payload {
   if (payload.data.length > MAX_MESSAGE_LENGTH) {
-    throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `a message may be at most ${MAX_MESSAGE_LENGTH} characters once encoded (binary is sent as base64); got ${payload.data.length}`);
+    throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `a message may be at most ${MAX_MESSAGE_LENGTH} characters (text) or bytes (binary); got ${payload.data.length}`);
   }
   return payload;
 }
 
-export abstract class Service {
+/**
+ * `In` is what `onMessage` receives, `Out` what `send`, `broadcast`,
+ * `publish` and `sendToUser` accept. Untyped (no type arguments), messages
+ * arrive as they came, text as a string and binary as a Buffer, and any
+ * `OutgoingData` can be sent. Typed (`Service<ClientMessage, ServerMessage>`),
+ * the service also sets `messageFormat = 'json'` or a `messageSchema`, which
+ * is how the runtime knows to parse: see docs/typed-messages.md.
+ */
+export abstract class Service<In = string | Buffer, Out = OutgoingData> {
   static readonly [SERVICE_BRAND] = true;
+
+  /**
+   * `'json'`: each client message is parsed as JSON before `onMessage` gets
+   * it; one that is not JSON text gets the `SY_ERR_INVALID_MESSAGE` error
+   * reply instead and is counted (`switchyard_invalid_messages_total`).
+   * Unset (the default): text arrives as a string, binary as a Buffer.
+   * Setting `messageSchema` implies `'json'`. Declared, not defined, so an
+   * untyped service's instances are unchanged.
+   */
+  declare readonly messageFormat?: 'json';
+
+  /**
+   * A Standard Schema (zod, valibot, ArkType…) each parsed message must pass
+   * before `onMessage` gets the schema's output; a message it rejects gets
+   * the `SY_ERR_INVALID_MESSAGE` error reply with the schema's issues, is
+   * counted, and never reaches the handler. Default: none (with
+   * `messageFormat = 'json'`, parsed messages are not checked).
+   */
+  declare readonly messageSchema?: StandardSchemaV1<unknown, In>;
 
   #name = '';
   #instance = 0;
   #instances = 1;
   #transport: ServiceTransport | undefined;
   #peers: ServicePeers | undefined;
+  #log: Logger | undefined;
   readonly #clients = new Map<string, Client>();
   readonly #topics = new SubscriptionIndex();
   readonly #users = new UserIndex();
@@ -173,6 +203,20 @@ export abstract class Service {
   /** How many instances the service runs (`services.<name>.instances`). Default `1`. */
   get instances(): number {
     return this.#instances;
+  }
+
+  /**
+   * This service's logger (pino): its lines are the process's JSON lines
+   * (`role`, `pid`, `service`, and `instance` for a service of several), and
+   * a line written by a handler before its first `await` also carries the
+   * client's id as `client` (after an await, pass it: `{ client: client.id }`;
+   * see docs/logging.md). Available from `onStart` on.
+   */
+  get log(): Logger {
+    if (this.#log === undefined) {
+      throw new SwitchyardError('SY_ERR_SERVICE_NOT_ATTACHED', 'this.log works only inside a running service (after onStart begins)');
+    }
+    return this.#log;
   }
 
   /** The other instances of this service: see `ServicePeers` and `onPeerMessage`. */
@@ -199,11 +243,11 @@ export abstract class Service {
   onConnect(_client: Client): void | Promise<void> {}
 
   /**
-   * A client sent a message: text frames arrive as strings, binary as Buffers.
-   * The client's worker keeps the message until this handler has settled, so
+   * A client sent a message: text frames arrive as strings, binary as Buffers
+   * (a typed service: the parsed, validated message). The client's worker keeps the message until this handler has settled, so
    * that a crash of this process redelivers it (marked in `info`) to the next one.
    */
-  onMessage(_client: Client, _data: string | Buffer, _info: MessageInfo): void | Promise<void> {}
+  onMessage(_client: Client, _data: In, _info: MessageInfo): void | Promise<void> {}
 
   /** A client is gone. `code` is the close code the client sent, or 1006 when the connection dropped. */
   onClose(_client: Client, _code: number, _reason: string): void | Promise<void> {}
@@ -246,13 +290,14 @@ export abstract class Service {
    * so it never misses one silently; from then until its `onClose`, `send`
    * to it returns false. Await `drained()` to send no faster than the links
    * carry. Throws `SY_ERR_INVALID_ARGUMENT` for a message over 64 Mi
-   * characters once encoded (binary travels as base64), as `broadcast` and
-   * `publish` do.
+   * characters (text) or bytes (binary), as `broadcast` and `publish` do. A
+   * Buffer is written to the link as it is, later in this turn, not copied:
+   * do not change it after sending it.
    */
-  send(id: string, data: OutgoingData): boolean {
+  send(id: string, data: Out): boolean {
     const transport = this.#attached();
     if (!this.#clients.has(id)) return false;
-    return transport.send(id, toPayload(data));
+    return transport.send(id, toPayload(data as OutgoingData));
   }
 
   /**
@@ -262,12 +307,12 @@ export abstract class Service {
    * `except`, less the clients of a worker whose link queue is full, which
    * miss it and are closed with 1013 "service backlog full" (as for `send`).
    */
-  broadcast(data: OutgoingData, options: BroadcastOptions = {}): number {
+  broadcast(data: Out, options: BroadcastOptions = {}): number {
     const transport = this.#attached();
     const except = exceptList(options.except);
     let recipients = this.#clients.size;
     if (except !== undefined) for (const id of new Set(except)) if (this.#clients.has(id)) recipients--;
-    return Math.max(0, recipients - transport.broadcast(toPayload(data), except));
+    return Math.max(0, recipients - transport.broadcast(toPayload(data as OutgoingData), except));
   }
 
   /**
@@ -315,7 +360,7 @@ export abstract class Service {
    * which miss it and are closed with 1013 "service backlog full" (as for
    * `send`; await `drained()` to avoid it).
    */
-  publish(topic: string, data: OutgoingData, options: BroadcastOptions = {}): number {
+  publish(topic: string, data: Out, options: BroadcastOptions = {}): number {
     const transport = this.#attached();
     checkTopic(topic);
     const except = exceptList(options.except);
@@ -323,7 +368,7 @@ export abstract class Service {
     if (except !== undefined) for (const id of new Set(except)) if (this.#topics.subscribers(topic).has(id)) recipients--;
     // No subscriber anywhere: no IPC at all. With several instances, another one's subscribers count too.
     if (recipients === 0 && !transport.subscribedElsewhere(topic)) return 0;
-    return Math.max(0, recipients - transport.publish(topic, toPayload(data), except));
+    return Math.max(0, recipients - transport.publish(topic, toPayload(data as OutgoingData), except));
   }
 
   /**
@@ -360,11 +405,11 @@ export abstract class Service {
    * to (as `send`: one whose link queue is full is not counted, and is closed
    * with 1013); 0 when the user has none here.
    */
-  sendToUser(user: string, data: OutgoingData): number {
+  sendToUser(user: string, data: Out): number {
     const transport = this.#attached();
     const ids = this.#users.clientsOf(user);
     if (ids.size === 0) return 0;
-    const payload = toPayload(data);
+    const payload = toPayload(data as OutgoingData);
     let sent = 0;
     // A copy: a send that closes a client (a full queue) must not change the set being walked.
     for (const id of [...ids]) if (transport.send(id, payload)) sent++;
@@ -402,8 +447,9 @@ export abstract class Service {
   }
 
   /** @internal Used by the service host; not part of the public API. */
-  static attach(service: Service, name: string, transport: ServiceTransport, placement: InstancePlacement = { instance: 0, instances: 1 }): ServiceInternals {
+  static attach(service: Service<unknown, unknown>, name: string, transport: ServiceTransport, placement: InstancePlacement = { instance: 0, instances: 1 }, log?: Logger): ServiceInternals {
     service.#name = name;
+    service.#log = log;
     service.#instance = placement.instance;
     service.#instances = placement.instances;
     service.#transport = transport;
@@ -412,6 +458,6 @@ export abstract class Service {
 }
 
 /** Whether `value` is a class extending `Service` (from any copy of this package). */
-export function isServiceClass(value: unknown): value is new () => Service {
+export function isServiceClass(value: unknown): value is new () => Service<unknown, unknown> {
   return typeof value === 'function' && (value as unknown as Record<symbol, unknown>)[SERVICE_BRAND] === true;
 }

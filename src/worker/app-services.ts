@@ -46,8 +46,9 @@ export class AppServices implements WorkerServices {
     if (typeof data !== 'string' && !Buffer.isBuffer(data)) return Promise.reject(new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'data must be a string or a Buffer'));
     const payload: Payload = encodePayload(data);
     return this.call(service, NO_SHARD_KEY, (link, rid) => link.publish({ rid, topic, ...payload })).then((response) => {
-      if (response.status !== 200) throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `service "${service}" refused the publish: ${response.data}`);
-      return Number(response.data);
+      const answer = decodePayload(response).toString();
+      if (response.status !== 200) throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', `service "${service}" refused the publish: ${answer}`);
+      return Number(answer);
     });
   }
 

@@ -10,7 +10,7 @@ import { WebSocket } from 'ws';
 import { workerOfClientId, type ClientIdAllocator } from '../client-id';
 import { CLOSE_CODES, isSendableCloseCode, isSendableCloseReason } from '../errors';
 import type { Logger } from '../logger';
-import { decodePayload, type Payload, type ServiceToWorker } from '../protocol';
+import { payloadBytes, type Payload, type ServiceToWorker } from '../protocol';
 import { ThrottledWarning } from '../throttled-log';
 import type { ClientEntry, ClientRegistry } from './client-registry';
 import type { HeldCloses } from './held-closes';
@@ -80,7 +80,8 @@ export class ClientDelivery {
     switch (message.type) {
       case 'send': {
         const entry = this.ownClient(link, message.id);
-        if (entry !== undefined) this.deliver(entry, decodePayload(message), message.binary === true);
+        // Text that came as bytes goes out as they are: `ws` frames a Buffer as text with `binary: false`, no decoding.
+        if (entry !== undefined) this.deliver(entry, message.data, message.binary === true);
         return;
       }
       case 'broadcast':
@@ -147,7 +148,7 @@ export class ClientDelivery {
    */
   private fanOut(entries: Iterable<ClientEntry>, payload: Payload, except: readonly string[] | undefined): void {
     const binary = payload.binary === true;
-    const data = binary ? (decodePayload(payload) as Buffer) : Buffer.from(payload.data, 'utf8');
+    const data = payloadBytes(payload);
     const frame = frameOnce(data, binary);
     const skip = except === undefined || except.length === 0 ? undefined : new Set(except);
     for (const entry of entries) {

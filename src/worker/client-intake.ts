@@ -17,6 +17,7 @@ import { CLOSE_CODES } from '../errors';
 import type { Logger } from '../logger';
 import { DELIVERY_SAMPLE_EVERY } from '../metrics/names';
 import { sharedIfEmpty, type ClientInfo } from '../protocol';
+import { RAW_TEXT_MIN_LENGTH } from '../ipc/link-codec';
 import type { ClientEntry, ClientRegistry } from './client-registry';
 import { authRequestOf, type AuthOutcome, type Authenticator } from './authenticate';
 import { rejectUpgrade, rejectUpgradeCode } from './http-reply';
@@ -103,9 +104,12 @@ export class ClientIntake {
   private messagesSinceSample = 0;
   /** For the shared listeners' debug lines. */
   readonly log: Logger;
+  /** Whether connection lines are written (`logLevel` debug or below): checked once, the level does not change. */
+  private readonly connectionLines: boolean;
 
   constructor(private readonly deps: IntakeDeps) {
     this.log = deps.log;
+    this.connectionLines = deps.log.isLevelEnabled('debug');
   }
 
   /** The worker listens: upgrades are taken from now on. */
@@ -248,6 +252,7 @@ export class ClientIntake {
     ws.on('close', clientSocketOnClose);
     ws.on('error', clientSocketOnError);
     this.deps.statusChanged();
+    if (this.connectionLines) this.log.debug({ client: id, service, path, address: remoteAddress }, 'client connected');
   }
 
   /**
@@ -272,7 +277,7 @@ export class ClientIntake {
       this.messagesSinceSample = 0;
       ts = Date.now();
     }
-    const admission = entry.link.message(entry.id, isBinary ? data.toString('base64') : data.toString(), isBinary, ts);
+    const admission = entry.link.message(entry.id, linkData(data, isBinary), isBinary, ts);
     if (admission === 'ok') {
       entry.lastSeq = entry.link.lastSeq;
       this.deps.statusChanged();
@@ -298,6 +303,7 @@ export class ClientIntake {
     this.deps.metrics.connectionClosed(entry.service, code);
     entry.link.closed(entry.id, code, reason.toString());
     this.deps.statusChanged();
+    if (this.connectionLines) this.log.debug({ client: entry.id, service: entry.service, code }, 'client disconnected');
   }
 }
 
@@ -321,4 +327,16 @@ function clientSocketOnClose(this: WebSocket, code: number, reason: Buffer): voi
 function clientSocketOnError(this: WebSocket, error: Error): void {
   const socket = this as ClientSocket;
   socket[INTAKE].log.debug({ err: error, client: socket[ENTRY].id }, 'client connection error');
+}
+
+/**
+ * A client message as it goes on the link: binary as its bytes, big text as
+ * its UTF-8 bytes (both travel raw, `link-codec.ts`: no base64, no decoding
+ * here and no JSON escaping), small text as its string. A small Buffer is
+ * copied: `ws` hands a view of the socket's read, and the link keeps the
+ * message until the service acknowledges it.
+ */
+function linkData(data: Buffer, isBinary: boolean): string | Buffer {
+  if (data.length >= RAW_TEXT_MIN_LENGTH) return data;
+  return isBinary ? Buffer.from(data) : data.toString();
 }

@@ -88,6 +88,8 @@ export class HttpRoutes {
   private readonly overAddressCap: ThrottledWarning;
   /** With `corsOrigins`: preflights and CORS headers for requests to services. */
   private readonly cors: CorsPolicy | undefined;
+  /** The level of the access lines (`accessLog`), or undefined when none would be written: then nothing is paid per request. */
+  private readonly accessLevel: 'debug' | 'info' | undefined;
 
   constructor(private readonly deps: HttpRoutesDeps) {
     const { limits } = deps.config;
@@ -98,10 +100,12 @@ export class HttpRoutes {
     this.overAddressCap = new ThrottledWarning(deps.log, 'plain HTTP connections from one address over maxHttpConnectionsPerIp: answered 429');
     this.services = new Set(deps.config.services);
     this.cors = limits.corsOrigins === false ? undefined : new CorsPolicy(limits.corsOrigins);
+    this.accessLevel = limits.accessLog !== 'off' && deps.log.isLevelEnabled(limits.accessLog) ? limits.accessLog : undefined;
     for (const service of deps.config.services) this.serviceRequests.set(service, new PendingReplies());
   }
 
   handle(request: IncomingMessage, response: ServerResponse): void {
+    if (this.accessLevel !== undefined) this.logAccess(request, response, this.accessLevel);
     const problem = checkRequestHead(request);
     if (problem !== undefined) {
       // The body (if any) cannot be delimited: the connection ends with this answer.
@@ -127,6 +131,23 @@ export class HttpRoutes {
       return replyError(response, 426, 'This path accepts WebSocket connections only', { Upgrade: 'websocket', Connection: 'Upgrade' });
     }
     this.deps.fallback(request, response);
+  }
+
+  /** One line once the response is done (or its connection ended first): only when `accessLog` lines are written. */
+  private logAccess(request: IncomingMessage, response: ServerResponse, level: 'debug' | 'info'): void {
+    const started = performance.now();
+    response.once('close', () => {
+      const line: Record<string, unknown> = {
+        method: request.method,
+        // The path only: a query string may carry tokens.
+        path: (request.url ?? '').split('?', 1)[0],
+        status: response.statusCode,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        address: this.deps.addressOf(request),
+      };
+      if (!response.writableFinished) line.aborted = true;
+      this.deps.log[level](line, 'http request');
+    });
   }
 
   /** The master's answer to a health or metrics query. */

@@ -5,7 +5,7 @@
  * a client (and a test) can tell an expired token from a forged one; none of
  * them reaches a service.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, webcrypto, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type * as JoseModule from 'jose';
@@ -13,7 +13,7 @@ import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
 import { SwitchyardError, type ErrorCode } from '../errors';
 import type { JwtOptions, TokenSource } from '../options-spec';
 import { AuthRefusedError, MAX_USER_LENGTH, type AuthenticateFunction, type AuthRequest, type Identity } from './authenticate';
-import { nativeImport } from './user-module';
+import { nativeImport } from '../user-module';
 
 type Jose = typeof JoseModule;
 
@@ -98,9 +98,32 @@ function refusalOf(error: unknown): AuthRefusedError {
   }
 }
 
+/** The SHA of each HMAC algorithm. */
+const HMAC_HASHES: Readonly<Record<string, string>> = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' };
+
+/**
+ * A shared secret as WebCrypto keys, imported once per allowed algorithm.
+ * jose imports a raw `Uint8Array` secret afresh for every token it verifies
+ * (crypto.subtle.importKey): measured, that was about a third of the CPU of a
+ * verification here (HS256: 91 → 58 µs on Node 20, 56 → 33 µs on Node 24).
+ * jose checks the token's `alg` against `algorithms` before it asks for the
+ * key, so the lookup below only ever sees an allowed one.
+ */
+async function secretKeys(secret: string, algorithms: readonly string[]): Promise<JWTVerifyGetKey> {
+  const raw = new TextEncoder().encode(secret);
+  const keys = new Map<string, webcrypto.CryptoKey>();
+  for (const alg of algorithms) {
+    const hash = HMAC_HASHES[alg];
+    if (hash !== undefined) keys.set(alg, await webcrypto.subtle.importKey('raw', raw, { name: 'HMAC', hash }, false, ['verify']));
+  }
+  const [first] = keys.values();
+  if (first === undefined) throw new SwitchyardError('SY_ERR_INVALID_OPTION', 'options.jwt.algorithms has no HS* algorithm for options.jwt.secret');
+  return (header) => keys.get(header.alg ?? '') ?? first;
+}
+
 /** The key to verify with, read once at start: a failure names the file. */
-function verificationKey(jose: Jose, options: JwtOptions): Uint8Array | KeyObject | JWTVerifyGetKey {
-  if (options.secret !== undefined) return new TextEncoder().encode(options.secret);
+async function verificationKey(jose: Jose, options: JwtOptions): Promise<KeyObject | JWTVerifyGetKey> {
+  if (options.secret !== undefined) return secretKeys(options.secret, options.algorithms ?? ['HS256']);
   const file = (options.publicKey ?? options.jwksFile) as string;
   try {
     const text = readFileSync(file, 'utf8');
@@ -115,7 +138,7 @@ function verificationKey(jose: Jose, options: JwtOptions): Uint8Array | KeyObjec
 /** Builds the JWT authenticator; loads jose (ESM) and reads the key. */
 export async function createJwtAuthenticator(options: JwtOptions): Promise<AuthenticateFunction> {
   const jose = (await nativeImport(pathToFileURL(require.resolve('jose')).href)) as unknown as Jose;
-  const key = verificationKey(jose, options);
+  const key = await verificationKey(jose, options);
   const verifyOptions: JWTVerifyOptions = {
     algorithms: [...(options.algorithms ?? [])],
     clockTolerance: options.clockTolerance ?? 0,

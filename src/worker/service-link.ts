@@ -163,6 +163,7 @@ export class ServiceLink {
       this.unreadableWarning.warn({ err: error, service: this.service });
     },
     onOverflow: (length) => this.log.error({ service: this.service, length }, 'service sent an oversized line; channel reset'),
+    onBadRaw: (reason) => this.log.error({ service: this.service, reason }, 'service sent a bad raw segment length; channel reset'),
     onReset: (connection, reason) => this.onChannelReset(connection, reason),
   };
   /** Channel resets over the link's life (each one replayed, see `onChannelReset`). */
@@ -291,7 +292,7 @@ export class ServiceLink {
   }
 
   /** Queues a client message, numbered and kept until acknowledged. */
-  message(id: string, data: string, binary: boolean, ts: number | undefined): LinkAdmission {
+  message(id: string, data: string | Buffer, binary: boolean, ts: number | undefined): LinkAdmission {
     if (this.linkState === 'failed') return 'failed';
     // Sent before the client got its 1011: dropped, as the rest of its events were.
     if (this.quarantined.size !== 0 && this.quarantined.has(id)) return 'ok';
@@ -384,6 +385,7 @@ export class ServiceLink {
         this.unreadableWarning.warn({ err: error, service: this.service });
       },
       onOverflow: (length) => this.log.error({ service: this.service, length }, 'service sent an oversized line; link cut'),
+      onBadRaw: (reason) => this.log.error({ service: this.service, reason }, 'service sent a bad raw segment length; link cut'),
     });
     socket.once('connect', () => this.onConnected(socket));
     socket.on('error', (error) => this.log.debug({ err: error, service: this.service, endpoint }, 'service link error'));

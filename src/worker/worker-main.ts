@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import { readChildConfig } from '../child-env';
 import { toErrorInfo } from '../errors';
 import type { IpcEndpoint } from '../ipc/batch-queue';
-import { createLogger } from '../logger';
+import { captureConsole, createLogger } from '../logger';
 import type { WorkerToMaster } from '../protocol';
 import { installWorkerServices } from '../worker-api';
 import { loadWorkerModules } from './worker-modules';
@@ -16,6 +16,8 @@ import { WorkerServer } from './worker-server';
 const config = readChildConfig('worker');
 const workerId = cluster.worker?.id ?? 0;
 const log = createLogger(config.logLevel, 'worker', { worker: workerId }, { pretty: config.logPretty === true });
+// The authenticator and the HTTP app are user code: their console lines become log lines too.
+captureConsole(log);
 
 process.on('SIGINT', () => log.debug('SIGINT ignored: the master stops this process'));
 process.on('SIGTERM', () => log.debug('SIGTERM ignored: the master stops this process'));

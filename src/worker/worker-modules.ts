@@ -9,7 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WorkerConfig } from '../child-env';
 import type { AuthenticateFunction } from './authenticate';
 import { createJwtAuthenticator } from './jwt-auth';
-import { loadFunction } from './user-module';
+import { SwitchyardError } from '../errors';
+import { loadDefaultExport } from '../user-module';
 
 /** The default export of an `http` module: a node:http request handler (an Express app is one). */
 export type HttpAppHandler = (request: IncomingMessage, response: ServerResponse) => unknown;
@@ -17,6 +18,20 @@ export type HttpAppHandler = (request: IncomingMessage, response: ServerResponse
 export interface WorkerModules {
   readonly authenticate?: AuthenticateFunction;
   readonly httpApp?: HttpAppHandler;
+}
+
+/** The function `file` default-exports, or `SY_ERR_WORKER_MODULE_LOAD_FAILED` naming the option, the file and the cause. */
+async function loadFunction(option: string, file: string): Promise<(...args: never[]) => unknown> {
+  let exported: unknown;
+  try {
+    exported = await loadDefaultExport(file);
+  } catch (cause) {
+    throw new SwitchyardError('SY_ERR_WORKER_MODULE_LOAD_FAILED', `options.${option}: cannot load ${file}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+  if (typeof exported !== 'function') {
+    throw new SwitchyardError('SY_ERR_WORKER_MODULE_LOAD_FAILED', `options.${option}: ${file} must default-export a function, got ${exported === null ? 'null' : typeof exported}`);
+  }
+  return exported as (...args: never[]) => unknown;
 }
 
 export async function loadWorkerModules(config: WorkerConfig): Promise<WorkerModules> {

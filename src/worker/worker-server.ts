@@ -13,6 +13,7 @@ import { clusterLinkId } from '../client-id';
 import type { ChannelRouter } from '../nats/channel-router';
 import { ProcessRouter, workerEndpoint } from '../nats/process-router';
 import type * as http from 'node:http';
+import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { WorkerConfig } from '../child-env';
@@ -45,6 +46,19 @@ import type { WorkerModules } from './worker-modules';
 import { WorkerMetrics } from './worker-metrics';
 
 type WorkerState = 'starting' | 'listening' | 'stopping' | 'stopped';
+
+/** node:net's listen options; `reusePort` (Node 22.12+/23.1+) is not in this project's @types/node yet. */
+type ListenOptions = net.ListenOptions & { readonly reusePort?: boolean };
+
+/**
+ * Where and how the worker listens. With `reusePort` on its own socket
+ * (`exclusive`: node:cluster would otherwise ask the master for a shared
+ * handle), which SO_REUSEPORT lets every worker bind to the same port.
+ */
+function listenOptions(config: WorkerConfig): ListenOptions {
+  const at = { port: config.port, host: config.host };
+  return config.reusePort === true ? { ...at, exclusive: true, reusePort: true } : at;
+}
 
 function closedOf(socket: WebSocket): Promise<void> {
   return socket.readyState === WebSocket.CLOSED ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
@@ -310,7 +324,7 @@ export class WorkerServer {
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(error);
       this.http.once('error', onError);
-      this.http.listen({ port: this.config.port, host: this.config.host }, () => {
+      this.http.listen(listenOptions(this.config), () => {
         this.http.off('error', onError);
         this.http.on('error', (error) => this.log.error({ err: error }, 'HTTP server error'));
         this.state = 'listening';
@@ -446,7 +460,7 @@ export class WorkerServer {
   /**
    * A reload changed `service`'s instance count: each client whose key now
    * maps to another instance is closed with 1012 (it reconnects, to its new
-   * owner); the others stay. The links of removed instances end once their
+   * owner), once the replies to what it sent before are written; the others stay. The links of removed instances end once their
    * clients' closes are on their way, so those instances hear every onClose.
    */
   private resize(service: string, instances: number): void {
@@ -458,7 +472,8 @@ export class WorkerServer {
       const owner = instances === 1 ? 0 : ownerOf(this.shardKeys.get(entry.id) ?? `c:${entry.id}`, instances);
       if (links[owner] === entry.link) continue;
       moved.push(entry.socket);
-      entry.socket.close(CLOSE_CODES.SERVICE_RESTART, 'service resharded; reconnect');
+      // As a retiring worker's 1012: after the replies to what it sent before, within closeGrace.
+      this.closes.closeAfterReplies(entry, CLOSE_CODES.SERVICE_RESTART, 'service resharded; reconnect', this.config.limits.closeGrace);
     }
     this.log.info({ service, instances, moved: moved.length }, 'service resharded: clients that now belong to another instance were closed with 1012');
     void Promise.all(moved.map((socket) => closedOf(socket))).then(async () => {

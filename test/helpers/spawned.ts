@@ -32,9 +32,12 @@ function collect(stream: NodeJS.ReadableStream, into: string[], waiter: Waiter):
   });
 }
 
-/** Runs `script` (a .ts file) with `args`, in the repository root, with `env` over the test's environment. */
-export function spawnScript(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Spawned {
-  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), script, ...args], {
+/**
+ * Runs `script` (a .ts file) with `args`, in the repository root, with `env` over the test's environment;
+ * `execPath` runs it with another Node binary (the Node 24 cases: `SWITCHYARD_TEST_NODE24`).
+ */
+export function spawnScript(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, execPath: string = process.execPath): Spawned {
+  const child = spawn(execPath, ['--require', require.resolve('tsx/cjs'), script, ...args], {
     cwd: ROOT,
     env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true', ...env },
   });

@@ -8,122 +8,14 @@
 import { mkdirSync } from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { SwitchyardServer } from '../../src/master/server';
-import { CHROMIUM_PATH, chromiumAvailable, closeBrowsers, closeContexts, launchChromium, newContext } from '../helpers/browser';
+import { describeInChromium } from '../helpers/browser';
+import { ChatPage } from '../helpers/chat-page';
 import { closeAll, startCluster } from '../helpers/cluster';
 
 const ARTIFACTS = path.join(__dirname, '..', '..', 'artifacts');
 const INJECTION = '<img src=x onerror=alert(1)>';
-
-function exactly(text: string): RegExp {
-  return new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-}
-
-/** One user: a page in its own browser context. */
-class ChatPage {
-  readonly dialogs: string[] = [];
-  /** Console errors and uncaught exceptions; a Content-Security-Policy violation lands here too. */
-  readonly errors: string[] = [];
-
-  private constructor(readonly page: Page) {
-    page.on('console', (message) => {
-      if (message.type() === 'error') this.errors.push(message.text());
-    });
-    page.on('pageerror', (error) => this.errors.push(error.message));
-    // An alert would mean user text ran as code.
-    page.on('dialog', (dialog) => {
-      this.dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
-  }
-
-  static async open(browser: Browser, port: number): Promise<ChatPage> {
-    const context = await newContext(browser);
-    const chat = new ChatPage(await context.newPage());
-    await chat.page.goto(`http://127.0.0.1:${port}/`);
-    await chat.waitForState('online');
-    return chat;
-  }
-
-  async close(): Promise<void> {
-    await this.page.context().close();
-  }
-
-  waitForState(state: 'connecting' | 'online' | 'reconnecting' | 'offline'): Promise<void> {
-    return this.page.locator(`#status[data-state="${state}"]`).waitFor();
-  }
-
-  async clientId(): Promise<string> {
-    const id = await this.page.locator('body').getAttribute('data-client-id');
-    if (id === null) throw new Error('the page shows no client id');
-    return id;
-  }
-
-  /** The cluster worker holding this page's socket, read from the page's client id. */
-  async worker(): Promise<number> {
-    return parseInt((await this.clientId()).split('.')[0] as string, 36);
-  }
-
-  async enterName(name: string): Promise<void> {
-    await this.page.fill('#name', name);
-    await this.page.click('#name-button');
-    await this.page.locator('#chat').waitFor();
-  }
-
-  async createRoom(room: string): Promise<void> {
-    await this.page.fill('#new-room', room);
-    await this.page.press('#new-room', 'Enter');
-    await this.inRoom(room);
-  }
-
-  async joinRoom(room: string): Promise<void> {
-    await this.page.click(`#rooms li[data-room="${room}"] button`);
-    await this.inRoom(room);
-  }
-
-  inRoom(room: string): Promise<void> {
-    return this.page.locator(`body[data-room="${room}"]`).waitFor({ state: 'attached' });
-  }
-
-  async say(text: string): Promise<void> {
-    await this.page.fill('#text', text);
-    await this.page.press('#text', 'Enter');
-  }
-
-  /** Waits until the log shows `text` from `from`, and returns the element holding the text. */
-  async message(from: string, text: string): Promise<ReturnType<Page['locator']>> {
-    const item = this.page
-      .locator('#messages li.message')
-      .filter({ has: this.page.locator('.from', { hasText: exactly(from) }) })
-      .filter({ has: this.page.locator('.text', { hasText: exactly(text) }) });
-    await item.last().waitFor();
-    return item.last().locator('.text');
-  }
-
-  notice(text: string): Promise<void> {
-    return this.page.locator('#messages li.notice', { hasText: exactly(text) }).last().waitFor();
-  }
-
-  /** Waits until the room list shows `users` people in `room`. */
-  userCount(room: string, users: number): Promise<void> {
-    return this.page.locator(`#rooms li[data-room="${room}"] .count`, { hasText: exactly(String(users)) }).waitFor();
-  }
-
-  /** Records every connection state the page shows from now on, in `window.seenStates`. */
-  async recordStates(): Promise<void> {
-    await this.page.evaluate(`(() => {
-      const status = document.getElementById('status');
-      window.seenStates = [status.dataset.state];
-      new MutationObserver(() => window.seenStates.push(status.dataset.state))
-        .observe(status, { attributes: true, attributeFilter: ['data-state'] });
-    })()`);
-  }
-
-  async waitForSeenState(state: string): Promise<void> {
-    await this.page.waitForFunction(`window.seenStates.includes(${JSON.stringify(state)})`);
-  }
-}
 
 /** Polls a condition on the master's state, which no event reports (client counts per worker). */
 async function eventually(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -180,32 +72,10 @@ async function twoUsersInRoom(browser: Browser, port: number, room: string): Pro
   return { alice, bob };
 }
 
-const describeWithChromium = chromiumAvailable() ? describe : describe.skip;
-if (!chromiumAvailable()) {
-  console.warn(
-    `SKIPPED: browser tests (test/integration/browser-chat.test.ts) need Chromium at ${CHROMIUM_PATH}, which is missing. ` +
-      'Install it with `apt-get install -y chromium` or set CHROMIUM_PATH.',
-  );
-}
-
-describeWithChromium('the chat page in Chromium', () => {
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await (require('../../scripts/build-client.js') as { buildClient(): Promise<unknown> }).buildClient();
-    browser = await launchChromium();
-  });
-
-  afterEach(async () => {
-    await closeContexts();
-    await closeAll();
-  });
-
-  afterAll(closeBrowsers);
-
+describeInChromium('the chat page in Chromium', { file: __filename, buildClient: true, afterEach: closeAll }, (browser) => {
   test('two users on different workers chat, see each other come and go, and user text stays text', async () => {
     const { server, port } = await startCluster();
-    const { alice, bob } = await twoUsersInRoom(browser, port, 'garden');
+    const { alice, bob } = await twoUsersInRoom(browser(), port, 'garden');
 
     const aliceWorker = await alice.worker();
     const bobWorker = await bob.worker();
@@ -251,7 +121,7 @@ describeWithChromium('the chat page in Chromium', () => {
 
   test('a page whose worker is killed reconnects, rejoins its room and keeps chatting', async () => {
     const { server, port } = await startCluster();
-    const { alice, bob } = await twoUsersInRoom(browser, port, 'deck');
+    const { alice, bob } = await twoUsersInRoom(browser(), port, 'deck');
     const doomed = await alice.worker();
     const before = await alice.clientId();
     const pid = server.stats().workers.find((entry) => entry.id === doomed)?.pid;
@@ -291,7 +161,7 @@ describeWithChromium('the chat page in Chromium', () => {
 
   test('a rolling reload (1012): both pages reconnect through the library, rejoin and keep chatting', async () => {
     const { server, port } = await startCluster();
-    const { alice, bob } = await twoUsersInRoom(browser, port, 'porch');
+    const { alice, bob } = await twoUsersInRoom(browser(), port, 'porch');
     const before = [await alice.clientId(), await bob.clientId()];
     await alice.recordStates();
     await bob.recordStates();

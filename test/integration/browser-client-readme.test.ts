@@ -8,8 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { CHROMIUM_PATH, chromiumAvailable, closeBrowsers, closeContexts, launchChromium, newContext } from '../helpers/browser';
+import type { Page } from 'playwright-core';
+import { describeInChromium, newContext } from '../helpers/browser';
 import { closeAll, startCluster } from '../helpers/cluster';
 
 /** The first ```js block of the README's "Client" section. */
@@ -53,27 +53,10 @@ class ConsoleLog {
   }
 }
 
-const describeWithChromium = chromiumAvailable() ? describe : describe.skip;
-if (!chromiumAvailable()) console.warn(`SKIPPED: the README client example needs Chromium at ${CHROMIUM_PATH}.`);
-
-describeWithChromium('the README browser example', () => {
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await (require('../../scripts/build-client.js') as { buildClient(): Promise<unknown> }).buildClient();
-    browser = await launchChromium();
-  });
-
-  afterEach(async () => {
-    await closeContexts();
-    await closeAll();
-  });
-
-  afterAll(closeBrowsers);
-
+describeInChromium('the README browser example', { file: __filename, buildClient: true, afterEach: closeAll }, (browser) => {
   test('works pasted into the demo page, and survives a rolling reload', async () => {
     const { server, port } = await startCluster();
-    const page = await (await newContext(browser)).newPage();
+    const page = await (await newContext(browser())).newPage();
     const log = new ConsoleLog(page);
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.evaluate(`(async () => { ${readmeExample()}\n window.readmeChat = chat; })()`);

@@ -4,6 +4,8 @@
  * reconnect to it; the others stay connected, and are served by the reloaded
  * processes. Real clusters: 2 workers.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ownerOf } from '../../src/rendezvous';
 import { isSwitchyardError } from '../../src/errors';
@@ -75,4 +77,25 @@ test('reload options are checked at once', async () => {
     code = isSwitchyardError(error) ? error.code : undefined;
   }
   expect(code).toBe('SY_ERR_INVALID_ARGUMENT');
+});
+
+test('a client moved by a count change gets its 1012 only after the replies to what it sent before', async () => {
+  const { port, server } = await startCluster({ startTimeout: SLOW_START, services: { shard: { module: MODULE, instances: 2, shardBy: 'query:room' } } });
+  const rooms = Array.from({ length: 40 }, (_, i) => `m${i}`).filter((room) => ownerOf(`q:${room}`, 3) === 2);
+  const [busy, idle] = [await joined(port, rooms[0] as string), await joined(port, rooms[1] as string)];
+  const release = path.join(os.tmpdir(), `sy-resize-release-${process.pid}-${Date.now()}`);
+  busy.client.socket.send(`wait:1:${release}`);
+  const reloaded = server.reload({ instances: { shard: 3 }, workers: false });
+  // The idle moved client is closed at once: the worker has applied the new count.
+  expect(await idle.client.closed).toBe(1012);
+  expect(busy.client.closeCode).toBeUndefined();
+  fs.writeFileSync(release, '');
+  try {
+    expect(await busy.client.closed).toBe(1012);
+    // The reply came first, on the same socket.
+    expect(busy.client.messages.map((m) => JSON.parse(String(m)) as { type: string; k?: number }).filter((m) => m.type === 'n')).toEqual([expect.objectContaining({ k: 1 })]);
+  } finally {
+    fs.rmSync(release, { force: true });
+  }
+  await reloaded;
 });

@@ -6,6 +6,7 @@
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import WebSocket from 'ws';
 import { duplicateKeys, topLevelKeys } from '../helpers/json-keys';
 import { CLI, spawnScript, stopSpawned } from '../helpers/spawned';
 
@@ -40,6 +41,42 @@ test('no log line of any process carries a key twice', async () => {
   // The lines about a child still name it: as childPid.
   const forked = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.msg === 'worker forked');
   expect(forked).toMatchObject({ role: 'master', pid: expect.any(Number), childPid: expect.any(Number) });
+}, 60000);
+
+test('service lines through this.log carry the handler\'s client, console output becomes JSON lines, connections and HTTP requests are logged at debug', async () => {
+  const fixture = path.join(__dirname, '..', 'fixtures', 'logging.ts');
+  const cli = spawnScript(CLI, ['start', '--port', '0', '--host', '127.0.0.1', '--workers', '1', '--log-level', 'debug', '--service', `logging=${fixture}`]);
+  const ready = await cli.line(/^switchyard listening on /);
+  const port = Number(/:(\d+) /.exec(ready)?.[1]);
+  expect((await fetch(`http://127.0.0.1:${port}/healthz?token=secret`)).status).toBe(200);
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/logging`);
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  const answered = new Promise((resolve) => socket.once('message', resolve));
+  socket.send('hi');
+  await answered;
+  socket.close(1000);
+  await cli.line(/"msg":"client disconnected"/);
+  await cli.line(/"msg":"after await"/);
+  cli.child.kill('SIGTERM');
+  expect(await cli.exited).toBe(0);
+
+  // Nothing on stdout but JSON lines and the one ready line.
+  expect(cli.stdout.filter((line) => line !== '' && !line.startsWith('{') && !line.startsWith('switchyard listening on '))).toEqual([]);
+  const lines = jsonLines(cli.stdout).map((line) => JSON.parse(line) as Record<string, unknown>);
+  const one = (msg: string): Record<string, unknown> => {
+    const found = lines.filter((line) => line.msg === msg);
+    expect(found).toHaveLength(1);
+    return found[0] as Record<string, unknown>;
+  };
+  const connected = one('client connected');
+  expect(connected).toMatchObject({ role: 'worker', service: 'logging', path: '/logging', address: '127.0.0.1', client: expect.any(String) });
+  expect(one('client disconnected')).toMatchObject({ role: 'worker', service: 'logging', client: connected.client, code: 1000 });
+  expect(one('handled')).toMatchObject({ role: 'service', service: 'logging', level: 30, text: 'hi', client: connected.client });
+  // After an await the lane has moved on: no client, rather than perhaps another's.
+  expect(one('after await')).not.toHaveProperty('client');
+  expect(one('console says hi')).toMatchObject({ role: 'service', level: 30, console: 'log', client: connected.client });
+  // The access line has the path without its query string.
+  expect(one('http request')).toMatchObject({ role: 'worker', method: 'GET', path: '/healthz', status: 200, address: '127.0.0.1', ms: expect.any(Number) });
 }, 60000);
 
 describe('a service that cannot load', () => {

@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import { encodeBatch, writeBytes } from '../../src/ipc/link-codec';
 import { SocketEndpoint, readLines } from '../../src/ipc/socket-endpoint';
 import { SocketDir, Waiter, nextTurn } from '../helpers/line-peer';
 
@@ -17,8 +18,9 @@ interface Reader {
   readonly values: unknown[];
   readonly malformed: Error[];
   readonly overflows: number[];
-  /** Chunks as the reading socket delivered them (after decoding). */
-  readonly chunks: string[];
+  readonly badRaw: string[];
+  /** Chunks as the reading socket delivered them. */
+  readonly chunks: Buffer[];
   readonly socket: net.Socket;
   closed: boolean;
   until(predicate: () => boolean): Promise<void>;
@@ -31,6 +33,7 @@ interface Reader {
 async function pair(
   maxLineLength = 1 << 20,
   onValue: (value: unknown, socket: net.Socket) => void = () => undefined,
+  maxRawLength = 1 << 20,
 ): Promise<{ reader: Reader; writer: net.Socket; write(data: string | Buffer): Promise<void> }> {
   const socketPath = sockets.path('pair');
   const waiter = new Waiter();
@@ -48,6 +51,7 @@ async function pair(
     values: [],
     malformed: [],
     overflows: [],
+    badRaw: [],
     chunks: [],
     socket: accepted,
     closed: false,
@@ -67,9 +71,13 @@ async function pair(
       reader.overflows.push(length);
       waiter.notify();
     },
-  });
+    onBadRaw: (reason) => {
+      reader.badRaw.push(reason);
+      waiter.notify();
+    },
+  }, maxRawLength);
   // Registered after readLines' own listener: a chunk is recorded once readLines has taken it.
-  accepted.on('data', (chunk: string) => {
+  accepted.on('data', (chunk: Buffer) => {
     reader.chunks.push(chunk);
     waiter.notify();
   });
@@ -121,7 +129,6 @@ describe('readLines', () => {
     await write(bytes.subarray(clef + 2));
     await reader.until(() => reader.values.length === 1);
     expect(reader.chunks.length).toBeGreaterThanOrEqual(3);
-    expect(reader.chunks.join('')).not.toContain('\uFFFD');
     expect(reader.values).toEqual([[text]]);
   });
 
@@ -206,7 +213,56 @@ describe('readLines', () => {
   });
 });
 
+describe('readLines: raw segments', () => {
+  test('a batch with raw segments split across chunks arrives once, its payloads in place', async () => {
+    const { reader, write } = await pair();
+    const bytes = writeBytes(encodeBatch([{ type: 'send', id: 'a', data: Buffer.from([0x0a, 0x5b, 0x00, 0xff]), binary: true }, { type: 'ack', seqs: [1] }]));
+    const line = bytes.indexOf(0x0a);
+    // Cut inside the line, then between the line and its segment, then inside the segment (at its newline byte).
+    await write(bytes.subarray(0, 5));
+    await write(bytes.subarray(5, line + 1));
+    expect(reader.values).toEqual([]);
+    await write(bytes.subarray(line + 1, line + 2));
+    expect(reader.values).toEqual([]);
+    await write(bytes.subarray(line + 2));
+    await reader.until(() => reader.values.length === 1);
+    expect(reader.values).toEqual([[{ type: 'send', id: 'a', data: Buffer.from([0x0a, 0x5b, 0x00, 0xff]), binary: true }, { type: 'ack', seqs: [1] }]]);
+  });
+
+  test('a raw length that is not a byte count is reported and the socket destroyed', async () => {
+    const { reader, write } = await pair();
+    await write('[1]\n[{"type":"send","raw":-1}]\n[2]\n');
+    await reader.until(() => reader.closed);
+    expect(reader.values).toEqual([[1]]);
+    expect(reader.badRaw).toHaveLength(1);
+    expect(reader.socket.destroyed).toBe(true);
+  });
+
+  test('raw segments past maxRawLength are reported before any of their bytes are read', async () => {
+    const { reader, write } = await pair(1 << 20, undefined, 100);
+    await write('[{"raw":60},{"raw":41}]\n');
+    await reader.until(() => reader.closed);
+    expect(reader.values).toEqual([]);
+    expect(reader.badRaw[0]).toMatch(/101 bytes/);
+  });
+});
+
 describe('SocketEndpoint', () => {
+  test('send writes a batch with a binary payload as its line and the raw bytes after it', async () => {
+    const { reader, writer } = await pair();
+    const endpoint = new SocketEndpoint(writer);
+    const data = Buffer.alloc(300_000, 0x0a);
+    const written = await new Promise<Error | null>((resolve) => endpoint.send([{ type: 'message', id: '1.1', seq: 1, data, binary: true }], resolve));
+    expect(written).toBeNull();
+    await reader.until(() => reader.values.length === 1);
+    const [[message]] = reader.values as [[{ data: Buffer }]];
+    expect({ ...message, data: undefined }).toEqual({ type: 'message', id: '1.1', seq: 1, data: undefined, binary: true });
+    // equals(), not toEqual: jest walks a 300,000-byte Buffer index by index.
+    expect(data.equals(message.data)).toBe(true);
+    // Not base64: the bytes on the wire are the line plus the payload itself.
+    expect(Buffer.concat(reader.chunks).length).toBe(Buffer.byteLength('[{"type":"message","id":"1.1","seq":1,"binary":true,"raw":300000}]\n') + data.length);
+  });
+
   test('send writes one line per batch and reports the write', async () => {
     const server = await sockets.server('endpoint');
     const socket = await sockets.connect(server.path);

@@ -90,7 +90,7 @@ test('a line longer than a frame crosses in several frames and is read back whol
   const bus = new Bus();
   bus.maxPayload = 26 + 7;
   const values: unknown[] = [];
-  const reader = new ChannelLineReader(1 << 20, { onValue: (value) => values.push(value), onMalformed: () => undefined, onOverflow: () => undefined });
+  const reader = new ChannelLineReader(1 << 20, { onValue: (value) => values.push(value), onMalformed: () => undefined, onOverflow: () => undefined, onBadRaw: () => undefined });
   const receiver = new (class extends Collect {
     override onFrame(payload: Uint8Array): void {
       reader.push(payload);

@@ -2,6 +2,7 @@ import pino from 'pino';
 import type { IpcLimits } from '../../src/child-env';
 import type { Logger } from '../../src/logger';
 import type { ClientInfo, ServiceToWorker, WorkerToService } from '../../src/protocol';
+import { encodeBatch, writeBytes } from '../../src/ipc/link-codec';
 import { LinkServer, type LinkServerOptions } from '../../src/services/link-server';
 import { LinePeer, SocketDir, TEST_LINK_KEY, Waiter, helloFor, poll } from '../helpers/line-peer';
 import { recordingLogger } from '../helpers/recording-logger';
@@ -136,11 +137,12 @@ test('onBatch gets the messages after the hello, in order, never a hello', async
   const peer = await s.worker();
   const connect: WorkerToService = { type: 'connect', client: info('3.1'), seq: 9 };
   const m1: WorkerToService = { type: 'message', id: '3.1', seq: 1, data: 'a' };
-  const m2: WorkerToService = { type: 'message', id: '3.1', seq: 2, data: 'AQI=', binary: true, redelivered: true };
+  const m2: WorkerToService = { type: 'message', id: '3.1', seq: 2, data: Buffer.from([1, 0x0a, 2]), binary: true, redelivered: true };
   const close: WorkerToService = { type: 'closed', id: '3.1', code: 1001, reason: 'away', seq: 10 };
   const resumed: WorkerToService = { type: 'connect', client: info('3.2'), resumed: true };
   peer.send([helloFor(3), connect, m1]);
-  peer.send([helloFor(3), m2]);
+  // A binary payload travels as a raw segment after the line (link-codec.ts), its newline byte included.
+  peer.writeRaw(writeBytes(encodeBatch([helloFor(3), m2])));
   peer.send([helloFor(4)]);
   // A connect with neither seq nor `resumed`, and a `closed` without seq, fail the guard.
   peer.send([{ type: 'bogus' }, { type: 'connect', client: info('3.3') }, resumed, { type: 'closed', id: '3.2', code: 1000, reason: '' }, close]);
@@ -153,6 +155,25 @@ test('onBatch gets the messages after the hello, in order, never a hello', async
   ]);
   expect(s.server.rejectedMessages).toBe(3);
   expect([...s.server.workers()]).toEqual([3]);
+});
+
+test('a raw segment length that is not a byte count, or past the bound, cuts the link with a logged reason; other links stay', async () => {
+  const { log, lines } = recordingLogger();
+  const s = await setup(LIMITS, log);
+  const good = await s.worker();
+  good.send([helloFor(1)]);
+  await linked(s, 1);
+  for (const [worker, raw] of [[2, -5], [3, 2 ** 40]] as const) {
+    const peer = await s.worker();
+    peer.send([helloFor(worker)]);
+    await linked(s, worker);
+    peer.writeRaw(`[{"type":"message","id":"${worker}.1","seq":1,"raw":${raw}}]\n`);
+    await peer.closed;
+    await poll(() => s.closed.includes(worker));
+  }
+  expect(lines.filter((line) => line.msg === 'worker sent a bad raw segment length; link cut').map((line) => line.worker)).toEqual([2, 3]);
+  expect(s.batches).toEqual([]);
+  expect([...s.server.workers()]).toEqual([1]);
 });
 
 test('onClosed fires with the worker id when its link closes; allClosed resolves when the last one has', async () => {

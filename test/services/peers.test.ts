@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import pino from 'pino';
-import type { Payload } from '../../src/protocol';
+import { decodePayload, encodePayload, type Payload } from '../../src/protocol';
 import { Peers, type PeerHooks } from '../../src/services/peers';
 import { SocketDir, poll } from '../helpers/line-peer';
 
@@ -22,7 +22,7 @@ afterEach(async () => {
 
 function peersOf(self: number, received: Array<[number, string]>, ups: number[] = [], count = 0): Peers {
   const hooks: PeerHooks = {
-    onMessage: (from: number, payload: Payload) => received.push([from, payload.data]),
+    onMessage: (from: number, payload: Payload) => received.push([from, decodePayload(payload) as string]),
     onUp: (instance) => ups.push(instance),
     count: () => count,
     admits: (_instance, secret) => secret === SECRET,
@@ -48,6 +48,26 @@ test('messages reach a peer in the order sent; what is sent before it is announc
   // Not a peer: itself, or past the count.
   expect(a.send(0, { data: 'x' })).toBe(false);
   expect(a.send(3, { data: 'x' })).toBe(false);
+});
+
+test('binary and big text cross a peer connection as raw segments and arrive exact', async () => {
+  const payloads: Payload[] = [];
+  const a = peersOf(0, []);
+  const b = new Peers(1, 3, LIMITS, silent, { onMessage: (_from, payload) => payloads.push(payload), onUp: () => undefined, count: () => 0, admits: (_i, secret) => secret === SECRET });
+  opened.push(b);
+  const endpoint = sockets.path('peer');
+  await b.listen(endpoint);
+  a.peerUp(1, endpoint, SECRET);
+  const bytes = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i & 0xff));
+  const text = 'é€\n"'.repeat(10_000);
+  a.send(1, encodePayload(bytes));
+  a.send(1, encodePayload(text));
+  a.send(1, encodePayload(Buffer.alloc(0)));
+  await poll(() => payloads.length === 3);
+  // Buffers compared with equals(): jest's deep equality walks 70,000 indexes slowly.
+  expect([payloads[0]?.binary, Buffer.isBuffer(payloads[0]?.data) && bytes.equals(payloads[0].data)]).toEqual([true, true]);
+  expect(decodePayload(payloads[1] as Payload)).toBe(text);
+  expect(payloads[2]).toMatchObject({ data: Buffer.alloc(0), binary: true });
 });
 
 test('while a peer is down, what waits for it is bounded: past the bound it is dropped and counted', () => {

@@ -5,7 +5,7 @@ test('return values become HTTP answers', () => {
   expect(toHttpAnswer('hi')).toEqual({ status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, data: 'hi' });
   expect(toHttpAnswer(undefined)).toEqual({ status: 204, headers: {}, data: '' });
   expect(toHttpAnswer({ a: 1 })).toEqual({ status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, data: '{"a":1}' });
-  expect(toHttpAnswer(Buffer.from([1, 2]))).toEqual({ status: 200, headers: { 'content-type': 'application/octet-stream' }, data: 'AQI=', binary: true });
+  expect(toHttpAnswer(Buffer.from([1, 2]))).toEqual({ status: 200, headers: { 'content-type': 'application/octet-stream' }, data: Buffer.from([1, 2]), binary: true });
   expect(toHttpAnswer(reply(201, 'made', { 'Content-Type': 'text/csv', 'x-a': 'b' }))).toEqual({ status: 201, headers: { 'Content-Type': 'text/csv', 'x-a': 'b' }, data: 'made' });
   expect(() => reply(99)).toThrow(RangeError);
   expect(toHttpAnswer(null)).toEqual({ status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, data: 'null' });

@@ -116,7 +116,7 @@ describe('ResumeGate', () => {
 
 /** Subscribes every client to `t` on connect (a resumed one too), publishes each message to it, records its closes. */
 class Fanout extends Service {
-  readonly log: string[] = [];
+  readonly events: string[] = [];
   override onConnect(client: Client): void {
     this.subscribe(client.id, 't');
   }
@@ -124,10 +124,10 @@ class Fanout extends Service {
     this.publish('t', String(data));
   }
   override onClose(client: Client): void {
-    this.log.push(`close ${client.id}`);
+    this.events.push(`close ${client.id}`);
   }
   override onStop(): void {
-    this.log.push('stop');
+    this.events.push('stop');
   }
 }
 
@@ -181,7 +181,7 @@ describe('ServiceHost behind its resume gate', () => {
     h.fromWorker(1, END);
     h.fromWorker(1, { type: 'closed', id: '1.1', code: 1001, reason: '', seq: 1 });
     await h.stop('shutdown');
-    expect(down.log).toEqual(['close 1.1', 'stop']);
+    expect(down.events).toEqual(['close 1.1', 'stop']);
 
     const retired = new Fanout();
     const { host: r, sent } = twoWorkers(retired);

@@ -101,12 +101,12 @@ test('actions become protocol messages; clients are tracked; binary arrives as B
   const { host: h, sent } = host(service);
   h.fromWorker(1, { type: 'connect', client: info('1.1'), resumed: true });
   expect(service.clients.get('1.1')?.resumed).toBe(true);
-  h.fromWorker(1, { type: 'message', seq: 5, id: '1.1', data: 'AQI=', binary: true });
+  h.fromWorker(1, { type: 'message', seq: 5, id: '1.1', data: Buffer.from([1, 2]), binary: true });
   await h.whenIdle();
   expect(received).toEqual(Buffer.from([1, 2]));
   expect(sent).toEqual([
     { type: 'send', id: '1.1', data: '{"ok":true}' },
-    { type: 'send', id: '1.1', data: 'AQI=', binary: true },
+    { type: 'send', id: '1.1', data: Buffer.from([1, 2]), binary: true },
     { type: 'broadcast', except: ['1.1'], data: 'all' },
     { type: 'closeClient', id: '1.1', code: 4000, reason: 'bye' },
   ]);

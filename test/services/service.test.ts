@@ -6,8 +6,8 @@ test('a message past the link limit is refused with a typed error; one at the li
   expect(toPayload('x'.repeat(MAX_MESSAGE_LENGTH)).data).toHaveLength(MAX_MESSAGE_LENGTH);
   let caught: unknown;
   try {
-    // Binary travels as base64: 3 bytes become 4 characters.
-    toPayload(Buffer.alloc((MAX_MESSAGE_LENGTH / 4) * 3 + 3));
+    // Binary travels as its bytes (a raw segment on the link): the limit counts bytes.
+    toPayload(Buffer.alloc(MAX_MESSAGE_LENGTH + 1));
   } catch (error) {
     caught = error;
   }
@@ -17,5 +17,5 @@ test('a message past the link limit is refused with a typed error; one at the li
 
 test('values other than text and bytes are sent as JSON text', () => {
   expect(toPayload({ a: 1 })).toEqual({ data: '{"a":1}' });
-  expect(toPayload(Buffer.from([1, 2]))).toEqual({ data: 'AQI=', binary: true });
+  expect(toPayload(Buffer.from([1, 2]))).toEqual({ data: Buffer.from([1, 2]), binary: true });
 });

@@ -129,6 +129,14 @@ describe('StaticFiles over HTTP', () => {
     expect(reply.headers['content-type']).toBe(type);
   });
 
+  // What docs/browser-demo.md says the demo facility does not do (it is no general static server); each changes only with those docs.
+  test('a Range request gets the whole file with 200, gzip is not applied, /sub without a slash is no index', async () => {
+    const ranged = await request(port, '/chat.js', 'GET', { Range: 'bytes=0-3', 'Accept-Encoding': 'gzip, br' });
+    expect([ranged.status, ranged.body, ranged.headers['accept-ranges'], ranged.headers['content-encoding']]).toEqual([200, 'console.log(1);\n', undefined, undefined]);
+    expect((await request(port, '/sub')).status).toBe(404);
+    expect((await request(port, '/sub/')).status).toBe(404);
+  });
+
   test('an empty file is served empty', async () => {
     const reply = await request(port, '/empty.txt');
     expect(reply.status).toBe(200);

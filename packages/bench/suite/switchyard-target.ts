@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { createServer, type SwitchyardOptions } from 'switchyard';
 import type { ListeningMessage } from './baselines/listen';
+import { JWT_SECRET_ENV } from './jwt-token';
 import { TLS_CERT_ENV, TLS_KEY_ENV } from './tls-cert';
 
 const extension = path.extname(__filename);
@@ -15,9 +16,13 @@ const workers = Number(process.env.SWITCHYARD_BENCH_WORKERS ?? '2');
 const balancing = process.env.SWITCHYARD_BENCH_BALANCING as SwitchyardOptions['balancing'];
 // For the instances scenario: the CPU-bound echo service, run as this many instances; unset means it is not started at all.
 const cpuInstances = process.env.SWITCHYARD_BENCH_CPU_INSTANCES === undefined ? undefined : Number(process.env.SWITCHYARD_BENCH_CPU_INSTANCES);
+// The large-message scenario: maxPayload raised to take its 16 MiB messages (suite/large-messages.ts).
+const maxPayload = process.env.SWITCHYARD_BENCH_MAX_PAYLOAD === undefined ? undefined : Number(process.env.SWITCHYARD_BENCH_MAX_PAYLOAD);
 // --tls (suite.ts): serve wss:// with the run's certificate.
 const cert = process.env[TLS_CERT_ENV];
 const key = process.env[TLS_KEY_ENV];
+// The JWT row (suite-scenarios.ts): verify every upgrade's HS256 token with this secret.
+const jwtSecret = process.env[JWT_SECRET_ENV];
 const server = createServer({
   port: 0,
   host: '127.0.0.1',
@@ -30,7 +35,9 @@ const server = createServer({
   maxConnectionsPerWorker: 1_000_000,
   maxConnectionsPerIp: 1_000_000,
   ...(balancing === undefined ? {} : { balancing }),
+  ...(maxPayload === undefined ? {} : { maxPayload }),
   ...(cert === undefined || key === undefined ? {} : { tls: { cert, key } }),
+  ...(jwtSecret === undefined ? {} : { jwt: { secret: jwtSecret } }),
   services: {
     // The server's bundled echo service, through its documented subpath export.
     echo: require.resolve('switchyard/examples/echo'),

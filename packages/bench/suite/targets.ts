@@ -30,6 +30,14 @@ export function isSocketIo(kind: TargetKind): boolean {
   return kind === 'socketio-echo' || kind === 'socketio-fanout';
 }
 
+/** What an A/B run may change about a target besides its environment. */
+export interface TargetVariant {
+  /** Entry script instead of the kind's own (another checkout's `packages/bench/dist/suite/switchyard-target.js`). */
+  readonly entry?: string;
+  /** Node binary to run it with instead of this process's. */
+  readonly execPath?: string;
+}
+
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
 
@@ -49,11 +57,14 @@ export class Target {
     return treeRssBytes(this.pid);
   }
 
-  /** Starts a target; `workers` applies to Switchyard and the Socket.IO cluster; `extraEnv` is added to its environment (A/B runs). */
-  static start(kind: TargetKind, workers = 2, extraEnv: Readonly<Record<string, string>> = {}): Promise<Target> {
-    const entry = ENTRIES[kind];
+  /**
+   * Starts a target; `workers` applies to Switchyard and the Socket.IO cluster; `extraEnv` is added to its environment (A/B runs);
+   * `variant` replaces the kind's entry script (an A/B run against another checkout's build, `ab.ts --a-root`) or the Node binary (`--a-node`).
+   */
+  static start(kind: TargetKind, workers = 2, extraEnv: Readonly<Record<string, string>> = {}, variant: TargetVariant = {}): Promise<Target> {
+    const entry = variant.entry ?? ENTRIES[kind];
     const env = { ...process.env, SWITCHYARD_BENCH_WORKERS: String(workers), ...(isTypeScriptPath(entry) ? TS_NODE_ENV : {}), ...KIND_ENV[kind], ...extraEnv };
-    const child = fork(entry, [], { execArgv: execArgvFor(entry), env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(entry, [], { execArgv: execArgvFor(entry), env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...(variant.execPath === undefined ? {} : { execPath: variant.execPath }) });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');

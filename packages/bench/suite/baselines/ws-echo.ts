@@ -7,7 +7,9 @@ import { listenReported } from './listen';
 
 const cert = process.env[TLS_CERT_ENV];
 const key = process.env[TLS_KEY_ENV];
-const options = { perMessageDeflate: false, clientTracking: false, maxPayload: 1024 * 1024 } as const;
+// The large-message scenario raises maxPayload on both sides (suite/large-messages.ts).
+const maxPayload = Number(process.env.SWITCHYARD_BENCH_MAX_PAYLOAD ?? 1024 * 1024);
+const options = { perMessageDeflate: false, clientTracking: false, maxPayload } as const;
 let wss: WebSocketServer;
 if (cert === undefined || key === undefined) {
   wss = new WebSocketServer({ port: 0, host: '127.0.0.1', ...options });

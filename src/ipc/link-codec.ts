@@ -1,0 +1,270 @@
+/**
+ * The bytes of one link write, and back: the one place that knows the wire
+ * format of the data plane (worker ↔ service links, peer links; the NATS
+ * transport carries the same bytes as message payloads).
+ *
+ * A write is one JSON line — the batch, an array of messages — followed by
+ * the raw segments its messages refer to. A message whose payload travels
+ * raw has no `data` in the line but `raw: n`, and its n bytes follow the
+ * line, in the order of the messages: a binary payload always (no base64),
+ * and a text payload of at least `RAW_TEXT_MIN_LENGTH` characters as its
+ * UTF-8 bytes (no JSON escaping, and no parsing of a big string on the other
+ * side). Small text stays in the line, as before. A line without `raw` is
+ * the whole write, so small messages cost what they did.
+ *
+ * Decoded, a raw payload's `data` is a Buffer; `binary: true` tells binary
+ * from text (`decodePayload` turns text into its string where it is needed:
+ * a worker passes text bytes to its clients without ever decoding them).
+ */
+
+/** Text payloads this long or longer (characters) travel raw. Below it JSON escaping costs less than a segment. */
+export const RAW_TEXT_MIN_LENGTH = 16 * 1024;
+
+/** A segment at most this long that lies within one read chunk is copied out rather than viewed, so a small payload a service keeps does not pin a whole socket read. */
+const COPY_BELOW = 16 * 1024;
+
+/** What one write puts on the link: the line alone as a string (no raw segment, the common case), or the line's bytes then each segment. */
+export type LinkWrite = string | Buffer[];
+
+/** The payload field of a message, if it has one that should travel raw. */
+function rawOf(item: unknown): Buffer | string | undefined {
+  if (typeof item !== 'object' || item === null) return undefined;
+  const data = (item as { readonly data?: unknown }).data;
+  if (Buffer.isBuffer(data)) return data;
+  if (typeof data === 'string' && data.length >= RAW_TEXT_MIN_LENGTH) return data;
+  return undefined;
+}
+
+/**
+ * Encodes one batch as the bytes of one write. Messages are not modified: a
+ * message with a raw payload is copied (shallowly, without its `data`) for
+ * the line.
+ */
+export function encodeBatch(batch: readonly unknown[]): LinkWrite {
+  let first = -1;
+  for (let i = 0; i < batch.length; i++) {
+    if (rawOf(batch[i]) !== undefined) {
+      first = i;
+      break;
+    }
+  }
+  if (first === -1) return `${JSON.stringify(batch)}\n`;
+  const line: unknown[] = batch.slice(0, first);
+  const segments: Buffer[] = [];
+  for (let i = first; i < batch.length; i++) {
+    const item = batch[i];
+    const data = rawOf(item);
+    if (data === undefined) {
+      line.push(item);
+      continue;
+    }
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    segments.push(bytes);
+    // `data: undefined` is left out by JSON.stringify; `raw` says how many bytes follow for it.
+    line.push({ ...(item as object), data: undefined, raw: bytes.length });
+  }
+  return [Buffer.from(`${JSON.stringify(line)}\n`, 'utf8'), ...segments];
+}
+
+/** The bytes of a write as one Buffer (for transports that take one payload per write). */
+export function writeBytes(write: LinkWrite): Buffer {
+  return typeof write === 'string' ? Buffer.from(write, 'utf8') : Buffer.concat(write);
+}
+
+export interface LinkDecoderHooks {
+  /** One batch (the parsed line, raw payloads in place as Buffers). */
+  readonly onValue: (value: unknown) => void;
+  /** A line that is not JSON: skipped, the stream goes on. */
+  readonly onMalformed: (error: Error) => void;
+  /** A line grew past `maxLineLength`: the decoder stops (the peer is broken or hostile). */
+  readonly onOverflow: (length: number) => void;
+  /** A `raw` that is not a length, or segments past `maxRawLength`: the decoder stops. */
+  readonly onBadRaw: (reason: string) => void;
+}
+
+export interface LinkDecoderLimits {
+  /** Longest line, in bytes. */
+  readonly maxLineLength: number;
+  /** Most raw bytes one write may carry, all its segments together. */
+  readonly maxRawLength: number;
+}
+
+/** A message of a parsed line that waits for its raw payload. */
+interface Pending {
+  readonly message: Record<string, unknown>;
+  readonly length: number;
+}
+
+/**
+ * Decodes a byte stream of link writes. Push chunks as they come; a line or
+ * a segment split anywhere waits for the rest (segments are gathered as
+ * their bytes arrive, never allocated ahead from a claimed length). Once it
+ * reports an overflow or a bad length it is broken and ignores the rest.
+ */
+export class LinkDecoder {
+  private lineParts: Buffer[] = [];
+  private lineLength = 0;
+  /** The batch whose segments are being read, and its messages still waiting. */
+  private batch: unknown = undefined;
+  private pending: Pending[] = [];
+  private pendingIndex = 0;
+  private segmentParts: Buffer[] = [];
+  private segmentLength = 0;
+  private brokenState = false;
+
+  constructor(
+    private readonly limits: LinkDecoderLimits,
+    private readonly hooks: LinkDecoderHooks,
+  ) {}
+
+  get broken(): boolean {
+    return this.brokenState;
+  }
+
+  /** Takes one chunk; false once the stream is broken. */
+  push(chunk: Buffer): boolean {
+    let offset = 0;
+    while (offset < chunk.length && !this.brokenState) {
+      offset = this.pendingIndex < this.pending.length ? this.readSegment(chunk, offset) : this.readLine(chunk, offset);
+    }
+    return !this.brokenState;
+  }
+
+  /** Whether the stream ended between writes (nothing partial held). */
+  get idle(): boolean {
+    return this.lineLength === 0 && this.pendingIndex >= this.pending.length;
+  }
+
+  /** Stops decoding; what is held is dropped. */
+  stop(): void {
+    this.brokenState = true;
+    this.lineParts = [];
+    this.segmentParts = [];
+    this.pending = [];
+    this.batch = undefined;
+  }
+
+  private readLine(chunk: Buffer, offset: number): number {
+    const end = chunk.indexOf(0x0a, offset);
+    const available = (end === -1 ? chunk.length : end) - offset;
+    if (this.lineLength + available > this.limits.maxLineLength) {
+      this.hooks.onOverflow(this.lineLength + available);
+      this.stop();
+      return chunk.length;
+    }
+    if (end === -1) {
+      this.lineParts.push(chunk.subarray(offset));
+      this.lineLength += available;
+      return chunk.length;
+    }
+    let line: Buffer;
+    if (this.lineLength === 0) {
+      line = chunk.subarray(offset, end);
+    } else {
+      this.lineParts.push(chunk.subarray(offset, end));
+      line = Buffer.concat(this.lineParts, this.lineLength + available);
+      this.lineParts = [];
+      this.lineLength = 0;
+    }
+    this.parse(line);
+    return end + 1;
+  }
+
+  private parse(line: Buffer): void {
+    if (line.length === 0) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line.toString('utf8'));
+    } catch (error) {
+      this.hooks.onMalformed(error as Error);
+      return;
+    }
+    if (!Array.isArray(value)) {
+      this.hooks.onValue(value);
+      return;
+    }
+    let total = 0;
+    let pending: Pending[] | undefined;
+    for (const item of value) {
+      if (typeof item !== 'object' || item === null || !('raw' in item)) continue;
+      const length: unknown = (item as { readonly raw: unknown }).raw;
+      if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
+        this.hooks.onBadRaw(`raw length ${JSON.stringify(length)} is not a byte count`);
+        this.stop();
+        return;
+      }
+      total += length;
+      if (total > this.limits.maxRawLength) {
+        this.hooks.onBadRaw(`raw segments of ${total} bytes or more, past the bound of ${this.limits.maxRawLength}`);
+        this.stop();
+        return;
+      }
+      (pending ??= []).push({ message: item as Record<string, unknown>, length });
+    }
+    if (pending === undefined) {
+      this.hooks.onValue(value);
+      return;
+    }
+    this.batch = value;
+    this.pending = pending;
+    this.pendingIndex = 0;
+    // Zero-length segments complete at once; the rest wait for their bytes.
+    this.completeEmpty();
+  }
+
+  private readSegment(chunk: Buffer, offset: number): number {
+    const current = this.pending[this.pendingIndex] as Pending;
+    const wanted = current.length - this.segmentLength;
+    const available = chunk.length - offset;
+    if (available < wanted) {
+      this.segmentParts.push(chunk.subarray(offset));
+      this.segmentLength += available;
+      return chunk.length;
+    }
+    let bytes: Buffer;
+    if (this.segmentLength === 0) {
+      const view = chunk.subarray(offset, offset + wanted);
+      bytes = wanted < COPY_BELOW ? Buffer.from(view) : view;
+    } else {
+      this.segmentParts.push(chunk.subarray(offset, offset + wanted));
+      bytes = Buffer.concat(this.segmentParts, current.length);
+      this.segmentParts = [];
+      this.segmentLength = 0;
+    }
+    this.place(current, bytes);
+    this.completeEmpty();
+    return offset + wanted;
+  }
+
+  private place(pending: Pending, bytes: Buffer): void {
+    delete pending.message.raw;
+    pending.message.data = bytes;
+    this.pendingIndex++;
+  }
+
+  /** Places the zero-length segments next in line, and hands the batch on once none waits. */
+  private completeEmpty(): void {
+    while (this.pendingIndex < this.pending.length && (this.pending[this.pendingIndex] as Pending).length === 0) {
+      this.place(this.pending[this.pendingIndex] as Pending, Buffer.alloc(0));
+    }
+    if (this.pendingIndex < this.pending.length) return;
+    const batch = this.batch;
+    this.batch = undefined;
+    this.pending = [];
+    this.pendingIndex = 0;
+    this.hooks.onValue(batch);
+  }
+}
+
+/**
+ * Decodes writes held whole in `buffer` (one NATS message, say): every batch
+ * goes to `hooks.onValue`. False when the bytes are broken, or end inside a
+ * line or a segment (reported as a bad raw length).
+ */
+export function decodeWrites(buffer: Buffer, limits: LinkDecoderLimits, hooks: LinkDecoderHooks): boolean {
+  const decoder = new LinkDecoder(limits, hooks);
+  if (!decoder.push(buffer)) return false;
+  if (decoder.idle) return true;
+  hooks.onBadRaw('the bytes end inside a line or a raw segment');
+  return false;
+}
