@@ -95,6 +95,11 @@ export class ClusterNode {
     return this.registry?.stats;
   }
 
+  /** Every other node seen up now, with its workers' link ids, for an instance that comes online. */
+  peerWorkers(): ReadonlyArray<readonly [string, readonly number[]]> {
+    return [...this.peers].map(([node, peer]) => [node, peer.workers === '' ? [] : peer.workers.split(',').map(Number)] as const);
+  }
+
   /** Every instance of another node seen up now, for a worker forked later. */
   remoteInstances(): ReadonlyArray<readonly [string, number, string]> {
     return [...this.peers.values()].flatMap((peer) => [...peer.instances.values()]);

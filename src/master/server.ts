@@ -205,6 +205,8 @@ export class SwitchyardServer extends TypedEventEmitter<ServerEvents> {
       onMetrics: (qid, metrics) => this.queries.onMetrics(qid, metrics),
       liveWorkers: () => this.pool.workerIds().map((workerId) => this.linkIdOf(workerId)),
       onOnline: (slot, pid, restarted, endpoint) => {
+        // Before any other node hears of it: the new process admits the links of the workers those nodes run.
+        for (const [node, workers] of this.cluster?.peerWorkers() ?? []) slot.announcePeer({ type: 'remoteWorkers', node, workers, reason: 'worker exited' });
         this.announceInstance(slot, endpoint);
         this.introducePeers(slot);
         this.clusterStateChanged();

@@ -76,6 +76,13 @@ export class LinkServer {
   private readonly server: net.Server;
   private readonly links = new Map<number, Link>();
   private readonly admission = new LinkAdmission();
+  /**
+   * Each other node's live workers, as its heartbeats last said (relayed by
+   * the master): a channel hello is admitted only from one of them, so a node
+   * the master holds dead (its clients closed, 1006) cannot link again until
+   * it is back up. Bounded by the configured nodes.
+   */
+  private readonly remoteWorkers = new Map<string, ReadonlySet<number>>();
   private closedWaiters: Array<() => void> = [];
   /** A broken or hostile peer on the socket can trigger these once per message, line or connection: throttled. */
   private readonly malformedWarning: ThrottledWarning;
@@ -113,6 +120,7 @@ export class LinkServer {
 
   /** The links from `node`'s workers not in `workers` go: those workers are gone, or the whole node is. */
   private keepRemoteWorkers(node: string, workers: ReadonlySet<number>, reason: string): void {
+    this.remoteWorkers.set(node, workers);
     for (const [worker, link] of [...this.links]) {
       if (link.socket instanceof ChannelLink && link.socket.node === node && !workers.has(worker)) this.dropRemoteWorker(worker, reason);
     }
@@ -178,6 +186,7 @@ export class LinkServer {
     const hello: unknown = Array.isArray(value) ? value[0] : undefined;
     if (!isWorkerToService(hello) || hello.type !== 'hello') return this.refuseChannel(link, {});
     if (!link.admits(link.node, link.endpoint, hello.worker)) return this.refuseChannel(link, { worker: hello.worker, node: link.node, reason: 'not a worker of that node' });
+    if (this.remoteWorkers.get(link.node)?.has(hello.worker) !== true) return this.refuseChannel(link, { worker: hello.worker, node: link.node, reason: 'not a live worker of a node that is up' });
     const existing = this.links.get(hello.worker);
     // The same link again after its channel reset: its new session replaces the old queue.
     if (existing !== undefined && existing.socket !== link) return this.refuseChannel(link, { worker: hello.worker, reason: 'worker already linked' });

@@ -67,6 +67,8 @@ test('events cross a channel link; a session reset replays (resumed, then redeli
   const workerRouter = new ChannelRouter(bus.port(), { cluster: 'c', node: 'b', nodes, endpoint: 'w3' }, log);
   const hooks: ServiceLinkHooks = { onBatch: () => undefined, onInstanceGone: () => undefined, onFreshInstance: () => undefined, onQuarantined: () => undefined };
   const link = new ServiceLink('echo', workerLinkId, { maxMessages: 100, maxBytes: 1 << 20, maxDeliveries: 3 }, log, hooks, 0, 'echo', () => Promise.resolve(workerRouter));
+  // The master relays node b's heartbeats: this worker is live there.
+  server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [workerLinkId], reason: 'worker exited' });
   try {
     link.instanceUp(formatRemoteEndpoint('a', 'echo-0', 42), '');
     await until(() => link.state === 'up', 'the link up');
@@ -91,6 +93,34 @@ test('events cross a channel link; a session reset replays (resumed, then redeli
     expect(link.channelResets).toBe(1);
     expect(closed).toEqual([]);
     expect(server.size).toBe(1);
+  } finally {
+    link.end();
+    workerRouter.close();
+    serviceRouter.close();
+  }
+});
+
+test('a hello from a worker its node does not run (or from a node held dead) is refused: nothing reaches the service', async () => {
+  const bus = new Bus();
+  const { log } = recordingLogger();
+  const received: WorkerToService[] = [];
+  const server = new LinkServer({ maxMessages: 100, maxBytes: 1 << 20 }, log, { onBatch: (_worker, messages) => received.push(...messages), onClosed: () => undefined });
+  server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [], reason: 'node lost' });
+  const serviceRouter = new ChannelRouter(bus.port(), {
+    cluster: 'c',
+    node: 'a',
+    nodes,
+    endpoint: 'echo-0',
+    accept: (peer, endpoint) => server.acceptChannel(peer, endpoint, (from, _e, worker) => from === 'b' && worker === workerLinkId),
+  }, log);
+  const workerRouter = new ChannelRouter(bus.port(), { cluster: 'c', node: 'b', nodes, endpoint: 'w3' }, log);
+  const hooks: ServiceLinkHooks = { onBatch: () => undefined, onInstanceGone: () => undefined, onFreshInstance: () => undefined, onQuarantined: () => undefined };
+  const link = new ServiceLink('echo', workerLinkId, { maxMessages: 100, maxBytes: 1 << 20, maxDeliveries: 3 }, log, hooks, 0, 'echo', () => Promise.resolve(workerRouter));
+  try {
+    link.instanceUp(formatRemoteEndpoint('a', 'echo-0', 42), '');
+    await until(() => server.refusedLinks > 0, 'the hello refused');
+    expect(received).toEqual([]);
+    expect(server.size).toBe(0);
   } finally {
     link.end();
     workerRouter.close();
