@@ -4,6 +4,7 @@
  * rest was written by the master from options `resolveOptions()` validated,
  * and nothing else sets this variable.
  */
+import type { ResolvedCluster } from './nats/cluster-options';
 import type { JwtOptions, LogLevel, ResolvedOptions } from './options';
 import { WORKER_LIMIT_NAMES, type WorkerLimitName } from './options-spec';
 import type { ServiceShards } from './shard-key';
@@ -67,6 +68,8 @@ export interface WorkerConfig {
   readonly jwt?: JwtOptions | null;
   /** Absolute path of the `http` app module, or null. */
   readonly httpApp?: string | null;
+  /** With `cluster`: the NATS settings for links to instances on other nodes. Absent on one machine. */
+  readonly cluster?: ResolvedCluster;
   /** Listen on a socket of its own with SO_REUSEPORT (`balancing: 'reuse-port'`); absent: through node:cluster's shared handle. */
   readonly reusePort?: boolean;
 }
@@ -89,6 +92,8 @@ export interface ServiceConfig {
   readonly instances: number;
   /** Where to take peer connections from the other instances; only for a service of several. */
   readonly peerEndpoint?: string;
+  /** With `cluster`: the NATS settings for the links of workers on other nodes. Absent on one machine. */
+  readonly cluster?: ResolvedCluster;
 }
 
 export type ChildConfig = WorkerConfig | ServiceConfig;

@@ -11,6 +11,7 @@ import { SwitchyardError } from './errors';
 import { closest } from './did-you-mean';
 import { bundledServices, type ServiceDefinition, type SwitchyardOptions } from './options';
 import { optionsFromEnvironment } from './options-env';
+import { splitServerList } from './nats/cluster-options';
 import { mergeLayers, type OptionLayer, type OptionOrigin, type OptionOrigins } from './options-origin';
 import type { OptionName } from './options-spec';
 
@@ -46,6 +47,24 @@ function tlsFlags(values: { readonly 'tls-cert'?: string; readonly 'tls-key'?: s
   return tls;
 }
 
+/**
+ * `--node`, `--nats` (repeatable, each possibly a comma list) and
+ * `--cluster-name` over the environment's or the config file's `cluster`:
+ * the flags replace the fields they name, so every node can run one config
+ * file and be told only its own name.
+ */
+function clusterFlags(values: { readonly node?: string; readonly nats?: readonly string[]; readonly 'cluster-name'?: string }, fromLower: unknown): unknown {
+  const { node, nats, 'cluster-name': name } = values;
+  const servers = nats === undefined || nats.length === 0 ? undefined : splitServerList(nats);
+  if (node === undefined && servers === undefined && name === undefined) return undefined;
+  const base = typeof fromLower === 'object' && fromLower !== null ? (fromLower as Record<string, unknown>) : {};
+  const cluster = { ...base, ...(node === undefined ? {} : { node }), ...(servers === undefined ? {} : { nats: servers }), ...(name === undefined ? {} : { name }) };
+  if (cluster.node === undefined || cluster.nats === undefined) {
+    throw new SwitchyardError('SY_ERR_INVALID_OPTION', '--node and --nats go together (or with the config file\'s cluster)');
+  }
+  return cluster;
+}
+
 function serviceFlags(values: readonly string[] | undefined): Record<string, string> | undefined {
   if (values === undefined || values.length === 0) return undefined;
   const services: Record<string, string> = {};
@@ -75,6 +94,9 @@ const FLAGS = {
   'tls-ca': { type: 'string' },
   'ops-port': { type: 'string' },
   'ops-host': { type: 'string' },
+  node: { type: 'string' },
+  nats: { type: 'string', multiple: true },
+  'cluster-name': { type: 'string' },
   config: { type: 'string' },
   'log-level': { type: 'string' },
   'log-pretty': { type: 'boolean' },
@@ -143,6 +165,7 @@ const FLAG_OPTIONS: Readonly<Record<string, OptionName>> = {
   '--ops-port': 'opsPort',
   '--ops-host': 'opsHost',
   '--balancing': 'balancing',
+  '--node': 'cluster',
 };
 
 function flagLayer(flags: Readonly<Record<string, unknown>>): OptionLayer {
@@ -213,6 +236,7 @@ export async function parseCli(argv: readonly string[], cwd: string = process.cw
     '--tls-cert': tlsFlags(values, lower.options.tls),
     '--ops-port': integerFlag(values['ops-port']),
     '--ops-host': values['ops-host'],
+    '--node': clusterFlags(values, lower.options.cluster),
   });
   const merged = mergeLayers([lower, flags]);
   const options: Record<string, unknown> = { ...merged.options };

@@ -51,6 +51,10 @@ Flags:
   --tls-ca <file>        extra PEM CA certificates (optional)
   --ops-port <n>         serve /healthz, /readyz and /metrics on this port only (not the public one)
   --ops-host <address>   address for --ops-port (default 127.0.0.1)
+  --node <name>          this node's name in a cluster joined through NATS (with --nats;
+                         services placed with node/nodes in the config; see docs/nats.md)
+  --nats <url>           NATS server(s) of the cluster: repeat, or a comma list
+  --cluster-name <name>  prefix of every NATS subject (default switchyard)
   -h, --help             show this text
 
 Environment: PORT, HOST, and SWITCHYARD_<OPTION> for every option

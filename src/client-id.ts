@@ -5,6 +5,29 @@
  * service learns which worker's link holds a client without a table lookup.
  */
 
+/**
+ * With `cluster`, a worker's link id carries its node: `(index + 1) · 2^32 +
+ * worker id`, `index` being the node's place in the cluster's sorted node
+ * list (the same on every node). Client ids keep their shape and stay unique
+ * across the cluster, and a service still finds a client's link in its id;
+ * on one machine the link id is the worker id, so ids are unchanged.
+ */
+export const NODE_ID_STRIDE = 2 ** 32;
+
+export function clusterLinkId(nodeIndex: number, workerId: number): number {
+  return (nodeIndex + 1) * NODE_ID_STRIDE + workerId;
+}
+
+/** The node index of a link id (`clusterLinkId`), or -1 for a link id of one machine. */
+export function nodeIndexOfLinkId(linkId: number): number {
+  return Math.floor(linkId / NODE_ID_STRIDE) - 1;
+}
+
+/** The node-local worker id of a link id. */
+export function workerOfLinkId(linkId: number): number {
+  return linkId % NODE_ID_STRIDE;
+}
+
 export function formatClientId(workerId: number, sequence: number): string {
   return `${workerId.toString(36)}.${sequence.toString(36)}`;
 }

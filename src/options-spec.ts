@@ -7,6 +7,7 @@
  * compiler in both directions (a key in one and not the other fails to build).
  */
 import type { JsonSchema } from './json-schema';
+import type { ClusterOptions } from './nats/cluster-options';
 import { MAX_PAYLOAD_BYTES } from './protocol';
 
 /** How new connections are spread over the workers; see `SwitchyardOptions.balancing`. */
@@ -81,6 +82,10 @@ export interface ServiceDefinition {
   readonly instances?: number;
   /** What places a client on an instance: `'client'`, `'query:<name>'` or `'header:<name>'`. Default `'client'`. */
   readonly shardBy?: string;
+  /** With `cluster`: the node every instance runs on. Not with `nodes`. Ignored without `cluster` (every instance runs here). */
+  readonly node?: string;
+  /** With `cluster`: instance `i` runs on `nodes[i % nodes.length]`. Not with `node`. Ignored without `cluster`. */
+  readonly nodes?: readonly string[];
 }
 
 export interface SwitchyardOptions {
@@ -395,6 +400,15 @@ export interface SwitchyardOptions {
    * balancer; off, a PROXY header is an ordinary bad request. Default `false`.
    */
   readonly proxyProtocol?: boolean;
+  /**
+   * Nodes joined through NATS (docs/nats.md): `{ node, nats, name?, nodes?,
+   * user?, pass?, token?, tls?, heartbeatInterval?, deadAfter? }`. With it,
+   * every service needs a placement (`node` or `nodes` in its object form)
+   * and this node starts only the instances placed on it; clients reach the
+   * others over NATS. `false` is one machine: nothing of NATS is loaded.
+   * Default `false`.
+   */
+  readonly cluster?: ClusterOptions | false;
 }
 
 /** The unit an integer option is counted in, for the docs. */
@@ -508,12 +522,14 @@ export const OPTION_SPECS = {
               module: { type: 'string', minLength: 1 },
               instances: { type: 'integer', minimum: 1, maximum: 64 },
               shardBy: { type: 'string', pattern: '^(client|user|query:.+|header:.+)$' },
+              node: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+              nodes: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } },
             },
           },
         ],
       },
     },
-    doc: 'name → module path (relative to `cwd`; or a `file:` URL, as a string or a `URL`), or `{ module, instances, shardBy }`: `instances` 1 to 64 (default 1), `shardBy` `client` (default), `query:<name>`, `header:<name>` or `user` (the authenticated user; needs `authenticate` or `jwt`) (see [instances.md](instances.md)); names are letters, digits, `_`, `-` (at most 64, not starting with `_` or `-`); at least one',
+    doc: 'name → module path (relative to `cwd`; or a `file:` URL, as a string or a `URL`), or `{ module, instances, shardBy }`: `instances` 1 to 64 (default 1), `shardBy` `client` (default), `query:<name>`, `header:<name>` or `user` (the authenticated user; needs `authenticate` or `jwt`) (see [instances.md](instances.md)); with `cluster`, `node` or `nodes` places the instances (see [nats.md](nats.md)); names are letters, digits, `_`, `-` (at most 64, not starting with `_` or `-`); at least one',
   },
   logLevel: { kind: 'enum', values: LOG_LEVELS, default: 'info', doc: "pino level, or `'silent'`" },
   logPretty: {
@@ -911,6 +927,34 @@ export const OPTION_SPECS = {
     default: false,
     workerLimit: true,
     doc: 'every connection must start with a PROXY protocol header (v1 text or v2 binary, as HAProxy `send-proxy` and TCP load balancers send; before TLS when `tls` is set), whose source address becomes the client\'s (then `trustProxy` applies to it); a connection without a valid one within `handshakeTimeout` is closed without an answer. Off, no header is looked for: a `PROXY …` line is a bad request (**HTTP 400**)',
+  },
+  cluster: {
+    kind: 'custom',
+    type: '`{ node, nats, … }` or `false`',
+    default: false,
+    schema: {
+      anyOf: [
+        {
+          type: 'object',
+          required: ['node', 'nats'],
+          additionalProperties: false,
+          properties: {
+            node: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+            nats: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }] },
+            name: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+            nodes: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } },
+            user: { type: 'string', minLength: 1 },
+            pass: { type: 'string', minLength: 1 },
+            token: { type: 'string', minLength: 1 },
+            tls: { anyOf: [{ const: true }, { type: 'object', additionalProperties: false, properties: { caFile: { type: 'string' }, certFile: { type: 'string' }, keyFile: { type: 'string' } } }] },
+            heartbeatInterval: { type: 'integer', minimum: 100, maximum: HOUR_MS },
+            deadAfter: { type: 'integer', minimum: 200, maximum: HOUR_MS },
+          },
+        },
+        { const: false },
+      ],
+    },
+    doc: 'nodes joined through NATS (`--node`, `--nats`, `--cluster-name`): this node\'s name, the NATS servers, the cluster\'s name (subject prefix, default `switchyard`), every node of the cluster (`nodes`; default this node and every node named in a placement), credentials, heartbeats. With it every service needs `node` or `nodes` (a service placed nowhere fails the start, `SY_ERR_INVALID_OPTION`) and a node starts only its own instances. See [nats.md](nats.md)',
   },
 } as const satisfies OptionSpecs;
 

@@ -14,6 +14,8 @@ import { closest } from './did-you-mean';
 import { PRETTY_MODULE, prettyInstalled } from './log-pretty';
 import { describeOption, type OptionOrigins } from './options-origin';
 import { DEFAULT_SHARD_BY, SHARD_BY_FORMS, parseShardBy, type ServiceShards } from './shard-key';
+import { SUBJECT_TOKEN_PATTERN } from './nats/channel-router';
+import { resolveClusterOptions, type ResolvedCluster } from './nats/cluster-options';
 import { isUrlObject, moduleFile } from './user-module';
 // Only the type: the module is required where a proxy is trusted, so the default path never loads it.
 import type ProxyAddr from 'proxy-addr';
@@ -38,16 +40,24 @@ export type { Balancing, JwtOptions, LogLevel, ServiceDefinition, SwitchyardOpti
  * `shards` holds each service's instance count and shard key (`instances: 1`,
  * `shardBy: client` for the string form).
  */
-export type ResolvedOptions = { readonly [K in Exclude<keyof SwitchyardOptions, 'services' | 'authenticate' | 'http'>]-?: Exclude<SwitchyardOptions[K], undefined> } & {
+export type ResolvedOptions = { readonly [K in Exclude<keyof SwitchyardOptions, 'services' | 'authenticate' | 'http' | 'cluster'>]-?: Exclude<SwitchyardOptions[K], undefined> } & {
   readonly services: Readonly<Record<string, string>>;
   /** Absolute paths: a `URL` given is resolved to its file. */
   readonly authenticate: string | false;
   readonly http: string | false;
   readonly shards: Readonly<Record<string, ServiceShards>>;
+  /** `false`: one machine. */
+  readonly cluster: ResolvedCluster | false;
+  /**
+   * With `cluster`: the node of each instance of each service
+   * (`placement.chat[i]`), from its `node` or `nodes`. Empty without
+   * `cluster` (every instance runs here; a placement given is ignored).
+   */
+  readonly placement: Readonly<Record<string, readonly string[]>>;
 };
 
-/** Fields of `ResolvedOptions` that no option names: derived from one (`shards` from `services`). */
-export const DERIVED_OPTION_KEYS = ['shards'] as const;
+/** Fields of `ResolvedOptions` that no option names: derived from one (`shards` and `placement` from `services`). */
+export const DERIVED_OPTION_KEYS = ['shards', 'placement'] as const;
 
 /** Most instances of one service. */
 export const MAX_INSTANCES = 64;
@@ -228,12 +238,12 @@ function resolveCorsOrigins(value: unknown): false | '*' | readonly string[] {
 const MODULE_PATH = 'a module path';
 
 const ONE_INSTANCE: ServiceShards = Object.freeze({ instances: 1, shardBy: DEFAULT_SHARD_BY });
-const DEFINITION_KEYS: ReadonlySet<string> = new Set(['module', 'instances', 'shardBy']);
+const DEFINITION_KEYS: ReadonlySet<string> = new Set(['module', 'instances', 'shardBy', 'node', 'nodes']);
 
 /** One service's object form, `{ module, instances, shardBy }`: its module path and how it is sharded. */
 function resolveDefinition(name: string, definition: Readonly<Record<string, unknown>>): { readonly modulePath: unknown; readonly shards: ServiceShards } {
   for (const key of Object.keys(definition)) {
-    if (!DEFINITION_KEYS.has(key)) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `options.services.${name}.${key} is not a known field (module, instances, shardBy)`);
+    if (!DEFINITION_KEYS.has(key)) throw new SwitchyardError('SY_ERR_INVALID_OPTION', `options.services.${name}.${key} is not a known field (module, instances, shardBy, node, nodes)`);
   }
   if (moduleFile(definition.module, '/') === undefined) throw invalid(`services.${name}.module`, MODULE_PATH, definition.module);
   const instances = integer(`services.${name}.instances`, definition.instances, 1, 1, MAX_INSTANCES, undefined);
@@ -244,6 +254,45 @@ function resolveDefinition(name: string, definition: Readonly<Record<string, unk
     shardBy = parsed;
   }
   return { modulePath: definition.module, shards: instances === 1 && shardBy === DEFAULT_SHARD_BY ? ONE_INSTANCE : Object.freeze({ instances, shardBy }) };
+}
+
+/** A service's `node` or `nodes`, as the list instance `i` takes `i % length` of; undefined when it has neither (or the string form). */
+function placementOf(name: string, given: unknown): readonly string[] | undefined {
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) return undefined;
+  const { node, nodes } = given as Readonly<Record<string, unknown>>;
+  if (node !== undefined && nodes !== undefined) throw invalid(`services.${name}.nodes`, 'not given together with node', nodes);
+  if (node !== undefined) {
+    if (typeof node !== 'string' || !SUBJECT_TOKEN_PATTERN.test(node)) throw invalid(`services.${name}.node`, 'a node name (1 to 64 letters, digits, "_" or "-")', node);
+    return [node];
+  }
+  if (nodes === undefined) return undefined;
+  if (!Array.isArray(nodes) || nodes.length === 0) throw invalid(`services.${name}.nodes`, 'a non-empty array of node names', nodes);
+  nodes.forEach((item: unknown, index) => {
+    if (typeof item !== 'string' || !SUBJECT_TOKEN_PATTERN.test(item)) throw invalid(`services.${name}.nodes.${index}`, 'a node name (1 to 64 letters, digits, "_" or "-")', item);
+  });
+  return nodes as string[];
+}
+
+/**
+ * `cluster` and the placement of every instance. Without `cluster` any
+ * placement is ignored, so one config file also runs on one machine in
+ * development; with it, a service placed nowhere fails the start (an
+ * instance that runs nowhere would hold its clients' events for ever).
+ */
+function resolveCluster(value: unknown, given: unknown, shards: Readonly<Record<string, ServiceShards>>): Pick<ResolvedOptions, 'cluster' | 'placement'> {
+  if (value === undefined || value === false) return { cluster: false, placement: Object.freeze({}) };
+  const definitions = (typeof given === 'object' && given !== null ? given : {}) as Readonly<Record<string, unknown>>;
+  const placement: Record<string, readonly string[]> = {};
+  const placed = new Set<string>();
+  for (const [name, shard] of Object.entries(shards)) {
+    const nodes = placementOf(name, definitions[name]);
+    if (nodes === undefined) {
+      throw new InvalidOptionError(`services.${name}`, 'needs a placement with options.cluster: { "module": …, "node": "<node>" } or "nodes": [ … ]');
+    }
+    placement[name] = Object.freeze(Array.from({ length: shard.instances }, (_, index) => nodes[index % nodes.length] as string));
+    for (const node of nodes) placed.add(node);
+  }
+  return { cluster: resolveClusterOptions(value, [...placed]) as ResolvedCluster, placement: Object.freeze(placement) };
 }
 
 function resolveServices(value: unknown, cwd: string): Pick<ResolvedOptions, 'services' | 'shards'> {
@@ -567,6 +616,7 @@ function resolveNamed(options: SwitchyardOptions): ResolvedOptions {
     opsPort: resolveOpsPort(options.opsPort, generic.port),
     opsHost: resolveOpsHost(options.opsHost),
     corsOrigins: resolveCorsOrigins(options.corsOrigins),
+    ...resolveCluster(options.cluster, options.services, shards),
   };
   return Object.freeze(resolved);
 }

@@ -142,6 +142,8 @@ export type MasterToWorker =
   | { readonly type: 'serviceUp'; readonly service: string; readonly instance: number; readonly endpoint: string; readonly secret: string }
   /** A service instance crash-looped: its clients are closed with 1011 and new ones it would own refused until it comes up again. */
   | { readonly type: 'serviceFailed'; readonly service: string; readonly instance: number }
+  /** With `cluster`: an instance on another node is no longer seen (its node is dead, or its process went): events for it are held until it is announced again. */
+  | { readonly type: 'serviceDown'; readonly service: string; readonly instance: number }
   /**
    * Stop (1001) or retire (1012): clients are closed with `code`; one with
    * events still unacknowledged is closed once they are and their replies
@@ -212,7 +214,14 @@ export type MasterToService =
 export type LinkControl =
   | { readonly type: 'linkKey'; readonly key: string; readonly workers: readonly number[] }
   | { readonly type: 'admitWorker'; readonly worker: number }
-  | { readonly type: 'revokeWorker'; readonly worker: number };
+  | { readonly type: 'revokeWorker'; readonly worker: number }
+  /**
+   * With `cluster`: the workers (link ids) node `node` runs now, from its
+   * heartbeats; a link from a worker of that node not in the list is gone,
+   * its clients closed with 1006 and `reason` (`'node lost'` when the node
+   * is dead: `workers` is then empty).
+   */
+  | { readonly type: 'remoteWorkers'; readonly node: string; readonly workers: readonly number[]; readonly reason: string };
 
 // ---- worker → service (data plane, one Unix-socket link per worker and service) ----
 
@@ -425,6 +434,7 @@ export const WORKER_TO_MASTER_GUARDS = {
 export const MASTER_TO_WORKER_GUARDS = {
   serviceUp: (m) => typeof m.service === 'string' && isCount(m.instance) && typeof m.endpoint === 'string' && isSecret(m.secret),
   serviceFailed: (m) => typeof m.service === 'string' && isCount(m.instance),
+  serviceDown: (m) => typeof m.service === 'string' && isCount(m.instance),
   stop: (m) => Number.isInteger(m.code) && typeof m.reason === 'string' && isCount(m.holdMs),
   serviceResized: (m) => typeof m.service === 'string' && Number.isSafeInteger(m.instances) && (m.instances as number) >= 1,
   queryResult: (m) => Number.isInteger(m.qid) && Number.isInteger(m.status) && typeof m.contentType === 'string' && typeof m.body === 'string',
@@ -452,6 +462,7 @@ export const MASTER_TO_SERVICE_GUARDS = {
   linkKey: (m) => isSecret(m.key) && Array.isArray(m.workers) && m.workers.every(isWorkerId),
   admitWorker: (m) => isWorkerId(m.worker),
   revokeWorker: (m) => isWorkerId(m.worker),
+  remoteWorkers: (m) => typeof m.node === 'string' && Array.isArray(m.workers) && m.workers.length <= 1024 && m.workers.every(isWorkerId) && typeof m.reason === 'string' && m.reason.length <= 123,
 } as const satisfies GuardTable<MasterToService>;
 
 export const WORKER_TO_SERVICE_GUARDS = {

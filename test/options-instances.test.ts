@@ -36,7 +36,7 @@ test.each<[string, unknown, string]>([
   ['shardBy', { chat: { module: './c.js', shardBy: 'cookie:x' } }, 'options.services.chat.shardBy must be client, query:<name>, header:<name> or user, got "cookie:x"'],
   ['shardBy user without an authenticator', { chat: { module: './c.js', instances: 2, shardBy: 'user' } }, 'options.services.chat.shardBy "user" needs options.authenticate or options.jwt'],
   ['module', { chat: { instances: 2 } }, 'options.services.chat.module must be a module path, got undefined'],
-  ['unknown field', { chat: { module: './c.js', instance: 2 } }, 'options.services.chat.instance is not a known field (module, instances, shardBy)'],
+  ['unknown field', { chat: { module: './c.js', instance: 2 } }, 'options.services.chat.instance is not a known field (module, instances, shardBy, node, nodes)'],
   ['number', { chat: 5 }, 'options.services.chat must be a module path or { module, instances, shardBy }, got 5'],
 ])('rejects a bad %s with a dotted name', (_name, services, message) => {
   expect(messageOf({ services })).toBe(message);

@@ -42,6 +42,7 @@ describe('guards accept every well-formed message', () => {
     ['worker query', isWorkerToMaster, { type: 'query', qid: 1, what: 'health' }],
     ['master serviceUp', isMasterToWorker, { type: 'serviceUp', service: 'echo', instance: 0, endpoint: '/tmp/x/0.1.sock', secret: SECRET }],
     ['master serviceFailed', isMasterToWorker, { type: 'serviceFailed', service: 'echo', instance: 2 }],
+    ['master serviceDown', isMasterToWorker, { type: 'serviceDown', service: 'echo', instance: 1 }],
     ['master stop', isMasterToWorker, { type: 'stop', code: 1001, reason: 'going away', holdMs: 1000 }],
     ['service started', isServiceToMaster, { type: 'started' }],
     ['service startFailed', isServiceToMaster, { type: 'startFailed', error: { message: 'boom' } }],
@@ -52,6 +53,7 @@ describe('guards accept every well-formed message', () => {
     ['to service linkKey before any worker', isMasterToService, { type: 'linkKey', key: SECRET, workers: [] }],
     ['to service admitWorker', isMasterToService, { type: 'admitWorker', worker: 3 }],
     ['to service revokeWorker', isMasterToService, { type: 'revokeWorker', worker: 3 }],
+    ['to service remoteWorkers', isMasterToService, { type: 'remoteWorkers', node: 'b', workers: [8589934593], reason: 'node lost' }],
     ['link hello', isWorkerToService, { type: 'hello', worker: 3, secret: SECRET }],
     ['link connect', isWorkerToService, { type: 'connect', client, seq: 1 }],
     ['link connect of an authenticated client', isWorkerToService, { type: 'connect', client: { ...client, user: 'ann', claims: { sub: 'ann', roles: ['a'] } }, seq: 1 }],
@@ -185,6 +187,7 @@ const DIRECTIONS = [
   direction<MasterToWorker>('master → worker', MASTER_TO_WORKER_GUARDS, isMasterToWorker, {
     serviceUp: { type: 'serviceUp', service: 'echo', instance: 1, endpoint: '/tmp/x/0.1.sock', secret: SECRET },
     serviceFailed: { type: 'serviceFailed', service: 'echo', instance: 0 },
+    serviceDown: { type: 'serviceDown', service: 'echo', instance: 0 },
     stop: { type: 'stop', code: 1001, reason: 'going away', holdMs: 1000 },
     serviceResized: { type: 'serviceResized', service: 'chat', instances: 3 },
     queryResult: { type: 'queryResult', qid: 1, status: 200, contentType: 'text/plain', body: 'ok' },
@@ -205,6 +208,7 @@ const DIRECTIONS = [
     linkKey: { type: 'linkKey', key: SECRET, workers: [1, 2] },
     admitWorker: { type: 'admitWorker', worker: 3 },
     revokeWorker: { type: 'revokeWorker', worker: 3 },
+    remoteWorkers: { type: 'remoteWorkers', node: 'b', workers: [], reason: 'node lost' },
     peerUp: { type: 'peerUp', instance: 1, endpoint: '/tmp/x/1.2.peer.sock', secret: SECRET },
   }),
   direction<WorkerToService>('worker → service', WORKER_TO_SERVICE_GUARDS, isWorkerToService, {

@@ -10,6 +10,7 @@ import type { HealthReport } from './cluster-queries';
 import type { Liveness, WorkerLinkView } from './liveness';
 import { instanceKey } from '../shard-key';
 import type { ServerStats } from './stats';
+import type { PeerInfo } from '../nats/node-registry';
 
 export interface HealthInputs {
   readonly stats: ServerStats;
@@ -19,6 +20,12 @@ export interface HealthInputs {
   readonly liveness: ReadonlyMap<string, Liveness>;
   /** Each service instance's links, per ready worker, as last reported (same keys). */
   readonly links: ReadonlyMap<string, readonly WorkerLinkView[]>;
+  /**
+   * With `cluster`: the other nodes as this one sees them. Shown, not judged:
+   * a peer's death does not make this node unhealthy (a load balancer would
+   * otherwise drop every node at once when one dies).
+   */
+  readonly nodes?: readonly PeerInfo[];
 }
 
 /** Services whose link from worker `id` is reported not up. */
@@ -35,7 +42,7 @@ function keysOf(services: ServerStats['services']): string[] {
   return services.map((service) => instanceKey(service.name, service.instance, counts.get(service.name) ?? 1));
 }
 
-export function healthReport({ stats, expectedWorkers, uptimeMs, liveness, links }: HealthInputs): HealthReport {
+export function healthReport({ stats, expectedWorkers, uptimeMs, liveness, links, nodes }: HealthInputs): HealthReport {
   const workersUp = stats.workers.filter((worker) => worker.ready).length;
   const keys = keysOf(stats.services);
   const healthy = stats.state === 'listening' && workersUp === expectedWorkers && stats.services.every((service) => service.state === 'online');
@@ -74,6 +81,9 @@ export function healthReport({ stats, expectedWorkers, uptimeMs, liveness, links
           };
         }),
       ],
+      ...(nodes === undefined
+        ? {}
+        : { nodes: nodes.map((peer) => ({ node: peer.node, state: peer.state, lastHeartbeat: peer.lastHeartbeat === undefined ? null : new Date(peer.lastHeartbeat).toISOString() })) }),
     },
   };
 }

@@ -3,6 +3,8 @@
  * process health, IPC queues towards each child, and what the workers report
  * about their links (held messages, drops).
  */
+import { registerRegistryMetrics } from '../nats/nats-metrics';
+import type { PeerInfo, RegistryStats } from '../nats/node-registry';
 import type { Counter, Gauge } from 'prom-client';
 import { ProcessMetrics } from '../metrics/process-metrics';
 import type { MetricsSnapshot } from '../protocol';
@@ -72,6 +74,11 @@ export class MasterMetrics {
       this.inc({ reason: 'link_queue_full' }, routing.linkQueueFull);
       this.inc({ reason: 'service_unavailable' }, routing.requestsRefused);
     });
+  }
+
+  /** With `cluster`: the registry's counters and the other nodes' states (nats-metrics.ts). */
+  trackNats(stats: () => RegistryStats | undefined, peers: () => readonly PeerInfo[]): void {
+    registerRegistryMetrics(this.process, stats, peers);
   }
 
   snapshot(): Promise<MetricsSnapshot> {

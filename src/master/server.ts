@@ -5,6 +5,9 @@
  * between them directly), supervises everything, and runs the lifecycle
  * `idle → starting → listening → closing → closed`.
  */
+import { clusterLinkId } from '../client-id';
+import type { NodeState } from '../nats/node-registry';
+import { ClusterNode } from './cluster-node';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { ListenBalancing } from '../balancing';
@@ -150,6 +153,8 @@ export class SwitchyardServer extends TypedEventEmitter<ServerEvents> {
   private opsBoundPort = 0;
   /** Pings every running service every quarter of `livenessTimeout`, from start to stop. */
   private pinger: NodeJS.Timeout | undefined;
+  /** With `cluster`: heartbeats, liveness and discovery of the other nodes (cluster-node.ts). */
+  private readonly cluster: ClusterNode | undefined;
   /** Set by `handleSignals()`. */
   private signals: SignalHandlers | undefined;
 
@@ -160,15 +165,17 @@ export class SwitchyardServer extends TypedEventEmitter<ServerEvents> {
     this.pool = new WorkerPool(this.options, this.log, {
       onForked: (workerId, worker) => {
         // Before the worker hears of any endpoint: the instances accept its links from now on.
-        for (const slot of this.slots) slot.linkKeys.admit(workerId);
+        for (const slot of this.slots) slot.linkKeys.admit(this.linkIdOf(workerId));
         // Before anything else: a TLS worker listens only once it has its certificate.
         if (this.tlsMaterial !== undefined) worker.deliver({ type: 'tls', ...this.tlsMaterial }, true);
         this.announceServices(workerId, worker);
+        this.clusterStateChanged();
       },
       onExit: (workerId, exit, expected, instance) => {
-        for (const slot of this.slots) slot.linkKeys.revoke(workerId);
+        for (const slot of this.slots) slot.linkKeys.revoke(this.linkIdOf(workerId));
         this.queries.retire(instance);
         this.onWorkerExit(workerId, exit, expected);
+        this.clusterStateChanged();
       },
       onReady: (workerId, pid) => this.emit('workerOnline', { workerId, pid }),
       onQuery: (workerId, qid, what) => this.queries.onQuery(workerId, qid, what),
@@ -193,12 +200,16 @@ export class SwitchyardServer extends TypedEventEmitter<ServerEvents> {
       onExit: (slot, exit, expected, instance) => {
         this.queries.retire(instance);
         this.emit('serviceExit', { service: slot.name, instance: slot.instanceIndex, ...exit, expected });
+        this.clusterStateChanged();
       },
       onMetrics: (qid, metrics) => this.queries.onMetrics(qid, metrics),
-      liveWorkers: () => this.pool.workerIds(),
+      liveWorkers: () => this.pool.workerIds().map((workerId) => this.linkIdOf(workerId)),
       onOnline: (slot, pid, restarted, endpoint) => {
+        // Before any other node hears of it: the new process admits the links of the workers those nodes run.
+        for (const [node, workers] of this.cluster?.peerWorkers() ?? []) slot.announcePeer({ type: 'remoteWorkers', node, workers, reason: 'worker exited' });
         this.announceInstance(slot, endpoint);
         this.introducePeers(slot);
+        this.clusterStateChanged();
         this.emit('serviceOnline', { service: slot.name, instance: slot.instanceIndex, pid, restarted });
       },
       onFailed: (slot) => {
@@ -208,11 +219,28 @@ export class SwitchyardServer extends TypedEventEmitter<ServerEvents> {
       },
     };
     this.slotHooks = hooks;
+    const { cluster, placement } = this.options;
     for (const [name] of Object.entries(this.options.services)) {
       const { instances } = this.options.shards[name] ?? { instances: 1 };
       const slots: ServiceSlot[] = [];
-      for (let instance = 0; instance < instances; instance++) slots.push(this.newSlot(name, instance, instances));
+      for (let instance = 0; instance < instances; instance++) {
+        // With `cluster`, a node runs only the instances placed on it; the others are reached over NATS.
+        if (cluster !== false && placement[name]?.[instance] !== cluster.node) continue;
+        slots.push(this.newSlot(name, instance, instances));
+      }
       this.services.set(name, slots);
+    }
+    if (cluster !== false) {
+      const counts = Object.fromEntries(Object.entries(this.options.shards).map(([name, shard]) => [name, shard.instances]));
+      this.cluster = new ClusterNode(cluster, counts, this.log, {
+        instanceUp: (service, instance, endpoint) => this.toWorkers({ type: 'serviceUp', service, instance, endpoint, secret: '' }),
+        instanceDown: (service, instance) => this.toWorkers({ type: 'serviceDown', service, instance }),
+        remoteWorkers: (node, workers, reason) => {
+          for (const slot of this.slots) slot.announcePeer({ type: 'remoteWorkers', node, workers, reason });
+        },
+      });
+      const node = this.cluster;
+      this.metrics.trackNats(() => node.stats, () => node.peerInfo());
     }
     this.slots.push(...[...this.services.values()].flat());
   }
@@ -289,6 +317,10 @@ export class SwitchyardServer extends TypedEventEmitter<ServerEvents> {
       throw new SwitchyardError('SY_ERR_INVALID_STATE', `reload() was called on a server that is ${this.currentState}`);
     }
     const counts = checkCounts(options, (name) => this.services.has(name));
+    // Every node places instances from the same counts: one node alone cannot change them (restart the nodes with the new config).
+    if (this.cluster !== undefined && [...counts].some(([name, count]) => count !== (this.options.shards[name]?.instances ?? 1))) {
+      throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'reload options.instances cannot change instance counts with cluster set: restart every node with the new config');
+    }
     if (options.workers !== undefined && typeof options.workers !== 'boolean') throw new SwitchyardError('SY_ERR_INVALID_ARGUMENT', 'reload options.workers must be true or false');
     if (this.reloading === undefined) {
       this.reloading = this.rollingReload(counts, options.workers !== false).finally(() => {
@@ -357,6 +389,12 @@ export class SwitchyardServer extends TypedEventEmitter<ServerEvents> {
     };
   }
 
+  /** The id a worker's links present (`clusterLinkId`: it carries the node with `cluster`; the worker id on one machine). */
+  private linkIdOf(workerId: number): number {
+    const { cluster } = this.options;
+    return cluster === false ? workerId : clusterLinkId(cluster.nodes.indexOf(cluster.node), workerId);
+  }
+
   private toWorkers(message: MasterToWorker): void {
     for (const worker of this.pool.channels()) worker.deliver(message, true);
   }
@@ -364,7 +402,7 @@ export class SwitchyardServer extends TypedEventEmitter<ServerEvents> {
   /** Tells every worker where a service's new instance listens, each with its own secret for it. */
   private announceInstance(slot: ServiceSlot, endpoint: string): void {
     for (const workerId of this.pool.workerIds()) {
-      const secret = slot.linkSecret(workerId);
+      const secret = slot.linkSecret(this.linkIdOf(workerId));
       if (secret !== undefined) this.pool.channel(workerId)?.deliver({ type: 'serviceUp', service: slot.name, instance: slot.instanceIndex, endpoint, secret }, true);
     }
   }
@@ -388,11 +426,26 @@ export class SwitchyardServer extends TypedEventEmitter<ServerEvents> {
     }
   }
 
+  /** What this node runs, for its heartbeats: the instances up (their pid the epoch) and the workers' link ids. */
+  private clusterState(): NodeState {
+    const instances: Array<readonly [string, number, number]> = [];
+    for (const slot of this.slots) {
+      const { pid } = slot;
+      if (slot.endpoint !== undefined && pid !== undefined) instances.push([slot.name, slot.instanceIndex, pid]);
+    }
+    return { instances, workers: this.pool.workerIds().map((workerId) => this.linkIdOf(workerId)) };
+  }
+
+  private clusterStateChanged(): void {
+    this.cluster?.setState(this.clusterState());
+  }
+
   /** Tells a new worker where each running service listens (with its secrets), and which have failed. */
   private announceServices(workerId: number, worker: WorkerChannel): void {
+    for (const [service, instance, endpoint] of this.cluster?.remoteInstances() ?? []) worker.deliver({ type: 'serviceUp', service, instance, endpoint, secret: '' }, true);
     for (const slot of this.slots) {
       const { endpoint } = slot;
-      const secret = slot.linkSecret(workerId);
+      const secret = slot.linkSecret(this.linkIdOf(workerId));
       const instance = slot.instanceIndex;
       if (endpoint !== undefined && secret !== undefined) worker.deliver({ type: 'serviceUp', service: slot.name, instance, endpoint, secret }, true);
       else if (slot.state === 'failed') worker.deliver({ type: 'serviceFailed', service: slot.name, instance }, true);
@@ -414,12 +467,13 @@ export class SwitchyardServer extends TypedEventEmitter<ServerEvents> {
     this.log.info('rolling reload: services');
     const deadline = Date.now() + this.options.stopTimeout;
     // Services side by side; a service's instances one at a time, so that its other shards serve throughout.
-    const services = [...this.services.values()];
+    // With `cluster`, a node may run none of a service's instances, or some of them (counts cannot change then: see reload()).
+    const services = [...this.services.values()].filter((slots) => slots.length > 0);
     const outcomes = await Promise.allSettled(
       services.map((slots) => {
         const name = (slots[0] as ServiceSlot).name;
         const count = counts.get(name);
-        return count === undefined || count === slots.length ? reloadInTurn(slots, deadline) : resizeService(this.resizing, name, count, deadline);
+        return count === undefined || count === slots.length || this.cluster !== undefined ? reloadInTurn(slots, deadline) : resizeService(this.resizing, name, count, deadline);
       }),
     );
     if (this.closing !== undefined) return;
@@ -463,7 +517,8 @@ export class SwitchyardServer extends TypedEventEmitter<ServerEvents> {
       const input = { onlineSince: slot.pings.onlineSince, lastPong: slot.pings.lastAnswer, workers: views };
       liveness.set(slot.key, slot.state === 'online' ? serviceLiveness(input, now, this.options.livenessTimeout) : { live: false, reason: `service is ${slot.state}` });
     }
-    return healthReport({ stats: this.stats(), expectedWorkers: this.options.workers, uptimeMs: now - this.startedAt, liveness, links });
+    const nodes = this.cluster?.peerInfo();
+    return healthReport({ stats: this.stats(), expectedWorkers: this.options.workers, uptimeMs: now - this.startedAt, liveness, links, ...(nodes === undefined ? {} : { nodes }) });
   }
 
   private async start(): Promise<number> {
@@ -534,6 +589,8 @@ export class SwitchyardServer extends TypedEventEmitter<ServerEvents> {
       // Up before any process: a probe gets an honest 503 while the cluster starts.
       this.opsBoundPort = await this.ops.listen(this.options.opsHost, this.options.opsPort);
     }
+    // Before any process: a second process under this node's name must not start instances the first one runs.
+    await this.cluster?.start(this.clusterState());
     removeStaleSocketDirs(this.log);
     this.socketDir = createSocketDir();
     this.pinger = setInterval(() => {
@@ -576,6 +633,7 @@ export class SwitchyardServer extends TypedEventEmitter<ServerEvents> {
     const now = Date.now();
     await this.pool.stop(now + Math.ceil((deadline - now) * 0.6));
     await Promise.all(this.slots.map((slot) => slot.stop(deadline)));
+    await this.cluster?.stop();
     // Last: probes see the stop until the processes are gone.
     await this.ops?.close();
   }

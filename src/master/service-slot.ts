@@ -143,7 +143,7 @@ export class ServiceSlot {
   }
 
   /** Tells the running instance where a peer now listens (see `peers.ts`). */
-  announcePeer(message: Extract<MasterToService, { type: 'peerUp' }>): void {
+  announcePeer(message: Extract<MasterToService, { type: 'peerUp' | 'remoteWorkers' }>): void {
     if (this.currentState === 'online') this.child?.deliver(message, true);
   }
 
@@ -303,6 +303,7 @@ export class ServiceSlot {
       instance: this.instanceIndex,
       instances: this.instances,
       ...(this.instances > 1 ? { peerEndpoint: peerEndpointOf(endpoint) } : {}),
+      ...(this.options.cluster !== false ? { cluster: this.options.cluster } : {}),
     });
     const processHandle = this.forkProcess(SERVICE_ENTRY, [], {
       cwd: this.options.cwd,

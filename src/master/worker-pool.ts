@@ -304,6 +304,7 @@ export class WorkerPool {
       authenticate: this.options.authenticate === false ? null : this.options.authenticate,
       jwt: this.options.jwt === false ? null : this.options.jwt,
       httpApp: this.options.http === false ? null : this.options.http,
+      ...(this.options.cluster !== false ? { cluster: this.options.cluster } : {}),
       ...(this.balancing === 'reuse-port' ? { reusePort: true } : {}),
     };
     const worker = this.forkWorker({ ...settings.env, [CHILD_CONFIG_ENV]: encodeChildConfig(config) });

@@ -35,6 +35,12 @@ export const METRICS = {
     help: 'Clients closed with 1013 "service backlog full": a message of their service to them was dropped at a full link queue',
     labels: ['service'],
   },
+  natsFrames: { name: 'switchyard_nats_frames_total', help: 'Frames of cross-node links over NATS (data, acks, nacks, resets), by direction', labels: ['direction'] },
+  natsBytes: { name: 'switchyard_nats_bytes_total', help: 'Payload bytes of cross-node link frames, by direction', labels: ['direction'] },
+  natsResends: { name: 'switchyard_nats_resends_total', help: 'Data frames of cross-node links sent again (a nack or a timeout)', labels: [] },
+  natsResets: { name: 'switchyard_nats_resets_total', help: 'Cross-node link sessions reset (each one replayed)', labels: [] },
+  natsRefused: { name: 'switchyard_nats_refused_total', help: 'NATS messages refused or dropped, by reason', labels: ['reason'] },
+  natsNodes: { name: 'switchyard_nats_nodes', help: 'Other nodes of the cluster as this node sees them, by state', labels: ['state'] },
   invalidMessages: {
     name: 'switchyard_invalid_messages_total',
     help: 'Messages a typed service refused with SY_ERR_INVALID_MESSAGE, by reason (json: not JSON text; schema: its messageSchema rejected it)',

@@ -23,6 +23,13 @@ export interface ClusterOptions {
   readonly nats: string | readonly string[];
   /** Prefix of every subject, so two clusters can share one NATS. Default `'switchyard'`. */
   readonly name?: string;
+  /**
+   * Every node of the cluster (at most 64): the router accepts frames and the
+   * registry heartbeats only from these. Default: this node and every node
+   * named in a service's placement. List them when a node holds no instance
+   * (a node of workers only), or the others refuse it.
+   */
+  readonly nodes?: readonly string[];
   readonly user?: string;
   readonly pass?: string;
   readonly token?: string;
@@ -37,6 +44,8 @@ export interface ClusterOptions {
 export interface ResolvedCluster {
   readonly node: string;
   readonly name: string;
+  /** Every node of the cluster, sorted (so every node numbers them alike: see `nodeIndex`), this one included. */
+  readonly nodes: readonly string[];
   readonly nats: NatsSettings;
   readonly heartbeatInterval: number;
   readonly deadAfter: number;
@@ -44,7 +53,10 @@ export interface ResolvedCluster {
 
 export const DEFAULT_CLUSTER_NAME = 'switchyard';
 
-const KNOWN = new Set(['node', 'nats', 'name', 'user', 'pass', 'token', 'tls', 'heartbeatInterval', 'deadAfter']);
+/** Most nodes in one cluster (a node's index is part of its workers' link ids, see `client-id.ts`). */
+export const MAX_NODES = 64;
+
+const KNOWN = new Set(['node', 'nats', 'name', 'nodes', 'user', 'pass', 'token', 'tls', 'heartbeatInterval', 'deadAfter']);
 
 function invalid(name: string, requirement: string, value: unknown): SwitchyardError {
   let shown: string;
@@ -108,9 +120,32 @@ function resolveTls(value: unknown, anyTlsUrl: boolean): NatsSettings['tls'] {
   return Object.freeze({ ...(caFile !== undefined ? { caFile } : {}), ...(certFile !== undefined ? { certFile } : {}), ...(keyFile !== undefined ? { keyFile } : {}) });
 }
 
-/** Validates `options.cluster`; `undefined` (no cluster) when it is not set. */
-export function resolveClusterOptions(value: unknown): ResolvedCluster | undefined {
-  if (value === undefined) return undefined;
+/**
+ * Every node of the cluster: the given list (which must name this node and
+ * every `placed` one), or this node plus the `placed` ones; sorted, unique.
+ */
+function resolveNodes(given: unknown, node: string, placed: readonly string[]): readonly string[] {
+  let listed: string[];
+  if (given === undefined) {
+    listed = [node, ...placed];
+  } else {
+    if (!Array.isArray(given) || given.length === 0) throw invalid('cluster.nodes', 'a non-empty array of node names', given);
+    listed = given.map((item: unknown, index) => token(`cluster.nodes.${index}`, item));
+    const missing = [node, ...placed].find((name) => !listed.includes(name));
+    if (missing !== undefined) throw invalid('cluster.nodes', `a list naming this node and every node a service is placed on (${missing} is missing)`, given);
+  }
+  const nodes = [...new Set(listed)].sort();
+  if (nodes.length > MAX_NODES) throw invalid('cluster.nodes', `at most ${MAX_NODES} nodes`, nodes.length);
+  return Object.freeze(nodes);
+}
+
+/**
+ * Validates `options.cluster`; `undefined` (no cluster) when it is not set
+ * (or `false`). `placed` are the nodes the services are placed on, for the
+ * default and the check of `cluster.nodes`.
+ */
+export function resolveClusterOptions(value: unknown, placed: readonly string[] = []): ResolvedCluster | undefined {
+  if (value === undefined || value === false) return undefined;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('cluster', 'an object with node and nats', value);
   const given = value as Record<string, unknown>;
   for (const key of Object.keys(given)) {
@@ -146,5 +181,6 @@ export function resolveClusterOptions(value: unknown): ResolvedCluster | undefin
     ...(tokenValue !== undefined ? { token: tokenValue } : {}),
     ...(tls !== undefined ? { tls } : {}),
   });
-  return Object.freeze({ node, name, nats, heartbeatInterval, deadAfter });
+  const nodes = resolveNodes(given.nodes, node, placed);
+  return Object.freeze({ node, name, nodes, nats, heartbeatInterval, deadAfter });
 }

@@ -43,6 +43,36 @@ export interface NodeRegistryConfig {
 }
 
 /** One heartbeat, as published (JSON: low-rate control data). */
+/**
+ * What a node runs, carried by its heartbeats (the wiring's discovery): the
+ * service instances that are up, each `[service, index, epoch]` (the epoch
+ * changes with every new process of the instance), and its workers' link ids.
+ */
+export interface NodeState {
+  readonly instances: ReadonlyArray<readonly [string, number, number]>;
+  readonly workers: readonly number[];
+}
+
+/** Bounds of a heartbeat's state: a hostile or broken peer cannot make a node keep more. */
+const MAX_STATE_INSTANCES = 4096;
+const MAX_STATE_WORKERS = 1024;
+
+function isNodeState(value: unknown): value is NodeState {
+  if (typeof value !== 'object' || value === null) return false;
+  const { instances, workers } = value as Record<string, unknown>;
+  return (
+    Array.isArray(instances) &&
+    instances.length <= MAX_STATE_INSTANCES &&
+    instances.every(
+      (entry: unknown) =>
+        Array.isArray(entry) && entry.length === 3 && typeof entry[0] === 'string' && entry[0].length <= 64 && Number.isSafeInteger(entry[1]) && entry[1] >= 0 && Number.isSafeInteger(entry[2]),
+    ) &&
+    Array.isArray(workers) &&
+    workers.length <= MAX_STATE_WORKERS &&
+    workers.every((worker: unknown) => Number.isSafeInteger(worker) && (worker as number) >= 0)
+  );
+}
+
 export interface Heartbeat {
   readonly v: typeof HEARTBEAT_VERSION;
   readonly cluster: string;
@@ -51,6 +81,8 @@ export interface Heartbeat {
   readonly boot: number;
   /** Counts this process's heartbeats from 1. */
   readonly seq: number;
+  /** What the node runs (absent: nothing said). */
+  readonly state?: NodeState;
 }
 
 export type PeerState = 'unknown' | 'up' | 'down';
@@ -71,6 +103,8 @@ export interface NodeRegistryEvents {
   down: [node: string, reason: DownReason];
   /** Another process publishes heartbeats under this node's name. */
   conflict: [boot: number];
+  /** A heartbeat of a peer that is up, with what it runs. */
+  state: [node: string, state: NodeState];
 }
 
 export interface RegistryStats {
@@ -106,7 +140,9 @@ export function parseHeartbeat(data: Uint8Array): Heartbeat | string {
   if (typeof beat.cluster !== 'string' || typeof beat.node !== 'string') return 'cluster or node is not a string';
   if (!Number.isSafeInteger(beat.boot) || (beat.boot as number) <= 0) return 'boot is not a positive integer';
   if (!Number.isSafeInteger(beat.seq) || (beat.seq as number) <= 0) return 'seq is not a positive integer';
-  return { v: HEARTBEAT_VERSION, cluster: beat.cluster, node: beat.node, boot: beat.boot as number, seq: beat.seq as number };
+  if (beat.state !== undefined && !isNodeState(beat.state)) return 'state is not { instances, workers } within bounds';
+  const parsed: Heartbeat = { v: HEARTBEAT_VERSION, cluster: beat.cluster, node: beat.node, boot: beat.boot as number, seq: beat.seq as number };
+  return beat.state === undefined ? parsed : { ...parsed, state: beat.state as NodeState };
 }
 
 export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
@@ -119,6 +155,7 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
   private readonly subject: string;
   private readonly prefix: string;
   private seq = 0;
+  private ownState: NodeState | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -152,14 +189,24 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
     this.conflictWarning = new ThrottledWarning(log, 'another process sends heartbeats under this node\'s name: two nodes were started with one name');
   }
 
-  /** Subscribes, sends the first heartbeat and starts the timers. */
-  start(): void {
+  /**
+   * Subscribes, sends the first heartbeat and starts the timers. `quiet`
+   * listens without sending (to hear whether another process already runs
+   * under this node's name before claiming it) until `beginHeartbeats()`.
+   */
+  start(quiet = false): void {
     if (this.unsubscribe !== undefined) throw new SwitchyardError('SY_ERR_INVALID_STATE', 'the node registry is already started');
     this.unsubscribe = this.port.subscribe(`${this.prefix}*`, (subject, data) => this.receive(subject, data));
-    this.heartbeat();
-    this.heartbeatTimer = setInterval(onHeartbeatTimer, this.interval, this);
+    if (!quiet) this.beginHeartbeats();
     // Checked four times per deadAfter: a death is seen at most a quarter late.
     this.checkTimer = setInterval(onCheckTimer, Math.max(10, Math.floor(this.deadAfter / 4)), this);
+  }
+
+  /** Starts sending heartbeats (once; `start()` does it unless quiet). */
+  beginHeartbeats(): void {
+    if (this.heartbeatTimer !== undefined) return;
+    this.heartbeat();
+    this.heartbeatTimer = setInterval(onHeartbeatTimer, this.interval, this);
   }
 
   /** Stops the timers and the subscription (peers then hear nothing and declare this node dead after `deadAfter`). */
@@ -181,9 +228,16 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
     return this.peers.get(node)?.state;
   }
 
+  /** What this node runs, from its next heartbeat on; `announce` sends one now (a change should not wait an interval). */
+  setState(state: NodeState, announce = true): void {
+    this.ownState = state;
+    if (announce && this.unsubscribe !== undefined) this.heartbeat();
+  }
+
   /** Publishes a heartbeat now (the timer's tick, and after a reconnect so peers need not wait an interval). */
   heartbeat(): void {
-    const beat: Heartbeat = { v: HEARTBEAT_VERSION, cluster: this.config.cluster, node: this.config.node, boot: this.boot, seq: ++this.seq };
+    const base: Heartbeat = { v: HEARTBEAT_VERSION, cluster: this.config.cluster, node: this.config.node, boot: this.boot, seq: ++this.seq };
+    const beat: Heartbeat = this.ownState === undefined ? base : { ...base, state: this.ownState };
     this.stats.heartbeatsSent++;
     this.port.publish(this.subject, Buffer.from(JSON.stringify(beat)));
   }
@@ -237,10 +291,11 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
     }
     if (peer.state !== 'up') {
       peer.state = 'up';
-      // Answer at once: the peer (just started, or back) need not wait an interval to see this node.
-      this.heartbeat();
+      // Answer at once: the peer (just started, or back) need not wait an interval to see this node (unless this node is still quiet).
+      if (this.heartbeatTimer !== undefined) this.heartbeat();
       this.emit('up', node);
     }
+    if (beat.state !== undefined) this.emit('state', node, beat.state);
   }
 }
 

@@ -41,6 +41,9 @@ export class LinkAdmission {
         this.admitted.delete(message.worker);
         this.highest = Math.max(this.highest, message.worker);
         return;
+      case 'remoteWorkers':
+        // Links from other nodes are admitted by the link server's channel check, not by secrets.
+        return;
       default: {
         const unreachable: never = message;
         throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);

@@ -13,6 +13,9 @@ import * as net from 'node:net';
 import type { IpcLimits } from '../child-env';
 import { BatchQueue } from '../ipc/batch-queue';
 import { MAX_LINE_LENGTH, SocketEndpoint, listenAt, readLines } from '../ipc/socket-endpoint';
+import { ChannelEndpoint, ChannelLineReader } from '../nats/channel-endpoint';
+import type { AcceptedOwner } from '../nats/channel-router';
+import type { ReliableChannel, ResetReason } from '../nats/reliable-channel';
 import type { Logger } from '../logger';
 import { approximateSize, isWorkerToService, readBatch, type LinkControl, type ServiceToWorker, type WorkerToService } from '../protocol';
 import { ThrottledWarning } from '../throttled-log';
@@ -22,8 +25,8 @@ import { LinkAdmission } from './link-admission';
 export interface LinkServerHooks {
   /** Messages from a linked worker, in order (never its `hello`). */
   onBatch(worker: number, messages: readonly WorkerToService[]): void;
-  /** A worker's link closed: that worker is gone (or stopped). */
-  onClosed(worker: number): void;
+  /** A worker's link closed: that worker is gone (or stopped); `reason` for its clients' 1006 (default: the worker exited). */
+  onClosed(worker: number, reason?: string): void;
 }
 
 /** How long a new connection may take to send its hello before it is cut. */
@@ -40,9 +43,19 @@ export interface LinkServerOptions {
 }
 
 interface Link {
-  readonly socket: net.Socket;
-  readonly queue: BatchQueue<ServiceToWorker>;
+  /** A worker's socket, or its channel link from another node. */
+  readonly socket: net.Socket | ChannelLink;
+  queue: BatchQueue<ServiceToWorker>;
 }
+
+/**
+ * Whether a worker on another node may link over a channel: the cluster's
+ * trust boundary is the NATS credentials (the router already refused what
+ * does not come from a configured node); this checks that the worker named
+ * in the hello is one of the sending node's (its link id carries its node,
+ * `client-id.ts`), so that one node cannot pass for another's workers.
+ */
+export type RemoteAdmission = (node: string, endpoint: string, worker: number) => boolean;
 
 /**
  * Messages whose loss would corrupt state in the worker pass the queue bound:
@@ -63,6 +76,13 @@ export class LinkServer {
   private readonly server: net.Server;
   private readonly links = new Map<number, Link>();
   private readonly admission = new LinkAdmission();
+  /**
+   * Each other node's live workers, as its heartbeats last said (relayed by
+   * the master): a channel hello is admitted only from one of them, so a node
+   * the master holds dead (its clients closed, 1006) cannot link again until
+   * it is back up. Bounded by the configured nodes.
+   */
+  private readonly remoteWorkers = new Map<string, ReadonlySet<number>>();
   private closedWaiters: Array<() => void> = [];
   /** A broken or hostile peer on the socket can trigger these once per message, line or connection: throttled. */
   private readonly malformedWarning: ThrottledWarning;
@@ -95,6 +115,15 @@ export class LinkServer {
   /** The master's word on which workers may link (their secrets derive from the key it sends first). */
   fromMaster(message: LinkControl): void {
     this.admission.fromMaster(message);
+    if (message.type === 'remoteWorkers') this.keepRemoteWorkers(message.node, new Set(message.workers), message.reason);
+  }
+
+  /** The links from `node`'s workers not in `workers` go: those workers are gone, or the whole node is. */
+  private keepRemoteWorkers(node: string, workers: ReadonlySet<number>, reason: string): void {
+    this.remoteWorkers.set(node, workers);
+    for (const [worker, link] of [...this.links]) {
+      if (link.socket instanceof ChannelLink && link.socket.node === node && !workers.has(worker)) this.dropRemoteWorker(worker, reason);
+    }
   }
 
   /** Whether the master's key has come (no link is admitted before it). */
@@ -134,20 +163,112 @@ export class LinkServer {
     await Promise.all([...this.links.values()].map((link) => link.queue.drained()));
   }
 
+  /**
+   * The router's `accept` for a frame from an endpoint of another node that
+   * has no channel here: a worker's new link. Its first line must be a hello
+   * that `admits` accepts, as on a socket.
+   */
+  acceptChannel(node: string, endpoint: string, admits: RemoteAdmission): AcceptedOwner | undefined {
+    if (!/^w[0-9]{1,9}$/.test(endpoint)) return undefined;
+    return new ChannelLink(this, node, endpoint, admits);
+  }
+
+  /** A worker of another node is gone (its node died, or it exited): its link goes, and the host hears it closed. */
+  dropRemoteWorker(worker: number, reason: string): void {
+    const link = this.links.get(worker);
+    if (link === undefined || !(link.socket instanceof ChannelLink)) return;
+    link.socket.destroy();
+    this.linkClosed(worker, link.socket, reason);
+  }
+
+  /** @internal A channel link's hello: accepted (its queue registered) or refused. */
+  channelHello(link: ChannelLink, value: unknown): number | undefined {
+    const hello: unknown = Array.isArray(value) ? value[0] : undefined;
+    if (!isWorkerToService(hello) || hello.type !== 'hello') return this.refuseChannel(link, {});
+    if (!link.admits(link.node, link.endpoint, hello.worker)) return this.refuseChannel(link, { worker: hello.worker, node: link.node, reason: 'not a worker of that node' });
+    if (this.remoteWorkers.get(link.node)?.has(hello.worker) !== true) return this.refuseChannel(link, { worker: hello.worker, node: link.node, reason: 'not a live worker of a node that is up' });
+    const existing = this.links.get(hello.worker);
+    // The same link again after its channel reset: its new session replaces the old queue.
+    if (existing !== undefined && existing.socket !== link) return this.refuseChannel(link, { worker: hello.worker, reason: 'worker already linked' });
+    existing?.queue.close();
+    this.links.set(hello.worker, { socket: link, queue: this.newQueue(link.newEndpoint(), hello.worker) });
+    return hello.worker;
+  }
+
+  /** @internal A batch from a linked worker, on either transport. */
+  linkBatch(worker: number, value: unknown): void {
+    const messages: WorkerToService[] = [];
+    const rejected = readBatch(value, isWorkerToService, (message) => {
+      if (message.type !== 'hello') messages.push(message);
+    });
+    if (rejected > 0) {
+      this.rejectedMessages += rejected;
+      this.malformedWarning.warn({ worker, rejected });
+    }
+    if (messages.length > 0) this.hooks.onBatch(worker, messages);
+  }
+
+  /** @internal A line that is not JSON, on either transport. */
+  unreadable(error: Error, worker: number | undefined): void {
+    this.rejectedMessages++;
+    this.unreadableWarning.warn({ err: error, worker });
+  }
+
+  /** @internal */
+  get helloTimeoutMs(): number {
+    return this.options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
+  }
+
+  /** @internal */
+  get logger(): Logger {
+    return this.log;
+  }
+
+  /** The links of this node's workers: those a stop waits for (a remote worker's link has no close of its own). */
+  private localLinks(): number {
+    let count = 0;
+    for (const link of this.links.values()) if (!(link.socket instanceof ChannelLink)) count++;
+    return count;
+  }
+
+  private refuseChannel(link: ChannelLink, fields: Record<string, unknown>): undefined {
+    this.refusedLinks++;
+    this.refusedWarning.warn(fields);
+    if (!link.admitted) link.destroy();
+    return undefined;
+  }
+
+  private newQueue(endpoint: SocketEndpoint | ChannelEndpoint, worker: number | undefined): BatchQueue<ServiceToWorker> {
+    return new BatchQueue<ServiceToWorker>(endpoint, {
+      maxMessages: this.limits.maxMessages,
+      maxBytes: this.limits.maxBytes,
+      onError: (error) => this.log.debug({ err: error, worker }, 'write to worker failed'),
+    });
+  }
+
+  private linkClosed(worker: number, socket: Link['socket'], reason?: string): void {
+    const link = this.links.get(worker);
+    if (link?.socket !== socket) return;
+    link.queue.close();
+    this.links.delete(worker);
+    this.hooks.onClosed(worker, reason);
+    if (this.localLinks() === 0) {
+      const waiters = this.closedWaiters;
+      this.closedWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
   /** Resolves once no link is open (every worker has gone). */
   allClosed(): Promise<void> {
-    if (this.links.size === 0) return Promise.resolve();
+    if (this.localLinks() === 0) return Promise.resolve();
     return new Promise((resolve) => this.closedWaiters.push(resolve));
   }
 
   private accept(socket: net.Socket): void {
     socket.setNoDelay(true);
     let worker: number | undefined;
-    const queue = new BatchQueue<ServiceToWorker>(new SocketEndpoint(socket), {
-      maxMessages: this.limits.maxMessages,
-      maxBytes: this.limits.maxBytes,
-      onError: (error) => this.log.debug({ err: error, worker }, 'write to worker failed'),
-    });
+    const queue = this.newQueue(new SocketEndpoint(socket), undefined);
     const refuse = (fields?: Record<string, unknown>): void => {
       clearTimeout(helloDeadline);
       this.refusedLinks++;
@@ -172,19 +293,10 @@ export class LinkServer {
           worker = hello.worker;
           this.links.set(worker, { socket, queue });
         }
-        const messages: WorkerToService[] = [];
-        const rejected = readBatch(value, isWorkerToService, (message) => {
-          if (message.type !== 'hello') messages.push(message);
-        });
-        if (rejected > 0) {
-          this.rejectedMessages += rejected;
-          this.malformedWarning.warn({ worker, rejected });
-        }
-        if (messages.length > 0) this.hooks.onBatch(worker, messages);
+        this.linkBatch(worker, value);
       },
       onMalformed: (error) => {
-        this.rejectedMessages++;
-        this.unreadableWarning.warn({ err: error, worker });
+        this.unreadable(error, worker);
         if (worker === undefined) refuse();
       },
       onOverflow: (length) => this.log.error({ worker, length }, 'worker sent an oversized line; link cut'),
@@ -194,14 +306,107 @@ export class LinkServer {
     socket.once('close', () => {
       clearTimeout(helloDeadline);
       queue.close();
-      if (worker === undefined || this.links.get(worker)?.socket !== socket) return;
-      this.links.delete(worker);
-      this.hooks.onClosed(worker);
-      if (this.links.size === 0) {
-        const waiters = this.closedWaiters;
-        this.closedWaiters = [];
-        for (const resolve of waiters) resolve();
-      }
+      if (worker !== undefined) this.linkClosed(worker, socket);
     });
+  }
+}
+
+/**
+ * A worker's link from another node, over a reliable channel: the owner of
+ * the channel the router opened for it. A reset of the channel is not the
+ * worker's death: the link stays, its queue goes (what it held may be lost:
+ * service-to-worker messages are at most once across a reset, as across a
+ * worker's death on one machine), and the worker's next hello, which it
+ * sends at once, opens a new queue; its clients stay.
+ */
+class ChannelLink implements AcceptedOwner {
+  private worker: number | undefined;
+  /** The session's first line is its hello. */
+  private awaitingHello = true;
+  private channel: ReliableChannel | undefined;
+  private closeChannel: (() => void) | undefined;
+  private helloDeadline: NodeJS.Timeout | undefined;
+  private endpointValue: ChannelEndpoint | undefined;
+  private readonly reader: ChannelLineReader;
+  private destroyed = false;
+
+  constructor(
+    private readonly server: LinkServer,
+    readonly node: string,
+    readonly endpoint: string,
+    readonly admits: RemoteAdmission,
+  ) {
+    this.reader = new ChannelLineReader(MAX_LINE_LENGTH, {
+      onValue: (value) => this.onValue(value),
+      onMalformed: (error) => {
+        this.server.unreadable(error, this.worker);
+        if (!this.awaitingHello) return;
+        if (this.worker === undefined) this.destroy();
+        else this.channel?.reset();
+      },
+      onOverflow: (length) => this.server.logger.error({ worker: this.worker, node, length }, 'worker sent an oversized line; channel reset'),
+      onBadRaw: (reason) => this.server.logger.error({ worker: this.worker, node, reason }, 'worker sent a bad raw segment length; channel reset'),
+    });
+  }
+
+  /** Whether a hello was accepted on this link once (it then belongs to that worker until the worker is gone). */
+  get admitted(): boolean {
+    return this.worker !== undefined;
+  }
+
+  /** @internal Called by the router right after it opened the channel with this owner. */
+  bind(channel: ReliableChannel, close: () => void): void {
+    this.channel = channel;
+    this.closeChannel = close;
+    // As on a socket: a channel that never presents a valid hello is cut, so made-up peers cannot hold one for good.
+    this.helloDeadline = setTimeout(() => {
+      if (this.worker === undefined) this.destroy();
+    }, this.server.helloTimeoutMs);
+  }
+
+  newEndpoint(): ChannelEndpoint {
+    this.endpointValue?.close();
+    this.endpointValue = new ChannelEndpoint(this.channel as ReliableChannel);
+    return this.endpointValue;
+  }
+
+  onFrame(payload: Uint8Array): void {
+    if (this.destroyed) return;
+    if (!this.reader.push(payload)) this.channel?.reset();
+  }
+
+  onReset(_reason: ResetReason): void {
+    this.reader.clear();
+    this.endpointValue?.close();
+    this.awaitingHello = true;
+  }
+
+  onDrain(): void {
+    this.endpointValue?.drain();
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    clearTimeout(this.helloDeadline);
+    this.endpointValue?.close();
+    // Out of the router: a later hello from that endpoint is a new link.
+    this.closeChannel?.();
+  }
+
+  private onValue(value: unknown): void {
+    if (this.destroyed) return;
+    if (this.awaitingHello) {
+      const worker = this.server.channelHello(this, value);
+      if (worker === undefined) {
+        // An admitted link whose new session starts wrong stays admitted: the session resets, and its worker's next hello resumes it.
+        if (this.worker !== undefined) this.channel?.reset();
+        return;
+      }
+      if (this.worker !== undefined && this.worker !== worker) return this.destroy();
+      clearTimeout(this.helloDeadline);
+      this.worker = worker;
+      this.awaitingHello = false;
+    }
+    this.server.linkBatch(this.worker as number, value);
   }
 }

@@ -398,13 +398,13 @@ export class ServiceHost {
   }
 
   /** A worker's link closed: each of its clients is gone (1006), as a worker crash would leave them. */
-  workerGone(worker: number): void {
+  workerGone(worker: number, reason = 'worker exited'): void {
     this.gate?.linkClosed(worker);
     this.acks.delete(worker);
     this.interest.dropWorker(worker);
     const gone: string[] = [];
     for (const id of this.internals.clients.keys()) if (workerOfClientId(id) === worker) gone.push(id);
-    for (const id of gone) this.clientClosed(id, CLOSE_CODES.ABNORMAL, 'worker exited');
+    for (const id of gone) this.clientClosed(id, CLOSE_CODES.ABNORMAL, reason);
   }
 
   /** Handles one message from the master (those about who may link go to the link server). */

@@ -19,6 +19,8 @@ import { instanceKey } from '../shard-key';
 import { ServiceMetrics } from './service-metrics';
 import { Peers } from './peers';
 import { LinkServer } from './link-server';
+import { nodeIndexOfLinkId, workerOfLinkId } from '../client-id';
+import { ProcessRouter, instanceEndpoint, workerOfEndpoint } from '../nats/process-router';
 
 const config = readChildConfig('service');
 // A service of several instances tags its lines with the instance; `client` comes from the handler running when a line is written.
@@ -41,11 +43,28 @@ const linkServer = new LinkServer(config.ipc, log, {
     if (host === undefined) for (const message of messages) pendingFromWorkers.push({ worker, message });
     else for (const message of messages) host.fromWorker(worker, message);
   },
-  onClosed: (worker) => host?.workerGone(worker),
+  onClosed: (worker, reason) => host?.workerGone(worker, reason),
 });
 
+/**
+ * With `cluster`: the links of workers on other nodes arrive over NATS, on
+ * this instance's own endpoint. A hello is admitted when the worker it names
+ * is one of the sending node's (its link id carries the node, and its
+ * endpoint is that worker's); the NATS credentials are the trust boundary.
+ */
+const { cluster } = config;
+const remote =
+  cluster === undefined
+    ? undefined
+    : new ProcessRouter(cluster, instanceEndpoint(config.name, config.instance), log, (node, peerEndpoint) =>
+        linkServer.acceptChannel(node, peerEndpoint, (from, fromEndpoint, worker) => {
+          const index = cluster.nodes.indexOf(from);
+          return index >= 0 && from !== cluster.node && nodeIndexOfLinkId(worker) === index && workerOfLinkId(worker) === workerOfEndpoint(fromEndpoint);
+        }),
+      );
+
 /** The master's messages about who may link: the link server's, at once (its key comes before any link could). */
-const LINK_CONTROL = { linkKey: true, admitWorker: true, revokeWorker: true } as const satisfies Record<LinkControl['type'], true>;
+const LINK_CONTROL = { linkKey: true, admitWorker: true, revokeWorker: true, remoteWorkers: true } as const satisfies Record<LinkControl['type'], true>;
 
 function isLinkControl(message: MasterToService): message is LinkControl {
   return Object.hasOwn(LINK_CONTROL, message.type);
@@ -117,6 +136,13 @@ function expectResumes(): void {
   host.expectResumes(linkServer.admittedWorkers(), config.resumeTimeout, config.ipc.maxMessages);
 }
 
+function serviceMetrics(): ServiceMetrics {
+  const metrics = new ServiceMetrics(config.name, instanceKey(config.name, config.instance, config.instances));
+  const router = remote;
+  if (router !== undefined) metrics.trackNats(() => router.totals());
+  return metrics;
+}
+
 async function main(): Promise<void> {
   // The master orchestrates shutdown; a terminal's Ctrl-C reaches the whole group.
   process.on('SIGINT', () => log.debug('SIGINT ignored: the master stops this process'));
@@ -157,12 +183,14 @@ async function main(): Promise<void> {
         ...(peers === undefined ? {} : { peers }),
       },
       log,
-      { requestTimeout: config.requestTimeout, linkMaxBytes: config.ipc.maxBytes, metrics: new ServiceMetrics(config.name, instanceKey(config.name, config.instance, config.instances)),
+      { requestTimeout: config.requestTimeout, linkMaxBytes: config.ipc.maxBytes, metrics: serviceMetrics(),
         placement: { instance: config.instance, instances: config.instances },
       },
     );
     await started.start();
     await linkServer.listen(config.endpoint);
+    // Subscribed before the master hears "started": a worker of another node may link from then on.
+    await remote?.get();
     if (peers !== undefined && config.peerEndpoint !== undefined) await peers.listen(config.peerEndpoint);
   } catch (error) {
     // The master logs the one line an operator reads (name, module, cause); the stack only at debug, here.

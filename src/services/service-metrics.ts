@@ -1,4 +1,5 @@
 /** Metrics a service process reports: handler errors, requests, delivery latency, undeliverable messages, clients closed for a dropped message. */
+import { registerLinkMetrics, type LinkTotals } from '../nats/nats-metrics';
 import { type Counter, type Histogram } from 'prom-client';
 import { ProcessMetrics, Tally } from '../metrics/process-metrics';
 import type { MetricsSnapshot } from '../protocol';
@@ -72,6 +73,11 @@ export class ServiceMetrics {
   /** Clients closed with 1013 because a message to them was dropped at a full link queue. */
   setBacklogClosed(count: number): void {
     this.backlogClosed = count;
+  }
+
+  /** With `cluster`: the NATS link counters of this instance (nats-metrics.ts). */
+  trackNats(totals: () => LinkTotals | undefined): void {
+    registerLinkMetrics(this.process, totals);
   }
 
   /** Messages a typed service refused (SY_ERR_INVALID_MESSAGE): not JSON text, and rejected by its schema. */

@@ -35,6 +35,10 @@ import type { IpcLimits } from '../child-env';
 import { BatchQueue } from '../ipc/batch-queue';
 import { MAX_LINE_LENGTH, SocketEndpoint, readLines } from '../ipc/socket-endpoint';
 import type { Logger } from '../logger';
+import type { ChannelRouter } from '../nats/channel-router';
+import type { ResetReason } from '../nats/reliable-channel';
+import { parseRemoteEndpoint } from '../nats/process-router';
+import { ChannelConnection, type ChannelConnectionHooks } from './link-channel';
 import {
   MESSAGE_OVERHEAD,
   approximateSize,
@@ -89,6 +93,9 @@ export interface ServiceLinkHooks {
   onQuarantined(link: ServiceLink, clients: readonly string[], endpoint: string): void;
 }
 
+/** A link's connection: a Unix socket to an instance on this node, or a NATS channel to one on another (`link-channel.ts`). */
+type Connection = net.Socket | ChannelConnection;
+
 /** Bounds of the delay before reconnecting to an instance whose link closed while it was still announced. */
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2000;
@@ -111,7 +118,7 @@ export class ServiceLink {
    * which the worker's 1011 brings promptly.
    */
   private readonly quarantined = new Map<string, boolean>();
-  private socket: net.Socket | undefined;
+  private socket: Connection | undefined;
   private queue: BatchQueue<WorkerToService> | undefined;
   private endpoint: string | undefined;
   /** This worker's secret for the instance at `endpoint`, for the hello (see `link-secret.ts`). */
@@ -148,6 +155,20 @@ export class ServiceLink {
     this.hooks.onBatch(this, valid);
   };
 
+  /** What the channel connections report (one object for the link's life: no closure per connection). */
+  private readonly channelHooks: ChannelConnectionHooks = {
+    onValue: this.onBatchValue,
+    onMalformed: (error) => {
+      this.rejected++;
+      this.unreadableWarning.warn({ err: error, service: this.service });
+    },
+    onOverflow: (length) => this.log.error({ service: this.service, length }, 'service sent an oversized line; channel reset'),
+    onBadRaw: (reason) => this.log.error({ service: this.service, reason }, 'service sent a bad raw segment length; channel reset'),
+    onReset: (connection, reason) => this.onChannelReset(connection, reason),
+  };
+  /** Channel resets over the link's life (each one replayed, see `onChannelReset`). */
+  channelResets = 0;
+
   /** This worker's clients that the instance owns (the intake counts them in and out), for the status report. */
   clientCount = 0;
 
@@ -160,6 +181,8 @@ export class ServiceLink {
     /** Which instance of the service this link reaches, and how it is named in reports (`instanceKey`: it changes when a reload changes the count). */
     readonly instance = 0,
     public key = service,
+    /** This worker's NATS router, for instances on other nodes (`cluster`); opened on the first such link. */
+    private readonly remoteRouter?: () => Promise<ChannelRouter>,
   ) {
     this.malformedWarning = new ThrottledWarning(log, 'malformed messages from service ignored');
     this.unreadableWarning = new ThrottledWarning(log, 'unreadable line from service ignored');
@@ -220,12 +243,31 @@ export class ServiceLink {
     if (this.linkState === 'failed') this.linkState = 'down';
     if (this.socket !== undefined) {
       if (endpoint === this.endpoint) return;
-      // The old instance is dead or retiring; its socket closes by itself. Its last acks may still be in it.
       this.nextEndpoint = endpoint;
       this.nextSecret = secret;
+      // The old instance is dead or retiring; its socket closes by itself, and its last acks may still be in it. A channel has no close of its own.
+      if (this.socket instanceof ChannelConnection) this.dropChannel(this.socket);
       return;
     }
     this.open(endpoint, secret);
+  }
+
+  /**
+   * The master no longer sees the instance on another node (its node is
+   * dead, or its process went away): events are held until it is announced
+   * again, then replayed to it, as for an instance of this node that died.
+   */
+  instanceDown(): void {
+    if (this.socket instanceof ChannelConnection) {
+      this.endpoint = undefined;
+      this.dropChannel(this.socket);
+    }
+  }
+
+  /** Ends a channel connection as a closed socket ends: down, the instance gone, the next endpoint (if any) opened. */
+  private dropChannel(connection: ChannelConnection): void {
+    connection.destroy();
+    this.onClosed(connection);
   }
 
   /** The service crash-looped: everything kept for it is dropped; the caller closes its clients. */
@@ -323,7 +365,7 @@ export class ServiceLink {
     const socket = this.socket;
     if (socket === undefined) return;
     // The queue writes on a later turn: ending the socket now would make it drop what it holds.
-    void this.drained().then(() => socket.end());
+    void this.drained().then(() => (socket instanceof ChannelConnection ? socket.destroy() : socket.end()));
   }
 
   private open(endpoint: string, secret: string): void {
@@ -331,6 +373,8 @@ export class ServiceLink {
     this.secret = secret;
     this.nextEndpoint = undefined;
     this.linkState = 'connecting';
+    const remote = parseRemoteEndpoint(endpoint);
+    if (remote !== undefined) return this.openChannel(new ChannelConnection(remote, this.channelHooks));
     const socket = net.connect(endpoint);
     this.socket = socket;
     socket.setNoDelay(true);
@@ -348,10 +392,51 @@ export class ServiceLink {
     socket.once('close', () => this.onClosed(socket));
   }
 
-  private onConnected(socket: net.Socket): void {
+  /** An instance on another node: the channel opens once this worker's NATS connection is up. */
+  private openChannel(connection: ChannelConnection): void {
+    this.socket = connection;
+    const router = this.remoteRouter?.();
+    if (router === undefined) {
+      this.log.error({ service: this.service, endpoint: this.endpoint }, 'an instance on another node was announced but this worker has no NATS settings');
+      return;
+    }
+    router.then(
+      (opened) => {
+        if (this.socket !== connection || !connection.attach(opened)) return;
+        this.onConnected(connection);
+      },
+      (error: unknown) => {
+        this.log.error({ err: error, service: this.service }, 'NATS unreachable for a link to another node; retrying');
+        connection.destroy();
+        this.onClosed(connection);
+      },
+    );
+  }
+
+  /**
+   * The channel's session ended (a gap it could not fill, or the peer's
+   * reset): what crossed it either way may be lost, but the instance is the
+   * same process. The link re-hellos and replays exactly as on a reconnect
+   * (resumed connects, then every unacknowledged event, marked redelivered
+   * where it was sent), without counting a death towards quarantine and
+   * without dropping the worker's topic routes (the instance keeps its
+   * subscriptions).
+   */
+  private onChannelReset(connection: ChannelConnection, reason: ResetReason): void {
+    if (connection !== this.socket || this.linkState !== 'up') return;
+    this.channelResets++;
+    this.log.warn({ service: this.service, endpoint: this.endpoint, reason }, 'NATS link channel reset; replaying');
+    this.queue?.close();
+    this.droppedBefore += this.queue?.dropped ?? 0;
+    this.queue = undefined;
+    this.linkState = 'connecting';
+    this.onConnected(connection, false);
+  }
+
+  private onConnected(socket: Connection, fresh = true): void {
     if (socket !== this.socket || this.linkState !== 'connecting') return;
     this.generation++;
-    this.queue = new BatchQueue<WorkerToService>(new SocketEndpoint(socket), {
+    this.queue = new BatchQueue<WorkerToService>(socket instanceof ChannelConnection ? socket.newEndpoint() : new SocketEndpoint(socket), {
       maxMessages: this.limits.maxMessages,
       maxBytes: this.limits.maxBytes,
       onError: (error) => this.onWriteFailed(socket, error),
@@ -360,7 +445,7 @@ export class ServiceLink {
     this.upChangedAt = Date.now();
     this.retryDelay = RETRY_MIN_MS;
     this.queue.push({ type: 'hello', worker: this.workerId, secret: this.secret }, MESSAGE_OVERHEAD, true);
-    this.hooks.onFreshInstance(this);
+    if (fresh) this.hooks.onFreshInstance(this);
     for (const client of this.known.values()) {
       const resume: WorkerToService = { type: 'connect', client, resumed: true };
       this.queue.push(resume, approximateSize(resume), true);
@@ -379,7 +464,7 @@ export class ServiceLink {
     }
   }
 
-  private onClosed(socket: net.Socket): void {
+  private onClosed(socket: Connection): void {
     if (socket !== this.socket) return;
     this.socket = undefined;
     this.queue?.close();
@@ -411,9 +496,11 @@ export class ServiceLink {
    * link would stay `up` with a dead queue until clients got 1013. It takes
    * the path of a closed socket instead: down, reconnect, replay.
    */
-  private onWriteFailed(socket: net.Socket, error: Error): void {
+  private onWriteFailed(socket: Connection, error: Error): void {
     this.log.debug({ err: error, service: this.service }, 'write to service failed; link cut');
     if (socket !== this.socket) return;
+    // A channel's write fails when its session reset: the reset replays on the same channel.
+    if (socket instanceof ChannelConnection) return;
     socket.destroy();
     // At once, not on 'close' (a later turn): until then events would go to the dead queue.
     this.onClosed(socket);

@@ -6,6 +6,7 @@
 import type { Counter, Gauge } from 'prom-client';
 import { ProcessMetrics, Tally } from '../metrics/process-metrics';
 import type { MetricsSnapshot } from '../protocol';
+import { registerLinkMetrics, type LinkTotals } from '../nats/nats-metrics';
 
 /** Close codes reported as themselves in `switchyard_connections_closed_total`; others count as "other". */
 const REPORTED_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1001, 1002, 1005, 1006, 1007, 1008, 1009, 1011, 1012, 1013]);
@@ -110,6 +111,11 @@ export class WorkerMetrics {
 
   upgradeRejected(status: number): void {
     this.rejected.add(String(status));
+  }
+
+  /** With `cluster`: the NATS link counters of this worker (nats-metrics.ts). */
+  trackNats(totals: () => LinkTotals | undefined): void {
+    registerLinkMetrics(this.process, totals);
   }
 
   snapshot(): Promise<MetricsSnapshot> {

@@ -9,6 +9,9 @@
  * Read top-down, in the order of a worker's life: constructor → listen →
  * master messages → stop.
  */
+import { clusterLinkId } from '../client-id';
+import type { ChannelRouter } from '../nats/channel-router';
+import { ProcessRouter, workerEndpoint } from '../nats/process-router';
 import type * as http from 'node:http';
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -125,9 +128,18 @@ export class WorkerServer {
   /** What `switchyard/worker` gives the app (worker-main.ts installs it), when an app is configured. */
   readonly appServices: AppServices | undefined;
 
+  /** The id this worker's links present and its client ids carry (`clusterLinkId`). */
+  private readonly linkId: number;
+  /** With `cluster`: this worker's NATS connection and router, opened by the first link to another node. */
+  private readonly remote: ProcessRouter | undefined;
+  private readonly remoteRouter = (): Promise<ChannelRouter> => {
+    if (this.remote === undefined) return Promise.reject(new Error('no cluster configured'));
+    return this.remote.get();
+  };
+
   constructor(
     private readonly config: WorkerConfig,
-    private readonly workerId: number,
+    workerId: number,
     endpoint: IpcEndpoint,
     private readonly log: Logger,
     private readonly onStopped: () => void = () => {},
@@ -139,6 +151,13 @@ export class WorkerServer {
       onError: (error) => log.debug({ err: error }, 'IPC write to master failed'),
     });
     this.metrics = new WorkerMetrics(workerId, config.services, this.outbox);
+    // With `cluster` the id its links and clients carry names its node too (client-id.ts); on one machine it is the worker id.
+    const { cluster } = config;
+    const linkId = cluster === undefined ? workerId : clusterLinkId(cluster.nodes.indexOf(cluster.node), workerId);
+    this.linkId = linkId;
+    this.remote = cluster === undefined ? undefined : new ProcessRouter(cluster, workerEndpoint(workerId), log);
+    const remote = this.remote;
+    if (remote !== undefined) this.metrics.trackNats(() => remote.totals());
     this.limits = new ConnectionLimits(config.limits, log, () => performance.now(), config.maxPayload);
     const closes = new HeldCloses(config.limits.closeGrace, log);
     this.closes = closes;
@@ -151,7 +170,7 @@ export class WorkerServer {
     const clientScript = new ClientScript(log);
     this.routes = new HttpRoutes({
       config,
-      workerId,
+      workerId: linkId,
       log,
       metrics: this.metrics,
       query: (message) => this.send(message),
@@ -191,9 +210,9 @@ export class WorkerServer {
       });
     }
     const statusChanged = (): void => this.statusChanged();
-    const ids = new ClientIdAllocator(workerId);
+    const ids = new ClientIdAllocator(linkId);
     this.delivery = new ClientDelivery({
-      workerId,
+      workerId: linkId,
       ids,
       clients: this.clients,
       limits: this.limits,
@@ -342,6 +361,10 @@ export class WorkerServer {
         this.statusChanged();
         return;
       }
+      case 'serviceDown':
+        this.links.get(message.service)?.[message.instance]?.instanceDown();
+        this.statusChanged();
+        return;
       case 'serviceResized':
         this.resize(message.service, message.instances);
         return;
@@ -410,6 +433,8 @@ export class WorkerServer {
     // Every client's close reaches its service before the link ends.
     await Promise.all([...this.allLinks()].map((link) => link.drained()));
     for (const link of this.allLinks()) link.end();
+    // Its links' last frames are published; closing flushes them to the server.
+    await this.remote?.close();
     clearTimeout(this.statusTimer);
     this.reportStatus();
     await this.outbox.drained();
@@ -423,7 +448,7 @@ export class WorkerServer {
     const removed = links.splice(instances);
     for (let i = links.length; i < instances; i++) {
       const linkLimits = { ...this.config.ipc, maxDeliveries: this.config.limits.maxDeliveries };
-      links.push(new ServiceLink(service, this.workerId, linkLimits, this.log, this.linkHooks as ServiceLinkHooks, i, instanceKey(service, i, instances)));
+      links.push(new ServiceLink(service, this.linkId, linkLimits, this.log, this.linkHooks as ServiceLinkHooks, i, instanceKey(service, i, instances), this.remoteRouter));
     }
     for (const link of links) link.key = instanceKey(service, link.instance, instances);
     this.links.set(service, links);

@@ -20,6 +20,7 @@ test('the shape a user writes resolves to NATS settings, frozen, with defaults',
   expect(resolved).toEqual({
     node: 'a',
     name: 'switchyard',
+    nodes: ['a'],
     heartbeatInterval: 500,
     deadAfter: 3000,
     nats: { servers: ['nats://10.0.0.5:4222', 'nats://10.0.0.6:4222'], name: 'switchyard-switchyard-a' },
@@ -31,6 +32,7 @@ test('the shape a user writes resolves to NATS settings, frozen, with defaults',
   ).toEqual({
     node: 'b',
     name: 'prod',
+    nodes: ['b'],
     heartbeatInterval: 500,
     deadAfter: 5000,
     nats: { servers: ['tls://n1:4222', 'tls://n2:4222'], name: 'switchyard-prod-b', user: 'sy', pass: 'secret', tls: { caFile: '/etc/ca.pem' } },
@@ -57,7 +59,8 @@ test.each([
   [{ node: 'a', nats: 'n:4222', tls: { ca: 'x' } }, 'options.cluster.tls.ca is not a known option'],
   [{ node: 'a', nats: 'n:4222', heartbeatInterval: 2000, deadAfter: 3000 }, 'options.cluster.deadAfter must be at least twice options.cluster.heartbeatInterval (4000), got 3000'],
   [{ node: 'a', nats: 'n:4222', heartbeatInterval: 50 }, 'options.cluster.heartbeatInterval must be an integer from 100 to 3600000, got 50'],
-  [{ node: 'a', nats: 'n:4222', nodes: ['a'] }, 'options.cluster.nodes is not a known option'],
+  [{ node: 'a', nats: 'n:4222', nodez: ['a'] }, 'options.cluster.nodez is not a known option'],
+  [{ node: 'a', nats: 'n:4222', nodes: ['a', 'b.c'] }, 'options.cluster.nodes.1 must be 1 to 64 letters, digits, "_" or "-", got "b.c"'],
 ])('%j is refused with a dotted name', (value, expected) => {
   expect(message(value)).toBe(expected);
 });

@@ -1,0 +1,129 @@
+/**
+ * A worker's link to an instance on another node, over a reliable channel
+ * (an in-memory NATS here): the same hello, events and acks as over a
+ * socket; a reset of the channel's session is a reconnect, not a death —
+ * the worker re-hellos, resumes its clients and replays what is
+ * unacknowledged, marked redelivered, and the service side keeps the
+ * worker's link (no `onClosed`).
+ */
+import { clusterLinkId } from '../../src/client-id';
+import { ChannelRouter, type NatsPort } from '../../src/nats/channel-router';
+import { formatRemoteEndpoint } from '../../src/nats/process-router';
+import type { WorkerToService } from '../../src/protocol';
+import { LinkServer } from '../../src/services/link-server';
+import { ServiceLink, type ServiceLinkHooks } from '../../src/worker/service-link';
+import { recordingLogger } from '../helpers/recording-logger';
+
+class Bus {
+  private readonly subscriptions: Array<{ prefix: string; handler: (subject: string, data: Uint8Array) => void }> = [];
+
+  port(): NatsPort {
+    return {
+      // Delivered on a later turn, as a network would.
+      publish: (subject, data) => {
+        const copy = Buffer.from(data);
+        setImmediate(() => {
+          for (const sub of this.subscriptions) if (subject.startsWith(sub.prefix)) sub.handler(subject, copy);
+        });
+      },
+      subscribe: (subject, handler) => {
+        const entry = { prefix: subject.slice(0, -1), handler };
+        this.subscriptions.push(entry);
+        return () => this.subscriptions.splice(this.subscriptions.indexOf(entry), 1);
+      },
+      maxPayload: () => 1024 * 1024,
+    };
+  }
+}
+
+const nodes = ['a', 'b'];
+const workerLinkId = clusterLinkId(1, 3);
+
+function until(condition: () => boolean, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 5000;
+    const check = (): void => {
+      if (condition()) return resolve();
+      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(check, 5);
+    };
+    check();
+  });
+}
+
+test('events cross a channel link; a session reset replays (resumed, then redelivered) and the service keeps the link', async () => {
+  const bus = new Bus();
+  const { log } = recordingLogger();
+  const received: WorkerToService[] = [];
+  const closed: number[] = [];
+  const server = new LinkServer({ maxMessages: 100, maxBytes: 1 << 20 }, log, { onBatch: (_worker, messages) => received.push(...messages), onClosed: (worker) => closed.push(worker) });
+  const serviceRouter = new ChannelRouter(bus.port(), {
+    cluster: 'c',
+    node: 'a',
+    nodes,
+    endpoint: 'echo-0',
+    accept: (peer, endpoint) => server.acceptChannel(peer, endpoint, (from, _e, worker) => from === 'b' && worker === workerLinkId),
+  }, log);
+  const workerRouter = new ChannelRouter(bus.port(), { cluster: 'c', node: 'b', nodes, endpoint: 'w3' }, log);
+  const hooks: ServiceLinkHooks = { onBatch: () => undefined, onInstanceGone: () => undefined, onFreshInstance: () => undefined, onQuarantined: () => undefined };
+  const link = new ServiceLink('echo', workerLinkId, { maxMessages: 100, maxBytes: 1 << 20, maxDeliveries: 3 }, log, hooks, 0, 'echo', () => Promise.resolve(workerRouter));
+  // The master relays node b's heartbeats: this worker is live there.
+  server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [workerLinkId], reason: 'worker exited' });
+  try {
+    link.instanceUp(formatRemoteEndpoint('a', 'echo-0', 42), '');
+    await until(() => link.state === 'up', 'the link up');
+    const id = `${workerLinkId.toString(36)}.1`;
+    expect(link.connect({ id, service: 'echo', path: '/echo', query: {}, headers: {}, remoteAddress: '127.0.0.1' })).toBe('ok');
+    const connectSeq = link.lastSeq;
+    expect(link.message(id, 'one', false, undefined)).toBe('ok');
+    await until(() => received.some((m) => m.type === 'message'), 'the message at the service');
+    expect(received.map((m) => m.type)).toEqual(['resumeEnd', 'connect', 'message']);
+    // The service acknowledges the connect only: the message stays unacknowledged.
+    expect(server.send(workerLinkId, { type: 'ack', seqs: [connectSeq] })).toBe(true);
+    await until(() => link.heldCount === 1, 'the connect acknowledged');
+
+    received.length = 0;
+    workerRouter.openChannels.get('a.echo-0')?.reset();
+    await until(() => received.some((m) => m.type === 'message'), 'the replay');
+    expect(received).toEqual([
+      { type: 'connect', client: expect.objectContaining({ id }), resumed: true },
+      { type: 'resumeEnd' },
+      expect.objectContaining({ type: 'message', id, data: 'one', redelivered: true }),
+    ]);
+    expect(link.channelResets).toBe(1);
+    expect(closed).toEqual([]);
+    expect(server.size).toBe(1);
+  } finally {
+    link.end();
+    workerRouter.close();
+    serviceRouter.close();
+  }
+});
+
+test('a hello from a worker its node does not run (or from a node held dead) is refused: nothing reaches the service', async () => {
+  const bus = new Bus();
+  const { log } = recordingLogger();
+  const received: WorkerToService[] = [];
+  const server = new LinkServer({ maxMessages: 100, maxBytes: 1 << 20 }, log, { onBatch: (_worker, messages) => received.push(...messages), onClosed: () => undefined });
+  server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [], reason: 'node lost' });
+  const serviceRouter = new ChannelRouter(bus.port(), {
+    cluster: 'c',
+    node: 'a',
+    nodes,
+    endpoint: 'echo-0',
+    accept: (peer, endpoint) => server.acceptChannel(peer, endpoint, (from, _e, worker) => from === 'b' && worker === workerLinkId),
+  }, log);
+  const workerRouter = new ChannelRouter(bus.port(), { cluster: 'c', node: 'b', nodes, endpoint: 'w3' }, log);
+  const hooks: ServiceLinkHooks = { onBatch: () => undefined, onInstanceGone: () => undefined, onFreshInstance: () => undefined, onQuarantined: () => undefined };
+  const link = new ServiceLink('echo', workerLinkId, { maxMessages: 100, maxBytes: 1 << 20, maxDeliveries: 3 }, log, hooks, 0, 'echo', () => Promise.resolve(workerRouter));
+  try {
+    link.instanceUp(formatRemoteEndpoint('a', 'echo-0', 42), '');
+    await until(() => server.refusedLinks > 0, 'the hello refused');
+    expect(received).toEqual([]);
+    expect(server.size).toBe(0);
+  } finally {
+    link.end();
+    workerRouter.close();
+    serviceRouter.close();
+  }
+});
