@@ -147,7 +147,8 @@ export async function openMany(options: BenchOptions, shard: Shard, rate: number
   const sockets: BenchSocket[] = [];
   const errors: Counts = {};
   const timeoutMs = options.connectTimeout * 1000;
-  const url = targetUrl(options);
+  // Usually one URL; the suite's fan-out over two nodes spreads subscribers over several (options.spread).
+  const urls = options.spread !== undefined && options.spread.length > 0 ? options.spread.map((url) => targetUrl({ url, protocol: options.protocol })) : [targetUrl(options)];
   const started = performance.now();
   let next = 0;
   let pending = 0;
@@ -158,7 +159,7 @@ export async function openMany(options: BenchOptions, shard: Shard, rate: number
     const attempt = (): void => {
       const index = shard.first + next++;
       pending++;
-      openSocket(url, sourceAddressFor(index, options.connections, options.perAddress, options.sourceBase), timeoutMs, options.protocol).then(
+      openSocket(urls[index % urls.length] as string, sourceAddressFor(index, options.connections, options.perAddress, options.sourceBase), timeoutMs, options.protocol).then(
         (socket) => {
           sockets.push(socket);
           onOpen(sockets.length);

@@ -44,6 +44,15 @@ export interface BenchOptions {
   readonly progress: boolean;
   /** echo: faults to inject while the load runs, and the damage to report (chaos/); default none. */
   readonly chaos?: ChaosPlan;
+  /**
+   * Library only (the suite's `--nats` fan-out over two nodes): connection `i`
+   * (numbered over all processes) goes to `spread[i % spread.length]` instead
+   * of `url`; the fanout publisher stays on `url` and, with two or more,
+   * first sends uncounted probes until every subscriber heard one (their
+   * subscriptions cross nodes after the socket opened). Default none: every
+   * connection to `url`.
+   */
+  readonly spread?: readonly string[];
 }
 
 export const DEFAULT_URL = 'ws://127.0.0.1:8080/echo';

@@ -36,8 +36,13 @@ export interface SideSpec {
 export interface RowSpec {
   readonly label: string;
   readonly figure: string;
-  /** 'min': ratio must be at least `target`; 'max': at most; 'pass': Switchyard alone, pass/fail. */
-  readonly goal: 'min' | 'max' | 'pass';
+  /**
+   * 'min': ratio must be at least `target`; 'max': at most; 'pass': Switchyard
+   * alone, its figure must equal `target`; 'under': Switchyard alone, its
+   * figure must be at most `target` (an absolute bound, such as a time);
+   * 'info': the ratio is shown and judged by nobody (`target` unused).
+   */
+  readonly goal: 'min' | 'max' | 'pass' | 'under' | 'info';
   readonly target: number;
   readonly unit: string;
   /** Also required for "met": no generator errors on the Switchyard side. */
@@ -79,8 +84,14 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** What a run charges for server cost: a target's process tree, or (`--nats`) two nodes and nats-server. */
+export interface Meter {
+  cpuSeconds(): number;
+  rssBytes(): number;
+}
+
 /** Runs a message scenario and charges the target for CPU over exactly the measured window. */
-async function messageRun(target: Target, options: BenchOptions, figures: (result: BenchResult, cpuSeconds: number) => Figures): Promise<RunOutcome> {
+export async function messageRun(target: Meter, options: BenchOptions, figures: (result: BenchResult, cpuSeconds: number) => Figures): Promise<RunOutcome> {
   let cpuStart = 0, cpuEnd = 0, rss = 0;
   const result = await runBench(options, {
     onWindow: (phase) => {
@@ -361,8 +372,12 @@ function largeScenario(cases: readonly LargeCase[]): SuiteScenario {
   };
 }
 
-async function httpRun(target: Target, duration: number): Promise<RunOutcome> {
-  const endpoint = `http://127.0.0.1:${target.port}/services/echo`;
+function httpRun(target: Target, duration: number): Promise<RunOutcome> {
+  return httpRunAt(target, `http://127.0.0.1:${target.port}/services/echo`, duration);
+}
+
+/** autocannon against `endpoint` (POST, body "hello", 50 connections) for `duration` s; CPU charged to `target`. */
+export async function httpRunAt(target: Meter, endpoint: string, duration: number): Promise<RunOutcome> {
   const probe = await fetch(endpoint, { method: 'POST', body: 'hello' });
   await probe.arrayBuffer();
   if (probe.status === 404) {

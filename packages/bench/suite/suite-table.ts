@@ -73,14 +73,16 @@ export function tableLine(row: RowSpec, switchyard: SideRuns, baseline: SideRuns
     met = 'not available';
   } else if (row.goal === 'pass') {
     met = a.value === row.target && a.errors === '' ? 'pass' : 'fail';
+  } else if (row.goal === 'under') {
+    met = Number.isFinite(a.value) && a.value <= row.target && a.errors === '' ? 'pass' : 'fail';
   } else if (Number.isFinite(a.value) && Number.isFinite(b.value) && b.value > 0) {
     const r = a.value / b.value;
     ratio = r.toFixed(2);
-    met = (row.goal === 'min' ? r >= row.target : r <= row.target) && failuresOk ? 'met' : 'not met';
+    met = row.goal === 'info' ? 'reported' : (row.goal === 'min' ? r >= row.target : r <= row.target) && failuresOk ? 'met' : 'not met';
   } else {
     met = 'could not run';
   }
-  const target = row.goal === 'pass' ? 'pass/fail' : `${row.goal === 'min' ? '≥' : '≤'} ${row.target}${row.zeroFailures === true ? ', zero failures' : ''}`;
+  const target = targetText(row);
   const c = cell(socketio, row);
   const notes = [
     a.errors === '' ? '' : `Switchyard errors: ${a.errors}`,
@@ -94,6 +96,24 @@ export function tableLine(row: RowSpec, switchyard: SideRuns, baseline: SideRuns
   }
   columns.push(notes.replace(/\|/g, '/'));
   return `| ${columns.join(' | ')} |`;
+}
+
+function targetText(row: RowSpec): string {
+  switch (row.goal) {
+    case 'pass':
+      return 'pass/fail';
+    case 'under':
+      return `≤ ${format(row.target)} ${row.unit}`;
+    case 'info':
+      return '—';
+    case 'min':
+    case 'max':
+      return `${row.goal === 'min' ? '≥' : '≤'} ${row.target}${row.zeroFailures === true ? ', zero failures' : ''}`;
+    default: {
+      const unreachable: never = row.goal;
+      throw new Error(`unknown goal ${String(unreachable)}`);
+    }
+  }
 }
 
 /** The table header; `withSocketIo` adds the Socket.IO columns (see `tableLine`). */

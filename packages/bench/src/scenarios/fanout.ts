@@ -5,7 +5,11 @@
  * deliveries and what they missed. The publisher paces itself by `rate`, or
  * keeps `inflight` messages outstanding, its own broadcast copy being the ack.
  * A final end marker carries the message count, so a subscriber also knows
- * what it missed at the tail.
+ * what it missed at the tail. With `spread` (subscribers on several nodes,
+ * whose subscriptions cross NATS after the socket opened) the publisher
+ * first sends probes (sequence 0, not counted) until every subscriber of its
+ * shard has heard one, so no subscriber misses a publish sent before its
+ * subscription arrived.
  */
 import { closeAll, onFrames, openMany, openSocket, targetUrl, type BenchSocket } from '../connections';
 import { every, measuredWindow, sleep, waitUntil, type ShardControl } from '../control';
@@ -18,11 +22,16 @@ import { loopbackAddress, type Shard } from '../source-address';
 
 /** How long subscribers may take after the window to get the end marker. */
 const END_WAIT_MS = 5000;
+/** With `spread`: most time the probes may take to reach every subscriber, and their interval. */
+const PROBE_WAIT_MS = 10_000;
+const PROBE_EVERY_MS = 20;
 
 interface SubscriberState {
   /** Next sequence number expected; sequence numbers start at 1. */
   expected: number;
   ended: boolean;
+  /** Heard a probe (sequence 0, `spread` only). */
+  probed: boolean;
 }
 
 function bump(counts: Counts, key: string, by = 1): void {
@@ -38,8 +47,8 @@ export async function runFanout(options: BenchOptions, shard: Shard, control: Sh
   let stopping = false;
   let measureFrom = Number.POSITIVE_INFINITY;
   let measureTo = Number.POSITIVE_INFINITY;
-  let delivered = 0, messages = 0, missed = 0, ended = 0;
-  const states: SubscriberState[] = sockets.map(() => ({ expected: 1, ended: false }));
+  let delivered = 0, messages = 0, missed = 0, ended = 0, probed = 0;
+  const states: SubscriberState[] = sockets.map(() => ({ expected: 1, ended: false, probed: false }));
   // Field offsets in a received frame: fixed per protocol (a Socket.IO event shifts them), so still no parsing.
   const layout = layoutFor(options.protocol);
   const stray = (reason: string): void => bump(errors, reason);
@@ -59,6 +68,11 @@ export async function runFanout(options: BenchOptions, shard: Shard, control: Sh
     onFrames(socket, options.protocol, (data: Buffer) => {
       const seq = readSeq(data, layout);
       if (Number.isNaN(seq)) return bump(errors, 'not a bench message');
+      if (seq === 0) {
+        if (!state.probed) probed++;
+        state.probed = true;
+        return;
+      }
       if (readEnd(data, layout)) {
         // seq of the end marker = messages published.
         missed += Math.max(0, seq - (state.expected - 1));
@@ -89,6 +103,15 @@ export async function runFanout(options: BenchOptions, shard: Shard, control: Sh
     }
   }
 
+  if (publisher !== undefined && options.spread !== undefined && options.spread.length > 1) {
+    const prober = publisher;
+    const probe = (): void => prober.send(frameFor(options.protocol, encodeStamped(0, false, epochMs(), options.size)), { binary: false });
+    probe();
+    const ticker = setInterval(probe, PROBE_EVERY_MS);
+    await waitUntil(() => probed === sockets.length, PROBE_WAIT_MS);
+    clearInterval(ticker);
+    if (probed < sockets.length) bump(errors, 'subscribers not reached by a probe', sockets.length - probed);
+  }
   await control.ready();
   const stopProgress = every(500, () => control.progress(delivered));
   const start = performance.now();
@@ -106,7 +129,7 @@ export async function runFanout(options: BenchOptions, shard: Shard, control: Sh
   };
   if (publisher !== undefined) {
     onFrames(publisher, options.protocol, (data: Buffer) => {
-      if (readEnd(data, layout)) return;
+      if (readEnd(data, layout) || readSeq(data, layout) === 0) return;
       acked++;
       if (publishing && options.rate === 0) publish();
     }, stray);

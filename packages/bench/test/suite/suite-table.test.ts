@@ -23,3 +23,13 @@ test('with --socketio three columns stand before the errors; target and result s
   // A row Socket.IO does not run gets dashes.
   expect(tableLine(row, side('sy', 900), undefined, true, undefined)).toContain('| — | — | — |');
 });
+
+test("'under' judges Switchyard's figure against an absolute bound; 'info' shows the ratio and judges nothing", () => {
+  const time: RowSpec = { label: 'detect', figure: 'msgsPerSec', goal: 'under', target: 4000, unit: 'ms' };
+  expect(tableLine(time, side('sy', 3200), undefined)).toBe('| detect | 3,200 ms | — | — | ≤ 4,000 ms | pass | 1.00 s / 1.00 MiB (1 run) | — |  |');
+  expect(tableLine(time, side('sy', 4100), undefined)).toContain('| ≤ 4,000 ms | fail |');
+  const failed: SideRuns = { label: 'sy', outcomes: [outcome(100, { lost: 1 })], failures: [] };
+  expect(tableLine(time, failed, undefined)).toContain('| fail |');
+  const info: RowSpec = { label: 'cpu', figure: 'msgsPerSec', goal: 'info', target: 0, unit: 'µs' };
+  expect(tableLine(info, side('sy', 30), side('ws', 20))).toBe('| cpu | 30.0 µs | 20.0 µs | 1.50 | — | reported | 1.00 s / 1.00 MiB (1 run) | 1.00 s / 1.00 MiB (1 run) |  |');
+});
