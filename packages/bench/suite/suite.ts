@@ -6,12 +6,16 @@
  * (a Socket.IO cluster as a third side where a scenario has one: Switchyard,
  * baseline, Socket.IO, … each round, with extra table columns), --tls (every
  * WebSocket scenario over wss://: Switchyard with `tls`, the ws baselines on
- * node:https, both with one certificate made for the run; see tls-cert.ts).
+ * node:https, both with one certificate made for the run; see tls-cert.ts),
+ * --nats (after the others, the rows of nodes joined through NATS:
+ * nats/nats-scenarios.ts; they need nats-server on PATH and are skipped,
+ * loudly, without it; `--nats --only NATS` runs them alone).
  * Exits non-zero only when a scenario could not run at all.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
 import { parseArgs } from 'node:util';
+import { runNatsPart } from './nats/nats-scenarios';
 import { FULL_SIZES, QUICK_SIZES, suiteScenarios, type RunOutcome, type SuiteScenario } from './suite-scenarios';
 import { tableHeader, tableLine, type SideRuns } from './suite-table';
 import { Target } from './targets';
@@ -60,10 +64,12 @@ async function runSide(scenario: SuiteScenario, side: 'switchyard' | 'baseline' 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { quick: { type: 'boolean' }, rounds: { type: 'string' }, only: { type: 'string' }, socketio: { type: 'boolean' }, tls: { type: 'boolean' } },
+    options: { quick: { type: 'boolean' }, rounds: { type: 'string' }, only: { type: 'string' }, socketio: { type: 'boolean' }, tls: { type: 'boolean' }, nats: { type: 'boolean' } },
   });
   const tls = values.tls === true;
   if (tls && values.socketio === true) throw new Error('--tls and --socketio do not go together: the Socket.IO cluster has no TLS here');
+  const withNats = values.nats === true;
+  if (tls && withNats) throw new Error('--tls and --nats do not go together: the NATS rows run over ws:// and plain NATS');
   const quick = values.quick === true;
   const rounds = values.rounds !== undefined ? Number(values.rounds) : quick ? 1 : 3;
   const sizes = quick ? QUICK_SIZES : FULL_SIZES;
@@ -103,6 +109,13 @@ async function main(): Promise<number> {
     if (sy.outcomes.length === 0 || (base !== undefined && base.outcomes.length === 0) || (sio !== undefined && sio.outcomes.length === 0)) couldNotRun++;
     for (const row of scenario.rows) lines.push(tableLine(row, sy as SideRuns, base as SideRuns | undefined, withSocketIo, sio as SideRuns | undefined));
   }
+  let natsNote: string | undefined;
+  if (withNats) {
+    const part = await runNatsPart({ quick, rounds, only: values.only, sourceBase, log });
+    lines.push(...part.lines);
+    couldNotRun += part.couldNotRun;
+    natsNote = part.skipped ?? 'NATS rows: two nodes (1 worker each, every service on node a, node b workers only) on one local nats-server, started once; "Switchyard" is across nodes, "baseline" the same cluster with the client on node a; server CPU = both nodes\' process trees + nats-server. Failure timings: fresh nodes on a 3-server NATS cluster each round, default liveness (packages/bench/suite/nats/).';
+  }
 
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   const out = [
@@ -115,6 +128,7 @@ async function main(): Promise<number> {
     ...lines,
     '',
   ];
+  if (natsNote !== undefined) out.splice(3, 0, natsNote);
   if (tls) out.splice(3, 0, 'TLS: every WebSocket scenario over wss:// (TLS 1.3, P-256 certificate made for the run), both sides; the generator uses the ws client for wss:// on both.');
   process.stdout.write(out.join('\n'));
   certificate?.remove();

@@ -2,7 +2,10 @@
  * Switchyard as a bench target: the master in this process (started through
  * `createServer`), with the bundled echo service and the bench fanout service
  * (and, for the instances scenario, the CPU-bound echo service).
- * Workers from SWITCHYARD_BENCH_WORKERS (default 2).
+ * Workers from SWITCHYARD_BENCH_WORKERS (default 2). With
+ * SWITCHYARD_BENCH_CLUSTER (the `--nats` rows, nats/nats-rig.ts) it is one
+ * node of a cluster: the option as JSON, every service placed on node
+ * SWITCHYARD_BENCH_SERVICE_NODE (default `a`), plus the nats-watch service.
  */
 import * as path from 'node:path';
 import { createServer, type SwitchyardOptions } from 'switchyard';
@@ -23,6 +26,14 @@ const cert = process.env[TLS_CERT_ENV];
 const key = process.env[TLS_KEY_ENV];
 // The JWT row (suite-scenarios.ts): verify every upgrade's HS256 token with this secret.
 const jwtSecret = process.env[JWT_SECRET_ENV];
+// --nats (nats/nats-rig.ts): this process is one node; every service lives on the service node.
+type ClusterOption = Exclude<SwitchyardOptions['cluster'], false | undefined>;
+const cluster = process.env.SWITCHYARD_BENCH_CLUSTER === undefined ? undefined : (JSON.parse(process.env.SWITCHYARD_BENCH_CLUSTER) as ClusterOption);
+const serviceNode = process.env.SWITCHYARD_BENCH_SERVICE_NODE ?? 'a';
+/** A service's definition: the module alone on one machine, placed on the service node in a cluster. */
+function placed(module: string): string | { module: string; node: string } {
+  return cluster === undefined ? module : { module, node: serviceNode };
+}
 const server = createServer({
   port: 0,
   host: '127.0.0.1',
@@ -38,11 +49,13 @@ const server = createServer({
   ...(maxPayload === undefined ? {} : { maxPayload }),
   ...(cert === undefined || key === undefined ? {} : { tls: { cert, key } }),
   ...(jwtSecret === undefined ? {} : { jwt: { secret: jwtSecret } }),
+  ...(cluster === undefined ? {} : { cluster }),
   services: {
     // The server's bundled echo service, through its documented subpath export.
-    echo: require.resolve('switchyard/examples/echo'),
-    fanout: path.join(__dirname, 'services', `fanout-service${extension}`),
+    echo: placed(require.resolve('switchyard/examples/echo')),
+    fanout: placed(path.join(__dirname, 'services', `fanout-service${extension}`)),
     ...(cpuInstances === undefined ? {} : { cpuecho: { module: path.join(__dirname, 'services', `cpu-echo-service${extension}`), instances: cpuInstances } }),
+    ...(cluster === undefined ? {} : { watch: placed(path.join(__dirname, 'services', `nats-watch-service${extension}`)) }),
   },
 });
 

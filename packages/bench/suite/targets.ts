@@ -83,6 +83,14 @@ export class Target {
     });
   }
 
+  /** SIGKILL of exactly this process (the `--nats` failure timings: a node's master dies); resolves once it has exited. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+
   /** SIGTERM, then SIGKILL of exactly this process after a grace period. */
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
