@@ -5,10 +5,16 @@
  * connections from one address) backs off by its Retry-After, and the
  * client gets in once there is room.
  */
-import { connect, type GaveUpError, type ReconnectingInfo, type SwitchyardClient } from '../../src/client';
+import WebSocket from 'ws';
+import { connect as connectWith, type ClientOptions, type GaveUpError, type ReconnectingInfo, type SwitchyardClient } from '../../src/client';
 import { closeAll, startCluster } from '../helpers/cluster';
 
 let clients: SwitchyardClient[] = [];
+
+/** Over `ws` on every Node: Node 22+'s global WebSocket, like a browser's, shows no status of a refused upgrade (docs/client.md). */
+function connect(url: string, options: ClientOptions = {}): SwitchyardClient {
+  return connectWith(url, { WebSocket: WebSocket as unknown as NonNullable<ClientOptions['WebSocket']>, ...options });
+}
 
 afterEach(async () => {
   for (const client of clients) client.close();
