@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   SY_ERR_NATS_UNAVAILABLE: 'NATS cannot be used: the client package is missing, or no server could be reached',
   SY_ERR_NATS_FRAME_TOO_LARGE: "A frame does not fit the NATS server's max_payload",
   SY_ERR_NODE_CONFLICT: 'Another process already runs under this node name in the cluster',
+  SY_ERR_NODE_UNLISTED: "A running node of the cluster does not list this node in its cluster.nodes",
   SY_ERR_WORKER_MODULE_LOAD_FAILED: 'The authenticate or http module could not be loaded by a worker',
   SY_ERR_AUTH_FAILED: 'The authenticator threw something other than a RequestError, or returned no valid identity (HTTP 500)',
   SY_ERR_AUTH_TIMEOUT: 'The authenticator did not answer within handshakeTimeout (HTTP 503)',

@@ -14,6 +14,14 @@
  * starts anything; when it hears the other's heartbeats it refuses to start
  * (`SY_ERR_NODE_CONFLICT`); one already running logs each conflict as an
  * error and carries on (it owns its instances; the newcomer never ran any).
+ *
+ * A node missing from a running node's `cluster.nodes` (the trap: a node
+ * that holds no instance is in nobody's placement, so it must be listed by
+ * hand) would be refused by that node, its heartbeats and its workers'
+ * links alike, and its clients would wait for ever. The newcomer hears the
+ * running nodes' lists in the same quiet wait and refuses to start
+ * (`SY_ERR_NODE_UNLISTED`, naming the node and its list); later, the
+ * registry refuses such a peer and logs why (throttled).
  */
 import { SwitchyardError } from '../errors';
 import type { Logger } from '../logger';
@@ -43,6 +51,8 @@ export class ClusterNode {
   private registry: NodeRegistry | undefined;
   private readonly peers = new Map<string, PeerView>();
   private conflicted = false;
+  /** A running node, heard during the quiet start, whose `cluster.nodes` does not list this one. */
+  private unlistedBy: { readonly node: string; readonly nodes: readonly string[] } | undefined;
   private started = false;
 
   constructor(
@@ -56,8 +66,9 @@ export class ClusterNode {
   /**
    * Connects, starts the heartbeats, and waits one and a half heartbeat
    * intervals for a process already running under this node's name; rejects
-   * with `SY_ERR_NODE_CONFLICT` if one answers, `SY_ERR_NATS_UNAVAILABLE`
-   * when no NATS server does.
+   * with `SY_ERR_NODE_CONFLICT` if one answers, `SY_ERR_NODE_UNLISTED`
+   * when a running node's `cluster.nodes` does not list this node,
+   * `SY_ERR_NATS_UNAVAILABLE` when no NATS server answers.
    */
   async start(state: NodeState): Promise<void> {
     this.link = await connectNats(this.cluster.nats);
@@ -67,15 +78,25 @@ export class ClusterNode {
     registry.on('state', (node, peerState) => this.onState(node, peerState));
     registry.on('down', (node, reason) => this.onDown(node, reason));
     registry.on('up', (node) => this.log.info({ node }, 'node up'));
+    registry.on('unlisted', (node, nodes) => this.onUnlisted(node, nodes));
     this.link.on('reconnect', () => registry.heartbeat());
     registry.setState(state, false);
     // Quiet first: a newcomer under a name already running must not disturb the peers' view of that node.
     registry.start(true);
     await new Promise((resolve) => setTimeout(resolve, Math.ceil(this.cluster.heartbeatInterval * 1.5)));
-    if (!this.conflicted) registry.beginHeartbeats();
+    const unlisted = this.unlistedBy;
+    if (!this.conflicted && unlisted === undefined) registry.beginHeartbeats();
     if (this.conflicted) {
       await this.stop();
       throw new SwitchyardError('SY_ERR_NODE_CONFLICT', `another process already runs as node "${this.cluster.node}" of cluster "${this.cluster.name}": start this one with another --node`);
+    }
+    if (unlisted !== undefined) {
+      await this.stop();
+      throw new SwitchyardError(
+        'SY_ERR_NODE_UNLISTED',
+        `node "${unlisted.node}" of cluster "${this.cluster.name}" runs with cluster.nodes ${JSON.stringify(unlisted.nodes)}, which does not list this node "${this.cluster.node}": ` +
+          `it would refuse this node's heartbeats and links. Give every node the same cluster.nodes, "${this.cluster.node}" included (a node that holds no instance must be listed too), and restart "${unlisted.node}" with it`,
+      );
     }
     this.started = true;
   }
@@ -118,6 +139,11 @@ export class ClusterNode {
       return;
     }
     this.log.error({ node: this.cluster.node, boot }, 'another process sends heartbeats under this node\'s name (two nodes started with one name); this one keeps its instances');
+  }
+
+  private onUnlisted(node: string, nodes: readonly string[]): void {
+    // Before the start: refuse it (start() throws). After it, the registry's throttled warning says it; the peer stays unseen.
+    if (!this.started) this.unlistedBy ??= { node, nodes };
   }
 
   private onState(node: string, state: NodeState): void {

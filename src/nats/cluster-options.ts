@@ -27,7 +27,8 @@ export interface ClusterOptions {
    * Every node of the cluster (at most 64): the router accepts frames and the
    * registry heartbeats only from these. Default: this node and every node
    * named in a service's placement. List them when a node holds no instance
-   * (a node of workers only), or the others refuse it.
+   * (a node of workers only), or the others refuse it (and, started after
+   * them, it refuses to start: `SY_ERR_NODE_UNLISTED`).
    */
   readonly nodes?: readonly string[];
   readonly user?: string;

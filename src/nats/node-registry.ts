@@ -16,13 +16,20 @@
  * and logged (throttled), never trusted. A heartbeat on our own subject from
  * another process (two nodes started with one name) is a conflict: counted
  * and reported, since both would claim the same instances.
+ *
+ * Each heartbeat also carries the sender's `cluster.nodes`. A peer that does
+ * not list this node refuses this node's heartbeats and links, so its own
+ * heartbeats are refused here too (`unlisted`: no half-linked peer), and the
+ * warning says which list lacks which name; a node that is not in this
+ * node's list gets a warning naming it and `cluster.nodes`. Either side of
+ * the mistake thus reads in its own log what to fix.
  */
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../logger';
 import { SwitchyardError } from '../errors';
 import { ThrottledWarning } from '../throttled-log';
-import { checkSubjectToken, type NatsPort } from './channel-router';
+import { SUBJECT_TOKEN_PATTERN, checkSubjectToken, type NatsPort } from './channel-router';
 import { MAX_UINT48 } from './frame';
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 500;
@@ -56,6 +63,12 @@ export interface NodeState {
 /** Bounds of a heartbeat's state: a hostile or broken peer cannot make a node keep more. */
 const MAX_STATE_INSTANCES = 4096;
 const MAX_STATE_WORKERS = 1024;
+/** Most names in a heartbeat's `nodes` (`MAX_NODES` of cluster-options.ts, which imports this module). */
+const MAX_HEARTBEAT_NODES = 64;
+
+function isNodeList(value: unknown): value is readonly string[] {
+  return Array.isArray(value) && value.length <= MAX_HEARTBEAT_NODES && value.every((node: unknown) => typeof node === 'string' && SUBJECT_TOKEN_PATTERN.test(node));
+}
 
 function isNodeState(value: unknown): value is NodeState {
   if (typeof value !== 'object' || value === null) return false;
@@ -83,6 +96,8 @@ export interface Heartbeat {
   readonly seq: number;
   /** What the node runs (absent: nothing said). */
   readonly state?: NodeState;
+  /** The sender's `cluster.nodes`, sorted (absent: not said): a peer that does not list this node refuses it. */
+  readonly nodes?: readonly string[];
 }
 
 export type PeerState = 'unknown' | 'up' | 'down';
@@ -105,12 +120,14 @@ export interface NodeRegistryEvents {
   conflict: [boot: number];
   /** A heartbeat of a peer that is up, with what it runs. */
   state: [node: string, state: NodeState];
+  /** A configured peer whose `cluster.nodes` (`nodes`) does not list this node: it refuses this node, and its heartbeats are refused here. */
+  unlisted: [node: string, nodes: readonly string[]];
 }
 
 export interface RegistryStats {
   heartbeatsSent: number;
   heartbeatsReceived: number;
-  /** From a node not configured, for another cluster, or naming another node than its subject. */
+  /** From a node not configured, for another cluster, naming another node than its subject, or from a peer that does not list this node. */
   refused: number;
   /** Not a heartbeat at all. */
   malformed: number;
@@ -141,8 +158,13 @@ export function parseHeartbeat(data: Uint8Array): Heartbeat | string {
   if (!Number.isSafeInteger(beat.boot) || (beat.boot as number) <= 0) return 'boot is not a positive integer';
   if (!Number.isSafeInteger(beat.seq) || (beat.seq as number) <= 0) return 'seq is not a positive integer';
   if (beat.state !== undefined && !isNodeState(beat.state)) return 'state is not { instances, workers } within bounds';
+  if (beat.nodes !== undefined && !isNodeList(beat.nodes)) return `nodes is not a list of at most ${MAX_HEARTBEAT_NODES} node names`;
   const parsed: Heartbeat = { v: HEARTBEAT_VERSION, cluster: beat.cluster, node: beat.node, boot: beat.boot as number, seq: beat.seq as number };
-  return beat.state === undefined ? parsed : { ...parsed, state: beat.state as NodeState };
+  return {
+    ...parsed,
+    ...(beat.state === undefined ? {} : { state: beat.state as NodeState }),
+    ...(beat.nodes === undefined ? {} : { nodes: beat.nodes as readonly string[] }),
+  };
 }
 
 export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
@@ -160,8 +182,12 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
   private checkTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly refusedWarning: ThrottledWarning;
+  private readonly unknownWarning: ThrottledWarning;
+  private readonly unlistedWarning: ThrottledWarning;
   private readonly malformedWarning: ThrottledWarning;
   private readonly conflictWarning: ThrottledWarning;
+  /** `config.nodes`, sorted and unique: sent in every heartbeat. */
+  private readonly listed: readonly string[];
 
   constructor(
     private readonly port: NatsPort,
@@ -184,7 +210,10 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
     }
     this.prefix = `${config.cluster}.nodes.`;
     this.subject = `${this.prefix}${config.node}`;
+    this.listed = Object.freeze([...new Set(config.nodes)].sort());
     this.refusedWarning = new ThrottledWarning(log, 'NATS heartbeat refused: not from a configured node of this cluster');
+    this.unknownWarning = new ThrottledWarning(log, 'NATS heartbeat refused: that node is not in cluster.nodes; list every node (one that holds no instance too) in cluster.nodes on every node');
+    this.unlistedWarning = new ThrottledWarning(log, 'NATS heartbeat refused: that node does not list this node in its cluster.nodes, so it refuses this node\'s heartbeats and links; give every node the same cluster.nodes');
     this.malformedWarning = new ThrottledWarning(log, 'malformed NATS heartbeat dropped');
     this.conflictWarning = new ThrottledWarning(log, 'another process sends heartbeats under this node\'s name: two nodes were started with one name');
   }
@@ -236,7 +265,7 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
 
   /** Publishes a heartbeat now (the timer's tick, and after a reconnect so peers need not wait an interval). */
   heartbeat(): void {
-    const base: Heartbeat = { v: HEARTBEAT_VERSION, cluster: this.config.cluster, node: this.config.node, boot: this.boot, seq: ++this.seq };
+    const base: Heartbeat = { v: HEARTBEAT_VERSION, cluster: this.config.cluster, node: this.config.node, boot: this.boot, seq: ++this.seq, nodes: this.listed };
     const beat: Heartbeat = this.ownState === undefined ? base : { ...base, state: this.ownState };
     this.stats.heartbeatsSent++;
     this.port.publish(this.subject, Buffer.from(JSON.stringify(beat)));
@@ -277,7 +306,14 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
     const peer = this.peers.get(node);
     if (peer === undefined) {
       this.stats.refused++;
-      this.refusedWarning.warn({ subject, node });
+      this.unknownWarning.warn({ node, clusterNodes: this.listed });
+      return;
+    }
+    if (beat.nodes !== undefined && !beat.nodes.includes(this.config.node)) {
+      // It refuses this node's heartbeats and links: counting it up would link this node's workers to instances that refuse them.
+      this.stats.refused++;
+      this.unlistedWarning.warn({ node, itsClusterNodes: beat.nodes, thisNode: this.config.node });
+      this.emit('unlisted', node, beat.nodes);
       return;
     }
     this.stats.heartbeatsReceived++;

@@ -4,7 +4,7 @@
  * before), down then up on a restart, and everything that is not a valid
  * heartbeat of a configured node refused or counted as malformed.
  */
-import { NodeRegistry, parseHeartbeat, type DownReason } from '../../src/nats/node-registry';
+import { NodeRegistry, parseHeartbeat, type DownReason, type Heartbeat } from '../../src/nats/node-registry';
 import type { NatsPort } from '../../src/nats/channel-router';
 import { recordingLogger } from '../helpers/recording-logger';
 
@@ -62,6 +62,7 @@ function registry(port: NatsPort, node: string, nodes = ['a', 'b'], log = record
   created.on('up', (peer) => events.push(`up ${peer}`));
   created.on('down', (peer, reason: DownReason) => events.push(`down ${peer} ${reason}`));
   created.on('conflict', () => events.push('conflict'));
+  created.on('unlisted', (peer, nodes) => events.push(`unlisted ${peer} ${nodes.join(',')}`));
   registries.push(created);
   return { registry: created, events };
 }
@@ -137,6 +138,43 @@ test('heartbeats of unknown nodes, other clusters, spoofed subjects and garbage 
   expect(a.registry.state('b')).toBe('unknown');
   rogue.publish('c1.nodes.b', beat({}));
   expect(a.events).toEqual(['up b']);
+});
+
+test("the cluster.nodes trap: each heartbeat carries the sender's cluster.nodes; each side of a missing name is refused and warned about, naming the node and the list", () => {
+  const bus = new Bus();
+  const onA = recordingLogger();
+  const onC = recordingLogger();
+  // c lists a, but a (started with the default list, its placements) does not list c: a node that holds no instance.
+  const a = registry(bus.port(), 'a', ['a', 'b'], onA.log);
+  const c = registry(bus.port(), 'c', ['c', 'a'], onC.log);
+  const heard: string[][] = [];
+  const spy = bus.port();
+  spy.subscribe('c1.nodes.*', (_subject, data) => heard.push([...((parseHeartbeat(data) as Heartbeat).nodes ?? [])]));
+  a.registry.start();
+  c.registry.start();
+  jest.advanceTimersByTime(250);
+  expect(heard).toContainEqual(['a', 'b']);
+  expect(heard).toContainEqual(['a', 'c']); // sorted
+  // a refuses c (not in its list) and says so, naming c and its own cluster.nodes.
+  expect(a.events).toEqual([]);
+  expect(a.registry.state('c')).toBeUndefined();
+  expect(a.registry.stats.refused).toBeGreaterThanOrEqual(3);
+  const unknown = onA.warnings('NATS heartbeat refused: that node is not in cluster.nodes; list every node (one that holds no instance too) in cluster.nodes on every node');
+  expect(unknown).toHaveLength(1); // throttled
+  expect(unknown[0]).toMatchObject({ node: 'c', clusterNodes: ['a', 'b'] });
+  // c hears a, which does not list it: a is refused (never up, so c's workers would not link to instances that refuse them), reported, and named.
+  expect(c.events).toEqual(Array.from({ length: c.events.length }, () => 'unlisted a a,b'));
+  expect(c.events.length).toBeGreaterThanOrEqual(2);
+  expect(c.registry.state('a')).toBe('unknown');
+  const unlisted = onC.warnings("NATS heartbeat refused: that node does not list this node in its cluster.nodes, so it refuses this node's heartbeats and links; give every node the same cluster.nodes");
+  expect(unlisted).toHaveLength(1);
+  expect(unlisted[0]).toMatchObject({ node: 'a', itsClusterNodes: ['a', 'b'], thisNode: 'c' });
+  // A heartbeat that says nothing of its list (an older node) is taken as before.
+  bus.port().publish('c1.nodes.a', Buffer.from(JSON.stringify({ v: 1, cluster: 'c1', node: 'a', boot: 9, seq: 1 })));
+  expect(c.events).toContain('up a');
+  // A list that is not node names is malformed.
+  expect(parseHeartbeat(Buffer.from('{"v":1,"cluster":"c","node":"a","boot":1,"seq":1,"nodes":["a","b.c"]}'))).toMatch(/^nodes is not a list/);
+  expect(parseHeartbeat(Buffer.from('{"v":1,"cluster":"c","node":"a","boot":1,"seq":1,"nodes":["a","b"]}'))).toMatchObject({ nodes: ['a', 'b'] });
 });
 
 test('two processes with one node name: each sees the other as a conflict', () => {
