@@ -935,8 +935,8 @@ export const OPTION_SPECS = {
     schema: {
       anyOf: [
         {
+          // Nothing required here: one config file serves every node, which gets its name (and may get its servers) from --node/--nats; the resolver requires both once every layer is merged.
           type: 'object',
-          required: ['node', 'nats'],
           additionalProperties: false,
           properties: {
             node: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
