@@ -14,15 +14,24 @@ import { startNode, stopNodes, writeClusterConfig, type NodeProcess } from '../h
 import { stopSpawned } from '../helpers/spawned';
 import { connectNats, type NatsLink } from '../../src/nats/nats-connection';
 
-/** Data frames seen on link subjects, by `<to node>.<from node>`. */
+/**
+ * Distinct data frames seen on link subjects, by `<to node>.<from node>`. A
+ * frame resent (no ack within resendTimeout, as on a loaded machine) is the
+ * same frame: the sender's epoch (bytes 2–7) and sequence number (14–19)
+ * name it (docs/nats.md, "The frame").
+ */
 class FrameCounter {
   readonly data = new Map<string, number>();
+  private readonly seen = new Set<string>();
   messages = 0;
 
   count(subject: string, bytes: Uint8Array): void {
     this.messages++;
     const [, , to, , from] = subject.split('.');
     if (bytes[1] !== 1) return;
+    const id = `${subject}|${Buffer.from(bytes.subarray(2, 8)).toString('hex')}|${Buffer.from(bytes.subarray(14, 20)).toString('hex')}`;
+    if (this.seen.has(id)) return;
+    this.seen.add(id);
     const key = `${to}.${from}`;
     this.data.set(key, (this.data.get(key) ?? 0) + 1);
   }
