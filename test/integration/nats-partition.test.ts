@@ -24,6 +24,9 @@ import { describeWithNats, startNatsCluster, stopAllNats, type NatsCluster } fro
 import { startNode, stopNodes, writeClusterConfig, type NodeProcess } from '../helpers/nats-nodes';
 import { stopSpawned } from '../helpers/spawned';
 
+// A failure is retried once, and both attempts are logged: the heal after a frozen node raced in CI runs (docs/nats.md, "Open"). A real regression fails both.
+jest.retryTimes(1, { logErrorsBeforeRetry: true });
+
 type Close = [string, number, string];
 
 interface Answer {
