@@ -90,21 +90,32 @@ export interface Meter {
   rssBytes(): number;
 }
 
+/** The target's CPU over a measured window and its RSS at the window's end, from the generator's window events. */
+class WindowMeter {
+  private cpuStart = 0;
+  private cpuEnd = 0;
+  rssBytes = 0;
+  readonly onWindow = (phase: 'start' | 'end'): void => {
+    if (phase === 'start') {
+      this.cpuStart = this.target.cpuSeconds();
+    } else {
+      this.cpuEnd = this.target.cpuSeconds();
+      this.rssBytes = this.target.rssBytes();
+    }
+  };
+
+  constructor(private readonly target: Meter) {}
+
+  get cpuSeconds(): number {
+    return this.cpuEnd - this.cpuStart;
+  }
+}
+
 /** Runs a message scenario and charges the target for CPU over exactly the measured window. */
 export async function messageRun(target: Meter, options: BenchOptions, figures: (result: BenchResult, cpuSeconds: number) => Figures): Promise<RunOutcome> {
-  let cpuStart = 0, cpuEnd = 0, rss = 0;
-  const result = await runBench(options, {
-    onWindow: (phase) => {
-      if (phase === 'start') {
-        cpuStart = target.cpuSeconds();
-      } else {
-        cpuEnd = target.cpuSeconds();
-        rss = target.rssBytes();
-      }
-    },
-  });
-  const cpuSeconds = cpuEnd - cpuStart;
-  return { figures: figures(result, cpuSeconds), cpuSeconds, rssBytes: rss, errors: result.errors };
+  const meter = new WindowMeter(target);
+  const result = await runBench(options, { onWindow: meter.onWindow });
+  return { figures: figures(result, meter.cpuSeconds), cpuSeconds: meter.cpuSeconds, rssBytes: meter.rssBytes, errors: result.errors };
 }
 
 /**
@@ -366,18 +377,11 @@ function largeScenario(cases: readonly LargeCase[]): SuiteScenario {
     addresses: 1,
     rows,
     run: async (target) => {
-      let cpuStart = 0, cpuEnd = 0, rss = 0;
-      const figures = await largeEcho(`${endpoint(target, '/echo').url}`, cases, (phase) => {
-        if (phase === 'start') {
-          cpuStart = target.cpuSeconds();
-        } else {
-          cpuEnd = target.cpuSeconds();
-          rss = target.rssBytes();
-        }
-      });
-      const cpuSeconds = cpuEnd - cpuStart;
+      const meter = new WindowMeter(target);
+      const figures = await largeEcho(`${endpoint(target, '/echo').url}`, cases, meter.onWindow);
+      const cpuSeconds = meter.cpuSeconds;
       const mibEchoed = (figures.bytes ?? 0) / 1024 / 1024;
-      return { figures: { ...figures, cpuMsPerMiB: mibEchoed > 0 ? (cpuSeconds * 1000) / mibEchoed : 0 }, cpuSeconds, rssBytes: rss, errors: {} };
+      return { figures: { ...figures, cpuMsPerMiB: mibEchoed > 0 ? (cpuSeconds * 1000) / mibEchoed : 0 }, cpuSeconds, rssBytes: meter.rssBytes, errors: {} };
     },
   };
 }
