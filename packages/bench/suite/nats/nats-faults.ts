@@ -19,7 +19,7 @@
 import WebSocket from 'ws';
 import type { RunOutcome } from '../suite-scenarios';
 import { NatsRig } from './nats-rig';
-import { startNatsCluster, type NatsServerProcess } from './nats-server';
+import { startNatsCluster, type NatsServer } from './nats-server';
 
 const STREAM_EVERY_MS = 5;
 const WAIT_MS = 20_000;
@@ -137,11 +137,11 @@ export function checkStream(answers: ReadonlyArray<{ readonly data: string; read
 
 /** One round of both failures on a fresh NATS cluster and fresh nodes; `messages` numbered messages in the stream. */
 export async function faultRound(binary: string, messages: number): Promise<RunOutcome> {
-  const servers: NatsServerProcess[] = await startNatsCluster(binary, 3);
+  const { servers } = await startNatsCluster(binary, 3, { clusterName: 'sy-bench' });
   const clients: WatchClient[] = [];
   let rig: NatsRig | undefined;
   try {
-    const [s0, s1] = servers as [NatsServerProcess, NatsServerProcess];
+    const [s0, s1] = servers as [NatsServer, NatsServer];
     const live = await NatsRig.start(servers, (node) => [node === 'a' ? s0.url : s1.url]);
     rig = live;
     const errors: Record<string, number> = {};

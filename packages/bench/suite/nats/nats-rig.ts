@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { treeCpuSeconds, treeRssBytes } from '../proc-stats';
 import type { Meter } from '../suite-scenarios';
 import { Target } from '../targets';
-import type { NatsServerProcess } from './nats-server';
+import type { NatsServer } from './nats-server';
 
 /** The subject prefix of the rig's cluster. */
 export const BENCH_CLUSTER_NAME = 'sybench';
@@ -51,7 +51,7 @@ export function probe(url: string, timeoutMs = JOIN_TIMEOUT_MS): Promise<void> {
 
 export class NatsRig implements Meter {
   private constructor(
-    readonly servers: readonly NatsServerProcess[],
+    readonly servers: readonly NatsServer[],
     readonly nodes: Record<NodeName, Target>,
   ) {}
 
@@ -59,7 +59,7 @@ export class NatsRig implements Meter {
    * Starts both nodes, node `n` on the servers `natsFor(n)`, and resolves once
    * a client on each reaches the echo service on `a`.
    */
-  static async start(servers: readonly NatsServerProcess[], natsFor: (node: NodeName) => readonly string[]): Promise<NatsRig> {
+  static async start(servers: readonly NatsServer[], natsFor: (node: NodeName) => readonly string[]): Promise<NatsRig> {
     const started = await Promise.allSettled(NODES.map((node) => startNode(node, natsFor(node))));
     const targets = started.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
     const failed = started.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');

@@ -20,7 +20,7 @@ import { tableLine, type SideRuns } from '../suite-table';
 import { countCase, type CountCase, type CountResult } from './nats-count';
 import { faultRound } from './nats-faults';
 import { BENCH_CLUSTER_NAME, NatsRig, type NodeName } from './nats-rig';
-import { NatsServerProcess, natsServerPath } from './nats-server';
+import { natsServerPath, startNatsServer, type NatsServer } from './nats-server';
 
 export interface NatsSizes {
   readonly duration: number;
@@ -242,16 +242,16 @@ export async function runNatsPart(options: { readonly quick: boolean; readonly r
   }
   const sizes = options.quick ? NATS_QUICK_SIZES : NATS_FULL_SIZES;
   const scenarios = natsScenarios(sizes, log).filter((scenario) => options.only === undefined || scenario.name.includes(options.only));
-  let server: NatsServerProcess | undefined;
+  let server: NatsServer | undefined;
   let rig: NatsRig | undefined;
   let starting: Promise<NatsRig> | undefined;
   const context: NatsContext = {
     binary,
     rig: () => {
       starting ??= (async () => {
-        server = await NatsServerProcess.start(binary);
+        server = await startNatsServer(binary);
         log(`  nats-server ${server.url} (monitoring ${server.monitorUrl}); starting nodes a and b`);
-        rig = await NatsRig.start([server], () => [(server as NatsServerProcess).url]);
+        rig = await NatsRig.start([server], () => [(server as NatsServer).url]);
         return rig;
       })();
       return starting;
@@ -285,7 +285,7 @@ export async function runNatsPart(options: { readonly quick: boolean; readonly r
     }
   } finally {
     await (rig as NatsRig | undefined)?.stopNodes();
-    await (server as NatsServerProcess | undefined)?.stop();
+    await (server as NatsServer | undefined)?.stop();
   }
   return { lines, couldNotRun };
 }

@@ -9,18 +9,18 @@
 import { benchOptions, runBench } from '../../src';
 import { countCase, delta, snapshot } from '../../suite/nats/nats-count';
 import { BENCH_CLUSTER_NAME, NatsRig } from '../../suite/nats/nats-rig';
-import { NatsServerProcess, natsServerPath } from '../../suite/nats/nats-server';
+import { natsServerPath, startNatsServer, type NatsServer } from '../../suite/nats/nats-server';
 
 const binary = natsServerPath();
 if (binary === undefined) console.warn(`SKIPPED: ${__filename} needs nats-server on PATH (apt-get install nats-server), which is missing.`);
 const describeWithNats = binary === undefined ? describe.skip : describe;
 
 describeWithNats('the --nats rows on a real two-node rig', () => {
-  let server: NatsServerProcess;
+  let server: NatsServer;
   let rig: NatsRig;
 
   beforeAll(async () => {
-    server = await NatsServerProcess.start(binary as string);
+    server = await startNatsServer(binary as string);
     rig = await NatsRig.start([server], () => [server.url]);
   }, 60_000);
 
