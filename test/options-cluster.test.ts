@@ -6,21 +6,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseCli } from '../src/cli-args';
-import { isSwitchyardError } from '../src/errors';
-import { resolveOptions, type SwitchyardOptions } from '../src/options';
+import { resolveOptions } from '../src/options';
 import { optionsFromEnvironment } from '../src/options-env';
+import { messageOf } from './helpers/option-errors';
 
 const cwd = '/srv/app';
-
-function messageOf(options: unknown): string {
-  try {
-    resolveOptions(options as SwitchyardOptions);
-  } catch (error) {
-    if (isSwitchyardError(error) && error.code === 'SY_ERR_INVALID_OPTION') return error.message;
-    throw error;
-  }
-  throw new Error('expected resolveOptions to throw');
-}
 
 test('without cluster: false, no placement, and a placement given is ignored (every instance runs here)', () => {
   const options = resolveOptions({ cwd, services: { chat: { module: './chat.js', instances: 2, nodes: ['a', 'b'] }, echo: './echo.js' } });

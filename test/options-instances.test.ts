@@ -2,18 +2,8 @@ import * as path from 'node:path';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { parseCli } from '../src/cli-args';
-import { isSwitchyardError } from '../src/errors';
-import { bundledServices, resolveOptions, type SwitchyardOptions } from '../src/options';
-
-function messageOf(options: unknown): string {
-  try {
-    resolveOptions(options as SwitchyardOptions);
-  } catch (error) {
-    if (isSwitchyardError(error) && error.code === 'SY_ERR_INVALID_OPTION') return error.message;
-    throw error;
-  }
-  throw new Error('expected resolveOptions to throw');
-}
+import { bundledServices, resolveOptions } from '../src/options';
+import { messageOf } from './helpers/option-errors';
 
 test('the string form is one instance sharded by client; the object form sets instances and shardBy', () => {
   const options = resolveOptions({

@@ -1,21 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { workerLimits } from '../src/child-env';
-import { isSwitchyardError } from '../src/errors';
 import { encodeBatch } from '../src/ipc/link-codec';
 import { MAX_LINE_LENGTH, MAX_RAW_LENGTH } from '../src/ipc/socket-endpoint';
-import { DERIVED_OPTION_KEYS, resolveOptions, type SwitchyardOptions } from '../src/options';
+import { DERIVED_OPTION_KEYS, resolveOptions } from '../src/options';
 import { OPTION_NAMES, OPTION_SPECS, WORKER_LIMIT_NAMES, type OptionSpec } from '../src/options-spec';
 import { MAX_MESSAGE_LENGTH, MAX_PAYLOAD_BYTES, MESSAGE_OVERHEAD, encodePayload } from '../src/protocol';
-
-function messageOf(options: Record<string, unknown>): string {
-  try {
-    resolveOptions(options as SwitchyardOptions);
-  } catch (error) {
-    if (isSwitchyardError(error, 'SY_ERR_INVALID_OPTION')) return error.message;
-    throw error;
-  }
-  throw new Error(`expected ${JSON.stringify(options)} to be refused`);
-}
+import { messageOf } from './helpers/option-errors';
 
 const integers = OPTION_NAMES.flatMap((name) => {
   const spec: OptionSpec = OPTION_SPECS[name];

@@ -1,18 +1,8 @@
 import * as path from 'node:path';
 import { availableParallelism } from 'node:os';
-import { bundledServices, DEFAULT_MAX_PAYLOAD, resolveOptions, type SwitchyardOptions } from '../src/options';
-import { isSwitchyardError } from '../src/errors';
+import { bundledServices, DEFAULT_MAX_PAYLOAD, resolveOptions } from '../src/options';
 import { reusePortAvailable } from '../src/balancing';
-
-function errorOf(options: unknown): { code: string; message: string } {
-  try {
-    resolveOptions(options as SwitchyardOptions);
-  } catch (error) {
-    if (isSwitchyardError(error)) return { code: error.code, message: error.message };
-    throw error;
-  }
-  throw new Error('expected resolveOptions to throw');
-}
+import { errorOf } from './helpers/option-errors';
 
 test('defaults', () => {
   const options = resolveOptions();
