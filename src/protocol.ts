@@ -12,6 +12,7 @@
  * binary frame travels as its bytes with `binary: true`. On a link, bytes
  * travel raw beside the JSON line (`ipc/link-codec.ts`), never as base64.
  */
+import { decodeText } from './ipc/link-codec';
 
 /** What a service learns about a client when it connects. */
 export interface ClientInfo {
@@ -605,7 +606,7 @@ export function encodePayload(data: string | Buffer): Payload {
 /** What a payload holds: its string for text (decoded here when it came as bytes), its Buffer for binary. */
 export function decodePayload(payload: Payload): string | Buffer {
   if (typeof payload.data === 'string' || payload.binary === true) return payload.data;
-  return payload.data.toString('utf8');
+  return decodeText(payload.data);
 }
 
 /** A payload's bytes as a client gets them (text as UTF-8). */

@@ -17,8 +17,41 @@
  * a worker passes text bytes to its clients without ever decoding them).
  */
 
+import { isUtf8 } from 'node:buffer';
+
 /** Text payloads this long or longer (characters) travel raw. Below it JSON escaping costs less than a segment. */
 export const RAW_TEXT_MIN_LENGTH = 16 * 1024;
+
+/**
+ * The last big text payload this process decoded (`decodeText`), and the
+ * bytes it came as: a handler that sends that very string on (an echo, a
+ * relay, a publish of what a client sent) has it written from those bytes
+ * rather than encoded to UTF-8 again. One slot, so it holds at most one
+ * payload the process had read anyway, until the next big text replaces it.
+ */
+let lastText: string | undefined;
+let lastTextBytes: Buffer | undefined;
+
+/**
+ * A raw text payload's string. Bytes that are not valid UTF-8 (a client's
+ * text is checked by `ws`; a peer's need not be) decode with replacement
+ * characters, which encode back to other bytes: those are not remembered.
+ */
+export function decodeText(bytes: Buffer): string {
+  const text = bytes.toString('utf8');
+  if (bytes.length >= RAW_TEXT_MIN_LENGTH && isUtf8(bytes)) {
+    lastText = text;
+    lastTextBytes = bytes;
+  }
+  return text;
+}
+
+/** A big text payload's UTF-8 bytes: those it was decoded from when it is the string `decodeText` gave last. */
+function textBytes(text: string): Buffer {
+  // Equal strings have equal bytes; a different one of the same length is told apart at its first differing character.
+  if (text === lastText && lastTextBytes !== undefined) return lastTextBytes;
+  return Buffer.from(text, 'utf8');
+}
 
 /** A segment at most this long that lies within one read chunk is copied out rather than viewed, so a small payload a service keeps does not pin a whole socket read. */
 const COPY_BELOW = 16 * 1024;
@@ -58,7 +91,7 @@ export function encodeBatch(batch: readonly unknown[]): LinkWrite {
       line.push(item);
       continue;
     }
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const bytes = typeof data === 'string' ? textBytes(data) : data;
     segments.push(bytes);
     // `data: undefined` is left out by JSON.stringify; `raw` says how many bytes follow for it.
     line.push({ ...(item as object), data: undefined, raw: bytes.length });

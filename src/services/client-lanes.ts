@@ -44,7 +44,12 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 export class ClientLanes {
-  private readonly lanes = new Map<string, Lane>();
+  /**
+   * A client's lane, or null for an open lane with nothing running: the Lane
+   * object is made when a task first has to be waited for and dropped when
+   * the lane is free again, so an idle client costs its map entry alone.
+   */
+  private readonly lanes = new Map<string, Lane | null>();
   /** Lanes waiting on a pending promise; 0 means idle. */
   private busyLanes = 0;
 
@@ -61,7 +66,7 @@ export class ClientLanes {
 
   /** Opens a lane for `id`, unless one is still there (its previous tasks run first). */
   open(id: string): void {
-    if (!this.lanes.has(id)) this.lanes.set(id, { busy: false, backlog: undefined });
+    if (!this.lanes.has(id)) this.lanes.set(id, null);
   }
 
   /** Removes the lane of `id`; a task it is running finishes, and later `run`s for `id` are ignored until it is opened again. */
@@ -93,7 +98,7 @@ export class ClientLanes {
       const bounded = timeout > 0 ? this.bounded(id, result, timeout) : Promise.resolve(result);
       return after === undefined ? bounded : bounded.finally(after);
     };
-    if (lane.busy) {
+    if (lane !== null && lane.busy) {
       (lane.backlog ??= []).push(wrapped);
       return;
     }
@@ -109,7 +114,7 @@ export class ClientLanes {
   call<T, A, B, C>(id: string, target: T, method: (this: T, a: A, b: B, c: C) => unknown, a: A, b: B, c: C, worker: number, seq: number): void {
     const lane = this.lanes.get(id);
     if (lane === undefined) return;
-    if (lane.busy) {
+    if (lane !== null && lane.busy) {
       this.run(id, () => method.call(target, a, b, c), () => this.hooks.settled(worker, seq));
       return;
     }
@@ -123,22 +128,22 @@ export class ClientLanes {
       runningHandler.client = undefined;
     }
     if (!isThenable(result)) return this.hooks.settled(worker, seq);
-    this.busy(lane);
+    const held = this.busy(id, lane);
     result.then(
       () => {
         this.hooks.settled(worker, seq);
-        this.resume(id, lane);
+        this.resume(id, held);
       },
       (error: unknown) => {
         this.hooks.failed(id, error);
         this.hooks.settled(worker, seq);
-        this.resume(id, lane);
+        this.resume(id, held);
       },
     );
   }
 
   /** Runs `first` and then the lane's backlog, pausing at each pending promise. */
-  private drain(id: string, lane: Lane, first: Task): void {
+  private drain(id: string, lane: Lane | null, first: Task): void {
     let task: Task | undefined = first;
     while (task !== undefined) {
       let result: unknown;
@@ -151,17 +156,17 @@ export class ClientLanes {
         runningHandler.client = undefined;
       }
       if (isThenable(result)) {
-        this.busy(lane);
+        const held = this.busy(id, lane);
         result.then(
-          () => this.resume(id, lane),
+          () => this.resume(id, held),
           (error: unknown) => {
             this.hooks.failed(id, error);
-            this.resume(id, lane);
+            this.resume(id, held);
           },
         );
         return;
       }
-      task = lane.backlog?.shift();
+      task = lane?.backlog?.shift();
     }
   }
 
@@ -173,9 +178,13 @@ export class ClientLanes {
     });
   }
 
-  private busy(lane: Lane): void {
-    lane.busy = true;
+  /** The lane waits on a pending task: its Lane object, made now for a free lane (kept in the map while it is still open). */
+  private busy(id: string, lane: Lane | null): Lane {
+    const held = lane ?? { busy: false, backlog: undefined };
+    if (lane === null && this.lanes.get(id) === null) this.lanes.set(id, held);
+    held.busy = true;
     this.busyLanes++;
+    return held;
   }
 
   /** The lane's pending task settled: the next one runs, or the lane is free. */
@@ -184,6 +193,8 @@ export class ClientLanes {
     this.busyLanes--;
     const next = lane.backlog?.shift();
     if (next !== undefined) this.drain(id, lane, next);
+    // Free again with nothing waiting: back to no Lane object.
+    if (!lane.busy && (lane.backlog === undefined || lane.backlog.length === 0) && this.lanes.get(id) === lane) this.lanes.set(id, null);
     if (this.busyLanes === 0) this.hooks.idle();
   }
 }

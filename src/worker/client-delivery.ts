@@ -129,8 +129,10 @@ export class ClientDelivery {
    */
   private ownClient(link: ServiceLink, id: string): ClientEntry | undefined {
     const { service } = link;
-    const entry = this.deps.clients.get(id);
-    if (entry !== undefined && entry.link === link) return entry;
+    const own = this.deps.clients.getOf(service, id);
+    if (own !== undefined && own.link === link) return own;
+    // Not this instance's: look further only to tell a foreign id from a gone one (off the hot path).
+    const entry = own ?? this.deps.clients.get(id);
     if (entry === undefined && this.deps.ids.issued(id)) {
       this.deps.routing.add('goneClientDrops');
       this.deps.log.debug({ service, client: id }, 'client already gone; dropped');

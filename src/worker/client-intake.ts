@@ -26,6 +26,7 @@ import type { ConnectionLimits } from './limits';
 import type { RoutingTally } from './routing-tally';
 import type { ServiceLink } from './service-link';
 import { takesSharedFrames } from './shared-frame';
+import { tcpSocketOf } from './tcp-socket';
 import { checkUpgrade } from './upgrade-check';
 import { ownerOf } from '../rendezvous';
 import { DEFAULT_SHARD_BY, connectionKey, shardKeyOf, type ShardBy, type ShardSource } from '../shard-key';
@@ -206,6 +207,8 @@ export class ClientIntake {
     query: Record<string, string>,
     identity: Extract<AuthOutcome, { ok: true }> | undefined,
   ): void {
+    // ws has its own 'error' listener on the socket now: a second one would cost an array per connection.
+    tcpSocketOf(ws)?.removeListener('error', upgradingSocketOnError);
     if (this.state !== 'open') {
       ws.close(this.stopCode, this.stopReason);
       return;
@@ -295,6 +298,7 @@ export class ClientIntake {
 
   /** The client's socket closed: it leaves the registry, and its service hears of it over the link. */
   onClosed(entry: ClientEntry, code: number, reason: Buffer): void {
+    this.deps.limits.untrack(entry.socket);
     this.deps.clients.remove(entry, this.deps.shardBy(entry.service) === undefined ? undefined : (topic) => this.deps.interestChanged(entry.service, topic, false));
     entry.link.clientCount--;
     this.deps.forgetPlacement(entry.id);

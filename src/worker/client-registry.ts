@@ -29,35 +29,56 @@ function topicOfKey(key: string): string {
   return key.slice(key.indexOf('\n') + 1);
 }
 
+/**
+ * Clients are kept by service only, not also in one map by id: a second
+ * entry per client in a map costs ~46 bytes of its hash table, for as long as
+ * the client is connected. A worker serves a handful of services, so a
+ * lookup by id alone tries each; the delivery path knows the service and
+ * looks there first (`getOf`).
+ */
 export class ClientRegistry {
-  private readonly byId = new Map<string, ClientEntry>();
   private readonly byService = new Map<string, Map<string, ClientEntry>>();
   private readonly topics = new SubscriptionIndex();
+  private count = 0;
 
   get size(): number {
-    return this.byId.size;
+    return this.count;
   }
 
   add(entry: ClientEntry): void {
-    this.byId.set(entry.id, entry);
     let entries = this.byService.get(entry.service);
     if (entries === undefined) {
       entries = new Map();
       this.byService.set(entry.service, entries);
     }
+    const before = entries.size;
     entries.set(entry.id, entry);
+    this.count += entries.size - before;
   }
 
   /** Removes a client and its subscriptions; calls `lost` for each of its topics that has no subscriber left here. */
   remove(entry: ClientEntry, lost?: (topic: string) => void): void {
-    this.byId.delete(entry.id);
-    this.byService.get(entry.service)?.delete(entry.id);
+    const entries = this.byService.get(entry.service);
+    if (entries?.get(entry.id) === entry) {
+      entries.delete(entry.id);
+      this.count--;
+    }
     const topics = this.topics.removeClient(entry.id);
     if (lost !== undefined) for (const key of topics) if (this.topics.count(key) === 0) lost(topicOfKey(key));
   }
 
+  /** The client `id`, whichever its service. */
   get(id: string): ClientEntry | undefined {
-    return this.byId.get(id);
+    for (const entries of this.byService.values()) {
+      const entry = entries.get(id);
+      if (entry !== undefined) return entry;
+    }
+    return undefined;
+  }
+
+  /** The client `id` if it is a client of `service`. */
+  getOf(service: string, id: string): ClientEntry | undefined {
+    return this.byService.get(service)?.get(id);
   }
 
   /** Clients of `service`, by id. */
@@ -67,8 +88,7 @@ export class ClientRegistry {
 
   /** Subscribes a client; true when the topic had no subscriber here before. */
   subscribe(service: string, topic: string, id: string): boolean {
-    const entry = this.byId.get(id);
-    if (entry === undefined || entry.service !== service) return false;
+    if (this.getOf(service, id) === undefined) return false;
     const key = topicKey(service, topic);
     return this.topics.add(id, key) && this.topics.count(key) === 1;
   }
@@ -104,14 +124,15 @@ export class ClientRegistry {
 
   /** Local subscribers of a service's topic. */
   *subscribers(service: string, topic: string): IterableIterator<ClientEntry> {
+    const entries = this.ofService(service);
     for (const id of this.topics.subscribers(topicKey(service, topic))) {
-      const entry = this.byId.get(id);
+      const entry = entries.get(id);
       if (entry !== undefined) yield entry;
     }
   }
 
-  all(): IterableIterator<ClientEntry> {
-    return this.byId.values();
+  *all(): IterableIterator<ClientEntry> {
+    for (const entries of this.byService.values()) yield* entries.values();
   }
 }
 

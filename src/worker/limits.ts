@@ -6,6 +6,7 @@
  * socket.
  */
 import type { IncomingMessage, ServerOptions } from 'node:http';
+import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { WebSocket, type PerMessageDeflateOptions } from 'ws';
 import type { WorkerLimits } from '../child-env';
@@ -16,6 +17,7 @@ import { AddressSlots, ConnectionGate, RETRY_AFTER_SECONDS, type GateVerdict } f
 import { Heartbeat } from './heartbeat';
 import { IdleSweep } from './idle-sweep';
 import { TokenBucket } from './rate-limit';
+import { tcpSocketOf } from './tcp-socket';
 
 /** How long a client closed for a limit has to finish the close handshake before it is terminated. */
 export const LIMIT_CLOSE_GRACE_MS = 2000;
@@ -51,8 +53,55 @@ function trackedSocketOnPong(this: WebSocket): void {
   (this as TrackedSocket)[TRACKED_BY].pong(this);
 }
 
-function trackedSocketOnClose(this: WebSocket): void {
-  (this as TrackedSocket)[TRACKED_BY].untrack(this);
+/**
+ * Pongs are taken from `ws`'s receiver rather than from a `'pong'` listener
+ * on each WebSocket: a fourth event name there grows the socket's listener
+ * table (a dictionary) from 160 to 256 bytes, for as long as the client is
+ * connected. The receiver is a stream, whose listener table has a slot per
+ * event already. This reaches into `ws` internals (ws 8: `_receiver`, its one
+ * `'pong'` listener, the receiver's reference to its WebSocket); where they
+ * differ, a `'pong'` listener on the WebSocket is used, as before.
+ */
+type PongListener = (this: EventEmitter, data: Buffer) => void;
+interface ReceiverPong {
+  /** ws's own listener, which emits `'pong'` on the WebSocket. */
+  readonly listener: PongListener;
+  /** The key under which ws keeps the WebSocket on its receiver. */
+  readonly socketKey: symbol;
+}
+/** Read from the first client's receiver; `null`: not as expected. */
+let receiverPong: ReceiverPong | null | undefined;
+
+function receiverOf(ws: WebSocket): EventEmitter | undefined {
+  const receiver = (ws as unknown as { readonly _receiver?: unknown })._receiver;
+  return receiver instanceof EventEmitter ? receiver : undefined;
+}
+
+function readReceiverPong(receiver: EventEmitter, ws: WebSocket): ReceiverPong | null {
+  const listeners = receiver.listeners('pong');
+  const socketKey = Object.getOwnPropertySymbols(receiver).find((key) => (receiver as unknown as Record<symbol, unknown>)[key] === ws);
+  if (listeners.length !== 1 || socketKey === undefined) return null;
+  return { listener: listeners[0] as PongListener, socketKey };
+}
+
+function receiverOnPong(this: EventEmitter, data: Buffer): void {
+  const pong = receiverPong as ReceiverPong;
+  const ws = (this as unknown as Record<symbol, TrackedSocket>)[pong.socketKey] as TrackedSocket;
+  ws[TRACKED_BY].pong(ws);
+  // ws's own listener still runs: a 'pong' listener someone else added on the WebSocket hears it.
+  pong.listener.call(this, data);
+}
+
+/** Listens for a tracked client's pongs through its receiver when ws is as expected, else on the WebSocket. */
+function listenForPongs(ws: WebSocket): void {
+  const receiver = receiverOf(ws);
+  if (receiverPong === undefined && receiver !== undefined) receiverPong = readReceiverPong(receiver, ws);
+  if (receiverPong === null || receiverPong === undefined || receiver === undefined || receiver.listeners('pong')[0] !== receiverPong.listener) {
+    ws.on('pong', trackedSocketOnPong);
+    return;
+  }
+  receiver.removeListener('pong', receiverPong.listener);
+  receiver.on('pong', receiverOnPong);
 }
 
 /** The TCP socket of an admitted upgrade closed: its slot is freed, once whatever happened in between. */
@@ -215,7 +264,14 @@ export class ConnectionLimits {
     return null;
   }
 
-  /** Starts watching an open client: heartbeat, idle time, message rate and, when it compresses, inflated bytes. */
+  /**
+   * Starts watching an open client: heartbeat, idle time, message rate and,
+   * when it compresses, inflated bytes. Its owner calls `untrack` when it
+   * closes (from the one `'close'` listener the client has): from then on
+   * that is also what frees its connection slot, in place of a second
+   * `'close'` listener on its TCP socket (two listeners of one event cost an
+   * array per connection).
+   */
   track(ws: WebSocket): void {
     const at = this.now();
     const rate = this.limits.maxMessagesPerSecond;
@@ -225,9 +281,10 @@ export class ConnectionLimits {
     if (bytes > 0 && ws.extensions.includes('permessage-deflate')) this.inflated.set(ws, new TokenBucket(bytes, Math.max(bytes, this.maxPayload), at));
     this.heartbeat.add(ws);
     (ws as TrackedSocket)[TRACKED_BY] = this;
-    if (this.limits.heartbeatInterval > 0) ws.on('pong', trackedSocketOnPong);
+    if (this.limits.heartbeatInterval > 0) listenForPongs(ws);
     this.idle.add(ws, at);
-    ws.on('close', trackedSocketOnClose);
+    const tcp = tcpSocketOf(ws) as AdmittedSocket | undefined;
+    if (tcp?.[SLOT_OF] !== undefined) tcp.removeListener('close', admittedSocketOnClose);
   }
 
   /** A pong from a tracked client (called by its shared listener). */
@@ -291,8 +348,10 @@ export class ConnectionLimits {
     this.deadlines.add(ws);
   }
 
-  /** Stops watching a client (called by its shared listener when it closes). */
+  /** Stops watching a client that closed, and frees its connection slot (its owner calls it once, from its `'close'` listener). */
   untrack(ws: WebSocket): void {
+    const tcp = tcpSocketOf(ws);
+    if (tcp !== undefined) admittedSocketOnClose.call(tcp);
     this.buckets.delete(ws);
     this.inflated.delete(ws);
     this.overRate.delete(ws);

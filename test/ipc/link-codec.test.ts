@@ -1,4 +1,4 @@
-import { LinkDecoder, RAW_TEXT_MIN_LENGTH, decodeWrites, encodeBatch, writeBytes, type LinkDecoderLimits } from '../../src/ipc/link-codec';
+import { LinkDecoder, RAW_TEXT_MIN_LENGTH, decodeText, decodeWrites, encodeBatch, writeBytes, type LinkDecoderLimits } from '../../src/ipc/link-codec';
 
 const LIMITS: LinkDecoderLimits = { maxLineLength: 1 << 20, maxRawLength: 1 << 22 };
 
@@ -181,5 +181,33 @@ describe('decodeWrites', () => {
     const write = writeBytes(encodeBatch([{ data: bytes(10), binary: true }]));
     expect(decodeWrites(write.subarray(0, write.length - 1), LIMITS, hooks)).toBe(false);
     expect(bad).toHaveLength(1);
+  });
+});
+
+describe('big text sent on as it came (decodeText)', () => {
+  test('a decoded big text sent back unchanged is written from the bytes it came as, not encoded again', () => {
+    const bytes = Buffer.from('é€😀'.repeat(RAW_TEXT_MIN_LENGTH));
+    const text = decodeText(bytes);
+    expect(text).toBe('é€😀'.repeat(RAW_TEXT_MIN_LENGTH));
+    const write = encodeBatch([{ type: 'send', id: '1.1', data: text }]) as Buffer[];
+    expect(write[1]).toBe(bytes);
+    // An equal string made elsewhere has the same bytes: reused too, and right.
+    expect((encodeBatch([{ type: 'send', id: '1.1', data: 'é€😀'.repeat(RAW_TEXT_MIN_LENGTH) }]) as Buffer[])[1]).toBe(bytes);
+  });
+
+  test('another string of the same length, and bytes that are not UTF-8, are encoded afresh', () => {
+    const bytes = Buffer.alloc(RAW_TEXT_MIN_LENGTH, 'a');
+    decodeText(bytes);
+    const other = 'b'.repeat(RAW_TEXT_MIN_LENGTH);
+    const write = encodeBatch([{ type: 'send', id: '1.1', data: other }]) as Buffer[];
+    expect(write[1]).not.toBe(bytes);
+    expect(write[1]?.toString()).toBe(other);
+    // 0xff is never UTF-8: it decodes to U+FFFD, whose bytes (ef bf bd) go out, not the 0xff the peer sent.
+    const invalid = Buffer.alloc(RAW_TEXT_MIN_LENGTH, 0xff);
+    const replaced = decodeText(invalid);
+    const sent = (encodeBatch([{ type: 'send', id: '1.1', data: replaced }]) as Buffer[])[1] as Buffer;
+    expect(sent).not.toBe(invalid);
+    expect(sent.subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbf, 0xbd]));
+    expect(sent.length).toBe(RAW_TEXT_MIN_LENGTH * 3);
   });
 });

@@ -255,3 +255,25 @@ test('a task that settles within its timeout is not reported expired or late, an
   // Past both timeouts: their timers were cleared, so nothing is reported.
   await expectNothingWithin(200, reported, 'an expired or late report');
 });
+
+test('an idle lane holds no lane object: one is made while a task is pending and dropped once the lane is free again, order kept', async () => {
+  const { lanes: l, events, idle } = lanes();
+  // Private: what an open, idle client costs is what the test is about.
+  const stateOf = (id: string): unknown => (l as unknown as { lanes: Map<string, unknown> }).lanes.get(id);
+  l.open('a');
+  expect(stateOf('a')).toBeNull();
+  l.run('a', () => void events.push('sync'));
+  expect(stateOf('a')).toBeNull();
+  let release: () => void = () => undefined;
+  l.run('a', () => new Promise<void>((resolve) => (release = resolve)).then(() => void events.push('first')));
+  l.run('a', () => void events.push('second'));
+  expect(stateOf('a')).toMatchObject({ busy: true, backlog: [expect.any(Function)] });
+  const wentIdle = idle();
+  release();
+  await wentIdle;
+  expect(events).toEqual(['sync', 'first', 'second', 'idle']);
+  expect(stateOf('a')).toBeNull();
+  expect(l.has('a')).toBe(true);
+  l.delete('a');
+  expect(l.has('a')).toBe(false);
+});

@@ -4,7 +4,7 @@
  * message can be followed through intake (socket → link) and delivery
  * (link → socket).
  */
-import { once } from 'node:events';
+import { once, type EventEmitter } from 'node:events';
 import pino from 'pino';
 import WebSocket from 'ws';
 import type { WorkerConfig } from '../../src/child-env';
@@ -132,8 +132,27 @@ test('every client socket shares the same listeners: no closure per connection',
   await instance.untilMessages(3);
   const [a, b] = [...registry.all()].map((entry) => entry.socket) as [WebSocket, WebSocket];
   expect(a).not.toBe(b);
-  for (const event of ['message', 'close', 'error', 'pong']) {
+  for (const event of ['message', 'close', 'error']) {
     expect(a.listeners(event).length).toBeGreaterThan(0);
     expect(a.listeners(event)).toEqual(b.listeners(event));
   }
+});
+
+test('an idle client costs one listener per event and no extra ones: three events on its WebSocket, pongs taken from its receiver', async () => {
+  // A fourth event name grows a WebSocket's listener table from 160 to 256 bytes; a second listener of an event costs an array.
+  const { port, instance, registry } = await start();
+  await connected(port);
+  await connected(port);
+  await instance.untilMessages(3);
+  const [a, b] = [...registry.all()].map((entry) => entry.socket) as [WebSocket, WebSocket];
+  expect(a.eventNames().sort()).toEqual(['close', 'error', 'message']);
+  for (const event of a.eventNames()) expect(a.listenerCount(event)).toBe(1);
+  const internals = (ws: WebSocket): { _receiver: EventEmitter; _socket: EventEmitter } => ws as unknown as { _receiver: EventEmitter; _socket: EventEmitter };
+  // The heartbeat's pong listener is shared, in place of ws's own (which it calls).
+  expect(internals(a)._receiver.listeners('pong')).toHaveLength(1);
+  expect(internals(a)._receiver.listeners('pong')).toEqual(internals(b)._receiver.listeners('pong'));
+  expect(internals(a)._receiver.listeners('pong')[0]?.name).toBe('receiverOnPong');
+  // On the TCP socket, ws's listeners alone: the upgrade's error listener and the connection slot's close listener are gone.
+  expect(internals(a)._socket.listenerCount('error')).toBe(1);
+  expect(internals(a)._socket.listenerCount('close')).toBe(1);
 });
