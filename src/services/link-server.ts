@@ -13,11 +13,11 @@ import * as net from 'node:net';
 import type { IpcLimits } from '../child-env';
 import { BatchQueue } from '../ipc/batch-queue';
 import { MAX_LINE_LENGTH, SocketEndpoint, listenAt, readLines } from '../ipc/socket-endpoint';
-import { ChannelEndpoint, ChannelLineReader } from '../nats/channel-endpoint';
+import { ChannelEndpoint, ChannelLineReader, type RetainLimits } from '../nats/channel-endpoint';
 import type { AcceptedOwner } from '../nats/channel-router';
 import type { ReliableChannel, ResetReason } from '../nats/reliable-channel';
 import type { Logger } from '../logger';
-import { approximateSize, isWorkerToService, readBatch, type LinkControl, type ServiceToWorker, type WorkerToService } from '../protocol';
+import { approximateSize, isWorkerToService, readBatch, type LinkControl, type LinkResume, type ServiceToWorker, type WorkerToService } from '../protocol';
 import { ThrottledWarning } from '../throttled-log';
 import { LinkAdmission } from './link-admission';
 
@@ -58,6 +58,21 @@ interface Link {
 export type RemoteAdmission = (node: string, endpoint: string, worker: number) => boolean;
 
 /**
+ * How long the stream of a remote worker's dropped link is kept for it to
+ * continue (its node held dead, then back): a worker back later gets
+ * `sessionLost` and closes its clients (1012) instead.
+ */
+export const ORPHAN_KEEP_MS = 30_000;
+
+/** A remote worker's stream kept after its link was dropped. */
+interface Orphan {
+  readonly stream: number;
+  readonly endpoint: ChannelEndpoint;
+  readonly queue: BatchQueue<ServiceToWorker>;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
  * Messages whose loss would corrupt state in the worker pass the queue bound:
  * acks (the worker would hold handled messages forever), topic changes,
  * `closeClient`, answers and `retired`. Their number is bounded elsewhere (acks by
@@ -83,11 +98,14 @@ export class LinkServer {
    * it is back up. Bounded by the configured nodes.
    */
   private readonly remoteWorkers = new Map<string, ReadonlySet<number>>();
+  /** The streams of remote workers' dropped links, by worker (at most one each, for `ORPHAN_KEEP_MS`). */
+  private readonly orphans = new Map<number, Orphan>();
   private closedWaiters: Array<() => void> = [];
   /** A broken or hostile peer on the socket can trigger these once per message, line or connection: throttled. */
   private readonly malformedWarning: ThrottledWarning;
   private readonly unreadableWarning: ThrottledWarning;
   private readonly refusedWarning: ThrottledWarning;
+  private readonly lostSessionWarning: ThrottledWarning;
 
   constructor(
     private readonly limits: IpcLimits,
@@ -98,6 +116,7 @@ export class LinkServer {
     this.malformedWarning = new ThrottledWarning(log, 'malformed messages from worker ignored');
     this.unreadableWarning = new ThrottledWarning(log, 'unreadable line from worker ignored');
     this.refusedWarning = new ThrottledWarning(log, 'link without a valid hello refused');
+    this.lostSessionWarning = new ThrottledWarning(log, 'NATS link session could not be continued: the worker closes its clients of this instance with 1012');
     this.server = net.createServer((socket) => this.accept(socket));
     this.server.on('error', (error) => log.error({ err: error }, 'link server error'));
   }
@@ -173,12 +192,48 @@ export class LinkServer {
     return new ChannelLink(this, node, endpoint, admits);
   }
 
-  /** A worker of another node is gone (its node died, or it exited): its link goes, and the host hears it closed. */
+  /**
+   * A worker of another node is gone (its node died, or it exited): its link
+   * goes, and the host hears it closed. Its stream of writes is kept a while
+   * (`ORPHAN_KEEP_MS`), suspended with its queue: a node held dead may only
+   * have been cut off, and its worker, back, continues that stream, losing
+   * nothing of what the service had sent before.
+   */
   dropRemoteWorker(worker: number, reason: string): void {
     const link = this.links.get(worker);
     if (link === undefined || !(link.socket instanceof ChannelLink)) return;
+    const kept = link.socket.detachStream();
     link.socket.destroy();
-    this.linkClosed(worker, link.socket, reason);
+    if (kept !== undefined) this.keepOrphan(worker, kept, link.queue);
+    this.linkClosed(worker, link.socket, reason, kept !== undefined);
+  }
+
+  private keepOrphan(worker: number, kept: { readonly stream: number; readonly endpoint: ChannelEndpoint }, queue: BatchQueue<ServiceToWorker>): void {
+    this.dropOrphan(worker);
+    const timer = setTimeout(() => this.dropOrphan(worker), ORPHAN_KEEP_MS);
+    timer.unref();
+    this.orphans.set(worker, { ...kept, queue, timer });
+  }
+
+  private dropOrphan(worker: number): void {
+    const orphan = this.orphans.get(worker);
+    if (orphan === undefined) return;
+    this.orphans.delete(worker);
+    clearTimeout(orphan.timer);
+    orphan.queue.close();
+    orphan.endpoint.close();
+  }
+
+  /** A continuation hello on a link new here: the stream of the worker's dropped link, if kept and it can go on from `resume`. */
+  private adoptOrphan(link: ChannelLink, worker: number, resume: LinkResume | undefined): BatchQueue<ServiceToWorker> | undefined {
+    const orphan = this.orphans.get(worker);
+    if (orphan === undefined || resume?.received === undefined || orphan.stream !== resume.stream) return undefined;
+    this.orphans.delete(worker);
+    clearTimeout(orphan.timer);
+    if (link.adoptStream(orphan.stream, orphan.endpoint, resume.received)) return orphan.queue;
+    orphan.queue.close();
+    orphan.endpoint.close();
+    return undefined;
   }
 
   /** @internal A channel link's hello: accepted (its queue registered) or refused. */
@@ -188,10 +243,24 @@ export class LinkServer {
     if (!link.admits(link.node, link.endpoint, hello.worker)) return this.refuseChannel(link, { worker: hello.worker, node: link.node, reason: 'not a worker of that node' });
     if (this.remoteWorkers.get(link.node)?.has(hello.worker) !== true) return this.refuseChannel(link, { worker: hello.worker, node: link.node, reason: 'not a live worker of a node that is up' });
     const existing = this.links.get(hello.worker);
-    // The same link again after its channel reset: its new session replaces the old queue.
     if (existing !== undefined && existing.socket !== link) return this.refuseChannel(link, { worker: hello.worker, reason: 'worker already linked' });
+    // The same link again after its channel reset: the stream goes on where the worker's reading stopped, its queue kept.
+    const resume = hello.resume;
+    if (existing !== undefined && link.continueStream(resume)) return hello.worker;
+    const adopted = existing === undefined ? this.adoptOrphan(link, hello.worker, resume) : undefined;
+    if (adopted !== undefined) {
+      this.links.set(hello.worker, { socket: link, queue: adopted });
+      return hello.worker;
+    }
+    this.dropOrphan(hello.worker);
+    // Else a new stream, with a new queue. A worker that asked to continue hears first that it could not (it closes its clients of this instance).
     existing?.queue.close();
-    this.links.set(hello.worker, { socket: link, queue: this.newQueue(link.newEndpoint(), hello.worker) });
+    const lost = resume?.received !== undefined;
+    if (lost) this.lostSessionWarning.warn({ worker: hello.worker, node: link.node, reason: existing === undefined ? 'this link is new here' : 'what the session had not delivered is no longer kept' });
+    const endpoint = link.newEndpoint(this.limits, resume);
+    const queue = this.newQueue(endpoint, hello.worker);
+    if (lost) queue.push({ type: 'sessionLost' }, 16, true);
+    this.links.set(hello.worker, { socket: link, queue });
     return hello.worker;
   }
 
@@ -246,10 +315,10 @@ export class LinkServer {
     });
   }
 
-  private linkClosed(worker: number, socket: Link['socket'], reason?: string): void {
+  private linkClosed(worker: number, socket: Link['socket'], reason?: string, queueKept = false): void {
     const link = this.links.get(worker);
     if (link?.socket !== socket) return;
-    link.queue.close();
+    if (!queueKept) link.queue.close();
     this.links.delete(worker);
     this.hooks.onClosed(worker, reason);
     if (this.localLinks() === 0) {
@@ -314,10 +383,15 @@ export class LinkServer {
 /**
  * A worker's link from another node, over a reliable channel: the owner of
  * the channel the router opened for it. A reset of the channel is not the
- * worker's death: the link stays, its queue goes (what it held may be lost:
- * service-to-worker messages are at most once across a reset, as across a
- * worker's death on one machine), and the worker's next hello, which it
- * sends at once, opens a new queue; its clients stay.
+ * worker's death: the link stays, and so do its queue and its stream of
+ * writes (`ChannelEndpoint` with `retain`), suspended: what the session had
+ * not delivered is kept, within the link's queue bounds, and so is what the
+ * service sends meanwhile. The worker's next hello, which it sends at once,
+ * says how many writes it read whole; the rest go again, first, and the
+ * stream goes on (exactly once, in order). When that cannot be (the bound
+ * was passed, the link is new here), the hello gets a new stream that starts
+ * with `sessionLost`, and the worker closes its clients of this instance with
+ * 1012: never a silent loss. Its clients stay in the service either way.
  */
 class ChannelLink implements AcceptedOwner {
   private worker: number | undefined;
@@ -327,6 +401,8 @@ class ChannelLink implements AcceptedOwner {
   private closeChannel: (() => void) | undefined;
   private helloDeadline: NodeJS.Timeout | undefined;
   private endpointValue: ChannelEndpoint | undefined;
+  /** The worker connection's stream the endpoint carries (its hello's `resume.stream`). */
+  private stream: number | undefined;
   private readonly reader: ChannelLineReader;
   private destroyed = false;
 
@@ -364,10 +440,39 @@ class ChannelLink implements AcceptedOwner {
     }, this.server.helloTimeoutMs);
   }
 
-  newEndpoint(): ChannelEndpoint {
+  /** A new stream of writes (named by the hello's `resume`), numbered on from the writes the worker says it read. */
+  newEndpoint(limits: RetainLimits, resume: LinkResume | undefined): ChannelEndpoint {
     this.endpointValue?.close();
-    this.endpointValue = new ChannelEndpoint(this.channel as ReliableChannel);
+    this.stream = resume?.stream;
+    this.endpointValue = new ChannelEndpoint(this.channel as ReliableChannel, limits, resume?.received ?? 0);
     return this.endpointValue;
+  }
+
+  /** Takes over the stream of this worker's dropped link (`dropRemoteWorker`), going on from `received`; false when it cannot. */
+  adoptStream(stream: number, endpoint: ChannelEndpoint, received: number): boolean {
+    endpoint.rebind(this.channel as ReliableChannel);
+    if (!endpoint.continueFrom(received)) return false;
+    this.endpointValue?.close();
+    this.endpointValue = endpoint;
+    this.stream = stream;
+    return true;
+  }
+
+  /** The link goes, its stream stays (suspended) for the worker to continue later; undefined when it has none, or too much to keep. */
+  detachStream(): { readonly stream: number; readonly endpoint: ChannelEndpoint } | undefined {
+    const endpoint = this.endpointValue;
+    const stream = this.stream;
+    this.endpointValue = undefined;
+    if (endpoint === undefined || stream === undefined) return undefined;
+    if (endpoint.suspend()) return { stream, endpoint };
+    endpoint.close();
+    return undefined;
+  }
+
+  /** Whether the stream goes on from where the worker's `resume` says its reading stopped (the rest is then resent first). */
+  continueStream(resume: LinkResume | undefined): boolean {
+    if (resume?.received === undefined || resume.stream !== this.stream || this.endpointValue === undefined) return false;
+    return this.endpointValue.continueFrom(resume.received);
   }
 
   onFrame(payload: Uint8Array): void {
@@ -377,7 +482,8 @@ class ChannelLink implements AcceptedOwner {
 
   onReset(_reason: ResetReason): void {
     this.reader.clear();
-    this.endpointValue?.close();
+    // Kept for the worker's next hello (past the bounds it cannot go on, and that hello hears so).
+    this.endpointValue?.suspend();
     this.awaitingHello = true;
   }
 
