@@ -64,6 +64,9 @@ export type RemoteAdmission = (node: string, endpoint: string, worker: number) =
  */
 export const ORPHAN_KEEP_MS = 30_000;
 
+/** Most lines a channel link keeps after a hello that waits for its node's heartbeat; past it the link is refused. */
+const MAX_PARKED_VALUES = 256;
+
 /** A remote worker's stream kept after its link was dropped. */
 interface Orphan {
   readonly stream: number;
@@ -98,6 +101,8 @@ export class LinkServer {
    * it is back up. Bounded by the configured nodes.
    */
   private readonly remoteWorkers = new Map<string, ReadonlySet<number>>();
+  /** Channel links whose hello waits for its node's heartbeat to list the worker (bounded by the router's accepted channels). */
+  private readonly parked = new Set<ChannelLink>();
   /** The streams of remote workers' dropped links, by worker (at most one each, for `ORPHAN_KEEP_MS`). */
   private readonly orphans = new Map<number, Orphan>();
   private closedWaiters: Array<() => void> = [];
@@ -137,9 +142,15 @@ export class LinkServer {
     if (message.type === 'remoteWorkers') this.keepRemoteWorkers(message.node, new Set(message.workers), message.reason);
   }
 
-  /** The links from `node`'s workers not in `workers` go: those workers are gone, or the whole node is. */
+  /** The links from `node`'s workers not in `workers` go: those workers are gone, or the whole node is; hellos that waited for one of `workers` go on. */
   private keepRemoteWorkers(node: string, workers: ReadonlySet<number>, reason: string): void {
     this.remoteWorkers.set(node, workers);
+    for (const link of [...this.parked]) {
+      const worker = link.parkedWorker;
+      if (link.node !== node || worker === undefined || !workers.has(worker)) continue;
+      this.parked.delete(link);
+      link.unpark();
+    }
     for (const [worker, link] of [...this.links]) {
       if (link.socket instanceof ChannelLink && link.socket.node === node && !workers.has(worker)) this.dropRemoteWorker(worker, reason);
     }
@@ -237,11 +248,16 @@ export class LinkServer {
   }
 
   /** @internal A channel link's hello: accepted (its queue registered) or refused. */
-  channelHello(link: ChannelLink, value: unknown): number | undefined {
+  channelHello(link: ChannelLink, value: unknown): number | 'parked' | undefined {
     const hello: unknown = Array.isArray(value) ? value[0] : undefined;
     if (!isWorkerToService(hello) || hello.type !== 'hello') return this.refuseChannel(link, {});
     if (!link.admits(link.node, link.endpoint, hello.worker)) return this.refuseChannel(link, { worker: hello.worker, node: link.node, reason: 'not a worker of that node' });
-    if (this.remoteWorkers.get(link.node)?.has(hello.worker) !== true) return this.refuseChannel(link, { worker: hello.worker, node: link.node, reason: 'not a live worker of a node that is up' });
+    if (this.remoteWorkers.get(link.node)?.has(hello.worker) !== true) {
+      // Usually a worker faster than its node's heartbeat (at a start, or a heal): it waits for it, up to the hello deadline.
+      this.log.debug({ worker: hello.worker, node: link.node }, 'channel hello waits for its node\'s heartbeat to list the worker');
+      this.parked.add(link);
+      return 'parked';
+    }
     const existing = this.links.get(hello.worker);
     if (existing !== undefined && existing.socket !== link) return this.refuseChannel(link, { worker: hello.worker, reason: 'worker already linked' });
     // The same link again after its channel reset: the stream goes on where the worker's reading stopped, its queue kept.
@@ -298,6 +314,12 @@ export class LinkServer {
     let count = 0;
     for (const link of this.links.values()) if (!(link.socket instanceof ChannelLink)) count++;
     return count;
+  }
+
+  /** @internal A parked hello's link ended (destroyed, reset), or its wait did: with `fields`, refused (and warned of). */
+  endParked(link: ChannelLink, fields?: Record<string, unknown>): void {
+    if (!this.parked.delete(link) || fields === undefined) return;
+    this.refuseChannel(link, fields);
   }
 
   private refuseChannel(link: ChannelLink, fields: Record<string, unknown>): undefined {
@@ -401,6 +423,8 @@ class ChannelLink implements AcceptedOwner {
   private closeChannel: (() => void) | undefined;
   private helloDeadline: NodeJS.Timeout | undefined;
   private endpointValue: ChannelEndpoint | undefined;
+  /** A hello waiting for its node's heartbeat to list its worker, with the lines read after it. */
+  private parkedHello: { readonly worker: number; readonly values: unknown[]; readonly deadline: NodeJS.Timeout } | undefined;
   /** The worker connection's stream the endpoint carries (its hello's `resume.stream`). */
   private stream: number | undefined;
   private readonly reader: ChannelLineReader;
@@ -436,7 +460,8 @@ class ChannelLink implements AcceptedOwner {
     this.closeChannel = close;
     // As on a socket: a channel that never presents a valid hello is cut, so made-up peers cannot hold one for good.
     this.helloDeadline = setTimeout(() => {
-      if (this.worker === undefined) this.destroy();
+      // A hello that waits for its node's heartbeat has a deadline of its own.
+      if (this.worker === undefined && this.parkedHello === undefined) this.destroy();
     }, this.server.helloTimeoutMs);
   }
 
@@ -481,6 +506,8 @@ class ChannelLink implements AcceptedOwner {
   }
 
   onReset(_reason: ResetReason): void {
+    // A waiting hello's session is over: the worker's next hello (which it sends at once) replaces it.
+    this.endParked();
     this.reader.clear();
     // Kept for the worker's next hello (past the bounds it cannot go on, and that hello hears so).
     this.endpointValue?.suspend();
@@ -493,16 +520,55 @@ class ChannelLink implements AcceptedOwner {
 
   destroy(): void {
     this.destroyed = true;
+    this.endParked();
     clearTimeout(this.helloDeadline);
     this.endpointValue?.close();
     // Out of the router: a later hello from that endpoint is a new link.
     this.closeChannel?.();
   }
 
+  /** The worker a parked hello names (it waits for its node's heartbeat to list it). */
+  get parkedWorker(): number | undefined {
+    return this.parkedHello?.worker;
+  }
+
+  /** The worker is listed now: the hello and what followed it go on. */
+  unpark(): void {
+    const parked = this.parkedHello;
+    if (parked === undefined) return;
+    this.parkedHello = undefined;
+    clearTimeout(parked.deadline);
+    for (const value of parked.values) this.onValue(value);
+  }
+
+  private endParked(fields?: Record<string, unknown>): void {
+    const parked = this.parkedHello;
+    if (parked === undefined) return;
+    this.parkedHello = undefined;
+    clearTimeout(parked.deadline);
+    this.server.endParked(this, fields);
+    // Refused, on a link admitted before: as for a hello that starts a session wrong, the session resets (the worker says hello again).
+    if (fields !== undefined && this.worker !== undefined && !this.destroyed) this.channel?.reset();
+  }
+
+  private park(value: unknown): void {
+    const hello = (value as readonly unknown[])[0] as { readonly worker: number };
+    const deadline = setTimeout(() => this.endParked({ worker: hello.worker, node: this.node, reason: 'not a live worker of a node that is up' }), this.server.helloTimeoutMs);
+    this.parkedHello = { worker: hello.worker, values: [value], deadline };
+  }
+
   private onValue(value: unknown): void {
     if (this.destroyed) return;
+    const parked = this.parkedHello;
+    if (parked !== undefined) {
+      // Lines after a waiting hello wait with it; a worker does not send many before its hello is answered by anything.
+      if (parked.values.length < MAX_PARKED_VALUES) parked.values.push(value);
+      else this.endParked({ worker: parked.worker, node: this.node, reason: 'too much sent before its node listed the worker' });
+      return;
+    }
     if (this.awaitingHello) {
       const worker = this.server.channelHello(this, value);
+      if (worker === 'parked') return this.park(value);
       if (worker === undefined) {
         // An admitted link whose new session starts wrong stays admitted: the session resets, and its worker's next hello resumes it.
         if (this.worker !== undefined) this.channel?.reset();
