@@ -122,6 +122,11 @@ export class ChannelEndpoint implements IpcEndpoint {
     return !this.overflowed;
   }
 
+  /** Whether `continueFrom()` may take the stream on (suspended within the bounds). */
+  get continuable(): boolean {
+    return this.suspended && !this.overflowed;
+  }
+
   /**
    * A new session: the peer read the stream's writes up to `received` whole;
    * the rest go again, first. False (nothing changes) when this endpoint

@@ -67,10 +67,9 @@ export const ORPHAN_KEEP_MS = 30_000;
 /** Most lines a channel link keeps after a hello that waits for its node's heartbeat; past it the link is refused. */
 const MAX_PARKED_VALUES = 256;
 
-/** A remote worker's stream kept after its link was dropped. */
+/** A remote worker's link kept, suspended, after it was dropped. */
 interface Orphan {
-  readonly stream: number;
-  readonly endpoint: ChannelEndpoint;
+  readonly link: ChannelLink;
   readonly queue: BatchQueue<ServiceToWorker>;
   readonly timer: NodeJS.Timeout;
 }
@@ -181,7 +180,7 @@ export class LinkServer {
 
   /** Queues a message for a worker; false when that worker has no link, or its queue is full. */
   send(worker: number, message: ServiceToWorker): boolean {
-    const link = this.links.get(worker);
+    const link = this.links.get(worker) ?? this.orphans.get(worker);
     if (link === undefined) return false;
     if (link.queue.push(message, approximateSize(message), MUST_KEEP.has(message.type))) return true;
     this.dropped++;
@@ -205,46 +204,58 @@ export class LinkServer {
 
   /**
    * A worker of another node is gone (its node died, or it exited): its link
-   * goes, and the host hears it closed. Its stream of writes is kept a while
-   * (`ORPHAN_KEEP_MS`), suspended with its queue: a node held dead may only
-   * have been cut off, and its worker, back, continues that stream, losing
-   * nothing of what the service had sent before.
+   * goes, and the host hears it closed. A node held dead may only have been
+   * cut off, though: the link's stream of writes is kept a while
+   * (`ORPHAN_KEEP_MS`), suspended with its queue, which still takes what the
+   * host sends that worker (the acks of events it was handling: lost, they
+   * would leave the worker holding those events for good), and its channel is
+   * reset, so that the worker, back, says hello again at once and continues
+   * the stream, losing nothing.
    */
   dropRemoteWorker(worker: number, reason: string): void {
     const link = this.links.get(worker);
     if (link === undefined || !(link.socket instanceof ChannelLink)) return;
-    const kept = link.socket.detachStream();
-    link.socket.destroy();
-    if (kept !== undefined) this.keepOrphan(worker, kept, link.queue);
-    this.linkClosed(worker, link.socket, reason, kept !== undefined);
+    const channelLink = link.socket;
+    const kept = channelLink.suspendForReturn();
+    if (!kept) channelLink.destroy();
+    else this.keepOrphan(worker, channelLink, link.queue);
+    this.linkClosed(worker, channelLink, reason, kept);
   }
 
-  private keepOrphan(worker: number, kept: { readonly stream: number; readonly endpoint: ChannelEndpoint }, queue: BatchQueue<ServiceToWorker>): void {
-    this.dropOrphan(worker);
-    const timer = setTimeout(() => this.dropOrphan(worker), ORPHAN_KEEP_MS);
+  private keepOrphan(worker: number, link: ChannelLink, queue: BatchQueue<ServiceToWorker>): void {
+    this.dropOrphan(worker, undefined);
+    const timer = setTimeout(() => this.dropOrphan(worker, undefined), ORPHAN_KEEP_MS);
     timer.unref();
-    this.orphans.set(worker, { ...kept, queue, timer });
+    this.orphans.set(worker, { link, queue, timer });
   }
 
-  private dropOrphan(worker: number): void {
+  /** Forgets `worker`'s kept stream, and ends its link unless it is `current` (the one its new session came on). */
+  private dropOrphan(worker: number, current: ChannelLink | undefined): void {
     const orphan = this.orphans.get(worker);
     if (orphan === undefined) return;
     this.orphans.delete(worker);
     clearTimeout(orphan.timer);
     orphan.queue.close();
-    orphan.endpoint.close();
+    if (orphan.link !== current) orphan.link.destroy();
   }
 
-  /** A continuation hello on a link new here: the stream of the worker's dropped link, if kept and it can go on from `resume`. */
+  /** A continuation hello from a worker whose link was dropped: its kept queue, when the stream can go on from `resume` (on this link or a new one). */
   private adoptOrphan(link: ChannelLink, worker: number, resume: LinkResume | undefined): BatchQueue<ServiceToWorker> | undefined {
     const orphan = this.orphans.get(worker);
-    if (orphan === undefined || resume?.received === undefined || orphan.stream !== resume.stream) return undefined;
+    if (orphan === undefined || resume?.received === undefined) return undefined;
+    if (orphan.link === link) {
+      if (!link.continueStream(resume)) return undefined;
+    } else {
+      const kept = orphan.link.detachStream();
+      if (kept === undefined || kept.stream !== resume.stream || !link.adoptStream(kept.stream, kept.endpoint, resume.received)) {
+        kept?.endpoint.close();
+        return undefined;
+      }
+    }
     this.orphans.delete(worker);
     clearTimeout(orphan.timer);
-    if (link.adoptStream(orphan.stream, orphan.endpoint, resume.received)) return orphan.queue;
-    orphan.queue.close();
-    orphan.endpoint.close();
-    return undefined;
+    if (orphan.link !== link) orphan.link.destroy();
+    return orphan.queue;
   }
 
   /** @internal A channel link's hello: accepted (its queue registered) or refused. */
@@ -268,7 +279,7 @@ export class LinkServer {
       this.links.set(hello.worker, { socket: link, queue: adopted });
       return hello.worker;
     }
-    this.dropOrphan(hello.worker);
+    this.dropOrphan(hello.worker, link);
     // Else a new stream, with a new queue. A worker that asked to continue hears first that it could not (it closes its clients of this instance).
     existing?.queue.close();
     const lost = resume?.received !== undefined;
@@ -481,6 +492,18 @@ class ChannelLink implements AcceptedOwner {
     this.endpointValue = endpoint;
     this.stream = stream;
     return true;
+  }
+
+  /**
+   * The worker was dropped (its node held dead): the session resets (the
+   * worker, when it hears of it, says hello again, and that hello waits for
+   * its node's heartbeat) and the stream is kept for it. False when there is
+   * no stream, or too much to keep.
+   */
+  suspendForReturn(): boolean {
+    if (this.endpointValue === undefined || this.stream === undefined || this.channel === undefined) return false;
+    this.channel.reset();
+    return this.endpointValue?.continuable === true;
   }
 
   /** The link goes, its stream stays (suspended) for the worker to continue later; undefined when it has none, or too much to keep. */

@@ -230,3 +230,24 @@ test('a worker back on a link whose stream was too much to keep hears sessionLos
     t.close();
   }
 });
+
+test("the instance's node alone holds the worker's node dead: the acks it sends meanwhile are kept, and the worker, told by a reset, links again and gets them", async () => {
+  const t = await linked({ maxMessages: 100, maxBytes: 1 << 20 });
+  try {
+    expect(t.link.message(id, 'one', false, undefined)).toBe('ok');
+    const seq = t.link.lastSeq;
+    // Dropped (the host hears the worker's clients closed) while that message's handler runs; its ack comes after.
+    t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [], reason: 'node lost' });
+    expect(t.closed).toEqual([workerLinkId]);
+    expect(t.server.send(workerLinkId, { type: 'ack', seqs: [seq] })).toBe(true);
+    expect(t.server.send(workerLinkId, { type: 'send', id, data: 'm1' })).toBe(true);
+    // The worker's side saw nothing wrong; its node is listed again.
+    t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [workerLinkId], reason: 'node lost' });
+    await until(() => t.link.heldCount === 0, 'the ack at the worker');
+    await until(() => texts(t.atWorker).includes('m1'), 'm1 at the worker');
+    expect(t.server.size).toBe(1);
+    expect(t.atWorker.filter((m) => m.type === 'closeClient')).toEqual([]);
+  } finally {
+    t.close();
+  }
+});
