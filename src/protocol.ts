@@ -230,8 +230,13 @@ export type WorkerToService =
   /**
    * First message on a link: which worker it comes from (client ids of that
    * worker start with it), and the secret the master gave it for this instance.
+   * `resume`, on a link over a NATS channel only: `stream` names the worker's
+   * connection to this instance (random, one per connection), and `received`,
+   * on the hello of a later channel session, counts the instance's writes it
+   * read whole, so that the instance resends the rest (`channel-endpoint.ts`)
+   * or, when it cannot, answers `sessionLost`.
    */
-  | { readonly type: 'hello'; readonly worker: number; readonly secret: string }
+  | { readonly type: 'hello'; readonly worker: number; readonly secret: string; readonly resume?: LinkResume }
   /**
    * A client connected (`seq`: acknowledged once `onConnect` settled), or —
    * `resumed`, without `seq` — a client an earlier instance knew, replayed to
@@ -286,7 +291,21 @@ export type ServiceToWorker =
   /** The handlers of these client events (by `seq`: connects, messages, closes) have settled: the worker may forget them. */
   | { readonly type: 'ack'; readonly seqs: readonly number[] }
   /** The instance stops (a reload): every event it has not acknowledged was never handled. */
-  | { readonly type: 'retired' };
+  | { readonly type: 'retired' }
+  /**
+   * The answer to a channel hello whose `resume` the instance cannot honour
+   * (it no longer holds what it sent in the ended session): what it sent to
+   * this worker's clients may be lost, so the worker closes them with 1012.
+   */
+  | { readonly type: 'sessionLost' };
+
+/** A channel link's continuation (the hello's `resume`). */
+export interface LinkResume {
+  /** The worker's connection to the instance (random, one per connection). */
+  readonly stream: number;
+  /** Writes of the instance read whole on this connection, over all its sessions; absent on the connection's first hello. */
+  readonly received?: number;
+}
 
 // ---- service instance → service instance (peers of one service, one Unix-socket connection per direction) ----
 
@@ -388,6 +407,10 @@ function isCount(value: unknown): boolean {
   return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
+function isLinkResume(value: unknown): boolean {
+  return isRecord(value) && isCount(value.stream) && (value.received === undefined || isCount(value.received));
+}
+
 function isCountRecord(value: unknown): boolean {
   if (!isRecord(value)) return false;
   for (const key in value) if (!isCount(value[key])) return false;
@@ -467,7 +490,7 @@ export const MASTER_TO_SERVICE_GUARDS = {
 } as const satisfies GuardTable<MasterToService>;
 
 export const WORKER_TO_SERVICE_GUARDS = {
-  hello: (m) => isWorkerId(m.worker) && isSecret(m.secret),
+  hello: (m) => isWorkerId(m.worker) && isSecret(m.secret) && (m.resume === undefined || isLinkResume(m.resume)),
   connect: (m) => isClientInfo(m.client) && (m.resumed === true ? m.seq === undefined : m.resumed === undefined && Number.isSafeInteger(m.seq)),
   message: (m) =>
     typeof m.id === 'string' && Number.isSafeInteger(m.seq) && (m.redelivered === undefined || m.redelivered === true) && isPayload(m) && isTimestamp(m.ts),
@@ -488,6 +511,7 @@ export const SERVICE_TO_WORKER_GUARDS = {
   response: isHttpResponse,
   ack: (m) => Array.isArray(m.seqs) && m.seqs.every((seq) => Number.isSafeInteger(seq)),
   retired: () => true,
+  sessionLost: () => true,
 } as const satisfies GuardTable<ServiceToWorker>;
 
 export const PEER_GUARDS = {

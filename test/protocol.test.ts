@@ -55,6 +55,7 @@ describe('guards accept every well-formed message', () => {
     ['to service revokeWorker', isMasterToService, { type: 'revokeWorker', worker: 3 }],
     ['to service remoteWorkers', isMasterToService, { type: 'remoteWorkers', node: 'b', workers: [8589934593], reason: 'node lost' }],
     ['link hello', isWorkerToService, { type: 'hello', worker: 3, secret: SECRET }],
+    ['channel link hello continuing a stream', isWorkerToService, { type: 'hello', worker: 3, secret: SECRET, resume: { stream: 77, received: 12 } }],
     ['link connect', isWorkerToService, { type: 'connect', client, seq: 1 }],
     ['link connect of an authenticated client', isWorkerToService, { type: 'connect', client: { ...client, user: 'ann', claims: { sub: 'ann', roles: ['a'] } }, seq: 1 }],
     ['link request with an identity', isWorkerToService, { type: 'request', rid: '1.4', method: 'GET', path: '/', query: {}, headers: {}, data: '', user: 'ann', claims: { sub: 'ann' } }],
@@ -73,6 +74,7 @@ describe('guards accept every well-formed message', () => {
     ['service response', isServiceToWorker, { type: 'response', rid: '1.4', status: 200, headers: {}, data: '' }],
     ['service ack', isServiceToWorker, { type: 'ack', seqs: [1, 2] }],
     ['service retired', isServiceToWorker, { type: 'retired' }],
+    ['channel session lost', isServiceToWorker, { type: 'sessionLost' }],
   ])('%s', (_name, guard, message) => {
     expect(guard(message)).toBe(true);
   });
@@ -102,6 +104,8 @@ describe('guards reject malformed messages', () => {
     ['a hello without a secret', isWorkerToService, { type: 'hello', worker: 3 }],
     ['a hello with a secret that is not a string', isWorkerToService, { type: 'hello', worker: 3, secret: 5 }],
     ['a hello with an oversized secret', isWorkerToService, { type: 'hello', worker: 3, secret: 'x'.repeat(129) }],
+    ['a hello whose resume has no stream', isWorkerToService, { type: 'hello', worker: 3, secret: SECRET, resume: { received: 1 } }],
+    ['a hello whose resume counts negative writes', isWorkerToService, { type: 'hello', worker: 3, secret: SECRET, resume: { stream: 1, received: -1 } }],
     ['a serviceUp without a secret', isMasterToWorker, { type: 'serviceUp', service: 'echo', instance: 0, endpoint: '/tmp/x/0.1.sock' }],
     ['a serviceUp without its instance', isMasterToWorker, { type: 'serviceUp', service: 'echo', endpoint: '/tmp/x/0.1.sock', secret: SECRET }],
     ['an interest without on', isWorkerToService, { type: 'interest', topic: 't' }],
@@ -231,6 +235,7 @@ const DIRECTIONS = [
     response: { type: 'response', rid: '1.4', status: 200, headers: { a: 'b' }, data: '' },
     ack: { type: 'ack', seqs: [1, 2] },
     retired: { type: 'retired' },
+    sessionLost: { type: 'sessionLost' },
   }),
   direction<PeerMessage>('peer → peer', PEER_GUARDS, isPeerMessage, {
     peerHello: { type: 'peerHello', instance: 1, secret: SECRET },

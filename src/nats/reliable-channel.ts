@@ -100,6 +100,21 @@ export class ReliableChannel {
     return this.window.size;
   }
 
+  /** The sequence number of the last data frame sent in this session (0: none yet). */
+  get sentSeq(): number {
+    return this.lastSeq;
+  }
+
+  /** Every data frame of this session up to this sequence number was acknowledged by the peer. */
+  get acknowledgedSeq(): number {
+    return this.window.size === 0 ? this.lastSeq : this.window.firstSeq - 1;
+  }
+
+  /** The sequence number of the last frame delivered to the owner in this session (0: none yet). */
+  get deliveredSeq(): number {
+    return this.expected - 1;
+  }
+
   /** Largest payload `send()` accepts: the transport's `max_payload` less the frame header. */
   maxFramePayload(): number {
     return this.sink.maxPayload() - FRAME_HEADER_BYTES;

@@ -13,13 +13,15 @@ import * as net from 'node:net';
 import type { IpcLimits } from '../child-env';
 import { BatchQueue } from '../ipc/batch-queue';
 import { MAX_LINE_LENGTH, SocketEndpoint, listenAt, readLines } from '../ipc/socket-endpoint';
-import { ChannelEndpoint, ChannelLineReader } from '../nats/channel-endpoint';
+import type { ChannelEndpoint } from '../nats/channel-endpoint';
 import type { AcceptedOwner } from '../nats/channel-router';
-import type { ReliableChannel, ResetReason } from '../nats/reliable-channel';
 import type { Logger } from '../logger';
-import { approximateSize, isWorkerToService, readBatch, type LinkControl, type ServiceToWorker, type WorkerToService } from '../protocol';
+import { approximateSize, isWorkerToService, readBatch, type LinkControl, type LinkResume, type ServiceToWorker, type WorkerToService } from '../protocol';
 import { ThrottledWarning } from '../throttled-log';
+import { ChannelLink, type RemoteAdmission } from './channel-link';
 import { LinkAdmission } from './link-admission';
+
+export type { RemoteAdmission } from './channel-link';
 
 /** What the link server reports to the service host. */
 export interface LinkServerHooks {
@@ -48,14 +50,20 @@ interface Link {
   queue: BatchQueue<ServiceToWorker>;
 }
 
+
 /**
- * Whether a worker on another node may link over a channel: the cluster's
- * trust boundary is the NATS credentials (the router already refused what
- * does not come from a configured node); this checks that the worker named
- * in the hello is one of the sending node's (its link id carries its node,
- * `client-id.ts`), so that one node cannot pass for another's workers.
+ * How long the stream of a remote worker's dropped link is kept for it to
+ * continue (its node held dead, then back): a worker back later gets
+ * `sessionLost` and closes its clients (1012) instead.
  */
-export type RemoteAdmission = (node: string, endpoint: string, worker: number) => boolean;
+export const ORPHAN_KEEP_MS = 30_000;
+
+/** A remote worker's link kept, suspended, after it was dropped. */
+interface Orphan {
+  readonly link: ChannelLink;
+  readonly queue: BatchQueue<ServiceToWorker>;
+  readonly timer: NodeJS.Timeout;
+}
 
 /**
  * Messages whose loss would corrupt state in the worker pass the queue bound:
@@ -83,11 +91,16 @@ export class LinkServer {
    * it is back up. Bounded by the configured nodes.
    */
   private readonly remoteWorkers = new Map<string, ReadonlySet<number>>();
+  /** Channel links whose hello waits for its node's heartbeat to list the worker (bounded by the router's accepted channels). */
+  private readonly parked = new Set<ChannelLink>();
+  /** The streams of remote workers' dropped links, by worker (at most one each, for `ORPHAN_KEEP_MS`). */
+  private readonly orphans = new Map<number, Orphan>();
   private closedWaiters: Array<() => void> = [];
   /** A broken or hostile peer on the socket can trigger these once per message, line or connection: throttled. */
   private readonly malformedWarning: ThrottledWarning;
   private readonly unreadableWarning: ThrottledWarning;
   private readonly refusedWarning: ThrottledWarning;
+  private readonly lostSessionWarning: ThrottledWarning;
 
   constructor(
     private readonly limits: IpcLimits,
@@ -98,6 +111,7 @@ export class LinkServer {
     this.malformedWarning = new ThrottledWarning(log, 'malformed messages from worker ignored');
     this.unreadableWarning = new ThrottledWarning(log, 'unreadable line from worker ignored');
     this.refusedWarning = new ThrottledWarning(log, 'link without a valid hello refused');
+    this.lostSessionWarning = new ThrottledWarning(log, 'NATS link session could not be continued: the worker closes its clients of this instance with 1012');
     this.server = net.createServer((socket) => this.accept(socket));
     this.server.on('error', (error) => log.error({ err: error }, 'link server error'));
   }
@@ -118,9 +132,15 @@ export class LinkServer {
     if (message.type === 'remoteWorkers') this.keepRemoteWorkers(message.node, new Set(message.workers), message.reason);
   }
 
-  /** The links from `node`'s workers not in `workers` go: those workers are gone, or the whole node is. */
+  /** The links from `node`'s workers not in `workers` go: those workers are gone, or the whole node is; hellos that waited for one of `workers` go on. */
   private keepRemoteWorkers(node: string, workers: ReadonlySet<number>, reason: string): void {
     this.remoteWorkers.set(node, workers);
+    for (const link of [...this.parked]) {
+      const worker = link.parkedWorker;
+      if (link.node !== node || worker === undefined || !workers.has(worker)) continue;
+      this.parked.delete(link);
+      link.unpark();
+    }
     for (const [worker, link] of [...this.links]) {
       if (link.socket instanceof ChannelLink && link.socket.node === node && !workers.has(worker)) this.dropRemoteWorker(worker, reason);
     }
@@ -151,7 +171,7 @@ export class LinkServer {
 
   /** Queues a message for a worker; false when that worker has no link, or its queue is full. */
   send(worker: number, message: ServiceToWorker): boolean {
-    const link = this.links.get(worker);
+    const link = this.links.get(worker) ?? this.orphans.get(worker);
     if (link === undefined) return false;
     if (link.queue.push(message, approximateSize(message), MUST_KEEP.has(message.type))) return true;
     this.dropped++;
@@ -173,25 +193,92 @@ export class LinkServer {
     return new ChannelLink(this, node, endpoint, admits);
   }
 
-  /** A worker of another node is gone (its node died, or it exited): its link goes, and the host hears it closed. */
+  /**
+   * A worker of another node is gone (its node died, or it exited): its link
+   * goes, and the host hears it closed. A node held dead may only have been
+   * cut off, though: the link's stream of writes is kept a while
+   * (`ORPHAN_KEEP_MS`), suspended with its queue, which still takes what the
+   * host sends that worker (the acks of events it was handling: lost, they
+   * would leave the worker holding those events for good), and its channel is
+   * reset, so that the worker, back, says hello again at once and continues
+   * the stream, losing nothing.
+   */
   dropRemoteWorker(worker: number, reason: string): void {
     const link = this.links.get(worker);
     if (link === undefined || !(link.socket instanceof ChannelLink)) return;
-    link.socket.destroy();
-    this.linkClosed(worker, link.socket, reason);
+    const channelLink = link.socket;
+    const kept = channelLink.suspendForReturn();
+    if (!kept) channelLink.destroy();
+    else this.keepOrphan(worker, channelLink, link.queue);
+    this.linkClosed(worker, channelLink, reason, kept);
+  }
+
+  private keepOrphan(worker: number, link: ChannelLink, queue: BatchQueue<ServiceToWorker>): void {
+    this.dropOrphan(worker, undefined);
+    const timer = setTimeout(() => this.dropOrphan(worker, undefined), ORPHAN_KEEP_MS);
+    timer.unref();
+    this.orphans.set(worker, { link, queue, timer });
+  }
+
+  /** Forgets `worker`'s kept stream, and ends its link unless it is `current` (the one its new session came on). */
+  private dropOrphan(worker: number, current: ChannelLink | undefined): void {
+    const orphan = this.orphans.get(worker);
+    if (orphan === undefined) return;
+    this.orphans.delete(worker);
+    clearTimeout(orphan.timer);
+    orphan.queue.close();
+    if (orphan.link !== current) orphan.link.destroy();
+  }
+
+  /** A continuation hello from a worker whose link was dropped: its kept queue, when the stream can go on from `resume` (on this link or a new one). */
+  private adoptOrphan(link: ChannelLink, worker: number, resume: LinkResume | undefined): BatchQueue<ServiceToWorker> | undefined {
+    const orphan = this.orphans.get(worker);
+    if (orphan === undefined || resume?.received === undefined) return undefined;
+    if (orphan.link === link) {
+      if (!link.continueStream(resume)) return undefined;
+    } else {
+      const kept = orphan.link.detachStream();
+      if (kept === undefined || kept.stream !== resume.stream || !link.adoptStream(kept.stream, kept.endpoint, resume.received)) {
+        kept?.endpoint.close();
+        return undefined;
+      }
+    }
+    this.orphans.delete(worker);
+    clearTimeout(orphan.timer);
+    if (orphan.link !== link) orphan.link.destroy();
+    return orphan.queue;
   }
 
   /** @internal A channel link's hello: accepted (its queue registered) or refused. */
-  channelHello(link: ChannelLink, value: unknown): number | undefined {
+  channelHello(link: ChannelLink, value: unknown): number | 'parked' | undefined {
     const hello: unknown = Array.isArray(value) ? value[0] : undefined;
     if (!isWorkerToService(hello) || hello.type !== 'hello') return this.refuseChannel(link, {});
     if (!link.admits(link.node, link.endpoint, hello.worker)) return this.refuseChannel(link, { worker: hello.worker, node: link.node, reason: 'not a worker of that node' });
-    if (this.remoteWorkers.get(link.node)?.has(hello.worker) !== true) return this.refuseChannel(link, { worker: hello.worker, node: link.node, reason: 'not a live worker of a node that is up' });
+    if (this.remoteWorkers.get(link.node)?.has(hello.worker) !== true) {
+      // Usually a worker faster than its node's heartbeat (at a start, or a heal): it waits for it, up to the hello deadline.
+      this.log.debug({ worker: hello.worker, node: link.node }, 'channel hello waits for its node\'s heartbeat to list the worker');
+      this.parked.add(link);
+      return 'parked';
+    }
     const existing = this.links.get(hello.worker);
-    // The same link again after its channel reset: its new session replaces the old queue.
     if (existing !== undefined && existing.socket !== link) return this.refuseChannel(link, { worker: hello.worker, reason: 'worker already linked' });
+    // The same link again after its channel reset: the stream goes on where the worker's reading stopped, its queue kept.
+    const resume = hello.resume;
+    if (existing !== undefined && link.continueStream(resume)) return hello.worker;
+    const adopted = existing === undefined ? this.adoptOrphan(link, hello.worker, resume) : undefined;
+    if (adopted !== undefined) {
+      this.links.set(hello.worker, { socket: link, queue: adopted });
+      return hello.worker;
+    }
+    this.dropOrphan(hello.worker, link);
+    // Else a new stream, with a new queue. A worker that asked to continue hears first that it could not (it closes its clients of this instance).
     existing?.queue.close();
-    this.links.set(hello.worker, { socket: link, queue: this.newQueue(link.newEndpoint(), hello.worker) });
+    const lost = resume?.received !== undefined;
+    if (lost) this.lostSessionWarning.warn({ worker: hello.worker, node: link.node, reason: existing === undefined ? 'this link is new here' : 'what the session had not delivered is no longer kept' });
+    const endpoint = link.newEndpoint(this.limits, resume);
+    const queue = this.newQueue(endpoint, hello.worker);
+    if (lost) queue.push({ type: 'sessionLost' }, 16, true);
+    this.links.set(hello.worker, { socket: link, queue });
     return hello.worker;
   }
 
@@ -231,6 +318,12 @@ export class LinkServer {
     return count;
   }
 
+  /** @internal A parked hello's link ended (destroyed, reset), or its wait did: with `fields`, refused (and warned of). */
+  endParked(link: ChannelLink, fields?: Record<string, unknown>): void {
+    if (!this.parked.delete(link) || fields === undefined) return;
+    this.refuseChannel(link, fields);
+  }
+
   private refuseChannel(link: ChannelLink, fields: Record<string, unknown>): undefined {
     this.refusedLinks++;
     this.refusedWarning.warn(fields);
@@ -246,10 +339,10 @@ export class LinkServer {
     });
   }
 
-  private linkClosed(worker: number, socket: Link['socket'], reason?: string): void {
+  private linkClosed(worker: number, socket: Link['socket'], reason?: string, queueKept = false): void {
     const link = this.links.get(worker);
     if (link?.socket !== socket) return;
-    link.queue.close();
+    if (!queueKept) link.queue.close();
     this.links.delete(worker);
     this.hooks.onClosed(worker, reason);
     if (this.localLinks() === 0) {
@@ -308,105 +401,5 @@ export class LinkServer {
       queue.close();
       if (worker !== undefined) this.linkClosed(worker, socket);
     });
-  }
-}
-
-/**
- * A worker's link from another node, over a reliable channel: the owner of
- * the channel the router opened for it. A reset of the channel is not the
- * worker's death: the link stays, its queue goes (what it held may be lost:
- * service-to-worker messages are at most once across a reset, as across a
- * worker's death on one machine), and the worker's next hello, which it
- * sends at once, opens a new queue; its clients stay.
- */
-class ChannelLink implements AcceptedOwner {
-  private worker: number | undefined;
-  /** The session's first line is its hello. */
-  private awaitingHello = true;
-  private channel: ReliableChannel | undefined;
-  private closeChannel: (() => void) | undefined;
-  private helloDeadline: NodeJS.Timeout | undefined;
-  private endpointValue: ChannelEndpoint | undefined;
-  private readonly reader: ChannelLineReader;
-  private destroyed = false;
-
-  constructor(
-    private readonly server: LinkServer,
-    readonly node: string,
-    readonly endpoint: string,
-    readonly admits: RemoteAdmission,
-  ) {
-    this.reader = new ChannelLineReader(MAX_LINE_LENGTH, {
-      onValue: (value) => this.onValue(value),
-      onMalformed: (error) => {
-        this.server.unreadable(error, this.worker);
-        if (!this.awaitingHello) return;
-        if (this.worker === undefined) this.destroy();
-        else this.channel?.reset();
-      },
-      onOverflow: (length) => this.server.logger.error({ worker: this.worker, node, length }, 'worker sent an oversized line; channel reset'),
-      onBadRaw: (reason) => this.server.logger.error({ worker: this.worker, node, reason }, 'worker sent a bad raw segment length; channel reset'),
-    });
-  }
-
-  /** Whether a hello was accepted on this link once (it then belongs to that worker until the worker is gone). */
-  get admitted(): boolean {
-    return this.worker !== undefined;
-  }
-
-  /** @internal Called by the router right after it opened the channel with this owner. */
-  bind(channel: ReliableChannel, close: () => void): void {
-    this.channel = channel;
-    this.closeChannel = close;
-    // As on a socket: a channel that never presents a valid hello is cut, so made-up peers cannot hold one for good.
-    this.helloDeadline = setTimeout(() => {
-      if (this.worker === undefined) this.destroy();
-    }, this.server.helloTimeoutMs);
-  }
-
-  newEndpoint(): ChannelEndpoint {
-    this.endpointValue?.close();
-    this.endpointValue = new ChannelEndpoint(this.channel as ReliableChannel);
-    return this.endpointValue;
-  }
-
-  onFrame(payload: Uint8Array): void {
-    if (this.destroyed) return;
-    if (!this.reader.push(payload)) this.channel?.reset();
-  }
-
-  onReset(_reason: ResetReason): void {
-    this.reader.clear();
-    this.endpointValue?.close();
-    this.awaitingHello = true;
-  }
-
-  onDrain(): void {
-    this.endpointValue?.drain();
-  }
-
-  destroy(): void {
-    this.destroyed = true;
-    clearTimeout(this.helloDeadline);
-    this.endpointValue?.close();
-    // Out of the router: a later hello from that endpoint is a new link.
-    this.closeChannel?.();
-  }
-
-  private onValue(value: unknown): void {
-    if (this.destroyed) return;
-    if (this.awaitingHello) {
-      const worker = this.server.channelHello(this, value);
-      if (worker === undefined) {
-        // An admitted link whose new session starts wrong stays admitted: the session resets, and its worker's next hello resumes it.
-        if (this.worker !== undefined) this.channel?.reset();
-        return;
-      }
-      if (this.worker !== undefined && this.worker !== worker) return this.destroy();
-      clearTimeout(this.helloDeadline);
-      this.worker = worker;
-      this.awaitingHello = false;
-    }
-    this.server.linkBatch(this.worker as number, value);
   }
 }

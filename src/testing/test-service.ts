@@ -279,6 +279,7 @@ export class ServiceHarness<S extends Service<unknown, unknown>> {
         for (const seq of message.seqs) this.#settled(seq);
         return;
       case 'retired':
+      case 'sessionLost':
         return;
       default: {
         const unreachable: never = message;

@@ -108,6 +108,7 @@ export class ClientDelivery {
         return;
       case 'ack':
       case 'retired':
+      case 'sessionLost':
         // Taken by the link itself.
         return;
       default: {

@@ -10,12 +10,14 @@
  * a new channel: a fresh instance for the link, exactly as a restarted local
  * instance is.
  */
+import { randomInt } from 'node:crypto';
 import type { IpcEndpoint } from '../ipc/batch-queue';
 import { MAX_LINE_LENGTH, type LineReaderHooks } from '../ipc/socket-endpoint';
 import { ChannelEndpoint, ChannelLineReader } from '../nats/channel-endpoint';
 import type { ChannelRouter } from '../nats/channel-router';
 import type { RemoteEndpoint } from '../nats/process-router';
 import type { ChannelOwner, ReliableChannel, ResetReason } from '../nats/reliable-channel';
+import type { LinkResume } from '../protocol';
 
 /** What a channel connection reports to its link. */
 export interface ChannelConnectionHooks extends LineReaderHooks {
@@ -23,8 +25,20 @@ export interface ChannelConnectionHooks extends LineReaderHooks {
   onReset(connection: ChannelConnection, reason: ResetReason): void;
 }
 
-/** A link's connection over a NATS channel; the channel's owner. */
+/**
+ * A link's connection over a NATS channel; the channel's owner. It counts the
+ * instance's writes it read whole, over all the channel's sessions: after a
+ * reset, the hello says so (`resume`), and the instance resends the rest
+ * (or answers `sessionLost`). Frames end at write boundaries (a frame never
+ * carries the ends of two writes), so a write is whole when the reader is
+ * idle after a frame; the reader drops a partial write at a reset.
+ */
 export class ChannelConnection implements ChannelOwner {
+  /** Names this connection's stream to the instance. */
+  private readonly stream: number;
+  private received: number;
+  /** Whether a session of this stream ended: its next hello continues it. */
+  private continuing: boolean;
   private channel: ReliableChannel | undefined;
   private endpointValue: ChannelEndpoint | undefined;
   private readonly reader: ChannelLineReader;
@@ -34,8 +48,13 @@ export class ChannelConnection implements ChannelOwner {
   constructor(
     readonly remote: RemoteEndpoint,
     private readonly hooks: ChannelConnectionHooks,
+    /** The stream of an earlier connection to the same instance (the same process), to go on with. */
+    carried?: LinkResume,
   ) {
     this.reader = new ChannelLineReader(MAX_LINE_LENGTH, hooks);
+    this.stream = carried?.stream ?? randomInt(1, 2 ** 47);
+    this.received = carried?.received ?? 0;
+    this.continuing = carried?.received !== undefined;
   }
 
   /** Opens the channel on `router`; false when this connection was destroyed meanwhile. */
@@ -55,6 +74,16 @@ export class ChannelConnection implements ChannelOwner {
     return this.endpointValue;
   }
 
+  /** What the next hello says of the stream: its name and, after a reset, the writes read whole. */
+  get resume(): LinkResume {
+    return this.continuing ? { stream: this.stream, received: this.received } : { stream: this.stream };
+  }
+
+  /** The stream to go on with on a later connection to the same instance: its name and the writes read whole. */
+  get carry(): LinkResume {
+    return { stream: this.stream, received: this.received };
+  }
+
   /** Counters of the channel, for the worker's metrics. */
   get stats(): ReliableChannel['stats'] | undefined {
     return this.channel?.stats;
@@ -64,10 +93,12 @@ export class ChannelConnection implements ChannelOwner {
     if (this.destroyed) return;
     // An overflowing line means a broken peer: its session is reset (the link replays on the new one).
     if (!this.reader.push(payload)) this.channel?.reset();
+    else if (this.reader.idle) this.received++;
   }
 
   onReset(reason: ResetReason): void {
     this.reader.clear();
+    this.continuing = true;
     this.endpointValue?.close();
     if (!this.destroyed) this.hooks.onReset(this, reason);
   }

@@ -32,6 +32,7 @@
  */
 import * as net from 'node:net';
 import type { IpcLimits } from '../child-env';
+import { CLOSE_CODES } from '../errors';
 import { BatchQueue } from '../ipc/batch-queue';
 import { MAX_LINE_LENGTH, SocketEndpoint, readLines } from '../ipc/socket-endpoint';
 import type { Logger } from '../logger';
@@ -47,6 +48,7 @@ import {
   type ClientInfo,
   type HttpRequestFields,
   type LinkLiveness,
+  type LinkResume,
   type Payload,
   type ServiceToWorker,
   type WorkerToService,
@@ -146,6 +148,7 @@ export class ServiceLink {
     const rejected = readBatch(value, isServiceToWorker, (message) => {
       if (message.type === 'ack') this.acknowledge(message.seqs);
       else if (message.type === 'retired') this.retired();
+      else if (message.type === 'sessionLost') this.sessionLost(valid);
       else valid.push(message);
     });
     if (rejected > 0) {
@@ -166,6 +169,8 @@ export class ServiceLink {
     onBadRaw: (reason) => this.log.error({ service: this.service, reason }, 'service sent a bad raw segment length; channel reset'),
     onReset: (connection, reason) => this.onChannelReset(connection, reason),
   };
+  /** The stream of the last channel connection dropped, and the instance it went to: the next connection to that same instance goes on with it. */
+  private carried: { readonly endpoint: string; readonly resume: LinkResume } | undefined;
   /** Channel resets over the link's life (each one replayed, see `onChannelReset`). */
   channelResets = 0;
 
@@ -246,7 +251,7 @@ export class ServiceLink {
       this.nextEndpoint = endpoint;
       this.nextSecret = secret;
       // The old instance is dead or retiring; its socket closes by itself, and its last acks may still be in it. A channel has no close of its own.
-      if (this.socket instanceof ChannelConnection) this.dropChannel(this.socket);
+      if (this.socket instanceof ChannelConnection) this.dropChannel(this.socket, this.endpoint);
       return;
     }
     this.open(endpoint, secret);
@@ -259,13 +264,16 @@ export class ServiceLink {
    */
   instanceDown(): void {
     if (this.socket instanceof ChannelConnection) {
+      const endpoint = this.endpoint;
       this.endpoint = undefined;
-      this.dropChannel(this.socket);
+      this.dropChannel(this.socket, endpoint);
     }
   }
 
   /** Ends a channel connection as a closed socket ends: down, the instance gone, the next endpoint (if any) opened. */
-  private dropChannel(connection: ChannelConnection): void {
+  private dropChannel(connection: ChannelConnection, endpoint: string | undefined): void {
+    // The instance's process may well live on (its node was only cut off): a later connection to it continues this one's stream.
+    if (endpoint !== undefined) this.carried = { endpoint, resume: connection.carry };
     connection.destroy();
     this.onClosed(connection);
   }
@@ -374,7 +382,11 @@ export class ServiceLink {
     this.nextEndpoint = undefined;
     this.linkState = 'connecting';
     const remote = parseRemoteEndpoint(endpoint);
-    if (remote !== undefined) return this.openChannel(new ChannelConnection(remote, this.channelHooks));
+    if (remote !== undefined) {
+      const carried = this.carried?.endpoint === endpoint ? this.carried.resume : undefined;
+      this.carried = undefined;
+      return this.openChannel(new ChannelConnection(remote, this.channelHooks, carried));
+    }
     const socket = net.connect(endpoint);
     this.socket = socket;
     socket.setNoDelay(true);
@@ -433,6 +445,20 @@ export class ServiceLink {
     this.onConnected(connection, false);
   }
 
+  /**
+   * The instance could not continue the channel's stream after a reset (it
+   * no longer held what the ended session had not delivered): what it sent
+   * to this worker's clients may be lost, so they are closed with 1012 and
+   * reconnect (`into`: the batch's messages, which close them). Its clients
+   * here are those it knows and those whose connect it was sent.
+   */
+  private sessionLost(into: ServiceToWorker[]): void {
+    const ids = new Set(this.known.keys());
+    for (const entry of this.unacked.values()) if (entry.message.type === 'connect' && entry.sentTo !== 0) ids.add(entry.message.client.id);
+    this.log.warn({ service: this.service, endpoint: this.endpoint, clients: ids.size }, 'NATS link session lost: what the service sent may be lost; its clients here are closed with 1012');
+    for (const id of ids) into.push({ type: 'closeClient', id, code: CLOSE_CODES.SERVICE_RESTART, reason: 'service link lost' });
+  }
+
   private onConnected(socket: Connection, fresh = true): void {
     if (socket !== this.socket || this.linkState !== 'connecting') return;
     this.generation++;
@@ -444,7 +470,11 @@ export class ServiceLink {
     this.linkState = 'up';
     this.upChangedAt = Date.now();
     this.retryDelay = RETRY_MIN_MS;
-    this.queue.push({ type: 'hello', worker: this.workerId, secret: this.secret }, MESSAGE_OVERHEAD, true);
+    const hello: WorkerToService =
+      socket instanceof ChannelConnection
+        ? { type: 'hello', worker: this.workerId, secret: this.secret, resume: socket.resume }
+        : { type: 'hello', worker: this.workerId, secret: this.secret };
+    this.queue.push(hello, MESSAGE_OVERHEAD, true);
     if (fresh) this.hooks.onFreshInstance(this);
     for (const client of this.known.values()) {
       const resume: WorkerToService = { type: 'connect', client, resumed: true };

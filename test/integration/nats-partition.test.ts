@@ -55,6 +55,11 @@ async function welcome(client: TestClient): Promise<{ id: string; pid: number }>
   return { id: m.id, pid: m.pid };
 }
 
+/** A node's last log lines, for a failure's message. */
+function nodeLogs(node: NodeProcess): string {
+  return node.cli.stdout.filter((line) => line.includes('"level":')).slice(-25).join('\n');
+}
+
 function echoed(client: TestClient, data: string, timeoutMs = 10_000): Promise<unknown> {
   return client.json((m) => m.type === 'echo' && m.data === data, timeoutMs);
 }
@@ -222,6 +227,10 @@ describeWithNats(__filename)('a partition between nodes', () => {
       await echoed(b1, 'x2', 20_000);
       await echoed(b2, 'y1', 10_000);
       console.log(`b1's held events answered ${Date.now() - healAt} ms after the heal`);
+      // wa's resumed onConnect greeted b1 again: what a service sends across a channel reset at the heal is not lost.
+      await b1.json((m) => m.type === 'welcome' && m.resumed === true, 10_000).catch((error: unknown) => {
+        throw new Error(`b1 got no resumed welcome: ${String(error)}; it got ${JSON.stringify(b1.messages)}\nnode a:\n${nodeLogs(a)}\nnode b:\n${nodeLogs(b)}`);
+      });
       const q = checkOrder(a2, 'q', 5);
       const x = checkOrder(b1, 'x', 2);
       expect(a2.closeCode).toBeUndefined();
@@ -230,17 +239,17 @@ describeWithNats(__filename)('a partition between nodes', () => {
       // Each is named when it fails, with what it got and the nodes' last log lines.
       const fresh = [await connect(a.port, '/wb'), await connect(b.port, '/wa')];
       for (const client of fresh) client.socket.send('fresh');
-      // KNOWN GAP (issue 13 stays open; docs/nats.md "Open"): after the heal of a frozen node b, a new client on a of
-      // wb (the service on b) went unanswered for 20 s in some runs (3 of ~20 here, once in CI), after a channel reset
-      // at the heal and "link message for a channel not open" on a's worker. Not traced yet: only b's service is checked
+      // KNOWN GAP (issue 13 stays open; docs/nats.md "Open"): a new client on a of wb (the service on b) is still, in some
+      // runs (4 of 36 here, 1 of the last 20), closed with 1013 at its connect after the heal (a's worker still holding events of the cut,
+      // unacknowledged, at the bound), in the frozen case most often. One cause is fixed (acks sent while the instance had dropped the
+      // worker's link were lost: test/nats/link-continuation.test.ts); the rest is not traced. Only b's service is checked
       // for a new client on the frozen case's other side, so that CI stays meaningful for everything else.
       const checked: ReadonlyArray<readonly [TestClient | undefined, string]> = bServes
         ? [[fresh[0], 'a new client on a of wb'], [fresh[1], 'a new client on b of wa']]
         : [[fresh[1], 'a new client on b of wa']];
       for (const [client, what] of checked) {
         await echoed(client as TestClient, 'fresh', 20_000).catch((error: unknown) => {
-          const logs = (node: NodeProcess): string => node.cli.stdout.filter((line) => line.includes('"level":')).slice(-15).join('\n');
-          throw new Error(`${what} not answered: ${String(error)}; it got ${JSON.stringify(client?.messages)}\nnode a:\n${logs(a)}\nnode b:\n${logs(b)}`);
+          throw new Error(`${what} not answered: ${String(error)}; it got ${JSON.stringify(client?.messages)}, close code ${String(client?.closeCode)}\nnode a:\n${nodeLogs(a)}\nnode b:\n${nodeLogs(b)}`);
         });
       }
       // Placement is static, and every answer each client got came from its service's one process.

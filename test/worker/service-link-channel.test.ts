@@ -104,7 +104,8 @@ test('a hello from a worker its node does not run (or from a node held dead) is 
   const bus = new Bus();
   const { log } = recordingLogger();
   const received: WorkerToService[] = [];
-  const server = new LinkServer({ maxMessages: 100, maxBytes: 1 << 20 }, log, { onBatch: (_worker, messages) => received.push(...messages), onClosed: () => undefined });
+  // A hello for a worker its node's heartbeat does not list waits for it up to the hello deadline, then is refused.
+  const server = new LinkServer({ maxMessages: 100, maxBytes: 1 << 20 }, log, { onBatch: (_worker, messages) => received.push(...messages), onClosed: () => undefined }, { helloTimeoutMs: 300 });
   server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [], reason: 'node lost' });
   const serviceRouter = new ChannelRouter(bus.port(), {
     cluster: 'c',
@@ -121,6 +122,42 @@ test('a hello from a worker its node does not run (or from a node held dead) is 
     await until(() => server.refusedLinks > 0, 'the hello refused');
     expect(received).toEqual([]);
     expect(server.size).toBe(0);
+  } finally {
+    link.end();
+    workerRouter.close();
+    serviceRouter.close();
+  }
+});
+
+test("a hello that comes before its node's heartbeat lists the worker waits for it (no warning), then the link goes on with what followed", async () => {
+  const bus = new Bus();
+  const { log, lines } = recordingLogger();
+  const received: WorkerToService[] = [];
+  const server = new LinkServer({ maxMessages: 100, maxBytes: 1 << 20 }, log, { onBatch: (_worker, messages) => received.push(...messages), onClosed: () => undefined });
+  const serviceRouter = new ChannelRouter(bus.port(), {
+    cluster: 'c',
+    node: 'a',
+    nodes,
+    endpoint: 'echo-0',
+    accept: (peer, endpoint) => server.acceptChannel(peer, endpoint, (from, _e, worker) => from === 'b' && worker === workerLinkId),
+  }, log);
+  const workerRouter = new ChannelRouter(bus.port(), { cluster: 'c', node: 'b', nodes, endpoint: 'w3' }, log);
+  const hooks: ServiceLinkHooks = { onBatch: () => undefined, onInstanceGone: () => undefined, onFreshInstance: () => undefined, onQuarantined: () => undefined };
+  const link = new ServiceLink('echo', workerLinkId, { maxMessages: 100, maxBytes: 1 << 20, maxDeliveries: 3 }, log, hooks, 0, 'echo', () => Promise.resolve(workerRouter));
+  try {
+    link.instanceUp(formatRemoteEndpoint('a', 'echo-0', 42), '');
+    await until(() => lines.some((line) => line.msg.startsWith('channel hello waits')), 'the hello waiting');
+    const id = `${workerLinkId.toString(36)}.1`;
+    expect(link.connect({ id, service: 'echo', path: '/echo', query: {}, headers: {}, remoteAddress: '127.0.0.1' })).toBe('ok');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(received).toEqual([]);
+    // Node b's heartbeat, relayed by the master, lists the worker now.
+    server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [workerLinkId], reason: 'worker exited' });
+    await until(() => received.some((m) => m.type === 'connect'), 'the connect at the service');
+    expect(received.map((m) => m.type)).toEqual(['resumeEnd', 'connect']);
+    expect(server.size).toBe(1);
+    expect(server.refusedLinks).toBe(0);
+    expect(lines.filter((line) => line.level >= 40)).toEqual([]);
   } finally {
     link.end();
     workerRouter.close();
