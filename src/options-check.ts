@@ -25,13 +25,16 @@ export class InvalidOptionError extends SwitchyardError {
 
 /** The error for a value that is not what `requirement` says, showing the value given. */
 export function invalid(name: string, requirement: string, value: unknown): SwitchyardError {
-  let shown: string;
+  return new InvalidOptionError(name, `must be ${requirement}, got ${shownValue(value)}`);
+}
+
+/** A value as an error message shows it: JSON where it has one. */
+export function shownValue(value: unknown): string {
   try {
-    shown = JSON.stringify(value) ?? String(value);
+    return JSON.stringify(value) ?? String(value);
   } catch {
-    shown = String(value);
+    return String(value);
   }
-  return new InvalidOptionError(name, `must be ${requirement}, got ${shown}`);
 }
 
 /** An integer option from `min` to `max` (or `off`); `fallback` when not given. */
