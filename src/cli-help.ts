@@ -42,7 +42,8 @@ Flags:
   --log-pretty           readable log lines through pino-pretty (install it: a dev dependency)
   --access-log <level>   one line per HTTP request at debug (default) or info, or off
   --balancing <mode>     round-robin (master hands out connections evenly), kernel (workers
-                         accept from one socket: faster storms, uneven spread), reuse-port (a
+                         accept from one socket: faster storms, uneven spread), kernel-fair
+                         (kernel, one accept per wakeup: even spread), reuse-port (a
                          socket per worker, spread by the kernel: Node 22.12+) or auto: reuse-port
                          where Node has it and net.ipv4.tcp_migrate_req=1, else round-robin
                          (default ${balancing.default})

@@ -11,9 +11,9 @@ import type { ClusterOptions } from './nats/cluster-options';
 import { MAX_PAYLOAD_BYTES } from './protocol';
 
 /** How new connections are spread over the workers; see `SwitchyardOptions.balancing`. */
-export type Balancing = 'round-robin' | 'kernel' | 'reuse-port' | 'auto';
+export type Balancing = 'round-robin' | 'kernel' | 'kernel-fair' | 'reuse-port' | 'auto';
 
-export const BALANCING_MODES: readonly Balancing[] = ['round-robin', 'kernel', 'reuse-port', 'auto'];
+export const BALANCING_MODES: readonly Balancing[] = ['round-robin', 'kernel', 'kernel-fair', 'reuse-port', 'auto'];
 
 /**
  * Where the built-in JWT authenticator looks for a token, in order (the
@@ -306,8 +306,12 @@ export interface SwitchyardOptions {
    * but every accept costs the master a syscall and an IPC hand-off).
    * `'kernel'`: the workers accept from the shared socket themselves (faster
    * connection storms, less master CPU, but the spread over workers is uneven
-   * and stays so for the life of the connections). Node's cluster fixes this
-   * once per process: the first server started in a process decides.
+   * and stays so for the life of the connections). `'kernel-fair'`: as
+   * `'kernel'`, but each worker accepts one connection per wakeup and then
+   * yields for a moment (libuv's `UV_TCP_SINGLE_ACCEPT`), so the others get
+   * their share: an even spread at nearly `'kernel'`'s cost per connection
+   * (docs/bench.md#balancing). Node's cluster fixes round-robin or not once
+   * per process: the first server started in a process decides.
    * `'reuse-port'`: each worker listens on its own SO_REUSEPORT socket and the
    * kernel spreads connections over them (even spread at kernel speed, no
    * master on the path); needs Node 22.12+ or 23.1+ on Linux or FreeBSD, and
@@ -833,7 +837,7 @@ export const OPTION_SPECS = {
     kind: 'enum',
     values: BALANCING_MODES,
     default: 'auto',
-    doc: "how connections reach workers: `'round-robin'` (the master accepts and hands each to the next worker: even spread), `'kernel'` (workers accept from the shared socket: faster connection storms, less master CPU, uneven spread; these two fixed per process by the first server started), `'reuse-port'` (each worker listens on its own SO_REUSEPORT socket and the kernel spreads connections: even and fast; Node 22.12+/23.1+ on Linux or FreeBSD, refused elsewhere; a rolling reload resets a few queued connects unless `net.ipv4.tcp_migrate_req=1`) or `'auto'`: `'reuse-port'` where the runtime has it and that setting is 1, else `'round-robin'` (`--balancing`; docs/bench.md#balancing)",
+    doc: "how connections reach workers: `'round-robin'` (the master accepts and hands each to the next worker: even spread), `'kernel'` (workers accept from the shared socket: faster connection storms, less master CPU, uneven spread), `'kernel-fair'` (as `'kernel'`, but each worker accepts one connection per wakeup and yields a moment: even spread; round-robin or not is fixed per process by the first server started), `'reuse-port'` (each worker listens on its own SO_REUSEPORT socket and the kernel spreads connections: even and fast; Node 22.12+/23.1+ on Linux or FreeBSD, refused elsewhere; a rolling reload resets a few queued connects unless `net.ipv4.tcp_migrate_req=1`) or `'auto'`: `'reuse-port'` where the runtime has it and that setting is 1, else `'round-robin'` (`--balancing`; docs/bench.md#balancing)",
   },
   authenticate: {
     kind: 'custom',

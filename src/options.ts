@@ -124,7 +124,7 @@ function resolveNamed(options: SwitchyardOptions): ResolvedOptions {
 
   // Refused here rather than failing each worker's listen: the same config may be meant for a newer Node.
   if (generic.balancing === 'reuse-port' && !reusePortAvailable()) {
-    throw invalid('balancing', `'auto', 'round-robin' or 'kernel' here ('reuse-port' needs Node.js 22.12+ or 23.1+ on Linux or FreeBSD; this is ${process.version} on ${process.platform})`, generic.balancing);
+    throw invalid('balancing', `'auto', 'round-robin', 'kernel' or 'kernel-fair' here ('reuse-port' needs Node.js 22.12+ or 23.1+ on Linux or FreeBSD; this is ${process.version} on ${process.platform})`, generic.balancing);
   }
 
   const healthPath = endpointPath('healthPath', options.healthPath, DEFAULT_HEALTH_PATH);

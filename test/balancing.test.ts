@@ -25,7 +25,7 @@ test('the kernel migrates a closing listener\'s connections only with net.ipv4.t
 test("'auto' is reuse-port where that is safe, round-robin elsewhere; the other modes stay as given", () => {
   expect(listenBalancing('auto', true)).toBe('reuse-port');
   expect(listenBalancing('auto', false)).toBe('round-robin');
-  for (const mode of ['round-robin', 'kernel', 'reuse-port'] as const) {
+  for (const mode of ['round-robin', 'kernel', 'kernel-fair', 'reuse-port'] as const) {
     expect(listenBalancing(mode, true)).toBe(mode);
     expect(listenBalancing(mode, false)).toBe(mode);
   }

@@ -34,7 +34,7 @@ test.each<[string, unknown, string]>([
   ['service path', { services: { chat: '' } }, 'options.services.chat must be a module path, got ""'],
   ['empty services', { services: {} }, 'options.services must be an object with at least one service, got {}'],
   ['restart delays', { restartDelay: 500, maxRestartDelay: 100 }, 'options.maxRestartDelay must be at least options.restartDelay (500), got 100'],
-  ['balancing', { balancing: 'random' }, 'options.balancing must be one of round-robin, kernel, reuse-port, auto, got "random"'],
+  ['balancing', { balancing: 'random' }, 'options.balancing must be one of round-robin, kernel, kernel-fair, reuse-port, auto, got "random"'],
   ['cwd', { cwd: 'relative' }, 'options.cwd must be an absolute path, got "relative"'],
 ])('rejects a bad %s with SY_ERR_INVALID_OPTION and a dotted name', (_name, options, message) => {
   expect(errorOf(options)).toEqual({ code: 'SY_ERR_INVALID_OPTION', message });
@@ -116,9 +116,10 @@ test.each<[string, unknown, string]>([
   expect(errorOf(options)).toEqual({ code: 'SY_ERR_INVALID_OPTION', message });
 });
 
-test('balancing defaults to auto and accepts round-robin and kernel', () => {
+test('balancing defaults to auto and accepts round-robin, kernel and kernel-fair', () => {
   expect(resolveOptions().balancing).toBe('auto');
   expect(resolveOptions({ balancing: 'kernel' }).balancing).toBe('kernel');
+  expect(resolveOptions({ balancing: 'kernel-fair' }).balancing).toBe('kernel-fair');
   expect(resolveOptions({ balancing: 'round-robin' }).balancing).toBe('round-robin');
 });
 

@@ -6,6 +6,14 @@
  * holds what arrives meanwhile up to its bound. Past the bound `push()` refuses
  * the message: the caller applies the policy (close the client, tell the
  * sender), so nothing is dropped silently here.
+ *
+ * With `coalesceMs`, a push marked `coalesce` (a client's connect or close,
+ * which arrive one per turn during a storm) that follows another such push
+ * within `coalesceMs` waits up to `coalesceMs` for company instead of leaving
+ * at the end of its turn: a storm of connects then costs one write (and one
+ * wakeup of the peer, one ack back) per window instead of one per connect. A
+ * lone one still leaves at the end of its turn, and any push not so marked
+ * (a client message) brings everything queued along at the end of its turn.
  */
 
 /** The part of `process`, a `ChildProcess` or a cluster `Worker` the queue uses. */
@@ -25,6 +33,11 @@ export interface BatchQueueOptions {
   readonly maxBatchBytes?: number;
   /** Called once per failed write (channel closed or broken). */
   readonly onError?: (error: Error) => void;
+  /**
+   * How long a `coalesce` push may wait for others when another came less than
+   * this many ms before it (default 0: never waits). See the class comment.
+   */
+  readonly coalesceMs?: number;
 }
 
 const DEFAULT_MAX_BATCH = 4096;
@@ -36,16 +49,25 @@ export class BatchQueue<M> {
   private sizes: number[] = [];
   private queuedBytes = 0;
   private scheduled: NodeJS.Immediate | undefined;
+  /** A coalescing wait (`coalesceMs`) in place of `scheduled`. */
+  private coalesceTimer: NodeJS.Timeout | undefined;
+  /** When the last `coalesce` push came (performance.now() ms); read only by such pushes. */
+  private lastCoalescePush = -Infinity;
   private waitingForDrain = false;
   private closed = false;
   private writesInFlight = 0;
   private drainWaiters: Array<() => void> = [];
   private readonly maxBatch: number;
   private readonly maxBatchBytes: number;
+  private readonly coalesceMs: number;
   private writeCount = 0;
   private blockingWrite = 0;
   private readonly flushNow = (): void => {
     this.scheduled = undefined;
+    this.flush();
+  };
+  private readonly flushCoalesced = (): void => {
+    this.coalesceTimer = undefined;
     this.flush();
   };
 
@@ -58,6 +80,7 @@ export class BatchQueue<M> {
   ) {
     this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
     this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+    this.coalesceMs = options.coalesceMs ?? 0;
   }
 
   get depth(): number {
@@ -78,8 +101,9 @@ export class BatchQueue<M> {
    * the queue is at its bound or closed. `mustKeep` skips the bound: for the
    * few control messages (a client's close) whose loss would corrupt state and
    * whose number is bounded elsewhere (by the number of connections).
+   * `coalesce` lets it wait for others (`coalesceMs`, see the class comment).
    */
-  push(message: M, size: number, mustKeep = false): boolean {
+  push(message: M, size: number, mustKeep = false, coalesce = false): boolean {
     if (this.closed || (!mustKeep && !this.hasRoom(size))) {
       this.dropped++;
       return false;
@@ -87,14 +111,31 @@ export class BatchQueue<M> {
     this.items.push(message);
     this.sizes.push(size);
     this.queuedBytes += size;
-    if (this.scheduled === undefined && !this.waitingForDrain) {
-      this.scheduled = setImmediate(this.flushNow);
+    if (this.scheduled !== undefined || this.waitingForDrain) return true;
+    if (coalesce && this.coalesceMs > 0) {
+      const now = performance.now();
+      const burst = now - this.lastCoalescePush < this.coalesceMs;
+      this.lastCoalescePush = now;
+      if (this.coalesceTimer !== undefined) return true;
+      if (burst) {
+        this.coalesceTimer = setTimeout(this.flushCoalesced, this.coalesceMs);
+        return true;
+      }
+    } else if (this.coalesceTimer !== undefined) {
+      // Something that may not wait: what waited leaves with it.
+      clearTimeout(this.coalesceTimer);
+      this.coalesceTimer = undefined;
     }
+    this.scheduled = setImmediate(this.flushNow);
     return true;
   }
 
   /** Writes what is queued now, as far as the channel takes it. */
   flush(): void {
+    if (this.coalesceTimer !== undefined) {
+      clearTimeout(this.coalesceTimer);
+      this.coalesceTimer = undefined;
+    }
     while (this.items.length > 0 && !this.waitingForDrain && !this.closed) {
       if (!this.endpoint.connected) {
         this.fail(new Error('IPC channel is closed'));
@@ -150,6 +191,8 @@ export class BatchQueue<M> {
     this.queuedBytes = 0;
     if (this.scheduled !== undefined) clearImmediate(this.scheduled);
     this.scheduled = undefined;
+    clearTimeout(this.coalesceTimer);
+    this.coalesceTimer = undefined;
     this.notifyDrained();
   }
 

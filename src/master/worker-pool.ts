@@ -85,8 +85,17 @@ let primaryConfigured = false;
 const SCHEDULING_POLICY: Readonly<Record<ListenBalancing, number | undefined>> = {
   'round-robin': cluster.SCHED_RR,
   kernel: cluster.SCHED_NONE,
+  'kernel-fair': cluster.SCHED_NONE,
   'reuse-port': undefined,
 };
+
+/**
+ * `'kernel-fair'`: libuv then accepts one connection per wakeup of a
+ * listening socket and sleeps a moment (nanosleep) before the next, instead
+ * of accepting until the queue is empty, so the worker that woke first does
+ * not take a whole burst (read by libuv at the worker's first listen).
+ */
+const KERNEL_FAIR_ENV: Readonly<Record<string, string>> = { UV_TCP_SINGLE_ACCEPT: '1' };
 
 function setupPrimaryOnce(balancing: ListenBalancing, log: Logger): void {
   const policy = SCHEDULING_POLICY[balancing];
@@ -307,7 +316,7 @@ export class WorkerPool {
       ...(this.options.cluster !== false ? { cluster: this.options.cluster } : {}),
       ...(this.balancing === 'reuse-port' ? { reusePort: true } : {}),
     };
-    const worker = this.forkWorker({ ...settings.env, [CHILD_CONFIG_ENV]: encodeChildConfig(config) });
+    const worker = this.forkWorker({ ...settings.env, ...(this.balancing === 'kernel-fair' ? KERNEL_FAIR_ENV : {}), [CHILD_CONFIG_ENV]: encodeChildConfig(config) });
     const id = worker.id;
     const child: Child<MasterToWorker, WorkerToMaster> = new Child(worker.process, workerInstance(id), this.limits, this.log, {
       guard: isWorkerToMaster,

@@ -1,11 +1,12 @@
 /**
  * The built-in authenticator for the common case: a JWT, verified with
- * `jose`, taken from the first of the configured places that has one. Each
+ * `jose` (a shared secret's HS* on the main thread instead: jwt-hmac.ts),
+ * taken from the first of the configured places that has one. Each
  * way a token can be wrong is a 401 with its own stable code (errors.ts), so
  * a client (and a test) can tell an expired token from a forged one; none of
  * them reaches a service.
  */
-import { createPublicKey, webcrypto, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type * as JoseModule from 'jose';
@@ -14,6 +15,7 @@ import { SwitchyardError, type ErrorCode } from '../errors';
 import type { JwtOptions, TokenSource } from '../options-spec';
 import { AuthRefusedError, MAX_USER_LENGTH, type AuthenticateFunction, type AuthRequest, type Identity } from './authenticate';
 import { nativeImport } from '../user-module';
+import { verifyHmacJwt, type HmacVerifyOptions } from './jwt-hmac';
 
 type Jose = typeof JoseModule;
 
@@ -98,32 +100,50 @@ function refusalOf(error: unknown): AuthRefusedError {
   }
 }
 
-/** The SHA of each HMAC algorithm. */
-const HMAC_HASHES: Readonly<Record<string, string>> = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' };
+/** The HS* algorithms jwt-hmac.ts verifies. */
+const HMAC_ALGORITHMS: ReadonlySet<string> = new Set(['HS256', 'HS384', 'HS512']);
 
 /**
- * A shared secret as WebCrypto keys, imported once per allowed algorithm.
- * jose imports a raw `Uint8Array` secret afresh for every token it verifies
- * (crypto.subtle.importKey): measured, that was about a third of the CPU of a
- * verification here (HS256: 91 → 58 µs on Node 20, 56 → 33 µs on Node 24).
- * jose checks the token's `alg` against `algorithms` before it asks for the
- * key, so the lookup below only ever sees an allowed one.
+ * The authenticator for a shared secret: HMAC on the main thread
+ * (jwt-hmac.ts), no jose and no WebCrypto. Measured before it, WebCrypto's
+ * `subtle.verify` (a thread-pool job and a promise per token) left the
+ * worker waiting under a storm even with the key imported once.
  */
-async function secretKeys(secret: string, algorithms: readonly string[]): Promise<JWTVerifyGetKey> {
-  const raw = new TextEncoder().encode(secret);
-  const keys = new Map<string, webcrypto.CryptoKey>();
-  for (const alg of algorithms) {
-    const hash = HMAC_HASHES[alg];
-    if (hash !== undefined) keys.set(alg, await webcrypto.subtle.importKey('raw', raw, { name: 'HMAC', hash }, false, ['verify']));
+function hmacAuthenticator(secret: string, options: JwtOptions, from: readonly TokenSource[], userClaim: string): AuthenticateFunction {
+  const algorithms = new Set((options.algorithms ?? ['HS256']).filter((alg) => HMAC_ALGORITHMS.has(alg)));
+  if (algorithms.size === 0) throw new SwitchyardError('SY_ERR_INVALID_OPTION', 'options.jwt.algorithms has no HS* algorithm for options.jwt.secret');
+  const key = Buffer.from(secret, 'utf8');
+  const checks: HmacVerifyOptions = {
+    algorithms,
+    clockTolerance: options.clockTolerance ?? 0,
+    ...(options.audience === undefined ? {} : { audience: typeof options.audience === 'string' ? [options.audience] : options.audience }),
+    ...(options.issuer === undefined ? {} : { issuer: typeof options.issuer === 'string' ? [options.issuer] : options.issuer }),
+  };
+  // Async as every authenticator is (authenticate.ts awaits it); the check itself runs now.
+  return async (request: AuthRequest): Promise<Identity> => {
+    const token = findToken(request, from);
+    if (token === undefined) throw refuse('SY_ERR_AUTH_TOKEN_MISSING', `No token (looked in ${from.join(', ')})`);
+    let payload: JWTPayload;
+    try {
+      payload = verifyHmacJwt(token, key, checks);
+    } catch (error) {
+      throw refusalOf(error);
+    }
+    return identityOf(payload, userClaim);
+  };
+}
+
+/** The identity a verified token names: its `userClaim`, which must be a non-empty string. */
+function identityOf(payload: JWTPayload, userClaim: string): Identity {
+  const user = payload[userClaim];
+  if (typeof user !== 'string' || user.length === 0 || user.length > MAX_USER_LENGTH) {
+    throw refuse('SY_ERR_AUTH_TOKEN_CLAIMS', `The token has no "${userClaim}" claim naming the user`);
   }
-  const [first] = keys.values();
-  if (first === undefined) throw new SwitchyardError('SY_ERR_INVALID_OPTION', 'options.jwt.algorithms has no HS* algorithm for options.jwt.secret');
-  return (header) => keys.get(header.alg ?? '') ?? first;
+  return { user, claims: payload };
 }
 
 /** The key to verify with, read once at start: a failure names the file. */
-async function verificationKey(jose: Jose, options: JwtOptions): Promise<KeyObject | JWTVerifyGetKey> {
-  if (options.secret !== undefined) return secretKeys(options.secret, options.algorithms ?? ['HS256']);
+function verificationKey(jose: Jose, options: JwtOptions): KeyObject | JWTVerifyGetKey {
   const file = (options.publicKey ?? options.jwksFile) as string;
   try {
     const text = readFileSync(file, 'utf8');
@@ -137,16 +157,17 @@ async function verificationKey(jose: Jose, options: JwtOptions): Promise<KeyObje
 
 /** Builds the JWT authenticator; loads jose (ESM) and reads the key. */
 export async function createJwtAuthenticator(options: JwtOptions): Promise<AuthenticateFunction> {
+  const from = options.from ?? [];
+  const userClaim = options.userClaim ?? 'sub';
+  if (options.secret !== undefined) return hmacAuthenticator(options.secret, options, from, userClaim);
   const jose = (await nativeImport(pathToFileURL(require.resolve('jose')).href)) as unknown as Jose;
-  const key = await verificationKey(jose, options);
+  const key = verificationKey(jose, options);
   const verifyOptions: JWTVerifyOptions = {
     algorithms: [...(options.algorithms ?? [])],
     clockTolerance: options.clockTolerance ?? 0,
     ...(options.audience === undefined ? {} : { audience: options.audience as string | string[] }),
     ...(options.issuer === undefined ? {} : { issuer: options.issuer as string | string[] }),
   };
-  const from = options.from ?? [];
-  const userClaim = options.userClaim ?? 'sub';
   return async (request: AuthRequest): Promise<Identity> => {
     const token = findToken(request, from);
     if (token === undefined) throw refuse('SY_ERR_AUTH_TOKEN_MISSING', `No token (looked in ${from.join(', ')})`);
@@ -157,10 +178,6 @@ export async function createJwtAuthenticator(options: JwtOptions): Promise<Authe
     } catch (error) {
       throw refusalOf(error);
     }
-    const user = payload[userClaim];
-    if (typeof user !== 'string' || user.length === 0 || user.length > MAX_USER_LENGTH) {
-      throw refuse('SY_ERR_AUTH_TOKEN_CLAIMS', `The token has no "${userClaim}" claim naming the user`);
-    }
-    return { user, claims: payload };
+    return identityOf(payload, userClaim);
   };
 }

@@ -101,6 +101,13 @@ type Connection = net.Socket | ChannelConnection;
 /** Bounds of the delay before reconnecting to an instance whose link closed while it was still announced. */
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2000;
+/**
+ * How long a client's connect or close may wait for others on its way to the
+ * instance when another came just before it (batch-queue.ts `coalesceMs`): in
+ * a storm each arrives in a turn of its own, and one write per event was the
+ * largest part of the worker's own cost per connect. A lone one does not wait.
+ */
+const EVENT_COALESCE_MS = 2;
 
 
 export class ServiceLink {
@@ -465,6 +472,7 @@ export class ServiceLink {
     this.queue = new BatchQueue<WorkerToService>(socket instanceof ChannelConnection ? socket.newEndpoint() : new SocketEndpoint(socket), {
       maxMessages: this.limits.maxMessages,
       maxBytes: this.limits.maxBytes,
+      coalesceMs: EVENT_COALESCE_MS,
       onError: (error) => this.onWriteFailed(socket, error),
     });
     this.linkState = 'up';
@@ -612,7 +620,8 @@ export class ServiceLink {
     entry.sentTo = this.generation;
     entry.unhandled = false;
     // The bound is enforced on `unacked`, which covers this queue.
-    this.queue?.push(resent && message.type === 'message' ? { ...message, redelivered: true } : message, entry.size, true);
+    if (message.type !== 'message') this.queue?.push(message, entry.size, true, true);
+    else this.queue?.push(resent ? { ...message, redelivered: true } : message, entry.size, true);
   }
 
   private acknowledge(seqs: readonly number[]): void {

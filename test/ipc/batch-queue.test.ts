@@ -107,3 +107,84 @@ test('a closed channel fails the queue once and refuses further pushes', async (
   expect(queue.push(2, 1)).toBe(false);
   await queue.drained();
 });
+
+describe('coalescing (coalesceMs)', () => {
+  const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+  test('a lone coalescing push leaves at the end of its turn, as any other', async () => {
+    const endpoint = new FakeEndpoint();
+    const queue = new BatchQueue<string>(endpoint, { maxMessages: 100, maxBytes: 1000, coalesceMs: 50 });
+    queue.push('connect-1', 1, true, true);
+    await nextTurn();
+    expect(endpoint.writes).toEqual([['connect-1']]);
+    queue.close();
+  });
+
+  test('one that follows another within coalesceMs waits for company, then all leave in one write', async () => {
+    const endpoint = new FakeEndpoint();
+    const queue = new BatchQueue<string>(endpoint, { maxMessages: 100, maxBytes: 1000, coalesceMs: 40 });
+    queue.push('connect-1', 1, true, true);
+    await nextTurn();
+    const started = performance.now();
+    queue.push('connect-2', 1, true, true);
+    await nextTurn();
+    queue.push('connect-3', 1, true, true);
+    await nextTurn();
+    expect(endpoint.writes).toEqual([['connect-1']]);
+    endpoint.completeAll();
+    // drained() resolves once the waiting write was made and completed.
+    const drained = queue.drained();
+    await new Promise<void>((resolve) => {
+      const send = endpoint.send.bind(endpoint);
+      endpoint.send = (message, callback) => {
+        const accepted = send(message, callback);
+        endpoint.completeAll();
+        resolve();
+        return accepted;
+      };
+    });
+    await drained;
+    expect(endpoint.writes).toEqual([['connect-1'], ['connect-2', 'connect-3']]);
+    // Timers may fire a millisecond early by performance.now(): allow it.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(38);
+    queue.close();
+  });
+
+  test('a push that may not wait takes what waits along at the end of its turn, in order', async () => {
+    const endpoint = new FakeEndpoint();
+    const queue = new BatchQueue<string>(endpoint, { maxMessages: 100, maxBytes: 1000, coalesceMs: 10_000 });
+    queue.push('connect-1', 1, true, true);
+    await nextTurn();
+    queue.push('connect-2', 1, true, true);
+    await nextTurn();
+    expect(endpoint.writes).toEqual([['connect-1']]);
+    queue.push('message', 1);
+    await nextTurn();
+    expect(endpoint.writes).toEqual([['connect-1'], ['connect-2', 'message']]);
+    // Nothing is left waiting: a timer still pending would keep this test's process alive.
+    await wait(5);
+    expect(endpoint.writes).toHaveLength(2);
+    queue.close();
+  });
+
+  test('without coalesceMs the flag changes nothing', async () => {
+    const endpoint = new FakeEndpoint();
+    const queue = new BatchQueue<string>(endpoint, { maxMessages: 100, maxBytes: 1000 });
+    queue.push('connect-1', 1, true, true);
+    await nextTurn();
+    queue.push('connect-2', 1, true, true);
+    await nextTurn();
+    expect(endpoint.writes).toEqual([['connect-1'], ['connect-2']]);
+  });
+
+  test('close() cancels a coalescing wait: nothing is written afterwards', async () => {
+    const endpoint = new FakeEndpoint();
+    const queue = new BatchQueue<string>(endpoint, { maxMessages: 100, maxBytes: 1000, coalesceMs: 20 });
+    queue.push('connect-1', 1, true, true);
+    await nextTurn();
+    queue.push('connect-2', 1, true, true);
+    queue.close();
+    await wait(40);
+    expect(endpoint.writes).toEqual([['connect-1']]);
+  });
+});

@@ -66,6 +66,19 @@ test('start() forks options.workers workers on the port and resolves once every 
   expect(workers.size).toBe(2);
 });
 
+test("balancing 'kernel-fair' forks the workers with libuv's single accept (UV_TCP_SINGLE_ACCEPT=1); the other modes do not", async () => {
+  const fair = pool({ balancing: 'kernel-fair' });
+  void fair.workers.start(8080);
+  await fair.forker.forked(2);
+  for (const worker of fair.forker.workers) expect(worker.env.UV_TCP_SINGLE_ACCEPT).toBe('1');
+  for (const balancing of ['kernel', 'round-robin'] as const) {
+    const other = pool({ balancing });
+    void other.workers.start(8080);
+    await other.forker.forked(2);
+    for (const worker of other.forker.workers) expect(worker.env.UV_TCP_SINGLE_ACCEPT).toBeUndefined();
+  }
+});
+
 test('a worker that exits before listening fails start() with SY_ERR_WORKER_START_FAILED', async () => {
   const { workers, forker } = pool();
   const listening = workers.start(8080);
