@@ -13,7 +13,12 @@
  * during a reload". Linux 5.14+ moves them to the other sockets of the group
  * instead when `net.ipv4.tcp_migrate_req` is 1. So `'auto'` (the default) is
  * `'reuse-port'` only where the runtime has it and the kernel migrates;
- * otherwise `'round-robin'`, and Node 20 keeps what it did.
+ * otherwise `'kernel-fair'`: the workers accept from the one shared socket
+ * (no hand-off through the master, no reset on a reload: the queue is shared),
+ * each one connection per wakeup (libuv's `UV_TCP_SINGLE_ACCEPT`), which
+ * keeps the spread even where plain `'kernel'` lets one worker take bursts.
+ * Measured against `'round-robin'` on Node 20: half the server CPU per
+ * connect and the storm row at 1.0× the single process (docs/bench.md#balancing).
  */
 import { readFileSync } from 'node:fs';
 import type { Balancing } from './options-spec';
@@ -51,8 +56,8 @@ export function reusePortByDefault(): boolean {
   return reusePortAvailable() && kernelMigratesRequests();
 }
 
-/** What `balancing` means on this machine: `'auto'` becomes `'reuse-port'` where that is safe (`reusePortByDefault`), else `'round-robin'`. */
+/** What `balancing` means on this machine: `'auto'` becomes `'reuse-port'` where that is safe (`reusePortByDefault`), else `'kernel-fair'`. */
 export function listenBalancing(balancing: Balancing, reusePortSafe: boolean = reusePortByDefault()): ListenBalancing {
   if (balancing !== 'auto') return balancing;
-  return reusePortSafe ? 'reuse-port' : 'round-robin';
+  return reusePortSafe ? 'reuse-port' : 'kernel-fair';
 }

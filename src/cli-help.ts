@@ -45,7 +45,7 @@ Flags:
                          accept from one socket: faster storms, uneven spread), kernel-fair
                          (kernel, one accept per wakeup: even spread), reuse-port (a
                          socket per worker, spread by the kernel: Node 22.12+) or auto: reuse-port
-                         where Node has it and net.ipv4.tcp_migrate_req=1, else round-robin
+                         where Node has it and net.ipv4.tcp_migrate_req=1, else kernel-fair
                          (default ${balancing.default})
   --tls-cert <file>      serve https:// and wss:// with this PEM certificate (chain)
   --tls-key <file>       the certificate's PEM private key (with --tls-cert)

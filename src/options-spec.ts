@@ -318,7 +318,7 @@ export interface SwitchyardOptions {
    * is refused at start elsewhere. A stopping worker's socket resets the
    * connections queued on it (a few per rolling reload) unless Linux's
    * `net.ipv4.tcp_migrate_req` is 1. `'auto'`: `'reuse-port'` where the
-   * runtime has it and that setting is 1, `'round-robin'` otherwise.
+   * runtime has it and that setting is 1, `'kernel-fair'` otherwise.
    * Default `'auto'`.
    */
   readonly balancing?: Balancing;
@@ -837,7 +837,7 @@ export const OPTION_SPECS = {
     kind: 'enum',
     values: BALANCING_MODES,
     default: 'auto',
-    doc: "how connections reach workers: `'round-robin'` (the master accepts and hands each to the next worker: even spread), `'kernel'` (workers accept from the shared socket: faster connection storms, less master CPU, uneven spread), `'kernel-fair'` (as `'kernel'`, but each worker accepts one connection per wakeup and yields a moment: even spread; round-robin or not is fixed per process by the first server started), `'reuse-port'` (each worker listens on its own SO_REUSEPORT socket and the kernel spreads connections: even and fast; Node 22.12+/23.1+ on Linux or FreeBSD, refused elsewhere; a rolling reload resets a few queued connects unless `net.ipv4.tcp_migrate_req=1`) or `'auto'`: `'reuse-port'` where the runtime has it and that setting is 1, else `'round-robin'` (`--balancing`; docs/bench.md#balancing)",
+    doc: "how connections reach workers: `'round-robin'` (the master accepts and hands each to the next worker: even spread), `'kernel'` (workers accept from the shared socket: faster connection storms, less master CPU, uneven spread), `'kernel-fair'` (as `'kernel'`, but each worker accepts one connection per wakeup and yields a moment: even spread; round-robin or not is fixed per process by the first server started), `'reuse-port'` (each worker listens on its own SO_REUSEPORT socket and the kernel spreads connections: even and fast; Node 22.12+/23.1+ on Linux or FreeBSD, refused elsewhere; a rolling reload resets a few queued connects unless `net.ipv4.tcp_migrate_req=1`) or `'auto'`: `'reuse-port'` where the runtime has it and that setting is 1, else `'kernel-fair'` (`--balancing`; docs/bench.md#balancing)",
   },
   authenticate: {
     kind: 'custom',

@@ -22,9 +22,9 @@ test('the kernel migrates a closing listener\'s connections only with net.ipv4.t
   })).toBe(false);
 });
 
-test("'auto' is reuse-port where that is safe, round-robin elsewhere; the other modes stay as given", () => {
+test("'auto' is reuse-port where that is safe, kernel-fair elsewhere; the other modes stay as given", () => {
   expect(listenBalancing('auto', true)).toBe('reuse-port');
-  expect(listenBalancing('auto', false)).toBe('round-robin');
+  expect(listenBalancing('auto', false)).toBe('kernel-fair');
   for (const mode of ['round-robin', 'kernel', 'kernel-fair', 'reuse-port'] as const) {
     expect(listenBalancing(mode, true)).toBe(mode);
     expect(listenBalancing(mode, false)).toBe(mode);

@@ -16,7 +16,10 @@ const sockets = new Set<WebSocket>();
 /** `beforeListen` sees the server before it starts (to listen for `ready`, which fires before `listen()` resolves). */
 export async function startCluster(options: SwitchyardOptions = {}, beforeListen?: (server: SwitchyardServer) => void): Promise<{ server: SwitchyardServer; port: number }> {
   // No /metrics cache unless a test asks for one: tests read counters before and after traffic within milliseconds.
-  const server = createServer({ port: 0, host: '127.0.0.1', workers: 2, logLevel: 'silent', metricsCacheMs: 0, ...options });
+  // Round-robin, not the default 'auto': node:cluster fixes its scheduling once per process (this jest worker, for every
+  // file it runs), and tests that put clients on given workers rely on the master's rotation. The default is tested
+  // through the CLI in processes of their own (kernel-fair.test.ts, reuse-port.test.ts).
+  const server = createServer({ port: 0, host: '127.0.0.1', workers: 2, logLevel: 'silent', metricsCacheMs: 0, balancing: 'round-robin', ...options });
   servers.add(server);
   beforeListen?.(server);
   const port = await server.listen();

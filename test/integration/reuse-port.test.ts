@@ -2,10 +2,11 @@
  * `balancing: 'reuse-port'`: each worker listens on a SO_REUSEPORT socket of
  * its own (Node 22.12+/23.1+); `'auto'` (the default) takes it only where the
  * kernel also migrates a closing listener's connections
- * (`net.ipv4.tcp_migrate_req = 1`), node:cluster's round-robin through the
- * master elsewhere (and always on Node 20). Who
- * holds the port's listening sockets is read from /proc: the master alone
- * (round-robin), or each worker and not the master (reuse-port).
+ * (`net.ipv4.tcp_migrate_req = 1`), `'kernel-fair'` (workers accepting from
+ * one shared socket) elsewhere (and always on Node 20). Who holds the port's
+ * listening sockets is read from /proc: the master alone (round-robin), the
+ * master and every worker, one socket (kernel-fair), or each worker its own
+ * and not the master (reuse-port).
  *
  * The Node 24 cases run the CLI on the binary `SWITCHYARD_TEST_NODE24` names
  * (.ci/run downloads it); without it they are skipped, loudly.
@@ -81,17 +82,18 @@ async function clientsPerWorker(port: number, total: number): Promise<number[]> 
 }
 
 test(`this runtime (${process.version}): 'auto' is ${listenBalancing('auto')}, and the port's listening sockets are where that mode puts them`, async () => {
-  let ready: ReadyInfo | undefined;
-  const { port } = await startCluster({ services: { echo: ECHO } }, (server) => server.once('ready', (info) => (ready = info)));
-  expect(ready?.balancing).toBe(reusePortByDefault() ? 'reuse-port' : 'round-robin');
+  // The CLI in a process of its own: node:cluster fixes its scheduling once per process, and this jest worker's is round-robin.
+  const { cli, port, info } = await startCli('auto', process.execPath);
+  expect(info.balancing).toBe(reusePortByDefault() ? 'reuse-port' : 'kernel-fair');
   const workers = await workersOf(port);
   expect(workers).toHaveLength(2);
-  if (ready?.balancing === 'round-robin') {
-    // node:cluster's round-robin: the master (this jest process) holds the one listening socket; workers get accepted connections.
-    expect(listenersHeldBy(process.pid, port)).toBe(1);
-    for (const worker of workers) expect(listenersHeldBy(worker.pid, port)).toBe(0);
+  if (info.balancing === 'kernel-fair') {
+    // One socket shared by all: the master made it and keeps it; each worker accepts from its own copy of the handle.
+    expect(listenerInodes(port).size).toBe(1);
+    expect(listenersHeldBy(cli.child.pid as number, port)).toBe(1);
+    for (const worker of workers) expect(listenersHeldBy(worker.pid, port)).toBe(1);
   } else {
-    expect(listenersHeldBy(process.pid, port)).toBe(0);
+    expect(listenersHeldBy(cli.child.pid as number, port)).toBe(0);
     for (const worker of workers) expect(listenersHeldBy(worker.pid, port)).toBe(1);
   }
   await connectMany(port, 40);
@@ -100,18 +102,25 @@ test(`this runtime (${process.version}): 'auto' is ${listenBalancing('auto')}, a
   for (const count of counts) expect(count).toBeGreaterThan(0);
 });
 
+test('round-robin: the master alone holds the listening socket; workers get accepted connections', async () => {
+  const { port } = await startCluster({ services: { echo: ECHO }, balancing: 'round-robin' });
+  const workers = await workersOf(port);
+  expect(listenersHeldBy(process.pid, port)).toBe(1);
+  for (const worker of workers) expect(listenersHeldBy(worker.pid, port)).toBe(0);
+});
+
 const onNode24 = NODE24 === undefined ? test.skip : test;
 if (NODE24 === undefined) process.stderr.write('reuse-port.test.ts: SWITCHYARD_TEST_NODE24 is not set; the Node 24 cases are skipped\n');
 
-async function startCli24(balancing: string): Promise<{ cli: Spawned; port: number; info: ReadyInfo }> {
+async function startCli(balancing: string, node: string): Promise<{ cli: Spawned; port: number; info: ReadyInfo }> {
   const args = ['start', '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--log-level', 'info', '--balancing', balancing, '--service', `echo=${ECHO}`];
-  const cli = spawnScript(CLI, args, {}, NODE24);
+  const cli = spawnScript(CLI, args, {}, node);
   const info = JSON.parse(await cli.line(/switchyard is ready/, 30000)) as ReadyInfo;
   return { cli, port: info.port, info };
 }
 
 onNode24('Node 24: each worker listens on its own SO_REUSEPORT socket (the master on none), and the kernel gives both of them connections', async () => {
-  const { port, info } = await startCli24('reuse-port');
+  const { port, info } = await startCli('reuse-port', NODE24 as string);
   expect(info.balancing).toBe('reuse-port');
   const workers = await workersOf(port);
   expect(workers).toHaveLength(2);
@@ -125,7 +134,7 @@ onNode24('Node 24: each worker listens on its own SO_REUSEPORT socket (the maste
 });
 
 onNode24('Node 24: after a rolling reload the replacement workers hold the sockets and take the connections', async () => {
-  const { cli, port } = await startCli24('reuse-port');
+  const { cli, port } = await startCli('reuse-port', NODE24 as string);
   const before = new Set((await workersOf(port)).map((w) => w.pid));
   cli.child.kill('SIGHUP');
   await cli.line(/rolling reload done/, 30000);
@@ -143,6 +152,6 @@ onNode24('Node 24: after a rolling reload the replacement workers hold the socke
 });
 
 onNode24("Node 24: 'auto' takes reuse-port only where the kernel migrates a closing listener's connections (net.ipv4.tcp_migrate_req)", async () => {
-  const { info } = await startCli24('auto');
-  expect(info.balancing).toBe(kernelMigratesRequests() ? 'reuse-port' : 'round-robin');
+  const { info } = await startCli('auto', NODE24 as string);
+  expect(info.balancing).toBe(kernelMigratesRequests() ? 'reuse-port' : 'kernel-fair');
 });
