@@ -207,6 +207,10 @@ export class LinkServer {
     const link = this.links.get(worker);
     if (link === undefined || !(link.socket instanceof ChannelLink)) return;
     const channelLink = link.socket;
+    // What the host queued for the worker before this (its handlers' answers and acks, a turn behind the answers) goes in the
+    // ending session, ahead of the reset: kept for the next hello instead, it would reach the worker a hello's round trip
+    // after the answers, and a client answered meanwhile could find its worker still at its hold bound (1013, issue 13).
+    link.queue.flush();
     const kept = channelLink.suspendForReturn();
     if (!kept) channelLink.destroy();
     else this.keepOrphan(worker, channelLink, link.queue);

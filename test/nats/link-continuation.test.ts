@@ -251,3 +251,28 @@ test("the instance's node alone holds the worker's node dead: the acks it sends 
     t.close();
   }
 });
+
+test("what the instance queued for the worker before dropping it (an ack, an answer) goes ahead of the reset, not a hello's round trip later", async () => {
+  const t = await linked({ maxMessages: 100, maxBytes: 1 << 20 });
+  try {
+    expect(t.link.message(id, 'one', false, undefined)).toBe('ok');
+    const seq = t.link.lastSeq;
+    await until(() => t.link.isPending(seq) && t.server.size === 1, 'the message at the service');
+    // The handler answered and settled; its answer and ack wait in the queue when, in the same turn, the master's drop arrives.
+    expect(t.server.send(workerLinkId, { type: 'send', id, data: 'm1' })).toBe(true);
+    expect(t.server.send(workerLinkId, { type: 'ack', seqs: [seq] })).toBe(true);
+    t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [], reason: 'node lost' });
+    // The worker's node stays unlisted here, so its next hello waits: only the ending session can have carried them.
+    await until(() => t.link.heldCount === 0, 'the ack at the worker');
+    expect(texts(t.atWorker)).toEqual(['m1']);
+    // Back: the stream goes on (nothing resent, nothing lost).
+    t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [workerLinkId], reason: 'node lost' });
+    await until(() => t.server.size === 1, 'the worker linked again');
+    expect(t.server.send(workerLinkId, { type: 'send', id, data: 'm2' })).toBe(true);
+    await until(() => texts(t.atWorker).includes('m2'), 'm2 at the worker');
+    expect(texts(t.atWorker)).toEqual(['m1', 'm2']);
+    expect(t.atWorker.filter((m) => m.type === 'closeClient')).toEqual([]);
+  } finally {
+    t.close();
+  }
+});
