@@ -264,8 +264,17 @@ export class ServiceHost {
         if (client.user !== undefined) this.internals.users.add(client.user, client.id);
         // The lane may still hold this id's previous close (a link that broke and came back): the connect runs after it.
         this.lanes.open(client.id);
-        // A resumed connect is acknowledged by nothing; the gate, while it waits, counts it settled.
-        const settled = seq === undefined ? this.gate?.resumeStarted(worker) : () => this.ack(worker, seq);
+        // A resumed connect is acknowledged by nothing. While the gate waits it counts every onConnect until settled, a replayed new one too (resume-gate.ts).
+        const counted = this.gate?.connectStarted(worker);
+        let settled: (() => void) | undefined;
+        if (seq === undefined) settled = counted;
+        else if (counted === undefined) settled = () => this.ack(worker, seq);
+        else {
+          settled = () => {
+            this.ack(worker, seq);
+            counted();
+          };
+        }
         this.lanes.run(client.id, () => this.service.onConnect(client), settled);
         return;
       }

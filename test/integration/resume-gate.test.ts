@@ -122,6 +122,40 @@ test('a service of 2 instances: SIGKILL the senders\' instance, sends while down
   await everyoneGotAll(members, 2);
 }, 40000);
 
+test("a client whose onConnect was still running when its instance died (its connect never acknowledged, so replayed to the successor as a new connect after its worker's resumes): subscribed again before any held publish", async () => {
+  // Long enough that the gate's deadline never opens it here: what is tested is the order, not the bound.
+  const { server, port } = await start({ services: { fan: FANOUT }, livenessTimeout: 10000 });
+  const { members, first, second } = await spread(port, () => true);
+  const sender = onWorker(members, first)[0] as Member;
+  // Its onConnect subscribes and welcomes it, then is still busy 1.5 s later: the instance dies first.
+  let holder: Member | undefined;
+  for (let i = 0; holder === undefined; i++) {
+    expect(i).toBeLessThan(24);
+    const joined = await join(port, '?connectHold=1500');
+    if (joined.worker === second) holder = joined;
+  }
+  const holderPid = server.stats().workers.find((w) => w.id === second)?.pid as number;
+  const pid = server.stats().services[0]?.pid as number;
+  const exited = new Promise((resolve) => server.once('serviceExit', resolve));
+  const online = new Promise((resolve) => server.once('serviceOnline', resolve));
+  // The holder's worker links to the successor last, whatever the load: the sender's replay is held first.
+  process.kill(holderPid, 'SIGSTOP');
+  try {
+    process.kill(pid, 'SIGKILL');
+    await exited;
+    for (let i = 1; i <= 5; i++) sender.client.socket.send(`a${i}`);
+    await online;
+    // Its resumed onConnect came in the same line of its worker's replay as a1-a5: those wait at the gate now.
+    await sender.client.json((v) => v.type === 'welcome' && v.resumed === true, 8000);
+  } finally {
+    process.kill(holderPid, 'SIGCONT');
+  }
+  await holder.client.json((v) => v.type === 'pub' && v.text === 'a5', 8000).catch(() => undefined);
+  // Before the fix: none of a1-a5 (its connect waited at the gate behind them, and its worker had dropped the dead instance's routes).
+  expect(published(holder)).toEqual(['a1', 'a2', 'a3', 'a4', 'a5']);
+  expect(published(sender)).toEqual(['a1', 'a2', 'a3', 'a4', 'a5']);
+}, 40000);
+
 test('a worker that never resumes (SIGSTOPped) stalls the restarted service only until livenessTimeout; once it links late it is served as before', async () => {
   const { server, port } = await start({ services: { fan: FANOUT }, livenessTimeout: 1000 });
   const { members, first, second } = await spread(port, () => true);
