@@ -1,7 +1,7 @@
 /**
- * The resume gate of a (re)started instance: it handles no client event that
- * is not a resume until every worker it expects has resumed its clients, or
- * until a deadline.
+ * The resume gate of a (re)started instance: it handles no client message or
+ * close (connects pass) until every worker it expects has resumed its
+ * clients, or until a deadline.
  *
  * Why: a new instance starts with no subscriptions. Each worker's link
  * independently says hello, re-announces its topics (`interest`, several
@@ -66,7 +66,7 @@ export interface ResumeGateOptions {
 /** One expected worker's resume on its current link: a new link starts a new one. */
 interface Resume {
   ended: boolean;
-  /** Resumed `onConnect`s not settled yet. */
+  /** `onConnect`s (resumed or new) started while the gate waits and not settled yet. */
   unsettled: number;
 }
 

@@ -383,9 +383,9 @@ export class ServiceHost {
 
   /**
    * Called once, when the instance starts serving its links: it handles no
-   * client event but resumes until each of `workers` (those the master
-   * admitted) has sent its link's `resumeEnd` and its resumed `onConnect`s
-   * have settled, or until `timeoutMs` after the first message from any
+   * client message or close (connects run) until each of `workers` (those
+   * the master admitted) has sent its link's `resumeEnd` and the
+   * `onConnect`s started meanwhile have settled, or until `timeoutMs` after the first message from any
    * worker; what arrives meanwhile waits in order (requests: at most
    * `maxRequests`, further ones are answered 503). No worker: nothing waits.
    */
