@@ -6,7 +6,7 @@
  * silently (the soak's finding, docs/soak.md).
  */
 import * as path from 'node:path';
-import { closeAll, connect, FIXTURES, startCluster, type TestClient } from '../helpers/cluster';
+import { closeAll, connect, eventually, FIXTURES, startCluster, type TestClient } from '../helpers/cluster';
 import { workerOfClientId } from '../../src/client-id';
 import type { SwitchyardServer } from '../../src/master/server';
 import type { SwitchyardOptions } from '../../src/options';
@@ -164,6 +164,8 @@ test('a worker that never resumes (SIGSTOPped) stalls the restarted service only
   const stalled = onWorker(members, second)[0] as Member;
   const stalledPid = server.stats().workers.find((w) => w.id === second)?.pid as number;
   const pid = server.stats().services[0]?.pid as number;
+  // Every connect acknowledged first (in the workers' reports that count every client): the stalled client was the last to join, and a connect its worker has no ack for is replayed as a new one, not resumed, when it links.
+  await eventually(() => server.stats().clients === members.length && server.stats().services[0]?.heldMessages === 0);
   const exited = new Promise((resolve) => server.once('serviceExit', resolve));
   const online = new Promise((resolve) => server.once('serviceOnline', resolve));
   process.kill(pid, 'SIGKILL');
