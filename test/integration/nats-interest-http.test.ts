@@ -14,9 +14,6 @@ import { startNode, stopNodes, writeClusterConfig, type NodeProcess } from '../h
 import { stopSpawned } from '../helpers/spawned';
 import { connectNats, type NatsLink } from '../../src/nats/nats-connection';
 
-// A failure is retried once, and both attempts are logged: it counts frames at NATS on a shared machine. A real regression fails both.
-jest.retryTimes(1, { logErrorsBeforeRetry: true });
-
 /**
  * Distinct data frames seen on link subjects, by `<to node>.<from node>`. A
  * frame resent (no ack within resendTimeout, as on a loaded machine) is the
