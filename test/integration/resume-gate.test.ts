@@ -11,9 +11,6 @@ import { workerOfClientId } from '../../src/client-id';
 import type { SwitchyardServer } from '../../src/master/server';
 import type { SwitchyardOptions } from '../../src/options';
 
-// A failure is retried once, and both attempts are logged: one case (a slow resume on the other worker) once got none of its publishes in a Node 24 CI run and passed in the seven other suite runs of the day; not traced. A real regression fails both.
-jest.retryTimes(1, { logErrorsBeforeRetry: true });
-
 const FANOUT = path.join(FIXTURES, 'resume-fanout.ts');
 
 afterEach(closeAll);
