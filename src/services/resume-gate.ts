@@ -1,7 +1,7 @@
 /**
- * The resume gate of a (re)started instance: it handles no client event that
- * is not a resume until every worker it expects has resumed its clients, or
- * until a deadline.
+ * The resume gate of a (re)started instance: it handles no client message or
+ * close (connects pass) until every worker it expects has resumed its
+ * clients, or until a deadline.
  *
  * Why: a new instance starts with no subscriptions. Each worker's link
  * independently says hello, re-announces its topics (`interest`, several
@@ -12,16 +12,27 @@
  * subscribers would miss them silently (docs/soak.md, finding 1).
  *
  * A worker has resumed once its link's `resumeEnd` arrived (sent after its
- * resumed connects and interest reports) and every resumed `onConnect` from
- * it has settled. The expected workers are those the master admitted when it
+ * resumed connects and interest reports) and every `onConnect` from it that
+ * started while the gate waits has settled. The expected workers are those the master admitted when it
  * forked this instance (`linkKey`, later `admitWorker`s before the gate was
  * made); one revoked (it exited) is no longer expected. The deadline starts
  * with the first message from any worker, so an instance that waits for its
  * links (a reload's old instance still stopping) does not spend it; a worker
  * that has not resumed by then is served as any worker linking late is.
  *
- * What waits: client events (new connects, messages, closes) and requests
- * (HTTP, and the HTTP app's publishes), in arrival order. The events are
+ * Connects pass, resumed or not: a connect is its client's first event, so
+ * running it ahead of what waits keeps every client's order. That matters for
+ * a client whose `onConnect` the dead instance ran (it subscribed it) but
+ * never acknowledged: its worker replays that connect as a new one, after its
+ * `resumeEnd`, among its unacknowledged events. Held, it would run after the
+ * other workers' held messages and its client would miss what they publish
+ * (the flaky resume-gate test, seen on Node 24). For the same reason the gate
+ * opens one turn after its conditions are met, not at once: a worker's replay
+ * comes in one batch, handled in one turn, and a connect after its
+ * `resumeEnd` is counted before the gate can open.
+ *
+ * What waits: client messages and closes, and requests (HTTP, and the HTTP
+ * app's publishes), in arrival order. The events are
  * bounded by each worker's hold bound (a worker never has more than
  * `ipcMaxQueuedMessages` events and `ipcMaxQueuedBytes` bytes
  * unacknowledged, and the gate acknowledges nothing); requests by
@@ -55,7 +66,7 @@ export interface ResumeGateOptions {
 /** One expected worker's resume on its current link: a new link starts a new one. */
 interface Resume {
   ended: boolean;
-  /** Resumed `onConnect`s not settled yet. */
+  /** `onConnect`s (resumed or new) started while the gate waits and not settled yet. */
   unsettled: number;
 }
 
@@ -64,6 +75,12 @@ export class ResumeGate {
   private held: HeldMessage[] = [];
   private requests = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** The check one turn after the conditions were met (see the top of the file). */
+  private check: NodeJS.Immediate | undefined;
+  private readonly checkNow = (): void => {
+    this.check = undefined;
+    if (this.resumed()) this.openNow('resumed');
+  };
   private isOpen = false;
 
   constructor(private readonly options: ResumeGateOptions) {
@@ -72,7 +89,7 @@ export class ResumeGate {
 
   /** Opens at once when no worker is expected (a first start): call after construction. */
   start(): void {
-    this.openIfResumed();
+    if (this.resumes.size === 0) this.openNow('resumed');
   }
 
   get open(): boolean {
@@ -88,9 +105,8 @@ export class ResumeGate {
       case 'hello':
       case 'interest':
       case 'resumeEnd':
-        return 'handle';
       case 'connect':
-        return message.resumed === true ? 'handle' : this.hold(worker, message);
+        return 'handle';
       case 'message':
       case 'closed':
         return this.hold(worker, message);
@@ -107,13 +123,14 @@ export class ResumeGate {
   }
 
   /**
-   * A resumed `onConnect` from `worker` starts: the returned function is to be
-   * called once it has settled. Undefined when the gate does not wait for that
-   * worker (not expected, or its resume is over).
+   * An `onConnect` from `worker` starts while the gate waits, of a resumed
+   * client or of a new one (a connect replayed after `resumeEnd` among them):
+   * the returned function is to be called once it has settled. Undefined when
+   * the gate does not wait for it (open, or the worker is not expected).
    */
-  resumeStarted(worker: number): (() => void) | undefined {
+  connectStarted(worker: number): (() => void) | undefined {
     const resume = this.resumes.get(worker);
-    if (resume === undefined || resume.ended) return undefined;
+    if (resume === undefined || this.isOpen) return undefined;
     resume.unsettled++;
     return () => {
       // A resume of a link that closed meanwhile is not the current one: nothing to count.
@@ -164,10 +181,15 @@ export class ResumeGate {
     return 'held';
   }
 
+  /** Every expected worker has resumed: the gate opens on the next turn, unless a connect of that turn is still running then. */
   private openIfResumed(): void {
-    if (this.isOpen) return;
-    for (const resume of this.resumes.values()) if (!resume.ended || resume.unsettled > 0) return;
-    this.openNow('resumed');
+    if (this.isOpen || this.check !== undefined || !this.resumed()) return;
+    this.check = setImmediate(this.checkNow);
+  }
+
+  private resumed(): boolean {
+    for (const resume of this.resumes.values()) if (!resume.ended || resume.unsettled > 0) return false;
+    return true;
   }
 
   private openNow(why: GateOpening): void {
@@ -175,6 +197,8 @@ export class ResumeGate {
     this.isOpen = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearImmediate(this.check);
+    this.check = undefined;
     const late: number[] = [];
     for (const [worker, resume] of this.resumes) if (!resume.ended || resume.unsettled > 0) late.push(worker);
     const held = this.held;

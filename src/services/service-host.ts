@@ -264,8 +264,17 @@ export class ServiceHost {
         if (client.user !== undefined) this.internals.users.add(client.user, client.id);
         // The lane may still hold this id's previous close (a link that broke and came back): the connect runs after it.
         this.lanes.open(client.id);
-        // A resumed connect is acknowledged by nothing; the gate, while it waits, counts it settled.
-        const settled = seq === undefined ? this.gate?.resumeStarted(worker) : () => this.ack(worker, seq);
+        // A resumed connect is acknowledged by nothing. While the gate waits it counts every onConnect until settled, a replayed new one too (resume-gate.ts).
+        const counted = this.gate?.connectStarted(worker);
+        let settled: (() => void) | undefined;
+        if (seq === undefined) settled = counted;
+        else if (counted === undefined) settled = () => this.ack(worker, seq);
+        else {
+          settled = () => {
+            this.ack(worker, seq);
+            counted();
+          };
+        }
         this.lanes.run(client.id, () => this.service.onConnect(client), settled);
         return;
       }
@@ -374,9 +383,9 @@ export class ServiceHost {
 
   /**
    * Called once, when the instance starts serving its links: it handles no
-   * client event but resumes until each of `workers` (those the master
-   * admitted) has sent its link's `resumeEnd` and its resumed `onConnect`s
-   * have settled, or until `timeoutMs` after the first message from any
+   * client message or close (connects run) until each of `workers` (those
+   * the master admitted) has sent its link's `resumeEnd` and the
+   * `onConnect`s started meanwhile have settled, or until `timeoutMs` after the first message from any
    * worker; what arrives meanwhile waits in order (requests: at most
    * `maxRequests`, further ones are answered 503). No worker: nothing waits.
    */

@@ -30,40 +30,50 @@ describe('ResumeGate', () => {
     expect(openings).toEqual([{ held: [], why: 'resumed', late: [] }]);
   });
 
-  test('resumes pass; every other event waits, in arrival order, until every expected worker has ended its resumes', () => {
+  test('resumes and connects pass; every other event waits, in arrival order, until every expected worker has ended its resumes (checked one turn later)', async () => {
     const { gate: g, openings } = gate([1, 2]);
     expect(g.admit(1, { type: 'interest', topic: 't', on: true })).toBe('handle');
     expect(g.admit(1, resumed('1.1'))).toBe('handle');
     expect(g.admit(1, END)).toBe('handle');
     g.resumeEnded(1);
     expect(g.admit(1, message('1.1', 1, 'a'))).toBe('held');
-    expect(g.admit(1, { type: 'connect', client: info('1.2'), seq: 2 })).toBe('held');
+    // A connect is its client's first event: it runs at once (the host counts its onConnect, see connectStarted).
+    expect(g.admit(1, { type: 'connect', client: info('1.2'), seq: 2 })).toBe('handle');
     expect(g.admit(2, resumed('2.1'))).toBe('handle');
     expect(g.admit(1, { type: 'closed', id: '1.1', code: 1000, reason: '', seq: 3 })).toBe('held');
     expect(openings).toEqual([]);
     g.resumeEnded(2);
+    // Not within the turn: the rest of a worker's replay batch (a connect after its resumeEnd) is counted first.
+    expect(g.open).toBe(false);
+    await tick();
     expect(g.open).toBe(true);
     expect(openings).toHaveLength(1);
     expect(openings[0]?.why).toBe('resumed');
     expect(openings[0]?.held.map((h) => [h.worker, h.message.type, 'seq' in h.message ? h.message.seq : undefined])).toEqual([
       [1, 'message', 1],
-      [1, 'connect', 2],
       [1, 'closed', 3],
     ]);
   });
 
-  test('a worker has resumed only once every resumed onConnect from it has settled too', () => {
+  test('a worker has resumed only once every onConnect from it that started while the gate waits has settled too, a connect after its resumeEnd included', async () => {
     const { gate: g, openings } = gate([1]);
-    const first = g.resumeStarted(1);
-    const second = g.resumeStarted(1);
+    const first = g.connectStarted(1);
+    const second = g.connectStarted(1);
     g.resumeEnded(1);
     first?.();
+    // A connect replayed after resumeEnd, in the same turn: counted before the gate can open.
+    const replayed = g.connectStarted(1);
+    await tick();
     expect(g.open).toBe(false);
     second?.();
+    await tick();
+    expect(g.open).toBe(false);
+    replayed?.();
+    await tick();
     expect(g.open).toBe(true);
     expect(openings[0]?.why).toBe('resumed');
     // Not waited for: nothing to count.
-    expect(g.resumeStarted(1)).toBeUndefined();
+    expect(g.connectStarted(1)).toBeUndefined();
   });
 
   test('the deadline runs from the first message of any worker and opens the gate, naming the workers that had not resumed', () => {
@@ -82,25 +92,29 @@ describe('ResumeGate', () => {
     expect(openings).toEqual([{ held: [{ worker: 1, message: message('1.1', 1, 'a') }], why: 'deadline', late: [2] }]);
   });
 
-  test('a revoked worker (it exited) is no longer waited for', () => {
+  test('a revoked worker (it exited) is no longer waited for', async () => {
     const { gate: g, openings } = gate([1, 2]);
     g.resumeEnded(1);
+    await tick();
     expect(g.open).toBe(false);
     g.revoked(2);
+    await tick();
     expect(openings.map((o) => o.why)).toEqual(['resumed']);
   });
 
-  test("a link that closes: its held events are dropped (its worker sends them again), its resume starts over, a settle of its old resume counts for nothing", () => {
+  test("a link that closes: its held events are dropped (its worker sends them again), its resume starts over, a settle of its old resume counts for nothing", async () => {
     const { gate: g, openings } = gate([1, 2]);
     g.resumeEnded(2);
-    const old = g.resumeStarted(1);
+    const old = g.connectStarted(1);
     g.resumeEnded(1);
     g.admit(1, message('1.1', 1, 'lost with the link'));
     g.admit(2, message('2.1', 1, 'kept'));
     g.linkClosed(1);
     old?.();
+    await tick();
     expect(g.open).toBe(false);
     g.resumeEnded(1);
+    await tick();
     expect(openings).toEqual([{ held: [{ worker: 2, message: message('2.1', 1, 'kept') }], why: 'resumed', late: [] }]);
   });
 
@@ -160,9 +174,56 @@ describe('ServiceHost behind its resume gate', () => {
     expect(publishes(sent)).toEqual([]);
     h.fromWorker(2, resumed('2.1'));
     h.fromWorker(2, END);
+    await tick();
     expect(publishes(sent).sort()).toEqual([[1, 'm1'], [2, 'm1']]);
     await tick();
     expect(sent.filter(([, m]) => m.type === 'ack')).toEqual([[1, { type: 'ack', seqs: [1] }]]);
+  });
+
+  test("a connect its worker replays after its resumeEnd (the dead instance handled it but never acknowledged it) subscribes its client before any held publish", async () => {
+    const { host: h, sent } = twoWorkers(new Fanout());
+    h.expectResumes([1, 2], 60_000, 10);
+    h.fromWorker(1, resumed('1.1'));
+    h.fromWorker(1, END);
+    h.fromWorker(1, message('1.1', 1, 'm1'));
+    // Worker 2's replay, as its link sends it: the resumes, resumeEnd, then its unacknowledged events in order, a connect among them.
+    h.fromWorker(2, resumed('2.1'));
+    h.fromWorker(2, END);
+    h.fromWorker(2, { type: 'connect', client: info('2.2'), seq: 1 });
+    h.fromWorker(2, message('2.2', 2, 'm2'));
+    await tick();
+    const toWorker2 = sent.flatMap(([worker, m]) => (worker !== 2 ? [] : m.type === 'subscribe' ? [`subscribe ${m.id}`] : m.type === 'publish' ? [`publish ${String(m.data)}`] : []));
+    // Before: the gate opened at worker 2's resumeEnd and m1 was published before 2.2 was subscribed again.
+    expect(toWorker2).toEqual(['subscribe 2.1', 'subscribe 2.2', 'publish m1', 'publish m2']);
+  });
+
+  test('a connect that comes while the gate waits runs at once, and the gate waits for its onConnect to settle too (an async one subscribes late)', async () => {
+    let loaded: () => void = () => undefined;
+    class LoadsFirst extends Service {
+      override async onConnect(client: Client): Promise<void> {
+        if (!client.resumed) await new Promise<void>((resolve) => (loaded = resolve));
+        this.subscribe(client.id, 't');
+      }
+      override onMessage(_client: Client, data: string | Buffer): void {
+        this.publish('t', String(data));
+      }
+    }
+    const { host: h, sent } = twoWorkers(new LoadsFirst());
+    h.expectResumes([1, 2], 60_000, 10);
+    h.fromWorker(1, resumed('1.1'));
+    h.fromWorker(1, END);
+    h.fromWorker(1, message('1.1', 1, 'm1'));
+    h.fromWorker(2, END);
+    h.fromWorker(2, { type: 'connect', client: info('2.2'), seq: 1 });
+    await tick();
+    await tick();
+    expect(publishes(sent)).toEqual([]);
+    loaded();
+    await tick();
+    await tick();
+    expect(publishes(sent).sort()).toEqual([[1, 'm1'], [2, 'm1']]);
+    // Its connect is acknowledged once settled, as any connect.
+    expect(sent.filter(([worker, m]) => worker === 2 && m.type === 'ack')).toEqual([[2, { type: 'ack', seqs: [1] }]]);
   });
 
   test('expectResumes with no worker (a first start): events are handled at once', () => {
