@@ -273,8 +273,9 @@ export type WorkerToService =
    * Sent once on each new link, after the hello, its `interest` reports and
    * its resumed connects: this worker has re-announced everything it had for
    * the instance; what follows is new or replayed events. A (re)started
-   * instance handles no other client event until every worker it expects has
-   * sent this and its resumed `onConnect`s settled (`resume-gate.ts`).
+   * instance handles no client event but connects until every worker it
+   * expects has sent this and every `onConnect` started meanwhile settled
+   * (`resume-gate.ts`).
    */
   | { readonly type: 'resumeEnd' };
 

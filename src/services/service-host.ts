@@ -409,7 +409,13 @@ export class ServiceHost {
   /** A worker's link closed: each of its clients is gone (1006), as a worker crash would leave them. */
   workerGone(worker: number, reason = 'worker exited'): void {
     this.gate?.linkClosed(worker);
-    this.acks.delete(worker);
+    // Acks of handlers that settled this turn still go: a remote worker's link kept across a drop (link-server.ts,
+    // orphans) delivers them when that worker links again, so its events are not replayed as never handled.
+    const pending = this.acks.get(worker);
+    if (pending !== undefined) {
+      this.acks.delete(worker);
+      this.ports.toWorker(worker, { type: 'ack', seqs: pending });
+    }
     this.interest.dropWorker(worker);
     const gone: string[] = [];
     for (const id of this.internals.clients.keys()) if (workerOfClientId(id) === worker) gone.push(id);

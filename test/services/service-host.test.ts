@@ -392,6 +392,19 @@ test('workerGone closes exactly the clients of that worker, with 1006', async ()
   expect(h.stats.unknownClientEvents).toBe(0);
 });
 
+test('workerGone in the turn a handler settled still sends its ack (a dropped remote link keeps its queue for the next hello)', async () => {
+  const { host: h, sent } = host(new Service());
+  h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
+  h.fromWorker(1, { type: 'message', seq: 2, id: '1.1', data: 'a' });
+  await h.whenIdle();
+  // The handlers settled; their acks wait for the end of the turn.
+  expect(acksIn(sent)).toEqual([]);
+  h.workerGone(1);
+  expect(acksIn(sent)).toEqual([1, 2]);
+  await tick();
+  expect(acksIn(sent)).toEqual([1, 2]);
+});
+
 test('a connect whose id names another worker (or no worker) is ignored, counted and acknowledged at once', async () => {
   const connected: string[] = [];
   class Plain extends Service {
