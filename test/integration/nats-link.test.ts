@@ -186,6 +186,8 @@ describeWithNats('test/integration/nats-link.test.ts')('reliable channel over re
     rogue.publish('sytest.link.b.a', Buffer.from('x'));
     rogue.publish('sytest.link.b.a.nope', Buffer.from('x'));
     rogue.publish('sytest.link.b.a.stream', Buffer.from('not a frame'));
+    // Two connections' messages have no order between them: the server has taken the rogue's before a's frame goes.
+    await rogue.flush();
     // And a real frame from a afterwards still arrives.
     a.router.open('b', 'stream', new Stream(waiter)).send(Buffer.from('7'));
     await waiter.until(() => atB.received.length === 1, () => `stats ${JSON.stringify(router.stats)}`);
