@@ -35,10 +35,11 @@
  * closure per connection: the listeners are module-level functions that find
  * the client on the receiver, as `ws` finds its WebSocket there.
  */
-import { EventEmitter } from 'node:events';
+import { type EventEmitter } from 'node:events';
 import { WebSocket } from 'ws';
 import type { Logger } from '../logger';
 import type { ClientEntry } from './client-registry';
+import { receiverOf } from './tcp-socket';
 import type { ServiceLink } from './service-link';
 
 type ConcludeListener = (this: EventEmitter, code: number, reason: Buffer) => void;
@@ -71,9 +72,8 @@ interface WsListeners {
  */
 let wsListeners: WsListeners | null | undefined;
 
-function receiverOf(socket: WebSocket): Receiver | undefined {
-  const receiver = (socket as unknown as { readonly _receiver?: unknown })._receiver;
-  return receiver instanceof EventEmitter ? (receiver as Receiver) : undefined;
+function receiverFor(socket: WebSocket): Receiver | undefined {
+  return receiverOf(socket) as Receiver | undefined;
 }
 
 function readWsListeners(receiver: Receiver): WsListeners | null {
@@ -118,7 +118,7 @@ export class HeldCloses {
   /** Takes over a new client's Close and protocol-error listeners (nothing when the grace is 0). */
   watch(entry: ClientEntry): void {
     if (this.graceMs === 0) return;
-    const receiver = receiverOf(entry.socket);
+    const receiver = receiverFor(entry.socket);
     if (wsListeners === undefined) {
       wsListeners = receiver === undefined ? null : readWsListeners(receiver);
       if (wsListeners === null) this.log.warn('ws internals are not as expected: closes are answered at once (closeGrace ignored)');

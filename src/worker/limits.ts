@@ -6,7 +6,7 @@
  * socket.
  */
 import type { IncomingMessage, ServerOptions } from 'node:http';
-import { EventEmitter } from 'node:events';
+import { type EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { WebSocket, type PerMessageDeflateOptions } from 'ws';
 import type { WorkerLimits } from '../child-env';
@@ -17,7 +17,7 @@ import { AddressSlots, ConnectionGate, RETRY_AFTER_SECONDS, type GateVerdict } f
 import { Heartbeat } from './heartbeat';
 import { IdleSweep } from './idle-sweep';
 import { TokenBucket } from './rate-limit';
-import { tcpSocketOf } from './tcp-socket';
+import { receiverOf, tcpSocketOf } from './tcp-socket';
 
 /** How long a client closed for a limit has to finish the close handshake before it is terminated. */
 export const LIMIT_CLOSE_GRACE_MS = 2000;
@@ -71,11 +71,6 @@ interface ReceiverPong {
 }
 /** Read from the first client's receiver; `null`: not as expected. */
 let receiverPong: ReceiverPong | null | undefined;
-
-function receiverOf(ws: WebSocket): EventEmitter | undefined {
-  const receiver = (ws as unknown as { readonly _receiver?: unknown })._receiver;
-  return receiver instanceof EventEmitter ? receiver : undefined;
-}
 
 function readReceiverPong(receiver: EventEmitter, ws: WebSocket): ReceiverPong | null {
   const listeners = receiver.listeners('pong');

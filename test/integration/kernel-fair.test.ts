@@ -8,48 +8,22 @@
  */
 import * as fs from 'node:fs';
 import WebSocket from 'ws';
-import type { ReadyInfo } from '../../src/master/server';
 import { closeAll, connect, type TestClient } from '../helpers/cluster';
-import { CLI, spawnScript, stopSpawned, type Spawned } from '../helpers/spawned';
+import { clientsPerWorker, startBalancedCli, workersOf } from '../helpers/worker-spread';
+import { stopSpawned } from '../helpers/spawned';
 
-const ECHO = require.resolve('../../src/services/examples/echo');
 
 afterEach(async () => {
   await closeAll();
   stopSpawned();
 });
 
-interface HealthWorker { readonly kind: string; readonly pid: number; readonly clients?: number }
-
-async function workersOf(port: number): Promise<HealthWorker[]> {
-  const response = await fetch(`http://127.0.0.1:${port}/healthz`);
-  const body = (await response.json()) as { processes: HealthWorker[] };
-  return body.processes.filter((p) => p.kind === 'worker');
-}
-
-/** Waits until /healthz shows `total` clients over the workers (status reports are batched); returns each worker's count. */
-async function clientsPerWorker(port: number, total: number): Promise<number[]> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const counts = (await workersOf(port)).map((w) => w.clients ?? 0);
-    if (counts.reduce((a, b) => a + b, 0) === total || Date.now() > deadline) return counts;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function startCli(balancing: string): Promise<{ cli: Spawned; port: number; info: ReadyInfo }> {
-  const args = ['start', '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--log-level', 'info', '--balancing', balancing, '--service', `echo=${ECHO}`];
-  const cli = spawnScript(CLI, args, { UV_TCP_SINGLE_ACCEPT: '' });
-  const info = JSON.parse(await cli.line(/switchyard is ready/, 30000)) as ReadyInfo;
-  return { cli, port: info.port, info };
-}
-
 function environOf(pid: number): string[] {
   return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
 }
 
 test("'kernel-fair': the workers get libuv's single accept, and each takes a share of bursts of connects", async () => {
-  const { cli, port, info } = await startCli('kernel-fair');
+  const { cli, port, info } = await startBalancedCli('kernel-fair', process.execPath, { UV_TCP_SINGLE_ACCEPT: '' });
   expect(info.balancing).toBe('kernel-fair');
   const workers = await workersOf(port);
   expect(workers).toHaveLength(2);
@@ -66,7 +40,7 @@ test("'kernel-fair': the workers get libuv's single accept, and each takes a sha
 }, 30000);
 
 test("'kernel-fair': a rolling reload under a steady stream of connects refuses none", async () => {
-  const { cli, port } = await startCli('kernel-fair');
+  const { cli, port } = await startBalancedCli('kernel-fair', process.execPath, { UV_TCP_SINGLE_ACCEPT: '' });
   const failures: string[] = [];
   const sockets: WebSocket[] = [];
   const closeCodes: number[] = [];

@@ -13,9 +13,9 @@
  */
 import * as fs from 'node:fs';
 import { kernelMigratesRequests, listenBalancing, reusePortByDefault } from '../../src/balancing';
-import type { ReadyInfo } from '../../src/master/server';
 import { closeAll, connect, startCluster, type TestClient } from '../helpers/cluster';
-import { CLI, spawnScript, stopSpawned, type Spawned } from '../helpers/spawned';
+import { clientsPerWorker, startBalancedCli, workersOf } from '../helpers/worker-spread';
+import { stopSpawned } from '../helpers/spawned';
 
 const ECHO = require.resolve('../../src/services/examples/echo');
 const NODE24 = process.env.SWITCHYARD_TEST_NODE24;
@@ -56,14 +56,6 @@ function listenersHeldBy(pid: number, port: number): number {
   return held;
 }
 
-interface HealthWorker { readonly kind: string; readonly pid: number; readonly clients?: number }
-
-async function workersOf(port: number): Promise<HealthWorker[]> {
-  const response = await fetch(`http://127.0.0.1:${port}/healthz`);
-  const body = (await response.json()) as { processes: HealthWorker[] };
-  return body.processes.filter((p) => p.kind === 'worker');
-}
-
 async function connectMany(port: number, count: number): Promise<TestClient[]> {
   const clients: TestClient[] = [];
   // In batches: a connect storm is not what this checks.
@@ -71,19 +63,9 @@ async function connectMany(port: number, count: number): Promise<TestClient[]> {
   return clients;
 }
 
-/** Waits until /healthz shows `total` clients over the workers (status reports are batched); returns each worker's count. */
-async function clientsPerWorker(port: number, total: number): Promise<number[]> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const counts = (await workersOf(port)).map((w) => w.clients ?? 0);
-    if (counts.reduce((a, b) => a + b, 0) === total || Date.now() > deadline) return counts;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 test(`this runtime (${process.version}): 'auto' is ${listenBalancing('auto')}, and the port's listening sockets are where that mode puts them`, async () => {
   // The CLI in a process of its own: node:cluster fixes its scheduling once per process, and this jest worker's is round-robin.
-  const { cli, port, info } = await startCli('auto', process.execPath);
+  const { cli, port, info } = await startBalancedCli('auto', process.execPath);
   expect(info.balancing).toBe(reusePortByDefault() ? 'reuse-port' : 'kernel-fair');
   const workers = await workersOf(port);
   expect(workers).toHaveLength(2);
@@ -112,15 +94,8 @@ test('round-robin: the master alone holds the listening socket; workers get acce
 const onNode24 = NODE24 === undefined ? test.skip : test;
 if (NODE24 === undefined) process.stderr.write('reuse-port.test.ts: SWITCHYARD_TEST_NODE24 is not set; the Node 24 cases are skipped\n');
 
-async function startCli(balancing: string, node: string): Promise<{ cli: Spawned; port: number; info: ReadyInfo }> {
-  const args = ['start', '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--log-level', 'info', '--balancing', balancing, '--service', `echo=${ECHO}`];
-  const cli = spawnScript(CLI, args, {}, node);
-  const info = JSON.parse(await cli.line(/switchyard is ready/, 30000)) as ReadyInfo;
-  return { cli, port: info.port, info };
-}
-
 onNode24('Node 24: each worker listens on its own SO_REUSEPORT socket (the master on none), and the kernel gives both of them connections', async () => {
-  const { port, info } = await startCli('reuse-port', NODE24 as string);
+  const { port, info } = await startBalancedCli('reuse-port', NODE24 as string);
   expect(info.balancing).toBe('reuse-port');
   const workers = await workersOf(port);
   expect(workers).toHaveLength(2);
@@ -134,7 +109,7 @@ onNode24('Node 24: each worker listens on its own SO_REUSEPORT socket (the maste
 });
 
 onNode24('Node 24: after a rolling reload the replacement workers hold the sockets and take the connections', async () => {
-  const { cli, port } = await startCli('reuse-port', NODE24 as string);
+  const { cli, port } = await startBalancedCli('reuse-port', NODE24 as string);
   const before = new Set((await workersOf(port)).map((w) => w.pid));
   cli.child.kill('SIGHUP');
   await cli.line(/rolling reload done/, 30000);
@@ -152,6 +127,6 @@ onNode24('Node 24: after a rolling reload the replacement workers hold the socke
 });
 
 onNode24("Node 24: 'auto' takes reuse-port only where the kernel migrates a closing listener's connections (net.ipv4.tcp_migrate_req)", async () => {
-  const { info } = await startCli('auto', NODE24 as string);
+  const { info } = await startBalancedCli('auto', NODE24 as string);
   expect(info.balancing).toBe(kernelMigratesRequests() ? 'reuse-port' : 'kernel-fair');
 });

@@ -8,58 +8,27 @@
  * closes its clients of that instance with 1012: never a silent loss.
  */
 import { clusterLinkId } from '../../src/client-id';
-import { ChannelRouter, type NatsPort } from '../../src/nats/channel-router';
+import { ChannelRouter } from '../../src/nats/channel-router';
 import { formatRemoteEndpoint } from '../../src/nats/process-router';
 import type { ServiceToWorker } from '../../src/protocol';
 import { LinkServer } from '../../src/services/link-server';
 import { ServiceLink, type ServiceLinkHooks } from '../../src/worker/service-link';
+import { MemoryNats, until } from '../helpers/memory-nats';
 import { recordingLogger } from '../helpers/recording-logger';
 
-/** An in-memory NATS delivering on a later turn; `dropToWorkers` loses everything published towards node b. */
-class Bus {
-  dropToWorkers = false;
-  private readonly subscriptions: Array<{ prefix: string; handler: (subject: string, data: Uint8Array) => void }> = [];
-
-  port(): NatsPort {
-    return {
-      publish: (subject, data) => {
-        if (this.dropToWorkers && subject.startsWith('c.link.b.')) return;
-        const copy = Buffer.from(data);
-        setImmediate(() => {
-          for (const sub of this.subscriptions) if (subject.startsWith(sub.prefix)) sub.handler(subject, copy);
-        });
-      },
-      subscribe: (subject, handler) => {
-        const entry = { prefix: subject.slice(0, -1), handler };
-        this.subscriptions.push(entry);
-        return () => this.subscriptions.splice(this.subscriptions.indexOf(entry), 1);
-      },
-      maxPayload: () => 1024 * 1024,
-    };
-  }
-}
+/** What a cut towards node b (the worker's) loses: everything published to it. */
+const TOWARDS_WORKERS = (subject: string): boolean => subject.startsWith('c.link.b.');
+const NOTHING = (): boolean => false;
 
 const nodes = ['a', 'b'];
 const workerLinkId = clusterLinkId(1, 3);
 const id = `${workerLinkId.toString(36)}.1`;
 
-function until(condition: () => boolean, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 5000;
-    const check = (): void => {
-      if (condition()) return resolve();
-      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(check, 5);
-    };
-    check();
-  });
-}
-
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** A service on node a and a worker of node b linked over a channel, the worker's client connected and acknowledged. */
 async function linked(serviceLimits: { maxMessages: number; maxBytes: number }) {
-  const bus = new Bus();
+  const bus = new MemoryNats();
   const { log, lines } = recordingLogger();
   const atWorker: ServiceToWorker[] = [];
   const closed: number[] = [];
@@ -111,9 +80,9 @@ test('writes the ended session had not delivered, and those sent before the next
     await sendRange(t.server, 1, 5);
     await until(() => texts(t.atWorker).length === 5, 'the first five');
     // Lost on the way: the session holds them unacknowledged.
-    t.bus.dropToWorkers = true;
+    t.bus.drop = TOWARDS_WORKERS;
     await sendRange(t.server, 6, 10);
-    t.bus.dropToWorkers = false;
+    t.bus.drop = NOTHING;
     // The worker's end resets (as a stall would): the service hears of it and keeps what it sent; more is sent before the new hello.
     t.workerRouter.openChannels.get('a.echo-0')?.reset();
     await sendRange(t.server, 11, 15);
@@ -138,11 +107,11 @@ test('a write split over frames and cut by the reset goes again whole; resets at
     await sendRange(t.server, 1, 3);
     await until(() => texts(t.atWorker).length === 4, 'the big one and three');
     for (let round = 0; round < 3; round++) {
-      t.bus.dropToWorkers = true;
+      t.bus.drop = TOWARDS_WORKERS;
       expect(t.server.send(workerLinkId, { type: 'send', id, data: `${big}${round}` })).toBe(true);
       await turn();
       await sendRange(t.server, 10 * round + 10, 10 * round + 14);
-      t.bus.dropToWorkers = false;
+      t.bus.drop = NOTHING;
       // Either end may notice: the service's end in even rounds, the worker's in odd ones.
       if (round % 2 === 0) t.serviceRouter.openChannels.get('b.w3')?.reset();
       else t.workerRouter.openChannels.get('a.echo-0')?.reset();
@@ -167,9 +136,9 @@ test('more unacknowledged at the reset than the link bounds: the worker hears se
   try {
     await sendRange(t.server, 1, 2);
     await until(() => texts(t.atWorker).length === 2, 'the first two');
-    t.bus.dropToWorkers = true;
+    t.bus.drop = TOWARDS_WORKERS;
     await sendRange(t.server, 3, 8);
-    t.bus.dropToWorkers = false;
+    t.bus.drop = NOTHING;
     t.workerRouter.openChannels.get('a.echo-0')?.reset();
     await until(() => t.atWorker.some((m) => m.type === 'closeClient'), 'the client closed');
     expect(t.atWorker.filter((m) => m.type === 'closeClient')).toEqual([{ type: 'closeClient', id, code: 1012, reason: 'service link lost' }]);
@@ -189,7 +158,7 @@ test("both ends drop the link (each holds the other's node dead), then link agai
   try {
     await sendRange(t.server, 1, 3);
     await until(() => texts(t.atWorker).length === 3, 'the first three');
-    t.bus.dropToWorkers = true;
+    t.bus.drop = TOWARDS_WORKERS;
     await sendRange(t.server, 4, 6);
     // The service's master holds node b dead: the host hears the worker's link closed; its stream is kept.
     t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [], reason: 'node lost' });
@@ -197,7 +166,7 @@ test("both ends drop the link (each holds the other's node dead), then link agai
     expect(t.server.size).toBe(0);
     // The worker's master holds node a dead, then sees it again: a new channel connection to the same instance.
     t.link.instanceDown();
-    t.bus.dropToWorkers = false;
+    t.bus.drop = NOTHING;
     t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [workerLinkId], reason: 'node lost' });
     t.link.instanceUp(formatRemoteEndpoint('a', 'echo-0', 42), '');
     await until(() => t.server.size === 1, 'the worker linked again');
@@ -215,12 +184,12 @@ test('a worker back on a link whose stream was too much to keep hears sessionLos
   try {
     await sendRange(t.server, 1, 2);
     await until(() => texts(t.atWorker).length === 2, 'the first two');
-    t.bus.dropToWorkers = true;
+    t.bus.drop = TOWARDS_WORKERS;
     await sendRange(t.server, 3, 8);
     // Dropped with six writes unacknowledged, past the bound of three: nothing is kept for the worker.
     t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [], reason: 'node lost' });
     t.link.instanceDown();
-    t.bus.dropToWorkers = false;
+    t.bus.drop = NOTHING;
     t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [workerLinkId], reason: 'node lost' });
     t.link.instanceUp(formatRemoteEndpoint('a', 'echo-0', 42), '');
     await until(() => t.atWorker.some((m) => m.type === 'closeClient'), 'the client closed');

@@ -393,7 +393,8 @@ test('workerGone closes exactly the clients of that worker, with 1006', async ()
 });
 
 test('workerGone in the turn a handler settled still sends its ack (a dropped remote link keeps its queue for the next hello)', async () => {
-  const { host: h, sent } = host(new Service());
+  class Quiet extends Service {}
+  const { host: h, sent } = host(new Quiet());
   h.fromWorker(1, { type: 'connect', client: info('1.1'), seq: 1 });
   h.fromWorker(1, { type: 'message', seq: 2, id: '1.1', data: 'a' });
   await h.whenIdle();

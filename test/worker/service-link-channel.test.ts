@@ -7,52 +7,19 @@
  * worker's link (no `onClosed`).
  */
 import { clusterLinkId } from '../../src/client-id';
-import { ChannelRouter, type NatsPort } from '../../src/nats/channel-router';
+import { ChannelRouter } from '../../src/nats/channel-router';
 import { formatRemoteEndpoint } from '../../src/nats/process-router';
 import type { WorkerToService } from '../../src/protocol';
 import { LinkServer } from '../../src/services/link-server';
 import { ServiceLink, type ServiceLinkHooks } from '../../src/worker/service-link';
+import { MemoryNats, until } from '../helpers/memory-nats';
 import { recordingLogger } from '../helpers/recording-logger';
-
-class Bus {
-  private readonly subscriptions: Array<{ prefix: string; handler: (subject: string, data: Uint8Array) => void }> = [];
-
-  port(): NatsPort {
-    return {
-      // Delivered on a later turn, as a network would.
-      publish: (subject, data) => {
-        const copy = Buffer.from(data);
-        setImmediate(() => {
-          for (const sub of this.subscriptions) if (subject.startsWith(sub.prefix)) sub.handler(subject, copy);
-        });
-      },
-      subscribe: (subject, handler) => {
-        const entry = { prefix: subject.slice(0, -1), handler };
-        this.subscriptions.push(entry);
-        return () => this.subscriptions.splice(this.subscriptions.indexOf(entry), 1);
-      },
-      maxPayload: () => 1024 * 1024,
-    };
-  }
-}
 
 const nodes = ['a', 'b'];
 const workerLinkId = clusterLinkId(1, 3);
 
-function until(condition: () => boolean, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 5000;
-    const check = (): void => {
-      if (condition()) return resolve();
-      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(check, 5);
-    };
-    check();
-  });
-}
-
 test('events cross a channel link; a session reset replays (resumed, then redelivered) and the service keeps the link', async () => {
-  const bus = new Bus();
+  const bus = new MemoryNats();
   const { log } = recordingLogger();
   const received: WorkerToService[] = [];
   const closed: number[] = [];
@@ -101,7 +68,7 @@ test('events cross a channel link; a session reset replays (resumed, then redeli
 });
 
 test('a hello from a worker its node does not run (or from a node held dead) is refused: nothing reaches the service', async () => {
-  const bus = new Bus();
+  const bus = new MemoryNats();
   const { log } = recordingLogger();
   const received: WorkerToService[] = [];
   // A hello for a worker its node's heartbeat does not list waits for it up to the hello deadline, then is refused.
@@ -130,7 +97,7 @@ test('a hello from a worker its node does not run (or from a node held dead) is 
 });
 
 test("a hello that comes before its node's heartbeat lists the worker waits for it (no warning), then the link goes on with what followed", async () => {
-  const bus = new Bus();
+  const bus = new MemoryNats();
   const { log, lines } = recordingLogger();
   const received: WorkerToService[] = [];
   const server = new LinkServer({ maxMessages: 100, maxBytes: 1 << 20 }, log, { onBatch: (_worker, messages) => received.push(...messages), onClosed: () => undefined });
