@@ -96,9 +96,16 @@ test('a worker that dies: services hear onClose 1006 for its clients only, a rep
   process.kill(victim?.pid as number, 'SIGKILL');
   await exited;
   const survivor = survivors[0] as TestClient;
-  survivor.socket.send('events?');
-  const log = await survivor.json<{ events: Array<{ event: string; id: string; code?: number }> }>((m) => m.type === 'events');
-  const closes = log.events.filter((e) => e.event === 'close');
+  // The master hears the exit over its IPC, the service the end of the dead worker's link on its socket: two
+  // channels with no order between them, so the service is asked again until it has heard as many closes (5 s at most).
+  type Events = { events: Array<{ event: string; id: string; code?: number }> };
+  let closes: Events['events'] = [];
+  for (const deadline = Date.now() + 5000; closes.length < doomed.length && Date.now() < deadline; ) {
+    survivor.messages.length = 0;
+    survivor.socket.send('events?');
+    closes = (await survivor.json<Events>((m) => m.type === 'events')).events.filter((e) => e.event === 'close');
+    if (closes.length < doomed.length) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   expect(closes.map((e) => e.id).sort()).toEqual([...doomed].sort());
   expect(closes.every((e) => e.code === 1006)).toBe(true);
   // New connections succeed at once, survivors keep being served.
