@@ -7,56 +7,35 @@
  * unacknowledged than the link's bounds), the worker hears `sessionLost` and
  * closes its clients of that instance with 1012: never a silent loss.
  */
-import { clusterLinkId } from '../../src/client-id';
-import { ChannelRouter } from '../../src/nats/channel-router';
-import { formatRemoteEndpoint } from '../../src/nats/process-router';
 import type { ServiceToWorker } from '../../src/protocol';
-import { LinkServer } from '../../src/services/link-server';
-import { ServiceLink, type ServiceLinkHooks } from '../../src/worker/service-link';
-import { MemoryNats, until } from '../helpers/memory-nats';
+import type { LinkServer } from '../../src/services/link-server';
+import { channelLinkRig, RIG_INSTANCE, RIG_WORKER, until } from '../helpers/memory-nats';
 import { recordingLogger } from '../helpers/recording-logger';
 
 /** What a cut towards node b (the worker's) loses: everything published to it. */
 const TOWARDS_WORKERS = (subject: string): boolean => subject.startsWith('c.link.b.');
 const NOTHING = (): boolean => false;
 
-const nodes = ['a', 'b'];
-const workerLinkId = clusterLinkId(1, 3);
-const id = `${workerLinkId.toString(36)}.1`;
+const id = `${RIG_WORKER.toString(36)}.1`;
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** A service on node a and a worker of node b linked over a channel, the worker's client connected and acknowledged. */
 async function linked(serviceLimits: { maxMessages: number; maxBytes: number }) {
-  const bus = new MemoryNats();
   const { log, lines } = recordingLogger();
   const atWorker: ServiceToWorker[] = [];
   const closed: number[] = [];
-  const server = new LinkServer(serviceLimits, log, { onBatch: () => undefined, onClosed: (worker) => closed.push(worker) });
-  const serviceRouter = new ChannelRouter(bus.port(), {
-    cluster: 'c',
-    node: 'a',
-    nodes,
-    endpoint: 'echo-0',
-    accept: (peer, endpoint) => server.acceptChannel(peer, endpoint, (from, _e, worker) => from === 'b' && worker === workerLinkId),
-  }, log);
-  const workerRouter = new ChannelRouter(bus.port(), { cluster: 'c', node: 'b', nodes, endpoint: 'w3' }, log);
-  const hooks: ServiceLinkHooks = { onBatch: (_link, batch) => atWorker.push(...batch), onInstanceGone: () => undefined, onFreshInstance: () => undefined, onQuarantined: () => undefined };
-  const link = new ServiceLink('echo', workerLinkId, { maxMessages: 100, maxBytes: 1 << 20, maxDeliveries: 3 }, log, hooks, 0, 'echo', () => Promise.resolve(workerRouter));
-  server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [workerLinkId], reason: 'worker exited' });
-  link.instanceUp(formatRemoteEndpoint('a', 'echo-0', 42), '');
+  const rig = channelLinkRig(log, { serviceLimits, server: { onClosed: (worker) => closed.push(worker) }, onWorkerBatch: (_link, batch) => atWorker.push(...batch) });
+  const { server, link } = rig;
+  server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [RIG_WORKER], reason: 'worker exited' });
+  link.instanceUp(RIG_INSTANCE, '');
   await until(() => link.state === 'up', 'the link up');
   expect(link.connect({ id, service: 'echo', path: '/echo', query: {}, headers: {}, remoteAddress: '127.0.0.1' })).toBe('ok');
   const connectSeq = link.lastSeq;
   await until(() => server.size === 1, 'the worker linked at the service');
-  expect(server.send(workerLinkId, { type: 'ack', seqs: [connectSeq] })).toBe(true);
+  expect(server.send(RIG_WORKER, { type: 'ack', seqs: [connectSeq] })).toBe(true);
   await until(() => link.heldCount === 0, 'the connect acknowledged');
-  const close = (): void => {
-    link.end();
-    workerRouter.close();
-    serviceRouter.close();
-  };
-  return { bus, server, link, workerRouter, serviceRouter, atWorker, closed, lines, close };
+  return { ...rig, atWorker, closed, lines };
 }
 
 /** The texts of the `send`s the worker received, in order. */
@@ -67,7 +46,7 @@ function texts(messages: readonly ServiceToWorker[]): string[] {
 /** Sends `send`s numbered `from` to `to`, each its own write (one per turn). */
 async function sendRange(server: LinkServer, from: number, to: number): Promise<void> {
   for (let n = from; n <= to; n++) {
-    expect(server.send(workerLinkId, { type: 'send', id, data: `m${n}` })).toBe(true);
+    expect(server.send(RIG_WORKER, { type: 'send', id, data: `m${n}` })).toBe(true);
     await turn();
   }
 }
@@ -102,13 +81,13 @@ test('a write split over frames and cut by the reset goes again whole; resets at
   const t = await linked({ maxMessages: 100, maxBytes: 8 << 20 });
   try {
     const big = 'x'.repeat(2.5 * 1024 * 1024);
-    expect(t.server.send(workerLinkId, { type: 'send', id, data: big })).toBe(true);
+    expect(t.server.send(RIG_WORKER, { type: 'send', id, data: big })).toBe(true);
     await turn();
     await sendRange(t.server, 1, 3);
     await until(() => texts(t.atWorker).length === 4, 'the big one and three');
     for (let round = 0; round < 3; round++) {
       t.bus.drop = TOWARDS_WORKERS;
-      expect(t.server.send(workerLinkId, { type: 'send', id, data: `${big}${round}` })).toBe(true);
+      expect(t.server.send(RIG_WORKER, { type: 'send', id, data: `${big}${round}` })).toBe(true);
       await turn();
       await sendRange(t.server, 10 * round + 10, 10 * round + 14);
       t.bus.drop = NOTHING;
@@ -162,13 +141,13 @@ test("both ends drop the link (each holds the other's node dead), then link agai
     await sendRange(t.server, 4, 6);
     // The service's master holds node b dead: the host hears the worker's link closed; its stream is kept.
     t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [], reason: 'node lost' });
-    expect(t.closed).toEqual([workerLinkId]);
+    expect(t.closed).toEqual([RIG_WORKER]);
     expect(t.server.size).toBe(0);
     // The worker's master holds node a dead, then sees it again: a new channel connection to the same instance.
     t.link.instanceDown();
     t.bus.drop = NOTHING;
-    t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [workerLinkId], reason: 'node lost' });
-    t.link.instanceUp(formatRemoteEndpoint('a', 'echo-0', 42), '');
+    t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [RIG_WORKER], reason: 'node lost' });
+    t.link.instanceUp(RIG_INSTANCE, '');
     await until(() => t.server.size === 1, 'the worker linked again');
     await sendRange(t.server, 7, 8);
     await until(() => texts(t.atWorker).length >= 8, 'all eight');
@@ -190,8 +169,8 @@ test('a worker back on a link whose stream was too much to keep hears sessionLos
     t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [], reason: 'node lost' });
     t.link.instanceDown();
     t.bus.drop = NOTHING;
-    t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [workerLinkId], reason: 'node lost' });
-    t.link.instanceUp(formatRemoteEndpoint('a', 'echo-0', 42), '');
+    t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [RIG_WORKER], reason: 'node lost' });
+    t.link.instanceUp(RIG_INSTANCE, '');
     await until(() => t.atWorker.some((m) => m.type === 'closeClient'), 'the client closed');
     expect(t.atWorker.filter((m) => m.type === 'closeClient')).toEqual([{ type: 'closeClient', id, code: 1012, reason: 'service link lost' }]);
     expect(texts(t.atWorker)).toEqual(['m1', 'm2']);
@@ -207,11 +186,11 @@ test("the instance's node alone holds the worker's node dead: the acks it sends 
     const seq = t.link.lastSeq;
     // Dropped (the host hears the worker's clients closed) while that message's handler runs; its ack comes after.
     t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [], reason: 'node lost' });
-    expect(t.closed).toEqual([workerLinkId]);
-    expect(t.server.send(workerLinkId, { type: 'ack', seqs: [seq] })).toBe(true);
-    expect(t.server.send(workerLinkId, { type: 'send', id, data: 'm1' })).toBe(true);
+    expect(t.closed).toEqual([RIG_WORKER]);
+    expect(t.server.send(RIG_WORKER, { type: 'ack', seqs: [seq] })).toBe(true);
+    expect(t.server.send(RIG_WORKER, { type: 'send', id, data: 'm1' })).toBe(true);
     // The worker's side saw nothing wrong; its node is listed again.
-    t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [workerLinkId], reason: 'node lost' });
+    t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [RIG_WORKER], reason: 'node lost' });
     await until(() => t.link.heldCount === 0, 'the ack at the worker');
     await until(() => texts(t.atWorker).includes('m1'), 'm1 at the worker');
     expect(t.server.size).toBe(1);
@@ -228,16 +207,16 @@ test("what the instance queued for the worker before dropping it (an ack, an ans
     const seq = t.link.lastSeq;
     await until(() => t.link.isPending(seq) && t.server.size === 1, 'the message at the service');
     // The handler answered and settled; its answer and ack wait in the queue when, in the same turn, the master's drop arrives.
-    expect(t.server.send(workerLinkId, { type: 'send', id, data: 'm1' })).toBe(true);
-    expect(t.server.send(workerLinkId, { type: 'ack', seqs: [seq] })).toBe(true);
+    expect(t.server.send(RIG_WORKER, { type: 'send', id, data: 'm1' })).toBe(true);
+    expect(t.server.send(RIG_WORKER, { type: 'ack', seqs: [seq] })).toBe(true);
     t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [], reason: 'node lost' });
     // The worker's node stays unlisted here, so its next hello waits: only the ending session can have carried them.
     await until(() => t.link.heldCount === 0, 'the ack at the worker');
     expect(texts(t.atWorker)).toEqual(['m1']);
     // Back: the stream goes on (nothing resent, nothing lost).
-    t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [workerLinkId], reason: 'node lost' });
+    t.server.fromMaster({ type: 'remoteWorkers', node: 'b', workers: [RIG_WORKER], reason: 'node lost' });
     await until(() => t.server.size === 1, 'the worker linked again');
-    expect(t.server.send(workerLinkId, { type: 'send', id, data: 'm2' })).toBe(true);
+    expect(t.server.send(RIG_WORKER, { type: 'send', id, data: 'm2' })).toBe(true);
     await until(() => texts(t.atWorker).includes('m2'), 'm2 at the worker');
     expect(texts(t.atWorker)).toEqual(['m1', 'm2']);
     expect(t.atWorker.filter((m) => m.type === 'closeClient')).toEqual([]);
