@@ -125,7 +125,7 @@ export class ChannelLink implements AcceptedOwner {
   suspendForReturn(): boolean {
     if (this.endpointValue === undefined || this.stream === undefined || this.channel === undefined) return false;
     this.channel.reset();
-    return this.endpointValue?.continuable === true;
+    return this.endpointValue.continuable;
   }
 
   /** The link goes, its stream stays (suspended) for the worker to continue later; undefined when it has none, or too much to keep. */

@@ -50,7 +50,6 @@ interface Link {
   queue: BatchQueue<ServiceToWorker>;
 }
 
-
 /**
  * How long the stream of a remote worker's dropped link is kept for it to
  * continue (its node held dead, then back): a worker back later gets
@@ -281,7 +280,10 @@ export class LinkServer {
     if (lost) this.lostSessionWarning.warn({ worker: hello.worker, node: link.node, reason: existing === undefined ? 'this link is new here' : 'what the session had not delivered is no longer kept' });
     const endpoint = link.newEndpoint(this.limits, resume);
     const queue = this.newQueue(endpoint, hello.worker);
-    if (lost) queue.push({ type: 'sessionLost' }, 16, true);
+    if (lost) {
+      const notice: ServiceToWorker = { type: 'sessionLost' };
+      queue.push(notice, approximateSize(notice), true);
+    }
     this.links.set(hello.worker, { socket: link, queue });
     return hello.worker;
   }
