@@ -35,7 +35,7 @@
  * closure per connection: the listeners are module-level functions that find
  * the client on the receiver, as `ws` finds its WebSocket there.
  */
-import { type EventEmitter } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import { WebSocket } from 'ws';
 import type { Logger } from '../logger';
 import type { ClientEntry } from './client-registry';

@@ -6,7 +6,7 @@
  * socket.
  */
 import type { IncomingMessage, ServerOptions } from 'node:http';
-import { type EventEmitter } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { WebSocket, type PerMessageDeflateOptions } from 'ws';
 import type { WorkerLimits } from '../child-env';
