@@ -266,10 +266,11 @@ export class ServiceHost {
         this.lanes.open(client.id);
         // A resumed connect is acknowledged by nothing. While the gate waits it counts every onConnect until settled, a replayed new one too (resume-gate.ts).
         const counted = this.gate?.connectStarted(worker);
+        // The common case (a new connect, no gate) as a message is run: no closure per connect.
+        if (seq !== undefined && counted === undefined) return this.lanes.call(client.id, this.service, this.service.onConnect, client, undefined, undefined, worker, seq);
         let settled: (() => void) | undefined;
         if (seq === undefined) settled = counted;
-        else if (counted === undefined) settled = () => this.ack(worker, seq);
-        else {
+        else if (counted !== undefined) {
           settled = () => {
             this.ack(worker, seq);
             counted();
