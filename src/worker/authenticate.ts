@@ -200,7 +200,13 @@ export class Authenticator {
   /** The identity the authenticator returned, checked: a well-formed one with claims within `maxClaimsBytes`. */
   private accept(identity: unknown, request: AuthRequest): AuthOutcome {
     if (typeof identity !== 'object' || identity === null) return this.invalid('the authenticator returned no identity object', request);
-    const { user, claims } = identity as { user?: unknown; claims?: unknown };
+    let user: unknown, claims: unknown;
+    try {
+      ({ user, claims } = identity as { user?: unknown; claims?: unknown });
+    } catch {
+      // A getter that throws: the author's bug, answered as any failure (it would otherwise escape into the upgrade).
+      return this.invalid('identity.user or identity.claims threw when read', request);
+    }
     if (typeof user !== 'string' || user.length === 0 || user.length > MAX_USER_LENGTH) {
       return this.invalid(`identity.user must be a string of 1 to ${MAX_USER_LENGTH} characters`, request);
     }

@@ -42,6 +42,14 @@ test.each<[string, unknown]>([
   ['claims that are an array', { user: 'ann', claims: [] }],
   ['claims over maxClaimsBytes', { user: 'ann', claims: { blob: 'x'.repeat(64) } }],
   ['claims JSON cannot hold', { user: 'ann', claims: { n: 1n } }],
+  [
+    'a user that throws when read',
+    {
+      get user(): string {
+        throw new Error('getter');
+      },
+    },
+  ],
 ])('an identity with %s is refused with 500', async (_name, identity) => {
   const { log } = recordingLogger();
   expect(await outcomeOf(new Authenticator(() => identity as Identity, limits, log))).toMatchObject({ ok: false, status: 500, code: 'SY_ERR_AUTH_FAILED' });
