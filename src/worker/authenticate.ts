@@ -165,14 +165,17 @@ export class Authenticator {
   run(request: AuthRequest, done: (outcome: AuthOutcome) => void): void {
     if (this.running >= this.limits.maxConcurrent) return done(BUSY);
     let result: unknown;
+    let thenable: boolean;
     try {
       result = this.authenticate(request);
+      // Inside the try: a `then` getter that throws fails the call, as Promise.resolve would make it.
+      thenable = isThenable(result);
     } catch (error) {
       return done(this.failure(error, request));
     }
     // Measured in a JWT storm: a timer and a promise per upgrade were a fifth of what the authenticator cost; a plain value needs neither.
-    if (!isThenable(result)) return done(this.accept(result, request));
-    this.pending(result, request, done);
+    if (!thenable) return done(this.accept(result, request));
+    this.pending(result as PromiseLike<unknown>, request, done);
   }
 
   /** A call that returned a promise: it holds a slot and its timer until it settles or times out. */

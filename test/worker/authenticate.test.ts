@@ -32,6 +32,9 @@ test('an identity is passed on; a RequestError is the answer; anything else is a
   );
   expect(failed).toEqual({ ok: false, status: 500, code: 'SY_ERR_AUTH_FAILED', message: 'Authentication failed' });
   expect(warnings('authenticator failed (answered 500)')).toHaveLength(1);
+  // A result whose `then` throws when read fails the call, as awaiting it would.
+  const badThen = new Authenticator(() => Object.defineProperty({ user: 'x' }, 'then', { get: () => { throw new RequestError(403, 'then', 'no'); } }) as Identity, limits, log);
+  expect(await outcomeOf(badThen)).toEqual({ ok: false, status: 403, code: 'then', message: 'no' });
   // A RequestError with a status that is not an error status is no refusal: a failure.
   expect(await outcomeOf(new Authenticator(() => Promise.reject(new RequestError(200, 'ok', 'fine')), limits, log))).toMatchObject({ status: 500 });
 });
