@@ -370,18 +370,11 @@ export class ServiceHost {
     }
   }
 
-  /**
-   * Acknowledges a handled message. Acks gather in one message per worker
-   * until the current callback's microtasks have run (a read's whole batch of
-   * synchronous handlers), then join the link's queue: before its write at the
-   * end of the turn, so they leave in the same write as the answers of the
-   * same batch (a `setImmediate` here ran after that write, and the acks took
-   * a second write and woke the worker a second time).
-   */
+  /** Acknowledges a handled message; acks leave in one message per worker and event-loop turn. */
   private ack(worker: number, seq: number): void {
     if (!this.acksScheduled) {
       this.acksScheduled = true;
-      queueMicrotask(this.flushAcks);
+      setImmediate(this.flushAcks);
     }
     const seqs = this.acks.get(worker);
     if (seqs === undefined) this.acks.set(worker, [seq]);
