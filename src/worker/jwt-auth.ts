@@ -119,8 +119,8 @@ function hmacAuthenticator(secret: string, options: JwtOptions, from: readonly T
     ...(options.audience === undefined ? {} : { audience: typeof options.audience === 'string' ? [options.audience] : options.audience }),
     ...(options.issuer === undefined ? {} : { issuer: typeof options.issuer === 'string' ? [options.issuer] : options.issuer }),
   };
-  // Async as every authenticator is (authenticate.ts awaits it); the check itself runs now.
-  return async (request: AuthRequest): Promise<Identity> => {
+  // Synchronous: authenticate.ts answers a plain value (or a throw) at once, with no timer or promise.
+  return (request: AuthRequest): Identity => {
     const token = findToken(request, from);
     if (token === undefined) throw refuse('SY_ERR_AUTH_TOKEN_MISSING', `No token (looked in ${from.join(', ')})`);
     let payload: JWTPayload;

@@ -13,6 +13,7 @@
  * `nbf` and `exp` numbers, `nbf` and `exp` against the clock with
  * `clockTolerance`. RS*, ES* and EdDSA stay with jose (jwt-auth.ts).
  */
+import { isAscii, isUtf8 } from 'node:buffer';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 
@@ -38,7 +39,6 @@ export interface HmacVerifyOptions {
 
 const NODE_HASHES: Readonly<Record<string, string>> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const BASE64URL_BODY = /^[A-Za-z0-9_-]*$/;
 const ASCII_WHITESPACE = /[\t\n\f\r ]/g;
 const NON_ASCII = /[^\x00-\x7f]/;
@@ -49,6 +49,8 @@ const NON_ASCII = /[^\x00-\x7f]/;
  * whitespace ignored, padding optional, a length of 4n+1 refused.
  */
 export function decodeBase64url(text: string): Buffer {
+  // What every token a JWT library writes is: no padding, no whitespace. The general path below gives the same bytes for it.
+  if (text.length % 4 !== 1 && BASE64URL_BODY.test(text)) return Buffer.from(text, 'base64url');
   if (text.includes('+') || text.includes('/')) throw new TypeError('Invalid base64url');
   let data = text.replace(ASCII_WHITESPACE, '');
   if (data.length % 4 === 0) {
@@ -59,11 +61,25 @@ export function decodeBase64url(text: string): Buffer {
   return Buffer.from(data, 'base64url');
 }
 
+/**
+ * The bytes as text, as `new TextDecoder('utf-8', { fatal: true })` decodes
+ * them (invalid UTF-8 refused, one leading BOM dropped), without its cost:
+ * simdutf's checks, and ASCII (every JSON a JWT library writes) as latin1.
+ */
+export function strictUtf8(bytes: Buffer): string | undefined {
+  if (isAscii(bytes)) return bytes.toString('latin1');
+  if (!isUtf8(bytes)) return undefined;
+  const text = bytes.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 /** A JSON object (not an array, not null), as jose's `isObject` sees what JSON.parse returns. */
 function jsonObject(bytes: Buffer): Record<string, unknown> | undefined {
+  const text = strictUtf8(bytes);
+  if (text === undefined) return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(strictUtf8.decode(bytes));
+    parsed = JSON.parse(text);
   } catch {
     return undefined;
   }
@@ -122,21 +138,44 @@ function checkClaims(claims: Record<string, unknown>, options: HmacVerifyOptions
  * allowed HS* algorithms, and its claims at `nowMs`; returns the claims set
  * or throws a `JwtCheckError` with jose's code for the first check it fails.
  */
-export function verifyHmacJwt(token: string, secret: Buffer, options: HmacVerifyOptions, nowMs: number = Date.now()): JWTPayload {
-  const parts = token.split('.');
-  if (parts.length !== 3) throw new JwtCheckError('ERR_JWS_INVALID', 'Invalid Compact JWS');
-  const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
-  const header = jsonObject(decoded(encodedHeader, 'protected header'));
+/** What a protected header gave when it passed the header's checks (`alg` is not yet held against an allowlist). */
+interface HeaderVerdict {
+  readonly encoded: string;
+  readonly alg: string;
+  readonly b64: boolean;
+}
+
+/**
+ * The last header that passed: an issuer writes the same header on every
+ * token (`{"alg":"HS256","typ":"JWT"}`), so its decoding and checks are
+ * made once, not per upgrade. Its verdict depends on its text alone.
+ */
+let lastHeader: HeaderVerdict | undefined;
+
+/** The protected header's checks, in jose's order: decoded, a JSON object, `crit`, `alg` present. */
+function checkHeader(encoded: string): HeaderVerdict {
+  if (lastHeader !== undefined && lastHeader.encoded === encoded) return lastHeader;
+  const header = jsonObject(decoded(encoded, 'protected header'));
   if (header === undefined) throw new JwtCheckError('ERR_JWS_INVALID', 'JWS Protected Header is invalid');
   const b64 = checkCrit(header);
   const { alg } = header;
   if (typeof alg !== 'string' || alg.length === 0) throw new JwtCheckError('ERR_JWS_INVALID', 'JWS "alg" (Algorithm) Header Parameter missing or invalid');
+  lastHeader = { encoded, alg, b64 };
+  return lastHeader;
+}
+
+export function verifyHmacJwt(token: string, secret: Buffer, options: HmacVerifyOptions, nowMs: number = Date.now()): JWTPayload {
+  const first = token.indexOf('.');
+  const second = first === -1 ? -1 : token.indexOf('.', first + 1);
+  if (second === -1 || token.indexOf('.', second + 1) !== -1) throw new JwtCheckError('ERR_JWS_INVALID', 'Invalid Compact JWS');
+  const encodedPayload = token.slice(first + 1, second);
+  const { alg, b64 } = checkHeader(token.slice(0, first));
   if (!options.algorithms.has(alg)) throw new JwtCheckError('ERR_JOSE_ALG_NOT_ALLOWED', '"alg" (Algorithm) Header Parameter value not allowed');
   // The signing input is the ASCII of the first two segments (the header's is base64url already).
   if (NON_ASCII.test(encodedPayload)) throw new JwtCheckError('ERR_JWS_INVALID', 'The payload is not a valid base64url string');
-  const signature = decoded(encodedSignature, 'signature');
+  const signature = decoded(token.slice(second + 1), 'signature');
   // The allowlist holds only HS* with a secret (options.ts refuses any other mix).
-  const expected = createHmac(NODE_HASHES[alg] as string, secret).update(`${encodedHeader}.${encodedPayload}`, 'latin1').digest();
+  const expected = createHmac(NODE_HASHES[alg] as string, secret).update(token.slice(0, second), 'latin1').digest();
   if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) {
     throw new JwtCheckError('ERR_JWS_SIGNATURE_VERIFICATION_FAILED', 'signature verification failed');
   }

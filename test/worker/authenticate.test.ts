@@ -67,6 +67,29 @@ describe('bounds', () => {
     expect(authenticator.inProgress).toBe(0);
   });
 
+  test('an authenticator that answers synchronously is answered before run returns, with no timer and no slot held', () => {
+    const { log } = recordingLogger();
+    const outcomes: AuthOutcome[] = [];
+    new Authenticator(() => ({ user: 'ann' }), limits, log).run(request, (outcome) => outcomes.push(outcome));
+    const refusing = new Authenticator(() => {
+      throw new RequestError(401, 'no', 'no token');
+    }, limits, log);
+    refusing.run(request, (outcome) => outcomes.push(outcome));
+    expect(outcomes).toEqual([
+      { ok: true, user: 'ann', claims: undefined },
+      { ok: false, status: 401, code: 'no', message: 'no token' },
+    ]);
+    expect(jest.getTimerCount()).toBe(0);
+    expect(refusing.inProgress).toBe(0);
+    // A promise still holds a slot and its timer until it settles.
+    const waiting = new Authenticator(() => new Promise<Identity>(() => undefined), limits, log);
+    waiting.run(request, (outcome) => outcomes.push(outcome));
+    expect(jest.getTimerCount()).toBe(1);
+    expect(waiting.inProgress).toBe(1);
+    jest.advanceTimersByTime(1000);
+    expect(outcomes[2]).toMatchObject({ code: 'SY_ERR_AUTH_TIMEOUT' });
+  });
+
   test('a result after the timeout is ignored: the caller hears once', async () => {
     const { log } = recordingLogger();
     let settle: (identity: Identity) => void = () => undefined;
