@@ -249,6 +249,7 @@ export class ServiceHost {
     switch (message.type) {
       case 'connect': {
         const { seq } = message;
+        this.acksDue();
         const client = clientOf(message.client, message.resumed === true);
         if (workerOfClientId(client.id) !== worker) {
           if (seq !== undefined) this.ack(worker, seq);
@@ -280,6 +281,7 @@ export class ServiceHost {
       }
       case 'message': {
         const { seq } = message;
+        this.acksDue();
         const client = this.internals.clients.get(message.id);
         if (client !== undefined && workerOfClientId(message.id) !== worker) {
           this.ack(worker, seq);
@@ -304,6 +306,7 @@ export class ServiceHost {
       }
       case 'closed': {
         const { seq } = message;
+        this.acksDue();
         if (workerOfClientId(message.id) !== worker) {
           this.ack(worker, seq);
           return this.foreignClient(worker, message.id, 'closed');
@@ -383,13 +386,24 @@ export class ServiceHost {
 
   /** Acknowledges a handled message; acks leave in one message per worker and event-loop turn. */
   private ack(worker: number, seq: number): void {
-    if (!this.acksScheduled) {
-      this.acksScheduled = true;
-      setImmediate(this.flushAcks);
-    }
+    this.acksDue();
     const seqs = this.acks.get(worker);
     if (seqs === undefined) this.acks.set(worker, [seq]);
     else seqs.push(seq);
+  }
+
+  /**
+   * Schedules the flush of this turn's acks. Called when a client event
+   * arrives, before its handler runs, so that the flush comes ahead of the
+   * link write its replies schedule (immediates run in order): the acks of
+   * handlers that settle in this turn join their replies' write, after them,
+   * instead of a second write (and a second wakeup of the worker) a turn
+   * later. A flush with nothing to acknowledge sends nothing.
+   */
+  private acksDue(): void {
+    if (this.acksScheduled) return;
+    this.acksScheduled = true;
+    setImmediate(this.flushAcks);
   }
 
   /**
