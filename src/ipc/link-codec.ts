@@ -17,7 +17,7 @@
  * a worker passes text bytes to its clients without ever decoding them).
  */
 
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 
 /** Text payloads this long or longer (characters) travel raw. Below it JSON escaping costs less than a segment. */
 export const RAW_TEXT_MIN_LENGTH = 16 * 1024;
@@ -38,8 +38,11 @@ let lastTextBytes: Buffer | undefined;
  * characters, which encode back to other bytes: those are not remembered.
  */
 export function decodeText(bytes: Buffer): string {
-  const text = bytes.toString('utf8');
-  if (bytes.length >= RAW_TEXT_MIN_LENGTH && isUtf8(bytes)) {
+  // ASCII (JSON, base64, logs: most big text) decodes to the same string as latin1, a copy into a one-byte string: on Node 20
+  // a tenth of the CPU of UTF-8 decoding for 1 MiB (0.10 against 1.17 ms, the check included). And ASCII is valid UTF-8.
+  const ascii = isAscii(bytes);
+  const text = bytes.toString(ascii ? 'latin1' : 'utf8');
+  if (bytes.length >= RAW_TEXT_MIN_LENGTH && (ascii || isUtf8(bytes))) {
     lastText = text;
     lastTextBytes = bytes;
   }

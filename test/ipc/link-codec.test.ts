@@ -252,6 +252,18 @@ describe('big text sent on as it came (decodeText)', () => {
     expect((encodeBatch([{ type: 'send', id: '1.1', data: 'é€😀'.repeat(RAW_TEXT_MIN_LENGTH) }]) as Buffer[])[1]).toBe(bytes);
   });
 
+  test('ASCII text (decoded as latin1, the fast way) is the string UTF-8 decoding gives, and is remembered; one non-ASCII character anywhere decodes as UTF-8', () => {
+    const ascii = Buffer.from(`{"json":"${'abc\\n'.repeat(RAW_TEXT_MIN_LENGTH)}"}`);
+    const text = decodeText(ascii);
+    expect(text).toBe(ascii.toString('utf8'));
+    expect((encodeBatch([{ data: text }]) as Buffer[])[1]).toBe(ascii);
+    const tail = Buffer.concat([Buffer.alloc(RAW_TEXT_MIN_LENGTH, 'a'), Buffer.from('é')]);
+    const decoded = decodeText(tail);
+    expect(decoded.endsWith('aé')).toBe(true);
+    expect(decoded).toHaveLength(RAW_TEXT_MIN_LENGTH + 1);
+    expect((encodeBatch([{ data: decoded }]) as Buffer[])[1]).toBe(tail);
+  });
+
   test('another string of the same length, and bytes that are not UTF-8, are encoded afresh', () => {
     const bytes = Buffer.alloc(RAW_TEXT_MIN_LENGTH, 'a');
     decodeText(bytes);
