@@ -439,6 +439,16 @@ describe('connectLink and acceptLink: links read into a reused buffer', () => {
     await closed;
   });
 
+  test('a socket without a handle to move (not as Node 20-24 make them) is read through data events, as it is', () => {
+    const atServer = end();
+    const unconnected = new net.Socket();
+    expect(acceptLink(unconnected, 1 << 20, atServer.hooks)).toBe(unconnected);
+    unconnected.emit('data', Buffer.from('[1]\n[2'));
+    unconnected.emit('data', Buffer.from(']\n'));
+    expect(atServer.values).toEqual([[1], [2]]);
+    unconnected.destroy();
+  });
+
   test('a bad raw length cuts the link: the socket in use is destroyed', async () => {
     const { served, client, atServer } = await link();
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
