@@ -168,14 +168,32 @@ const FLAG_OPTIONS: Readonly<Record<string, OptionName>> = {
   '--node': 'cluster',
 };
 
-function flagLayer(flags: Readonly<Record<string, unknown>>): OptionLayer {
+/** The flags that fill an object option field by field (tlsFlags, clusterFlags): each field's flag, for errors. */
+const FIELD_FLAGS: Readonly<Partial<Record<string, Readonly<Record<string, string>>>>> = {
+  '--tls-cert': { cert: '--tls-cert', key: '--tls-key', ca: '--tls-ca' },
+  '--node': { node: '--node', nats: '--nats', name: '--cluster-name' },
+};
+
+/**
+ * The flags' layer over `lower`. An object option filled by several flags
+ * (`FIELD_FLAGS`) names, in errors, the flag of each field the flags gave and
+ * `lower`'s origin for the rest.
+ */
+function flagLayer(flags: Readonly<Record<string, unknown>>, given: Readonly<Record<string, unknown>>, lower: OptionLayer): OptionLayer {
   const options: Record<string, unknown> = {};
   const origins: Partial<Record<OptionName, OptionOrigin>> = {};
   for (const [flag, value] of Object.entries(flags)) {
     if (value === undefined) continue;
     const name = FLAG_OPTIONS[flag];
     options[name] = value;
-    origins[name] = { from: 'flag', flag };
+    const fieldFlags = FIELD_FLAGS[flag];
+    if (fieldFlags === undefined) {
+      origins[name] = { from: 'flag', flag };
+      continue;
+    }
+    const fields = Object.fromEntries(Object.entries(fieldFlags).filter(([, fieldFlag]) => given[fieldFlag.slice(2)] !== undefined));
+    const below = lower.origins[name];
+    origins[name] = { from: 'flag', flag, fields, ...(below === undefined ? {} : { below }) };
   }
   return { options, origins };
 }
@@ -237,7 +255,7 @@ export async function parseCli(argv: readonly string[], cwd: string = process.cw
     '--ops-port': integerFlag(values['ops-port']),
     '--ops-host': values['ops-host'],
     '--node': clusterFlags(values, lower.options.cluster),
-  });
+  }, values, lower);
   const merged = mergeLayers([lower, flags]);
   const options: Record<string, unknown> = { ...merged.options };
   const sharded = withSharding(options.services, pairFlags('instances', values.instances), pairFlags('shard-by', values['shard-by']));

@@ -1,7 +1,7 @@
 /** Public API of the `switchyard` package. */
 export { createServer, SwitchyardServer } from './master/server';
 export type { ServerEvents, ReadyInfo, WorkerExitInfo, WorkerOnlineInfo, ServiceOnlineInfo, ServiceExitInfo, ReloadOptions } from './master/server';
-export type { ServerState, ServerStats, WorkerStats, ServiceStats } from './master/stats';
+export type { ServerState, ServerStats, WorkerStats, ServiceStats, RemoteServiceStats } from './master/stats';
 export type { SignalOptions } from './master/signals';
 export { Service } from './services/service';
 export type { OutgoingData, BroadcastOptions, MessageInfo, ServicePeers } from './services/service';

@@ -9,7 +9,17 @@
 import type { OptionName } from './options-spec';
 
 export type OptionOrigin =
-  | { readonly from: 'flag'; readonly flag: string }
+  | {
+      readonly from: 'flag';
+      readonly flag: string;
+      /**
+       * For an object the flags fill field by field (`tls` from `--tls-cert`,
+       * `--tls-key`, `--tls-ca`): the flag of each field given by one, and
+       * where the object's other fields came from (the config file, say).
+       */
+      readonly fields?: Readonly<Record<string, string>>;
+      readonly below?: OptionOrigin;
+    }
   | { readonly from: 'environment'; readonly variable: string }
   | { readonly from: 'config'; readonly file: string };
 
@@ -33,8 +43,15 @@ export function describeOption(dotted: string, origins: OptionOrigins = {}): str
   const origin = Object.hasOwn(origins, name) ? origins[name] : undefined;
   if (origin === undefined) return `options.${dotted}`;
   switch (origin.from) {
-    case 'flag':
-      return `${origin.flag}${rest === '' ? '' : ` ${rest}`} (flag)`;
+    case 'flag': {
+      if (origin.fields === undefined || rest === '') return `${origin.flag}${rest === '' ? '' : ` ${rest}`} (flag)`;
+      const dotInRest = rest.indexOf('.');
+      const field = dotInRest === -1 ? rest : rest.slice(0, dotInRest);
+      const fieldFlag = Object.hasOwn(origin.fields, field) ? origin.fields[field] : undefined;
+      if (fieldFlag !== undefined) return `${fieldFlag}${dotInRest === -1 ? '' : ` ${rest.slice(dotInRest + 1)}`} (flag)`;
+      // A field the flags did not give came from the layer below, or is the library default.
+      return origin.below === undefined ? `options.${dotted}` : describeOption(dotted, { [name]: origin.below });
+    }
     case 'environment':
       return `${origin.variable}${rest === '' ? '' : `[${rest}]`} (environment)`;
     case 'config':

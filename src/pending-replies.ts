@@ -15,10 +15,45 @@ export interface PendingHandlers<T> {
   readonly onCancel?: (reason: string) => void;
 }
 
-/** Pending requests of one kind, each settled once through its `PendingHandlers`. */
+interface Entry<T> {
+  readonly handlers: PendingHandlers<T>;
+  /** When it times out (performance.now() ms). */
+  readonly deadline: number;
+  /** Its own timer, when its deadline is earlier than one added before it (see the class comment); else the shared one covers it. */
+  readonly timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * Pending requests of one kind, each settled once through its `PendingHandlers`.
+ *
+ * Deadlines share one timer: requests mostly come with the same timeout, so
+ * their deadlines grow in the order they were added, and one timer armed for
+ * the oldest waiting request covers them all — when it fires, every request
+ * past its deadline times out, and it is armed again for the next. A
+ * `setTimeout` and a `clearTimeout` per request were a measurable part of a
+ * worker's HTTP request (issue 17). A request whose deadline is earlier than
+ * that of one added before it (a shorter timeout) gets a timer of its own,
+ * so every request still times out at its own deadline.
+ */
 export class PendingReplies<T> {
   private sequence = 0;
-  private readonly pending = new Map<number, { handlers: PendingHandlers<T>; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<number, Entry<T>>();
+  /** The shared timer, armed for the oldest deadline it covers while such requests wait. */
+  private sweepTimer: NodeJS.Timeout | undefined;
+  /** The latest deadline the shared timer covers: a later one joins it in order. */
+  private lastShared = -Infinity;
+  private readonly sweep = (): void => {
+    this.sweepTimer = undefined;
+    // Timers fire on the loop's clock, which may be a fraction of a ms behind this one: within 1 ms is due.
+    const now = performance.now() + 1;
+    for (const [seq, entry] of this.pending) {
+      if (entry.timer !== undefined) continue;
+      if (entry.deadline > now) return this.arm(entry.deadline);
+      this.pending.delete(seq);
+      entry.handlers.onTimeout();
+    }
+    this.lastShared = -Infinity;
+  };
 
   get size(): number {
     return this.pending.size;
@@ -27,38 +62,38 @@ export class PendingReplies<T> {
   /** Registers a request; returns its sequence number. */
   add(timeoutMs: number, handlers: PendingHandlers<T>): number {
     const seq = ++this.sequence;
-    const timer = setTimeout(() => {
-      this.pending.delete(seq);
-      handlers.onTimeout();
-    }, timeoutMs);
-    this.pending.set(seq, { handlers, timer });
+    const deadline = performance.now() + timeoutMs;
+    if (deadline < this.lastShared) {
+      const timer = setTimeout(() => {
+        this.pending.delete(seq);
+        handlers.onTimeout();
+      }, timeoutMs);
+      this.pending.set(seq, { handlers, deadline, timer });
+      return seq;
+    }
+    this.lastShared = deadline;
+    this.pending.set(seq, { handlers, deadline, timer: undefined });
+    if (this.sweepTimer === undefined) this.arm(deadline);
     return seq;
   }
 
   /** Delivers a reply; false when the request is unknown or already settled (a late reply). */
   settle(seq: number, reply: T): boolean {
-    const entry = this.pending.get(seq);
+    const entry = this.take(seq);
     if (entry === undefined) return false;
-    this.pending.delete(seq);
-    clearTimeout(entry.timer);
     entry.handlers.onReply(reply);
     return true;
   }
 
   /** Drops a request without settling it (its caller went away). */
   forget(seq: number): void {
-    const entry = this.pending.get(seq);
-    if (entry === undefined) return;
-    clearTimeout(entry.timer);
-    this.pending.delete(seq);
+    this.take(seq);
   }
 
   /** Settles one pending request now, through `onCancel` (or `onTimeout`); false when it is unknown or settled. */
   cancel(seq: number, reason = 'cancelled'): boolean {
-    const entry = this.pending.get(seq);
+    const entry = this.take(seq);
     if (entry === undefined) return false;
-    clearTimeout(entry.timer);
-    this.pending.delete(seq);
     if (entry.handlers.onCancel === undefined) entry.handlers.onTimeout();
     else entry.handlers.onCancel(reason);
     return true;
@@ -67,10 +102,31 @@ export class PendingReplies<T> {
   /** Settles every pending request now, through `onCancel` (or `onTimeout` when it has none). */
   cancelAll(reason = 'cancelled'): void {
     for (const [seq, entry] of this.pending) {
-      clearTimeout(entry.timer);
-      this.pending.delete(seq);
+      this.take(seq);
       if (entry.handlers.onCancel === undefined) entry.handlers.onTimeout();
       else entry.handlers.onCancel(reason);
     }
+  }
+
+  /** Removes a request, with its own timer; the shared timer stops once nothing it covers waits. */
+  private take(seq: number): Entry<T> | undefined {
+    const entry = this.pending.get(seq);
+    if (entry === undefined) return undefined;
+    this.pending.delete(seq);
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    else if (this.pending.size === 0) this.disarm();
+    return entry;
+  }
+
+  private arm(deadline: number): void {
+    // A handler run by the sweep may have added a request (and armed the timer) meanwhile: one timer, never two.
+    clearTimeout(this.sweepTimer);
+    this.sweepTimer = setTimeout(this.sweep, Math.max(0, deadline - performance.now()));
+  }
+
+  private disarm(): void {
+    clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    this.lastShared = -Infinity;
   }
 }

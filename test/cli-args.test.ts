@@ -150,6 +150,17 @@ test('a bad value is named by where it came from', async () => {
   expect(await startError(['start'], { SWITCHYARD_ALLOWED_ORIGINS: 'https://ok.example,nope' })).toMatch(/^SWITCHYARD_ALLOWED_ORIGINS\[1\] \(environment\) must be an origin/);
 });
 
+test('a field of tls or cluster set by its own flag is named by that flag; a field from the config file below by the file', async () => {
+  const folder = mkdtempSync(path.join(tmpdir(), 'sy-config-'));
+  const file = path.join(folder, 'switchyard.json');
+  expect(await startError(['start', '--tls-cert', 'cert.pem', '--tls-key', ''], {})).toBe('--tls-key (flag) must be a PEM file path, got ""');
+  expect(await startError(['start', '--tls-cert', '', '--tls-key', 'key.pem'], {})).toBe('--tls-cert (flag) must be a PEM file path, got ""');
+  writeFileSync(file, JSON.stringify({ tls: { cert: 'cert.pem', key: 'key.pem' } }));
+  expect(await startError(['start', '--config', file, '--tls-ca', ''], {}, file)).toBe('--tls-ca (flag) must be a PEM file path, got ""');
+  writeFileSync(file, JSON.stringify({ tls: { cert: 'cert.pem', key: 'key.pem', passphrase: 7 } }));
+  expect(await startError(['start', '--config', file, '--tls-cert', 'new.pem'], {}, file)).toBe('tls.passphrase (config file <file>) must be a string, got 7');
+});
+
 test('a SWITCHYARD_ variable that looks like a typo of an option is warned about, others are not', async () => {
   const parsed = await parseCli(['start'], cwd, { SWITCHYARD_WORKER: '4', SWITCHYARD_APP_SECRET: 'x', SWITCHYARD_CONFIG: '' });
   expect(parsed).toMatchObject({ warnings: ['SWITCHYARD_WORKER is not a Switchyard option (did you mean SWITCHYARD_WORKERS?); ignored'] });

@@ -100,3 +100,66 @@ test('cancel settles one request through onCancel and leaves the others waiting'
   expect(outcomes).toEqual(['cancel gone', 'reply ok']);
   expect(pending.size).toBe(0);
 });
+
+describe('one shared timer for the deadlines', () => {
+  test('requests with the same timeout share one timer, each timing out at its own deadline', () => {
+    const pending = new PendingReplies<string>();
+    const timedOut: number[] = [];
+    const seqs: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const seq = pending.add(1000, { onReply: () => undefined, onTimeout: () => timedOut.push(seq) });
+      seqs.push(seq);
+      jest.advanceTimersByTime(5);
+    }
+    // A timer per request before.
+    expect(jest.getTimerCount()).toBe(1);
+    // Now 500 ms in. The oldest settles early: the others keep their deadlines (the next at 1,005 ms, 5 ms after the settled one's).
+    pending.settle(seqs[0] as number, 'early');
+    jest.advanceTimersByTime(504);
+    expect(timedOut).toEqual([]);
+    jest.advanceTimersByTime(1);
+    expect(timedOut).toEqual([seqs[1]]);
+    jest.advanceTimersByTime(5 * 97);
+    expect(timedOut).toHaveLength(98);
+    jest.advanceTimersByTime(5);
+    expect(timedOut).toEqual(seqs.slice(1));
+    expect(pending.size).toBe(0);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  test('a shorter timeout after a longer one still times out at its own deadline', () => {
+    const pending = new PendingReplies<string>();
+    const outcomes: string[] = [];
+    pending.add(1000, { onReply: () => undefined, onTimeout: () => outcomes.push('long') });
+    pending.add(100, { onReply: () => undefined, onTimeout: () => outcomes.push('short') });
+    pending.add(1000, { onReply: () => undefined, onTimeout: () => outcomes.push('long 2') });
+    jest.advanceTimersByTime(99);
+    expect(outcomes).toEqual([]);
+    jest.advanceTimersByTime(1);
+    expect(outcomes).toEqual(['short']);
+    jest.advanceTimersByTime(900);
+    expect(outcomes).toEqual(['short', 'long', 'long 2']);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  test('a request added by a timeout handler during the sweep gets its full timeout, and nothing is armed twice', () => {
+    const pending = new PendingReplies<string>();
+    const outcomes: string[] = [];
+    pending.add(100, {
+      onReply: () => undefined,
+      onTimeout: () => {
+        outcomes.push('first');
+        pending.add(100, { onReply: () => undefined, onTimeout: () => outcomes.push('second') });
+      },
+    });
+    pending.add(100, { onReply: () => undefined, onTimeout: () => outcomes.push('beside') });
+    jest.advanceTimersByTime(100);
+    expect(outcomes).toEqual(['first', 'beside']);
+    expect(jest.getTimerCount()).toBe(1);
+    jest.advanceTimersByTime(99);
+    expect(outcomes).toEqual(['first', 'beside']);
+    jest.advanceTimersByTime(1);
+    expect(outcomes).toEqual(['first', 'beside', 'second']);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+});

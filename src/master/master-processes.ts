@@ -7,6 +7,7 @@
  * `stop()`; what each process is told of the others is in announcements.ts.
  */
 import { clusterLinkId } from '../client-id';
+import { instanceKey } from '../shard-key';
 import { ClusterNode } from './cluster-node';
 import * as fs from 'node:fs';
 import type { Logger } from '../logger';
@@ -26,7 +27,7 @@ import { ServiceSlot, type ServiceSlotHooks } from './service-slot';
 import type { ResizeContext } from './instance-resize';
 import { createSocketDir, removeStaleSocketDirs } from './socket-dir';
 import { certificateValidity, readTlsMaterial } from './tls-material';
-import type { ServerState, ServerStats } from './stats';
+import type { RemoteServiceStats, ServerState, ServerStats } from './stats';
 import type { TypedEventEmitter } from './typed-event-emitter';
 import { WorkerPool } from './worker-pool';
 
@@ -275,8 +276,22 @@ export class MasterProcesses {
         ipcQueueDepth: slot.queueDepth,
         ipcDropped: slot.queueDropped,
       })),
+      remoteServices: this.remoteServices(held),
       routing: this.pool.routing(),
     };
+  }
+
+  /** The instances placed on other nodes, with what this node's workers hold for each (their reports key it as the slots' `key`). */
+  private remoteServices(held: ReadonlyMap<string, number>): RemoteServiceStats[] {
+    const { cluster, placement } = this.options;
+    if (cluster === false) return [];
+    const remote: RemoteServiceStats[] = [];
+    for (const [name, nodes] of Object.entries(placement)) {
+      nodes.forEach((node, instance) => {
+        if (node !== cluster.node) remote.push({ name, instance, node, heldMessages: held.get(instanceKey(name, instance, nodes.length)) ?? 0 });
+      });
+    }
+    return remote;
   }
 
   /** `/healthz` and `/readyz`: processes up, and every service live (see health.ts, liveness.ts). */

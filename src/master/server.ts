@@ -21,7 +21,7 @@ import { SignalHandlers, type SignalOptions } from './signals';
 import type { ServerState, ServerStats } from './stats';
 import { TypedEventEmitter } from './typed-event-emitter';
 
-export type { ServerState, ServerStats, ServiceStats, WorkerStats } from './stats';
+export type { RemoteServiceStats, ServerState, ServerStats, ServiceStats, WorkerStats } from './stats';
 export type { ReloadOptions } from './instance-resize';
 export type { ReadyInfo, ServerEvents, ServiceExitInfo, ServiceOnlineInfo, WorkerExitInfo, WorkerOnlineInfo } from './server-events';
 

@@ -38,12 +38,29 @@ export interface ServiceStats {
   readonly ipcDropped: number;
 }
 
+/**
+ * A service instance placed on another node (`cluster`): this node runs no
+ * process for it, but its workers hold the events of their clients of it
+ * until that node's instance acknowledges them.
+ */
+export interface RemoteServiceStats {
+  readonly name: string;
+  /** The instance's index, 0 to its service's `instances` − 1. */
+  readonly instance: number;
+  /** The node the instance is placed on. */
+  readonly node: string;
+  /** Events this node's workers hold for it: in flight, being handled, or held while its node is away. */
+  readonly heldMessages: number;
+}
+
 export interface ServerStats {
   readonly state: ServerState;
   readonly clients: number;
   readonly workerRestarts: number;
   readonly workers: readonly WorkerStats[];
   readonly services: readonly ServiceStats[];
+  /** With `cluster`: each instance placed on another node (none without `cluster`). */
+  readonly remoteServices: readonly RemoteServiceStats[];
   /**
    * What the workers dropped or refused on their service links (see
    * `RoutingCounters`), summed over every worker since the server started:

@@ -12,7 +12,7 @@
 import * as net from 'node:net';
 import type { IpcLimits } from '../child-env';
 import { BatchQueue } from '../ipc/batch-queue';
-import { MAX_LINE_LENGTH, SocketEndpoint, listenAt, readLines } from '../ipc/socket-endpoint';
+import { MAX_LINE_LENGTH, SocketEndpoint, acceptLink, listenAt } from '../ipc/socket-endpoint';
 import type { ChannelEndpoint } from '../nats/channel-endpoint';
 import type { AcceptedOwner } from '../nats/channel-router';
 import type { Logger } from '../logger';
@@ -111,7 +111,8 @@ export class LinkServer {
     this.unreadableWarning = new ThrottledWarning(log, 'unreadable line from worker ignored');
     this.refusedWarning = new ThrottledWarning(log, 'link without a valid hello refused');
     this.lostSessionWarning = new ThrottledWarning(log, 'NATS link session could not be continued: the worker closes its clients of this instance with 1012');
-    this.server = net.createServer((socket) => this.accept(socket));
+    // Paused: acceptLink moves each accepted socket's handle to one that reads into a reused buffer before anything is read.
+    this.server = net.createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
     this.server.on('error', (error) => log.error({ err: error }, 'link server error'));
   }
 
@@ -364,19 +365,10 @@ export class LinkServer {
     return new Promise((resolve) => this.closedWaiters.push(resolve));
   }
 
-  private accept(socket: net.Socket): void {
-    socket.setNoDelay(true);
+  private accept(accepted: net.Socket): void {
     let worker: number | undefined;
-    const queue = this.newQueue(new SocketEndpoint(socket), undefined);
-    const refuse = (fields?: Record<string, unknown>): void => {
-      clearTimeout(helloDeadline);
-      this.refusedLinks++;
-      this.refusedWarning.warn(fields);
-      socket.destroy();
-    };
-    // Links are few (one per worker), so one timer per connection costs nothing; it ends with the hello.
-    const helloDeadline = setTimeout(() => refuse({ reason: 'no hello in time' }), this.options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS);
-    readLines(socket, MAX_LINE_LENGTH, {
+    // The hooks run only once bytes arrive, after the lines below have run.
+    const socket: net.Socket = acceptLink(accepted, MAX_LINE_LENGTH, {
       onValue: (value) => {
         // Lines read with a refused hello, in the same chunk: already answered.
         if (socket.destroyed) return;
@@ -401,6 +393,16 @@ export class LinkServer {
       onOverflow: (length) => this.log.error({ worker, length }, 'worker sent an oversized line; link cut'),
       onBadRaw: (reason) => this.log.error({ worker, reason }, 'worker sent a bad raw segment length; link cut'),
     });
+    socket.setNoDelay(true);
+    const queue = this.newQueue(new SocketEndpoint(socket), undefined);
+    const refuse = (fields?: Record<string, unknown>): void => {
+      clearTimeout(helloDeadline);
+      this.refusedLinks++;
+      this.refusedWarning.warn(fields);
+      socket.destroy();
+    };
+    // Links are few (one per worker), so one timer per connection costs nothing; it ends with the hello.
+    const helloDeadline = setTimeout(() => refuse({ reason: 'no hello in time' }), this.options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS);
     socket.on('error', (error) => this.log.debug({ err: error, worker }, 'worker link error'));
     socket.once('close', () => {
       clearTimeout(helloDeadline);

@@ -27,21 +27,29 @@ export function errorReply(error: unknown): ErrorReply {
   return { status: 500, code: 'SY_ERR_HANDLER_FAILED', message: 'the service handler failed' };
 }
 
+function addType(headers: Record<string, string>, type: string): Record<string, string> {
+  headers['content-type'] = type;
+  return headers;
+}
+
 function bodyAnswer(status: number, body: unknown, given: Readonly<Record<string, unknown>>): HttpAnswer {
   // Header values must cross IPC as strings; the worker's setHeader then refuses bad ones with a 502.
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(given)) headers[name] = String(value);
-  const hasType = Object.keys(headers).some((name) => name.toLowerCase() === 'content-type');
-  const withType = (type: string): Record<string, string> => (hasType ? { ...headers } : { ...headers, 'content-type': type });
+  let hasType = false;
+  for (const name of Object.keys(given)) {
+    headers[name] = String(given[name]);
+    if (!hasType && name.toLowerCase() === 'content-type') hasType = true;
+  }
+  // One headers object per answer (a copy of `given`, never `given` itself), its content type added unless it has one.
   if (body === undefined) return { status: status === 200 ? 204 : status, headers, data: '' };
-  if (typeof body === 'string') return { status, headers: withType('text/plain; charset=utf-8'), ...encodePayload(body) };
-  if (Buffer.isBuffer(body)) return { status, headers: withType('application/octet-stream'), ...encodePayload(body) };
+  if (typeof body === 'string') return { status, headers: hasType ? headers : addType(headers, 'text/plain; charset=utf-8'), data: body };
+  if (Buffer.isBuffer(body)) return { status, headers: hasType ? headers : addType(headers, 'application/octet-stream'), ...encodePayload(body) };
   if (body instanceof Uint8Array) {
-    return { status, headers: withType('application/octet-stream'), ...encodePayload(Buffer.from(body.buffer, body.byteOffset, body.byteLength)) };
+    return { status, headers: hasType ? headers : addType(headers, 'application/octet-stream'), ...encodePayload(Buffer.from(body.buffer, body.byteOffset, body.byteLength)) };
   }
   const json = JSON.stringify(body);
   if (json === undefined) throw new TypeError('the reply body cannot be serialized as JSON');
-  return { status, headers: withType('application/json; charset=utf-8'), data: json };
+  return { status, headers: hasType ? headers : addType(headers, 'application/json; charset=utf-8'), data: json };
 }
 
 /** The HTTP answer for what `onRequest` returned; throws when it cannot be sent (the caller answers 500). */
@@ -55,9 +63,9 @@ export function errorAnswer(error: unknown): HttpAnswer {
   return { status, headers: { 'content-type': 'application/json; charset=utf-8' }, data: JSON.stringify({ error: code, message }) };
 }
 
-/** Calls `onRequest` for an HTTP request and always resolves with an answer. */
-export async function answerHttp(service: Service<unknown, unknown>, message: HttpRequestFields & Payload, onFailure: (error: unknown) => void): Promise<HttpAnswer> {
-  const request: ServiceRequest = {
+/** The request `onRequest` sees for an HTTP request as the link carried it. */
+function httpRequestOf(message: HttpRequestFields & Payload): ServiceRequest {
+  return {
     transport: 'http',
     client: undefined,
     method: message.method,
@@ -68,13 +76,35 @@ export async function answerHttp(service: Service<unknown, unknown>, message: Ht
     user: message.user,
     claims: message.claims,
   };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** The answer for an error `onRequest` threw or rejected with; `onFailure` hears of the unexpected ones. */
+function failedAnswer(error: unknown, onFailure: (error: unknown) => void): HttpAnswer {
+  const answer = errorAnswer(error);
+  if (answer.status >= 500 && !(error instanceof RequestError)) onFailure(error);
+  return answer;
+}
+
+/**
+ * Calls `onRequest` for an HTTP request. A handler that returns a value (not
+ * a promise) is answered at once, in the same turn, with no promise and no
+ * timer (the bundled echo's case, and most handlers'); one that returns a
+ * promise gets a promise of its answer, which always resolves. Either way
+ * the answer is what `await onRequest(...)` would have given.
+ */
+export function answerHttp(service: Service<unknown, unknown>, message: HttpRequestFields & Payload, onFailure: (error: unknown) => void): HttpAnswer | Promise<HttpAnswer> {
+  let value: unknown;
   try {
-    return toHttpAnswer(await service.onRequest(request));
+    value = service.onRequest(httpRequestOf(message));
+    if (!isThenable(value)) return toHttpAnswer(value);
   } catch (error) {
-    const answer = errorAnswer(error);
-    if (answer.status >= 500 && !(error instanceof RequestError)) onFailure(error);
-    return answer;
+    return failedAnswer(error, onFailure);
   }
+  return Promise.resolve(value).then(toHttpAnswer).then(undefined, (error: unknown) => failedAnswer(error, onFailure));
 }
 
 /**

@@ -25,7 +25,7 @@ import { ThrottledWarning } from '../throttled-log';
 import { ClientLanes, type ClientLanesHooks } from './client-lanes';
 import { EXPIRED, settleWithin, type LateOutcome } from './deadline';
 import { answerEnvelope, maxReplyLength, type EnvelopeContext, type EnvelopeOutcome } from './envelope-answer';
-import { answerHttp, publishAnswer, unavailableAnswer } from './request-answer';
+import { answerHttp, publishAnswer, unavailableAnswer, type HttpAnswer } from './request-answer';
 import { looksLikeRequest } from './request-envelope';
 import type { Client } from './client';
 import { BacklogCloser } from './backlog-closer';
@@ -249,6 +249,7 @@ export class ServiceHost {
     switch (message.type) {
       case 'connect': {
         const { seq } = message;
+        this.acksDue();
         const client = clientOf(message.client, message.resumed === true);
         if (workerOfClientId(client.id) !== worker) {
           if (seq !== undefined) this.ack(worker, seq);
@@ -281,6 +282,7 @@ export class ServiceHost {
       }
       case 'message': {
         const { seq } = message;
+        this.acksDue();
         const client = this.internals.clients.get(message.id);
         if (client !== undefined && workerOfClientId(message.id) !== worker) {
           this.ack(worker, seq);
@@ -305,6 +307,7 @@ export class ServiceHost {
       }
       case 'closed': {
         const { seq } = message;
+        this.acksDue();
         if (workerOfClientId(message.id) !== worker) {
           this.ack(worker, seq);
           return this.foreignClient(worker, message.id, 'closed');
@@ -313,7 +316,7 @@ export class ServiceHost {
         return;
       }
       case 'request':
-        void this.answerHttpRequest(worker, message);
+        this.answerHttpRequest(worker, message);
         return;
       case 'publish':
         this.toWorker(worker, { type: 'response', rid: message.rid, ...publishAnswer(this.service, message.topic, decodePayload(message)) });
@@ -353,33 +356,55 @@ export class ServiceHost {
     });
   }
 
-  private async answerHttpRequest(worker: number, message: HttpRequestFields & Payload): Promise<void> {
+  private answerHttpRequest(worker: number, message: HttpRequestFields & Payload): void {
+    const answered = answerHttp(this.service, message, (error) => this.handlerFailed(undefined, error));
+    // A handler that returned a value: answered now, no deadline to keep (the stop's wait sees nothing in flight).
+    if (!(answered instanceof Promise)) return this.sendAnswer(worker, message.rid, answered);
+    void this.awaitHttpAnswer(worker, message.rid, answered);
+  }
+
+  /** A handler that returned a promise: its answer is waited for at most `requestTimeout`, and a stop waits for it meanwhile. */
+  private async awaitHttpAnswer(worker: number, rid: string, answered: Promise<HttpAnswer>): Promise<void> {
     this.httpInFlight++;
     try {
-      const answered = answerHttp(this.service, message, (error) => this.handlerFailed(undefined, error));
       const response = await settleWithin(answered, this.options.requestTimeout, {
         expired: () => this.requestExpired('http', undefined),
         late: (outcome, error) => this.requestLate('http', undefined, outcome, error),
       });
       // The worker started its clock first, so it has answered 504 already: nothing to send, and a stop no longer waits.
       if (response === EXPIRED) return;
-      this.options.metrics?.countRequest('http', response.status < 500 ? 'ok' : 'error');
-      this.toWorker(worker, { type: 'response', rid: message.rid, ...response });
+      this.sendAnswer(worker, rid, response);
     } finally {
       this.httpInFlight--;
       this.notifyIfIdle();
     }
   }
 
+  private sendAnswer(worker: number, rid: string, answer: HttpAnswer): void {
+    this.options.metrics?.countRequest('http', answer.status < 500 ? 'ok' : 'error');
+    this.toWorker(worker, { type: 'response', rid, ...answer });
+  }
+
   /** Acknowledges a handled message; acks leave in one message per worker and event-loop turn. */
   private ack(worker: number, seq: number): void {
-    if (!this.acksScheduled) {
-      this.acksScheduled = true;
-      setImmediate(this.flushAcks);
-    }
+    this.acksDue();
     const seqs = this.acks.get(worker);
     if (seqs === undefined) this.acks.set(worker, [seq]);
     else seqs.push(seq);
+  }
+
+  /**
+   * Schedules the flush of this turn's acks. Called when a client event
+   * arrives, before its handler runs, so that the flush comes ahead of the
+   * link write its replies schedule (immediates run in order): the acks of
+   * handlers that settle in this turn join their replies' write, after them,
+   * instead of a second write (and a second wakeup of the worker) a turn
+   * later. A flush with nothing to acknowledge sends nothing.
+   */
+  private acksDue(): void {
+    if (this.acksScheduled) return;
+    this.acksScheduled = true;
+    setImmediate(this.flushAcks);
   }
 
   /**

@@ -7,36 +7,28 @@
  * below `/services/`; the health and metrics paths answer plain requests only.
  * A service named `metrics` is still reached at `ws://…/metrics`.
  */
-import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WorkerConfig } from '../child-env';
 import { formatClientId, sequenceOfClientId, workerOfClientId } from '../client-id';
 import { PendingReplies, type PendingHandlers } from '../pending-replies';
 import { SERVICE_HTTP_PREFIX } from '../options';
-import { encodePayload, decodePayload, type ClusterQuery, type HttpRequestFields, type MasterToWorker, type Payload, type ServiceToWorker, type WorkerToMaster } from '../protocol';
+import type { ClusterQuery, HttpRequestFields, MasterToWorker, Payload, WorkerToMaster } from '../protocol';
 import type { Logger } from '../logger';
 import { ThrottledWarning } from '../throttled-log';
 import { authRequestOf, type AuthOutcome, type Authenticator } from './authenticate';
-import { RETRY_AFTER_SECONDS } from './connection-gate';
 import { CorsPolicy } from './cors';
 import { replyCode, replyError } from './http-reply';
 import type { Refusal } from './limits';
+import { SERVICE_GONE, ServiceCall, WORKER_STOPPING, type ServiceCallContext, type ServiceResponse } from './http-service-call';
 import { BodyBudget, readBody, type BodyLimits } from './request-body';
 import { checkRequestHead, parseTarget, serviceForPath } from './upgrade-check';
 import type { WorkerMetrics } from './worker-metrics';
 
-export type ServiceResponse = Extract<ServiceToWorker, { type: 'response' }>;
+export type { ServiceResponse };
 type QueryResult = Extract<MasterToWorker, { type: 'queryResult' }>;
-
-/** Why pending requests are cancelled: their service's instance is gone, or this worker stops. */
-const SERVICE_GONE = 'service gone';
-const WORKER_STOPPING = 'worker stopping';
 
 /** How long a worker waits for the master to answer a health or metrics query. */
 export const QUERY_TIMEOUT_MS = 3000;
-
-/** Headers a service may not set: they describe the connection, which the worker owns. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'trailer', 'te', 'proxy-connection']);
 
 export interface HttpRoutesDeps {
   readonly config: WorkerConfig;
@@ -65,13 +57,6 @@ function hasBody(request: IncomingMessage): boolean {
   return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-/** Answers a body that is not read to its end; the rest of it cannot be skipped reliably, so the connection closes. */
-function refuseBody(response: ServerResponse, finish: (status: number) => void, status: number, message: string, headers: Readonly<Record<string, string>> = {}): void {
-  finish(status);
-  response.setHeader('Connection', 'close');
-  replyError(response, status, message, headers);
-}
-
 export class HttpRoutes {
   private readonly services: ReadonlySet<string>;
   /**
@@ -80,6 +65,8 @@ export class HttpRoutes {
    * service can answer (or even guess) another's requests.
    */
   private readonly serviceRequests = new Map<string, PendingReplies<ServiceResponse>>();
+  /** What every request to a service shares (its table among them), by service. */
+  private readonly callContexts = new Map<string, ServiceCallContext>();
   private readonly queries = new PendingReplies<QueryResult>();
   /** Request-body bytes this worker holds at once, over every service (`maxBufferedRequestBytes`). */
   private readonly budget: BodyBudget;
@@ -101,7 +88,22 @@ export class HttpRoutes {
     this.services = new Set(deps.config.services);
     this.cors = limits.corsOrigins === false ? undefined : new CorsPolicy(limits.corsOrigins);
     this.accessLevel = limits.accessLog !== 'off' && deps.log.isLevelEnabled(limits.accessLog) ? limits.accessLog : undefined;
-    for (const service of deps.config.services) this.serviceRequests.set(service, new PendingReplies());
+    for (const service of deps.config.services) {
+      const pending = new PendingReplies<ServiceResponse>();
+      this.serviceRequests.set(service, pending);
+      this.callContexts.set(service, {
+        service,
+        pending,
+        workerId: deps.workerId,
+        requestTimeout: deps.config.requestTimeout,
+        maxBodyBytes: this.bodyLimits.maxBytes,
+        idleTimeout: this.bodyLimits.idleTimeout,
+        metrics: deps.metrics,
+        log: deps.log,
+        send: deps.request,
+        overBudget: (name) => this.overBudget.warn({ service: name, heldBytes: this.budget.held, maxBufferedRequestBytes: this.budget.limit }),
+      });
+    }
   }
 
   handle(request: IncomingMessage, response: ServerResponse): void {
@@ -227,118 +229,30 @@ export class HttpRoutes {
     const rest = pathname.slice(SERVICE_HTTP_PREFIX.length);
     const slash = rest.indexOf('/');
     const service = slash === -1 ? rest : rest.slice(0, slash);
-    const subPath = slash === -1 ? '/' : rest.slice(slash);
-    const finish = (status: number): void => this.deps.metrics.httpRequest(this.services.has(service) ? service : '(unknown)', status);
-    if (!this.services.has(service)) {
-      finish(404);
+    const context = this.callContexts.get(service);
+    if (context === undefined) {
+      this.deps.metrics.httpRequest('(unknown)', 404);
       return replyError(response, 404, `No service "${service}"`);
     }
+    const call = new ServiceCall(context, request, response, slash === -1 ? '/' : rest.slice(slash), query);
     if (this.cors?.handle(request, response) === true) {
       request.resume();
-      return finish(response.statusCode);
+      return call.finish(response.statusCode);
     }
     const { authenticator } = this.deps;
-    if (authenticator === undefined) return this.receive(request, response, service, subPath, query, finish, undefined);
+    if (authenticator === undefined) return this.receive(request, call, undefined);
     // Before the body is read: a request without a valid identity costs no buffering, and the service never sees it.
     authenticator.run(authRequestOf(request, pathname, query, this.deps.addressOf(request)), (outcome) => {
       if (response.destroyed) return;
-      if (outcome.ok) return this.receive(request, response, service, subPath, query, finish, outcome);
-      finish(outcome.status);
+      if (outcome.ok) return this.receive(request, call, outcome);
+      call.finish(outcome.status);
       if (hasBody(request)) response.setHeader('Connection', 'close');
       replyCode(response, outcome.status, outcome.code, outcome.message, outcome.headers);
     });
   }
 
-  private receive(
-    request: IncomingMessage,
-    response: ServerResponse,
-    service: string,
-    subPath: string,
-    query: Record<string, string>,
-    finish: (status: number) => void,
-    identity: Identity | undefined,
-  ): void {
-    readBody(request, this.budget, this.bodyLimits, (outcome) => {
-      switch (outcome.kind) {
-        case 'complete':
-          return this.forward(request, response, service, subPath, query, outcome.body, finish, identity);
-        case 'tooLarge':
-          return refuseBody(response, finish, 413, `Request body over ${this.bodyLimits.maxBytes} bytes`);
-        case 'overBudget':
-          this.overBudget.warn({ service, heldBytes: this.budget.held, maxBufferedRequestBytes: this.budget.limit });
-          return refuseBody(response, finish, 503, 'Too many request bodies in progress', { 'Retry-After': RETRY_AFTER_SECONDS });
-        case 'idle':
-          return refuseBody(response, finish, 408, `Request body paused for more than ${this.bodyLimits.idleTimeout} ms`);
-        case 'aborted':
-          // The client went away mid-body: nobody to answer.
-          return;
-        default: {
-          const unreachable: never = outcome;
-          throw new Error(`unhandled body outcome ${JSON.stringify(unreachable)}`);
-        }
-      }
-    });
-  }
-
-  private forward(
-    request: IncomingMessage,
-    response: ServerResponse,
-    service: string,
-    path: string,
-    query: Record<string, string>,
-    body: Buffer,
-    finish: (status: number) => void,
-    identity: Identity | undefined,
-  ): void {
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(request.headers)) {
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    const pending = this.serviceRequests.get(service) as PendingReplies<ServiceResponse>;
-    const seq = pending.add(this.deps.config.requestTimeout, {
-      onReply: (reply) => finish(this.writeServiceResponse(response, reply, service)),
-      onTimeout: () => {
-        finish(504);
-        replyError(response, 504, `Service "${service}" did not answer within ${this.deps.config.requestTimeout} ms`);
-      },
-      onCancel: (reason) => {
-        finish(503);
-        if (reason === SERVICE_GONE) return replyCode(response, 503, 'SY_ERR_SERVICE_UNAVAILABLE', `service "${service}" went away before answering`, { 'Retry-After': '1' });
-        replyError(response, 503, 'Server is shutting down', { 'Retry-After': '1' });
-      },
-    });
-    response.on('close', () => pending.forget(seq));
-    const payload = encodePayload(body.length === 0 ? '' : isUtf8(body) ? body.toString('utf8') : body);
-    const rid = formatClientId(this.deps.workerId, seq);
-    const fields: HttpRequestFields = { rid, method: request.method ?? 'GET', path, query, headers };
-    const withIdentity = identity === undefined ? fields : identity.claims === undefined ? { ...fields, user: identity.user } : { ...fields, user: identity.user, claims: identity.claims };
-    const outcome = this.deps.request(service, { ...withIdentity, ...payload });
-    if (outcome === 'sent') return;
-    pending.forget(seq);
-    finish(503);
-    if (outcome === 'busy') return replyError(response, 503, 'Server busy', { 'Retry-After': '1' });
-    replyCode(response, 503, 'SY_ERR_SERVICE_UNAVAILABLE', `service "${service}" is not available`, { 'Retry-After': '1' });
-  }
-
-  /** Writes a service's answer; returns the status actually sent (502 when the answer was invalid). */
-  private writeServiceResponse(response: ServerResponse, reply: ServiceResponse, service: string): number {
-    if (response.headersSent || response.destroyed) return reply.status;
-    const body = decodePayload(reply);
-    try {
-      if (reply.status < 200 || reply.status > 599) throw new RangeError(`status ${reply.status}`);
-      for (const [name, value] of Object.entries(reply.headers)) {
-        if (!HOP_BY_HOP.has(name.toLowerCase())) response.setHeader(name, value);
-      }
-      if (reply.status !== 204 && reply.status !== 304) response.setHeader('Content-Length', Buffer.byteLength(body));
-      response.writeHead(reply.status);
-    } catch (error) {
-      this.deps.log.warn({ err: error, service }, 'service answered with an invalid HTTP response');
-      for (const name of response.getHeaderNames()) response.removeHeader(name);
-      replyError(response, 502, `Service "${service}" answered with an invalid response`);
-      return 502;
-    }
-    response.end(body);
-    return reply.status;
+  private receive(request: IncomingMessage, call: ServiceCall, identity: Identity | undefined): void {
+    readBody(request, this.budget, this.bodyLimits, (outcome) => call.bodyDone(outcome, identity));
   }
 }
 

@@ -30,11 +30,11 @@
  * the poison count too, but only one that was beside it at every one of those
  * deaths reaches the limit with it.
  */
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import type { IpcLimits } from '../child-env';
 import { CLOSE_CODES } from '../errors';
 import { BatchQueue } from '../ipc/batch-queue';
-import { MAX_LINE_LENGTH, SocketEndpoint, readLines } from '../ipc/socket-endpoint';
+import { MAX_LINE_LENGTH, SocketEndpoint, connectLink } from '../ipc/socket-endpoint';
 import type { Logger } from '../logger';
 import type { ChannelRouter } from '../nats/channel-router';
 import type { ResetReason } from '../nats/reliable-channel';
@@ -394,10 +394,7 @@ export class ServiceLink {
       this.carried = undefined;
       return this.openChannel(new ChannelConnection(remote, this.channelHooks, carried));
     }
-    const socket = net.connect(endpoint);
-    this.socket = socket;
-    socket.setNoDelay(true);
-    readLines(socket, MAX_LINE_LENGTH, {
+    const socket = connectLink(endpoint, MAX_LINE_LENGTH, {
       onValue: this.onBatchValue,
       onMalformed: (error) => {
         this.rejected++;
@@ -406,6 +403,8 @@ export class ServiceLink {
       onOverflow: (length) => this.log.error({ service: this.service, length }, 'service sent an oversized line; link cut'),
       onBadRaw: (reason) => this.log.error({ service: this.service, reason }, 'service sent a bad raw segment length; link cut'),
     });
+    this.socket = socket;
+    socket.setNoDelay(true);
     socket.once('connect', () => this.onConnected(socket));
     socket.on('error', (error) => this.log.debug({ err: error, service: this.service, endpoint }, 'service link error'));
     socket.once('close', () => this.onClosed(socket));

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { closeClients, connect, FIXTURES } from '../helpers/cluster';
 import { describeWithNats, startNatsServer, stopAllNats, type NatsServer } from '../helpers/nats-server';
 import { startNode, stopNodes, writeClusterConfig, type NodeProcess } from '../helpers/nats-nodes';
+import { parsePrometheus, total, type Sample } from '../helpers/prometheus';
 import { stopSpawned } from '../helpers/spawned';
 import { connectNats, type NatsLink } from '../../src/nats/nats-connection';
 
@@ -151,6 +152,18 @@ describeWithNats(__filename)('interest routing and HTTP across nodes', () => {
 
   test('a client of a service placed on a node that never appears: its events are held, and past the bound it is closed with 1013', async () => {
     const client = await connect(b.port, '/ghost');
+    // What b's workers hold for instances on other nodes shows on b's own /metrics (no process on b reports them).
+    for (let i = 0; i < 5; i++) client.socket.send(`held ${i}`);
+    const held = async (): Promise<Sample[]> => parsePrometheus((await request(b.port, '/metrics')).text).filter((x) => x.name === 'switchyard_held_messages');
+    const deadline = Date.now() + 10_000;
+    let samples = await held();
+    const settled = (): boolean => total(samples, 'switchyard_held_messages', { service: 'ghost' }) === 6 && samples.some((x) => x.labels.service === 'requests' && x.value === 0);
+    while (!settled() && Date.now() < deadline) samples = await held();
+    // The connect and 5 messages, unacknowledged; `requests` (on a) has acknowledged all of b's, so b holds nothing for it.
+    expect(samples.map(({ labels, value }) => [labels.service, value]).sort()).toEqual([
+      ['ghost', 6],
+      ['requests', 0],
+    ]);
     for (let i = 0; i < 80; i++) client.socket.send(String(i));
     expect(await client.closed).toBe(1013);
     expect(client.messages).toEqual([]);

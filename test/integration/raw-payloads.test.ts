@@ -60,6 +60,16 @@ test('16 MiB of multi-byte text echoes exactly as text; the service gets its str
   expect(seen).toEqual({ kind: 'string', length: text.length });
 });
 
+test('3 MiB of ASCII text (decoded the fast way, as latin1) echoes exactly as text; the service gets its string', async () => {
+  const client = await connect(port, '/echo', { maxPayload: 32 * MiB });
+  // JSON-like ASCII, quotes, backslashes and newlines included, and its last character the only one of its kind.
+  const text = `${'{"k":"v\\n"}\n'.repeat(MiB / 4)}~`; // 12 characters a round: 3 MiB
+  const { echo: back, seen } = await echo(client, text, false);
+  expect(typeof back).toBe('string');
+  expect(back === text).toBe(true);
+  expect(seen).toEqual({ kind: 'string', length: text.length });
+});
+
 test('text around the raw threshold, and small and empty binary, come back exact', async () => {
   const client = await connect(port, '/echo');
   for (const length of [RAW_TEXT_MIN_LENGTH - 1, RAW_TEXT_MIN_LENGTH, RAW_TEXT_MIN_LENGTH + 1]) {

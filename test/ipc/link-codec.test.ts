@@ -167,6 +167,63 @@ describe('LinkDecoder', () => {
   });
 });
 
+describe('LinkDecoder: transient chunks (a socket\'s reused read buffer)', () => {
+  /** Pushes `write` through one reused buffer in reads of `size` bytes, scribbling over it after each push, as the next read would. */
+  function throughReadBuffer(d: LinkDecoder, write: Buffer, size: number): void {
+    const reused = Buffer.allocUnsafe(size);
+    for (let offset = 0; offset < write.length; offset += size) {
+      const length = write.copy(reused, 0, offset, Math.min(offset + size, write.length));
+      d.push(reused.subarray(0, length), true);
+      reused.fill(0x5b);
+    }
+  }
+
+  test('keeps nothing as a view of the chunk: lines and segments split anywhere survive the buffer being reused', () => {
+    const write = Buffer.concat([writeBytes(encodeBatch(MIXED)), Buffer.from('[1]\n'), writeBytes(encodeBatch(MIXED))]);
+    for (const size of [1, 7, 4096, 65_536, write.length]) {
+      const { decoder: d, seen } = decoder();
+      throughReadBuffer(d, write, size);
+      expect([size, plain(seen.values)]).toEqual([size, plain([MIXED_DECODED, [1], MIXED_DECODED])]);
+      expect(d.idle).toBe(true);
+    }
+  });
+
+  test('a segment split over chunks is gathered into one buffer of its length', () => {
+    const payload = bytes(300_000);
+    const { decoder: d, seen } = decoder();
+    throughReadBuffer(d, writeBytes(encodeBatch([{ data: payload, binary: true }])), 65_536);
+    const [[message]] = seen.values as [[{ data: Buffer }]];
+    expect(message.data.equals(payload)).toBe(true);
+    expect(message.data.buffer.byteLength).toBe(payload.length);
+  });
+
+  test('readTarget: bytes read straight into the segment\'s missing part are placed without a copy', () => {
+    const payload = bytes(200_000);
+    const write = writeBytes(encodeBatch([{ data: payload, binary: true }, { data: 'after' }]));
+    const { decoder: d, seen } = decoder();
+    expect(d.readTarget(1)).toBeUndefined();
+    // The line and the segment's first bytes come through a read buffer; the segment is then allocated.
+    const first = write.indexOf(0x0a) + 1 + 1000;
+    d.push(Buffer.from(write.subarray(0, first)), true);
+    const target = d.readTarget(64 * 1024) as Buffer;
+    expect(target.length).toBe(199_000);
+    // Less missing than asked for: no target.
+    expect(d.readTarget(199_001)).toBeUndefined();
+    const length = write.copy(target, 0, first, first + 150_000);
+    d.push(target.subarray(0, length), true);
+    expect(seen.values).toEqual([]);
+    const rest = d.readTarget(1) as Buffer;
+    expect(rest.length).toBe(49_000);
+    expect(rest.buffer).toBe(target.buffer);
+    d.push(Buffer.from(write.subarray(first + 150_000)), true);
+    const [[message]] = seen.values as [[{ data: Buffer }]];
+    expect(message.data.equals(payload)).toBe(true);
+    expect(message.data.buffer).toBe(target.buffer);
+    expect(d.readTarget(1)).toBeUndefined();
+    expect(d.idle).toBe(true);
+  });
+});
+
 describe('decodeWrites', () => {
   test('decodes every write held in one buffer', () => {
     const seen: unknown[] = [];
@@ -193,6 +250,18 @@ describe('big text sent on as it came (decodeText)', () => {
     expect(write[1]).toBe(bytes);
     // An equal string made elsewhere has the same bytes: reused too, and right.
     expect((encodeBatch([{ type: 'send', id: '1.1', data: 'é€😀'.repeat(RAW_TEXT_MIN_LENGTH) }]) as Buffer[])[1]).toBe(bytes);
+  });
+
+  test('ASCII text (decoded as latin1, the fast way) is the string UTF-8 decoding gives, and is remembered; one non-ASCII character anywhere decodes as UTF-8', () => {
+    const ascii = Buffer.from(`{"json":"${'abc\\n'.repeat(RAW_TEXT_MIN_LENGTH)}"}`);
+    const text = decodeText(ascii);
+    expect(text).toBe(ascii.toString('utf8'));
+    expect((encodeBatch([{ data: text }]) as Buffer[])[1]).toBe(ascii);
+    const tail = Buffer.concat([Buffer.alloc(RAW_TEXT_MIN_LENGTH, 'a'), Buffer.from('é')]);
+    const decoded = decodeText(tail);
+    expect(decoded.endsWith('aé')).toBe(true);
+    expect(decoded).toHaveLength(RAW_TEXT_MIN_LENGTH + 1);
+    expect((encodeBatch([{ data: decoded }]) as Buffer[])[1]).toBe(tail);
   });
 
   test('another string of the same length, and bytes that are not UTF-8, are encoded afresh', () => {

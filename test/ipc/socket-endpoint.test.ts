@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import { encodeBatch, writeBytes } from '../../src/ipc/link-codec';
-import { SocketEndpoint, readLines } from '../../src/ipc/socket-endpoint';
-import { SocketDir, Waiter, nextTurn } from '../helpers/line-peer';
+import { LINK_READ_BUFFER_SIZE, SocketEndpoint, acceptLink, connectLink, readLines, type LineReaderHooks } from '../../src/ipc/socket-endpoint';
+import { SocketDir, Waiter, nextTurn, poll } from '../helpers/line-peer';
 
 let sockets: SocketDir;
 
@@ -304,5 +304,157 @@ describe('SocketEndpoint', () => {
     socket.destroy();
     const error = await new Promise<Error | null>((resolve) => endpoint.send([1], resolve));
     expect(error).toMatchObject({ code: 'ERR_STREAM_DESTROYED' });
+  });
+});
+
+describe('connectLink and acceptLink: links read into a reused buffer', () => {
+  /** What one end decoded, and its waiter. */
+  interface End {
+    readonly values: unknown[];
+    readonly badRaw: string[];
+    readonly hooks: LineReaderHooks;
+    until(predicate: () => boolean): Promise<void>;
+  }
+
+  function end(): End {
+    const waiter = new Waiter();
+    const values: unknown[] = [];
+    const badRaw: string[] = [];
+    const notify = (): void => waiter.notify();
+    return {
+      values,
+      badRaw,
+      hooks: {
+        onValue: (value) => {
+          values.push(value);
+          notify();
+        },
+        onMalformed: notify,
+        onOverflow: notify,
+        onBadRaw: (reason) => {
+          badRaw.push(reason);
+          notify();
+        },
+      },
+      until: (predicate) => waiter.until(predicate, () => `${values.length} values, bad raw ${JSON.stringify(badRaw)}`),
+    };
+  }
+
+  /** A link: the server accepts with pauseOnConnect and acceptLink; the client is connectLink's. */
+  async function link(): Promise<{ accepted: net.Socket; served: net.Socket; client: net.Socket; server: net.Server; atServer: End; atClient: End }> {
+    const socketPath = sockets.path('link');
+    const atServer = end();
+    const atClient = end();
+    const waiter = new Waiter();
+    let pair: { accepted: net.Socket; served: net.Socket } | undefined;
+    const server = net.createServer({ pauseOnConnect: true }, (accepted) => {
+      pair = { accepted, served: acceptLink(accepted, 1 << 20, atServer.hooks, 1 << 25) };
+      waiter.notify();
+    });
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    const client = connectLink(socketPath, 1 << 20, atClient.hooks, 1 << 25);
+    await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+    await waiter.until(() => pair !== undefined, () => 'accept');
+    const { accepted, served } = pair as { accepted: net.Socket; served: net.Socket };
+    cleanups.push(() => {
+      client.destroy();
+      served.destroy();
+      server.close();
+    });
+    return { accepted, served, client, server, atServer, atClient };
+  }
+
+  const cleanups: Array<() => void> = [];
+  afterEach(() => {
+    for (const cleanup of cleanups.splice(0)) cleanup();
+  });
+
+  const big = Buffer.alloc(3 * 1024 * 1024);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 31 + (i >>> 8)) & 0xff;
+  const text = 'é€𝄞 big text '.repeat(8000);
+  const WRITES: readonly (readonly unknown[])[] = [
+    [{ type: 'hello', worker: 1 }],
+    [{ type: 'message', id: '1.1', seq: 1, data: big, binary: true }, { type: 'ack', seqs: [1] }],
+    [{ type: 'message', id: '1.1', seq: 2, data: text }, { type: 'message', id: '1.1', seq: 3, data: Buffer.from([0x0a, 0x00]), binary: true }],
+    [{ type: 'message', id: '1.1', seq: 4, data: 'small' }],
+  ];
+  const DECODED = WRITES.map((batch) => batch.map((m) => (typeof (m as { data?: unknown }).data === 'string' && (m as { data: string }).data === text ? { ...(m as object), data: Buffer.from(text) } : m)));
+
+  /** Every Buffer as its base64: a 3 MiB Buffer compared by jest index by index takes seconds. */
+  function plain(value: unknown): unknown {
+    if (Buffer.isBuffer(value)) return { bytes: value.toString('base64') };
+    if (Array.isArray(value)) return value.map(plain);
+    if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, plain(v)]));
+    return value;
+  }
+
+  test('writes both ways arrive whole and in order, a big segment in one buffer of its length', async () => {
+    const { served, client, atServer, atClient } = await link();
+    const fromClient = new SocketEndpoint(client);
+    const fromServer = new SocketEndpoint(served);
+    for (const batch of WRITES) {
+      fromClient.send(batch, () => undefined);
+      fromServer.send(batch, () => undefined);
+    }
+    await atServer.until(() => atServer.values.length === WRITES.length);
+    await atClient.until(() => atClient.values.length === WRITES.length);
+    for (const seen of [atServer.values, atClient.values]) {
+      expect(plain(seen)).toEqual(plain(DECODED));
+      const segment = ((seen[1] as unknown[])[0] as { data: Buffer }).data;
+      // Its own allocation, not a view of reads: gathered (or read) into one buffer of the segment's size.
+      expect(segment.buffer.byteLength).toBe(big.length);
+    }
+  });
+
+  test('what a reader keeps is not overwritten by later reads into its buffer', async () => {
+    const { client, served, atServer } = await link();
+    const first = Buffer.from('first payload bytes');
+    const second = Buffer.alloc(first.length, 0x21);
+    client.write(writeBytes(encodeBatch([{ data: first, binary: true }, { data: 'x' }])));
+    await atServer.until(() => atServer.values.length === 1);
+    // A line split over two reads, then a batch that fills the same read buffer with other bytes.
+    const read = served.bytesRead;
+    client.write('[{"part":');
+    // Read on its own: the rest of the line comes in a later read, into the same buffer.
+    await poll(() => served.bytesRead === read + 9);
+    client.write(`1}]\n${'[0]\n'.repeat(LINK_READ_BUFFER_SIZE / 4)}`);
+    client.write(writeBytes(encodeBatch([{ data: second, binary: true }])));
+    await atServer.until(() => atServer.values.length === 3 + LINK_READ_BUFFER_SIZE / 4);
+    expect(atServer.values[1]).toEqual([{ part: 1 }]);
+    expect(((atServer.values[0] as unknown[])[0] as { data: Buffer }).data).toEqual(first);
+    expect((atServer.values.at(-1) as [{ data: Buffer }])[0].data).toEqual(second);
+  });
+
+  test('the accepted socket hands its connection over: it is destroyed, the server counts none, the link still works', async () => {
+    const { accepted, served, server, client, atServer } = await link();
+    expect(served).not.toBe(accepted);
+    expect(accepted.destroyed).toBe(true);
+    const count = await new Promise<number>((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+    expect(count).toBe(0);
+    client.write('[1]\n');
+    await atServer.until(() => atServer.values.length === 1);
+    // The served socket ends when the client does.
+    const closed = new Promise<void>((resolve) => served.once('close', () => resolve()));
+    client.end();
+    await closed;
+  });
+
+  test('a socket without a handle to move (not as Node 20-24 make them) is read through data events, as it is', () => {
+    const atServer = end();
+    const unconnected = new net.Socket();
+    expect(acceptLink(unconnected, 1 << 20, atServer.hooks)).toBe(unconnected);
+    unconnected.emit('data', Buffer.from('[1]\n[2'));
+    unconnected.emit('data', Buffer.from(']\n'));
+    expect(atServer.values).toEqual([[1], [2]]);
+    unconnected.destroy();
+  });
+
+  test('a bad raw length cuts the link: the socket in use is destroyed', async () => {
+    const { served, client, atServer } = await link();
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.write('[{"raw":-1}]\n');
+    await atServer.until(() => atServer.badRaw.length === 1);
+    expect(served.destroyed).toBe(true);
+    await closed;
   });
 });

@@ -68,6 +68,7 @@ describe('healthReport', () => {
     clients: 0,
     workerRestarts: 0,
     workers: [{ id: 1, pid: 11, ready: true, clients: 0, uptimeMs: 5, ipcQueueDepth: 0, ipcDropped: 0 }],
+    remoteServices: [],
     services: [
       { name: 'echo', instance: 0, pid: 21, state: 'online', restarts: 0, uptimeMs: 5, heldMessages: 0, ipcQueueDepth: 0, ipcDropped: 0 },
       { name: 'chat', instance: 0, pid: 22, state: 'online', restarts: 0, uptimeMs: 5, heldMessages: 0, ipcQueueDepth: 0, ipcDropped: 0 },
