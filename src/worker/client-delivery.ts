@@ -58,11 +58,19 @@ export class ClientDelivery {
    * One batch from a link (acks already taken by it): every socket written to
    * leaves in one write after the batch. A reply travels ahead of its event's
    * ack, so once the batch is written, a client's held Close may follow it.
+   * A batch of one message writes each socket once at most (`ws` corks its
+   * own two-part frames): corking it would only delay each write to the end
+   * of the loop and cost a cork pair per socket (a publish to 1,000 sockets
+   * with one message in flight is such a batch).
    */
   fromLink(link: ServiceLink, batch: readonly ServiceToWorker[]): void {
-    this.deps.corker.batch(() => {
-      for (const message of batch) this.fromService(link, message);
-    });
+    if (batch.length === 1) {
+      this.fromService(link, batch[0] as ServiceToWorker);
+    } else if (batch.length > 1) {
+      this.deps.corker.batch(() => {
+        for (const message of batch) this.fromService(link, message);
+      });
+    }
     this.deps.closes.settle(link);
     this.deps.statusChanged();
   }
