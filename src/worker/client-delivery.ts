@@ -17,7 +17,7 @@ import type { HeldCloses } from './held-closes';
 import type { ConnectionLimits } from './limits';
 import type { RoutingTally } from './routing-tally';
 import type { ServiceLink } from './service-link';
-import { frameOnce, writeSharedFrame } from './shared-frame';
+import { DIRECT_FRAME_MAX, frameMessage, frameOnce, writeSharedFrame } from './shared-frame';
 import type { SocketCorker } from './socket-corker';
 import type { WorkerMetrics } from './worker-metrics';
 
@@ -58,11 +58,19 @@ export class ClientDelivery {
    * One batch from a link (acks already taken by it): every socket written to
    * leaves in one write after the batch. A reply travels ahead of its event's
    * ack, so once the batch is written, a client's held Close may follow it.
+   * A batch of one message writes each socket once at most (`ws` corks its
+   * own two-part frames): corking it would only delay each write to the end
+   * of the loop and cost a cork pair per socket (a publish to 1,000 sockets
+   * with one message in flight is such a batch).
    */
   fromLink(link: ServiceLink, batch: readonly ServiceToWorker[]): void {
-    this.deps.corker.batch(() => {
-      for (const message of batch) this.fromService(link, message);
-    });
+    if (batch.length === 1) {
+      this.fromService(link, batch[0] as ServiceToWorker);
+    } else if (batch.length > 1) {
+      this.deps.corker.batch(() => {
+        for (const message of batch) this.fromService(link, message);
+      });
+    }
     this.deps.closes.settle(link);
     this.deps.statusChanged();
   }
@@ -159,19 +167,27 @@ export class ClientDelivery {
     }
   }
 
-  /** Sends `data` to one client: as `frame` (the same bytes framed once for many) when given and the socket takes it, else through `ws`. */
+  /**
+   * Sends `data` to one client. A socket that takes shared frames gets
+   * `frame` (the same bytes framed once for many) when given, else a small
+   * message framed here (`frameMessage`: one Buffer, one write); otherwise
+   * `ws` frames it.
+   */
   private deliver(entry: ClientEntry, data: string | Buffer, binary: boolean, frame?: Buffer): void {
     const { socket } = entry;
     if (socket.readyState !== WebSocket.OPEN) return;
     this.deps.corker.touch(socket);
     // The backlog before this message decides whether the client is slow: one large message alone does not make it so.
     const backlogBefore = socket.bufferedAmount;
-    if (frame !== undefined && entry.sharedFrames) writeSharedFrame(socket, frame);
+    // UTF-8 bytes, as a fan-out (which sends a Buffer) and bytes received count: `length` of a string counts UTF-16 units.
+    // byteLength measures without encoding; the string is encoded once, into its frame.
+    const bytes = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength;
+    if (!entry.sharedFrames) socket.send(data, { binary });
+    else if (frame !== undefined) writeSharedFrame(socket, frame);
+    else if (bytes < DIRECT_FRAME_MAX) writeSharedFrame(socket, frameMessage(data, bytes, binary));
     else socket.send(data, { binary });
     this.deps.limits.afterSend(socket, backlogBefore);
     entry.counters.messagesOut++;
-    // UTF-8 bytes, as a fan-out (which sends a Buffer) and bytes received count: `length` of a string counts UTF-16 units.
-    // byteLength measures without encoding; ws encodes the string once when it frames it.
-    entry.counters.bytesOut += typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength;
+    entry.counters.bytesOut += bytes;
   }
 }

@@ -34,6 +34,8 @@ interface Setup {
   /** Messages counted by type for the metrics. */
   readonly received: Record<string, number>;
   readonly logger: RecordingLogger;
+  /** Batches the delivery ran under the corker. */
+  readonly corkedBatches: number[];
   client(id: string, service?: string): { socket: FakeSocket; counters: ServiceCounters };
 }
 
@@ -45,13 +47,22 @@ function setup(): Setup {
   // This worker has handed out ids 1.1 to 1.g (16): the tests' own and gone clients are among them.
   const ids = new ClientIdAllocator(WORKER);
   for (let i = 0; i < 16; i++) ids.next();
+  const corkedBatches: number[] = [];
+  const corker = new SocketCorker();
+  const recordingCorker = {
+    batch: (work: () => void) => {
+      corkedBatches.push(1);
+      corker.batch(work);
+    },
+    touch: (socket: WebSocket) => corker.touch(socket),
+  };
   const delivery = new ClientDelivery({
     workerId: WORKER,
     ids,
     clients,
     limits: { afterSend: () => undefined },
     closes: { settle: () => undefined },
-    corker: new SocketCorker(),
+    corker: recordingCorker,
     routing,
     metrics: { linkMessage: (type) => void (received[type] = (received[type] ?? 0) + 1) },
     log: logger.log,
@@ -65,6 +76,7 @@ function setup(): Setup {
     routing,
     received,
     logger,
+    corkedBatches,
     client(id, service = 'echo') {
       const socket = new FakeSocket();
       const counters: ServiceCounters = { open: 1, opened: 1, messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 };
@@ -99,6 +111,21 @@ test('bytes sent count UTF-8 bytes for a single send as for a fan-out', () => {
   // A binary send counts its decoded bytes.
   s.delivery.fromLink(link('echo'), [{ type: 'send', id: '1.1', data: Buffer.from([1, 2, 3]), binary: true }]);
   expect(counters.bytesOut).toBe(2 * Buffer.byteLength(text) + 3);
+});
+
+test('a batch of one message writes each socket once: no corking; a batch of several is corked', () => {
+  const s = setup();
+  const a = s.client('1.1');
+  const b = s.client('1.2');
+  s.delivery.fromLink(link('echo'), [{ type: 'broadcast', data: 'all' }]);
+  s.delivery.fromLink(link('echo'), [{ type: 'send', id: '1.1', data: 'one' }]);
+  s.delivery.fromLink(link('echo'), []);
+  expect(s.corkedBatches).toEqual([]);
+  s.delivery.fromLink(link('echo'), [{ type: 'send', id: '1.1', data: 'x' }, { type: 'send', id: '1.1', data: 'y' }]);
+  expect(s.corkedBatches).toEqual([1]);
+  // A fan-out sends the payload's bytes (framed once), a send its string.
+  expect(a.socket.sent).toEqual([[Buffer.from('all'), false], ['one', false], ['x', false], ['y', false]]);
+  expect(b.socket.sent).toEqual([[Buffer.from('all'), false]]);
 });
 
 test('a service addressing clients not its own: every message dropped and counted, one warning line for the flood', () => {

@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import { frameOnce, takesSharedFrames, writeSharedFrame } from '../../src/worker/shared-frame';
+import { DIRECT_FRAME_MAX, frameMessage, frameOnce, takesSharedFrames, writeSharedFrame } from '../../src/worker/shared-frame';
 
 /** Reads a server frame's header the way RFC 6455 lays it out. */
 function header(frame: Buffer): { fin: boolean; opcode: number; masked: boolean; length: number; offset: number } {
@@ -19,6 +19,15 @@ test.each([0, 1, 125, 126, 65535, 65536, 70000])('a %i-byte payload is framed wi
   expect(frame.length).toBe(parsed.offset + size);
   expect(frame.subarray(parsed.offset).equals(payload)).toBe(true);
   expect(header(frameOnce(Buffer.from('hi'), false)).opcode).toBe(1);
+});
+
+test.each([0, 1, 125, 126, 2000, 65535, 65536])('a single message of %i bytes framed from its string or its Buffer: the same bytes as frameOnce', (size) => {
+  // Multi-byte characters, so a string's length and its UTF-8 byte length differ.
+  const text = 'é€😀a'.repeat(Math.ceil(size / 10)).slice(0, size);
+  const bytes = Buffer.from(text, 'utf8');
+  expect(frameMessage(text, bytes.length, false).equals(frameOnce(bytes, false))).toBe(true);
+  expect(frameMessage(bytes, bytes.length, true).equals(frameOnce(bytes, true))).toBe(true);
+  expect(frameMessage(bytes, bytes.length, false).equals(frameOnce(bytes, false))).toBe(true);
 });
 
 describe('against real ws clients', () => {
@@ -77,6 +86,27 @@ describe('against real ws clients', () => {
     a.server.send('after');
     expect(await onA).toEqual(['before', text, 'after']);
     expect(await onB).toEqual([text]);
+  });
+
+  test('single messages framed here, between ws sends and shared frames, arrive intact and in order, text as text and binary as binary', async () => {
+    const { server: serverSide, client } = await pair('/', plain);
+    const small = 'héllo 😀';
+    const binary = Buffer.from([0, 1, 2, 0x0a, 255]);
+    const large = 'x'.repeat(DIRECT_FRAME_MAX);
+    const got: Array<[string, boolean]> = [];
+    const all = new Promise<void>((resolve) => {
+      client.on('message', (data: Buffer, isBinary: boolean) => {
+        got.push([isBinary ? data.toString('hex') : data.toString('utf8'), isBinary]);
+        if (got.length === 5) resolve();
+      });
+    });
+    serverSide.send('first');
+    writeSharedFrame(serverSide, frameMessage(small, Buffer.byteLength(small), false));
+    writeSharedFrame(serverSide, frameMessage(binary, binary.length, true));
+    writeSharedFrame(serverSide, frameOnce(Buffer.from('shared'), false));
+    serverSide.send(large);
+    await all;
+    expect(got).toEqual([['first', false], [small, false], [binary.toString('hex'), true], ['shared', false], [large, false]]);
   });
 
   test('a socket with permessage-deflate does not take shared frames', async () => {
