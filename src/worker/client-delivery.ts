@@ -40,7 +40,8 @@ export interface DeliveryDeps {
   /** Settles a service's answer to an HTTP request; false when no request of this worker waits for it. */
   settleResponse(service: string, message: ServiceResponse): boolean;
   /** Something the worker's status report counts has changed. */
-  statusChanged(): void;
+  /** The status report is due; `flow`: only the message flow moved (held counts), which may wait longer. */
+  statusChanged(flow?: boolean): void;
   /** A topic of a service gained its first subscriber here (`on`) or lost its last: its instances hear it when it has several. */
   interestChanged(service: string, topic: string, on: boolean): void;
 }
@@ -72,7 +73,7 @@ export class ClientDelivery {
       });
     }
     this.deps.closes.settle(link);
-    this.deps.statusChanged();
+    this.deps.statusChanged(true);
   }
 
   /**

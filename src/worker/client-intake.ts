@@ -67,7 +67,8 @@ export interface IntakeDeps {
   /** Answers a plain HTTP request (an upgrade to something other than WebSocket is one). */
   serveHttp(request: http.IncomingMessage, response: http.ServerResponse): void;
   /** Something the worker's status report counts has changed. */
-  statusChanged(): void;
+  /** The status report is due; `flow`: only the message flow moved (held counts), which may wait longer. */
+  statusChanged(flow?: boolean): void;
 }
 
 /** `waiting`: not listening yet; `open`: taking clients; `stopping`: the worker stops (or reloads). */
@@ -283,7 +284,7 @@ export class ClientIntake {
     const admission = entry.link.message(entry.id, linkData(data, isBinary), isBinary, ts);
     if (admission === 'ok') {
       entry.lastSeq = entry.link.lastSeq;
-      this.deps.statusChanged();
+      this.deps.statusChanged(true);
       return;
     }
     if (admission === 'failed') {

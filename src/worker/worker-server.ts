@@ -31,6 +31,7 @@ import { Authenticator } from './authenticate';
 import { createFrontServer, setTlsMaterial, type FrontServer } from './front-server';
 import { answerClientError, replyError } from './http-reply';
 import { HeldCloses } from './held-closes';
+import { ReportSchedule } from './report-schedule';
 import { AppServices } from './app-services';
 import { HttpApp } from './http-app';
 import { HttpRoutes } from './http-routes';
@@ -72,8 +73,10 @@ const ONE_INSTANCE: ServiceShards = { instances: 1, shardBy: DEFAULT_SHARD_BY };
 /** How long stopping clients get to answer the close handshake before they are cut. */
 const CLOSE_HANDSHAKE_GRACE_MS = 2000;
 
-/** How soon after a change the master hears the worker's status (client counts, held messages, drops). */
+/** How soon after a change of its clients the master hears the worker's status (client counts, held messages, drops). */
 const STATUS_DELAY_MS = 20;
+/** How soon after messages alone moved (held counts, a link's waiting time) it does: a tenth of the shortest `livenessTimeout` (1 s), see ReportSchedule. */
+const FLOW_STATUS_DELAY_MS = 100;
 
 export class WorkerServer {
   private readonly clients = new ClientRegistry();
@@ -100,9 +103,8 @@ export class WorkerServer {
    */
   private readonly requestsTo = new Map<ServiceLink, Set<string>>();
   private readonly routing = new RoutingTally();
-  private statusTimer: NodeJS.Timeout | undefined;
+  private readonly statusReports = new ReportSchedule(() => this.reportStatus(), STATUS_DELAY_MS, FLOW_STATUS_DELAY_MS);
   private readonly reportStatus = (): void => {
-    this.statusTimer = undefined;
     const clients: Record<string, number> = {};
     const held: Record<string, number> = {};
     const links: Record<string, LinkLiveness> = {};
@@ -209,7 +211,7 @@ export class WorkerServer {
         requestTimeout: config.requestTimeout,
       });
     }
-    const statusChanged = (): void => this.statusChanged();
+    const statusChanged = (flow?: boolean): void => this.statusChanged(flow);
     const ids = new ClientIdAllocator(linkId);
     this.delivery = new ClientDelivery({
       workerId: linkId,
@@ -435,8 +437,7 @@ export class WorkerServer {
     for (const link of this.allLinks()) link.end();
     // Its links' last frames are published; closing flushes them to the server.
     await this.remote?.close();
-    clearTimeout(this.statusTimer);
-    this.reportStatus();
+    this.statusReports.now();
     await this.outbox.drained();
     this.metrics.close();
     this.state = 'stopped';
@@ -525,8 +526,9 @@ export class WorkerServer {
   }
 
   /** Schedules a status report to the master; many changes make one report. */
-  private statusChanged(): void {
-    if (this.statusTimer === undefined && this.state !== 'stopped') this.statusTimer = setTimeout(this.reportStatus, STATUS_DELAY_MS);
+  /** A status report is due (`ReportSchedule`); `flow`: only the message flow moved. */
+  private statusChanged(flow = false): void {
+    if (this.state !== 'stopped') this.statusReports.due(flow);
   }
 
   private send(message: WorkerToMaster, mustKeep = false): boolean {
