@@ -171,11 +171,24 @@ export class ServiceCall implements PendingHandlers<ServiceResponse> {
     try {
       if (reply.status < 200 || reply.status > 599) throw new RangeError(`status ${reply.status}`);
       const { headers } = reply;
-      for (const name of Object.keys(headers)) {
-        if (!HOP_BY_HOP.has(name.toLowerCase())) response.setHeader(name, headers[name] as string);
+      const names = Object.keys(headers);
+      const length = reply.status === 204 || reply.status === 304 ? undefined : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+      if (names.length <= 1) {
+        // The usual answer (a content type, or nothing): the headers go to writeHead as one object, which node
+        // validates as setHeader would, without building its table of set headers first.
+        const out: Record<string, string | number> = {};
+        const name = names[0];
+        if (name !== undefined && !HOP_BY_HOP.has(name.toLowerCase())) out[name] = headers[name] as string;
+        if (length !== undefined) out['Content-Length'] = length;
+        response.writeHead(reply.status, out);
+      } else {
+        // Several: through setHeader, whose last value wins among names that differ only in case.
+        for (const name of names) {
+          if (!HOP_BY_HOP.has(name.toLowerCase())) response.setHeader(name, headers[name] as string);
+        }
+        if (length !== undefined) response.setHeader('Content-Length', length);
+        response.writeHead(reply.status);
       }
-      if (reply.status !== 204 && reply.status !== 304) response.setHeader('Content-Length', typeof body === 'string' ? Buffer.byteLength(body) : body.length);
-      response.writeHead(reply.status);
     } catch (error) {
       this.context.log.warn({ err: error, service: this.context.service }, 'service answered with an invalid HTTP response');
       for (const name of response.getHeaderNames()) response.removeHeader(name);
