@@ -129,13 +129,10 @@ export class ServiceCall implements PendingHandlers<ServiceResponse> {
 
   private forward(body: Buffer, identity: Identity | undefined): void {
     const { context, request, response } = this;
-    // Every header, lower-case, repeated ones joined (as node gives them), as strings.
+    // Every header, lower-case, repeated ones joined (as node gives them), as strings. Only `set-cookie` is ever
+    // an array in node's object: without it the object already is that, and goes as it is (nothing here changes it).
     const given = request.headers;
-    const headers: Record<string, string> = {};
-    for (const name of Object.keys(given)) {
-      const value = given[name];
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-    }
+    const headers = given['set-cookie'] === undefined ? (given as Record<string, string>) : joinedHeaders(given);
     const seq = context.pending.add(context.requestTimeout, this);
     this.seq = seq;
     (response as CallResponse)[CALL] = this;
@@ -198,6 +195,16 @@ export class ServiceCall implements PendingHandlers<ServiceResponse> {
     response.end(body);
     return reply.status;
   }
+}
+
+/** A copy of node's headers with every array value joined. */
+function joinedHeaders(given: IncomingMessage['headers']): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of Object.keys(given)) {
+    const value = given[name];
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
 }
 
 /** The fields with the request's own identity (with `authenticate` or `jwt`). */

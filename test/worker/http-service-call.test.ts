@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as net from 'node:net';
 import type { Logger } from '../../src/logger';
 import { PendingReplies } from '../../src/pending-replies';
 import { ServiceCall, type ServiceCallContext, type ServiceResponse } from '../../src/worker/http-service-call';
@@ -78,4 +79,45 @@ describe('ServiceCall writes a service answer', () => {
     expect(empty.headers.get('content-length')).toBeNull();
     expect(counted).toEqual([200, 200, 204]);
   });
+});
+
+test('the request on the link carries every header as a string: repeated ones joined, set-cookie too', async () => {
+  const sent: Array<Record<string, string>> = [];
+  const context: ServiceCallContext = {
+    service: 'svc',
+    pending: new PendingReplies<ServiceResponse>(),
+    workerId: 1,
+    requestTimeout: 1000,
+    maxBodyBytes: 1024,
+    idleTimeout: 1000,
+    metrics: { httpRequest: () => undefined } as unknown as WorkerMetrics,
+    log: { warn: () => undefined } as unknown as Logger,
+    // Refused, so that the call answers 503 at once and nothing waits.
+    send: (_service, fields) => (sent.push({ ...fields.headers }), 'unavailable'),
+    overBudget: () => undefined,
+  };
+  const server = http.createServer((request, response) => {
+    request.resume();
+    new ServiceCall(context, request, response, '/', {}).bodyDone({ kind: 'complete', body: Buffer.from('x') }, undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const ask = (head: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.end(`${head}\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx`));
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+    expect(await ask('POST / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nX-A: 2')).toMatch(/^HTTP\/1.1 503/);
+    expect(await ask('POST / HTTP/1.1\r\nHost: h\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2')).toMatch(/^HTTP\/1.1 503/);
+    expect(sent).toEqual([
+      { host: 'h', 'x-a': '1, 2', 'content-length': '1', connection: 'close' },
+      { host: 'h', 'set-cookie': 'a=1, b=2', 'content-length': '1', connection: 'close' },
+    ]);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });
