@@ -38,8 +38,16 @@ interface Entry<T> {
 export class PendingReplies<T> {
   private sequence = 0;
   private readonly pending = new Map<number, Entry<T>>();
-  /** The shared timer, armed for the oldest deadline it covers while such requests wait. */
+  /**
+   * The shared timer, armed for `armedFor`: the oldest deadline it covers.
+   * When the last request settles it is left armed but unref'd (it fires
+   * once more, finds nothing and stops), since clearing it and setting it
+   * again for the next request cost what a timer per request did whenever
+   * the table emptied between batches.
+   */
   private sweepTimer: NodeJS.Timeout | undefined;
+  private armedFor = 0;
+  private sweepRefed = false;
   /** The latest deadline the shared timer covers: a later one joins it in order. */
   private lastShared = -Infinity;
   private readonly sweep = (): void => {
@@ -73,7 +81,12 @@ export class PendingReplies<T> {
     }
     this.lastShared = deadline;
     this.pending.set(seq, { handlers, deadline, timer: undefined });
-    if (this.sweepTimer === undefined) this.arm(deadline);
+    // Left armed for a later deadline (the table emptied, then a shorter timeout came): armed again for this one.
+    if (this.sweepTimer === undefined || this.armedFor > deadline) this.arm(deadline);
+    else if (!this.sweepRefed) {
+      this.sweepRefed = true;
+      this.sweepTimer.ref();
+    }
     return seq;
   }
 
@@ -99,12 +112,16 @@ export class PendingReplies<T> {
     return true;
   }
 
-  /** Settles every pending request now, through `onCancel` (or `onTimeout` when it has none). */
+  /** Settles every pending request now, through `onCancel` (or `onTimeout` when it has none); the shared timer stops. */
   cancelAll(reason = 'cancelled'): void {
     for (const [seq, entry] of this.pending) {
       this.take(seq);
       if (entry.handlers.onCancel === undefined) entry.handlers.onTimeout();
       else entry.handlers.onCancel(reason);
+    }
+    if (this.pending.size === 0) {
+      clearTimeout(this.sweepTimer);
+      this.sweepTimer = undefined;
     }
   }
 
@@ -114,19 +131,24 @@ export class PendingReplies<T> {
     if (entry === undefined) return undefined;
     this.pending.delete(seq);
     if (entry.timer !== undefined) clearTimeout(entry.timer);
-    else if (this.pending.size === 0) this.disarm();
+    if (this.pending.size === 0) this.idle();
     return entry;
   }
 
   private arm(deadline: number): void {
     // A handler run by the sweep may have added a request (and armed the timer) meanwhile: one timer, never two.
     clearTimeout(this.sweepTimer);
+    this.armedFor = deadline;
+    this.sweepRefed = true;
     this.sweepTimer = setTimeout(this.sweep, Math.max(0, deadline - performance.now()));
   }
 
-  private disarm(): void {
-    clearTimeout(this.sweepTimer);
-    this.sweepTimer = undefined;
+  /** Nothing waits: the timer no longer keeps the process alive, and the next deadline starts a new order. */
+  private idle(): void {
     this.lastShared = -Infinity;
+    if (this.sweepTimer !== undefined && this.sweepRefed) {
+      this.sweepRefed = false;
+      this.sweepTimer.unref();
+    }
   }
 }

@@ -162,4 +162,25 @@ describe('one shared timer for the deadlines', () => {
     expect(outcomes).toEqual(['first', 'beside', 'second']);
     expect(jest.getTimerCount()).toBe(0);
   });
+  test('a table that empties between requests keeps its one timer (not cleared and set again), and a later shorter timeout is armed anew', () => {
+    const setTimeoutSpy = jest.spyOn(global, 'setTimeout');
+    try {
+      const pending = new PendingReplies<string>();
+      const outcomes: string[] = [];
+      for (let i = 0; i < 10; i++) pending.settle(pending.add(1000, { onReply: () => outcomes.push('reply'), onTimeout: () => outcomes.push('timeout') }), 'ok');
+      expect(setTimeoutSpy).toHaveBeenCalledTimes(1);
+      jest.advanceTimersByTime(500);
+      pending.add(1000, { onReply: () => undefined, onTimeout: () => outcomes.push('late one') });
+      pending.add(100, { onReply: () => undefined, onTimeout: () => outcomes.push('short') });
+      jest.advanceTimersByTime(100);
+      expect(outcomes.slice(10)).toEqual(['short']);
+      jest.advanceTimersByTime(899);
+      expect(outcomes.slice(10)).toEqual(['short']);
+      jest.advanceTimersByTime(1);
+      expect(outcomes.slice(10)).toEqual(['short', 'late one']);
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      setTimeoutSpy.mockRestore();
+    }
+  });
 });

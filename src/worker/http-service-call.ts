@@ -129,13 +129,10 @@ export class ServiceCall implements PendingHandlers<ServiceResponse> {
 
   private forward(body: Buffer, identity: Identity | undefined): void {
     const { context, request, response } = this;
-    // Every header, lower-case, repeated ones joined (as node gives them), as strings.
+    // Every header, lower-case, repeated ones joined (as node gives them), as strings. Only `set-cookie` is ever
+    // an array in node's object: without it the object already is that, and goes as it is (nothing here changes it).
     const given = request.headers;
-    const headers: Record<string, string> = {};
-    for (const name of Object.keys(given)) {
-      const value = given[name];
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-    }
+    const headers = given['set-cookie'] === undefined ? (given as Record<string, string>) : joinedHeaders(given);
     const seq = context.pending.add(context.requestTimeout, this);
     this.seq = seq;
     (response as CallResponse)[CALL] = this;
@@ -171,11 +168,24 @@ export class ServiceCall implements PendingHandlers<ServiceResponse> {
     try {
       if (reply.status < 200 || reply.status > 599) throw new RangeError(`status ${reply.status}`);
       const { headers } = reply;
-      for (const name of Object.keys(headers)) {
-        if (!HOP_BY_HOP.has(name.toLowerCase())) response.setHeader(name, headers[name] as string);
+      const names = Object.keys(headers);
+      const length = reply.status === 204 || reply.status === 304 ? undefined : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+      if (names.length <= 1) {
+        // The usual answer (a content type, or nothing): the headers go to writeHead as one object, which node
+        // validates as setHeader would, without building its table of set headers first.
+        const out: Record<string, string | number> = {};
+        const name = names[0];
+        if (name !== undefined && !HOP_BY_HOP.has(name.toLowerCase())) out[name] = headers[name] as string;
+        if (length !== undefined) out['Content-Length'] = length;
+        response.writeHead(reply.status, out);
+      } else {
+        // Several: through setHeader, whose last value wins among names that differ only in case.
+        for (const name of names) {
+          if (!HOP_BY_HOP.has(name.toLowerCase())) response.setHeader(name, headers[name] as string);
+        }
+        if (length !== undefined) response.setHeader('Content-Length', length);
+        response.writeHead(reply.status);
       }
-      if (reply.status !== 204 && reply.status !== 304) response.setHeader('Content-Length', typeof body === 'string' ? Buffer.byteLength(body) : body.length);
-      response.writeHead(reply.status);
     } catch (error) {
       this.context.log.warn({ err: error, service: this.context.service }, 'service answered with an invalid HTTP response');
       for (const name of response.getHeaderNames()) response.removeHeader(name);
@@ -185,6 +195,16 @@ export class ServiceCall implements PendingHandlers<ServiceResponse> {
     response.end(body);
     return reply.status;
   }
+}
+
+/** A copy of node's headers with every array value joined. */
+function joinedHeaders(given: IncomingMessage['headers']): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of Object.keys(given)) {
+    const value = given[name];
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
 }
 
 /** The fields with the request's own identity (with `authenticate` or `jwt`). */

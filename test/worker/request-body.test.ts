@@ -111,4 +111,31 @@ describe('readBody on an in-process node:http server', () => {
     expect(outcomes[1]?.heldDuring).toBe(3);
     expect(budget.held).toBe(0);
   });
+  test('a body that came with its head sets no idle timer; one still arriving sets it, and a pause after its first bytes still ends it', async () => {
+    const setTimeoutSpy = jest.spyOn(http.IncomingMessage.prototype, 'setTimeout');
+    try {
+      const done = next();
+      send('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5', 'hello');
+      await done;
+      expect(outcomes[0]?.outcome).toEqual({ kind: 'complete', body: Buffer.from('hello') });
+      // One timer set and cleared per request before, whatever its body.
+      expect(setTimeoutSpy).not.toHaveBeenCalled();
+      // Head first, the body's first bytes later: the clock runs from the head, and the pause after those bytes ends it.
+      const idle = next();
+      const socket = send('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10');
+      const poll = setInterval(() => {
+        if (setTimeoutSpy.mock.calls.length > 0) {
+          clearInterval(poll);
+          socket.write('abc');
+        }
+      }, 5);
+      await idle;
+      clearInterval(poll);
+      expect(setTimeoutSpy).toHaveBeenCalledTimes(1);
+      expect(outcomes[1]?.outcome.kind).toBe('idle');
+      expect(budget.held).toBe(0);
+    } finally {
+      setTimeoutSpy.mockRestore();
+    }
+  });
 });
