@@ -56,13 +56,16 @@ describe('HTTP requests to services', () => {
   });
 
   test('a service that is down answers 503 with Retry-After; /healthz turns 503 and back', async () => {
-    const { server, port } = await startCluster({ services, restartDelay: 1500, maxRestartDelay: 1500 });
+    // The restart waits 3 s: time for the checks of the down state below, even on a loaded machine.
+    const { server, port } = await startCluster({ services, restartDelay: 3000, maxRestartDelay: 3000 });
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).toBe(200);
     const healthy = (await health.json()) as { status: string; processes: Array<{ kind: string; state: string; restarts?: number; uptimeMs: number }> };
     expect(healthy.status).toBe('ok');
     expect(healthy.processes.map((p) => p.kind).sort()).toEqual(['master', 'service', 'service', 'worker', 'worker']);
     const exited = new Promise<void>((resolve) => server.once('serviceExit', () => resolve()));
+    // Listened for before the kill: on a loaded machine the restart may come before the checks below are done.
+    const online = new Promise<void>((resolve) => server.once('serviceOnline', () => resolve()));
     process.kill(server.stats().services.find((s) => s.name === 'echo')?.pid as number, 'SIGKILL');
     await exited;
     const down = await fetch(`http://127.0.0.1:${port}/services/echo`, { method: 'POST', body: 'x' });
@@ -75,7 +78,7 @@ describe('HTTP requests to services', () => {
     expect(body.status).toBe('degraded');
     expect(body.processes.find((p) => p.name === 'echo')).toMatchObject({ state: 'restarting', restarts: 1 });
     // Once restarted, healthy again.
-    await new Promise<void>((resolve) => server.once('serviceOnline', () => resolve()));
+    await online;
     const again = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(again.status).toBe(200);
     await again.text();
