@@ -3,85 +3,33 @@
  * code, wait as the policy says (policy.ts), reconnect, run the resume hook,
  * flush what was queued meanwhile (send-queue.ts), and pair requests with
  * their answers (requests.ts). Reads top-down in the order of a connection's
- * life: open → message → close → reconnect.
+ * life: open → message → close → reconnect. Its events' types are
+ * client-events.ts; the frames it writes and the refusals it recognises,
+ * client-messages.ts.
  */
+import type { ClientEvents, ClientState, IncomingData, RequestOptions } from './client-events';
+import { REJECTION_PREFIX, isBinary, outgoing, rejectedInfo } from './client-messages';
 import { DisconnectedError, GaveUpError, QueueFullError, SwitchyardClientError } from './errors';
 import { TypedEmitter } from './events';
 import { checkMs, invalid, resolveClientOptions, type ClientOptions, type JsonClientOptions, type ResolvedClientOptions } from './options';
 import { closeAction, parseRetryAfter, reconnectDelay, statusAction, type ReconnectAction } from './policy';
 import { PendingRequests } from './requests';
-import { SendQueue, utf8Length, type OutgoingData, type QueuedEntry } from './send-queue';
+import { SendQueue, type OutgoingData, type QueuedEntry } from './send-queue';
 import { OPEN, socketUrl, watchRefusal, webSocketConstructor, type Refusal, type SocketEvent, type WebSocketConstructor, type WebSocketLike } from './socket';
 
-/** `connecting` (first attempt) → `open` ⇄ `reconnecting` → `closed` (by `close()`, a final code, or giving up). */
-export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed';
-
-export interface OpenInfo {
-  /** True from the second connection on. */
-  readonly reconnect: boolean;
-}
-
-export interface CloseInfo {
-  readonly code: number;
-  readonly reason: string;
-  /** Whether the client will reconnect (a `reconnecting` event follows). */
-  readonly reconnect: boolean;
-}
-
-export interface ReconnectingInfo {
-  /** Failed attempts in a row, this one included (1 for the first reconnect). */
-  readonly attempt: number;
-  /** Milliseconds until the attempt. */
-  readonly delay: number;
-  /** The close code, or 1006 for an attempt that never opened. */
-  readonly code: number;
-  /** The HTTP status that refused the upgrade, where visible (Node over `ws`). */
-  readonly status: number | undefined;
-}
-
-export interface ReconnectedInfo {
-  /** Reconnects so far, this one included. */
-  readonly reconnects: number;
-}
-
-/** Messages that will never be sent: refused by the full queue, or still queued when the client stopped. */
-export interface UndeliveredInfo {
-  readonly reason: 'overflow' | 'closed';
-  /** What was passed to `send()`, in order. */
-  readonly messages: readonly unknown[];
-}
-
-/** Received messages: text as a string, binary as an `ArrayBuffer`. */
-export type IncomingData = string | ArrayBuffer;
-
-/**
- * A typed service refused a message (`messageFormat: 'json'` only): the
- * server's `{"$error": …}` reply (docs/typed-messages.md). The connection stays open.
- */
-export interface RejectedInfo {
-  /** `SY_ERR_INVALID_MESSAGE`. */
-  readonly code: string;
-  readonly message: string;
-  /** The schema's issues (at most 10), when a schema rejected it. */
-  readonly issues?: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<string | number> }>;
-}
-
-/** `Incoming`: what `message` carries (`IncomingData` untyped, the parsed server type with `messageFormat: 'json'`). */
-export interface ClientEvents<Incoming = IncomingData> {
-  open: OpenInfo;
-  message: Incoming;
-  rejected: RejectedInfo;
-  close: CloseInfo;
-  reconnecting: ReconnectingInfo;
-  reconnected: ReconnectedInfo;
-  undelivered: UndeliveredInfo;
-  error: SwitchyardClientError;
-}
-
-export interface RequestOptions {
-  /** Milliseconds from this call to the answer; default the client's `requestTimeout`. */
-  readonly timeout?: number;
-}
+// The events' types are in client-events.ts, re-exported so the import path stays one.
+export type {
+  ClientEvents,
+  ClientState,
+  CloseInfo,
+  IncomingData,
+  OpenInfo,
+  ReconnectedInfo,
+  ReconnectingInfo,
+  RejectedInfo,
+  RequestOptions,
+  UndeliveredInfo,
+} from './client-events';
 
 /** What a browser offers to watch the network; absent in Node. */
 interface BrowserGlobals {
@@ -94,35 +42,6 @@ const browser = globalThis as BrowserGlobals;
 
 function online(): boolean {
   return browser.navigator?.onLine !== false;
-}
-
-function isBinary(data: unknown): boolean {
-  return data instanceof ArrayBuffer || ArrayBuffer.isView(data) || (typeof Blob === 'function' && data instanceof Blob);
-}
-
-/** The frame and its size for `send(data)`: text as is, binary as is, anything else as JSON text. */
-function outgoing(data: unknown): QueuedEntry {
-  if (typeof data === 'string') return { frame: data, bytes: utf8Length(data), data };
-  if (isBinary(data)) return { frame: data, bytes: (data as { byteLength?: number; size?: number }).byteLength ?? (data as { size: number }).size, data };
-  let frame: string | undefined;
-  try {
-    frame = JSON.stringify(data);
-  } catch (error) {
-    throw new SwitchyardClientError('SY_CLIENT_INVALID_ARGUMENT', 'send() takes a string, binary data or a JSON-serialisable value', { cause: error });
-  }
-  if (frame === undefined) throw invalid('send() data', 'a string, binary data or a JSON-serialisable value', data);
-  return { frame, bytes: utf8Length(frame), data };
-}
-
-/** The server's error reply to a refused message starts so (typed-messages.ts on the server; the client imports nothing from it). */
-const REJECTION_PREFIX = '{"$error":';
-
-function rejectedInfo(value: unknown): RejectedInfo | undefined {
-  const body = (value as { readonly $error?: unknown }).$error;
-  if (typeof body !== 'object' || body === null) return undefined;
-  const { code, message, issues } = body as Record<string, unknown>;
-  if (typeof code !== 'string' || typeof message !== 'string') return undefined;
-  return Array.isArray(issues) ? { code, message, issues: issues as RejectedInfo['issues'] } : { code, message };
 }
 
 /**

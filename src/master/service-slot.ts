@@ -6,33 +6,29 @@
  * endpoint of its own (a Unix socket); once it runs, the master announces the
  * endpoint to the workers, whose links carry the clients' traffic and keep
  * the delivery guarantees (hold-and-replay lives in `worker/service-link.ts`).
+ *
+ * The lifecycle and the reload's hand-over are here; forking a process is
+ * `service-fork.ts`, when a crashed one starts again `restart-policy.ts`, and
+ * what a reload's new instance says while it starts `service-messages.ts`.
  */
-import { fork, type ForkOptions } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { encodeChildConfig, CHILD_CONFIG_ENV, type IpcLimits } from '../child-env';
+import { fork } from 'node:child_process';
+import type { IpcLimits } from '../child-env';
 import { SwitchyardError } from '../errors';
 import type { Logger } from '../logger';
 import type { ResolvedOptions } from '../options';
-import { isServiceToMaster, type MasterToService, type MetricsSnapshot, type ServiceToMaster } from '../protocol';
-import { Backoff } from './backoff';
-import { Child, type ChildExit, type ChildHandle } from './child';
-import { CrashWindow } from './crash-window';
+import type { MasterToService, MetricsSnapshot, ServiceToMaster } from '../protocol';
+import type { ChildExit } from './child';
 import { PingClock } from './liveness';
 import { LinkKeys } from './link-keys';
-import { SERVICE_ENTRY, forkSettings } from './entry-points';
 import { ReloadCandidate } from './reload-candidate';
+import { RestartPolicy } from './restart-policy';
 import { instanceKey } from '../shard-key';
+import { forkServiceInstance, peerEndpointOf, type ForkProcess, type ForkedInstance, type ServiceChild, type ServiceForkSpec } from './service-fork';
+import { onCandidateMessage, startFailedError } from './service-messages';
 
-/** Where an instance listening at `endpoint` takes its peers' connections. */
-function peerEndpointOf(endpoint: string): string {
-  return endpoint.replace(/\.sock$/, '.peer.sock');
-}
+export type { ForkProcess } from './service-fork';
 
 export type ServiceState = 'idle' | 'starting' | 'online' | 'restarting' | 'failed' | 'stopping' | 'stopped';
-
-/** How a service process is started: `child_process.fork` by default; a fake in unit tests. */
-export type ForkProcess = (modulePath: string, args: readonly string[], options: ForkOptions) => ChildHandle;
 
 export interface ServiceSlotHooks {
   /** A metrics snapshot the master asked for. */
@@ -49,24 +45,22 @@ export interface ServiceSlotHooks {
 
 export class ServiceSlot {
   private currentState: ServiceState = 'idle';
-  private restartCount = 0;
   /** IPC messages refused by the send queues of instances that have exited: the counter spans instances. */
   private droppedByExited = 0;
-  private child: Child<MasterToService, ServiceToMaster> | undefined;
+  private child: ServiceChild | undefined;
   private generation = 0;
   /** Where the running instance listens; a new path per instance, so a link never reaches a stale one. */
   private currentEndpoint: string | undefined;
-  private readonly crashes: CrashWindow;
   /** Each live instance's link key (the workers' secrets derive from it); the master admits and revokes workers through it. */
-  readonly linkKeys = new LinkKeys<Child<MasterToService, ServiceToMaster>>();
-  private readonly backoff: Backoff;
+  readonly linkKeys = new LinkKeys<ServiceChild>();
+  /** Backoff, crash-loop detection and the timers of a restart. */
+  private readonly restartPolicy: RestartPolicy;
   private readonly limits: IpcLimits;
-  private restartTimer: NodeJS.Timeout | undefined;
-  /** A restarted instance that does not start within startTimeout is killed (and counts as a crash). */
-  private startTimer: NodeJS.Timeout | undefined;
+  /** What each of its processes is forked with; built once. */
+  private readonly forkSpec: ServiceForkSpec;
   private reloading: { resolve(): void } | undefined;
   /** The instance a reload asked to stop: its exit is expected, and starts the next one. */
-  private retiring: Child<MasterToService, ServiceToMaster> | undefined;
+  private retiring: ServiceChild | undefined;
   private startWaiter: { resolve(): void; reject(error: SwitchyardError): void } | undefined;
   /** A reload's new instance while it starts; the running one serves meanwhile. */
   private candidate: ReloadCandidate | undefined;
@@ -77,19 +71,35 @@ export class ServiceSlot {
     readonly name: string,
     readonly modulePath: string,
     /** The private folder for the instances' endpoints (made when the server starts), and this slot's index among all (socket paths stay short). */
-    private readonly socketDir: () => string,
-    private readonly index: number,
+    socketDir: () => string,
+    index: number,
     /** This instance's index (0 to `instances` − 1) and the service's instance count, which the process learns too (`resize` changes it for the next process). */
     readonly instanceIndex: number,
     private instanceCount: number,
     private readonly options: ResolvedOptions,
     private readonly log: Logger,
     private readonly hooks: ServiceSlotHooks,
-    private readonly forkProcess: ForkProcess = fork,
+    forkProcess: ForkProcess = fork,
   ) {
-    this.backoff = new Backoff(options.restartDelay, options.maxRestartDelay);
-    this.crashes = new CrashWindow(options.crashLoopWindow, options.crashLoopCount);
+    this.restartPolicy = new RestartPolicy(options);
     this.limits = { maxMessages: options.ipcMaxQueuedMessages, maxBytes: options.ipcMaxQueuedBytes };
+    this.forkSpec = {
+      name,
+      modulePath,
+      socketDir,
+      index,
+      instanceIndex,
+      instances: () => this.instanceCount,
+      options,
+      limits: this.limits,
+      log,
+      forkProcess,
+      onMessage: (child, message) => this.onMessage(child, message),
+      onExit: (child, exit) => {
+        this.linkKeys.delete(child);
+        this.onExit(child, exit);
+      },
+    };
   }
 
   /** `idle → starting → online`, then `restarting`, `failed`, `stopping → stopped` (see `ServiceState`). */
@@ -99,7 +109,7 @@ export class ServiceSlot {
 
   /** Restarts after a crash, since the server started. */
   get restarts(): number {
-    return this.restartCount;
+    return this.restartPolicy.restarts;
   }
 
   /** How many instances the service runs. */
@@ -206,7 +216,7 @@ export class ServiceSlot {
       if (this.candidate === candidate) this.candidate = undefined;
       throw error;
     }
-    if (reviving && this.currentState === 'failed') this.crashes.reset();
+    if (reviving && this.currentState === 'failed') this.restartPolicy.reset();
     await this.handOver(deadline);
   }
 
@@ -229,10 +239,7 @@ export class ServiceSlot {
         return;
       }
       // A restart after a crash may be on its way: the new instance replaces it.
-      clearTimeout(this.restartTimer);
-      this.restartTimer = undefined;
-      clearTimeout(this.startTimer);
-      this.startTimer = undefined;
+      this.restartPolicy.cancel();
       old?.kill('SIGKILL');
       this.promote(candidate);
     });
@@ -253,10 +260,7 @@ export class ServiceSlot {
 
   /** Asks the service to run `onStop` and exit; SIGKILL at `deadline`. */
   async stop(deadline: number): Promise<void> {
-    clearTimeout(this.restartTimer);
-    this.restartTimer = undefined;
-    clearTimeout(this.startTimer);
-    this.startTimer = undefined;
+    this.restartPolicy.cancel();
     const child = this.child;
     const candidate = this.candidate;
     this.currentState = 'stopping';
@@ -276,68 +280,33 @@ export class ServiceSlot {
     this.currentEndpoint = endpoint;
     if (this.startWaiter === undefined) {
       // The first start is bounded by listen()'s own timeout; restarts by this one.
-      this.startTimer = setTimeout(() => {
-        this.startTimer = undefined;
+      this.restartPolicy.armStartDeadline(() => {
         this.log.error({ service: this.name, pid: child.pid, timeoutMs: this.options.startTimeout }, 'restarted service did not start in time; killing it');
         child.kill('SIGKILL');
-      }, this.options.startTimeout);
+      });
     }
   }
 
-  /** Forks a new instance with an endpoint of its own; the caller decides what it becomes. */
-  private forkInstance(): { child: Child<MasterToService, ServiceToMaster>; endpoint: string } {
-    const settings = forkSettings(SERVICE_ENTRY, [this.modulePath]);
+  /** Forks a new instance with an endpoint of its own (`service-fork.ts`); the caller decides what it becomes. */
+  private forkInstance(): ForkedInstance {
     this.generation++;
-    const endpoint = path.join(this.socketDir(), `${this.index.toString(36)}.${this.generation.toString(36)}.sock`);
-    const config = encodeChildConfig({
-      role: 'service',
-      name: this.name,
-      modulePath: this.modulePath,
-      logLevel: this.options.logLevel,
-      logPretty: this.options.logPretty,
-      ipc: this.limits,
-      requestTimeout: this.options.requestTimeout,
-      // A worker that has not resumed within it would make the service not live anyway (liveness.ts).
-      resumeTimeout: this.options.livenessTimeout,
-      endpoint,
-      instance: this.instanceIndex,
-      instances: this.instances,
-      ...(this.instances > 1 ? { peerEndpoint: peerEndpointOf(endpoint) } : {}),
-      ...(this.options.cluster !== false ? { cluster: this.options.cluster } : {}),
-    });
-    const processHandle = this.forkProcess(SERVICE_ENTRY, [], {
-      cwd: this.options.cwd,
-      env: { ...process.env, ...settings.env, [CHILD_CONFIG_ENV]: config },
-      execArgv: settings.execArgv,
-      serialization: 'json',
-    });
-    const instance = `service-${this.key}.${this.generation}`;
-    const child: Child<MasterToService, ServiceToMaster> = new Child(processHandle, instance, this.limits, this.log, {
-      guard: isServiceToMaster,
-      onMessage: (message) => this.onMessage(child, message),
-      onExit: (exit) => {
-        this.linkKeys.delete(child);
-        fs.rmSync(endpoint, { force: true });
-        if (this.instances > 1) fs.rmSync(peerEndpointOf(endpoint), { force: true });
-        this.onExit(child, exit);
-      },
-    });
+    const forked = forkServiceInstance(this.forkSpec, this.generation, this.key);
     // First of all its messages, so the instance knows its key before any link can reach it.
-    this.linkKeys.add(child, this.hooks.liveWorkers());
-    this.log.debug({ service: this.name, pid: processHandle.pid }, 'service process forked');
-    return { child, endpoint };
+    this.linkKeys.add(forked.child, this.hooks.liveWorkers());
+    this.log.debug({ service: this.name, pid: forked.child.pid }, 'service process forked');
+    return forked;
   }
 
-  private onMessage(child: Child<MasterToService, ServiceToMaster>, message: ServiceToMaster): void {
+  private onMessage(child: ServiceChild, message: ServiceToMaster): void {
     const candidate = this.candidate;
-    if (candidate !== undefined && child === candidate.child) return this.onCandidateMessage(candidate, message);
+    if (candidate !== undefined && child === candidate.child) return onCandidateMessage(candidate, message, this.name, this.hooks);
     if (child !== this.child) return;
     switch (message.type) {
       case 'started':
         this.onStarted(child);
         return;
       case 'startFailed': {
-        const error = new SwitchyardError('SY_ERR_SERVICE_START_FAILED', `service "${this.name}" failed to start: ${message.error.message}`, { cause: message.error });
+        const error = startFailedError(this.name, message.error);
         // One line with the cause by default; the stack (the service process logs it too) at debug.
         this.log.error({ service: this.name, module: this.modulePath }, error.message);
         this.log.debug({ service: this.name, err: message.error }, 'service failed to start');
@@ -359,30 +328,8 @@ export class ServiceSlot {
     }
   }
 
-  private onCandidateMessage(candidate: ReloadCandidate, message: ServiceToMaster): void {
-    switch (message.type) {
-      case 'started':
-        candidate.markStarted();
-        return;
-      case 'startFailed':
-        candidate.fail(new SwitchyardError('SY_ERR_SERVICE_START_FAILED', `service "${this.name}" failed to start: ${message.error.message}`, { cause: message.error }));
-        return;
-      case 'metrics':
-        this.hooks.onMetrics(message.qid, message.metrics);
-        return;
-      case 'stopped':
-      case 'pong':
-        return;
-      default: {
-        const unreachable: never = message;
-        throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
-      }
-    }
-  }
-
-  private onStarted(child: Child<MasterToService, ServiceToMaster>): void {
-    clearTimeout(this.startTimer);
-    this.startTimer = undefined;
+  private onStarted(child: ServiceChild): void {
+    this.restartPolicy.clearStartDeadline();
     child.markOnline();
     // Started after a stop began (a slow onStart past startTimeout, or close() during a restart): it is on its way out.
     if (this.currentState === 'stopping' || this.currentState === 'stopped') return;
@@ -405,7 +352,7 @@ export class ServiceSlot {
     waiter.reject(error);
   }
 
-  private onExit(child: Child<MasterToService, ServiceToMaster>, exit: ChildExit): void {
+  private onExit(child: ServiceChild, exit: ChildExit): void {
     const candidate = this.candidate;
     if (candidate !== undefined && child === candidate.child) {
       // Not a crash of the service: the running instance serves on, and nothing restarts this one.
@@ -419,8 +366,7 @@ export class ServiceSlot {
       this.hooks.onExit(this, exit, true, child.instance);
       return;
     }
-    clearTimeout(this.startTimer);
-    this.startTimer = undefined;
+    this.restartPolicy.clearStartDeadline();
     this.droppedByExited += child.queueDropped;
     const retired = child === this.retiring;
     const expected = this.currentState === 'stopping' || this.currentState === 'stopped' || retired;
@@ -439,15 +385,12 @@ export class ServiceSlot {
       this.spawn();
       return;
     }
-    if (this.crashes.record(this.currentEndpoint)) return this.fail(exit);
-    const delay = this.backoff.next(Date.now() - child.startedAt);
-    this.currentState = 'restarting';
-    this.restartCount++;
-    this.log.error({ service: this.name, code: exit.code, signal: exit.signal, delay }, 'service process exited; restarting');
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined;
+    const delay = this.restartPolicy.crashed(this.currentEndpoint, Date.now() - child.startedAt, () => {
       if (this.currentState === 'restarting') this.spawn();
-    }, delay);
+    });
+    if (delay === undefined) return this.fail(exit);
+    this.currentState = 'restarting';
+    this.log.error({ service: this.name, code: exit.code, signal: exit.signal, delay }, 'service process exited; restarting');
   }
 
   /**
@@ -456,13 +399,13 @@ export class ServiceSlot {
    * not the service's, and leave the crash-loop window (the backoff stays).
    */
   forgiveCrashes(endpoint: string, deliveries: number): void {
-    this.crashes.forgive(endpoint, deliveries, this.currentEndpoint);
+    this.restartPolicy.forgive(endpoint, deliveries, this.currentEndpoint);
   }
 
   private fail(exit: ChildExit): void {
     this.currentState = 'failed';
     this.log.fatal(
-      { service: this.name, code: exit.code, signal: exit.signal, crashes: this.crashes.size, windowMs: this.options.crashLoopWindow },
+      { service: this.name, code: exit.code, signal: exit.signal, crashes: this.restartPolicy.recentCrashes, windowMs: this.options.crashLoopWindow },
       'service is crash-looping; it stays down and its clients are closed with 1011',
     );
     this.hooks.onFailed(this);

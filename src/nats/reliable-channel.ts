@@ -23,12 +23,15 @@
  *
  * So the owner sees every frame once and in order, or a reset: never a silent
  * gap, never an unmarked duplicate. Frame format: frame.ts; the rules and
- * their reasons: docs/nats.md.
+ * their reasons: docs/nats.md. This module owns the session and the send
+ * side's timers; the unacknowledged frames are `send-window.ts`, the receive
+ * side (in-order delivery, early frames, acks, nacks) `receive-window.ts`.
  */
 import { randomInt } from 'node:crypto';
 import { SwitchyardError } from '../errors';
 import { DEFAULT_CHANNEL_OPTIONS, type ChannelOwner, type ChannelStats, type FrameSink, type ReliableChannelOptions, type ResetReason } from './channel-types';
 import { FRAME_HEADER_BYTES, MAX_UINT48, decodeFrame, encodeFrame, type Frame } from './frame';
+import { ReceiveWindow } from './receive-window';
 import { SendWindow } from './send-window';
 
 export { DEFAULT_CHANNEL_OPTIONS } from './channel-types';
@@ -70,14 +73,8 @@ export class ReliableChannel {
   private resendWait: number;
   private lastProgressAt = 0;
 
-  // Receiving.
-  private expected = 1;
-  private readonly early = new Map<number, Uint8Array>();
-  private earlyBytes = 0;
-  private unackedIn = 0;
-  private ackTimer: NodeJS.Timeout | undefined;
-  private lastNackFrom = 0;
-  private lastNackAt = Number.NEGATIVE_INFINITY;
+  // Receiving: in-order delivery, early frames, acks and nacks (receive-window.ts).
+  private readonly receiving: ReceiveWindow;
   private lastResetTo = 0;
   private lastResetAt = Number.NEGATIVE_INFINITY;
 
@@ -88,6 +85,16 @@ export class ReliableChannel {
   ) {
     this.options = { ...DEFAULT_CHANNEL_OPTIONS, ...options };
     this.resendWait = this.options.resendTimeout;
+    this.receiving = new ReceiveWindow(
+      {
+        deliver: (payload) => this.owner.onFrame(payload),
+        canAck: () => !this.closed && this.peerEpoch !== 0,
+        publishAck: (ack) => this.publish({ kind: 'ack', epoch: this.epochValue, peerEpoch: this.peerEpoch, ack }),
+        publishNack: (ack, to) => this.publish({ kind: 'nack', epoch: this.epochValue, peerEpoch: this.peerEpoch, ack, to }),
+      },
+      this.options,
+      this.stats,
+    );
   }
 
   /** This end's current epoch (new after every reset). */
@@ -112,7 +119,7 @@ export class ReliableChannel {
 
   /** The sequence number of the last frame delivered to the owner in this session (0: none yet). */
   get deliveredSeq(): number {
-    return this.expected - 1;
+    return this.receiving.deliveredSeq;
   }
 
   /** Largest payload `send()` accepts: the transport's `max_payload` less the frame header. */
@@ -165,7 +172,8 @@ export class ReliableChannel {
   /** Stops every timer; later frames are ignored and `send()` throws. */
   close(): void {
     this.closed = true;
-    this.clearTimers();
+    this.receiving.close();
+    this.clearResendTimer();
   }
 
   /**
@@ -206,7 +214,7 @@ export class ReliableChannel {
     if (frame.ack > 0 && !this.acknowledge(frame.ack)) return undefined;
     switch (frame.kind) {
       case 'data':
-        this.receiveData(frame.seq, frame.payload);
+        this.receiving.receiveData(frame.seq, frame.payload);
         break;
       case 'ack':
         break;
@@ -236,98 +244,12 @@ export class ReliableChannel {
     this.publish({ kind: 'reset', epoch: this.epochValue, peerEpoch: epoch, ack: 0 });
   }
 
-  // ---- receiving ----
-
-  private receiveData(seq: number, payload: Uint8Array): void {
-    if (seq < this.expected) {
-      // The sender missed our ack: tell it again soon.
-      this.stats.duplicates++;
-      this.scheduleAck(true);
-      return;
-    }
-    if (seq > this.expected) {
-      this.stats.outOfOrder++;
-      this.keepEarly(seq, payload);
-      this.nack();
-      return;
-    }
-    const epoch = this.epochValue;
-    this.deliver(payload);
-    // The owner may have reset or closed the channel from onFrame.
-    while (this.epochValue === epoch && !this.closed) {
-      const next = this.early.get(this.expected);
-      if (next === undefined) break;
-      this.early.delete(this.expected);
-      this.earlyBytes -= next.byteLength;
-      this.deliver(next);
-    }
-    if (this.epochValue !== epoch || this.closed) return;
-    if (this.early.size > 0) this.nack();
-    this.scheduleAck(false);
-  }
-
-  private deliver(payload: Uint8Array): void {
-    this.expected++;
-    this.unackedIn++;
-    this.owner.onFrame(payload);
-  }
-
-  /** Buffers a frame that came before its predecessors, within the window's bounds (beyond them it is sent again later). */
-  private keepEarly(seq: number, payload: Uint8Array): void {
-    if (this.early.has(seq) || seq - this.expected >= this.options.windowFrames) return;
-    if (this.earlyBytes + payload.byteLength > this.options.windowBytes) return;
-    // A copy: the transport may reuse its read buffer.
-    this.early.set(seq, payload.slice());
-    this.earlyBytes += payload.byteLength;
-  }
-
-  /**
-   * Asks for the first gap (from the next expected frame to the one before the
-   * first early one), at most once per half `resendTimeout` for the same gap
-   * start: a burst of early frames asks once.
-   */
-  private nack(): void {
-    const now = Date.now();
-    if (this.lastNackFrom === this.expected && now - this.lastNackAt < this.options.resendTimeout / 2) return;
-    let to = this.expected;
-    while (to - this.expected < this.options.windowFrames && !this.early.has(to + 1)) to++;
-    this.lastNackFrom = this.expected;
-    this.lastNackAt = now;
-    this.unackedIn = 0;
-    this.clearAckTimer();
-    this.publish({ kind: 'nack', epoch: this.epochValue, peerEpoch: this.peerEpoch, ack: this.expected - 1, to });
-  }
-
-  private scheduleAck(soon: boolean): void {
-    if (!soon && this.unackedIn >= this.options.ackEvery) {
-      this.sendAck();
-      return;
-    }
-    if (this.ackTimer === undefined) this.ackTimer = setTimeout(onAckTimer, this.options.ackDelay, this);
-  }
-
-  /** @internal the ack timer's callback. */
-  sendAck(): void {
-    this.clearAckTimer();
-    if (this.closed || this.peerEpoch === 0) return;
-    this.unackedIn = 0;
-    this.publish({ kind: 'ack', epoch: this.epochValue, peerEpoch: this.peerEpoch, ack: this.expected - 1 });
-  }
-
-  private clearAckTimer(): void {
-    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
-    this.ackTimer = undefined;
-  }
-
   // ---- sending ----
 
   private publishData(seq: number, payload: Uint8Array): void {
     // The ack of what we received rides along: no separate ack frame needed.
-    const ack = this.peerEpoch === 0 ? 0 : this.expected - 1;
-    if (ack > 0) {
-      this.unackedIn = 0;
-      this.clearAckTimer();
-    }
+    const ack = this.peerEpoch === 0 ? 0 : this.receiving.deliveredSeq;
+    if (ack > 0) this.receiving.ackSent();
     this.publish({ kind: 'data', epoch: this.epochValue, peerEpoch: this.peerEpoch, ack, seq, payload });
   }
 
@@ -410,11 +332,6 @@ export class ReliableChannel {
     this.resendTimer = undefined;
   }
 
-  private clearTimers(): void {
-    this.clearAckTimer();
-    this.clearResendTimer();
-  }
-
   /** Ends the session: new epoch, empty window and receive state; tells the peer when it may not know yet. */
   private resetSession(reason: ResetReason, tellPeer: boolean): void {
     const oldPeer = this.peerEpoch;
@@ -423,25 +340,17 @@ export class ReliableChannel {
       this.retired.push(oldPeer);
       if (this.retired.length > RETIRED_EPOCHS) this.retired.shift();
     }
-    this.clearTimers();
+    this.clearResendTimer();
+    this.receiving.clear();
     this.epochValue = newEpoch();
     this.peerEpoch = 0;
     this.lastSeq = 0;
     this.window.clear();
     this.refused = false;
     this.resendWait = this.options.resendTimeout;
-    this.expected = 1;
-    this.early.clear();
-    this.earlyBytes = 0;
-    this.unackedIn = 0;
-    this.lastNackFrom = 0;
     this.stats.resets++;
     this.owner.onReset(reason);
   }
-}
-
-function onAckTimer(channel: ReliableChannel): void {
-  channel.sendAck();
 }
 
 function onResendTimer(channel: ReliableChannel): void {
