@@ -6,6 +6,23 @@ import { PendingReplies } from '../../src/pending-replies';
 import { ServiceCall, type ServiceCallContext, type ServiceResponse } from '../../src/worker/http-service-call';
 import type { WorkerMetrics } from '../../src/worker/worker-metrics';
 
+/** A call's context for one in-process server: metrics and log that record nothing unless given. */
+function callContext(overrides: Partial<ServiceCallContext>): ServiceCallContext {
+  return {
+    service: 'svc',
+    pending: new PendingReplies<ServiceResponse>(),
+    workerId: 1,
+    requestTimeout: 1000,
+    maxBodyBytes: 1024,
+    idleTimeout: 1000,
+    metrics: { httpRequest: () => undefined } as unknown as WorkerMetrics,
+    log: { warn: () => undefined } as unknown as Logger,
+    send: () => 'sent',
+    overBudget: () => undefined,
+    ...overrides,
+  };
+}
+
 /** Writing a service's answer: an in-process node:http server whose every request is answered with the next reply given. */
 describe('ServiceCall writes a service answer', () => {
   let server: http.Server;
@@ -13,18 +30,10 @@ describe('ServiceCall writes a service answer', () => {
   let next: Omit<ServiceResponse, 'type' | 'rid'>;
   const counted: number[] = [];
   const warned: unknown[] = [];
-  const context: ServiceCallContext = {
-    service: 'svc',
-    pending: new PendingReplies<ServiceResponse>(),
-    workerId: 1,
-    requestTimeout: 1000,
-    maxBodyBytes: 1024,
-    idleTimeout: 1000,
+  const context = callContext({
     metrics: { httpRequest: (_service: string, status: number) => counted.push(status) } as unknown as WorkerMetrics,
     log: { warn: (fields: unknown) => warned.push(fields) } as unknown as Logger,
-    send: () => 'sent',
-    overBudget: () => undefined,
-  };
+  });
 
   beforeAll(async () => {
     server = http.createServer((request, response) => {
@@ -83,19 +92,10 @@ describe('ServiceCall writes a service answer', () => {
 
 test('the request on the link carries every header as a string: repeated ones joined, set-cookie too', async () => {
   const sent: Array<Record<string, string>> = [];
-  const context: ServiceCallContext = {
-    service: 'svc',
-    pending: new PendingReplies<ServiceResponse>(),
-    workerId: 1,
-    requestTimeout: 1000,
-    maxBodyBytes: 1024,
-    idleTimeout: 1000,
-    metrics: { httpRequest: () => undefined } as unknown as WorkerMetrics,
-    log: { warn: () => undefined } as unknown as Logger,
+  const context = callContext({
     // Refused, so that the call answers 503 at once and nothing waits.
     send: (_service, fields) => (sent.push({ ...fields.headers }), 'unavailable'),
-    overBudget: () => undefined,
-  };
+  });
   const server = http.createServer((request, response) => {
     request.resume();
     new ServiceCall(context, request, response, '/', {}).bodyDone({ kind: 'complete', body: Buffer.from('x') }, undefined);
