@@ -5,11 +5,12 @@
  * deliveries and what they missed. The publisher paces itself by `rate`, or
  * keeps `inflight` messages outstanding, its own broadcast copy being the ack.
  * A final end marker carries the message count, so a subscriber also knows
- * what it missed at the tail. With `spread` (subscribers on several nodes,
- * whose subscriptions cross NATS after the socket opened) the publisher
- * first sends probes (sequence 0, not counted) until every subscriber of its
- * shard has heard one, so no subscriber misses a publish sent before its
- * subscription arrived.
+ * what it missed at the tail. A subscription reaches the service after the
+ * socket opened (its connect crosses its worker's link, or NATS with
+ * `spread`), and the publisher's first message may cross another worker's
+ * link ahead of it: the publisher first sends probes (sequence 0, not
+ * counted) until every subscriber of its shard has heard one, so no
+ * subscriber misses a publish sent before its subscription arrived.
  */
 import { closeAll, onFrames, openMany, openSocket, targetUrl, type BenchSocket } from '../connections';
 import { every, measuredWindow, sleep, waitUntil, type ShardControl } from '../control';
@@ -22,7 +23,7 @@ import { loopbackAddress, type Shard } from '../source-address';
 
 /** How long subscribers may take after the window to get the end marker. */
 const END_WAIT_MS = 5000;
-/** With `spread`: most time the probes may take to reach every subscriber, and their interval. */
+/** Most time the probes may take to reach every subscriber, and their interval. */
 const PROBE_WAIT_MS = 10_000;
 const PROBE_EVERY_MS = 20;
 
@@ -30,7 +31,7 @@ interface SubscriberState {
   /** Next sequence number expected; sequence numbers start at 1. */
   expected: number;
   ended: boolean;
-  /** Heard a probe (sequence 0, `spread` only). */
+  /** Heard a probe (sequence 0). */
   probed: boolean;
 }
 
@@ -103,7 +104,7 @@ export async function runFanout(options: BenchOptions, shard: Shard, control: Sh
     }
   }
 
-  if (publisher !== undefined && options.spread !== undefined && options.spread.length > 1) {
+  if (publisher !== undefined) {
     const prober = publisher;
     const probe = (): void => prober.send(frameFor(options.protocol, encodeStamped(0, false, epochMs(), options.size)), { binary: false });
     probe();
