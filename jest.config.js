@@ -49,6 +49,8 @@ module.exports = {
     {
       ...shared,
       displayName: 'integration',
+      // node:cluster's scheduling is frozen per process: round-robin in every jest worker (the file says why).
+      setupFiles: ['<rootDir>/test/helpers/cluster-policy.ts'],
       testMatch: INTEGRATION.map((p) => (p.endsWith('/') ? `<rootDir>/${p}**/*.test.ts` : `<rootDir>/${p}`)),
     },
   ],
