@@ -5,6 +5,7 @@
 import { decodePayload, encodePayload, type HttpRequestFields, type Payload } from '../protocol';
 import { isReply, RequestError, type ServiceRequest } from './request';
 import type { Service } from './service';
+import { isThenable } from '../thenable';
 
 export type { ServiceRequest };
 
@@ -76,10 +77,6 @@ function httpRequestOf(message: HttpRequestFields & Payload): ServiceRequest {
     user: message.user,
     claims: message.claims,
   };
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 /** The answer for an error `onRequest` threw or rejected with; `onFailure` hears of the unexpected ones. */

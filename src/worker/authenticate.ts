@@ -12,6 +12,7 @@ import type { ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import { ThrottledWarning } from '../throttled-log';
 import { RETRY_AFTER_SECONDS } from './connection-gate';
+import { isThenable } from '../thenable';
 
 /** What an authenticator is told about the request (an upgrade, or an HTTP request to a service). */
 export interface AuthRequest {
@@ -92,11 +93,6 @@ function asRequestRefusal(error: unknown): AuthRefusal | undefined {
   if (name !== 'RequestError' || typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599) return undefined;
   if (typeof code !== 'string' || typeof message !== 'string') return undefined;
   return { ok: false, status, code, message };
-}
-
-/** A promise or any object with a `then` method (what `await` would wait for). */
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 /** Parses a `Cookie` header: `a=1; b=2`, values percent-decoded when they decode, quotes removed, the first of a name kept. */
