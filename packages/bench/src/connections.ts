@@ -48,12 +48,21 @@ export interface BenchSocket {
 }
 
 /**
+ * `SWITCHYARD_BENCH_CLIENT=ws` (the suite's `--ws-client`): the `ws` client for
+ * ws:// too, so a plain run loads a target with the same client as a wss://
+ * one. The two clients write differently (the `ws` client one write per
+ * message, the lean one a write per batch), and that changes what a server
+ * spends per message.
+ */
+export const BENCH_CLIENT_ENV = 'SWITCHYARD_BENCH_CLIENT';
+
+/**
  * Raw WebSocket over ws:// goes through the lean client, so the generator
  * spends little per frame; Socket.IO (its handshake, text framing) and wss://
  * keep the `ws` client.
  */
 function usesLeanClient(url: string, protocol: Protocol): boolean {
-  return protocol === 'ws' && url.startsWith('ws:');
+  return protocol === 'ws' && url.startsWith('ws:') && process.env[BENCH_CLIENT_ENV] !== 'ws';
 }
 
 /**

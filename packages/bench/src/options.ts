@@ -45,7 +45,8 @@ export interface BenchOptions {
   /** echo: faults to inject while the load runs, and the damage to report (chaos/); default none. */
   readonly chaos?: ChaosPlan;
   /**
-   * Library only (the suite's `--nats` fan-out over two nodes): connection `i`
+   * Library only (the suite's `--nats` fan-out over two nodes, and its JWT
+   * storm, a token of its own in each connection's URL): connection `i`
    * (numbered over all processes) goes to `spread[i % spread.length]` instead
    * of `url`; the fanout publisher stays on `url` and, with two or more,
    * first sends uncounted probes until every subscriber heard one (their

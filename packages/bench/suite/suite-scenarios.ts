@@ -7,7 +7,7 @@ import { benchOptions, runBench, type BenchOptions, type BenchResult } from '../
 import { DEFAULT_PER_ADDRESS } from '../src/options';
 import { addressesNeeded } from '../src/source-address';
 import { LARGE_CASES, LARGE_MAX_PAYLOAD, QUICK_LARGE_CASES, largeEcho, type LargeCase } from './large-messages';
-import { BENCH_JWT_SECRET, JWT_SECRET_ENV, benchToken } from './jwt-token';
+import { BENCH_JWT_SECRET, JWT_SECRET_ENV, benchToken, benchTokens } from './jwt-token';
 import { isSocketIo, type Target, type TargetKind } from './targets';
 import { TLS_CERT_ENV } from './tls-cert';
 
@@ -256,7 +256,7 @@ export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
     },
     largeScenario(sizes.largeCases),
     {
-      // Both sides Switchyard, the same URL with a token; only the JWT side verifies it (at each upgrade: the echo after it pays nothing).
+      // Both sides Switchyard, the same URLs with tokens (one per storm connection); only the JWT side verifies them (at each upgrade: the echo after it pays nothing).
       name: 'jwt: connect storm and echo with the JWT authenticator, against the same run without it',
       switchyard: { kind: 'switchyard', label: 'Switchyard, jwt (HS256)', env: { [JWT_SECRET_ENV]: BENCH_JWT_SECRET } },
       baseline: { kind: 'switchyard', label: 'Switchyard, no authenticator' },
@@ -268,7 +268,7 @@ export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
       ],
       run: async (target, sourceBase) => {
         const query = `?token=${benchToken()}`;
-        const storm = await stormRun(target, sourceBase, sizes.stormConnections, query);
+        const storm = await stormRun(target, sourceBase, sizes.stormConnections, benchTokens(sizes.stormConnections).map((token) => `?token=${token}`));
         const echo = await messageRun(target, benchOptions({ scenario: 'echo', ...endpoint(target, `/echo${query}`), connections: 100, inflight: 10, duration, warmup, sourceBase: sourceBase + addressesNeeded(sizes.stormConnections, DEFAULT_PER_ADDRESS) }),
           (result, cpu) => ({ msgsPerSec: result.messagesPerSecond, cpuUsPerMsg: result.messages > 0 ? (cpu * 1e6) / result.messages : 0 }));
         const errors: Record<string, number> = { ...storm.errors };
@@ -288,11 +288,17 @@ export function suiteScenarios(sizes: SuiteSizes): SuiteScenario[] {
   ];
 }
 
-/** Opens `connections` as fast as the generator can (to /echo, with `query`), holds them briefly; CPU up to the moment all are open. */
-async function stormRun(target: Target, sourceBase: number, connections: number, query = ''): Promise<RunOutcome> {
+/**
+ * Opens `connections` as fast as the generator can (to /echo; with `queries`,
+ * connection i's URL ends with `queries[i % queries.length]`), holds them
+ * briefly; CPU up to the moment all are open.
+ */
+async function stormRun(target: Target, sourceBase: number, connections: number, queries: readonly string[] = []): Promise<RunOutcome> {
   const cpuStart = target.cpuSeconds();
   let rss = 0, cpuHeld = 0;
-  const result = await runBench(benchOptions({ scenario: 'connect', ...endpoint(target, `/echo${query}`), connections, hold: 0.5, sourceBase }), {
+  const echo = endpoint(target, '/echo');
+  const spread = queries.length === 0 ? undefined : queries.map((query) => `${echo.url}${query}`);
+  const result = await runBench(benchOptions({ scenario: 'connect', ...echo, connections, hold: 0.5, sourceBase, ...(spread === undefined ? {} : { spread }) }), {
     onHeld: () => {
       rss = target.rssBytes();
       cpuHeld = target.cpuSeconds();

@@ -9,12 +9,15 @@
  * node:https, both with one certificate made for the run; see tls-cert.ts),
  * --nats (after the others, the rows of nodes joined through NATS:
  * nats/nats-scenarios.ts; they need nats-server on PATH and are skipped,
- * loudly, without it; `--nats --only NATS` runs them alone).
+ * loudly, without it; `--nats --only NATS` runs them alone), --ws-client (the
+ * plain rows loaded by the `ws` client, which --tls uses, instead of the lean
+ * one: the plain and the TLS figures then come from one generator).
  * Exits non-zero only when a scenario could not run at all.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
 import { parseArgs } from 'node:util';
+import { BENCH_CLIENT_ENV } from '../src/connections';
 import { runNatsPart } from './nats/nats-scenarios';
 import { FULL_SIZES, QUICK_SIZES, suiteScenarios, type RunOutcome, type SuiteScenario } from './suite-scenarios';
 import { tableHeader, tableLine, type SideRuns } from './suite-table';
@@ -64,12 +67,15 @@ async function runSide(scenario: SuiteScenario, side: 'switchyard' | 'baseline' 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { quick: { type: 'boolean' }, rounds: { type: 'string' }, only: { type: 'string' }, socketio: { type: 'boolean' }, tls: { type: 'boolean' }, nats: { type: 'boolean' } },
+    options: { quick: { type: 'boolean' }, rounds: { type: 'string' }, only: { type: 'string' }, socketio: { type: 'boolean' }, tls: { type: 'boolean' }, nats: { type: 'boolean' }, 'ws-client': { type: 'boolean' } },
   });
   const tls = values.tls === true;
   if (tls && values.socketio === true) throw new Error('--tls and --socketio do not go together: the Socket.IO cluster has no TLS here');
   const withNats = values.nats === true;
   if (tls && withNats) throw new Error('--tls and --nats do not go together: the NATS rows run over ws:// and plain NATS');
+  // --ws-client: the plain rows loaded by the `ws` client, as the --tls rows are (compare the two with one client).
+  const wsClient = values['ws-client'] === true;
+  if (wsClient) process.env[BENCH_CLIENT_ENV] = 'ws';
   const quick = values.quick === true;
   const rounds = values.rounds !== undefined ? Number(values.rounds) : quick ? 1 : 3;
   const sizes = quick ? QUICK_SIZES : FULL_SIZES;
@@ -129,6 +135,7 @@ async function main(): Promise<number> {
     '',
   ];
   if (natsNote !== undefined) out.splice(3, 0, natsNote);
+  if (wsClient && !tls) out.splice(3, 0, 'Generator: the ws client over ws:// too (--ws-client), as --tls uses it over wss://.');
   if (tls) out.splice(3, 0, 'TLS: every WebSocket scenario over wss:// (TLS 1.3, P-256 certificate made for the run), both sides; the generator uses the ws client for wss:// on both.');
   process.stdout.write(out.join('\n'));
   certificate?.remove();
