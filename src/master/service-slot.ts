@@ -5,7 +5,7 @@
  * own. Each instance listens at an
  * endpoint of its own (a Unix socket); once it runs, the master announces the
  * endpoint to the workers, whose links carry the clients' traffic and keep
- * the delivery guarantees (hold-and-replay lives in `worker/service-link.ts`).
+ * the delivery guarantees (hold-and-replay lives in `worker/replay-log.ts`, kept by `worker/service-link.ts`).
  *
  * The lifecycle and the reload's hand-over are here; forking a process is
  * `service-fork.ts`, when a crashed one starts again `restart-policy.ts`, and

@@ -3,7 +3,7 @@
  * cancelling the handler (JavaScript cannot): past the deadline the caller
  * goes on, and what the handler does later is reported, never acted on. The
  * one primitive for both uses: a client's lane waiting on an envelope request
- * (client-lanes.ts) and a stop waiting on an HTTP request (service-host.ts).
+ * (client-lanes.ts) and a stop waiting on an HTTP request (http-requests.ts).
  */
 
 /** What a bounded wait resolves with when the deadline came first. */

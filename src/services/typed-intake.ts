@@ -9,19 +9,33 @@
  * reply keeps its place among the service's replies to that client, and the
  * event is acknowledged only once it settled, as every other event is.
  */
+import type { AckBatch } from './ack-batch';
 import type { Client } from './client';
 import type { ClientLanes } from './client-lanes';
 import type { MessageInfo, Service } from './service';
-import type { Decoded, MessageDecoder, Rejection } from './typed-messages';
+import { MessageDecoder, type Decoded, type Rejection } from './typed-messages';
+
+/** What the typed intake counts, in the host's stats. */
+export interface TypedStats {
+  /** Messages to a typed service that were not JSON text: answered with SY_ERR_INVALID_MESSAGE, not handled. */
+  invalidJson: number;
+  /** Messages to a typed service that its `messageSchema` rejected: answered with SY_ERR_INVALID_MESSAGE, not handled. */
+  invalidSchema: number;
+}
 
 /** What delivery needs from the host; one per host. */
 export interface TypedIntake {
   readonly lanes: ClientLanes;
   readonly service: Service<unknown, unknown>;
   readonly decoder: MessageDecoder;
-  /** Sends `rejection.reply` to the client and counts it. */
-  rejected(client: Client, rejection: Rejection): void;
-  ack(worker: number, seq: number): void;
+  readonly stats: TypedStats;
+  readonly acks: AckBatch;
+}
+
+/** The intake of a typed service (`messageFormat` or `messageSchema`); undefined for an untyped one. */
+export function typedIntakeFor(service: Service<unknown, unknown>, lanes: ClientLanes, stats: TypedStats, acks: AckBatch): TypedIntake | undefined {
+  const decoder = MessageDecoder.for(service);
+  return decoder === undefined ? undefined : { lanes, service, decoder, stats, acks };
 }
 
 function isPromise(value: Decoded | Promise<Decoded>): value is Promise<Decoded> {
@@ -36,12 +50,12 @@ export function deliverTyped(intake: TypedIntake, client: Client, data: string |
     decoded = intake.decoder.decode(data);
   } catch (error) {
     // The schema itself threw: a failure of the service's code, logged and counted as a handler's.
-    lanes.run(client.id, () => { throw error; }, () => intake.ack(worker, seq));
+    lanes.run(client.id, () => { throw error; }, () => intake.acks.add(worker, seq));
     return;
   }
   if (isPromise(decoded)) {
     const pending = decoded;
-    lanes.run(client.id, () => pending.then((result) => handle(intake, client, result, info)), () => intake.ack(worker, seq));
+    lanes.run(client.id, () => pending.then((result) => handle(intake, client, result, info)), () => intake.acks.add(worker, seq));
     return;
   }
   if (decoded.ok) {
@@ -49,10 +63,17 @@ export function deliverTyped(intake: TypedIntake, client: Client, data: string |
     return;
   }
   const rejection = decoded;
-  lanes.run(client.id, () => intake.rejected(client, rejection), () => intake.ack(worker, seq));
+  lanes.run(client.id, () => rejected(intake, client, rejection), () => intake.acks.add(worker, seq));
 }
 
 function handle(intake: TypedIntake, client: Client, decoded: Decoded, info: MessageInfo): void | Promise<void> {
-  if (!decoded.ok) return intake.rejected(client, decoded);
+  if (!decoded.ok) return rejected(intake, client, decoded);
   return intake.service.onMessage(client, decoded.value, info);
+}
+
+/** A message that is not JSON or fails its schema: the error reply instead of `onMessage`, counted. */
+function rejected(intake: TypedIntake, client: Client, rejection: Rejection): void {
+  if (rejection.reason === 'json') intake.stats.invalidJson++;
+  else intake.stats.invalidSchema++;
+  intake.service.send(client.id, rejection.reply);
 }

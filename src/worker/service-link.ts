@@ -1,50 +1,29 @@
 /**
  * One worker's link to one service instance: a Unix-socket connection to the
- * running process of that instance, and the delivery guarantees for this
- * worker's clients it owns (a service with N instances has N links per worker,
- * each on its own).
+ * running process of that instance (or a NATS channel to one on another
+ * node, `link-channel.ts`), for this worker's clients it owns (a service with
+ * N instances has N links per worker, each on its own).
  *
- * Every client event — connect, message, close — gets a sequence number and
- * stays in `unacked` until the service reports that its handler (`onConnect`,
- * `onMessage`, `onClose`) has settled; while the service is down (crashed,
- * restarting, reloading) new events wait there too, unsent. A client is
- * `known` once an instance acknowledged its connect, until one acknowledged
- * its close. When the master announces a new instance, the link connects and
- * replays: `connect` (with `resumed: true`) for every known client, then
- * `resumeEnd` (the instance waits for every worker's before it handles
- * events, so no worker's replay runs before another's resumes), then every
- * unacknowledged event in order — messages an instance received but did not
- * finish marked `redelivered`, unless it said it never handled them. Nothing
- * a client did is lost or reordered, whichever instance dies when. The bound
- * (the IPC limits) covers messages and connects; past it `message()` and
- * `connect()` refuse, and the worker closes that client with 1013. Closes pass
- * it: there is at most one per connect.
- *
- * A poison event — one that kills every instance it reaches — would be
- * replayed into a crash loop and fail the service for everyone. So each event
- * counts the instances that went away while it was sent and unacknowledged
- * (a retire does not count: that instance stopped without handling it); at
- * `maxDeliveries` it is quarantined: it and everything its client still has
- * here are dropped, and the worker closes that client with 1011 "message
- * quarantined" (`onQuarantined`). Events that were merely in flight beside
- * the poison count too, but only one that was beside it at every one of those
- * deaths reaches the limit with it.
+ * The link owns the connection and its states: `down` (no instance
+ * reachable: crashed, restarting, reloading), `connecting`, `up`, `failed`
+ * (the service crash-looped). When the master announces a new instance, the
+ * link connects, says hello, and replays to it what its `ReplayLog`
+ * (`replay-log.ts`) keeps: the delivery guarantees — sequence numbers, events
+ * held until acknowledged, their bound, the known clients, quarantine — live
+ * there; what the service sends back is read in `link-reader.ts`.
  */
 import type * as net from 'node:net';
-import type { IpcLimits } from '../child-env';
-import { CLOSE_CODES } from '../errors';
 import { BatchQueue } from '../ipc/batch-queue';
 import { MAX_LINE_LENGTH, SocketEndpoint, connectLink } from '../ipc/socket-endpoint';
 import type { Logger } from '../logger';
 import type { ChannelRouter } from '../nats/channel-router';
 import type { ResetReason } from '../nats/reliable-channel';
 import { parseRemoteEndpoint } from '../nats/process-router';
-import { ChannelConnection, type ChannelConnectionHooks } from './link-channel';
+import { ChannelConnection } from './link-channel';
+import { LinkReader } from './link-reader';
 import {
   MESSAGE_OVERHEAD,
   approximateSize,
-  isServiceToWorker,
-  readBatch,
   type ClientInfo,
   type HttpRequestFields,
   type LinkLiveness,
@@ -53,32 +32,13 @@ import {
   type ServiceToWorker,
   type WorkerToService,
 } from '../protocol';
-import { ThrottledWarning } from '../throttled-log';
+import { ReplayLog, type LinkLimits } from './replay-log';
 
 /** `down`: no instance reachable (events are held); `failed`: the service crash-looped (events are refused). */
 export type LinkState = 'down' | 'connecting' | 'up' | 'failed';
 
-type SequencedMessage = Extract<WorkerToService, { type: 'message' }>;
-type SequencedEvent = Extract<WorkerToService, { type: 'message' | 'closed' } | { type: 'connect'; seq: number }>;
-
 /** What `connect()` and `message()` answer: accepted, the service failed (1011), or the bound is reached (1013). */
 export type LinkAdmission = 'ok' | 'failed' | 'full';
-
-/** The link's bounds: the IPC limits, and how often an event may go down with an instance before it is quarantined. */
-export interface LinkLimits extends IpcLimits {
-  readonly maxDeliveries: number;
-}
-
-interface Unacked {
-  readonly message: SequencedEvent;
-  readonly size: number;
-  /** The connection (generation) it was last sent on; 0 when not sent yet. */
-  sentTo: number;
-  /** The instance it was sent to retired without handling it: resend it unmarked. */
-  unhandled: boolean;
-  /** Instances that went away (not retired) while it was sent to them and unacknowledged. */
-  lost: number;
-}
 
 export interface ServiceLinkHooks {
   /** A batch of messages from the service, already checked (acks taken; possibly empty). */
@@ -109,24 +69,12 @@ const RETRY_MAX_MS = 2000;
  */
 const EVENT_COALESCE_MS = 2;
 
-
 export class ServiceLink {
   private linkState: LinkState = 'down';
-  private rejected = 0;
-  /** A broken or hostile service can trigger these once per message or line: throttled. */
-  private readonly malformedWarning: ThrottledWarning;
-  private readonly unreadableWarning: ThrottledWarning;
-  /** Each quarantine follows `maxDeliveries` crashes, but many clients may send a poison at once. */
-  private readonly quarantineWarning: ThrottledWarning;
-  private quarantinedCount = 0;
-  /**
-   * Quarantined clients whose close has not been reported yet: what they
-   * still send is dropped (they were told with 1011); the value says whether
-   * their close is reported to the service (false: no instance acknowledged
-   * their connect, so none knows them). An entry goes with the client's close,
-   * which the worker's 1011 brings promptly.
-   */
-  private readonly quarantined = new Map<string, boolean>();
+  /** Every client event until an instance acknowledged it, and the clients the instances know: what each new connection is replayed. */
+  private readonly events: ReplayLog;
+  /** What the instance sends back: checked, acks to `events`, the rest to `onBatch`. */
+  private readonly reader: LinkReader;
   private socket: Connection | undefined;
   private queue: BatchQueue<WorkerToService> | undefined;
   private endpoint: string | undefined;
@@ -135,47 +83,13 @@ export class ServiceLink {
   /** An instance announced while the previous one's socket was still closing: connect once it has. */
   private nextEndpoint: string | undefined;
   private nextSecret = '';
-  private generation = 0;
   /** Queue drops of the connections before this one (each connection has a queue of its own). */
   private droppedBefore = 0;
   /** Reconnects to the current instance after its socket closed unexpectedly, until the master announces another. */
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay = RETRY_MIN_MS;
-  private nextSeq = 1;
-  private readonly unacked = new Map<number, Unacked>();
-  private unackedBytes = 0;
   /** When the link last came up or stopped being up (epoch ms), for `/readyz`. */
   private upChangedAt = Date.now();
-  /** Since when the events in `unacked` have waited with no acknowledgement (epoch ms); meaningful while it is not empty. */
-  private waitingSince = 0;
-  /** Clients whose connect an instance acknowledged and whose close none has yet: replayed as resumed. */
-  private readonly known = new Map<string, ClientInfo>();
-  private readonly onBatchValue = (value: unknown): void => {
-    const valid: ServiceToWorker[] = [];
-    const rejected = readBatch(value, isServiceToWorker, (message) => {
-      if (message.type === 'ack') this.acknowledge(message.seqs);
-      else if (message.type === 'retired') this.retired();
-      else if (message.type === 'sessionLost') this.sessionLost(valid);
-      else valid.push(message);
-    });
-    if (rejected > 0) {
-      this.rejected += rejected;
-      this.malformedWarning.warn({ service: this.service, rejected });
-    }
-    this.hooks.onBatch(this, valid);
-  };
-
-  /** What the channel connections report (one object for the link's life: no closure per connection). */
-  private readonly channelHooks: ChannelConnectionHooks = {
-    onValue: this.onBatchValue,
-    onMalformed: (error) => {
-      this.rejected++;
-      this.unreadableWarning.warn({ err: error, service: this.service });
-    },
-    onOverflow: (length) => this.log.error({ service: this.service, length }, 'service sent an oversized line; channel reset'),
-    onBadRaw: (reason) => this.log.error({ service: this.service, reason }, 'service sent a bad raw segment length; channel reset'),
-    onReset: (connection, reason) => this.onChannelReset(connection, reason),
-  };
   /** The stream of the last channel connection dropped, and the instance it went to: the next connection to that same instance goes on with it. */
   private carried: { readonly endpoint: string; readonly resume: LinkResume } | undefined;
   /** Channel resets over the link's life (each one replayed, see `onChannelReset`). */
@@ -196,9 +110,12 @@ export class ServiceLink {
     /** This worker's NATS router, for instances on other nodes (`cluster`); opened on the first such link. */
     private readonly remoteRouter?: () => Promise<ChannelRouter>,
   ) {
-    this.malformedWarning = new ThrottledWarning(log, 'malformed messages from service ignored');
-    this.unreadableWarning = new ThrottledWarning(log, 'unreadable line from service ignored');
-    this.quarantineWarning = new ThrottledWarning(log, 'client event quarantined: every instance it was delivered to died; its client is closed with 1011');
+    this.events = new ReplayLog(service, limits, log);
+    this.reader = new LinkReader(this, hooks, this.events, {
+      retired: () => this.retired(),
+      channelReset: (connection, reason) => this.onChannelReset(connection, reason),
+      endpoint: () => this.endpoint,
+    }, log);
   }
 
   /** Where the link stands; it changes only through the link's own transitions. */
@@ -208,27 +125,27 @@ export class ServiceLink {
 
   /** Messages (and unreadable lines) from the service that failed the protocol guard. */
   get rejectedMessages(): number {
-    return this.rejected;
+    return this.reader.rejected;
   }
 
   /** Client events not acknowledged yet: in flight, being handled, or held while the service is down. */
   get heldCount(): number {
-    return this.unacked.size;
+    return this.events.size;
   }
 
   /** Clients quarantined over the link's life (one poison event each). */
   get quarantinedClients(): number {
-    return this.quarantinedCount;
+    return this.events.quarantinedClients;
   }
 
   /** The number of the last event numbered: read right after `connect()` or `message()` accepted one, that event's. */
   get lastSeq(): number {
-    return this.nextSeq - 1;
+    return this.events.lastSeq;
   }
 
   /** Whether event `seq` still waits for its acknowledgement (held, in flight or being handled). */
   isPending(seq: number): boolean {
-    return this.unacked.has(seq);
+    return this.events.isPending(seq);
   }
 
   get available(): boolean {
@@ -244,8 +161,8 @@ export class ServiceLink {
    */
   get liveness(): LinkLiveness {
     const up = this.linkState === 'up';
-    if (!up || this.unacked.size === 0) return { up, since: this.upChangedAt };
-    return { up, since: this.upChangedAt, waitingSince: Math.max(this.waitingSince, this.upChangedAt) };
+    if (!up || this.events.size === 0) return { up, since: this.upChangedAt };
+    return { up, since: this.upChangedAt, waitingSince: Math.max(this.events.waitingSince, this.upChangedAt) };
   }
 
   /** The master announced an instance listening at `endpoint`, to which this worker presents `secret`. */
@@ -290,10 +207,7 @@ export class ServiceLink {
     this.cancelRetry();
     if (this.linkState === 'up') this.upChangedAt = Date.now();
     this.linkState = 'failed';
-    this.unacked.clear();
-    this.unackedBytes = 0;
-    this.known.clear();
-    this.quarantined.clear();
+    this.events.clear();
     this.nextEndpoint = undefined;
     this.socket?.destroy();
   }
@@ -301,41 +215,20 @@ export class ServiceLink {
   /** Announces a new client, numbered and kept until the service acknowledges its `onConnect`. */
   connect(client: ClientInfo): LinkAdmission {
     if (this.linkState === 'failed') return 'failed';
-    if (this.unacked.size >= this.limits.maxMessages) return 'full';
-    this.keep({ type: 'connect', client, seq: this.nextSeq++ }, MESSAGE_OVERHEAD);
-    return 'ok';
+    // Sent at once while up; otherwise held for the next connection's replay.
+    return this.events.connect(client, this.linkState === 'up' ? this.queue : undefined) ? 'ok' : 'full';
   }
 
   /** Queues a client message, numbered and kept until acknowledged. */
   message(id: string, data: string | Buffer, binary: boolean, ts: number | undefined): LinkAdmission {
     if (this.linkState === 'failed') return 'failed';
-    // Sent before the client got its 1011: dropped, as the rest of its events were.
-    if (this.quarantined.size !== 0 && this.quarantined.has(id)) return 'ok';
-    const size = data.length + MESSAGE_OVERHEAD;
-    if (this.unacked.size >= this.limits.maxMessages || this.unackedBytes + size > this.limits.maxBytes) return 'full';
-    const seq = this.nextSeq++;
-    // Built field by field: one allocation on the hottest path of the worker.
-    const message: SequencedMessage =
-      binary
-        ? ts === undefined
-          ? { type: 'message', id, seq, data, binary: true }
-          : { type: 'message', id, seq, data, binary: true, ts }
-        : ts === undefined
-          ? { type: 'message', id, seq, data }
-          : { type: 'message', id, seq, data, ts };
-    this.keep(message, size);
-    return 'ok';
+    return this.events.message(id, data, binary, ts, this.linkState === 'up' ? this.queue : undefined) ? 'ok' : 'full';
   }
 
   /** Reports that a client closed (a `closed` message), kept until the service acknowledges its `onClose`; dropped when the service failed. */
   closed(id: string, code: number, reason: string): void {
     if (this.linkState === 'failed') return;
-    const reported = this.quarantined.get(id);
-    if (reported !== undefined) {
-      this.quarantined.delete(id);
-      if (!reported) return;
-    }
-    this.keep({ type: 'closed', id, code, reason, seq: this.nextSeq++ }, MESSAGE_OVERHEAD);
+    this.events.closed(id, code, reason, this.linkState === 'up' ? this.queue : undefined);
   }
 
   /**
@@ -392,17 +285,9 @@ export class ServiceLink {
     if (remote !== undefined) {
       const carried = this.carried?.endpoint === endpoint ? this.carried.resume : undefined;
       this.carried = undefined;
-      return this.openChannel(new ChannelConnection(remote, this.channelHooks, carried));
+      return this.openChannel(new ChannelConnection(remote, this.reader.channelHooks, carried));
     }
-    const socket = connectLink(endpoint, MAX_LINE_LENGTH, {
-      onValue: this.onBatchValue,
-      onMalformed: (error) => {
-        this.rejected++;
-        this.unreadableWarning.warn({ err: error, service: this.service });
-      },
-      onOverflow: (length) => this.log.error({ service: this.service, length }, 'service sent an oversized line; link cut'),
-      onBadRaw: (reason) => this.log.error({ service: this.service, reason }, 'service sent a bad raw segment length; link cut'),
-    });
+    const socket = connectLink(endpoint, MAX_LINE_LENGTH, this.reader.socketHooks);
     this.socket = socket;
     socket.setNoDelay(true);
     socket.once('connect', () => this.onConnected(socket));
@@ -451,23 +336,8 @@ export class ServiceLink {
     this.onConnected(connection, false);
   }
 
-  /**
-   * The instance could not continue the channel's stream after a reset (it
-   * no longer held what the ended session had not delivered): what it sent
-   * to this worker's clients may be lost, so they are closed with 1012 and
-   * reconnect (`into`: the batch's messages, which close them). Its clients
-   * here are those it knows and those whose connect it was sent.
-   */
-  private sessionLost(into: ServiceToWorker[]): void {
-    const ids = new Set(this.known.keys());
-    for (const entry of this.unacked.values()) if (entry.message.type === 'connect' && entry.sentTo !== 0) ids.add(entry.message.client.id);
-    this.log.warn({ service: this.service, endpoint: this.endpoint, clients: ids.size }, 'NATS link session lost: what the service sent may be lost; its clients here are closed with 1012');
-    for (const id of ids) into.push({ type: 'closeClient', id, code: CLOSE_CODES.SERVICE_RESTART, reason: 'service link lost' });
-  }
-
   private onConnected(socket: Connection, fresh = true): void {
     if (socket !== this.socket || this.linkState !== 'connecting') return;
-    this.generation++;
     this.queue = new BatchQueue<WorkerToService>(socket instanceof ChannelConnection ? socket.newEndpoint() : new SocketEndpoint(socket), {
       maxMessages: this.limits.maxMessages,
       maxBytes: this.limits.maxBytes,
@@ -483,22 +353,7 @@ export class ServiceLink {
         : { type: 'hello', worker: this.workerId, secret: this.secret };
     this.queue.push(hello, MESSAGE_OVERHEAD, true);
     if (fresh) this.hooks.onFreshInstance(this);
-    for (const client of this.known.values()) {
-      const resume: WorkerToService = { type: 'connect', client, resumed: true };
-      this.queue.push(resume, approximateSize(resume), true);
-    }
-    // Everything this instance must know before it handles anyone's events (resume-gate.ts): the events follow.
-    this.queue.push({ type: 'resumeEnd' }, MESSAGE_OVERHEAD, true);
-    let redelivered = 0;
-    let held = 0;
-    for (const entry of this.unacked.values()) {
-      if (entry.sentTo === 0) held++;
-      else if (!entry.unhandled) redelivered++;
-      this.send(entry);
-    }
-    if (this.known.size > 0 || redelivered > 0 || held > 0) {
-      this.log.info({ service: this.service, clients: this.known.size, redelivered, held }, 'service link up; clients resumed');
-    }
+    this.events.replay(this.queue);
   }
 
   private onClosed(socket: Connection): void {
@@ -512,7 +367,9 @@ export class ServiceLink {
     this.linkState = 'down';
     if (wasUp) {
       this.upChangedAt = Date.now();
-      this.countLost();
+      // Quarantined before anything is replayed (one that retired took the link down first, so its close is not counted).
+      const poisoned = this.events.countLost();
+      if (poisoned !== undefined) this.hooks.onQuarantined(this, poisoned, this.endpoint as string);
       this.hooks.onInstanceGone(this);
     }
     const next = this.nextEndpoint;
@@ -553,92 +410,8 @@ export class ServiceLink {
     if (this.linkState !== 'up') return;
     this.linkState = 'down';
     this.upChangedAt = Date.now();
-    for (const entry of this.unacked.values()) if (entry.sentTo !== 0) entry.unhandled = true;
+    this.events.markUnhandled();
     this.queue?.close();
     this.hooks.onInstanceGone(this);
   }
-
-  /**
-   * The instance went away while up: every event sent to it and left
-   * unacknowledged went down with it once more. Those at `maxDeliveries` are
-   * quarantined, with their clients, before anything is replayed. (One that
-   * retired took the link down first, so its socket's close is not counted.)
-   */
-  private countLost(): void {
-    // Client id → the type of its (first) event at the limit, for the log line.
-    let poisoned: Map<string, SequencedEvent['type']> | undefined;
-    for (const entry of this.unacked.values()) {
-      if (entry.sentTo !== this.generation) continue;
-      entry.lost++;
-      if (entry.lost < this.limits.maxDeliveries) continue;
-      poisoned ??= new Map();
-      const id = clientOf(entry.message);
-      if (!poisoned.has(id)) poisoned.set(id, entry.message.type);
-    }
-    if (poisoned === undefined) return;
-    const toClose: string[] = [];
-    for (const [id, event] of poisoned) if (this.quarantine(id, event)) toClose.push(id);
-    this.hooks.onQuarantined(this, toClose, this.endpoint as string);
-  }
-
-  /** Drops everything client `id` has here; the next instance hears nothing of it but its close. True when the client is still to be closed. */
-  private quarantine(id: string, event: SequencedEvent['type']): boolean {
-    let closeDropped = false;
-    let dropped = 0;
-    for (const [seq, entry] of this.unacked) {
-      if (clientOf(entry.message) !== id) continue;
-      this.unacked.delete(seq);
-      this.unackedBytes -= entry.size;
-      if (entry.message.type === 'closed') closeDropped = true;
-      dropped++;
-    }
-    this.quarantinedCount++;
-    this.quarantineWarning.warn({ service: this.service, client: id, event, deliveries: this.limits.maxDeliveries, dropped });
-    if (closeDropped) {
-      // The client is gone already and its onClose was the poison: no instance hears of it again.
-      this.known.delete(id);
-      return false;
-    }
-    // A client whose connect was never acknowledged (it may be the poison) is known to no instance: its close is not reported either.
-    this.quarantined.set(id, this.known.has(id));
-    return true;
-  }
-
-  private keep(message: SequencedEvent, size: number): void {
-    const entry: Unacked = { message, size, sentTo: 0, unhandled: false, lost: 0 };
-    // The first event to wait starts the clock; later ones wait behind it.
-    if (this.unacked.size === 0) this.waitingSince = Date.now();
-    this.unacked.set(message.seq, entry);
-    this.unackedBytes += size;
-    if (this.linkState === 'up') this.send(entry);
-  }
-
-  private send(entry: Unacked): void {
-    const { message } = entry;
-    const resent = entry.sentTo !== 0 && !entry.unhandled;
-    entry.sentTo = this.generation;
-    entry.unhandled = false;
-    // The bound is enforced on `unacked`, which covers this queue.
-    if (message.type !== 'message') this.queue?.push(message, entry.size, true, true);
-    else this.queue?.push(resent ? { ...message, redelivered: true } : message, entry.size, true);
-  }
-
-  private acknowledge(seqs: readonly number[]): void {
-    // Any acknowledgement is progress: what still waits has waited since now.
-    if (seqs.length > 0) this.waitingSince = Date.now();
-    for (const seq of seqs) {
-      const entry = this.unacked.get(seq);
-      if (entry === undefined) continue;
-      this.unacked.delete(seq);
-      this.unackedBytes -= entry.size;
-      const { message } = entry;
-      if (message.type === 'connect') this.known.set(message.client.id, message.client);
-      else if (message.type === 'closed') this.known.delete(message.id);
-    }
-  }
-}
-
-/** The client an event is about. */
-function clientOf(message: SequencedEvent): string {
-  return message.type === 'connect' ? message.client.id : message.id;
 }

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import pino from 'pino';
 import type { Logger } from '../../src/logger';
 import type { ClientInfo, ServiceToWorker } from '../../src/protocol';
-import { ServiceLink, type LinkLimits } from '../../src/worker/service-link';
+import type { LinkLimits } from '../../src/worker/replay-log';
+import { ServiceLink } from '../../src/worker/service-link';
 import { SocketDir, Waiter, poll, type LinePeer, type LineServer } from '../helpers/line-peer';
 import { recordingLogger } from '../helpers/recording-logger';
 
