@@ -50,7 +50,6 @@ export class HttpRequests {
     void this.awaitAnswer(worker, message.rid, answered);
   }
 
-  /** A handler that returned a promise: its answer is waited for at most `requestTimeout`, and a stop waits for it meanwhile. */
   /** Publishes for the worker's HTTP app (`services.publish`) and answers how many subscribers it went to. */
   publish(worker: number, message: Extract<WorkerToService, { type: 'publish' }>): void {
     this.context.links.toWorker(worker, { type: 'response', rid: message.rid, ...publishAnswer(this.context.service, message.topic, decodePayload(message)) });
@@ -61,6 +60,7 @@ export class HttpRequests {
     this.context.links.toWorker(worker, { type: 'response', rid, ...unavailableAnswer(this.context.name) });
   }
 
+  /** A handler that returned a promise: its answer is waited for at most `requestTimeout`, and a stop waits for it meanwhile. */
   private async awaitAnswer(worker: number, rid: string, answered: Promise<HttpAnswer>): Promise<void> {
     const { overruns } = this.context;
     this.inFlightCount++;
